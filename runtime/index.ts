@@ -1,0 +1,92 @@
+/**
+ * parad runtime: the only module generated code imports.
+ *
+ * - Scalar type aliases for kernels: `f32`, `f64` are active (differentiable) floats,
+ *   `i32`, `u32` are inactive integers. All are plain `number` at run time.
+ * - `Tape`: the typed-array stack the generated adjoints use to save values that the
+ *   forward sweep overwrites and the reverse sweep needs again.
+ * - `KernelMeta`: the shape of the `__parad` metadata every generated module exports.
+ */
+export type f32 = number;
+export type f64 = number;
+export type i32 = number;
+export type u32 = number;
+
+/** A growable LIFO stack of float64 values (integers are stored exactly). */
+export class Tape {
+  private buf: Float64Array;
+  private top = 0;
+  /** Largest number of values held at once (for tests and benchmarks). */
+  peak = 0;
+
+  constructor(initialCapacity = 1024) {
+    this.buf = new Float64Array(Math.max(16, initialCapacity));
+  }
+
+  private grow(need: number): void {
+    let cap = this.buf.length;
+    while (cap < need) cap *= 2;
+    const next = new Float64Array(cap);
+    next.set(this.buf.subarray(0, this.top));
+    this.buf = next;
+  }
+
+  push(v: number): void {
+    if (this.top === this.buf.length) this.grow(this.top + 1);
+    this.buf[this.top++] = v;
+    if (this.top > this.peak) this.peak = this.top;
+  }
+
+  pop(): number {
+    if (this.top === 0) throw new Error('parad: tape underflow (generated adjoint is inconsistent)');
+    return this.buf[--this.top];
+  }
+
+  /** Saves every element of `a` (a snapshot of an array a parallel loop overwrites). */
+  pushArray(a: ArrayLike<number>): void {
+    const n = a.length;
+    if (this.top + n > this.buf.length) this.grow(this.top + n);
+    this.buf.set(a, this.top);
+    this.top += n;
+    if (this.top > this.peak) this.peak = this.top;
+  }
+
+  /** Restores the snapshot taken by the matching `pushArray(a)`. */
+  popArray(a: Float32Array | Float64Array | Int32Array | Uint32Array): void {
+    const n = a.length;
+    if (n > this.top) throw new Error('parad: tape underflow (generated adjoint is inconsistent)');
+    this.top -= n;
+    a.set(this.buf.subarray(this.top, this.top + n));
+  }
+
+  get size(): number {
+    return this.top;
+  }
+}
+
+/** Parameter description in a generated module's `__parad` metadata. */
+export interface ParamMeta {
+  name: string;
+  /** `Float32Array` | `Float64Array` | `Int32Array` | `Uint32Array` | `f32` | `f64` | `i32` | `u32` */
+  type: string;
+  kind: 'array' | 'scalar';
+  /** Active parameters get a `d` partner in `K_d`; active arrays a `b` partner in `K_b`. */
+  active: boolean;
+}
+
+export interface KernelMeta {
+  name: string;
+  params: ParamMeta[];
+  /** `void`, `f32` or `f64` */
+  returns: string;
+  /** Which derivative modes the module exports for this kernel. */
+  modes: ('d' | 'b')[];
+  /** Source file and line of the kernel. */
+  source: { file: string; line: number };
+}
+
+/** Shape of the `__parad` export of a generated module. */
+export interface ModuleMeta {
+  version: 1;
+  kernels: Record<string, KernelMeta>;
+}
