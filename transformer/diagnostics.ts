@@ -21,7 +21,7 @@ export interface Diagnostic {
 
 export class DiagnosticError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n\n'));
+    super(diagnostics.map((d) => formatDiagnostic(d)).join('\n\n'));
   }
 }
 

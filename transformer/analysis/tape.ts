@@ -1,0 +1,255 @@
+/**
+ * Tape plan for the adjoint: which overwritten values the forward sweep saves, and what the
+ * reverse sweep recomputes.
+ *
+ * The adjoint of a block runs its forward sweep F, then its reverse sweep R (statements backwards).
+ * Invariant: R(s) starts with the state s left and ends with the state s found, as far as the
+ * values R(s) and earlier statements' R read are concerned (their "needs", differentiate/needs.ts).
+ * A write to a value some already-executed statement needs is preceded by a push of the old value
+ * ("to be recorded", Tapenade's TBR); R pops it back. Sequential loops are reversed iteration by
+ * iteration. A parallel loop nest is a *recompute scope*: its iterations are independent, so the
+ * forward sweep runs it as is (saving whole arrays it overwrites and reads: a snapshot), and the
+ * reverse sweep restores the snapshot, then per iteration recomputes the body's live statements
+ * (liveness below) and runs the body's reverse sweep. Branches are re-evaluated in R unless the
+ * branch writes what its condition reads; then the branch taken is pushed.
+ *
+ * The result is a side table with a printer; the IR is not annotated.
+ */
+import type { ForLoop, Stmt, Kernel } from '../ir/types.js';
+import { readsOf } from '../ir/build.js';
+import { childBlocks, declaredIn, forEachStmt, readsOfStmts, targetName, writesOf } from '../ir/walk.js';
+import type { Needs } from '../differentiate/needs.js';
+import type { Activity } from './activity.js';
+
+export interface Scope {
+  kind: 'top' | 'parallel';
+  /** The perfectly nested parallel loops (outermost first); empty for the top scope. */
+  nest: ForLoop[];
+  body: Stmt[];
+  /** Locals declared inside nested blocks: declared once at the scope's top in the adjoint. */
+  hoisted: Set<string>;
+  /** Active locals of the scope (their adjoints are declared before the scope's reverse sweep). */
+  activeLocals: string[];
+}
+
+export interface TapePlan {
+  /** decl/assign statements whose target's old value is pushed before they run in F. */
+  readonly push: ReadonlySet<Stmt>;
+  /** if statements whose branch is pushed (the branch writes what the condition reads). */
+  readonly flag: ReadonlySet<Stmt>;
+  /** Parallel loops: arrays saved whole before the loop in F and restored before its reverse. */
+  readonly snapshot: ReadonlyMap<ForLoop, string[]>;
+  /** Statements of parallel scopes that the reverse sweep recomputes (the others are dead there). */
+  readonly live: ReadonlySet<Stmt>;
+  /** Scope of each parallel nest (keyed by its outermost loop) and the top scope. */
+  readonly scopes: ReadonlyMap<ForLoop | 'top', Scope>;
+  /** Arrays the reverse sweep changes: saved after F and restored at the end (outputs stay K's). */
+  readonly modified: ReadonlySet<string>;
+  readonly usesTape: boolean;
+  print(): string;
+}
+
+/** The perfect nest of `@parallel` loops starting at `loop`. */
+export function parallelNest(loop: ForLoop): ForLoop[] {
+  const nest = [loop];
+  let cur = loop;
+  while (cur.body.length === 1 && cur.body[0].k === 'for' && cur.body[0].parallel) {
+    cur = cur.body[0];
+    nest.push(cur);
+  }
+  return nest;
+}
+
+const union = <T>(a: Iterable<T>, b: Iterable<T>): Set<T> => {
+  const s = new Set(a);
+  for (const x of b) s.add(x);
+  return s;
+};
+
+export function planTape(kernel: Kernel, activity: Activity, needs: Needs): TapePlan {
+  const push = new Set<Stmt>();
+  const flag = new Set<Stmt>();
+  const snapshot = new Map<ForLoop, string[]>();
+  const live = new Set<Stmt>();
+  const scopes = new Map<ForLoop | 'top', Scope>();
+  const arrays = new Set(kernel.params.filter((p) => p.kind === 'array').map((p) => p.name));
+  const modified = new Set<string>();
+  const loopVars = new Set<string>();
+  forEachStmt(kernel.body, (s) => { if (s.k === 'for') loopVars.add(s.v); });
+
+  /** Is `s` an opaque parallel nest in a scope of kind `kind`? */
+  const isNest = (s: Stmt, kind: Scope['kind']): boolean => s.k === 'for' && s.parallel && kind === 'top';
+
+  const isLive = (s: Stmt, kind: Scope['kind']) => kind === 'top' || live.has(s);
+
+  const deepMemo = new Map<Stmt, Set<string>>();
+  /** Everything R(s) (including nested statements) reads from the state s found. */
+  const neededDeep = (s: Stmt, kind: Scope['kind']): Set<string> => {
+    let out = deepMemo.get(s);
+    if (out) return out;
+    if (isNest(s, kind)) {
+      out = new Set(nestDemand(s as ForLoop));
+    } else if (s.k === 'if') {
+      out = flag.has(s) ? new Set() : readsOf(s.cond);
+      for (const b of [s.then, s.else]) for (const c of b) for (const n of neededDeep(c, kind)) out.add(n);
+    } else if (s.k === 'for') {
+      out = union(readsOf(s.init), readsOf(s.bound));
+      for (const c of s.body) for (const n of neededDeep(c, kind)) out.add(n);
+      out.delete(s.v);
+    } else {
+      out = new Set(needs(s));
+    }
+    deepMemo.set(s, out);
+    return out;
+  };
+
+  /** Backward liveness of the recompute sweep of a parallel scope; returns the demand before `body`. */
+  const liveness = (body: Stmt[], after: Set<string>): Set<string> => {
+    let D = new Set(after);
+    for (let i = body.length - 1; i >= 0; i--) {
+      const s = body[i];
+      if (s.k === 'decl' || s.k === 'assign') {
+        const t = s.k === 'decl' ? s.name : targetName(s.target);
+        if (D.has(t)) {
+          live.add(s);
+          if (s.k === 'decl' || (s.op === '=' && s.target.k === 'var')) D.delete(t);
+          readsOfStmts([s], D);
+        }
+        for (const n of needs(s)) D.add(n);
+      } else if (s.k === 'if') {
+        const Dt = liveness(s.then, D);
+        const De = liveness(s.else, D);
+        D = union(union(Dt, De), readsOf(s.cond));
+        if ([...s.then, ...s.else].some((c) => live.has(c))) live.add(s);
+      } else if (s.k === 'for') {
+        let end = new Set(D);
+        let start: Set<string>;
+        for (;;) {
+          start = liveness(s.body, end);
+          const next = union(end, start);
+          if (next.size === end.size) break;
+          end = next;
+        }
+        if (s.body.some((c) => live.has(c))) live.add(s);
+        D = union(union(D, start), union(readsOf(s.init), readsOf(s.bound)));
+        D.delete(s.v);
+      } else if (s.k === 'return') {
+        for (const n of needs(s)) D.add(n);
+      }
+    }
+    return D;
+  };
+
+  /** Forward walk deciding pushes, flags and snapshots; returns the needed set after `body`. */
+  const walk = (body: Stmt[], N: Set<string>, scope: Scope): Set<string> => {
+    let cur = N;
+    for (const s of body) {
+      if (isNest(s, scope.kind)) {
+        // R(P) reads (from the state P found) what its recompute and reverse sweeps demand
+        const demand = nestDemand(s as ForLoop);
+        const snap = [...writesOf([s])].filter((a) => arrays.has(a) && (cur.has(a) || demand.has(a))).sort();
+        if (snap.length) {
+          snapshot.set(s as ForLoop, snap);
+          for (const a of snap) modified.add(a);
+        }
+        cur = union(cur, demand);
+      } else if (s.k === 'decl' || s.k === 'assign') {
+        if (isLive(s, scope.kind)) {
+          const t = s.k === 'decl' ? s.name : targetName(s.target);
+          if (!loopVars.has(t) && (cur.has(t) || needs(s).has(t))) {
+            push.add(s);
+            if (arrays.has(t)) modified.add(t);
+          }
+        }
+        cur = union(cur, needs(s));
+      } else if (s.k === 'if') {
+        if (isLive(s, scope.kind)) {
+          const w = writesOf([...s.then, ...s.else]);
+          if ([...readsOf(s.cond)].some((n) => w.has(n))) flag.add(s);
+        }
+        const a = walk(s.then, cur, scope);
+        const b = walk(s.else, cur, scope);
+        cur = union(union(a, b), flag.has(s) ? [] : readsOf(s.cond));
+      } else if (s.k === 'for') {
+        cur = union(cur, neededDeep(s, scope.kind));
+        cur = walk(s.body, cur, scope);
+      } else if (s.k === 'return') {
+        cur = union(cur, needs(s));
+      }
+    }
+    return cur;
+  };
+
+  const collectLocals = (body: Stmt[], kind: Scope['kind'], nested: boolean, scope: Scope): void => {
+    for (const s of body) {
+      if (isNest(s, kind)) continue;
+      if (s.k === 'decl') {
+        if (nested) scope.hoisted.add(s.name);
+        if (activity.isActive(s.name)) scope.activeLocals.push(s.name);
+      }
+      for (const child of childBlocks(s)) collectLocals(child, kind, true, scope);
+    }
+  };
+
+  const demands = new Map<ForLoop, Set<string>>();
+  /** What the reverse sweep of a parallel nest reads from the state the nest found. */
+  const nestDemand = (loop: ForLoop): Set<string> => {
+    let d = demands.get(loop);
+    if (!d) {
+      d = analyzeScope(loop);
+      demands.set(loop, d);
+    }
+    return d;
+  };
+
+  const analyzeScope = (loop: ForLoop | 'top'): Set<string> => {
+    const nest = loop === 'top' ? [] : parallelNest(loop);
+    const body = loop === 'top' ? kernel.body : nest[nest.length - 1].body;
+    const scope: Scope = { kind: loop === 'top' ? 'top' : 'parallel', nest, body, hoisted: new Set(), activeLocals: [] };
+    scopes.set(loop, scope);
+    collectLocals(body, scope.kind, false, scope);
+    let demand = new Set<string>();
+    if (scope.kind === 'parallel') {
+      demand = liveness(body, new Set());
+      for (const d of declaredIn(nest)) demand.delete(d);
+      // A local whose declaration is dead but which a live statement assigns is declared up front.
+      forEachStmt(body, (s) => {
+        if (s.k === 'decl' && !live.has(s) && [...liveWrites(body)].includes(s.name)) scope.hoisted.add(s.name);
+      });
+      forEachStmt(body, (s) => {
+        if (live.has(s) && s.k === 'assign' && s.target.k === 'index') modified.add(s.target.array);
+      });
+    }
+    walk(body, new Set(), scope);
+    return demand;
+  };
+
+  const liveWrites = (body: Stmt[]): Set<string> => {
+    const out = new Set<string>();
+    forEachStmt(body, (s) => {
+      if (live.has(s) && s.k === 'assign') out.add(targetName(s.target));
+    });
+    return out;
+  };
+
+  analyzeScope('top');
+
+  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0;
+  return {
+    push, flag, snapshot, live, scopes, modified, usesTape,
+    print: () => {
+      const lines = [`tape plan of ${kernel.name}:`];
+      const at = (s: Stmt) => ('loc' in s && s.loc ? `line ${s.loc.line}` : '?');
+      for (const s of push) lines.push(`  push ${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} before ${at(s)}`);
+      for (const s of flag) lines.push(`  push branch of if at ${at(s)}`);
+      for (const [l, a] of snapshot) lines.push(`  snapshot ${a.join(', ')} before parallel loop at ${at(l)}`);
+      for (const [k, sc] of scopes) {
+        if (k === 'top') continue;
+        const n = sc.body.filter((s) => live.has(s)).length;
+        lines.push(`  parallel loop at ${at(k)}: recompute ${n} of ${sc.body.length} body statements`);
+      }
+      if (modified.size) lines.push(`  outputs saved across the reverse sweep: ${[...modified].sort().join(', ')}`);
+      return lines.join('\n');
+    },
+  };
+}

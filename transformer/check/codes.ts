@@ -1,0 +1,46 @@
+/**
+ * Stable diagnostic codes. Never renumber: users and tests match on them.
+ * PARAD10xx: kernel declaration, PARAD11xx: statements, PARAD12xx: expressions, PARAD13xx: semantics.
+ */
+export const CODES = {
+  anonymousKernel: 'PARAD1001',
+  notExported: 'PARAD1002',
+  asyncKernel: 'PARAD1003',
+  generic: 'PARAD1004',
+  paramForm: 'PARAD1005',
+  paramType: 'PARAD1006',
+  nodiffUnknown: 'PARAD1007',
+  returnType: 'PARAD1008',
+  noBody: 'PARAD1009',
+  noKernels: 'PARAD1010',
+
+  statement: 'PARAD1101',
+  forForm: 'PARAD1102',
+  varDecl: 'PARAD1103',
+  destructuring: 'PARAD1104',
+  noInit: 'PARAD1105',
+  localType: 'PARAD1106',
+  callStatement: 'PARAD1107',
+  exprStatement: 'PARAD1108',
+  lvalue: 'PARAD1109',
+  returnPlace: 'PARAD1110',
+  missingReturn: 'PARAD1111',
+
+  expression: 'PARAD1201',
+  sideEffect: 'PARAD1202',
+  operator: 'PARAD1203',
+  indexForm: 'PARAD1204',
+  property: 'PARAD1205',
+  call: 'PARAD1206',
+  arity: 'PARAD1207',
+  arrayAsValue: 'PARAD1208',
+  scalarIndexed: 'PARAD1209',
+
+  duplicateName: 'PARAD1301',
+  unknownName: 'PARAD1302',
+  writeParam: 'PARAD1303',
+  writeConst: 'PARAD1304',
+  writeLoopVar: 'PARAD1305',
+  loopBoundWritten: 'PARAD1306',
+  parallelWritesOuter: 'PARAD1307',
+} as const;

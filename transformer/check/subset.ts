@@ -1,0 +1,62 @@
+/**
+ * Semantic checks of the kernel language on the IR (the syntactic subset is enforced while
+ * lowering): return placement, loop bounds that the loop changes, parallel loops that write
+ * variables shared by all iterations.
+ */
+import type { Kernel, Stmt, ForLoop } from '../ir/types.js';
+import type { DiagnosticSink } from '../diagnostics.js';
+import { readsOf } from '../ir/build.js';
+import { forEachStmt, writesOf, declaredIn } from '../ir/walk.js';
+import { CODES } from './codes.js';
+
+export function checkKernel(k: Kernel, sink: DiagnosticSink): void {
+  const at = (s: Stmt, code: string, msg: string) => {
+    const loc = 'loc' in s ? s.loc : undefined;
+    sink.error(code, msg, loc?.start ?? k.loc.start, loc?.end ?? k.loc.end);
+  };
+
+  // return: only as the kernel's last statement
+  forEachStmt(k.body, (s) => {
+    if (s.k === 'return' && s !== k.body[k.body.length - 1]) {
+      at(s, CODES.returnPlace, 'return must be the last statement of the kernel (no early returns)');
+    }
+  });
+  const last = k.body[k.body.length - 1];
+  if (k.returns !== 'void' && (!last || last.k !== 'return' || !last.value)) {
+    sink.error(CODES.missingReturn, `kernel '${k.name}' returns ${k.returns}: end it with return <expression>`, k.loc.start, k.loc.end);
+  }
+  if (k.returns === 'void' && last?.k === 'return' && last.value) {
+    at(last, CODES.returnPlace, `kernel '${k.name}' returns void; declare the return type f32 or f64 to return a value`);
+  }
+
+  forEachStmt(k.body, (s) => {
+    if (s.k !== 'for') return;
+    checkLoop(s, at);
+  });
+}
+
+function checkLoop(s: ForLoop, at: (s: Stmt, code: string, msg: string) => void): void {
+  const written = writesOf(s.body);
+  for (const n of [...readsOf(s.init), ...readsOf(s.bound)]) {
+    if (written.has(n) && n !== s.v) {
+      at(s, CODES.loopBoundWritten, `the bounds of this loop read '${n}', which the loop body changes; compute the bound into a const before the loop`);
+    }
+  }
+  if (s.parallel) {
+    const inner = declaredIn(s.body);
+    for (const n of writesOf(s.body)) {
+      // locals declared outside the loop are shared by all iterations: writing them is a race
+      if (!inner.has(n) && !isArrayWrite(s.body, n)) {
+        at(s, CODES.parallelWritesOuter, `this @parallel loop assigns '${n}', declared outside it: every iteration would write the same variable (a race). Use a sequential loop or write to an array element.`);
+      }
+    }
+  }
+}
+
+function isArrayWrite(body: Stmt[], name: string): boolean {
+  let arr = false;
+  forEachStmt(body, (s) => {
+    if (s.k === 'assign' && s.target.k === 'index' && s.target.array === name) arr = true;
+  });
+  return arr;
+}

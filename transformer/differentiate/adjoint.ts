@@ -1,0 +1,226 @@
+/**
+ * Adjoint (reverse) mode: `K_b(p, pb, …)`, state-transforming. Structure (see analysis/tape.ts):
+ *   forward sweep F (the primal, plus pushes of overwritten values the reverse sweep needs),
+ *   save the arrays the reverse sweep changes, reverse sweep R, restore them, return scalar adjoints.
+ * A parallel loop nest's reverse sweep restores its snapshot, then per iteration recomputes the live
+ * part of its body and runs the body's reverse sweep; for now it writes `xb[f(i)] +=` directly
+ * (the exclusive-read analysis and gather/reduction/atomic strategies plug in here).
+ */
+import type { Kernel, Stmt, Expr, LValue, ForLoop } from '../ir/types.js';
+import type { Activity } from '../analysis/activity.js';
+import type { TapePlan, Scope } from '../analysis/tape.js';
+import { Names, adjointName } from '../naming.js';
+import { Linearizer, transposeOf } from './linearize.js';
+import { readsOf, v, neg, num } from '../ir/build.js';
+import { rhsOf, isActiveTarget } from './needs.js';
+import { targetName } from '../ir/walk.js';
+import type { FunctionIR } from './function.js';
+
+export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string): FunctionIR {
+  const isActive = (n: string) => activity.isActive(n);
+  const tape = names.tape();
+  const retb = names.returnAdjoint(kernel.name);
+  const bTarget = (t: LValue): LValue => (t.k === 'var' ? { k: 'var', name: names.b(t.name) } : { k: 'index', array: names.b(t.array), index: t.index });
+  const lvalueExpr = (t: LValue): Expr => (t.k === 'var' ? v(t.name) : { k: 'index', array: t.array, index: t.index });
+  const topScope = plan.scopes.get('top')!;
+
+  const isNest = (s: Stmt, scope: Scope): boolean => s.k === 'for' && s.parallel && scope.kind === 'top';
+  const isLive = (s: Stmt, scope: Scope) => scope.kind === 'top' || plan.live.has(s);
+
+  // ---------------- forward sweep ----------------
+  const forward = (body: Stmt[], scope: Scope): Stmt[] => {
+    const out: Stmt[] = [];
+    for (const s of body) {
+      if (isNest(s, scope)) {
+        for (const a of plan.snapshot.get(s as ForLoop) ?? []) out.push({ k: 'pushArray', tape, array: a });
+        out.push(s);
+        continue;
+      }
+      if (!isLive(s, scope)) continue;
+      switch (s.k) {
+        case 'decl':
+          if (plan.push.has(s)) out.push({ k: 'push', tape, value: v(s.name) });
+          out.push(scope.hoisted.has(s.name) ? { k: 'assign', target: { k: 'var', name: s.name }, op: '=', value: s.init, loc: s.loc } : s);
+          break;
+        case 'assign':
+          if (plan.push.has(s)) out.push({ k: 'push', tape, value: lvalueExpr(s.target) });
+          out.push(s);
+          break;
+        case 'if': {
+          const then = forward(s.then, scope);
+          const els = forward(s.else, scope);
+          if (plan.flag.has(s)) {
+            then.push({ k: 'push', tape, value: num(1) });
+            els.push({ k: 'push', tape, value: num(0) });
+          }
+          out.push({ ...s, then, else: els });
+          break;
+        }
+        case 'for':
+          out.push({ ...s, body: forward(s.body, scope) });
+          break;
+        default:
+          break;
+      }
+    }
+    return out;
+  };
+
+  // ---------------- reverse sweep ----------------
+  const adjointAssign = (s: Stmt & { k: 'decl' | 'assign' }, scope: Scope, out: Stmt[]): void => {
+    // A declaration outside nested blocks is the variable's birth: its adjoint is dead afterwards.
+    const needsReset = !(s.k === 'decl' && !scope.hoisted.has(s.name));
+    const target: LValue = s.k === 'decl' ? { k: 'var', name: s.name } : s.target;
+    const tb = bTarget(target);
+    const tbExpr = lvalueExpr(tb);
+    const name = targetName(target);
+    const L = new Linearizer(names, isActive);
+    if (s.k === 'assign' && (s.op === '+=' || s.op === '-=') && !readsOf(s.value).has(name)) {
+      // x += e: x̄ is unchanged, ē += x̄
+      const r = L.run(s.value);
+      out.push(...L.pre);
+      transposeOf(r.lin, s.op === '-=' ? neg(tbExpr) : tbExpr, names, out);
+      return;
+    }
+    const rhs = rhsOf(s);
+    const r = L.run(rhs);
+    const reset: Stmt = { k: 'assign', target: tb, op: '=', value: num(0) };
+    if (!r.lin) {
+      if (needsReset) out.push(reset);
+      return;
+    }
+    if (readsOf(rhs).has(name) || tb.k === 'index') {
+      // the seed must be read before x̄ is reset (x appears on both sides, or x̄ is an element)
+      const seed = names.temp('s');
+      out.push({ k: 'decl', name: seed, mutable: false, init: tbExpr }, ...(needsReset ? [reset] : []), ...L.pre);
+      transposeOf(r.lin, v(seed), names, out);
+      return;
+    }
+    out.push(...L.pre);
+    transposeOf(r.lin, tbExpr, names, out);
+    if (needsReset) out.push(reset);
+  };
+
+  const reverse = (body: Stmt[], scope: Scope): Stmt[] => {
+    const out: Stmt[] = [];
+    for (let i = body.length - 1; i >= 0; i--) {
+      const s = body[i];
+      if (isNest(s, scope)) {
+        out.push(...reverseNest(s as ForLoop));
+        continue;
+      }
+      switch (s.k) {
+        case 'decl':
+        case 'assign': {
+          if (plan.push.has(s) && isLive(s, scope)) {
+            const target: LValue = s.k === 'decl' ? { k: 'var', name: s.name } : s.target;
+            out.push({ k: 'assign', target, op: '=', value: { k: 'pop', tape } });
+          }
+          if (isActiveTarget(s, activity)) adjointAssign(s, scope, out);
+          break;
+        }
+        case 'if': {
+          const then = reverse(s.then, scope);
+          const els = reverse(s.else, scope);
+          const flagged = plan.flag.has(s) && isLive(s, scope);
+          if (!then.length && !els.length && !flagged) break;
+          const cond: Expr = flagged ? { k: 'binary', op: '!==', l: { k: 'pop', tape }, r: num(0) } : s.cond;
+          out.push({ k: 'if', cond, then, else: els, loc: s.loc });
+          break;
+        }
+        case 'for': {
+          const rb = reverse(s.body, scope);
+          if (rb.length) out.push({ ...s, reversed: true, body: rb });
+          break;
+        }
+        case 'return':
+          if (s.value) {
+            const L = new Linearizer(names, isActive);
+            const r = L.run(s.value);
+            if (r.lin) {
+              out.push(...L.pre);
+              transposeOf(r.lin, v(retb), names, out);
+            }
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    return out;
+  };
+
+  const adjointDecls = (scope: Scope): Stmt[] =>
+    scope.activeLocals.map((n) => ({ k: 'decl', name: names.b(n), mutable: true, init: num(0) }));
+  const hoistedDecls = (scope: Scope): Stmt[] =>
+    [...scope.hoisted].map((n) => ({ k: 'decl', name: n, mutable: true, init: num(0) }));
+
+  /** Reverse of a parallel nest: restore its snapshot, then per iteration: recompute, reverse. */
+  const reverseNest = (loop: ForLoop): Stmt[] => {
+    const scope = plan.scopes.get(loop)!;
+    const out: Stmt[] = [];
+    for (const a of [...(plan.snapshot.get(loop) ?? [])].reverse()) out.push({ k: 'popArray', tape, array: a });
+    const rev = reverse(scope.body, scope);
+    if (!rev.length) return out;
+    const fwd = forward(scope.body, scope);
+    let inner: Stmt[] = [...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev];
+    for (let d = scope.nest.length - 1; d >= 0; d--) inner = [{ ...scope.nest[d], body: inner }];
+    out.push(...inner);
+    return out;
+  };
+
+  // ---------------- the function ----------------
+  const body: Stmt[] = [];
+  if (plan.usesTape) body.push({ k: 'decl', name: tape, mutable: false, init: { k: 'raw', text: 'new Tape()' } });
+  const scalarParams = kernel.params.filter((p) => p.active && p.kind === 'scalar');
+  for (const p of scalarParams) body.push({ k: 'decl', name: names.b(p.name), mutable: true, init: num(0) });
+  body.push(...hoistedDecls(topScope));
+  body.push({ k: 'comment', text: 'forward sweep' });
+  body.push(...forward(kernel.body, topScope));
+  const saved = [...plan.modified].sort();
+  for (const a of saved) body.push({ k: 'saveArray', name: names.saved(a), array: a });
+  const rev = reverse(kernel.body, topScope);
+  if (rev.length) {
+    body.push({ k: 'comment', text: 'reverse sweep' });
+    body.push(...adjointDecls(topScope), ...rev);
+  }
+  for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
+  if (scalarParams.length) {
+    body.push({ k: 'return', value: { k: 'raw', text: `{ ${scalarParams.map((p) => names.b(p.name)).join(', ')} }` } });
+  }
+
+  const params: FunctionIR['params'] = [];
+  for (const p of kernel.params) {
+    params.push({ name: p.name, type: p.type });
+    if (p.active && p.kind === 'array') params.push({ name: names.b(p.name), type: p.type });
+  }
+  if (kernel.returns !== 'void') params.push({ name: retb, type: kernel.returns });
+  const returnType = scalarParams.length ? `{ ${scalarParams.map((p) => `${names.b(p.name)}: number`).join('; ')} }` : 'void';
+
+  const comment = [
+    `Adjoint of ${kernel.name} (${fileName}:${kernel.loc.line}), generated by parad.`,
+    `Each active array p is followed by its adjoint pb: on entry the adjoint w.r.t. p's value at exit of ${kernel.name},`,
+    `on return w.r.t. its value at entry (inputs accumulate, overwritten outputs are reset).`,
+    kernel.returns === 'void' ? '' : `The last parameter is the adjoint of the returned value.`,
+    scalarParams.length ? `Returns the adjoints of the active scalars: { ${scalarParams.map((p) => names.b(p.name)).join(', ')} }.` : '',
+    `Runs the primal: on return the primal arrays hold ${kernel.name}'s outputs.`,
+    ...describePlan(plan, fileName),
+  ].filter(Boolean);
+  return { name: adjointName(kernel.name), params, returnType, comment, body };
+}
+
+function describePlan(plan: TapePlan, fileName: string): string[] {
+  const at = (s: Stmt) => ('loc' in s && s.loc ? `${fileName}:${s.loc.line}` : '?');
+  const lines: string[] = [];
+  const saved = [...plan.push].map((s) => `${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} (${at(s)})`);
+  if (saved.length) lines.push(`Tape: saves overwritten values of ${saved.join(', ')}.`);
+  if (plan.flag.size) lines.push(`Tape: saves the branch taken at ${[...plan.flag].map(at).join(', ')}.`);
+  for (const [loop, arrays] of plan.snapshot) lines.push(`Tape: saves ${arrays.join(', ')} whole before the parallel loop at ${at(loop)}.`);
+  for (const [loop, scope] of plan.scopes) {
+    if (loop === 'top') continue;
+    lines.push(`Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
+    void scope;
+  }
+  if (!lines.length) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
+  return lines;
+}

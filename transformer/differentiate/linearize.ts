@@ -1,0 +1,182 @@
+/**
+ * Linearization of one expression (JAX's linearize, for scalar code): the primal value (with
+ * temporaries for sub-results the derivative needs) and a linear map `Lin` from the tangents of the
+ * active leaves (scalars, array elements) to the tangent of the value. The tangent emitter prints
+ * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
+ */
+import type { Expr, Stmt } from '../ir/types.js';
+import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, ZERO } from '../ir/build.js';
+import { ruleFor, type Rule } from './rules.js';
+import { diffReads } from '../analysis/activity.js';
+import type { Names } from '../naming.js';
+
+export type Leaf = { k: 'var'; name: string } | { k: 'index'; array: string; index: Expr };
+
+export type Lin =
+  | { k: 'leaf'; leaf: Leaf }
+  | { k: 'scale'; c: Expr; x: Lin }
+  | { k: 'sum'; a: Lin; b: Lin }
+  | { k: 'select'; c: Expr; t: Lin | null; f: Lin | null };
+
+export interface Linearized {
+  value: Expr;
+  lin: Lin | null;
+}
+
+function scale(c: Expr, x: Lin | null): Lin | null {
+  if (!x || isNum(c, 0)) return null;
+  if (isNum(c, 1)) return x;
+  if (x.k === 'scale') return { k: 'scale', c: mul(c, x.c), x: x.x };
+  return { k: 'scale', c, x };
+}
+function sum(a: Lin | null, b: Lin | null): Lin | null {
+  if (!a) return b;
+  if (!b) return a;
+  return { k: 'sum', a, b };
+}
+
+/** Rough evaluation cost: expressions above 3 are computed once into a temporary when reused. */
+function cost(e: Expr): number {
+  let c = 0;
+  walkExpr(e, (x) => {
+    c += x.k === 'call' ? 8 : x.k === 'index' ? 1 : x.k === 'binary' || x.k === 'unary' || x.k === 'cond' ? 1 : 0;
+  });
+  return c;
+}
+
+export class Linearizer {
+  /** Temporaries (`const _tN = …`) the value and the linear map refer to, in order. */
+  readonly pre: Stmt[] = [];
+
+  constructor(private readonly names: Names, private readonly isActive: (name: string) => boolean) {}
+
+  private bind(e: Expr, force = false): Expr {
+    if (isTrivial(e) || (!force && cost(e) <= 3)) return e;
+    const name = this.names.temp('t');
+    this.pre.push({ k: 'decl', name, mutable: false, init: e });
+    return v(name);
+  }
+
+  carries(e: Expr): boolean {
+    for (const n of diffReads(e)) if (this.isActive(n)) return true;
+    return false;
+  }
+
+  run(e: Expr): Linearized {
+    if (!this.carries(e)) return { value: e, lin: null };
+    switch (e.k) {
+      case 'var': return { value: e, lin: { k: 'leaf', leaf: { k: 'var', name: e.name } } };
+      case 'index': return { value: e, lin: { k: 'leaf', leaf: { k: 'index', array: e.array, index: e.index } } };
+      case 'unary': {
+        const x = this.run(e.e);
+        if (e.op === '+') return x;
+        return this.apply(ruleFor('neg'), [x], ([a]) => ({ k: 'unary', op: '-', e: a }));
+      }
+      case 'binary': {
+        const a = this.run(e.l);
+        const b = this.run(e.r);
+        return this.apply(ruleFor(e.op), [a, b], ([l, r]) => ({ k: 'binary', op: e.op, l, r }));
+      }
+      case 'cond': {
+        const t = this.run(e.t);
+        const f = this.run(e.f);
+        const lin = t.lin || f.lin ? { k: 'select' as const, c: e.c, t: t.lin, f: f.lin } : null;
+        return { value: cond(e.c, t.value, f.value), lin };
+      }
+      case 'call': {
+        const args = e.args.map((a) => this.run(a));
+        return this.apply(ruleFor(e.fn), args, (xs) => ({ k: 'call', fn: e.fn, args: xs }));
+      }
+      default:
+        return { value: e, lin: null };
+    }
+  }
+
+  private apply(rule: Rule, args: Linearized[], rebuild: (values: Expr[]) => Expr): Linearized {
+    if (rule.zero || !rule.partials) return { value: rebuild(args.map((a) => a.value)), lin: null };
+    const values = rule.usesArgs ? args.map((a) => this.bind(a.value)) : args.map((a) => a.value);
+    let value = rebuild(values);
+    if (rule.usesResult) value = this.bind(value, true);
+    const partials = rule.partials(values, value);
+    let lin: Lin | null = null;
+    args.forEach((a, i) => {
+      const p = partials[i];
+      if (a.lin && p) lin = sum(lin, scale(p, a.lin));
+    });
+    return { value, lin };
+  }
+}
+
+/** Tangent of a linear map: leaves replaced by their `d` partners. */
+export function tangentOf(lin: Lin | null, names: Names): Expr {
+  if (!lin) return ZERO;
+  switch (lin.k) {
+    case 'leaf': return lin.leaf.k === 'var' ? v(names.d(lin.leaf.name)) : idx(names.d(lin.leaf.array), lin.leaf.index);
+    case 'scale': return mul(lin.c, tangentOf(lin.x, names));
+    case 'sum': return add(tangentOf(lin.a, names), tangentOf(lin.b, names));
+    case 'select': {
+      const t = tangentOf(lin.t, names);
+      const f = tangentOf(lin.f, names);
+      return isNum(t, 0) && isNum(f, 0) ? ZERO : cond(lin.c, t, f);
+    }
+  }
+}
+
+/** Transpose of a linear map applied to `seed`: `leafb += coefficient * seed` statements. */
+export function transposeOf(lin: Lin | null, seed: Expr, names: Names, out: Stmt[]): void {
+  if (!lin) return;
+  const bindSeed = (s: Expr): Expr => {
+    if (isTrivial(s)) return s;
+    const name = names.temp('s');
+    out.push({ k: 'decl', name, mutable: false, init: s });
+    return v(name);
+  };
+  switch (lin.k) {
+    case 'leaf': {
+      const target = lin.leaf.k === 'var'
+        ? { k: 'var' as const, name: names.b(lin.leaf.name) }
+        : { k: 'index' as const, array: names.b(lin.leaf.array), index: lin.leaf.index };
+      if (seed.k === 'unary' && seed.op === '-') out.push({ k: 'assign', target, op: '-=', value: seed.e });
+      else out.push({ k: 'assign', target, op: '+=', value: seed });
+      return;
+    }
+    case 'scale':
+      transposeOf(lin.x, lin.x.k === 'leaf' ? mul(lin.c, seed) : bindSeed(mul(lin.c, seed)), names, out);
+      return;
+    case 'sum': {
+      const s = bindSeed(seed);
+      transposeOf(lin.a, s, names, out);
+      transposeOf(lin.b, s, names, out);
+      return;
+    }
+    case 'select': {
+      const s = bindSeed(seed);
+      const t: Stmt[] = [];
+      const f: Stmt[] = [];
+      transposeOf(lin.t, s, names, t);
+      transposeOf(lin.f, s, names, f);
+      out.push({ k: 'if', cond: lin.c, then: t, else: f });
+      return;
+    }
+  }
+}
+
+/** Names the linear map (coefficients, conditions, leaf indices) and its temporaries read. */
+export function linReads(lin: Lin | null, pre: Stmt[], out: Set<string> = new Set()): Set<string> {
+  const temps = new Set<string>();
+  for (const s of pre) if (s.k === 'decl') { readsOf(s.init, out); temps.add(s.name); }
+  const visit = (l: Lin | null): void => {
+    if (!l) return;
+    switch (l.k) {
+      case 'leaf': if (l.leaf.k === 'index') readsOf(l.leaf.index, out); break;
+      case 'scale': readsOf(l.c, out); visit(l.x); break;
+      case 'sum': visit(l.a); visit(l.b); break;
+      case 'select': readsOf(l.c, out); visit(l.t); visit(l.f); break;
+    }
+  };
+  visit(lin);
+  for (const t of temps) out.delete(t);
+  return out;
+}
+
+export { neg };

@@ -1,0 +1,47 @@
+/**
+ * What the reverse sweep of a statement reads from the primal state: the values its local partial
+ * derivatives use (through the rule registry) and the indices of the adjoint elements it updates.
+ * The tape analysis (analysis/tape.ts) keeps exactly these values intact for the reverse sweep.
+ */
+import type { Expr, Stmt } from '../ir/types.js';
+import { bin, readsOf } from '../ir/build.js';
+import { Linearizer, linReads } from './linearize.js';
+import type { Activity } from '../analysis/activity.js';
+import { Names } from '../naming.js';
+
+/** The right-hand side of an assignment as a plain expression (`x += e` → `x + e`). */
+export function rhsOf(s: Stmt & { k: 'decl' | 'assign' }): Expr {
+  if (s.k === 'decl') return s.init;
+  if (s.op === '=') return s.value;
+  const target: Expr = s.target.k === 'var' ? { k: 'var', name: s.target.name } : { k: 'index', array: s.target.array, index: s.target.index };
+  return bin(s.op[0] as '+' | '-' | '*' | '/', target, s.value);
+}
+
+export function isActiveTarget(s: Stmt & { k: 'decl' | 'assign' }, activity: Activity): boolean {
+  return activity.isActive(s.k === 'decl' ? s.name : s.target.k === 'var' ? s.target.name : s.target.array);
+}
+
+export type Needs = (s: Stmt) => ReadonlySet<string>;
+
+export function makeNeeds(activity: Activity, userNames: Iterable<string>): Needs {
+  const memo = new WeakMap<Stmt, Set<string>>();
+  const scratch = new Names(userNames);
+  const ofExpr = (e: Expr, out: Set<string>) => {
+    const L = new Linearizer(scratch, (n) => activity.isActive(n));
+    const r = L.run(e);
+    linReads(r.lin, L.pre, out);
+  };
+  return (s) => {
+    let out = memo.get(s);
+    if (out) return out;
+    out = new Set<string>();
+    if ((s.k === 'decl' || s.k === 'assign') && isActiveTarget(s, activity)) {
+      if (s.k === 'assign' && s.target.k === 'index') readsOf(s.target.index, out);
+      ofExpr(rhsOf(s), out);
+    } else if (s.k === 'return' && s.value) {
+      ofExpr(s.value, out);
+    }
+    memo.set(s, out);
+    return out;
+  };
+}

@@ -1,0 +1,166 @@
+/** Prints IR expressions and statements as TypeScript/JavaScript with minimal parentheses. */
+import type { Expr, Stmt, LValue, ForLoop } from '../ir/types.js';
+
+const PREC: Record<string, number> = {
+  '||': 3, '&&': 4, '|': 5, '^': 6, '&': 7,
+  '==': 8, '!=': 8, '===': 8, '!==': 8,
+  '<': 9, '<=': 9, '>': 9, '>=': 9,
+  '<<': 10, '>>': 10, '>>>': 10,
+  '+': 11, '-': 11, '*': 12, '/': 12, '%': 12,
+};
+const UNARY = 14;
+const COND = 2;
+
+function precOf(e: Expr): number {
+  switch (e.k) {
+    case 'binary': return PREC[e.op];
+    case 'cond': return COND;
+    case 'unary': return UNARY;
+    case 'num': return e.value < 0 || Object.is(e.value, -0) ? UNARY : 20;
+    default: return 20;
+  }
+}
+
+export function printExpr(e: Expr, min = 0): string {
+  const s = printBare(e);
+  return precOf(e) < min ? `(${s})` : s;
+}
+
+function printBare(e: Expr): string {
+  switch (e.k) {
+    case 'num': return e.text;
+    case 'var': return e.name;
+    case 'index': return `${e.array}[${printExpr(e.index)}]`;
+    case 'length': return `${e.array}.length`;
+    case 'unary': {
+      const inner = printExpr(e.e, UNARY);
+      // avoid `--x` / `- -1`
+      return (e.op === '-' || e.op === '+') && inner.startsWith(e.op) ? `${e.op}(${inner})` : `${e.op}${inner}`;
+    }
+    case 'binary': {
+      const p = PREC[e.op];
+      return `${printExpr(e.l, p)} ${e.op} ${printExpr(e.r, p + 1)}`;
+    }
+    case 'cond': return `${printExpr(e.c, COND + 1)} ? ${printExpr(e.t, COND)} : ${printExpr(e.f, COND)}`;
+    case 'call': return `${e.fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
+    case 'pop': return `${e.tape}.pop()`;
+    case 'raw': return e.text;
+    case 'tuple': return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
+  }
+}
+
+export const printLValue = (t: LValue): string => (t.k === 'var' ? t.name : `${t.array}[${printExpr(t.index)}]`);
+
+export interface PrintOptions {
+  /** file name for `// from file:LINE` comments on loops */
+  fileName: string;
+}
+
+export class Printer {
+  private lines: string[] = [];
+  constructor(private readonly opts: PrintOptions) {}
+
+  line(text: string, depth: number): void {
+    this.lines.push(`${'  '.repeat(depth)}${text}`);
+  }
+
+  stmts(body: Stmt[], depth: number): void {
+    for (const s of body) this.stmt(s, depth);
+  }
+
+  private forHeader(s: ForLoop): string {
+    const i = s.v;
+    const st = Math.abs(s.step);
+    const inc = (up: boolean) => (st === 1 ? `${i}${up ? '++' : '--'}` : `${i} ${up ? '+=' : '-='} ${st}`);
+    const up = s.step > 0;
+    if (!s.reversed) return `for (let ${i} = ${printExpr(s.init)}; ${i} ${s.cmp} ${printExpr(s.bound)}; ${inc(up)})`;
+    // Same index set, visited backwards. Up-counting `lo ≤ i < hi` (or `≤ hi`) starts at its last value.
+    const lo = printExpr(s.init, 11);
+    const span = (bound: string) => (st === 1 ? bound : `${lo} + Math.floor((${bound} - ${lo}) / ${st}) * ${st}`);
+    if (up) {
+      const last = s.cmp === '<'
+        ? (st === 1 ? printExpr({ k: 'binary', op: '-', l: s.bound, r: { k: 'num', value: 1, text: '1' } }) : span(`${printExpr(s.bound, 11)} - 1`))
+        : (st === 1 ? printExpr(s.bound) : span(printExpr(s.bound, 11)));
+      return `for (let ${i} = ${last}; ${i} >= ${printExpr(s.init, 10)}; ${inc(false)})`;
+    }
+    // Down-counting `i = hi; i > lo` (or `>= lo`): its last value is the smallest one reached.
+    const hi = lo;
+    const first = s.cmp === '>'
+      ? (st === 1 ? printExpr({ k: 'binary', op: '+', l: s.bound, r: { k: 'num', value: 1, text: '1' } }) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)} - 1) / ${st}) * ${st}`)
+      : (st === 1 ? printExpr(s.bound) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)}) / ${st}) * ${st}`);
+    return `for (let ${i} = ${first}; ${i} <= ${printExpr(s.init, 10)}; ${inc(true)})`;
+  }
+
+  stmt(s: Stmt, depth: number): void {
+    switch (s.k) {
+      case 'decl':
+        this.line(`${s.mutable ? 'let' : 'const'} ${s.name}${s.type ? `: ${s.type}` : ''} = ${printExpr(s.init)};`, depth);
+        return;
+      case 'assign':
+        this.line(`${printLValue(s.target)} ${s.op} ${printExpr(s.value)};`, depth);
+        return;
+      case 'if': {
+        this.line(`if (${printExpr(s.cond)}) {`, depth);
+        this.stmts(s.then, depth + 1);
+        if (s.else.length === 1 && s.else[0].k === 'if') {
+          const inner = new Printer(this.opts);
+          inner.stmt(s.else[0], depth);
+          const [first, ...rest] = inner.lines;
+          this.line(`} else ${first.trimStart()}`, depth);
+          this.lines.push(...rest);
+          return;
+        }
+        if (s.else.length) {
+          this.line('} else {', depth);
+          this.stmts(s.else, depth + 1);
+        }
+        this.line('}', depth);
+        return;
+      }
+      case 'for': {
+        const tag = s.parallel ? ' (parallel)' : '';
+        if (s.loc) this.line(`// from ${this.opts.fileName}:${s.loc.line}${s.reversed ? ', reversed' : ''}${tag}`, depth);
+        this.line(`${this.forHeader(s)} {`, depth);
+        this.stmts(s.body, depth + 1);
+        this.line('}', depth);
+        return;
+      }
+      case 'return':
+        this.line(s.value ? `return ${printExpr(s.value)};` : 'return;', depth);
+        return;
+      case 'push':
+        this.line(`${s.tape}.push(${printExpr(s.value)});`, depth);
+        return;
+      case 'pushArray':
+        this.line(`${s.tape}.pushArray(${s.array});`, depth);
+        return;
+      case 'popArray':
+        this.line(`${s.tape}.popArray(${s.array});`, depth);
+        return;
+      case 'saveArray':
+        this.line(`const ${s.name} = ${s.array}.slice();`, depth);
+        return;
+      case 'restoreArray':
+        this.line(`${s.array}.set(${s.name});`, depth);
+        return;
+      case 'comment':
+        for (const l of s.text.split('\n')) this.line(l ? `// ${l}` : '//', depth);
+        return;
+      case 'block':
+        this.line('{', depth);
+        this.stmts(s.body, depth + 1);
+        this.line('}', depth);
+        return;
+    }
+  }
+
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export function printStmts(body: Stmt[], depth: number, opts: PrintOptions): string {
+  const p = new Printer(opts);
+  p.stmts(body, depth);
+  return p.text();
+}

@@ -1,0 +1,118 @@
+/** Expression builders with light algebraic simplification, used by the differentiation rules. */
+import type { Expr, BinaryOp } from './types.js';
+
+export const num = (value: number): Expr => ({ k: 'num', value, text: formatNumber(value) });
+export const ZERO = num(0);
+export const ONE = num(1);
+export const v = (name: string): Expr => ({ k: 'var', name });
+export const idx = (array: string, index: Expr): Expr => ({ k: 'index', array, index });
+export const call = (fn: string, ...args: Expr[]): Expr => ({ k: 'call', fn, args });
+export const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: 'cond', c, t, f });
+export const bin = (op: BinaryOp, l: Expr, r: Expr): Expr => ({ k: 'binary', op, l, r });
+
+export function formatNumber(x: number): string {
+  if (Object.is(x, -0)) return '0';
+  return String(x);
+}
+
+export const isNum = (e: Expr, value?: number): boolean =>
+  e.k === 'num' && (value === undefined || e.value === value);
+
+export function neg(e: Expr): Expr {
+  if (e.k === 'num') return num(-e.value);
+  if (e.k === 'unary' && e.op === '-') return e.e;
+  if (e.k === 'binary' && e.op === '*' && e.l.k === 'num') return mul(num(-e.l.value), e.r);
+  return { k: 'unary', op: '-', e };
+}
+
+export function add(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0)) return b;
+  if (isNum(b, 0)) return a;
+  if (a.k === 'num' && b.k === 'num') return num(a.value + b.value);
+  if (b.k === 'unary' && b.op === '-') return bin('-', a, b.e);
+  if (b.k === 'num' && b.value < 0) return bin('-', a, num(-b.value));
+  return bin('+', a, b);
+}
+
+export function sub(a: Expr, b: Expr): Expr {
+  if (isNum(b, 0)) return a;
+  if (isNum(a, 0)) return neg(b);
+  if (a.k === 'num' && b.k === 'num') return num(a.value - b.value);
+  if (b.k === 'unary' && b.op === '-') return bin('+', a, b.e);
+  return bin('-', a, b);
+}
+
+export function mul(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0) || isNum(b, 0)) return ZERO;
+  if (isNum(a, 1)) return b;
+  if (isNum(b, 1)) return a;
+  if (isNum(a, -1)) return neg(b);
+  if (isNum(b, -1)) return neg(a);
+  if (a.k === 'num' && b.k === 'num') return num(a.value * b.value);
+  if (a.k === 'unary' && a.op === '-') return neg(mul(a.e, b));
+  if (b.k === 'unary' && b.op === '-') return neg(mul(a, b.e));
+  // keep constants in front: x * 2 → 2 * x
+  if (b.k === 'num' && a.k !== 'num') return bin('*', b, a);
+  return bin('*', a, b);
+}
+
+export function div(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0)) return ZERO;
+  if (isNum(b, 1)) return a;
+  if (a.k === 'unary' && a.op === '-') return neg(div(a.e, b));
+  return bin('/', a, b);
+}
+
+/** Structural equality (used to merge identical leaves and detect self-reads). */
+export function sameExpr(a: Expr, b: Expr): boolean {
+  if (a.k !== b.k) return false;
+  switch (a.k) {
+    case 'num': return a.value === (b as typeof a).value;
+    case 'var': return a.name === (b as typeof a).name;
+    case 'index': return a.array === (b as typeof a).array && sameExpr(a.index, (b as typeof a).index);
+    case 'length': return a.array === (b as typeof a).array;
+    case 'unary': return a.op === (b as typeof a).op && sameExpr(a.e, (b as typeof a).e);
+    case 'binary': {
+      const o = b as typeof a;
+      return a.op === o.op && sameExpr(a.l, o.l) && sameExpr(a.r, o.r);
+    }
+    case 'cond': {
+      const o = b as typeof a;
+      return sameExpr(a.c, o.c) && sameExpr(a.t, o.t) && sameExpr(a.f, o.f);
+    }
+    case 'call': {
+      const o = b as typeof a;
+      return a.fn === o.fn && a.args.length === o.args.length && a.args.every((x, i) => sameExpr(x, o.args[i]));
+    }
+    case 'pop': return false;
+    case 'tuple': return false;
+    case 'raw': return a.text === (b as typeof a).text;
+  }
+}
+
+/** Calls `f` on every sub-expression (pre-order). */
+export function walkExpr(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  switch (e.k) {
+    case 'index': walkExpr(e.index, f); break;
+    case 'unary': walkExpr(e.e, f); break;
+    case 'binary': walkExpr(e.l, f); walkExpr(e.r, f); break;
+    case 'cond': walkExpr(e.c, f); walkExpr(e.t, f); walkExpr(e.f, f); break;
+    case 'call': for (const a of e.args) walkExpr(a, f); break;
+    case 'tuple': for (const a of e.items) walkExpr(a, f); break;
+    default: break;
+  }
+}
+
+/** Names of scalar variables and arrays an expression reads. */
+export function readsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
+  walkExpr(e, (x) => {
+    if (x.k === 'var') out.add(x.name);
+    else if (x.k === 'index' || x.k === 'length') out.add(x.array);
+  });
+  return out;
+}
+
+/** Is the expression cheap and side-effect free to evaluate more than once (a leaf)? */
+export const isTrivial = (e: Expr): boolean =>
+  e.k === 'num' || e.k === 'var' || (e.k === 'index' && (e.index.k === 'var' || e.index.k === 'num'));

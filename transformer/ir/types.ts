@@ -1,0 +1,111 @@
+/**
+ * The IR: a small structured language shared by the primal (lowered from TS), the generated
+ * tangent and adjoint functions, and the emitters. Expressions are pure; statements are structured
+ * (no goto). Generated-only statement kinds (tape traffic, raw comments) live here too, so the
+ * emitters print primal and derivative code with one printer.
+ */
+
+export type ScalarType = 'f32' | 'f64' | 'i32' | 'u32';
+export type ArrayType = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array';
+
+export type BinaryOp =
+  | '+' | '-' | '*' | '/' | '%'
+  | '<' | '<=' | '>' | '>=' | '===' | '!==' | '==' | '!='
+  | '&&' | '||'
+  | '>>' | '<<' | '>>>' | '|' | '&' | '^';
+export type UnaryOp = '-' | '+' | '!' | '~';
+
+/** Source position (1-based line) for `// from file:LINE` comments. */
+export interface Loc {
+  line: number;
+  start: number;
+  end: number;
+}
+
+export type Expr =
+  | { k: 'num'; value: number; text: string }
+  | { k: 'var'; name: string }
+  | { k: 'index'; array: string; index: Expr }
+  | { k: 'length'; array: string }
+  | { k: 'unary'; op: UnaryOp; e: Expr }
+  | { k: 'binary'; op: BinaryOp; l: Expr; r: Expr }
+  | { k: 'cond'; c: Expr; t: Expr; f: Expr }
+  /** `fn` is a key of the rule registry, e.g. `Math.sin`. */
+  | { k: 'call'; fn: string; args: Expr[] }
+  /** Generated only: `tape.pop()`. */
+  | { k: 'pop'; tape: string }
+  /** Generated only: `[a, b]` (the tangent's returned pair). */
+  | { k: 'tuple'; items: Expr[] }
+  /** Generated only: verbatim code (a constructor call, an object of results). */
+  | { k: 'raw'; text: string };
+
+export type LValue = { k: 'var'; name: string } | { k: 'index'; array: string; index: Expr };
+
+export type AssignOp = '=' | '+=' | '-=' | '*=' | '/=';
+
+export interface ForLoop {
+  k: 'for';
+  v: string;
+  init: Expr;
+  cmp: '<' | '<=' | '>' | '>=';
+  bound: Expr;
+  /** Constant, non-zero; positive with `<`/`<=`, negative with `>`/`>=`. */
+  step: number;
+  body: Stmt[];
+  parallel: boolean;
+  /** The text after `@parallel` in the pragma, if any (strategies, workgroup size; later issues). */
+  pragma?: string;
+  loc?: Loc;
+  /** Generated only: iterate the same index set in reverse order. */
+  reversed?: boolean;
+}
+
+export type Stmt =
+  | { k: 'decl'; name: string; mutable: boolean; type?: ScalarType; init: Expr; loc?: Loc }
+  | { k: 'assign'; target: LValue; op: AssignOp; value: Expr; loc?: Loc }
+  | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; loc?: Loc }
+  | ForLoop
+  | { k: 'return'; value?: Expr; loc?: Loc }
+  // ---- generated only ----
+  | { k: 'push'; tape: string; value: Expr }
+  | { k: 'pushArray'; tape: string; array: string }
+  | { k: 'popArray'; tape: string; array: string }
+  /** `const name = array.slice()` / `array.set(name)` to keep outputs across the reverse sweep. */
+  | { k: 'saveArray'; name: string; array: string }
+  | { k: 'restoreArray'; name: string; array: string }
+  | { k: 'comment'; text: string }
+  | { k: 'block'; body: Stmt[] };
+
+export type ParamKind = 'array' | 'scalar';
+
+export interface Param {
+  name: string;
+  type: ScalarType | ArrayType;
+  kind: ParamKind;
+  /** float-typed (array or scalar) */
+  float: boolean;
+  /** float and not @nodiff */
+  active: boolean;
+}
+
+export interface Kernel {
+  name: string;
+  params: Param[];
+  returns: 'void' | 'f32' | 'f64';
+  body: Stmt[];
+  /** The kernel's source text exactly as written (re-emitted as the primal). */
+  sourceText: string;
+  /** JSDoc text (for the header comment). */
+  doc: string;
+  loc: Loc;
+}
+
+export interface KernelFile {
+  fileName: string;
+  kernels: Kernel[];
+  /** `import type` specifiers from 'parad' used by the file (re-imported by the output). */
+  typeImports: string[];
+}
+
+export const isFloatScalar = (t: string): boolean => t === 'f32' || t === 'f64';
+export const isFloatArray = (t: string): boolean => t === 'Float32Array' || t === 'Float64Array';

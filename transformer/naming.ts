@@ -1,0 +1,71 @@
+/**
+ * Every generated identifier is chosen here, so the calling contract (Tapenade's `_d`/`_b`
+ * suffixes, `d`/`b` partners) lives in one place and never collides with a user's names.
+ */
+export const tangentName = (kernel: string): string => `${kernel}_d`;
+export const adjointName = (kernel: string): string => `${kernel}_b`;
+export const META_EXPORT = '__parad';
+
+export class Names {
+  private readonly used: Set<string>;
+  private readonly memo = new Map<string, string>();
+  private counters = new Map<string, number>();
+
+  constructor(userNames: Iterable<string>) {
+    this.used = new Set(userNames);
+  }
+
+  private fresh(base: string): string {
+    let name = base;
+    let i = 0;
+    while (this.used.has(name)) name = `${base}${++i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  private derived(key: string, base: string): string {
+    let n = this.memo.get(key);
+    if (!n) {
+      n = this.fresh(base);
+      this.memo.set(key, n);
+    }
+    return n;
+  }
+
+  /** Tangent partner of a variable or array: `x` → `xd`. */
+  d(name: string): string {
+    return this.derived(`d:${name}`, `${name}d`);
+  }
+
+  /** Adjoint partner: `x` → `xb`. */
+  b(name: string): string {
+    return this.derived(`b:${name}`, `${name}b`);
+  }
+
+  /** The adjoint of the returned value (last parameter of `K_b`). */
+  returnAdjoint(kernel: string): string {
+    return this.derived('ret:b', `${kernel}b`);
+  }
+
+  /** The tangent of the returned value. */
+  returnTangent(kernel: string): string {
+    return this.derived('ret:d', `${kernel}d`);
+  }
+
+  /** The tape object of an adjoint. */
+  tape(): string {
+    return this.derived('tape', 'tape');
+  }
+
+  /** A copy of an array's final values, restored after the reverse sweep. */
+  saved(array: string): string {
+    return this.derived(`saved:${array}`, `${array}_out`);
+  }
+
+  /** A fresh temporary: `_t1`, `_t2`, … (`prefix` distinguishes kinds: t value, s seed). */
+  temp(prefix = 't'): string {
+    const n = (this.counters.get(prefix) ?? 0) + 1;
+    this.counters.set(prefix, n);
+    return this.fresh(`_${prefix}${n}`);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Parse phase: TS text → ts-morph SourceFile, and the kernels it declares (exported functions whose
+ * JSDoc carries `@kernel`), with their JSDoc directives.
+ */
+import { Project, Node, type SourceFile, type FunctionDeclaration } from 'ts-morph';
+
+let project: Project | undefined;
+let counter = 0;
+
+/** One in-memory project reused across calls (creating one costs far more than parsing a kernel). */
+export function parseSource<T>(text: string, use: (sf: SourceFile) => T): T {
+  project ??= new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false } });
+  const sf = project.createSourceFile(`/parad_input_${counter++}.ts`, text, { overwrite: true });
+  try {
+    return use(sf);
+  } finally {
+    project.removeSourceFile(sf);
+  }
+}
+
+export interface KernelDecl {
+  fn: FunctionDeclaration;
+  name: string;
+  doc: string;
+  nodiff: string[];
+}
+
+/** The JSDoc text of a function (all its `/** … *\/` blocks joined). */
+function jsDocText(fn: FunctionDeclaration): string {
+  return fn.getJsDocs().map((d) => d.getText()).join('\n');
+}
+
+export function findKernels(sf: SourceFile): KernelDecl[] {
+  const out: KernelDecl[] = [];
+  for (const stmt of sf.getStatements()) {
+    if (!Node.isFunctionDeclaration(stmt)) continue;
+    const doc = jsDocText(stmt);
+    if (!/@kernel\b/.test(doc)) continue;
+    const nodiff: string[] = [];
+    for (const m of doc.matchAll(/@nodiff\s+([A-Za-z_$][\w$]*(?:[\s,]+[A-Za-z_$][\w$]*)*)/g)) {
+      for (const name of m[1].split(/[\s,]+/)) if (name && !name.startsWith('@')) nodiff.push(name);
+    }
+    out.push({ fn: stmt, name: stmt.getName() ?? '', doc, nodiff });
+  }
+  return out;
+}
+
+/** `import type { f32, f64 } from 'parad'` names, to re-import in the generated module. */
+export function paradTypeImports(sf: SourceFile): string[] {
+  const names = new Set<string>();
+  for (const imp of sf.getImportDeclarations()) {
+    if (imp.getModuleSpecifierValue() !== 'parad') continue;
+    for (const n of imp.getNamedImports()) names.add(n.getName());
+  }
+  return [...names];
+}
