@@ -5,7 +5,7 @@
  * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, ZERO } from '../ir/build.js';
+import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, ZERO, ONE } from '../ir/build.js';
 import { ruleFor, type Rule } from './rules.js';
 import { diffReads } from '../analysis/activity.js';
 import type { Names } from '../naming.js';
@@ -29,9 +29,22 @@ function scale(c: Expr, x: Lin | null): Lin | null {
   if (x.k === 'scale') return { k: 'scale', c: mul(c, x.c), x: x.x };
   return { k: 'scale', c, x };
 }
+/** `c · leaf` view of a term, if it is one. */
+function asTerm(l: Lin): { c: Expr; leaf: Leaf } | undefined {
+  if (l.k === 'leaf') return { c: ONE, leaf: l.leaf };
+  if (l.k === 'scale' && l.x.k === 'leaf') return { c: l.c, leaf: l.x.leaf };
+  return undefined;
+}
+const sameLeaf = (a: Leaf, b: Leaf): boolean =>
+  a.k === 'var' ? b.k === 'var' && a.name === b.name : b.k === 'index' && a.array === b.array && sameExpr(a.index, b.index);
+
 function sum(a: Lin | null, b: Lin | null): Lin | null {
   if (!a) return b;
   if (!b) return a;
+  // c1·x + c2·x → (c1 + c2)·x: one update of x̄ instead of two
+  const ta = asTerm(a);
+  const tb = asTerm(b);
+  if (ta && tb && sameLeaf(ta.leaf, tb.leaf)) return scale(add(ta.c, tb.c), { k: 'leaf', leaf: ta.leaf });
   return { k: 'sum', a, b };
 }
 

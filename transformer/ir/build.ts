@@ -29,6 +29,7 @@ export function add(a: Expr, b: Expr): Expr {
   if (isNum(a, 0)) return b;
   if (isNum(b, 0)) return a;
   if (a.k === 'num' && b.k === 'num') return num(a.value + b.value);
+  if (sameExpr(a, b)) return mul(num(2), a);
   if (b.k === 'unary' && b.op === '-') return bin('-', a, b.e);
   if (b.k === 'num' && b.value < 0) return bin('-', a, num(-b.value));
   return bin('+', a, b);
