@@ -1,0 +1,109 @@
+import { describe, expect, test } from 'vitest';
+import { compile, formatDiagnostic } from '../transformer/index.js';
+
+const header = "import type { f32, f64, i32, u32 } from 'parad';\n";
+
+/** Compiles `body` inside a kernel with parameters (y, x: Float64Array, a: f64, n: i32). */
+function kernel(body: string, sig = '(y: Float64Array, x: Float64Array, a: f64, n: i32): void') {
+  const src = `${header}/** @kernel */\nexport function k${sig} {\n${body}\n}\n`;
+  return { src, result: compile(src, { fileName: 'k.ts' }) };
+}
+
+function expectError(body: string, code: string, line?: number, sig?: string) {
+  const { result, src } = kernel(body, sig);
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  expect(result.code, 'no output when there are errors').toBeUndefined();
+  const hit = errors.find((d) => d.code === code);
+  expect(hit, `expected ${code}, got:\n${errors.map((d) => formatDiagnostic(d, src)).join('\n')}`).toBeDefined();
+  if (line !== undefined) expect(hit!.line).toBe(line);
+  return hit!;
+}
+
+describe('subset diagnostics', () => {
+  // body lines start at line 4 of the generated source
+  const cases: [string, string, string, number][] = [
+    ['while loop', 'let i = 0;\n  while (i < n) { i++; }', 'PARAD1101', 5],
+    ['break', '  for (let i = 0; i < n; i++) {\n    if (i > 2) break;\n  }', 'PARAD1101', 5],
+    ['continue', '  for (let i = 0; i < n; i++) {\n    continue;\n  }', 'PARAD1101', 5],
+    ['non-canonical for', '  for (let i = 0; i < n; i *= 2) { y[i] = 1; }', 'PARAD1102', 4],
+    ['for with mismatched direction', '  for (let i = 0; i < n; i--) { y[i] = 1; }', 'PARAD1102', 4],
+    ['var', '  var t = 1;', 'PARAD1103', 4],
+    ['local without value', '  let t: f64;', 'PARAD1105', 4],
+    ['call statement', '  Math.sin(a);', 'PARAD1107', 4],
+    ['closure', '  const f = (q: f64) => q;', 'PARAD1201', 4],
+    ['object literal', '  const o = { a: 1 };', 'PARAD1201', 4],
+    ['assignment in expression', '  let t = 0;\n  y[0] = (t = 2);', 'PARAD1202', 5],
+    ['postfix in expression', '  let t = 0;\n  y[0] = t++;', 'PARAD1202', 5],
+    ['unknown function', '  y[0] = foo(a);', 'PARAD1206', 4],
+    ['Math function arity', '  y[0] = Math.max(a, a, a);', 'PARAD1207', 4],
+    ['unsupported Math member', '  y[0] = Math.random();', 'PARAD1206', 4],
+    ['array as value', '  const t = x;', 'PARAD1208', 4],
+    ['scalar indexed', '  y[0] = a[0];', 'PARAD1209', 4],
+    ['shadowing', '  const t = 1;\n  for (let i = 0; i < n; i++) {\n    const t = 2;\n    y[i] = t;\n  }', 'PARAD1301', 6],
+    ['unknown name', '  y[0] = zz;', 'PARAD1302', 4],
+    ['write to scalar parameter', '  a = 2;', 'PARAD1303', 4],
+    ['write to array parameter', '  x = y;', 'PARAD1303', 4],
+    ['write to const', '  const t = 1;\n  t = 2;', 'PARAD1304', 5],
+    ['write to loop variable', '  for (let i = 0; i < n; i++) {\n    i = 3;\n  }', 'PARAD1305', 5],
+    ['loop bound changed in loop', '  let m = n;\n  for (let i = 0; i < m; i++) {\n    m = m - 1;\n  }', 'PARAD1306', 5],
+    ['parallel loop writes outer local', '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s += x[i];\n  }', 'PARAD1307', 6],
+    ['early return', '  for (let i = 0; i < n; i++) {\n    return;\n  }', 'PARAD1110', 5],
+  ];
+  test.each(cases)('%s', (_name, body, code, line) => {
+    expectError(body, code, line);
+  });
+
+  test('parameter types', () => {
+    expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: Float64Array, z: number): void');
+    expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: any): void');
+  });
+
+  test('return types and missing return', () => {
+    expectError('  y[0] = 1;', 'PARAD1008', 3, '(y: Float64Array): number');
+    expectError('  y[0] = 1;', 'PARAD1111', 3, '(y: Float64Array): f64');
+    expectError('  return 1;', 'PARAD1110', 4, '(y: Float64Array): void');
+  });
+
+  test('@nodiff of an unknown parameter', () => {
+    const src = `${header}/** @kernel @nodiff q */\nexport function k(y: Float64Array): void {\n  y[0] = 1;\n}\n`;
+    const r = compile(src, { fileName: 'k.ts' });
+    expect(r.diagnostics.map((d) => d.code)).toContain('PARAD1007');
+  });
+
+  test('location, columns and code frame', () => {
+    const d = expectError('  let i = 0;\n  while (i < n) { i++; }', 'PARAD1101', 5);
+    expect(d.column).toBe(3);
+    const text = formatDiagnostic(d, kernel('  let i = 0;\n  while (i < n) { i++; }').src);
+    expect(text).toMatch(/^k\.ts:5:3 - error PARAD1101: a while loop is not supported in kernels/);
+    expect(text).toContain('> 5 |   while (i < n) { i++; }');
+    expect(text).toMatch(/\|   \^{5,}/);
+  });
+
+  test('every problem in a file is reported in one run', () => {
+    const { result } = kernel('  let i = 0;\n  while (i < n) { i++; }\n  a = 1;\n  y[0] = foo(1);');
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['PARAD1101', 'PARAD1303', 'PARAD1206']);
+  });
+
+  test('a file without kernels warns and emits an empty module', () => {
+    const r = compile('export function f() {}\n', { fileName: 'none.ts' });
+    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['PARAD1010', 'warning']]);
+    expect(r.code).toContain('export const __parad');
+  });
+});
+
+describe('accepted forms', () => {
+  test.each([
+    ['sibling loops reuse a loop variable', '  for (let i = 0; i < n; i++) { y[i] = x[i]; }\n  for (let i = 0; i < n; i++) { y[i] *= 2; }'],
+    ['sibling blocks reuse a local name', '  for (let i = 0; i < n; i++) { const t = x[i]; y[i] = t; }\n  for (let j = 0; j < n; j++) { const t = y[j]; y[j] = t * t; }'],
+    ['down-counting loop with step', '  for (let i = n - 1; i >= 0; i -= 3) { y[i] = x[i]; }'],
+    ['<= bound and constant step', '  for (let i = 0; i <= n - 2; i += 2) { y[i] = x[i + 1]; }'],
+    ['integer index arithmetic', '  for (let i = 0; i < n; i++) { y[i] = x[(i * 7 + 3) % n] + x[(i >> 1) | 0]; }'],
+    ['ternaries, logic and comparisons', '  for (let i = 0; i < n; i++) { y[i] = x[i] > 0.5 && !(i === 2) || i < 1 ? x[i] : -x[i]; }'],
+    ['Math constants and length', '  for (let i = 0; i < x.length; i++) { y[i] = Math.PI * x[i] + Math.E; }'],
+    ['typed locals', '  const m: i32 = n - 1;\n  let s: f64 = 0;\n  for (let i = 0; i < m; i++) { s += x[i]; }\n  y[0] = s;'],
+  ])('%s', (_name, body) => {
+    const { result, src } = kernel(body);
+    expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
+    expect(result.code).toContain('export function k_b(');
+  });
+});
