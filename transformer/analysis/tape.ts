@@ -43,6 +43,11 @@ export interface TapePlan {
   readonly live: ReadonlySet<Stmt>;
   /** Scope of each parallel nest (keyed by its outermost loop) and the top scope. */
   readonly scopes: ReadonlyMap<ForLoop | 'top', Scope>;
+  /**
+   * Sequential loops: body-level locals recomputed at the top of each reversed iteration instead of
+   * being pushed (their value depends only on loop indices and values nothing writes).
+   */
+  readonly recompute: ReadonlyMap<ForLoop, Stmt[]>;
   /** Arrays the reverse sweep changes: saved after F and restored at the end (outputs stay K's). */
   readonly modified: ReadonlySet<string>;
   readonly usesTape: boolean;
@@ -76,6 +81,41 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const modified = new Set<string>();
   const loopVars = new Set<string>();
   forEachStmt(kernel.body, (s) => { if (s.k === 'for') loopVars.add(s.v); });
+
+  // ---- recomputation of loop-body locals (cheaper than the tape) ----
+  const assigned = new Set<string>();
+  const declCount = new Map<string, number>();
+  forEachStmt(kernel.body, (s) => {
+    if (s.k === 'assign') assigned.add(targetName(s.target));
+    if (s.k === 'decl') declCount.set(s.name, (declCount.get(s.name) ?? 0) + 1);
+  });
+  /** Names whose value never changes once set: unwritten parameters and top-level single assignment locals. */
+  const stable = new Set<string>(kernel.params.filter((p) => !assigned.has(p.name)).map((p) => p.name));
+  for (const s of kernel.body) if (s.k === 'decl' && !assigned.has(s.name) && declCount.get(s.name) === 1) stable.add(s.name);
+  const recompute = new Map<ForLoop, Stmt[]>();
+  const recomputed = new Set<Stmt>();
+  const findRecompute = (body: Stmt[], loopVars: Set<string>): void => {
+    for (const s of body) {
+      if (s.k !== 'for') {
+        for (const c of childBlocks(s)) findRecompute(c, loopVars);
+        continue;
+      }
+      const vars = union(loopVars, [s.v]);
+      const known = union(stable, vars);
+      const list: Stmt[] = [];
+      for (const d of s.body) {
+        if (d.k !== 'decl' || assigned.has(d.name) || declCount.get(d.name) !== 1) continue;
+        if ([...readsOf(d.init)].every((n) => known.has(n))) {
+          list.push(d);
+          recomputed.add(d);
+          known.add(d.name);
+        }
+      }
+      if (list.length) recompute.set(s, list);
+      findRecompute(s.body, vars);
+    }
+  };
+  findRecompute(kernel.body, new Set());
 
   /** Is `s` an opaque parallel nest in a scope of kind `kind`? */
   const isNest = (s: Stmt, kind: Scope['kind']): boolean => s.k === 'for' && s.parallel && kind === 'top';
@@ -156,7 +196,7 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
       } else if (s.k === 'decl' || s.k === 'assign') {
         if (isLive(s, scope.kind)) {
           const t = s.k === 'decl' ? s.name : targetName(s.target);
-          if (!loopVars.has(t) && (cur.has(t) || needs(s).has(t))) {
+          if (!loopVars.has(t) && !recomputed.has(s) && (cur.has(t) || needs(s).has(t))) {
             push.add(s);
             if (arrays.has(t)) modified.add(t);
           }
@@ -236,13 +276,14 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
 
   const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0;
   return {
-    push, flag, snapshot, live, scopes, modified, usesTape,
+    push, flag, snapshot, live, scopes, modified, usesTape, recompute,
     print: () => {
       const lines = [`tape plan of ${kernel.name}:`];
       const at = (s: Stmt) => ('loc' in s && s.loc ? `line ${s.loc.line}` : '?');
       for (const s of push) lines.push(`  push ${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} before ${at(s)}`);
       for (const s of flag) lines.push(`  push branch of if at ${at(s)}`);
       for (const [l, a] of snapshot) lines.push(`  snapshot ${a.join(', ')} before parallel loop at ${at(l)}`);
+      for (const [l, d] of recompute) lines.push(`  recompute ${d.map((x) => (x.k === 'decl' ? x.name : '?')).join(', ')} in each reversed iteration of the loop at ${at(l)}`);
       for (const [k, sc] of scopes) {
         if (k === 'top') continue;
         const n = sc.body.filter((s) => live.has(s)).length;

@@ -13,7 +13,7 @@ import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf } from './linearize.js';
 import { readsOf, v, neg, num } from '../ir/build.js';
 import { rhsOf, isActiveTarget } from './needs.js';
-import { targetName } from '../ir/walk.js';
+import { targetName, readsOfStmts } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
 
 export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string): FunctionIR {
@@ -130,7 +130,12 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
         }
         case 'for': {
           const rb = reverse(s.body, scope);
-          if (rb.length) out.push({ ...s, reversed: true, body: rb });
+          if (!rb.length) break;
+          // locals that are cheaper to recompute than to tape, used by this iteration's reverse sweep
+          const used = readsOfStmts(rb);
+          const again = (plan.recompute.get(s) ?? []).filter((d) => d.k === 'decl' && used.has(d.name));
+          const recomputed: Stmt[] = again.map((d) => (d.k === 'decl' ? { k: 'assign', target: { k: 'var', name: d.name }, op: '=', value: d.init } : d));
+          out.push({ ...s, reversed: true, body: [...recomputed, ...rb] });
           break;
         }
         case 'return':
@@ -221,6 +226,10 @@ function describePlan(plan: TapePlan, fileName: string): string[] {
     lines.push(`Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
     void scope;
   }
-  if (!lines.length) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
+  for (const [loop, decls] of plan.recompute) {
+    const names = decls.map((d) => (d.k === 'decl' ? d.name : '?'));
+    lines.push(`Recomputes: ${names.join(', ')} in each reversed iteration of the loop at ${at(loop)} (cheaper than the tape).`);
+  }
+  if (!plan.usesTape) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
   return lines;
 }

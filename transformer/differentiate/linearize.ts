@@ -5,7 +5,7 @@
  * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, ZERO, ONE } from '../ir/build.js';
+import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
 import { ruleFor, type Rule } from './rules.js';
 import { diffReads } from '../analysis/activity.js';
 import type { Names } from '../naming.js';
@@ -48,13 +48,22 @@ function sum(a: Lin | null, b: Lin | null): Lin | null {
   return { k: 'sum', a, b };
 }
 
+const mentions = (e: Expr, hole: Expr): boolean => {
+  let found = false;
+  walkExpr(e, (x) => { if (x.k === 'var' && hole.k === 'var' && x.name === hole.name) found = true; });
+  return found;
+};
+
 /** Rough evaluation cost: expressions above 3 are computed once into a temporary when reused. */
 function cost(e: Expr): number {
-  let c = 0;
-  walkExpr(e, (x) => {
-    c += x.k === 'call' ? 8 : x.k === 'index' ? 1 : x.k === 'binary' || x.k === 'unary' || x.k === 'cond' ? 1 : 0;
-  });
-  return c;
+  switch (e.k) {
+    case 'call': return 8 + e.args.reduce((c, a) => c + cost(a), 0);
+    case 'index': return 1; // integer index arithmetic is cheap
+    case 'unary': return 1 + cost(e.e);
+    case 'binary': return 1 + cost(e.l) + cost(e.r);
+    case 'cond': return 1 + cost(e.c) + cost(e.t) + cost(e.f);
+    default: return 0;
+  }
 }
 
 export class Linearizer {
@@ -107,17 +116,28 @@ export class Linearizer {
 
   private apply(rule: Rule, args: Linearized[], rebuild: (values: Expr[]) => Expr): Linearized {
     if (rule.zero || !rule.partials) return { value: rebuild(args.map((a) => a.value)), lin: null };
-    const values = rule.usesArgs ? args.map((a) => this.bind(a.value)) : args.map((a) => a.value);
+    // Partials are built over placeholders first, so only the argument values and the result that
+    // the partials of *active* arguments use get computed once into temporaries.
+    const HOLE = '\u0000';
+    const argHoles = args.map((_, i) => v(`${HOLE}${i}`));
+    const resultHole = v(`${HOLE}r`);
+    const partials = rule.partials(argHoles, resultHole);
+    const used = (hole: Expr) => args.some((a, i) => a.lin && partials[i] && mentions(partials[i]!, hole));
+    const values = args.map((a, i) => (used(argHoles[i]) ? this.bind(a.value) : a.value));
     let value = rebuild(values);
-    if (rule.usesResult) value = this.bind(value, true);
-    const partials = rule.partials(values, value);
+    if (used(resultHole)) value = this.bind(value, true);
+    const fill = (e: Expr) => substitute(e, (x) => {
+      if (x.k !== 'var' || !x.name.startsWith(HOLE)) return undefined;
+      return x.name === `${HOLE}r` ? value : values[Number(x.name.slice(HOLE.length))];
+    });
     let lin: Lin | null = null;
     args.forEach((a, i) => {
       const p = partials[i];
-      if (a.lin && p) lin = sum(lin, scale(p, a.lin));
+      if (a.lin && p) lin = sum(lin, scale(fill(p), a.lin));
     });
     return { value, lin };
   }
+
 }
 
 /** Tangent of a linear map: leaves replaced by their `d` partners. */

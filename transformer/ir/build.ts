@@ -117,3 +117,31 @@ export function readsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
 /** Is the expression cheap and side-effect free to evaluate more than once (a leaf)? */
 export const isTrivial = (e: Expr): boolean =>
   e.k === 'num' || e.k === 'var' || (e.k === 'index' && (e.index.k === 'var' || e.index.k === 'num'));
+
+/**
+ * Rebuilds an expression bottom-up, replacing each node for which `f` returns an expression, and
+ * re-simplifying arithmetic through the builders.
+ */
+export function substitute(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
+  const r = f(e);
+  if (r) return r;
+  switch (e.k) {
+    case 'index': return { ...e, index: substitute(e.index, f) };
+    case 'unary': return e.op === '-' ? neg(substitute(e.e, f)) : { ...e, e: substitute(e.e, f) };
+    case 'binary': {
+      const l = substitute(e.l, f);
+      const r2 = substitute(e.r, f);
+      switch (e.op) {
+        case '+': return add(l, r2);
+        case '-': return sub(l, r2);
+        case '*': return mul(l, r2);
+        case '/': return div(l, r2);
+        default: return { ...e, l, r: r2 };
+      }
+    }
+    case 'cond': return cond(substitute(e.c, f), substitute(e.t, f), substitute(e.f, f));
+    case 'call': return { ...e, args: e.args.map((a) => substitute(a, f)) };
+    case 'tuple': return { ...e, items: e.items.map((a) => substitute(a, f)) };
+    default: return e;
+  }
+}
