@@ -1,5 +1,6 @@
 /** Prints IR expressions and statements as TypeScript/JavaScript with minimal parentheses. */
 import type { Expr, Stmt, LValue, ForLoop } from '../ir/types.js';
+import { add, sub, ONE } from '../ir/build.js';
 
 const PREC: Record<string, number> = {
   '||': 3, '&&': 4, '|': 5, '^': 6, '&': 7,
@@ -79,14 +80,14 @@ export class Printer {
     const span = (bound: string) => (st === 1 ? bound : `${lo} + Math.floor((${bound} - ${lo}) / ${st}) * ${st}`);
     if (up) {
       const last = s.cmp === '<'
-        ? (st === 1 ? printExpr({ k: 'binary', op: '-', l: s.bound, r: { k: 'num', value: 1, text: '1' } }) : span(`${printExpr(s.bound, 11)} - 1`))
+        ? (st === 1 ? printExpr(sub(s.bound, ONE)) : span(`${printExpr(s.bound, 11)} - 1`))
         : (st === 1 ? printExpr(s.bound) : span(printExpr(s.bound, 11)));
       return `for (let ${i} = ${last}; ${i} >= ${printExpr(s.init, 10)}; ${inc(false)})`;
     }
     // Down-counting `i = hi; i > lo` (or `>= lo`): its last value is the smallest one reached.
     const hi = lo;
     const first = s.cmp === '>'
-      ? (st === 1 ? printExpr({ k: 'binary', op: '+', l: s.bound, r: { k: 'num', value: 1, text: '1' } }) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)} - 1) / ${st}) * ${st}`)
+      ? (st === 1 ? printExpr(add(s.bound, ONE)) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)} - 1) / ${st}) * ${st}`)
       : (st === 1 ? printExpr(s.bound) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)}) / ${st}) * ${st}`);
     return `for (let ${i} = ${first}; ${i} <= ${printExpr(s.init, 10)}; ${inc(true)})`;
   }
