@@ -48,6 +48,12 @@ export interface TapePlan {
    * being pushed (their value depends only on loop indices and values nothing writes).
    */
   readonly recompute: ReadonlyMap<ForLoop, Stmt[]>;
+  /**
+   * Sequential loops at the top of a parallel body whose results (scalar locals) the forward sweep
+   * pushes after the loop, so the reverse sweep restores them instead of recomputing the loop
+   * (e.g. a dot product feeding a nonlinearity). The nest's reverse sweep then runs backwards.
+   */
+  readonly store: ReadonlyMap<Stmt, string[]>;
   /** Arrays the reverse sweep changes: saved after F and restored at the end (outputs stay K's). */
   readonly modified: ReadonlySet<string>;
   readonly usesTape: boolean;
@@ -143,11 +149,38 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     return out;
   };
 
+  const store = new Map<Stmt, string[]>();
+  /**
+   * A sequential loop of a parallel body can be stored instead of recomputed when it writes only
+   * scalars, none of which its own reverse sweep or an earlier statement's needs (so it pushes
+   * nothing itself), and has no branches.
+   */
+  const storeCandidate = (s: Stmt, before: Set<string>): boolean => {
+    if (s.k !== 'for') return false;
+    let branches = false;
+    forEachStmt([s], (x) => { if (x.k === 'if') branches = true; });
+    if (branches) return false;
+    const written = writesOf([s]);
+    for (const l of loopVars) written.delete(l);
+    const needed = union(neededDeep(s, 'parallel'), before);
+    return [...written].every((n) => !arrays.has(n) && !needed.has(n));
+  };
+  const candidates = new Set<Stmt>();
+
   /** Backward liveness of the recompute sweep of a parallel scope; returns the demand before `body`. */
   const liveness = (body: Stmt[], after: Set<string>): Set<string> => {
     let D = new Set(after);
     for (let i = body.length - 1; i >= 0; i--) {
       const s = body[i];
+      if (candidates.has(s)) {
+        const outputs = [...writesOf([s])].filter((n) => D.has(n) && !declaredIn([s]).has(n)).sort();
+        if (outputs.length) {
+          store.set(s, outputs);
+          for (const n of outputs) D.delete(n);
+          D = union(D, neededDeep(s, 'parallel'));
+          continue;
+        }
+      }
       if (s.k === 'decl' || s.k === 'assign') {
         const t = s.k === 'decl' ? s.name : targetName(s.target);
         if (D.has(t)) {
@@ -187,7 +220,7 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
       if (isNest(s, scope.kind)) {
         // R(P) reads (from the state P found) what its recompute and reverse sweeps demand
         const demand = nestDemand(s as ForLoop);
-        const snap = [...writesOf([s])].filter((a) => arrays.has(a) && (cur.has(a) || demand.has(a))).sort();
+        const snap = snapshotArrays(s as ForLoop, demand, cur);
         if (snap.length) {
           snapshot.set(s as ForLoop, snap);
           for (const a of snap) modified.add(a);
@@ -231,6 +264,13 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     }
   };
 
+  /** Arrays a parallel nest overwrites that its reverse sweep or an earlier statement needs. */
+  const snapshotArrays = (loop: ForLoop, demand: Set<string>, before: Set<string>): string[] =>
+    [...writesOf([loop])].filter((a) => arrays.has(a) && (before.has(a) || demand.has(a))).sort();
+  /** Conservative: would any array the nest writes be snapshotted, whatever comes before it? */
+  const snapshotNeeded = (loop: ForLoop, demand: Set<string>): boolean =>
+    [...writesOf([loop])].some((a) => arrays.has(a) && (demand.has(a) || readsOfStmts(kernel.body).has(a)));
+
   const demands = new Map<ForLoop, Set<string>>();
   /** What the reverse sweep of a parallel nest reads from the state the nest found. */
   const nestDemand = (loop: ForLoop): Set<string> => {
@@ -250,11 +290,25 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     collectLocals(body, scope.kind, false, scope);
     let demand = new Set<string>();
     if (scope.kind === 'parallel') {
+      // loops whose results are stored rather than recomputed (not with a snapshot: LIFO order)
+      let before = new Set<string>();
+      for (const s of body) {
+        if (storeCandidate(s, before)) candidates.add(s);
+        before = union(before, neededDeep(s, 'parallel'));
+      }
       demand = liveness(body, new Set());
+      if (loop !== 'top' && snapshotNeeded(loop, demand)) {
+        // a snapshot is popped before the recompute runs: stores would be under it on the tape
+        for (const s of body) store.delete(s);
+        for (const s of body) candidates.delete(s);
+        demand = liveness(body, new Set());
+      }
       for (const d of declaredIn(nest)) demand.delete(d);
       // A local whose declaration is dead but which a live statement assigns is declared up front.
+      const assignedLive = liveWrites(body);
+      for (const s of body) for (const n of store.get(s) ?? []) assignedLive.add(n);
       forEachStmt(body, (s) => {
-        if (s.k === 'decl' && !live.has(s) && [...liveWrites(body)].includes(s.name)) scope.hoisted.add(s.name);
+        if (s.k === 'decl' && !live.has(s) && assignedLive.has(s.name)) scope.hoisted.add(s.name);
       });
       forEachStmt(body, (s) => {
         if (live.has(s) && s.k === 'assign' && s.target.k === 'index') modified.add(s.target.array);
@@ -274,15 +328,16 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
 
   analyzeScope('top');
 
-  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0;
+  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0;
   return {
-    push, flag, snapshot, live, scopes, modified, usesTape, recompute,
+    push, flag, snapshot, live, scopes, modified, usesTape, recompute, store,
     print: () => {
       const lines = [`tape plan of ${kernel.name}:`];
       const at = (s: Stmt) => ('loc' in s && s.loc ? `line ${s.loc.line}` : '?');
       for (const s of push) lines.push(`  push ${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} before ${at(s)}`);
       for (const s of flag) lines.push(`  push branch of if at ${at(s)}`);
       for (const [l, a] of snapshot) lines.push(`  snapshot ${a.join(', ')} before parallel loop at ${at(l)}`);
+      for (const [l, v] of store) lines.push(`  store ${v.join(', ')} after the loop at ${at(l)} (instead of recomputing it)`);
       for (const [l, d] of recompute) lines.push(`  recompute ${d.map((x) => (x.k === 'decl' ? x.name : '?')).join(', ')} in each reversed iteration of the loop at ${at(l)}`);
       for (const [k, sc] of scopes) {
         if (k === 'top') continue;

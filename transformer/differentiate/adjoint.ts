@@ -28,12 +28,21 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const isLive = (s: Stmt, scope: Scope) => scope.kind === 'top' || plan.live.has(s);
 
   // ---------------- forward sweep ----------------
-  const forward = (body: Stmt[], scope: Scope): Stmt[] => {
+  /**
+   * `restored`: in a nest's recompute sweep, the stored loops and the assignments that restore
+   * their results from the values popped at the top of the iteration.
+   */
+  const forward = (body: Stmt[], scope: Scope, restored?: Map<Stmt, Stmt[]>): Stmt[] => {
     const out: Stmt[] = [];
     for (const s of body) {
       if (isNest(s, scope)) {
         for (const a of plan.snapshot.get(s as ForLoop) ?? []) out.push({ k: 'pushArray', tape, array: a });
-        out.push(s);
+        out.push(withStores(s as ForLoop));
+        continue;
+      }
+      const r = restored?.get(s);
+      if (r) {
+        out.push(...r);
         continue;
       }
       if (!isLive(s, scope)) continue;
@@ -160,17 +169,46 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const hoistedDecls = (scope: Scope): Stmt[] =>
     [...scope.hoisted].map((n) => ({ k: 'decl', name: n, mutable: true, init: num(0) }));
 
-  /** Reverse of a parallel nest: restore its snapshot, then per iteration: recompute, reverse. */
+  const storedIn = (body: Stmt[]) => body.filter((s) => plan.store.has(s));
+
+  /** The nest as the forward sweep runs it: the results of stored loops pushed after them. */
+  const withStores = (loop: ForLoop): ForLoop => {
+    const scope = plan.scopes.get(loop)!;
+    if (!storedIn(scope.body).length) return loop;
+    const body = scope.body.flatMap((s): Stmt[] => [s, ...(plan.store.get(s) ?? []).map((n): Stmt => ({ k: 'push', tape, value: v(n) }))]);
+    return rebuildNest(scope.nest, body, false);
+  };
+
+  const rebuildNest = (nest: ForLoop[], body: Stmt[], reversed: boolean): ForLoop => {
+    let inner: Stmt[] = body;
+    for (let d = nest.length - 1; d >= 0; d--) inner = [{ ...nest[d], body: inner, reversed: reversed || undefined }];
+    return inner[0] as ForLoop;
+  };
+
+  /**
+   * Reverse of a parallel nest: restore its snapshot, then per iteration: recompute, reverse.
+   * With stored loop results, the iterations run backwards and pop them first.
+   */
   const reverseNest = (loop: ForLoop): Stmt[] => {
     const scope = plan.scopes.get(loop)!;
     const out: Stmt[] = [];
     for (const a of [...(plan.snapshot.get(loop) ?? [])].reverse()) out.push({ k: 'popArray', tape, array: a });
     const rev = reverse(scope.body, scope);
-    if (!rev.length) return out;
-    const fwd = forward(scope.body, scope);
-    let inner: Stmt[] = [...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev];
-    for (let d = scope.nest.length - 1; d >= 0; d--) inner = [{ ...scope.nest[d], body: inner }];
-    out.push(...inner);
+    const stored = storedIn(scope.body);
+    if (!rev.length && !stored.length) return out;
+    const pops: Stmt[] = [];
+    const restored = new Map<Stmt, Stmt[]>();
+    for (const s of [...stored].reverse()) {
+      const assigns: Stmt[] = [];
+      for (const n of [...plan.store.get(s)!].reverse()) {
+        const t = names.temp('r');
+        pops.push({ k: 'decl', name: t, mutable: false, init: { k: 'pop', tape } });
+        assigns.unshift({ k: 'assign', target: { k: 'var', name: n }, op: '=', value: v(t) });
+      }
+      restored.set(s, assigns);
+    }
+    const fwd = forward(scope.body, scope, restored);
+    out.push(rebuildNest(scope.nest, [...pops, ...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], stored.length > 0));
     return out;
   };
 
@@ -225,6 +263,9 @@ function describePlan(plan: TapePlan, fileName: string): string[] {
     if (loop === 'top') continue;
     lines.push(`Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
     void scope;
+  }
+  for (const [loop, vars] of plan.store) {
+    lines.push(`Tape: saves ${vars.join(', ')} after the loop at ${at(loop)} instead of recomputing it.`);
   }
   for (const [loop, decls] of plan.recompute) {
     const names = decls.map((d) => (d.k === 'decl' ? d.name : '?'));
