@@ -37,9 +37,18 @@ export class Names {
     return this.derived(`d:${name}`, `${name}d`);
   }
 
+  private adjoints = new Set<string>();
+
   /** Adjoint partner: `x` → `xb`. */
   b(name: string): string {
-    return this.derived(`b:${name}`, `${name}b`);
+    const n = this.derived(`b:${name}`, `${name}b`);
+    this.adjoints.add(n);
+    return n;
+  }
+
+  /** Is `name` an adjoint partner created by `b()`? */
+  isAdjoint(name: string): boolean {
+    return this.adjoints.has(name);
   }
 
   /** The adjoint of the returned value (last parameter of `K_b`). */

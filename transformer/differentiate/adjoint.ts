@@ -11,7 +11,7 @@ import type { Activity } from '../analysis/activity.js';
 import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf } from './linearize.js';
-import { readsOf, v, neg, num } from '../ir/build.js';
+import { readsOf, v, neg, num, walkExpr } from '../ir/build.js';
 import { rhsOf, isActiveTarget } from './needs.js';
 import { targetName, readsOfStmts } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
@@ -228,6 +228,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     body.push(...adjointDecls(topScope), ...rev);
   }
   for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
+  forwardCommutingLoops(body, names);
   if (scalarParams.length) {
     body.push({ k: 'return', value: { k: 'raw', text: `{ ${scalarParams.map((p) => names.b(p.name)).join(', ')} }` } });
   }
@@ -273,4 +274,54 @@ function describePlan(plan: TapePlan, fileName: string): string[] {
   }
   if (!plan.usesTape) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
   return lines;
+}
+
+/**
+ * A reversed sequential loop whose iterations only accumulate into adjoints that no iteration reads
+ * (`wb[f(k)] += c * accb`), and touch no tape, gives the same result in either order: run it
+ * forwards (friendlier to caches and to readers).
+ */
+function forwardCommutingLoops(body: Stmt[], names: Names): void {
+  for (const s of body) {
+    if (s.k === 'if') {
+      forwardCommutingLoops(s.then, names);
+      forwardCommutingLoops(s.else, names);
+    } else if (s.k === 'for' || s.k === 'block') {
+      forwardCommutingLoops(s.body, names);
+      if (s.k === 'for' && s.reversed && commutes(s.body, names)) s.reversed = undefined;
+    }
+  }
+}
+
+function commutes(body: Stmt[], names: Names): boolean {
+  const accumulated = new Set<string>();
+  const reads = new Set<string>();
+  let ok = true;
+  const exprReads = (e: Expr) => {
+    walkExpr(e, (x) => {
+      if (x.k === 'pop') ok = false;
+      else if (x.k === 'var') reads.add(x.name);
+      else if (x.k === 'index' || x.k === 'length') reads.add(x.array);
+    });
+  };
+  const visit = (b: Stmt[]) => {
+    for (const s of b) {
+      switch (s.k) {
+        case 'assign': {
+          const t = targetName(s.target);
+          if ((s.op !== '+=' && s.op !== '-=') || !names.isAdjoint(t)) ok = false;
+          accumulated.add(t);
+          if (s.target.k === 'index') exprReads(s.target.index);
+          exprReads(s.value);
+          break;
+        }
+        case 'decl': exprReads(s.init); break; // block-local temporaries
+        case 'if': exprReads(s.cond); visit(s.then); visit(s.else); break;
+        case 'for': exprReads(s.init); exprReads(s.bound); visit(s.body); break;
+        default: ok = false;
+      }
+    }
+  };
+  visit(body);
+  return ok && [...accumulated].every((n) => !reads.has(n));
 }
