@@ -62,7 +62,18 @@ export function compile(source: string, options: CompileOptions): CompileResult 
 
   // analyze → differentiate, per kernel
   let usesTape = false;
-  const outputs: KernelOutput[] = file.kernels.map((k, i) => {
+  const outputs: KernelOutput[] = [];
+  file.kernels.forEach((k, i) => {
+    try {
+      outputs.push(differentiateKernel(k, i));
+    } catch (e) {
+      // a bug in parad, not in the kernel: still a located diagnostic, never a crash
+      sink.error(CODES.internal, `internal error while differentiating '${k.name}': ${(e as Error).message}. Please report it with this kernel.`, k.loc.start, k.loc.start + 1);
+    }
+  });
+  if (sink.hasErrors) return { diagnostics: sortDiagnostics(sink.list), kernels: metas };
+
+  function differentiateKernel(k: Kernel, i: number): KernelOutput {
     const userNames = namesOf(k);
     const names = new Names(userNames);
     const activity = analyzeActivity(k);
@@ -74,7 +85,7 @@ export function compile(source: string, options: CompileOptions): CompileResult 
       functions.push(adjointFunction(k, activity, plan, names, options.fileName));
     }
     return { sourceText: k.sourceText, functions, meta: metas[i] };
-  });
+  }
 
   // emit
   let code = emitModule(file, outputs, usesTape);

@@ -43,4 +43,6 @@ export const CODES = {
   writeLoopVar: 'PARAD1305',
   loopBoundWritten: 'PARAD1306',
   parallelWritesOuter: 'PARAD1307',
+
+  internal: 'PARAD9001',
 } as const;

@@ -504,4 +504,5 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   arrayAsValue: 'array used as a value',
   scalarIndexed: 'indexing a scalar',
   noKernels: 'no kernels',
+  internal: 'internal error',
 };
