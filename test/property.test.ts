@@ -1,0 +1,105 @@
+/**
+ * Property test: random straight-line kernels built from the kernel language's operators pass the
+ * finite-difference and dot-product checks, in a parallel loop (per-iteration recomputation) and in
+ * a sequential loop with a reassigned accumulator (tape).
+ */
+import { describe, expect } from 'vitest';
+import { test } from '@fast-check/vitest';
+import fc from 'fast-check';
+import { checkAdjoint, checkTangent, prng } from '../testing/index.js';
+import { compileAndLoad } from './support/load.js';
+
+const RUNS = Number(process.env.PARAD_PROP_RUNS ?? (process.env.CI ? 60 : 100));
+
+type Gen = (leaf: fc.Arbitrary<string>) => fc.Arbitrary<string>;
+
+/** Unary forms kept inside each function's smooth domain for inputs of moderate size. */
+const UNARY: ((e: string) => string)[] = [
+  (e) => `(-${e})`,
+  (e) => `Math.sin(${e})`,
+  (e) => `Math.cos(${e})`,
+  (e) => `Math.tan(0.3 * Math.tanh(${e}))`,
+  (e) => `Math.asin(0.8 * Math.tanh(${e}))`,
+  (e) => `Math.acos(0.8 * Math.tanh(${e}))`,
+  (e) => `Math.atan(${e})`,
+  (e) => `Math.sinh(Math.tanh(${e}))`,
+  (e) => `Math.cosh(Math.tanh(${e}))`,
+  (e) => `Math.tanh(${e})`,
+  (e) => `Math.exp(Math.tanh(${e}))`,
+  (e) => `Math.expm1(Math.tanh(${e}))`,
+  (e) => `Math.log(1.5 + Math.tanh(${e}))`,
+  (e) => `Math.log1p(0.5 + Math.tanh(${e}))`,
+  (e) => `Math.log2(1.5 + Math.tanh(${e}))`,
+  (e) => `Math.log10(1.5 + Math.tanh(${e}))`,
+  (e) => `Math.sqrt(1 + ${e} * ${e})`,
+  (e) => `Math.cbrt(2 + Math.tanh(${e}))`,
+  (e) => `Math.abs(3 + Math.tanh(${e}))`,
+  (e) => `(${e} > -100 ? ${e} : 0)`,
+];
+const BINARY: ((a: string, b: string) => string)[] = [
+  (a, b) => `(${a} + ${b})`,
+  (a, b) => `(${a} - ${b})`,
+  (a, b) => `(${a} * ${b})`,
+  (a, b) => `(${a} / (1.5 + Math.tanh(${b})))`,
+  (a, b) => `Math.atan2(${a}, 2 + Math.tanh(${b}))`,
+  (a, b) => `Math.pow(1.5 + Math.tanh(${a}), ${b})`,
+  (a, b) => `Math.hypot(1 + ${a} * ${a}, ${b})`,
+  (a, b) => `Math.max(${a}, ${b} + 0.01)`,
+  (a, b) => `Math.min(${a}, ${b} + 0.01)`,
+];
+
+const expr: Gen = (leaf) =>
+  fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.tuple(fc.integer({ min: 0, max: UNARY.length - 1 }), tie('e')).map(([k, e]) => UNARY[k](e)),
+      fc.tuple(fc.integer({ min: 0, max: BINARY.length - 1 }), tie('e'), tie('e')).map(([k, a, b]) => BINARY[k](a, b)),
+    ),
+  })).e;
+
+const header = "import type { f64, i32 } from 'parad';\n";
+
+/** A parallel kernel: `steps` const locals, each an expression of inputs and earlier locals. */
+const parallelKernel = fc.integer({ min: 1, max: 4 }).chain((steps) => {
+  const lines: fc.Arbitrary<string>[] = [];
+  for (let s = 0; s < steps; s++) {
+    const leaves = ['x[i]', 'x[i + 1]', 'w[0]', 'w[1]', 'a', '0.5', '(i % 3)', ...Array.from({ length: s }, (_, k) => `t${k}`)];
+    lines.push(expr(fc.constantFrom(...leaves)).map((e) => `    const t${s} = ${e};`));
+  }
+  const outLeaves = ['x[i]', 'a', ...Array.from({ length: steps }, (_, k) => `t${k}`)];
+  return fc.tuple(fc.tuple(...lines), expr(fc.constantFrom(...outLeaves))).map(([ls, out]) =>
+    `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, w: Float64Array, a: f64, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n${ls.join('\n')}\n    y[i] = ${out} + 0.25 * y[i];\n  }\n}\n`);
+});
+
+/** A sequential recurrence through a reassigned local, returning a float. */
+const sequentialKernel = fc.tuple(
+  expr(fc.constantFrom('s', 'x[i]', 'a', 'y[i]')),
+  expr(fc.constantFrom('s', 'x[i]', 'y[i]')),
+).map(([update, write]) =>
+  `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, a: f64, n: i32): f64 {\n  let s = a;\n  for (let i = 0; i < n; i++) {\n    s = 0.5 * Math.tanh(${update});\n    y[i] = ${write};\n  }\n  return s;\n}\n`);
+
+function check(src: string, args: Record<string, Float64Array | number>) {
+  const mod = compileAndLoad(src, { fileName: 'random.ts' });
+  const t = checkTangent(mod, 'k', args, { seed: 7 });
+  expect(t.ok, `tangent: ${JSON.stringify(t)}\n${src}`).toBe(true);
+  const a = checkAdjoint(mod, 'k', args, { seed: 7 });
+  expect(a.ok, `adjoint: ${JSON.stringify(a)}\n${src}`).toBe(true);
+}
+
+/** Random inputs (no structural ties at the kinks of max/min). */
+const inputs = (n: number) => {
+  const rnd = prng(2024);
+  const arr = (len: number) => Float64Array.from({ length: len }, () => 0.2 + rnd());
+  return { y: arr(n), x: arr(n + 1), w: Float64Array.of(0.7, -0.4), a: 0.6, n };
+};
+
+describe('random kernels pass FD and dot-product checks', () => {
+  test.prop([parallelKernel], { numRuns: RUNS, seed: 42 })('parallel straight-line kernels', (src) => {
+    check(src, inputs(5));
+  });
+  test.prop([sequentialKernel], { numRuns: RUNS, seed: 43 })('sequential recurrences', (src) => {
+    const { y, x, a, n } = inputs(6);
+    check(src, { y, x, a, n });
+  });
+});
