@@ -128,6 +128,12 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
 
   const isLive = (s: Stmt, kind: Scope['kind']) => kind === 'top' || live.has(s);
 
+  /** Does the branch write what its condition reads (so R cannot re-evaluate it)? */
+  const flagged = (s: Stmt & { k: 'if' }): boolean => {
+    const w = writesOf([...s.then, ...s.else]);
+    return [...readsOf(s.cond)].some((n) => w.has(n));
+  };
+
   const deepMemo = new Map<Stmt, Set<string>>();
   /** Everything R(s) (including nested statements) reads from the state s found. */
   const neededDeep = (s: Stmt, kind: Scope['kind']): Set<string> => {
@@ -136,7 +142,8 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     if (isNest(s, kind)) {
       out = new Set(nestDemand(s as ForLoop));
     } else if (s.k === 'if') {
-      out = flag.has(s) ? new Set() : readsOf(s.cond);
+      // a branch whose flag is taped needs no condition in R (always so in the top scope)
+      out = kind === 'top' && flagged(s) ? new Set() : readsOf(s.cond);
       for (const b of [s.then, s.else]) for (const c of b) for (const n of neededDeep(c, kind)) out.add(n);
     } else if (s.k === 'for') {
       out = union(readsOf(s.init), readsOf(s.bound));
@@ -236,10 +243,7 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         }
         cur = union(cur, needs(s));
       } else if (s.k === 'if') {
-        if (isLive(s, scope.kind)) {
-          const w = writesOf([...s.then, ...s.else]);
-          if ([...readsOf(s.cond)].some((n) => w.has(n))) flag.add(s);
-        }
+        if (isLive(s, scope.kind) && flagged(s)) flag.add(s);
         const a = walk(s.then, cur, scope);
         const b = walk(s.else, cur, scope);
         cur = union(union(a, b), flag.has(s) ? [] : readsOf(s.cond));

@@ -12,7 +12,7 @@ import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf } from './linearize.js';
 import { readsOf, v, neg, num, walkExpr } from '../ir/build.js';
-import { rhsOf, isActiveTarget } from './needs.js';
+import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
 
@@ -84,11 +84,12 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     const tbExpr = lvalueExpr(tb);
     const name = targetName(target);
     const L = new Linearizer(names, isActive);
-    if (s.k === 'assign' && (s.op === '+=' || s.op === '-=') && !readsOf(s.value).has(name)) {
+    const acc = accumulation(s);
+    if (acc) {
       // x += e: x̄ is unchanged, ē += x̄
-      const r = L.run(s.value);
+      const r = L.run(acc.e);
       out.push(...L.pre);
-      transposeOf(r.lin, s.op === '-=' ? neg(tbExpr) : tbExpr, names, out);
+      transposeOf(r.lin, acc.sign < 0 ? neg(tbExpr) : tbExpr, names, out);
       return;
     }
     const rhs = rhsOf(s);

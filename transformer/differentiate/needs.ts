@@ -4,7 +4,7 @@
  * The tape analysis (analysis/tape.ts) keeps exactly these values intact for the reverse sweep.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { bin, readsOf } from '../ir/build.js';
+import { bin, readsOf, sameExpr } from '../ir/build.js';
 import { Linearizer, linReads } from './linearize.js';
 import type { Activity } from '../analysis/activity.js';
 import { Names } from '../naming.js';
@@ -15,6 +15,23 @@ export function rhsOf(s: Stmt & { k: 'decl' | 'assign' }): Expr {
   if (s.op === '=') return s.value;
   const target: Expr = s.target.k === 'var' ? { k: 'var', name: s.target.name } : { k: 'index', array: s.target.array, index: s.target.index };
   return bin(s.op[0] as '+' | '-' | '*' | '/', target, s.value);
+}
+
+/**
+ * `x += e`, `x -= e`, `x = x + e`, `x = e + x`, `x = x - e` with `e` not reading x: an
+ * accumulation, whose tangent is `ẋ += ė` and whose adjoint leaves x̄ unchanged (ē += x̄).
+ */
+export function accumulation(s: Stmt & { k: 'decl' | 'assign' }): { sign: 1 | -1; e: Expr } | undefined {
+  if (s.k !== 'assign') return undefined;
+  const name = s.target.k === 'var' ? s.target.name : s.target.array;
+  const target: Expr = s.target.k === 'var' ? { k: 'var', name } : { k: 'index', array: name, index: s.target.index };
+  const clean = (e: Expr) => !readsOf(e).has(name);
+  if ((s.op === '+=' || s.op === '-=') && clean(s.value)) return { sign: s.op === '+=' ? 1 : -1, e: s.value };
+  const v = s.value;
+  if (s.op !== '=' || v.k !== 'binary' || (v.op !== '+' && v.op !== '-')) return undefined;
+  if (sameExpr(v.l, target) && clean(v.r)) return { sign: v.op === '+' ? 1 : -1, e: v.r };
+  if (v.op === '+' && sameExpr(v.r, target) && clean(v.l)) return { sign: 1, e: v.l };
+  return undefined;
 }
 
 export function isActiveTarget(s: Stmt & { k: 'decl' | 'assign' }, activity: Activity): boolean {

@@ -6,8 +6,8 @@ import type { Kernel, Stmt, Expr, LValue } from '../ir/types.js';
 import type { Activity } from '../analysis/activity.js';
 import { Names, tangentName } from '../naming.js';
 import { Linearizer, tangentOf } from './linearize.js';
-import { readsOf, ZERO } from '../ir/build.js';
-import { rhsOf, isActiveTarget } from './needs.js';
+import { ZERO } from '../ir/build.js';
+import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import type { FunctionIR } from './function.js';
 
 export function tangentFunction(kernel: Kernel, activity: Activity, names: Names, fileName: string): FunctionIR {
@@ -25,12 +25,14 @@ export function tangentFunction(kernel: Kernel, activity: Activity, names: Names
       case 'assign': {
         if (!isActiveTarget(s, activity)) return [s];
         const L = new Linearizer(names, isActive);
-        const target = s.target.k === 'var' ? s.target.name : s.target.array;
-        if ((s.op === '+=' || s.op === '-=') && !readsOf(s.value).has(target)) {
-          const r = L.run(s.value);
+        const acc = accumulation(s);
+        if (acc) {
+          // ẋ += ė; the primal statement keeps its form, with the temporaries of e
+          const r = L.run(acc.e);
           const out: Stmt[] = [...L.pre];
-          if (r.lin) out.push({ k: 'assign', target: dTarget(s.target), op: s.op, value: tangentOf(r.lin, names) });
-          out.push({ ...s, value: r.value });
+          if (r.lin) out.push({ k: 'assign', target: dTarget(s.target), op: acc.sign > 0 ? '+=' : '-=', value: tangentOf(r.lin, names) });
+          const targetExpr: Expr = s.target.k === 'var' ? { k: 'var', name: s.target.name } : { k: 'index', array: s.target.array, index: s.target.index };
+          out.push(s.op === '=' ? { ...s, value: { k: 'binary', op: acc.sign > 0 ? '+' : '-', l: targetExpr, r: r.value } } : { ...s, value: r.value });
           return out;
         }
         const r = L.run(rhsOf(s));

@@ -1,6 +1,6 @@
 /** Prints IR expressions and statements as TypeScript/JavaScript with minimal parentheses. */
 import type { Expr, Stmt, LValue, ForLoop } from '../ir/types.js';
-import { add, sub, ONE } from '../ir/build.js';
+import { add, sub, mul, div, call, num, ONE } from '../ir/build.js';
 
 const PREC: Record<string, number> = {
   '||': 3, '&&': 4, '|': 5, '^': 6, '&': 7,
@@ -71,25 +71,25 @@ export class Printer {
 
   private forHeader(s: ForLoop): string {
     const i = s.v;
-    const st = Math.abs(s.step);
-    const inc = (up: boolean) => (st === 1 ? `${i}${up ? '++' : '--'}` : `${i} ${up ? '+=' : '-='} ${st}`);
+    const inc = (up: boolean) => (Math.abs(s.step) === 1 ? `${i}${up ? '++' : '--'}` : `${i} ${up ? '+=' : '-='} ${Math.abs(s.step)}`);
     const up = s.step > 0;
     if (!s.reversed) return `for (let ${i} = ${printExpr(s.init)}; ${i} ${s.cmp} ${printExpr(s.bound)}; ${inc(up)})`;
-    // Same index set, visited backwards. Up-counting `lo ≤ i < hi` (or `≤ hi`) starts at its last value.
-    const lo = printExpr(s.init, 11);
-    const span = (bound: string) => (st === 1 ? bound : `${lo} + Math.floor((${bound} - ${lo}) / ${st}) * ${st}`);
+    // Same index set, visited backwards: start at the last value the forward loop reaches.
+    //   up, i < hi:   lo + floor((hi - 1 - lo) / st) * st     up, i <= hi: lo + floor((hi - lo) / st) * st
+    //   down, i > b:  lo - floor((lo - b - 1) / st) * st      down, i >= b: lo - floor((lo - b) / st) * st
+    const lo = s.init;
+    const st = Math.abs(s.step);
+    const strict = s.cmp === '<' || s.cmp === '>';
+    const stepsTimes = (span: Expr) => mul(call('Math.floor', div(span, num(st))), num(st));
+    let last: Expr;
     if (up) {
-      const last = s.cmp === '<'
-        ? (st === 1 ? printExpr(sub(s.bound, ONE)) : span(`${printExpr(s.bound, 11)} - 1`))
-        : (st === 1 ? printExpr(s.bound) : span(printExpr(s.bound, 11)));
-      return `for (let ${i} = ${last}; ${i} >= ${printExpr(s.init, 10)}; ${inc(false)})`;
+      const hi = strict ? sub(s.bound, ONE) : s.bound;
+      last = st === 1 ? hi : add(lo, stepsTimes(sub(hi, lo)));
+      return `for (let ${i} = ${printExpr(last)}; ${i} >= ${printExpr(lo, 10)}; ${inc(false)})`;
     }
-    // Down-counting `i = hi; i > lo` (or `>= lo`): its last value is the smallest one reached.
-    const hi = lo;
-    const first = s.cmp === '>'
-      ? (st === 1 ? printExpr(add(s.bound, ONE)) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)} - 1) / ${st}) * ${st}`)
-      : (st === 1 ? printExpr(s.bound) : `${hi} - Math.floor((${hi} - ${printExpr(s.bound, 11)}) / ${st}) * ${st}`);
-    return `for (let ${i} = ${first}; ${i} <= ${printExpr(s.init, 10)}; ${inc(true)})`;
+    const b = strict ? add(s.bound, ONE) : s.bound;
+    last = st === 1 ? b : sub(lo, stepsTimes(sub(lo, b)));
+    return `for (let ${i} = ${printExpr(last)}; ${i} <= ${printExpr(lo, 10)}; ${inc(true)})`;
   }
 
   stmt(s: Stmt, depth: number): void {
