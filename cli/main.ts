@@ -1,159 +1,218 @@
 /**
- * The `parad` command.
- *
- *   parad transpile <files or globs…> --out <dir> [--format ts|js] [--modes d,b] [--check] [--quiet]
- *
- * Exit codes: 0 success, 1 diagnostics with errors (or stale output with --check), 2 usage errors
- * (unknown flags, missing files).
+ * The `parad` command (docs/cli.md). `main(argv)` runs it in-process and returns the exit code:
+ * 0 success, 1 errors in a kernel file (or stale outputs with --check), 2 usage errors.
  */
-import { Command, CommanderError, Option } from 'commander';
-import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { compile, formatDiagnostic, type Mode } from '../transformer/index.js';
 
-interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Where the command reads and writes; the defaults are the process's. */
+export interface CliIO {
+  cwd?: string;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+interface Context {
   cwd: string;
+  out: (text: string) => void;
+  err: (text: string) => void;
 }
 
+/** A mistake in how the command was called: reported without a stack trace, exit code 2. */
 class UsageError extends Error {}
-
-/** The version in parad's package.json (found upwards from this module: cli/ or dist/cli/). */
-function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'parad') return pkg.version;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return 'unknown';
-    dir = up;
-  }
-}
-
-/** Expands files and globs (relative to cwd); every plain file must exist, every glob must match. */
-async function resolveInputs(patterns: string[], cwd: string): Promise<string[]> {
-  const out = new Set<string>();
-  for (const p of patterns) {
-    if (isDynamicPattern(p)) {
-      // generated modules are outputs, never inputs
-      const found = await glob(p, { cwd, onlyFiles: true, ignore: ['**/*.ad.ts', '**/*.ad.js', '**/node_modules/**'] });
-      if (!found.length) throw new UsageError(`no files match '${p}'`);
-      for (const f of found.sort()) out.add(f);
-    } else {
-      const abs = path.resolve(cwd, p);
-      if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new UsageError(`file not found: ${p}`);
-      out.add(path.relative(cwd, abs));
-    }
-  }
-  return [...out];
-}
-
-const outputName = (file: string, format: 'ts' | 'js') => `${path.basename(file).replace(/\.(m|c)?[tj]sx?$/, '')}.ad.${format}`;
-
-/** Writes `text` to `file` through a temporary file in the same directory and a rename. */
-function writeAtomically(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 interface TranspileOptions {
   out: string;
   format: 'ts' | 'js';
-  modes: string;
+  modes: Mode[];
   check?: boolean;
   quiet?: boolean;
 }
 
-function parseModes(s: string): Mode[] {
-  const modes = s.split(',').map((m) => m.trim()).filter(Boolean);
-  for (const m of modes) if (m !== 'd' && m !== 'b') throw new UsageError(`unknown mode '${m}' in --modes (use d, b or d,b)`);
-  if (!modes.length) throw new UsageError('--modes needs at least one of d, b');
-  return [...new Set(modes)] as Mode[];
-}
-
-async function transpile(patterns: string[], opts: TranspileOptions, io: Io): Promise<number> {
-  const modes = parseModes(opts.modes);
-  const files = await resolveInputs(patterns, io.cwd);
-  let failed = false;
-  const stale: string[] = [];
-  for (const file of files) {
-    const source = fs.readFileSync(path.resolve(io.cwd, file), 'utf8');
-    const fileName = file.split(path.sep).join('/');
-    const result = compile(source, { fileName, format: opts.format, modes });
-    for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d, source)}\n\n`);
-    if (!result.code) {
-      failed = true;
-      continue;
-    }
-    const target = path.join(opts.out, outputName(file, opts.format));
-    const abs = path.resolve(io.cwd, target);
-    if (opts.check) {
-      const current = fs.existsSync(abs) ? fs.readFileSync(abs, 'utf8') : undefined;
-      if (current !== result.code) stale.push(`${target}${current === undefined ? ' (missing)' : ''}`);
-      continue;
-    }
-    writeAtomically(abs, result.code);
-    if (!opts.quiet) io.stdout(`wrote ${target} (${result.kernels.length} kernel${result.kernels.length === 1 ? '' : 's'})\n`);
-  }
-  if (stale.length) io.stderr(`stale output (run parad transpile without --check):\n${stale.map((s) => `  ${s}`).join('\n')}\n`);
-  return failed || stale.length ? 1 : 0;
-}
-
-/** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], io: Partial<Io> = {}): Promise<number> {
-  const sink: Io = {
-    stdout: io.stdout ?? ((s) => process.stdout.write(s)),
-    stderr: io.stderr ?? ((s) => process.stderr.write(s)),
-    cwd: io.cwd ?? process.cwd(),
+/** Runs `parad` with `argv` (the arguments after the command name); resolves to the exit code. */
+export async function main(argv: string[], io: CliIO = {}): Promise<number> {
+  const ctx: Context = {
+    cwd: path.resolve(io.cwd ?? process.cwd()),
+    out: io.stdout ?? ((text) => process.stdout.write(text)),
+    err: io.stderr ?? ((text) => process.stderr.write(text)),
   };
-  let code = 0;
+  let code = EXIT_OK;
   const program = new Command('parad')
-    .description('Automatic differentiation of parallel TypeScript kernels: tangent (K_d) and adjoint (K_b) code.')
-    .version(packageVersion(), '-v, --version')
-    .exitOverride()
-    .configureOutput({ writeOut: sink.stdout, writeErr: sink.stderr })
-    .showHelpAfterError('(run parad --help for usage)');
+    .description('Source-to-source automatic differentiation of parallel TypeScript kernels.')
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err, outputError: (text, write) => write(`parad: ${text}`) })
+    .showHelpAfterError('(run parad --help for usage)')
+    .exitOverride();
+
   program
     .command('transpile')
-    .description('write <out>/<name>.ad.ts (or .ad.js) exporting each kernel K with K_d and K_b')
-    .argument('<files...>', 'kernel files or globs')
-    .requiredOption('-o, --out <dir>', 'output directory')
+    .description('write the tangent (K_d) and adjoint (K_b) of every @kernel in the given files to <dir>/<name>.ad.ts')
+    .argument('<files...>', 'kernel files or globs (quote globs: \'kernels/**/*.ts\')')
+    .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
     .addOption(new Option('-f, --format <format>', 'output language').choices(['ts', 'js']).default('ts'))
-    .option('-m, --modes <modes>', 'derivative modes: d (tangent), b (adjoint)', 'd,b')
-    .option('--check', 'write nothing; exit 1 if an output file is missing or stale')
-    .option('-q, --quiet', 'do not list written files')
+    .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
+    .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
+    .option('-q, --quiet', 'print only diagnostics and errors')
     .action(async (files: string[], opts: TranspileOptions) => {
-      code = await transpile(files, opts, sink);
+      code = await transpile(files, opts, ctx);
     });
+
   try {
-    if (!argv.length) {
-      program.outputHelp();
-      return 2;
-    }
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version exit 0 through commander; usage errors exit 2
-      return e.exitCode === 0 ? 0 : 2;
-    }
+    // commander has printed its message (or the help / version) already
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     if (e instanceof UsageError) {
-      sink.stderr(`parad: ${e.message}\n`);
-      return 2;
+      ctx.err(`parad: error: ${e.message}\n`);
+      return EXIT_USAGE;
     }
     throw e;
   }
+}
+
+function parseModes(value: string): Mode[] {
+  const modes = value.split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = modes.filter((m) => m !== 'd' && m !== 'b');
+  if (!modes.length || bad.length) throw new InvalidArgumentError(`expected d, b or d,b${bad.length ? ` (unknown mode '${bad[0]}')` : ''}`);
+  return [...new Set(modes)] as Mode[];
+}
+
+/** The version in parad's package.json (found from both cli/ and dist/cli/). */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'parad' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: keep looking upwards
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}
+
+/** `a/b.ts` relative to the working directory, with forward slashes (also the `fileName` given to compile). */
+const display = (ctx: Context, file: string) => path.relative(ctx.cwd, file).split(path.sep).join('/') || '.';
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Input files for the patterns, in argument order (each glob's matches sorted), without duplicates. */
+async function resolveInputs(patterns: string[], ctx: Context): Promise<string[]> {
+  const files: string[] = [];
+  for (const pattern of patterns) {
+    if (isDynamicPattern(pattern)) {
+      const matches = await glob(pattern, { cwd: ctx.cwd, absolute: true, onlyFiles: true, ignore: ['**/node_modules/**', '**/*.ad.ts', '**/*.ad.js', '**/*.d.ts'] });
+      if (!matches.length) throw new UsageError(`no files match '${pattern}'`);
+      files.push(...matches.map((f) => path.resolve(f)).sort());
+      continue;
+    }
+    const file = path.resolve(ctx.cwd, pattern);
+    const info = await stat(file).catch(() => undefined);
+    if (!info) throw new UsageError(`file not found: ${pattern}`);
+    if (!info.isFile()) throw new UsageError(`${pattern} is not a file (to transpile a folder, pass a glob such as '${pattern.replace(/\/$/, '')}/*.ts')`);
+    files.push(file);
+  }
+  return [...new Set(files)];
+}
+
+/** Output path for each input; two inputs with the same name would overwrite each other. */
+function planOutputs(inputs: string[], outDir: string, format: 'ts' | 'js', ctx: Context): Map<string, string> {
+  const targets = new Map<string, string>();
+  const owner = new Map<string, string>();
+  for (const input of inputs) {
+    const target = path.join(outDir, `${path.basename(input, path.extname(input))}.ad.${format}`);
+    const other = owner.get(target);
+    if (other) throw new UsageError(`${display(ctx, other)} and ${display(ctx, input)} would both be written to ${display(ctx, target)}`);
+    owner.set(target, input);
+    targets.set(input, target);
+  }
+  return targets;
+}
+
+/** Writes through a temporary file in the same directory, so a reader never sees a partial file. */
+async function writeAtomically(target: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, text, { flag: 'wx' });
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function transpile(patterns: string[], opts: TranspileOptions, ctx: Context): Promise<number> {
+  const inputs = await resolveInputs(patterns, ctx);
+  const outDir = path.resolve(ctx.cwd, opts.out);
+  const outInfo = await stat(outDir).catch(() => undefined);
+  if (outInfo && !outInfo.isDirectory()) throw new UsageError(`--out ${opts.out} is not a directory`);
+  const targets = planOutputs(inputs, outDir, opts.format, ctx);
+  const say = (text: string) => { if (!opts.quiet) ctx.out(`${text}\n`); };
+  let failed = false;
+
+  for (const input of inputs) {
+    const fileName = display(ctx, input);
+    const target = targets.get(input)!;
+    const source = await readFile(input, 'utf8');
+    let result;
+    try {
+      result = compile(source, { fileName, format: opts.format, modes: opts.modes });
+    } catch (e) {
+      ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
+      failed = true;
+      continue;
+    }
+    for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    if (errors || result.code === undefined) {
+      const warnings = result.diagnostics.length - errors;
+      ctx.err(`${fileName}: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}; ${display(ctx, target)} not ${opts.check ? 'checked' : 'written'}\n`);
+      failed = true;
+      continue;
+    }
+
+    const shown = display(ctx, target);
+    if (opts.check) {
+      const current = await readIfExists(target);
+      if (current === result.code) {
+        say(`${shown} is up to date`);
+      } else {
+        ctx.err(`${shown} is ${current === undefined ? 'missing' : 'out of date'} (run the same command without --check to regenerate it)\n`);
+        failed = true;
+      }
+      continue;
+    }
+    try {
+      await mkdir(outDir, { recursive: true });
+      await writeAtomically(target, result.code);
+    } catch (e) {
+      ctx.err(`parad: error: cannot write ${shown}: ${(e as Error).message}\n`);
+      failed = true;
+      continue;
+    }
+    say(`wrote ${shown} (${plural(result.kernels.length, 'kernel')})`);
+  }
+  return failed ? EXIT_FAILED : EXIT_OK;
 }

@@ -1,15 +1,23 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+/**
+ * The `parad` command against the real compile(): in-process through `main()` (with its own working
+ * directory and captured output), and once as `node bin/parad.js` (which needs `npm run build`).
+ * Files live in a fresh folder under .tmp/ (gitignored) inside the repository, so that generated
+ * JavaScript resolves `import 'parad'` to dist/ by package self-reference.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { main } from '../cli/main.js';
+import { compile } from '../transformer/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-// inside the repo, so that generated code's `import 'parad'` resolves to this package
-const work = path.join(root, '.tmp', `cli-${process.pid}`);
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+const tmpRoot = path.join(root, '.tmp');
+let dir = '';
+let runs = 0;
 
-const good = `import type { f64, i32 } from 'parad';
+const SCALE = `import type { f64, i32 } from 'parad';
 /** @kernel */
 export function scale(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
   // @parallel
@@ -18,105 +26,256 @@ export function scale(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
   }
 }
 `;
-const bad = `import type { i32 } from 'parad';
+
+/** A sequential recurrence returning a float: its adjoint uses the runtime's Tape. */
+const RECURRENCE = `import type { f64, i32 } from 'parad';
+/** @kernel */
+export function rec(y: Float64Array, x: Float64Array, a: f64, n: i32): f64 {
+  let s = a;
+  for (let i = 0; i < n; i++) {
+    s = Math.sin(s + x[i]);
+    y[i] = s * y[i];
+  }
+  return s;
+}
+`;
+
+/** A while loop is outside the kernel language (line 5, column 3). */
+const BROKEN = `import type { i32 } from 'parad';
 /** @kernel */
 export function broken(y: Float64Array, n: i32): void {
   let i = 0;
   while (i < n) {
-    y[i] = 1;
+    y[i] = 2 * y[i];
+    i++;
   }
 }
 `;
 
-async function run(...argv: string[]) {
+/** Valid, but without kernels: compile() warns. */
+const NO_KERNELS = 'export const answer = 42;\n';
+
+beforeAll(() => fs.mkdirSync(tmpRoot, { recursive: true }));
+afterAll(() => { if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true }); });
+
+beforeEach(() => {
+  // one folder per test: .tmp/cli-test-<pid>/<n>
+  dir = path.join(tmpRoot, `cli-test-${process.pid}`, String(++runs));
+  fs.mkdirSync(dir, { recursive: true });
+});
+
+function write(files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+}
+const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
+const exists = (name: string) => fs.existsSync(path.join(dir, name));
+/** Every file under `sub`, relative to it (temporary files included). */
+const listing = (sub: string) => (exists(sub) ? (fs.readdirSync(path.join(dir, sub), { recursive: true }) as string[]).sort() : []);
+
+/** Runs `parad ...args` in-process in the test's folder. */
+async function parad(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '', stderr = '';
-  const code = await main(argv, { cwd: work, stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; } });
+  const code = await main(args, { cwd: dir, stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
   return { code, stdout, stderr };
 }
 
-beforeAll(() => {
-  fs.rmSync(work, { recursive: true, force: true });
-  fs.mkdirSync(path.join(work, 'src'), { recursive: true });
-  fs.writeFileSync(path.join(work, 'src/scale.ts'), good);
-  fs.writeFileSync(path.join(work, 'src/broken.ts'), bad);
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
 describe('parad transpile', () => {
-  test('writes <out>/<name>.ad.ts exporting the primal, _d and _b', async () => {
-    const r = await run('transpile', 'src/scale.ts', '--out', 'out');
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain('wrote out/scale.ad.ts (1 kernel)');
-    const text = fs.readFileSync(path.join(work, 'out/scale.ad.ts'), 'utf8');
-    for (const name of ['scale', 'scale_d', 'scale_b']) expect(text).toContain(`export function ${name}(`);
-    expect(text).toMatch(/^import \{[^}]*\} from 'parad';$/m);
-    expect(text.match(/^import /gm)).toHaveLength(1);
+  test('writes <out>/<name>.ad.ts with what compile() generates, and a summary line', async () => {
+    write({ 'kernels/scale.ts': SCALE });
+    const r = await parad('transpile', 'kernels/scale.ts', '--out', 'out');
+    expect(r).toEqual({ code: 0, stdout: 'wrote out/scale.ad.ts (1 kernel)\n', stderr: '' });
+    expect(listing('out')).toEqual(['scale.ad.ts']);
+    const expected = compile(SCALE, { fileName: 'kernels/scale.ts' }).code;
+    expect(read('out/scale.ad.ts')).toBe(expected);
+    // the file name given to compile() is relative to the working directory
+    expect(read('out/scale.ad.ts')).toContain('kernels/scale.ts:');
+    expect(read('out/scale.ad.ts')).toMatch(/export function scale_d\(.*\n[\s\S]*export function scale_b\(/);
   });
 
-  test('--format js writes an importable module whose adjoint works', async () => {
-    const r = await run('transpile', 'src/*.ts', '--out', 'js', '--format', 'js');
-    // broken.ts fails, scale.ts is still written
-    expect(r.code).toBe(1);
-    expect(fs.existsSync(path.join(work, 'js/scale.ad.js'))).toBe(true);
-    const mod = await import(pathToFileURL(path.join(work, 'js/scale.ad.js')).href);
-    const y = new Float64Array(3), x = Float64Array.of(1, 2, 3), yb = Float64Array.of(1, 1, 1), xb = new Float64Array(3);
-    expect(mod.scale_b(y, yb, x, xb, 2, 3)).toEqual({ ab: 6 });
-    expect([...xb]).toEqual([2, 2, 2]);
-    expect([...y]).toEqual([2, 4, 6]);
+  test('several files and globs; generated modules and .d.ts files are not taken as input', async () => {
+    write({ 'k/scale.ts': SCALE, 'k/rec.ts': RECURRENCE, 'k/old.ad.ts': '// generated\n', 'k/old.ad.js': '// generated\n', 'k/types.d.ts': 'export {};\n' });
+    const r = await parad('transpile', 'k/*', 'k/scale.ts', '-o', 'out');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('wrote out/rec.ad.ts (1 kernel)\nwrote out/scale.ad.ts (1 kernel)\n');
+    expect(listing('out')).toEqual(['rec.ad.ts', 'scale.ad.ts']);
   });
 
-  test('an unsupported construct: located diagnostic, exit 1, no file and no temp file left', async () => {
-    const r = await run('transpile', 'src/broken.ts', '--out', 'bad');
+  test('a file with errors: exit 1, located diagnostics with a code frame, nothing written for it', async () => {
+    write({ 'broken.ts': BROKEN, 'scale.ts': SCALE });
+    const r = await parad('transpile', 'broken.ts', 'scale.ts', '--out', 'out');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('src/broken.ts:5:3 - error PARAD1101: a while loop is not supported in kernels');
+    expect(r.stderr).toMatch(/^broken\.ts:5:3 - error PARAD1\d{3}: .*while/m);
     expect(r.stderr).toContain('> 5 |   while (i < n) {');
-    expect(fs.existsSync(path.join(work, 'bad'))).toBe(false);
+    expect(r.stderr).toContain('broken.ts: 1 error; out/broken.ad.ts not written');
+    // the other file is still written; no partial or temporary file is left behind
+    expect(r.stdout).toBe('wrote out/scale.ad.ts (1 kernel)\n');
+    expect(listing('out')).toEqual(['scale.ad.ts']);
   });
 
-  test('--modes d writes only the tangent', async () => {
-    expect((await run('transpile', 'src/scale.ts', '--out', 'donly', '--modes', 'd')).code).toBe(0);
-    const text = fs.readFileSync(path.join(work, 'donly/scale.ad.ts'), 'utf8');
+  test('only a broken file: exit 1 and no output at all', async () => {
+    write({ 'broken.ts': BROKEN });
+    const r = await parad('transpile', 'broken.ts', '--out', 'out');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(listing('out')).toEqual([]);
+  });
+
+  test('warnings are printed and the file is still written', async () => {
+    write({ 'none.ts': NO_KERNELS });
+    const r = await parad('transpile', 'none.ts', '--out', 'out');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^none\.ts:1:1 - warning PARAD\d{4}: no kernels/m);
+    expect(r.stdout).toBe('wrote out/none.ad.ts (0 kernels)\n');
+  });
+
+  test('--quiet prints nothing on success', async () => {
+    write({ 'scale.ts': SCALE });
+    expect(await parad('transpile', 'scale.ts', '--out', 'out', '--quiet')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(exists('out/scale.ad.ts')).toBe(true);
+  });
+
+  test('--modes d generates only the tangent', async () => {
+    write({ 'scale.ts': SCALE });
+    expect((await parad('transpile', 'scale.ts', '--out', 'out', '--modes', 'd')).code).toBe(0);
+    const text = read('out/scale.ad.ts');
+    expect(text).toBe(compile(SCALE, { fileName: 'scale.ts', modes: ['d'] }).code);
     expect(text).toContain('export function scale_d(');
-    expect(text).not.toContain('scale_b');
-    expect((await run('transpile', 'src/scale.ts', '--out', 'donly', '--modes', 'x')).code).toBe(2);
+    expect(text).not.toContain('export function scale_b(');
   });
 
-  test('--check: 0 when fresh, 1 when stale or missing, and writes nothing', async () => {
-    await run('transpile', 'src/scale.ts', '--out', 'chk', '-q');
-    expect((await run('transpile', 'src/scale.ts', '--out', 'chk', '--check')).code).toBe(0);
-    fs.appendFileSync(path.join(work, 'chk/scale.ad.ts'), '// edited\n');
-    const stale = await run('transpile', 'src/scale.ts', '--out', 'chk', '--check');
+  test('rewriting an existing output replaces it', async () => {
+    write({ 'scale.ts': SCALE, 'out/scale.ad.ts': 'stale\n' });
+    expect((await parad('transpile', 'scale.ts', '--out', 'out')).code).toBe(0);
+    expect(read('out/scale.ad.ts')).toBe(compile(SCALE, { fileName: 'scale.ts' }).code);
+    expect(listing('out')).toEqual(['scale.ad.ts']);
+  });
+});
+
+describe('parad transpile --check', () => {
+  test('up to date: exit 0; stale or missing: exit 1 naming the file; never writes', async () => {
+    write({ 'scale.ts': SCALE, 'rec.ts': RECURRENCE });
+    expect((await parad('transpile', 'scale.ts', 'rec.ts', '--out', 'out')).code).toBe(0);
+
+    const fresh = await parad('transpile', 'scale.ts', 'rec.ts', '--out', 'out', '--check');
+    expect(fresh).toEqual({ code: 0, stdout: 'out/scale.ad.ts is up to date\nout/rec.ad.ts is up to date\n', stderr: '' });
+
+    fs.appendFileSync(path.join(dir, 'out/scale.ad.ts'), '// edited\n');
+    fs.rmSync(path.join(dir, 'out/rec.ad.ts'));
+    const stale = await parad('transpile', 'scale.ts', 'rec.ts', '--out', 'out', '--check');
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toContain('chk/scale.ad.ts');
-    expect((await run('transpile', 'src/scale.ts', '--out', 'nothing', '--check')).code).toBe(1);
-    expect(fs.existsSync(path.join(work, 'nothing'))).toBe(false);
+    expect(stale.stderr).toContain('out/scale.ad.ts is out of date');
+    expect(stale.stderr).toContain('out/rec.ad.ts is missing');
+    expect(read('out/scale.ad.ts')).toContain('// edited');
+    expect(listing('out')).toEqual(['scale.ad.ts']);
   });
 
-  test('usage errors exit 2 with a message', async () => {
-    const missing = await run('transpile', 'src/nope.ts', '--out', 'o');
-    expect(missing).toMatchObject({ code: 2 });
-    expect(missing.stderr).toContain('file not found: src/nope.ts');
-    expect((await run('transpile', 'src/none*.ts', '--out', 'o')).stderr).toContain("no files match 'src/none*.ts'");
-    expect((await run('transpile', 'src/scale.ts', '--out', 'o', '--bogus')).code).toBe(2);
-    expect((await run('transpile', 'src/scale.ts')).code).toBe(2);
-    expect((await run('frobnicate')).code).toBe(2);
-    expect((await run('transpile', 'src/scale.ts', '--out', 'o', '--format', 'wasm')).code).toBe(2);
+  test('compares with the output of the same options', async () => {
+    write({ 'scale.ts': SCALE });
+    expect((await parad('transpile', 'scale.ts', '--out', 'out')).code).toBe(0);
+    const r = await parad('transpile', 'scale.ts', '--out', 'out', '--check', '--format', 'js');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('out/scale.ad.js is missing');
   });
 
-  test('--help and --version', async () => {
-    const help = await run('--help');
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain('transpile');
-    const version = await run('--version');
-    expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+  test('does not create the output folder', async () => {
+    write({ 'scale.ts': SCALE });
+    expect((await parad('transpile', 'scale.ts', '--out', 'out', '--check')).code).toBe(1);
+    expect(exists('out')).toBe(false);
+  });
+});
+
+describe('usage errors exit with 2 and say why', () => {
+  test.each([
+    ['an unknown command', ['compile', 'scale.ts'], /unknown command 'compile'/],
+    ['an unknown option', ['transpile', 'scale.ts', '--out', 'out', '--fast'], /unknown option '--fast'/],
+    ['no --out', ['transpile', 'scale.ts'], /required option '-o, --out <dir>' not specified/],
+    ['no input files', ['transpile', '--out', 'out'], /missing required argument 'files'/],
+    ['a missing file', ['transpile', 'nope.ts', '--out', 'out'], /error: file not found: nope\.ts/],
+    ['a glob matching nothing', ['transpile', 'kernels/*.ts', '--out', 'out'], /error: no files match 'kernels\/\*\.ts'/],
+    ['a folder instead of files', ['transpile', 'sub', '--out', 'out'], /sub is not a file .*'sub\/\*\.ts'/],
+    ['an unknown format', ['transpile', 'scale.ts', '--out', 'out', '--format', 'wgsl'], /argument 'wgsl' is invalid/],
+    ['an unknown mode', ['transpile', 'scale.ts', '--out', 'out', '--modes', 'd,x'], /unknown mode 'x'/],
+    ['--out naming a file', ['transpile', 'scale.ts', '--out', 'scale.ts'], /--out scale\.ts is not a directory/],
+    ['two inputs with the same name', ['transpile', 'scale.ts', 'sub/scale.ts', '--out', 'out'], /scale\.ts and sub\/scale\.ts would both be written to out\/scale\.ad\.ts/],
+    ['no command', [], /Usage: parad/],
+  ])('%s', async (_name, args, message) => {
+    write({ 'scale.ts': SCALE, 'sub/scale.ts': SCALE });
+    const r = await parad(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(exists('out')).toBe(false);
+  });
+});
+
+describe('help and version', () => {
+  test('--help lists the commands', async () => {
+    const r = await parad('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: parad /);
+    expect(r.stdout).toContain('transpile [options] <files...>');
   });
 
-  test('the bin runs as a process', () => {
-    const out = execFileSync(process.execPath, [path.join(root, 'bin/parad.js'), 'transpile', 'src/scale.ts', '--out', 'bin-out'], { cwd: work, encoding: 'utf8' });
-    expect(out).toContain('wrote bin-out/scale.ad.ts');
-    const failing = spawnSync(process.execPath, [path.join(root, 'bin/parad.js'), 'transpile', 'src/broken.ts', '--out', 'bin-out'], { cwd: work, encoding: 'utf8' });
-    expect(failing.status).toBe(1);
-    expect(failing.stderr).toContain('PARAD1101');
+  test('transpile --help lists its options', async () => {
+    const r = await parad('transpile', '--help');
+    expect(r.code).toBe(0);
+    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--check', '--quiet']) expect(r.stdout).toContain(option);
+  });
+
+  test('--version prints the package version', async () => {
+    expect(await parad('--version')).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(await parad('-v')).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+});
+
+describe('the installed command (needs npm run build)', () => {
+  const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
+
+  beforeAll(() => {
+    if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run npm run build first');
+  });
+
+  test('node bin/parad.js transpile: exit codes and output', () => {
+    write({ 'scale.ts': SCALE, 'broken.ts': BROKEN });
+    const bin = path.join(root, 'bin/parad.js');
+    const ok = node([bin, 'transpile', 'scale.ts', '--out', 'out']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('wrote out/scale.ad.ts (1 kernel)\n');
+    expect(read('out/scale.ad.ts')).toBe(compile(SCALE, { fileName: 'scale.ts' }).code);
+
+    const bad = node([bin, 'transpile', 'broken.ts', '--out', 'out']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^broken\.ts:5:3 - error PARAD1\d{3}/m);
+
+    const usage = node([bin, 'transpile', 'missing.ts', '--out', 'out']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('file not found: missing.ts');
+
+    expect(node([bin, '--version']).stdout).toBe(`${pkg.version}\n`);
+  });
+
+  test('--format js output runs in node, imports parad, and passes parad/testing', () => {
+    write({ 'rec.ts': RECURRENCE });
+    const r = node([path.join(root, 'bin/parad.js'), 'transpile', 'rec.ts', '--out', 'out', '--format', 'js']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('wrote out/rec.ad.js (1 kernel)\n');
+    const js = read('out/rec.ad.js');
+    expect(js).toMatch(/^import \{ Tape \} from 'parad';$/m);
+    expect(js).not.toMatch(/: Float64Array|: f64/);
+
+    const script = `
+      import * as mod from './out/rec.ad.js';
+      import { checkAdjoint, checkTangent } from 'parad/testing';
+      const args = { y: Float64Array.of(0.5, 0.9, 1.1, 0.3), x: Float64Array.of(0.2, 0.4, 0.6, 0.8), a: 0.7, n: 4 };
+      const results = [checkTangent(mod, 'rec', args), checkAdjoint(mod, 'rec', args)];
+      console.log(JSON.stringify({ exports: Object.keys(mod).sort(), ok: results.map((x) => x.ok), messages: results.map((x) => x.message) }));`;
+    const run = node(['--input-type=module', '-e', script]);
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { exports: string[]; ok: boolean[]; messages: string[] };
+    expect(out.exports).toEqual(['__parad', 'rec', 'rec_b', 'rec_d']);
+    expect(out.ok, out.messages.join('\n')).toEqual([true, true]);
   });
 });
