@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { compile, formatDiagnostic, type Mode } from '../transformer/index.js';
+import { analyze, compile, formatDiagnostic, type FileReport, type Mode } from '../transformer/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -66,6 +66,15 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     .option('-q, --quiet', 'print only diagnostics and errors')
     .action(async (files: string[], opts: TranspileOptions) => {
       code = await transpile(files, opts, ctx);
+    });
+
+  program
+    .command('analyze')
+    .description('report, per kernel, parallel loop and array, whether reads are exclusive and the adjoint strategy')
+    .argument('<files...>', 'kernel files or globs')
+    .option('--json', 'print the report as JSON (docs/analyze.md, docs/analyze.schema.json)')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      code = await analyzeFiles(files, opts, ctx);
     });
 
   try {
@@ -215,4 +224,46 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     say(`wrote ${shown} (${plural(result.kernels.length, 'kernel')})`);
   }
   return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/** `parad analyze`: the exclusive-read report (a table, or JSON on stdout); diagnostics on stderr. */
+async function analyzeFiles(patterns: string[], opts: { json?: boolean }, ctx: Context): Promise<number> {
+  const inputs = await resolveInputs(patterns, ctx);
+  const files: FileReport[] = [];
+  let failed = false;
+  for (const input of inputs) {
+    const fileName = display(ctx, input);
+    const source = await readFile(input, 'utf8');
+    const result = await analyze(source, { fileName });
+    for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
+    if (result.diagnostics.some((d) => d.severity === 'error')) failed = true;
+    files.push(result.report);
+    if (!opts.json) ctx.out(`${result.text}\n\n`);
+  }
+  if (opts.json) ctx.out(`${JSON.stringify(toJson(files), null, 2)}\n`);
+  return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/** The stable JSON shape of docs/analyze.schema.json (only the documented keys). */
+function toJson(files: FileReport[]) {
+  return {
+    files: files.map((f) => ({
+      file: f.file,
+      kernels: f.kernels.map((k) => ({
+        name: k.name,
+        loops: k.loops.map((l) => ({
+          line: l.line,
+          indices: l.indices,
+          reads: l.reads.map((r) => ({
+            name: r.name,
+            exclusiveRead: r.exclusiveRead,
+            strategy: r.strategy,
+            condition: r.condition,
+            witness: r.witness,
+            assumed: r.assumed,
+          })),
+        })),
+      })),
+    })),
+  };
 }

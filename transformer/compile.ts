@@ -45,17 +45,7 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   const modes = options.modes ?? ['d', 'b'];
 
   // parse + lower (the subset check happens while lowering) + semantic checks
-  const file = parseSource(source, (sf): KernelFile => {
-    const lowerer = new Lowerer(sink);
-    const kernels: Kernel[] = [];
-    for (const decl of findKernels(sf)) {
-      const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
-      if (k) kernels.push(k);
-    }
-    if (!findKernels(sf).length) sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
-    return { fileName: options.fileName, kernels, typeImports: paradTypeImports(sf) };
-  });
-  for (const k of file.kernels) checkKernel(k, sink);
+  const file = frontEnd(source, options.fileName, sink);
   const diagnostics = sortDiagnostics(sink.list);
   const metas = file.kernels.map((k) => metaOf(k, modes, options.fileName));
   if (sink.hasErrors) return { diagnostics, kernels: metas };
@@ -97,6 +87,27 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   return { code, diagnostics, kernels: metas };
 }
 
+/** parse → lower (enforcing the kernel subset) → semantic checks; diagnostics go to `sink`. */
+export function frontEnd(source: string, fileName: string, sink: DiagnosticSink): KernelFile {
+  const file = parseSource(source, (sf): KernelFile => {
+    const lowerer = new Lowerer(sink);
+    const decls = findKernels(sf);
+    const kernels: Kernel[] = [];
+    for (const decl of decls) {
+      const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
+      if (k) kernels.push(k);
+    }
+    if (!decls.length) sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
+    return { fileName, kernels, typeImports: paradTypeImports(sf) };
+  });
+  for (const k of file.kernels) checkKernel(k, sink);
+  return file;
+}
+
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
 function metaOf(k: Kernel, modes: Mode[], fileName: string): KernelMeta {
   return {
     name: k.name,
@@ -115,8 +126,4 @@ function namesOf(k: Kernel): Set<string> {
     if (s.k === 'for') out.add(s.v);
   });
   return out;
-}
-
-function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
 }

@@ -44,5 +44,10 @@ export const CODES = {
   loopBoundWritten: 'PARAD1306',
   parallelWritesOuter: 'PARAD1307',
 
+  // analysis (PARAD2xxx)
+  notParallel: 'PARAD2001',
+  maybeNotParallel: 'PARAD2002',
+  unknownExclusiveRead: 'PARAD2003',
+
   internal: 'PARAD9001',
 } as const;

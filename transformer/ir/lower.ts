@@ -505,4 +505,7 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   scalarIndexed: 'indexing a scalar',
   noKernels: 'no kernels',
   internal: 'internal error',
+  notParallel: 'not parallel',
+  maybeNotParallel: 'maybe not parallel',
+  unknownExclusiveRead: 'exclusive read unknown',
 };

@@ -1,0 +1,148 @@
+/**
+ * Exclusive-read analysis: for each parallel loop nest and each active array or float scalar read
+ * in it, can two different iterations read the same element? The adjoint turns every read into an
+ * update of the adjoint, so only an exclusive read keeps the adjoint loop parallel with direct
+ * writes; otherwise it needs a gather (TF-MAD), a reduction, a run-time choice, or atomics.
+ * Also checks the nest is parallel at all (no element written by two iterations, or written by one
+ * and read by another). Returns a side table with a printer.
+ */
+import type { Kernel } from '../../ir/types.js';
+import type { Activity } from '../activity.js';
+import { modelNests, type NestModel, type Site } from './model.js';
+import { findConflict, exclusiveCondition, type Witness, type Outcome } from './solve.js';
+import { symbolsOf } from './poly.js';
+
+export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
+export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
+
+export interface ReadReport {
+  name: string;
+  exclusiveRead: Verdict;
+  strategy: Strategy;
+  /** for `depends`: the condition (over integer parameters) under which reads are exclusive */
+  condition: string | null;
+  witness: Witness | null;
+  /** stated by a pragma, not proven */
+  assumed: boolean;
+  reason: string;
+}
+
+export interface RaceReport {
+  array: string;
+  kind: 'write-write' | 'read-write';
+  verdict: 'race' | 'unknown';
+  witness: Witness | null;
+  reason: string;
+}
+
+export interface LoopReport {
+  line: number;
+  indices: string[];
+  reads: ReadReport[];
+  races: RaceReport[];
+}
+
+export interface KernelReport {
+  name: string;
+  loops: LoopReport[];
+}
+
+const STRATEGIES = new Set<Strategy>(['direct', 'gather', 'reduction', 'atomic', 'versioned']);
+
+/** `// @parallel exclusive-read(a, b) adjoint=gather` */
+export function parsePragma(text: string | undefined): { exclusive: Set<string>; strategy?: Strategy } {
+  const exclusive = new Set<string>();
+  let strategy: Strategy | undefined;
+  for (const m of (text ?? '').matchAll(/exclusive-read\(([^)]*)\)/g)) for (const n of m[1].split(/[\s,]+/)) if (n) exclusive.add(n);
+  const a = /adjoint=(\w+)/.exec(text ?? '');
+  if (a && STRATEGIES.has(a[1] as Strategy)) strategy = a[1] as Strategy;
+  return { exclusive, strategy };
+}
+
+/** "iterations i=3 and i=4 both read c[4] when n=8" */
+export function describeWitness(w: Witness, verb: string, name: string): string {
+  const it = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k}=${v}`).join(', ');
+  const params = Object.entries(w.params).map(([k, v]) => `${k}=${v}`).join(', ');
+  const element = w.accesses[0] === name ? name : `${name}[${w.element}]`;
+  return `iterations ${it(w.iterations[0])} and ${it(w.iterations[1])} both ${verb} ${element}${params ? ` when ${params}` : ''}`;
+}
+
+/** Reads whose index does not depend on the iteration: every iteration reads the same elements. */
+const uniform = (m: NestModel, sites: Site[]): boolean => {
+  const nest = new Set(m.loops.map((l) => l.v));
+  return sites.every((s) => s.index && [...symbolsOf(s.index)].every((v) => !nest.has(v)));
+};
+
+async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>): Promise<ReadReport> {
+  const base = { name, condition: null, witness: null, assumed: false };
+  const forced = pragma.strategy;
+  // a read through an index array the pragma declares a permutation
+  const viaAssumed = sites.every((s) => s.index === undefined && [...pragma.exclusive].some((p) => s.text.includes(`[${p}[`)));
+  if (pragma.exclusive.has(name) || (sites.some((s) => !s.index) && viaAssumed && pragma.exclusive.size)) {
+    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', assumed: true, reason: 'declared by exclusive-read(…) (assumed, not proven)' };
+  }
+  const outcome: Outcome = await findConflict(m, sites, sites);
+  if (outcome.verdict === 'none') {
+    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
+  }
+  if (outcome.verdict === 'unknown') {
+    return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', reason: outcome.reason };
+  }
+  const text = describeWitness(outcome.witness, 'read', name);
+  if (!outcome.certain) {
+    return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
+  }
+  const condition = await exclusiveCondition(m, sites, outcome);
+  if (condition) {
+    return { ...base, exclusiveRead: 'depends', strategy: forced ?? 'versioned', condition, witness: outcome.witness, reason: `exclusive iff ${condition}; otherwise ${text}` };
+  }
+  const strategy = forced ?? (uniform(m, sites) ? 'reduction' : 'gather');
+  return { ...base, exclusiveRead: 'no', strategy, witness: outcome.witness, reason: text };
+}
+
+async function races(m: NestModel): Promise<RaceReport[]> {
+  const out: RaceReport[] = [];
+  const written = [...new Set(m.sites.filter((s) => s.kind === 'write').map((s) => s.name))].sort();
+  for (const array of written) {
+    const writes = m.sites.filter((s) => s.kind === 'write' && s.name === array);
+    const reads = m.sites.filter((s) => s.kind === 'read' && s.name === array);
+    for (const [kind, second] of [['write-write', writes], ['read-write', reads]] as const) {
+      if (!second.length) continue;
+      const o = await findConflict(m, writes, second);
+      if (o.verdict === 'none') continue;
+      if (o.verdict === 'conflict' && o.certain) {
+        const verb = kind === 'write-write' ? 'write' : 'access (one writes, the other reads)';
+        out.push({ array, kind, verdict: 'race', witness: o.witness, reason: describeWitness(o.witness, verb, array) });
+      } else {
+        const reason = o.verdict === 'unknown' ? o.reason : `${describeWitness(o.witness, 'may access', array)} (under data-dependent branches)`;
+        out.push({ array, kind, verdict: 'unknown', witness: o.verdict === 'conflict' ? o.witness : null, reason });
+      }
+    }
+  }
+  return out;
+}
+
+export async function analyzeExclusiveRead(k: Kernel, activity: Activity): Promise<KernelReport> {
+  const loops: LoopReport[] = [];
+  for (const m of modelNests(k, activity)) {
+    const pragma = parsePragma(m.loop.pragma);
+    const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
+    const reads: ReadReport[] = [];
+    for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma));
+    loops.push({ line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: await races(m) });
+  }
+  return { name: k.name, loops };
+}
+
+/** A table per kernel: loop, array, verdict, strategy, reason. */
+export function printReport(file: string, kernels: KernelReport[]): string {
+  const rows: string[][] = [['kernel', 'loop', 'read', 'exclusive', 'strategy', 'reason']];
+  for (const k of kernels) {
+    for (const l of k.loops) {
+      for (const r of l.reads) rows.push([k.name, `${file}:${l.line} (${l.indices.join(', ')})`, r.name, r.exclusiveRead + (r.assumed ? ' (assumed)' : ''), r.strategy, r.reason]);
+      if (!l.reads.length) rows.push([k.name, `${file}:${l.line} (${l.indices.join(', ')})`, '-', '-', '-', 'no active reads']);
+    }
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (c === 5 ? 0 : r[c].length))));
+  return rows.map((r) => r.map((cell, c) => (c === 5 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+}

@@ -1,0 +1,348 @@
+/**
+ * Integer reasoning behind the exclusive-read analysis, with z3 (loaded lazily: the WASM build
+ * takes a few hundred milliseconds to start, so only analyses that reach a query pay for it).
+ *
+ * A *conflict* between two accesses is: parameter values, two different iterations of the nest
+ * (each inside its loop ranges, each with values of its inner sequential loops inside theirs and
+ * satisfying its affine guards) at which both access the same element.
+ */
+import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
+import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf } from './poly.js';
+import type { NestModel, Range, Site, Constraint } from './model.js';
+
+type Z = Context<'main'>;
+
+let z3: Promise<{ ctx: Z; loadMs: number }> | undefined;
+/** Time z3 took to load (0 until it was needed). */
+export let z3LoadMs = 0;
+
+export function getZ3(): Promise<{ ctx: Z; loadMs: number }> {
+  z3 ??= (async () => {
+    const t0 = performance.now();
+    const { init } = await import('z3-solver');
+    const { Context } = await init();
+    const ctx = Context('main');
+    z3LoadMs = performance.now() - t0;
+    return { ctx, loadMs: z3LoadMs };
+  })();
+  return z3;
+}
+
+export interface Witness {
+  params: Record<string, number>;
+  /** the two iterations, by nest variable */
+  iterations: [Record<string, number>, Record<string, number>];
+  /** the element both access */
+  element: number;
+  /** the two accesses (source text) */
+  accesses: [string, string];
+}
+
+export type Outcome =
+  | { verdict: 'none' }
+  | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string; formula: Bool<'main'>; vars: Arith<'main'>[]; linear: boolean }
+  | { verdict: 'unknown'; reason: string };
+
+/** Builds z3 terms for a nest: one copy of the iteration variables per iteration. */
+class Encoder {
+  readonly vars = new Map<string, Arith<'main'>>();
+  readonly bound: Arith<'main'>[] = [];
+  constructor(readonly ctx: Z, readonly model: NestModel) {}
+
+  sym(name: string): Arith<'main'> {
+    let v = this.vars.get(name);
+    if (!v) {
+      v = this.ctx.Int.const(name);
+      this.vars.set(name, v);
+    }
+    return v;
+  }
+
+  /** A polynomial with symbols renamed by `rename`. */
+  poly(p: Poly, rename: (s: string) => string): Arith<'main'> {
+    let sum: Arith<'main'> = this.ctx.Int.val(0);
+    for (const [k, c] of p) {
+      let term: Arith<'main'> = this.ctx.Int.val(c);
+      for (const s of k ? k.split('*') : []) term = term.mul(this.sym(rename(s)));
+      sum = sum.add(term);
+    }
+    return sum;
+  }
+
+  /** v = lo ± step·k (k ≥ 0), v on the right side of its bound. */
+  range(r: Range, rename: (s: string) => string, out: Bool<'main'>[]): void {
+    if (r.step === 0) return; // a range without polynomial form: unconstrained
+    const v = this.sym(rename(r.v));
+    const lo = this.poly(r.lo, rename);
+    const bound = this.poly(r.bound, rename);
+    if (Math.abs(r.step) === 1) out.push(r.step > 0 ? v.ge(lo) : v.le(lo));
+    else {
+      const k = this.sym(`${rename(r.v)}$k`);
+      this.bound.push(k);
+      out.push(k.ge(0), v.eq(r.step > 0 ? lo.add(k.mul(r.step)) : lo.sub(k.mul(-r.step))));
+    }
+    out.push(r.cmp === '<' ? v.lt(bound) : r.cmp === '<=' ? v.le(bound) : r.cmp === '>' ? v.gt(bound) : v.ge(bound));
+  }
+
+  guard(g: Constraint, rename: (s: string) => string): Bool<'main'> {
+    const p = this.poly(g.p, rename);
+    return g.rel === '>=' ? p.ge(0) : g.rel === '==' ? p.eq(0) : p.neq(0);
+  }
+}
+
+const nestVars = (m: NestModel) => new Set(m.loops.map((l) => l.v));
+
+/** Renaming for iteration `it` (1 or 2) and the inner loops of one access (`tag`). */
+function renamer(m: NestModel, site: Site, it: number, tag: string): (s: string) => string {
+  const nest = nestVars(m);
+  const inner = new Set(site.inner.map((r) => r.v));
+  return (s) => (nest.has(s) ? `${s}#${it}` : inner.has(s) ? `${s}#${tag}` : s);
+}
+
+/** Constraints under which the nest's iterations 1 and 2 exist and differ. */
+function iterationPair(enc: Encoder, m: NestModel, out: Bool<'main'>[]): void {
+  const ctx = enc.ctx;
+  for (const it of [1, 2]) for (const r of m.loops) enc.range(r, (s) => (nestVars(m).has(s) ? `${s}#${it}` : s), out);
+  for (const r of m.outer) enc.range(r, (s) => s, out);
+  out.push(ctx.Or(...m.loops.map((l) => enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)))));
+}
+
+/** Access `a` in iteration 1 and access `b` in iteration 2 touch the same element. */
+function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string, tagB: string): Bool<'main'> {
+  const parts: Bool<'main'>[] = [];
+  const ra = renamer(m, a, 1, tagA);
+  const rb = renamer(m, b, 2, tagB);
+  for (const r of a.inner) enc.range(r, ra, parts);
+  for (const r of b.inner) enc.range(r, rb, parts);
+  for (const g of a.guards) parts.push(enc.guard(g, ra));
+  for (const g of b.guards) parts.push(enc.guard(g, rb));
+  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)));
+  return enc.ctx.And(...parts);
+}
+
+/** The value of an integer term in a model (z3 prints negative numerals as `(- 3)`). */
+const num = (model: Model<'main'>, e: Arith<'main'>): number => Number(model.eval(e, true).toString().replace(/^\(- (\d+)\)$/, '-$1'));
+
+/**
+ * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
+ * the same array, from two different iterations)?
+ */
+export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+  const bad = [...first, ...second].find((s) => !s.index);
+  if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
+  const { ctx } = await getZ3();
+  const enc = new Encoder(ctx, m);
+  const base: Bool<'main'>[] = [];
+  iterationPair(enc, m, base);
+  const pairs: { a: Site; b: Site; f: Bool<'main'> }[] = [];
+  first.forEach((a, i) => second.forEach((b, j) => {
+    if (first === second && j < i) return; // symmetric
+    pairs.push({ a, b, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
+  }));
+  if (!pairs.length) return { verdict: 'none' };
+  const formula = ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)));
+  const solver = new ctx.Solver();
+  solver.set('timeout', 2000);
+  solver.add(formula);
+  const r = await solver.check();
+  if (r === 'unsat') return { verdict: 'none' };
+  if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
+  const model = solver.model();
+  const hit = pairs.find((p) => model.eval(p.f, true).toString() === 'true') ?? pairs[0];
+  const params: Record<string, number> = {};
+  for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(model, enc.sym(p));
+  const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(model, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
+  const ra = renamer(m, hit.a, 1, `a${first.indexOf(hit.a)}`);
+  const element = num(model, enc.poly(hit.a.index!, ra));
+  const vars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
+  // a nest range without polynomial form was left unconstrained: the witness may not be real
+  const boundsKnown = m.loops.every((l) => l.step !== 0);
+  const certain = hit.a.certain && hit.b.certain && boundsKnown;
+  const uncertainty = !boundsKnown ? 'the loop bounds have no affine form' : !certain ? 'the accesses sit under branches or loops without affine conditions' : '';
+  return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty, formula, vars, linear: linearProblem(m, [hit.a, hit.b, ...first, ...second]) };
+}
+
+/**
+ * Simplifies a Boolean combination of comparisons assuming `context`: drops conjuncts the context
+ * (and the other conjuncts) imply, disjuncts the context excludes, and duplicates.
+ */
+async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Promise<Bool<'main'>> {
+  const valid = async (g: Bool<'main'>) => {
+    const s = new ctx.Solver();
+    s.set('timeout', 1000);
+    s.add(context, ctx.Not(g));
+    return (await s.check()) === 'unsat';
+  };
+  const node = f as unknown as Node;
+  const name = String(node.decl().name());
+  const kids = node.children() as unknown as Bool<'main'>[];
+  if (name === 'and') {
+    let parts = await Promise.all(kids.map((k) => simplifyUnder(ctx, k, context)));
+    parts = parts.filter((p, i) => parts.findIndex((q) => q.toString() === p.toString()) === i);
+    const kept: Bool<'main'>[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const others = [...kept, ...parts.slice(i + 1)];
+      if (!(await valid(others.length ? ctx.Implies(ctx.And(...others), parts[i]) : parts[i]))) kept.push(parts[i]);
+    }
+    return kept.length === 0 ? ctx.Bool.val(true) : kept.length === 1 ? kept[0] : ctx.And(...kept);
+  }
+  if (name === 'or') {
+    let parts = await Promise.all(kids.map((k) => simplifyUnder(ctx, k, context)));
+    const kept: Bool<'main'>[] = [];
+    for (const p of parts) {
+      if (await valid(ctx.Not(p))) continue; // excluded by the context
+      if (!kept.some((q) => q.toString() === p.toString())) kept.push(p);
+    }
+    parts = kept;
+    // drop disjuncts implied by another one
+    const out: Bool<'main'>[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const others = [...out, ...parts.slice(i + 1)];
+      if (!(others.length && (await valid(ctx.Implies(parts[i], ctx.Or(...others)))))) out.push(parts[i]);
+    }
+    return out.length === 0 ? ctx.Bool.val(false) : out.length === 1 ? out[0] : ctx.Or(...out);
+  }
+  return f;
+}
+
+/**
+ * For non-linear (flattened multi-D) indexing, where quantifier elimination does not apply: are
+ * the conflicts only those of degenerate strides (a row length of 0 makes every row start at 0)?
+ * Returns `p >= 1 && …` for the fewest stride parameters that rule all conflicts out, if any.
+ */
+async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Outcome & { verdict: 'conflict' }): Promise<string | undefined> {
+  const strides = new Set<string>();
+  for (const site of sites) {
+    for (const key of site.index?.keys() ?? []) {
+      const syms = key.split('*').filter(Boolean);
+      if (syms.length > 1) for (const x of syms) if (m.params.has(x)) strides.add(x);
+    }
+  }
+  const params = [...strides].sort();
+  if (!params.length) return undefined;
+  const excluded = async (ps: string[]): Promise<boolean> => {
+    const solver = new ctx.Solver();
+    solver.set('timeout', 1500);
+    solver.add(conflict.formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
+    return (await solver.check()) === 'unsat';
+  };
+  if (!(await excluded(params))) return undefined;
+  for (const p of params) if (await excluded([p])) return `${p} >= 1`;
+  return params.map((p) => `${p} >= 1`).join(' && ');
+}
+
+/** Are all terms of the problem linear (no products of symbols)? Quantifier elimination is then cheap. */
+function linearProblem(m: NestModel, sites: Site[]): boolean {
+  const polys: Poly[] = [];
+  const ranges = (rs: Range[]) => { for (const r of rs) polys.push(r.lo, r.bound); };
+  ranges(m.loops);
+  ranges(m.outer);
+  for (const s of sites) {
+    ranges(s.inner);
+    if (s.index) polys.push(s.index);
+    for (const g of s.guards) polys.push(g.p);
+  }
+  return polys.every((p) => degreeOf(p) <= 1);
+}
+
+/**
+ * The condition on parameters under which no conflict exists, if there are parameter values (with
+ * at least two iterations) where the nest reads exclusively: then the verdict is `depends`.
+ * Returns undefined when conflicts happen for every such parameter value, or when quantifier
+ * elimination does not give an answer.
+ */
+export async function exclusiveCondition(m: NestModel, sites: Site[], conflict: Outcome & { verdict: 'conflict' }): Promise<string | undefined> {
+  // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
+  const { ctx } = await getZ3();
+  if (!conflict.linear) return positiveStrides(ctx, m, sites, conflict);
+  try {
+    const qe = async (f: Bool<'main'>, vars: Arith<'main'>[]): Promise<Bool<'main'>> => {
+      const goal = new ctx.Goal();
+      goal.add(vars.length ? ctx.Exists(vars as [Arith<'main'>, ...Arith<'main'>[]], f) : f);
+      const res = await ctx.TryFor(ctx.AndThen('qe', 'ctx-solver-simplify'), 2000).apply(goal);
+      return res.getSubgoal(0).asExpr();
+    };
+    const conflictParams = await qe(conflict.formula, conflict.vars);
+    // Non-degenerate parameter values: every nest loop runs at least twice and the inner loops
+    // around the reads at least once (a window of width 0 counts, an empty dot product does not).
+    const enc = new Encoder(ctx, m);
+    const two: Bool<'main'>[] = [];
+    iterationPair(enc, m, two);
+    two.pop(); // replace "the iterations differ" by "they differ in every loop variable"
+    for (const l of m.loops) two.push(enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)));
+    sites.forEach((site, i) => { for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two); });
+    const twoVars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
+    const twoParams = await qe(ctx.And(...two), twoVars);
+    const solver = new ctx.Solver();
+    solver.set('timeout', 2000);
+    solver.add(twoParams, ctx.Not(conflictParams));
+    if ((await solver.check()) !== 'sat') return undefined;
+    const simple = await simplifyUnder(ctx, conflictParams, twoParams);
+    return printCondition(simple, true);
+  } catch {
+    return undefined;
+  }
+}
+
+type Node = { decl(): { name(): string | number }; children(): Node[]; toString(): string };
+
+/** A z3 integer term as a polynomial, if it is one. */
+function termPoly(e: Node): Poly | undefined {
+  const name = String(e.decl().name());
+  const kids = e.children();
+  if (!kids.length) {
+    const text = e.toString().replace(/^\(- (\d+)\)$/, '-$1');
+    if (/^-?\d+$/.test(text)) return constPoly(Number(text));
+    return symPoly(text);
+  }
+  const polys = kids.map(termPoly);
+  if (polys.some((p) => !p)) return undefined;
+  const ps = polys as Poly[];
+  switch (name) {
+    case '+': return ps.reduce((a, b) => addPoly(a, b));
+    case '*': return ps.reduce((a, b) => mulPoly(a, b));
+    case '-': return ps.length === 1 ? scalePoly(ps[0], -1) : ps.slice(1).reduce((a, b) => addPoly(a, b, -1), ps[0]);
+    default: return undefined;
+  }
+}
+
+/** `d >= 0` printed with positive terms on each side: `2*size + 1 <= n`. */
+function printCompare(d: Poly, strict: boolean, eq: '' | '===' | '!=='): string {
+  const pos: Poly = new Map(), neg: Poly = new Map();
+  for (const [k, c] of d) (c > 0 ? pos : neg).set(k, Math.abs(c));
+  if (eq) return `${printPoly(pos)} ${eq} ${printPoly(neg)}`;
+  // d >= 0 ⟺ neg <= pos
+  return `${printPoly(neg)} ${strict ? '<' : '<='} ${printPoly(pos)}`;
+}
+
+/** A z3 Boolean term over integer parameters as a TypeScript expression. */
+export function printCondition(e: Z3Expr<'main'>, negate = false): string {
+  const n = e as unknown as Node;
+  const name = String(n.decl().name());
+  const kids = n.children();
+  const wrap = (x: Node, neg: boolean) => {
+    const s = printCondition(x as unknown as Z3Expr<'main'>, neg);
+    return /\|\||&&/.test(s) ? `(${s})` : s;
+  };
+  switch (name) {
+    case 'not': return printCondition(kids[0] as unknown as Z3Expr<'main'>, !negate);
+    case 'and': case 'or': {
+      const op = (name === 'and') !== negate ? '&&' : '||';
+      return kids.map((k) => wrap(k, negate)).join(` ${op} `);
+    }
+    case 'true': return negate ? 'false' : 'true';
+    case 'false': return negate ? 'true' : 'false';
+    case '<=': case '>=': case '<': case '>': case '=': {
+      const [a, b] = kids.map(termPoly);
+      if (!a || !b) return negate ? `!(${n.toString()})` : n.toString();
+      // normalize to d >= 0 (or d > 0), integers: d > 0 ⟺ d - 1 >= 0
+      const ge = name === '<=' || name === '<' ? addPoly(b, a, -1) : addPoly(a, b, -1);
+      const strict = name === '<' || name === '>';
+      if (name === '=') return printCompare(addPoly(a, b, -1), false, negate ? '!==' : '===');
+      if (!negate) return printCompare(strict ? addPoly(ge, constPoly(-1)) : ge, false, '');
+      // !(d >= 0) ⟺ -d - 1 >= 0;  !(d > 0) ⟺ -d >= 0
+      return printCompare(strict ? scalePoly(ge, -1) : addPoly(scalePoly(ge, -1), constPoly(-1)), false, '');
+    }
+    default: return negate ? `!(${n.toString()})` : n.toString();
+  }
+}
