@@ -21,13 +21,19 @@ export interface AnalyzeResult {
   text: string;
 }
 
-export async function analyze(source: string, options: { fileName: string }): Promise<AnalyzeResult> {
+export interface AnalyzeOptions {
+  fileName: string;
+  /** Also prove each parallel loop is parallel (default true). */
+  races?: boolean;
+}
+
+export async function analyze(source: string, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const sink = new DiagnosticSink(options.fileName, source);
   const file = frontEnd(source, options.fileName, sink);
   const kernels: KernelReport[] = [];
   if (!sink.hasErrors) {
     for (const k of file.kernels) {
-      const report = await analyzeExclusiveRead(k, analyzeActivity(k));
+      const report = await analyzeExclusiveRead(k, analyzeActivity(k), { races: options.races });
       kernels.push(report);
       for (const loop of report.loops) {
         for (const race of loop.races) {

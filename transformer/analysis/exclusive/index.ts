@@ -122,14 +122,14 @@ async function races(m: NestModel): Promise<RaceReport[]> {
   return out;
 }
 
-export async function analyzeExclusiveRead(k: Kernel, activity: Activity): Promise<KernelReport> {
+export async function analyzeExclusiveRead(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<KernelReport> {
   const loops: LoopReport[] = [];
   for (const m of modelNests(k, activity)) {
     const pragma = parsePragma(m.loop.pragma);
     const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
     const reads: ReadReport[] = [];
     for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma));
-    loops.push({ line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: await races(m) });
+    loops.push({ line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m) });
   }
   return { name: k.name, loops };
 }

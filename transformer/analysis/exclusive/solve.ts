@@ -177,7 +177,9 @@ async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Pr
   const name = String(node.decl().name());
   const kids = node.children() as unknown as Bool<'main'>[];
   if (name === 'and') {
-    let parts = await Promise.all(kids.map((k) => simplifyUnder(ctx, k, context)));
+    // one query at a time: z3's WASM build does not allow concurrent checks
+    let parts: Bool<'main'>[] = [];
+    for (const k of kids) parts.push(await simplifyUnder(ctx, k, context));
     parts = parts.filter((p, i) => parts.findIndex((q) => q.toString() === p.toString()) === i);
     const kept: Bool<'main'>[] = [];
     for (let i = 0; i < parts.length; i++) {
@@ -187,7 +189,8 @@ async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Pr
     return kept.length === 0 ? ctx.Bool.val(true) : kept.length === 1 ? kept[0] : ctx.And(...kept);
   }
   if (name === 'or') {
-    let parts = await Promise.all(kids.map((k) => simplifyUnder(ctx, k, context)));
+    let parts: Bool<'main'>[] = [];
+    for (const k of kids) parts.push(await simplifyUnder(ctx, k, context));
     const kept: Bool<'main'>[] = [];
     for (const p of parts) {
       if (await valid(ctx.Not(p))) continue; // excluded by the context
