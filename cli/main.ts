@@ -178,6 +178,12 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
   const outInfo = await stat(outDir).catch(() => undefined);
   if (outInfo && !outInfo.isDirectory()) throw new UsageError(`--out ${opts.out} is not a directory`);
   const targets = planOutputs(inputs, outDir, opts.format, ctx);
+  if (opts.format === 'js' && !opts.check) {
+    const pkg = nearestPackageJson(outDir);
+    if (pkg?.type !== 'module') {
+      ctx.err(`parad: warning: the generated .ad.js files are ES modules, but Node will load them as CommonJS: ${pkg ? `${display(ctx, pkg.file)} has no "type": "module"` : 'no package.json with "type": "module" above the output folder'}. Set it, or use --format ts with a bundler.\n`);
+    }
+  }
   const say = (text: string) => { if (!opts.quiet) ctx.out(`${text}\n`); };
   let failed = false;
 
@@ -266,4 +272,18 @@ function toJson(files: FileReport[]) {
       })),
     })),
   };
+}
+
+/** The package.json governing how Node loads `.js` files in `dir`. */
+function nearestPackageJson(dir: string): { file: string; type?: string } | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const file = path.join(d, 'package.json');
+    try {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { type?: string };
+      return { file, type: pkg.type };
+    } catch {
+      // none here (or unreadable): look further up
+    }
+    if (path.dirname(d) === d) return undefined;
+  }
 }

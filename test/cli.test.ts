@@ -154,6 +154,18 @@ describe('parad transpile', () => {
   });
 });
 
+describe('parad transpile --format js in a CommonJS package', () => {
+  test('warns that Node would load the ES module output as CommonJS', async () => {
+    write({ 'pkg/package.json': '{ "name": "cjs-app" }\n', 'pkg/k.ts': SCALE });
+    const r = await parad('transpile', 'pkg/k.ts', '--out', 'pkg/out', '--format', 'js');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: the generated .ad.js files are ES modules');
+    expect(r.stderr).toContain('pkg/package.json has no "type": "module"');
+    write({ 'esm/package.json': '{ "name": "esm-app", "type": "module" }\n', 'esm/k.ts': SCALE });
+    expect((await parad('transpile', 'esm/k.ts', '--out', 'esm/out', '--format', 'js')).stderr).toBe('');
+  });
+});
+
 describe('parad transpile --check', () => {
   test('up to date: exit 0; stale or missing: exit 1 naming the file; never writes', async () => {
     write({ 'scale.ts': SCALE, 'rec.ts': RECURRENCE });
