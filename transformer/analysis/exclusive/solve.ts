@@ -281,11 +281,16 @@ export async function exclusiveCondition(m: NestModel, sites: Site[], conflict: 
     solver.add(twoParams, ctx.Not(conflictParams));
     if ((await solver.check()) !== 'sat') return undefined;
     const simple = await simplifyUnder(ctx, conflictParams, twoParams);
+    // a condition with divisibility (mod/div from quantifier elimination) is not reported: `no`
     return printCondition(simple, true);
   } catch {
+    // no answer from quantifier elimination in time, or a condition the printer cannot render
     return undefined;
   }
 }
+
+/** A z3 term outside linear integer arithmetic, which the condition printer does not render. */
+class Unprintable extends Error {}
 
 type Node = { decl(): { name(): string | number }; children(): Node[]; toString(): string };
 
@@ -337,7 +342,7 @@ export function printCondition(e: Z3Expr<'main'>, negate = false): string {
     case 'false': return negate ? 'true' : 'false';
     case '<=': case '>=': case '<': case '>': case '=': {
       const [a, b] = kids.map(termPoly);
-      if (!a || !b) return negate ? `!(${n.toString()})` : n.toString();
+      if (!a || !b) throw new Unprintable(n.toString());
       // normalize to d >= 0 (or d > 0), integers: d > 0 ⟺ d - 1 >= 0
       const ge = name === '<=' || name === '<' ? addPoly(b, a, -1) : addPoly(a, b, -1);
       const strict = name === '<' || name === '>';
@@ -346,6 +351,6 @@ export function printCondition(e: Z3Expr<'main'>, negate = false): string {
       // !(d >= 0) ⟺ -d - 1 >= 0;  !(d > 0) ⟺ -d >= 0
       return printCompare(strict ? scalePoly(ge, -1) : addPoly(scalePoly(ge, -1), constPoly(-1)), false, '');
     }
-    default: return negate ? `!(${n.toString()})` : n.toString();
+    default: throw new Unprintable(n.toString());
   }
 }
