@@ -54,6 +54,12 @@ export interface TapePlan {
    * (e.g. a dot product feeding a nonlinearity). The nest's reverse sweep then runs backwards.
    */
   readonly store: ReadonlyMap<Stmt, string[]>;
+  /**
+   * The kernel's last statement, when it is a parallel nest whose forward and reverse sweeps can run
+   * in one loop: each iteration computes its outputs, then at once its adjoint (the output adjoints
+   * are known on entry). Nothing is recomputed or stored for it.
+   */
+  readonly fused?: ForLoop;
   /** Arrays the reverse sweep changes: saved after F and restored at the end (outputs stay K's). */
   readonly modified: ReadonlySet<string>;
   readonly usesTape: boolean;
@@ -332,9 +338,33 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
 
   analyzeScope('top');
 
+  // Fusion of the last statement's sweeps: it must be a parallel nest without a snapshot, and what
+  // its recompute sweep skips (dead there) must be safe to run in place: plain assignments whose
+  // targets no reverse statement of the body reads (so they need no push).
+  let fused: ForLoop | undefined;
+  const last = kernel.body[kernel.body.length - 1];
+  if (last && last.k === 'for' && last.parallel && !snapshot.has(last)) {
+    const scope = scopes.get(last)!;
+    const needed = new Set<string>();
+    forEachStmt(scope.body, (x) => { for (const n of needs(x)) needed.add(n); });
+    let ok = true;
+    forEachStmt(scope.body, (x) => {
+      if (live.has(x)) return;
+      if (x.k === 'if') ok = false;
+      else if (x.k === 'decl' || x.k === 'assign') {
+        const t = x.k === 'decl' ? x.name : targetName(x.target);
+        if (needed.has(t)) ok = false;
+      }
+    });
+    if (ok) {
+      fused = last;
+      for (const x of scope.body) store.delete(x);
+    }
+  }
+
   const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0;
   return {
-    push, flag, snapshot, live, scopes, modified, usesTape, recompute, store,
+    push, flag, snapshot, live, scopes, modified, usesTape, recompute, store, fused,
     print: () => {
       const lines = [`tape plan of ${kernel.name}:`];
       const at = (s: Stmt) => ('loc' in s && s.loc ? `line ${s.loc.line}` : '?');
@@ -348,6 +378,7 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         const n = sc.body.filter((s) => live.has(s)).length;
         lines.push(`  parallel loop at ${at(k)}: recompute ${n} of ${sc.body.length} body statements`);
       }
+      if (fused) lines.push(`  the parallel loop at ${at(fused)} runs its forward and reverse sweeps in one loop`);
       if (modified.size) lines.push(`  outputs saved across the reverse sweep: ${[...modified].sort().join(', ')}`);
       return lines.join('\n');
     },

@@ -32,7 +32,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
    * `restored`: in a nest's recompute sweep, the stored loops and the assignments that restore
    * their results from the values popped at the top of the iteration.
    */
-  const forward = (body: Stmt[], scope: Scope, restored?: Map<Stmt, Stmt[]>): Stmt[] => {
+  const forward = (body: Stmt[], scope: Scope, restored?: Map<Stmt, Stmt[]>, allLive = false): Stmt[] => {
     const out: Stmt[] = [];
     for (const s of body) {
       if (isNest(s, scope)) {
@@ -45,7 +45,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
         out.push(...r);
         continue;
       }
-      if (!isLive(s, scope)) continue;
+      if (!allLive && !isLive(s, scope)) continue;
       switch (s.k) {
         case 'decl':
           if (plan.push.has(s)) out.push({ k: 'push', tape, value: v(s.name) });
@@ -56,8 +56,8 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
           out.push(s);
           break;
         case 'if': {
-          const then = forward(s.then, scope);
-          const els = forward(s.else, scope);
+          const then = forward(s.then, scope, restored, allLive);
+          const els = forward(s.else, scope, restored, allLive);
           if (plan.flag.has(s)) {
             then.push({ k: 'push', tape, value: num(1) });
             els.push({ k: 'push', tape, value: num(0) });
@@ -66,7 +66,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
           break;
         }
         case 'for':
-          out.push({ ...s, body: forward(s.body, scope) });
+          out.push({ ...s, body: forward(s.body, scope, restored, allLive) });
           break;
         default:
           break;
@@ -213,6 +213,14 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     return out;
   };
 
+  /** The last nest, each iteration running its primal statements and then its reverse sweep. */
+  const fusedNest = (loop: ForLoop): ForLoop => {
+    const scope = plan.scopes.get(loop)!;
+    const fwd = forward(scope.body, scope, undefined, true); // every statement runs: they produce the outputs
+    const rev = reverse(scope.body, scope);
+    return rebuildNest(scope.nest, [...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], false);
+  };
+
   // ---------------- the function ----------------
   const body: Stmt[] = [];
   if (plan.usesTape) body.push({ k: 'decl', name: tape, mutable: false, init: { k: 'raw', text: 'new Tape()' } });
@@ -220,10 +228,16 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   for (const p of scalarParams) body.push({ k: 'decl', name: names.b(p.name), mutable: true, init: num(0) });
   body.push(...hoistedDecls(topScope));
   body.push({ k: 'comment', text: 'forward sweep' });
-  body.push(...forward(kernel.body, topScope));
+  const fused = plan.fused;
+  const before = fused ? kernel.body.slice(0, -1) : kernel.body;
+  body.push(...forward(before, topScope));
+  if (fused) {
+    body.push({ k: 'comment', text: 'last loop: forward and reverse sweep of each iteration together' });
+    body.push(fusedNest(fused));
+  }
   const saved = [...plan.modified].sort();
   for (const a of saved) body.push({ k: 'saveArray', name: names.saved(a), array: a });
-  const rev = reverse(kernel.body, topScope);
+  const rev = reverse(before, topScope);
   if (rev.length) {
     body.push({ k: 'comment', text: 'reverse sweep' });
     body.push(...adjointDecls(topScope), ...rev);
