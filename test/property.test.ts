@@ -103,3 +103,63 @@ describe('random kernels pass FD and dot-product checks', () => {
     check(src, { y, x, a, n });
   });
 });
+
+/**
+ * Random programs with control flow: top-level locals, reassignments, sequential loops carrying
+ * scalars and arrays (recurrences, in-place updates, branches on data), parallel loops reading
+ * outer locals and updating in place. They stress the tape plan: pushes, flags, snapshots,
+ * recomputation and stores.
+ */
+const SIZE = 5;
+const smooth = (leaves: string[]) => expr(fc.constantFrom(...leaves)).map((e) => `0.5 * Math.tanh(${e})`);
+
+type Ctx = { scalars: string[]; fresh: () => string };
+
+const seqBody = (ctx: Ctx): fc.Arbitrary<string[]> => {
+  const leaves = ['x[i]', 'y[i]', 'y[(i + 1) % n]', 'a', ...ctx.scalars];
+  const stmt = fc.oneof(
+    smooth(leaves).map((e) => [`y[i] = ${e};`]),
+    smooth(leaves).map((e) => [`y[i] += ${e};`]),
+    ctx.scalars.length ? fc.tuple(fc.constantFrom(...ctx.scalars), smooth(leaves)).map(([s, e]) => [`${s} = ${e};`]) : smooth(leaves).map((e) => [`y[i] *= 1 + ${e};`]),
+    fc.tuple(smooth(leaves), smooth(leaves), fc.double({ min: 0.3, max: 0.9, noNaN: true })).map(([t, f, c]) => [
+      `if (x[i] > ${c.toFixed(3)}) {`, `  y[i] = ${t};`, '} else {', `  y[i] = y[i] * ${f};`, '}']),
+    smooth(leaves).map((e) => { const t = ctx.fresh(); return [`const ${t} = ${e};`, `y[i] = y[i] * ${t} + ${t};`]; }),
+  );
+  return fc.array(stmt, { minLength: 1, maxLength: 3 }).map((ss) => ss.flat());
+};
+
+const parBody = (ctx: Ctx): fc.Arbitrary<string[]> => {
+  const leaves = ['x[i]', 'y[i]', 'x[(i + 2) % n]', 'a', ...ctx.scalars];
+  return fc.tuple(smooth(leaves), smooth([...leaves, 'p'])).map(([e1, e2]) => {
+    const p = ctx.fresh();
+    return [`const ${p} = ${e1};`, `y[i] = ${e2.replaceAll(/\bp\b/g, p)};`];
+  });
+};
+
+const program = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 2, maxLength: 4 }), fc.boolean())
+  .chain(([nScalars, shape, returns]) => {
+    let counter = 0;
+    const ctx: Ctx = { scalars: Array.from({ length: nScalars }, (_, k) => `s${k}`), fresh: () => `t${counter++}` };
+    const parts: fc.Arbitrary<string[]>[] = [
+      fc.tuple(...ctx.scalars.map(() => smooth(['a', 'x[0]', 'y[1]']))).map((es) => es.map((e, k) => `let s${k} = ${e};`)),
+    ];
+    for (const kind of shape) {
+      if (kind === 0) parts.push(seqBody(ctx).map((b) => ['for (let i = 0; i < n; i++) {', ...b.map((l) => `  ${l}`), '}']));
+      else if (kind === 1) parts.push(parBody(ctx).map((b) => ['// @parallel', 'for (let i = 0; i < n; i++) {', ...b.map((l) => `  ${l}`), '}']));
+      else if (kind === 2) parts.push(fc.tuple(fc.constantFrom(...ctx.scalars), smooth(['a', 'x[1]', 'y[2]', ...ctx.scalars])).map(([s, e]) => [`${s} = ${s} * ${e} + ${e};`]));
+      else parts.push(fc.tuple(fc.constantFrom(...ctx.scalars), smooth(['y[0]', ...ctx.scalars])).map(([s, e]) => [`if (${s} > 0) {`, `  ${s} = ${e};`, '}']));
+    }
+    if (returns) parts.push(smooth([...ctx.scalars, 'y[3]']).map((e) => [`return ${e};`]));
+    return fc.tuple(...parts).map((ps) => {
+      const body = ps.flat().map((l) => `  ${l}`).join('\n');
+      return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, a: f64, n: i32): ${returns ? 'f64' : 'void'} {\n${body}\n}\n`;
+    });
+  });
+
+describe('random programs with control flow pass FD and dot-product checks', () => {
+  test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })('loops, branches, in-place updates, reassigned locals', (src) => {
+    const rnd = prng(77);
+    const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
+    check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
+  });
+});

@@ -232,15 +232,16 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const before = fused ? kernel.body.slice(0, -1) : kernel.body;
   body.push(...forward(before, topScope));
   if (fused) {
+    // the fused loop's reverse part already accumulates into the adjoints of top-level locals
     body.push({ k: 'comment', text: 'last loop: forward and reverse sweep of each iteration together' });
-    body.push(fusedNest(fused));
+    body.push(...adjointDecls(topScope), fusedNest(fused));
   }
   const saved = [...plan.modified].sort();
   for (const a of saved) body.push({ k: 'saveArray', name: names.saved(a), array: a });
   const rev = reverse(before, topScope);
   if (rev.length) {
     body.push({ k: 'comment', text: 'reverse sweep' });
-    body.push(...adjointDecls(topScope), ...rev);
+    body.push(...(fused ? [] : adjointDecls(topScope)), ...rev);
   }
   for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
   forwardCommutingLoops(body, names);
