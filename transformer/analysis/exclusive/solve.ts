@@ -141,13 +141,19 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
   }));
   if (!pairs.length) return { verdict: 'none' };
   const formula = ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)));
+  const symbols = [...enc.vars.keys()].filter((n) => m.params.has(n));
   const solver = new ctx.Solver();
   solver.set('timeout', 2000);
   solver.add(formula);
-  const r = await solver.check();
-  if (r === 'unsat') return { verdict: 'none' };
-  if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
-  const model = solver.model();
+  // Concrete parameter values first: with them fixed the problem is linear and fast to solve, and
+  // most conflicts show up at small sizes. Only then the general (possibly non-linear) query.
+  let model = await concreteModel(ctx, solver, symbols);
+  if (!model) {
+    const r = await solver.check();
+    if (r === 'unsat') return { verdict: 'none' };
+    if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
+    model = solver.model();
+  }
   const hit = pairs.find((p) => model.eval(p.f, true).toString() === 'true') ?? pairs[0];
   const params: Record<string, number> = {};
   for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(model, enc.sym(p));
@@ -227,11 +233,33 @@ async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Ou
     const solver = new ctx.Solver();
     solver.set('timeout', 1500);
     solver.add(conflict.formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
+    // a conflict at small positive sizes settles it without the non-linear query
+    if (await concreteModel(ctx, solver, [...m.params].filter((p) => p !== '' && !p.includes('#')))) return false;
     return (await solver.check()) === 'unsat';
   };
   if (!(await excluded(params))) return undefined;
   for (const p of params) if (await excluded([p])) return `${p} >= 1`;
   return params.map((p) => `${p} >= 1`).join(' && ');
+}
+
+/** Parameter values tried before the general query: small sizes, all alike and mixed. */
+const CANDIDATES = [4, 6, 3, 8, 5, 7, 2];
+
+/** A model of what `solver` holds with the parameters fixed to one of a few small value sets. */
+async function concreteModel(ctx: Z, solver: InstanceType<Z['Solver']>, params: string[]): Promise<Model<'main'> | undefined> {
+  if (!params.length) return undefined;
+  const sets: number[][] = CANDIDATES.map((v) => params.map(() => v));
+  // mixed sizes: the k-th parameter gets a different small value
+  sets.push(params.map((_, k) => 3 + ((k * 5) % 7)), params.map((_, k) => 9 - ((k * 3) % 6)));
+  for (const values of sets) {
+    solver.push();
+    params.forEach((p, k) => solver.add(ctx.Int.const(p).eq(values[k])));
+    const r = await solver.check();
+    const model = r === 'sat' ? solver.model() : undefined;
+    solver.pop();
+    if (model) return model;
+  }
+  return undefined;
 }
 
 /** Are all terms of the problem linear (no products of symbols)? Quantifier elimination is then cheap. */
