@@ -10,7 +10,7 @@ import type { Kernel, Stmt, Expr, LValue, ForLoop } from '../ir/types.js';
 import type { Activity } from '../analysis/activity.js';
 import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
-import { Linearizer, transposeOf } from './linearize.js';
+import { Linearizer, transposeOf, collectTerms, type Linearized } from './linearize.js';
 import { readsOf, v, neg, num, walkExpr } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts } from '../ir/walk.js';
@@ -76,7 +76,11 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   };
 
   // ---------------- reverse sweep ----------------
-  const adjointAssign = (s: Stmt & { k: 'decl' | 'assign' }, scope: Scope, out: Stmt[]): void => {
+  /**
+   * `given`: the statement's linearization, already computed (and its temporaries emitted) by the
+   * forward statement right before, in a fused loop.
+   */
+  const adjointAssign = (s: Stmt & { k: 'decl' | 'assign' }, scope: Scope, out: Stmt[], given?: Linearized): void => {
     // A declaration outside nested blocks is the variable's birth: its adjoint is dead afterwards.
     const needsReset = !(s.k === 'decl' && !scope.hoisted.has(s.name));
     const target: LValue = s.k === 'decl' ? { k: 'var', name: s.name } : s.target;
@@ -84,16 +88,17 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     const tbExpr = lvalueExpr(tb);
     const name = targetName(target);
     const L = new Linearizer(names, isActive);
-    const acc = accumulation(s);
+    const acc = given ? undefined : accumulation(s);
     if (acc) {
       // x += e: x̄ is unchanged, ē += x̄
       const r = L.run(acc.e);
       out.push(...L.pre);
-      transposeOf(r.lin, acc.sign < 0 ? neg(tbExpr) : tbExpr, names, out);
+      transposeOf(collectTerms(r.lin), acc.sign < 0 ? neg(tbExpr) : tbExpr, names, out);
       return;
     }
     const rhs = rhsOf(s);
-    const r = L.run(rhs);
+    const r = given ?? L.run(rhs);
+    const pre = given ? [] : L.pre;
     const reset: Stmt = { k: 'assign', target: tb, op: '=', value: num(0) };
     if (!r.lin) {
       if (needsReset) out.push(reset);
@@ -102,12 +107,12 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     if (readsOf(rhs).has(name) || tb.k === 'index') {
       // the seed must be read before x̄ is reset (x appears on both sides, or x̄ is an element)
       const seed = names.temp('s');
-      out.push({ k: 'decl', name: seed, mutable: false, init: tbExpr }, ...(needsReset ? [reset] : []), ...L.pre);
-      transposeOf(r.lin, v(seed), names, out);
+      out.push({ k: 'decl', name: seed, mutable: false, init: tbExpr }, ...(needsReset ? [reset] : []), ...pre);
+      transposeOf(collectTerms(r.lin), v(seed), names, out);
       return;
     }
-    out.push(...L.pre);
-    transposeOf(r.lin, tbExpr, names, out);
+    out.push(...pre);
+    transposeOf(collectTerms(r.lin), tbExpr, names, out);
     if (needsReset) out.push(reset);
   };
 
@@ -154,7 +159,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
             const r = L.run(s.value);
             if (r.lin) {
               out.push(...L.pre);
-              transposeOf(r.lin, v(retb), names, out);
+              transposeOf(collectTerms(r.lin), v(retb), names, out);
             }
           }
           break;
@@ -216,7 +221,20 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   /** The last nest, each iteration running its primal statements and then its reverse sweep. */
   const fusedNest = (loop: ForLoop): ForLoop => {
     const scope = plan.scopes.get(loop)!;
-    const fwd = forward(scope.body, scope, undefined, true); // every statement runs: they produce the outputs
+    // every statement runs: they produce the outputs
+    const last = scope.body[scope.body.length - 1];
+    if (last && (last.k === 'decl' || (last.k === 'assign' && last.op === '=')) && isActiveTarget(last, activity) && !plan.push.has(last) && !accumulation(last)) {
+      // The last statement's reverse comes right after it: it reuses the statement's temporaries.
+      const L = new Linearizer(names, isActive);
+      const r = L.run(rhsOf(last));
+      const primal: Stmt = last.k === 'decl' ? { ...last, init: r.value } : { ...last, value: r.value };
+      const fwd = [...forward(scope.body.slice(0, -1), scope, undefined, true), ...L.pre, primal];
+      const rev: Stmt[] = [];
+      adjointAssign(last, scope, rev, r);
+      rev.push(...reverse(scope.body.slice(0, -1), scope));
+      return rebuildNest(scope.nest, [...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], false);
+    }
+    const fwd = forward(scope.body, scope, undefined, true);
     const rev = reverse(scope.body, scope);
     return rebuildNest(scope.nest, [...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], false);
   };

@@ -155,6 +155,29 @@ export function tangentOf(lin: Lin | null, names: Names): Expr {
   }
 }
 
+/**
+ * A linear map without branches in which some leaf occurs more than once, as one term per leaf
+ * (`u[k] + c·(… − 4·u[k])` → `(1 − 4c)·u[k] + …`): its transpose then updates each adjoint
+ * element once. Maps with selects, or without repeated leaves, are returned unchanged.
+ */
+export function collectTerms(lin: Lin | null): Lin | null {
+  if (!lin) return lin;
+  const terms: { leaf: Leaf; c: Expr }[] = [];
+  let flat = true;
+  const visit = (l: Lin, c: Expr): void => {
+    if (l.k === 'leaf') {
+      const t = terms.find((x) => sameLeaf(x.leaf, l.leaf));
+      if (t) t.c = add(t.c, c);
+      else terms.push({ leaf: l.leaf, c });
+    } else if (l.k === 'scale') visit(l.x, mul(c, l.c));
+    else if (l.k === 'sum') { visit(l.a, c); visit(l.b, c); } else flat = false;
+  };
+  visit(lin, ONE);
+  const leaves = (l: Lin): number => (l.k === 'leaf' ? 1 : l.k === 'scale' ? leaves(l.x) : l.k === 'sum' ? leaves(l.a) + leaves(l.b) : 0);
+  if (!flat || terms.length === leaves(lin)) return lin;
+  return terms.reduce<Lin | null>((acc, t) => sum(acc, scale(t.c, { k: 'leaf', leaf: t.leaf })), null);
+}
+
 /** Transpose of a linear map applied to `seed`: `leafb += coefficient * seed` statements. */
 export function transposeOf(lin: Lin | null, seed: Expr, names: Names, out: Stmt[]): void {
   if (!lin) return;

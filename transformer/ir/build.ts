@@ -32,6 +32,7 @@ export function add(a: Expr, b: Expr): Expr {
   if (sameExpr(a, b)) return mul(num(2), a);
   if (b.k === 'unary' && b.op === '-') return bin('-', a, b.e);
   if (b.k === 'num' && b.value < 0) return bin('-', a, num(-b.value));
+  if (b.k === 'binary' && b.op === '*' && b.l.k === 'num' && b.l.value < 0) return bin('-', a, mul(num(-b.l.value), b.r));
   return bin('+', a, b);
 }
 
