@@ -84,6 +84,19 @@ describe('subset diagnostics', () => {
     expect(result.diagnostics.map((d) => d.code)).toEqual(['PARAD1101', 'PARAD1303', 'PARAD1206']);
   });
 
+  test('float division in an index warns (PARAD1210), integer division does not', () => {
+    const warn = kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i / 2];\n  }');
+    expect(warn.result.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1210', 'warning', 5]]);
+    expect(warn.result.code).toBeDefined();
+    const ok = kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[(i / 2) | 0] + x[i >> 1] + x[Math.floor(i / 2)];\n  }');
+    expect(ok.result.diagnostics).toEqual([]);
+  });
+
+  test('a bound reading an array length may be used while the body writes that array', () => {
+    const { result } = kernel('  for (let i = 0; i < y.length; i++) {\n    y[i] = 2 * x[i];\n  }');
+    expect(result.diagnostics).toEqual([]);
+  });
+
   test('a file without kernels warns and emits an empty module', () => {
     const r = compile('export function f() {}\n', { fileName: 'none.ts' });
     expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['PARAD1010', 'warning']]);

@@ -163,3 +163,15 @@ describe('random programs with control flow pass FD and dot-product checks', () 
     check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
   });
 });
+
+describe('naming', () => {
+  test('scalar adjoints keep their contract keys when the local names collide', () => {
+    // the kernel is called `ab`, so the adjoint variable of `a` cannot be called `ab`
+    const src = `${header}/** @kernel */\nexport function ab(y: Float64Array, a: f64, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * y[i];\n  }\n}\n`;
+    const mod = compileAndLoad(src, { fileName: 'ab.ts' });
+    const y = Float64Array.of(1, 2, 3), yb = Float64Array.of(1, 1, 1);
+    expect((mod.ab_b as (...a: unknown[]) => unknown)(y, yb, 2, 3)).toEqual({ ab: 6 });
+    const args = { y: Float64Array.of(0.5, 0.7, 0.9), a: 0.4, n: 3 };
+    expect(checkAdjoint(mod, 'ab', args).ok).toBe(true);
+  });
+});

@@ -35,6 +35,7 @@ export const CODES = {
   arity: 'PARAD1207',
   arrayAsValue: 'PARAD1208',
   scalarIndexed: 'PARAD1209',
+  floatIndex: 'PARAD1210',
 
   duplicateName: 'PARAD1301',
   unknownName: 'PARAD1302',

@@ -3,10 +3,10 @@
  * lowering): return placement, loop bounds that the loop changes, parallel loops that write
  * variables shared by all iterations.
  */
-import type { Kernel, Stmt, ForLoop } from '../ir/types.js';
+import type { Kernel, Stmt, ForLoop, Expr } from '../ir/types.js';
 import type { DiagnosticSink } from '../diagnostics.js';
-import { readsOf } from '../ir/build.js';
-import { forEachStmt, writesOf, declaredIn } from '../ir/walk.js';
+import { readsOf, walkExpr } from '../ir/build.js';
+import { forEachStmt, writesOf, declaredIn, ownExprs } from '../ir/walk.js';
 import { CODES } from './codes.js';
 
 export function checkKernel(k: Kernel, sink: DiagnosticSink): void {
@@ -29,15 +29,45 @@ export function checkKernel(k: Kernel, sink: DiagnosticSink): void {
     at(last, CODES.returnPlace, `kernel '${k.name}' returns void; declare the return type f32 or f64 to return a value`);
   }
 
+  const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
   forEachStmt(k.body, (s) => {
     if (s.k !== 'for') return;
-    checkLoop(s, at);
+    checkLoop(s, arrays, at);
+  });
+  checkIndices(k, sink);
+}
+
+/** `x[i / 2]`: JavaScript's `/` is float division, so odd `i` reads `undefined` (NaN). */
+function checkIndices(k: Kernel, sink: DiagnosticSink): void {
+  const INTEGER_OPS = new Set(['|', '>>', '>>>', '<<', '&', '^']);
+  const divides = (e: Expr): boolean => {
+    if (e.k === 'binary') {
+      if (INTEGER_OPS.has(e.op)) return false; // (a / b) | 0 and friends are integers
+      return e.op === '/' || divides(e.l) || divides(e.r);
+    }
+    if (e.k === 'call') return ['Math.floor', 'Math.ceil', 'Math.round', 'Math.trunc'].includes(e.fn) ? false : e.args.some(divides);
+    if (e.k === 'unary') return divides(e.e);
+    if (e.k === 'cond') return divides(e.t) || divides(e.f);
+    return false;
+  };
+  const seen = new Set<number>();
+  forEachStmt(k.body, (s) => {
+    const loc = 'loc' in s ? s.loc : undefined;
+    for (const e of ownExprs(s)) {
+      walkExpr(e, (x) => {
+        if (x.k === 'index' && divides(x.index) && loc && !seen.has(loc.start)) {
+          seen.add(loc.start);
+          sink.warning(CODES.floatIndex, `the index of ${x.array}[…] uses /, which is float division in JavaScript: a fractional index reads undefined (NaN). Use (a / b) | 0, a >> 1 or Math.floor(a / b).`, loc.start, loc.end);
+        }
+      });
+    }
   });
 }
 
-function checkLoop(s: ForLoop, at: (s: Stmt, code: string, msg: string) => void): void {
+function checkLoop(s: ForLoop, arrays: Set<string>, at: (s: Stmt, code: string, msg: string) => void): void {
   const written = writesOf(s.body);
-  for (const n of [...readsOf(s.init), ...readsOf(s.bound)]) {
+  // an array's length never changes: writing its elements does not move a bound like `x.length`
+  for (const n of [...readsOf(s.init), ...readsOf(s.bound)].filter((x) => !arrays.has(x))) {
     if (written.has(n) && n !== s.v) {
       at(s, CODES.loopBoundWritten, `the bounds of this loop read '${n}', which the loop body changes; compute the bound into a const before the loop`);
     }

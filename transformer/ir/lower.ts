@@ -503,6 +503,7 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   parallelWritesOuter: 'parallel loop writes an outer variable',
   arrayAsValue: 'array used as a value',
   scalarIndexed: 'indexing a scalar',
+  floatIndex: 'float division in an index',
   noKernels: 'no kernels',
   internal: 'internal error',
   notParallel: 'not parallel',
