@@ -11,6 +11,7 @@ import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, exclusiveCondition, type Witness, type Outcome } from './solve.js';
 import { symbolsOf } from './poly.js';
+import { fastVerdict } from './fast.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
 export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
@@ -81,6 +82,14 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   if (pragma.exclusive.has(name) || (sites.some((s) => !s.index) && viaAssumed && pragma.exclusive.size)) {
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', assumed: true, reason: 'declared by exclusive-read(…) (assumed, not proven)' };
   }
+  const fast = fastVerdict(m, sites);
+  if (fast?.verdict === 'none') {
+    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'different iterations read different elements (proven from the index form)' };
+  }
+  if (fast?.verdict === 'conflict') {
+    // every iteration reads the same elements: never exclusive once there are two iterations
+    return { ...base, exclusiveRead: 'no', strategy: forced ?? 'reduction', witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
+  }
   const outcome: Outcome = await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
@@ -108,6 +117,8 @@ async function races(m: NestModel): Promise<RaceReport[]> {
     const reads = m.sites.filter((s) => s.kind === 'read' && s.name === array);
     for (const [kind, second] of [['write-write', writes], ['read-write', reads]] as const) {
       if (!second.length) continue;
+      // one injective index for all these accesses: only the same iteration touches an element
+      if (fastVerdict(m, kind === 'write-write' ? writes : [...writes, ...second])?.verdict === 'none') continue;
       const o = await findConflict(m, writes, second);
       if (o.verdict === 'none') continue;
       if (o.verdict === 'conflict' && o.certain) {

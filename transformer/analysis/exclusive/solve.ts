@@ -90,6 +90,19 @@ class Encoder {
   }
 }
 
+type Solver = InstanceType<Z['Solver']>;
+
+/** Runs `f` with a fresh solver (with a time limit) and frees it: z3's WASM heap does not grow past 2 GiB. */
+async function withSolver<T>(ctx: Z, timeoutMs: number, f: (s: Solver) => Promise<T>): Promise<T> {
+  const s = new ctx.Solver();
+  s.set('timeout', timeoutMs);
+  try {
+    return await f(s);
+  } finally {
+    s.release();
+  }
+}
+
 const nestVars = (m: NestModel) => new Set(m.loops.map((l) => l.v));
 
 /** Renaming for iteration `it` (1 or 2) and the inner loops of one access (`tag`). */
@@ -142,30 +155,35 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
   if (!pairs.length) return { verdict: 'none' };
   const formula = ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)));
   const symbols = [...enc.vars.keys()].filter((n) => m.params.has(n));
-  const solver = new ctx.Solver();
-  solver.set('timeout', 2000);
-  solver.add(formula);
-  // Concrete parameter values first: with them fixed the problem is linear and fast to solve, and
-  // most conflicts show up at small sizes. Only then the general (possibly non-linear) query.
-  let model = await concreteModel(ctx, solver, symbols);
-  if (!model) {
-    const r = await solver.check();
-    if (r === 'unsat') return { verdict: 'none' };
-    if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
-    model = solver.model();
-  }
-  const hit = pairs.find((p) => model.eval(p.f, true).toString() === 'true') ?? pairs[0];
-  const params: Record<string, number> = {};
-  for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(model, enc.sym(p));
-  const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(model, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
-  const ra = renamer(m, hit.a, 1, `a${first.indexOf(hit.a)}`);
-  const element = num(model, enc.poly(hit.a.index!, ra));
-  const vars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
-  // a nest range without polynomial form was left unconstrained: the witness may not be real
-  const boundsKnown = m.loops.every((l) => l.step !== 0);
-  const certain = hit.a.certain && hit.b.certain && boundsKnown;
-  const uncertainty = !boundsKnown ? 'the loop bounds have no affine form' : !certain ? 'the accesses sit under branches or loops without affine conditions' : '';
-  return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty, formula, vars, linear: linearProblem(m, [hit.a, hit.b, ...first, ...second]) };
+  return withSolver(ctx, 2000, async (solver): Promise<Outcome> => {
+    solver.add(formula);
+    // Concrete parameter values first: with them fixed the problem is linear and fast to solve, and
+    // most conflicts show up at small sizes. Only then the general (possibly non-linear) query.
+    let model = await concreteModel(ctx, solver, symbols);
+    if (!model) {
+      const r = await solver.check();
+      if (r === 'unsat') return { verdict: 'none' };
+      if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
+      model = solver.model();
+    }
+    const found = model;
+    try {
+      const hit = pairs.find((p) => found.eval(p.f, true).toString() === 'true') ?? pairs[0];
+      const params: Record<string, number> = {};
+      for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(found, enc.sym(p));
+      const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(found, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
+      const ra = renamer(m, hit.a, 1, `a${first.indexOf(hit.a)}`);
+      const element = num(found, enc.poly(hit.a.index!, ra));
+      const vars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
+      // a nest range without polynomial form was left unconstrained: the witness may not be real
+      const boundsKnown = m.loops.every((l) => l.step !== 0);
+      const certain = hit.a.certain && hit.b.certain && boundsKnown;
+      const uncertainty = !boundsKnown ? 'the loop bounds have no affine form' : !certain ? 'the accesses sit under branches or loops without affine conditions' : '';
+      return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty, formula, vars, linear: linearProblem(m, [hit.a, hit.b, ...first, ...second]) };
+    } finally {
+      found.release();
+    }
+  });
 }
 
 /**
@@ -173,12 +191,10 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
  * (and the other conjuncts) imply, disjuncts the context excludes, and duplicates.
  */
 async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Promise<Bool<'main'>> {
-  const valid = async (g: Bool<'main'>) => {
-    const s = new ctx.Solver();
-    s.set('timeout', 1000);
+  const valid = (g: Bool<'main'>) => withSolver(ctx, 1000, async (s) => {
     s.add(context, ctx.Not(g));
     return (await s.check()) === 'unsat';
-  };
+  });
   const node = f as unknown as Node;
   const name = String(node.decl().name());
   const kids = node.children() as unknown as Bool<'main'>[];
@@ -229,14 +245,16 @@ async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Ou
   }
   const params = [...strides].sort();
   if (!params.length) return undefined;
-  const excluded = async (ps: string[]): Promise<boolean> => {
-    const solver = new ctx.Solver();
-    solver.set('timeout', 1500);
+  const excluded = (ps: string[]): Promise<boolean> => withSolver(ctx, 1500, async (solver) => {
     solver.add(conflict.formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
     // a conflict at small positive sizes settles it without the non-linear query
-    if (await concreteModel(ctx, solver, [...m.params].filter((p) => p !== '' && !p.includes('#')))) return false;
+    const model = await concreteModel(ctx, solver, [...m.params].filter((p) => p !== '' && !p.includes('#')));
+    if (model) {
+      model.release();
+      return false;
+    }
     return (await solver.check()) === 'unsat';
-  };
+  });
   if (!(await excluded(params))) return undefined;
   for (const p of params) if (await excluded([p])) return `${p} >= 1`;
   return params.map((p) => `${p} >= 1`).join(' && ');
@@ -246,7 +264,7 @@ async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Ou
 const CANDIDATES = [4, 6, 3, 8, 5, 7, 2];
 
 /** A model of what `solver` holds with the parameters fixed to one of a few small value sets. */
-async function concreteModel(ctx: Z, solver: InstanceType<Z['Solver']>, params: string[]): Promise<Model<'main'> | undefined> {
+async function concreteModel(ctx: Z, solver: Solver, params: string[]): Promise<Model<'main'> | undefined> {
   if (!params.length) return undefined;
   const sets: number[][] = CANDIDATES.map((v) => params.map(() => v));
   // mixed sizes: the k-th parameter gets a different small value
@@ -304,10 +322,11 @@ export async function exclusiveCondition(m: NestModel, sites: Site[], conflict: 
     sites.forEach((site, i) => { for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two); });
     const twoVars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
     const twoParams = await qe(ctx.And(...two), twoVars);
-    const solver = new ctx.Solver();
-    solver.set('timeout', 2000);
-    solver.add(twoParams, ctx.Not(conflictParams));
-    if ((await solver.check()) !== 'sat') return undefined;
+    const exclusiveSomewhere = await withSolver(ctx, 2000, async (solver) => {
+      solver.add(twoParams, ctx.Not(conflictParams));
+      return (await solver.check()) === 'sat';
+    });
+    if (!exclusiveSomewhere) return undefined;
     const simple = await simplifyUnder(ctx, conflictParams, twoParams);
     // a condition with divisibility (mod/div from quantifier elimination) is not reported: `no`
     return printCondition(simple, true);
