@@ -3,7 +3,7 @@
  * loop nests (bounds, strides, offsets, coefficients, inner sequential loops, flattened indexing)
  * are analyzed, then enumerated at small concrete sizes. A `yes` contradicted by enumeration, a `no`
  * whose witness is not real, or a `depends` condition that admits a conflict is a failure.
- * `npm run fuzz` runs 10,000 cases; CI runs fewer (PARAD_FUZZ_RUNS).
+ * `npm run fuzz` runs 10,000 cases (scripts/fuzz.mjs, in batches); the suite runs a few (PARAD_FUZZ_RUNS).
  */
 import { describe, expect } from 'vitest';
 import { test } from '@fast-check/vitest';
@@ -95,6 +95,7 @@ const evalCondition = (cond: string, n: number, m: number): boolean => new Funct
 describe('exclusive-read verdicts agree with brute force', () => {
   test.prop([nestArb], { numRuns: RUNS, seed: Number(process.env.PARAD_FUZZ_SEED ?? 7) })('random affine nests', async (nest) => {
     const src = source(nest);
+    if (process.env.PARAD_FUZZ_LOG) console.log(`--- case\n${src}`);
     const { report } = await analyze(src, { fileName: 'fuzz.ts', races: false });
     const read = report.kernels[0].loops[0].reads.find((r) => r.name === 'x');
     expect(read, src).toBeDefined();
