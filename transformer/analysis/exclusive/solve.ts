@@ -161,7 +161,8 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
     // most conflicts show up at small sizes. Only then the general (possibly non-linear) query.
     let model = await concreteModel(ctx, solver, symbols);
     if (!model) {
-      const r = await solver.check();
+      // z3 can also fail (a resource limit): that is an undecided query, not a crash
+      const r = await solver.check().catch(() => 'unknown' as const);
       if (r === 'unsat') return { verdict: 'none' };
       if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
       model = solver.model();
