@@ -296,10 +296,11 @@ function describePlan(plan: TapePlan, fileName: string): string[] {
   if (saved.length) lines.push(`Tape: saves overwritten values of ${saved.join(', ')}.`);
   if (plan.flag.size) lines.push(`Tape: saves the branch taken at ${[...plan.flag].map(at).join(', ')}.`);
   for (const [loop, arrays] of plan.snapshot) lines.push(`Tape: saves ${arrays.join(', ')} whole before the parallel loop at ${at(loop)}.`);
-  for (const [loop, scope] of plan.scopes) {
+  for (const loop of plan.scopes.keys()) {
     if (loop === 'top') continue;
-    lines.push(`Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
-    void scope;
+    lines.push(loop === plan.fused
+      ? `The parallel loop at ${at(loop)} runs each iteration's forward and reverse sweep together (nothing recomputed).`
+      : `Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
   }
   for (const [loop, vars] of plan.store) {
     lines.push(`Tape: saves ${vars.join(', ')} after the loop at ${at(loop)} instead of recomputing it.`);
