@@ -1,4 +1,4 @@
-// Hand-written adjoints of bench/kernels.ts, with the same contract as the generated ones
+// Hand-written adjoints of the benchmarked fixture kernels (laplace5, conv2d, dense), with the same contract as the generated ones
 // (run the primal, state-transforming adjoints: on entry outb holds the adjoint of the output,
 // on return the input adjoints are accumulated and outb is reset): the baseline the generated code
 // is compared with. Written the way a careful person would: each output element's forward value and

@@ -106,13 +106,19 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   for (const s of kernel.body) if (s.k === 'decl' && !assigned.has(s.name) && declCount.get(s.name) === 1) stable.add(s.name);
   const recompute = new Map<ForLoop, Stmt[]>();
   const recomputed = new Set<Stmt>();
-  const findRecompute = (body: Stmt[], loopVars: Set<string>): void => {
+  /** `inNest`: inside a parallel nest's body, where every loop is reversed as a sequential one. */
+  const findRecompute = (body: Stmt[], loopVars: Set<string>, inNest: boolean): void => {
     for (const s of body) {
       if (s.k !== 'for') {
-        for (const c of childBlocks(s)) findRecompute(c, loopVars);
+        for (const c of childBlocks(s)) findRecompute(c, loopVars, inNest);
         continue;
       }
       const vars = union(loopVars, [s.v]);
+      // a parallel nest is not reversed: its iterations recompute their locals anyway
+      if (s.parallel && !inNest) {
+        findRecompute(s.body, vars, true);
+        continue;
+      }
       const known = union(stable, vars);
       const list: Stmt[] = [];
       for (const d of s.body) {
@@ -124,10 +130,10 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         }
       }
       if (list.length) recompute.set(s, list);
-      findRecompute(s.body, vars);
+      findRecompute(s.body, vars, inNest);
     }
   };
-  findRecompute(kernel.body, new Set());
+  findRecompute(kernel.body, new Set(), false);
 
   /** Is `s` an opaque parallel nest in a scope of kind `kind`? */
   const isNest = (s: Stmt, kind: Scope['kind']): boolean => s.k === 'for' && s.parallel && kind === 'top';
