@@ -8,6 +8,8 @@ import { frontEnd, sortDiagnostics } from './compile.js';
 import { analyzeActivity } from './analysis/activity.js';
 import { analyzeExclusiveRead, printReport, type KernelReport } from './analysis/exclusive/index.js';
 import { CODES } from './check/codes.js';
+import { forEachStmt } from './ir/walk.js';
+import type { Kernel } from './ir/types.js';
 
 export interface FileReport {
   file: string;
@@ -57,15 +59,11 @@ export async function analyze(source: string, options: AnalyzeOptions): Promise<
   return { report, diagnostics: sortDiagnostics(sink.list), text: printReport(options.fileName, kernels) };
 }
 
-function findLoop(k: import('./ir/types.js').Kernel, line: number): { start: number; end: number } {
+/** The source span of the loop starting on `line` (the kernel's start if there is none). */
+function findLoop(k: Kernel, line: number): { start: number; end: number } {
   let found = { start: k.loc.start, end: k.loc.start + 1 };
-  const visit = (b: import('./ir/types.js').Stmt[]) => {
-    for (const s of b) {
-      if (s.k === 'for' && s.loc?.line === line) found = { start: s.loc.start, end: s.loc.end };
-      if (s.k === 'for' || s.k === 'block') visit(s.body);
-      if (s.k === 'if') { visit(s.then); visit(s.else); }
-    }
-  };
-  visit(k.body);
+  forEachStmt(k.body, (s) => {
+    if (s.k === 'for' && s.loc?.line === line) found = { start: s.loc.start, end: s.loc.end };
+  });
   return found;
 }

@@ -284,8 +284,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const snapshotArrays = (loop: ForLoop, demand: Set<string>, before: Set<string>): string[] =>
     [...writesOf([loop])].filter((a) => arrays.has(a) && (before.has(a) || demand.has(a))).sort();
   /** Conservative: would any array the nest writes be snapshotted, whatever comes before it? */
+  const kernelReads = readsOfStmts(kernel.body);
   const snapshotNeeded = (loop: ForLoop, demand: Set<string>): boolean =>
-    [...writesOf([loop])].some((a) => arrays.has(a) && (demand.has(a) || readsOfStmts(kernel.body).has(a)));
+    [...writesOf([loop])].some((a) => arrays.has(a) && (demand.has(a) || kernelReads.has(a)));
 
   const demands = new Map<ForLoop, Set<string>>();
   /** What the reverse sweep of a parallel nest reads from the state the nest found. */

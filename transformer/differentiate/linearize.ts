@@ -5,7 +5,7 @@
  * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, neg, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
+import { add, mul, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
 import { ruleFor, type Rule } from './rules.js';
 import { diffReads } from '../analysis/activity.js';
 import type { Names } from '../naming.js';
@@ -235,4 +235,3 @@ export function linReads(lin: Lin | null, pre: Stmt[], out: Set<string> = new Se
   return out;
 }
 
-export { neg };

@@ -6,6 +6,7 @@
  */
 import type { Expr, ForLoop, Kernel, Stmt } from '../../ir/types.js';
 import { parallelNest } from '../tape.js';
+import { forEachStmt, declaredIn } from '../../ir/walk.js';
 import { printExpr } from '../../emit/print.js';
 import type { Activity } from '../activity.js';
 import { type Poly, polyOf, symPoly, addPoly, constPoly } from './poly.js';
@@ -65,15 +66,9 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
   const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
   const floatScalars = new Set(k.params.filter((p) => p.kind === 'scalar' && p.float).map((p) => p.name));
   const assigned = new Set<string>();
-  const walkAll = (b: Stmt[], f: (s: Stmt) => void): void => {
-    for (const s of b) {
-      f(s);
-      if (s.k === 'if') { walkAll(s.then, f); walkAll(s.else, f); } else if (s.k === 'for' || s.k === 'block') walkAll(s.body, f);
-    }
-  };
-  walkAll(k.body, (s) => { if (s.k === 'assign' && s.target.k === 'var') assigned.add(s.target.name); });
+  forEachStmt(k.body, (s) => { if (s.k === 'assign' && s.target.k === 'var') assigned.add(s.target.name); });
   const floatLocals = new Set<string>();
-  walkAll(k.body, (s) => { if (s.k === 'decl' && activity.isActive(s.name)) floatLocals.add(s.name); });
+  forEachStmt(k.body, (s) => { if (s.k === 'decl' && activity.isActive(s.name)) floatLocals.add(s.name); });
 
   const lookupIn = (scopes: Scope[], params: Set<string>) => (name: string): Poly | undefined => {
     for (let i = scopes.length - 1; i >= 0; i--) {
@@ -145,8 +140,7 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
       };
       visit(e);
     };
-    const nestDeclared = new Set<string>();
-    walkAll(nest[nest.length - 1].body, (s) => { if (s.k === 'decl') nestDeclared.add(s.name); if (s.k === 'for') nestDeclared.add(s.v); });
+    const nestDeclared = declaredIn(nest[nest.length - 1].body);
 
     const body = (stmts: Stmt[], sc: Scope[], inner: Range[], guards: Constraint[], certain: boolean): void => {
       const scope: Scope = new Map();
