@@ -193,7 +193,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = compile(source, { fileName, format: opts.format, modes: opts.modes });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;

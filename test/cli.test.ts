@@ -88,7 +88,7 @@ describe('parad transpile', () => {
     const r = await parad('transpile', 'kernels/scale.ts', '--out', 'out');
     expect(r).toEqual({ code: 0, stdout: 'wrote out/scale.ad.ts (1 kernel)\n', stderr: '' });
     expect(listing('out')).toEqual(['scale.ad.ts']);
-    const expected = compile(SCALE, { fileName: 'kernels/scale.ts' }).code;
+    const expected = (await compile(SCALE, { fileName: 'kernels/scale.ts' })).code;
     expect(read('out/scale.ad.ts')).toBe(expected);
     // the file name given to compile() is relative to the working directory
     expect(read('out/scale.ad.ts')).toContain('kernels/scale.ts:');
@@ -141,7 +141,7 @@ describe('parad transpile', () => {
     write({ 'scale.ts': SCALE });
     expect((await parad('transpile', 'scale.ts', '--out', 'out', '--modes', 'd')).code).toBe(0);
     const text = read('out/scale.ad.ts');
-    expect(text).toBe(compile(SCALE, { fileName: 'scale.ts', modes: ['d'] }).code);
+    expect(text).toBe((await compile(SCALE, { fileName: 'scale.ts', modes: ['d'] })).code);
     expect(text).toContain('export function scale_d(');
     expect(text).not.toContain('export function scale_b(');
   });
@@ -149,7 +149,7 @@ describe('parad transpile', () => {
   test('rewriting an existing output replaces it', async () => {
     write({ 'scale.ts': SCALE, 'out/scale.ad.ts': 'stale\n' });
     expect((await parad('transpile', 'scale.ts', '--out', 'out')).code).toBe(0);
-    expect(read('out/scale.ad.ts')).toBe(compile(SCALE, { fileName: 'scale.ts' }).code);
+    expect(read('out/scale.ad.ts')).toBe((await compile(SCALE, { fileName: 'scale.ts' })).code);
     expect(listing('out')).toEqual(['scale.ad.ts']);
   });
 });
@@ -250,13 +250,13 @@ describe('the installed command (needs npm run build)', () => {
     if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run npm run build first');
   });
 
-  test('node bin/parad.js transpile: exit codes and output', () => {
+  test('node bin/parad.js transpile: exit codes and output', async () => {
     write({ 'scale.ts': SCALE, 'broken.ts': BROKEN });
     const bin = path.join(root, 'bin/parad.js');
     const ok = node([bin, 'transpile', 'scale.ts', '--out', 'out']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toBe('wrote out/scale.ad.ts (1 kernel)\n');
-    expect(read('out/scale.ad.ts')).toBe(compile(SCALE, { fileName: 'scale.ts' }).code);
+    expect(read('out/scale.ad.ts')).toBe((await compile(SCALE, { fileName: 'scale.ts' })).code);
 
     const bad = node([bin, 'transpile', 'broken.ts', '--out', 'out']);
     expect(bad.status).toBe(1);

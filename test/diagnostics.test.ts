@@ -4,13 +4,13 @@ import { compile, formatDiagnostic } from '../transformer/index.js';
 const header = "import type { f32, f64, i32, u32 } from 'parad';\n";
 
 /** Compiles `body` inside a kernel with parameters (y, x: Float64Array, a: f64, n: i32). */
-function kernel(body: string, sig = '(y: Float64Array, x: Float64Array, a: f64, n: i32): void') {
+async function kernel(body: string, sig = '(y: Float64Array, x: Float64Array, a: f64, n: i32): void') {
   const src = `${header}/** @kernel */\nexport function k${sig} {\n${body}\n}\n`;
-  return { src, result: compile(src, { fileName: 'k.ts' }) };
+  return { src, result: await compile(src, { fileName: 'k.ts' }) };
 }
 
-function expectError(body: string, code: string, line?: number, sig?: string) {
-  const { result, src } = kernel(body, sig);
+async function expectError(body: string, code: string, line?: number, sig?: string) {
+  const { result, src } = await kernel(body, sig);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   expect(result.code, 'no output when there are errors').toBeUndefined();
   const hit = errors.find((d) => d.code === code);
@@ -49,56 +49,56 @@ describe('subset diagnostics', () => {
     ['parallel loop writes outer local', '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s += x[i];\n  }', 'PARAD1307', 6],
     ['early return', '  for (let i = 0; i < n; i++) {\n    return;\n  }', 'PARAD1110', 5],
   ];
-  test.each(cases)('%s', (_name, body, code, line) => {
-    expectError(body, code, line);
+  test.each(cases)('%s', async (_name, body, code, line) => {
+    await expectError(body, code, line);
   });
 
-  test('parameter types', () => {
-    expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: Float64Array, z: number): void');
-    expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: any): void');
+  test('parameter types', async () => {
+    await expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: Float64Array, z: number): void');
+    await expectError('  y[0] = 1;', 'PARAD1006', 3, '(y: any): void');
   });
 
-  test('return types and missing return', () => {
-    expectError('  y[0] = 1;', 'PARAD1008', 3, '(y: Float64Array): number');
-    expectError('  y[0] = 1;', 'PARAD1111', 3, '(y: Float64Array): f64');
-    expectError('  return 1;', 'PARAD1110', 4, '(y: Float64Array): void');
+  test('return types and missing return', async () => {
+    await expectError('  y[0] = 1;', 'PARAD1008', 3, '(y: Float64Array): number');
+    await expectError('  y[0] = 1;', 'PARAD1111', 3, '(y: Float64Array): f64');
+    await expectError('  return 1;', 'PARAD1110', 4, '(y: Float64Array): void');
   });
 
-  test('@nodiff of an unknown parameter', () => {
+  test('@nodiff of an unknown parameter', async () => {
     const src = `${header}/** @kernel @nodiff q */\nexport function k(y: Float64Array): void {\n  y[0] = 1;\n}\n`;
-    const r = compile(src, { fileName: 'k.ts' });
+    const r = await compile(src, { fileName: 'k.ts' });
     expect(r.diagnostics.map((d) => d.code)).toContain('PARAD1007');
   });
 
-  test('location, columns and code frame', () => {
-    const d = expectError('  let i = 0;\n  while (i < n) { i++; }', 'PARAD1101', 5);
+  test('location, columns and code frame', async () => {
+    const d = await expectError('  let i = 0;\n  while (i < n) { i++; }', 'PARAD1101', 5);
     expect(d.column).toBe(3);
-    const text = formatDiagnostic(d, kernel('  let i = 0;\n  while (i < n) { i++; }').src);
+    const text = formatDiagnostic(d, (await kernel('  let i = 0;\n  while (i < n) { i++; }')).src);
     expect(text).toMatch(/^k\.ts:5:3 - error PARAD1101: a while loop is not supported in kernels/);
     expect(text).toContain('> 5 |   while (i < n) { i++; }');
     expect(text).toMatch(/\|   \^{5,}/);
   });
 
-  test('every problem in a file is reported in one run', () => {
-    const { result } = kernel('  let i = 0;\n  while (i < n) { i++; }\n  a = 1;\n  y[0] = foo(1);');
+  test('every problem in a file is reported in one run', async () => {
+    const { result } = await kernel('  let i = 0;\n  while (i < n) { i++; }\n  a = 1;\n  y[0] = foo(1);');
     expect(result.diagnostics.map((d) => d.code)).toEqual(['PARAD1101', 'PARAD1303', 'PARAD1206']);
   });
 
-  test('float division in an index warns (PARAD1210), integer division does not', () => {
-    const warn = kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i / 2];\n  }');
+  test('float division in an index warns (PARAD1210), integer division does not', async () => {
+    const warn = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i / 2];\n  }');
     expect(warn.result.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1210', 'warning', 5]]);
     expect(warn.result.code).toBeDefined();
-    const ok = kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[(i / 2) | 0] + x[i >> 1] + x[Math.floor(i / 2)];\n  }');
+    const ok = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[(i / 2) | 0] + x[i >> 1] + x[Math.floor(i / 2)];\n  }');
     expect(ok.result.diagnostics).toEqual([]);
   });
 
-  test('a bound reading an array length may be used while the body writes that array', () => {
-    const { result } = kernel('  for (let i = 0; i < y.length; i++) {\n    y[i] = 2 * x[i];\n  }');
+  test('a bound reading an array length may be used while the body writes that array', async () => {
+    const { result } = await kernel('  for (let i = 0; i < y.length; i++) {\n    y[i] = 2 * x[i];\n  }');
     expect(result.diagnostics).toEqual([]);
   });
 
-  test('a file without kernels warns and emits an empty module', () => {
-    const r = compile('export function f() {}\n', { fileName: 'none.ts' });
+  test('a file without kernels warns and emits an empty module', async () => {
+    const r = await compile('export function f() {}\n', { fileName: 'none.ts' });
     expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['PARAD1010', 'warning']]);
     expect(r.code).toContain('export const __parad');
   });
@@ -114,8 +114,8 @@ describe('accepted forms', () => {
     ['ternaries, logic and comparisons', '  for (let i = 0; i < n; i++) { y[i] = x[i] > 0.5 && !(i === 2) || i < 1 ? x[i] : -x[i]; }'],
     ['Math constants and length', '  for (let i = 0; i < x.length; i++) { y[i] = Math.PI * x[i] + Math.E; }'],
     ['typed locals', '  const m: i32 = n - 1;\n  let s: f64 = 0;\n  for (let i = 0; i < m; i++) { s += x[i]; }\n  y[0] = s;'],
-  ])('%s', (_name, body) => {
-    const { result, src } = kernel(body);
+  ])('%s', async (_name, body) => {
+    const { result, src } = await kernel(body);
     expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
     expect(result.code).toContain('export function k_b(');
   });

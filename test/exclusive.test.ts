@@ -70,7 +70,7 @@ describe('affine reads', () => {
     const { byName } = await reads(
       '  // @parallel\n  for (let o = 0; o < nOut; o++) {\n    let acc = 0;\n    for (let i = 0; i < nIn; i++) {\n      acc += w[o * nIn + i] * x[i];\n    }\n    y[o] = acc;\n  }',
       '(y: Float64Array, w: Float64Array, x: Float64Array, nOut: i32, nIn: i32)');
-    expect(byName('x')).toMatchObject({ exclusiveRead: 'no', strategy: 'reduction' });
+    expect(byName('x')).toMatchObject({ exclusiveRead: 'no', strategy: 'gather' });
     expect(byName('w').exclusiveRead).toBe('yes');
   });
 

@@ -9,40 +9,23 @@ import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compile, formatDiagnostic } from '../transformer/index.js';
+import { compile, formatDiagnostic, type CompileResult } from '../transformer/index.js';
 import { checkAdjoint, checkTangent } from '../testing/index.js';
 import { loadGenerated } from './support/load.js';
-import { specs, type FixtureSpec } from '../fixtures/specs.js';
+import { specs } from '../fixtures/specs.js';
+import { argsFor } from './support/fixture-args.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const fixturesDir = path.join(root, 'fixtures');
 const update = process.env.UPDATE_SNAPSHOTS === '1';
 const dirs = fs.readdirSync(fixturesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
-/** Deterministic inputs for a spec: float arrays in f64 (also for f32 kernels), in [0.2, 1.2). */
-export function argsFor(spec: FixtureSpec, params: { name: string; kind: string; type: string }[]): Record<string, Float64Array | Int32Array | Uint32Array | number> {
-  let seed = 1234567;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const args: Record<string, Float64Array | Int32Array | Uint32Array | number> = {};
-  for (const p of params) {
-    const size = spec.sizes[p.name];
-    if (p.kind === 'array') {
-      if (p.type === 'Int32Array' || p.type === 'Uint32Array') {
-        const ints = spec.ints?.[p.name];
-        if (!ints) throw new Error(`spec ${spec.kernel}: index array '${p.name}' needs explicit ints`);
-        args[p.name] = p.type === 'Int32Array' ? Int32Array.from(ints) : Uint32Array.from(ints);
-      } else {
-        if (size === undefined) throw new Error(`spec ${spec.kernel}: no size for '${p.name}'`);
-        args[p.name] = Float64Array.from({ length: size }, () => 0.2 + rnd());
-      }
-    } else if (p.type === 'f32' || p.type === 'f64') {
-      args[p.name] = spec.floats?.[p.name] ?? 0.3 + 0.5 * rnd();
-    } else {
-      if (size === undefined) throw new Error(`spec ${spec.kernel}: no value for integer '${p.name}'`);
-      args[p.name] = size;
-    }
-  }
-  return args;
+/** Every fixture compiled up front (one at a time: the analysis shares one z3 instance). */
+const compiled = new Map<string, { source: string; ts: CompileResult; js: CompileResult }>();
+for (const dir of dirs) {
+  const input = `fixtures/${dir}/${dir}.ts`;
+  const source = fs.readFileSync(path.join(root, input), 'utf8');
+  compiled.set(dir, { source, ts: await compile(source, { fileName: input }), js: await compile(source, { fileName: input, format: 'js' }) });
 }
 
 const clone = <T extends Record<string, unknown>>(a: T): T =>
@@ -60,17 +43,16 @@ test('every fixture directory has its input and expected output, and nothing is 
 describe.each(dirs)('fixture %s', (dir) => {
   const input = `fixtures/${dir}/${dir}.ts`;
   const expectedPath = path.join(fixturesDir, dir, `${dir}.ad.ts`);
-  const source = fs.readFileSync(path.join(root, input), 'utf8');
+  const { source, ts, js: r } = compiled.get(dir)!;
 
   test('matches the golden output', () => {
-    const r = compile(source, { fileName: input });
+    const r = ts;
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     expect(errors.map((d) => formatDiagnostic(d, source))).toEqual([]);
     if (update) fs.writeFileSync(expectedPath, r.code!);
     expect(r.code, `${input} changed output: review, then UPDATE_SNAPSHOTS=1 npm test`).toBe(fs.readFileSync(expectedPath, 'utf8'));
   });
 
-  const r = compile(source, { fileName: input, format: 'js' });
   const kernels = r.kernels.map((k) => k.name);
   test('every kernel has a numeric spec', () => {
     for (const k of kernels) expect(specs.some((s) => s.file === dir && s.kernel === k), `no spec for ${dir}/${k} in fixtures/specs.ts`).toBe(true);

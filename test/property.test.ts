@@ -79,8 +79,8 @@ const sequentialKernel = fc.tuple(
 ).map(([update, write]) =>
   `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, a: f64, n: i32): f64 {\n  let s = a;\n  for (let i = 0; i < n; i++) {\n    s = 0.5 * Math.tanh(${update});\n    y[i] = ${write};\n  }\n  return s;\n}\n`);
 
-function check(src: string, args: Record<string, Float64Array | number>) {
-  const mod = compileAndLoad(src, { fileName: 'random.ts' });
+async function check(src: string, args: Record<string, Float64Array | number>) {
+  const mod = await compileAndLoad(src, { fileName: 'random.ts' });
   const t = checkTangent(mod, 'k', args, { seed: 7 });
   expect(t.ok, `tangent: ${JSON.stringify(t)}\n${src}`).toBe(true);
   const a = checkAdjoint(mod, 'k', args, { seed: 7 });
@@ -95,12 +95,12 @@ const inputs = (n: number) => {
 };
 
 describe('random kernels pass FD and dot-product checks', () => {
-  test.prop([parallelKernel], { numRuns: RUNS, seed: 42 })('parallel straight-line kernels', (src) => {
-    check(src, inputs(5));
+  test.prop([parallelKernel], { numRuns: RUNS, seed: 42 })('parallel straight-line kernels', async (src) => {
+    await check(src, inputs(5));
   });
-  test.prop([sequentialKernel], { numRuns: RUNS, seed: 43 })('sequential recurrences', (src) => {
+  test.prop([sequentialKernel], { numRuns: RUNS, seed: 43 })('sequential recurrences', async (src) => {
     const { y, x, a, n } = inputs(6);
-    check(src, { y, x, a, n });
+    await check(src, { y, x, a, n });
   });
 });
 
@@ -157,18 +157,18 @@ const program = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.array(fc.integer({ m
   });
 
 describe('random programs with control flow pass FD and dot-product checks', () => {
-  test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })('loops, branches, in-place updates, reassigned locals', (src) => {
+  test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })('loops, branches, in-place updates, reassigned locals', async (src) => {
     const rnd = prng(77);
     const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
-    check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
+    await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
   });
 });
 
 describe('naming', () => {
-  test('scalar adjoints keep their contract keys when the local names collide', () => {
+  test('scalar adjoints keep their contract keys when the local names collide', async () => {
     // the kernel is called `ab`, so the adjoint variable of `a` cannot be called `ab`
     const src = `${header}/** @kernel */\nexport function ab(y: Float64Array, a: f64, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * y[i];\n  }\n}\n`;
-    const mod = compileAndLoad(src, { fileName: 'ab.ts' });
+    const mod = await compileAndLoad(src, { fileName: 'ab.ts' });
     const y = Float64Array.of(1, 2, 3), yb = Float64Array.of(1, 1, 1);
     expect((mod.ab_b as (...a: unknown[]) => unknown)(y, yb, 2, 3)).toEqual({ ab: 6 });
     const args = { y: Float64Array.of(0.5, 0.7, 0.9), a: 0.4, n: 3 };

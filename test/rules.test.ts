@@ -30,8 +30,8 @@ describe('derivative rule registry', () => {
     if (!rule.zero) expect(rule.partials!(args.map((a) => ({ k: 'var', name: a })), { k: 'var', name: 'r' })).toHaveLength(rule.arity);
   });
 
-  test.each(LANGUAGE)('%s is exercised by a fixture kernel with a numeric spec', (fn) => {
-    const r = compile(mathSource, { fileName: 'fixtures/math/math.ts' });
+  test.each(LANGUAGE)('%s is exercised by a fixture kernel with a numeric spec', async (fn) => {
+    const r = await compile(mathSource, { fileName: 'fixtures/math/math.ts' });
     expect(r.code).toBeDefined();
     // the kernels of fixtures/math whose source calls fn
     const fnRe = new RegExp(`${fn.replace('.', '\\.')}\\(`);

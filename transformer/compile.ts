@@ -19,6 +19,8 @@ import { emitModule, type KernelOutput } from './emit/module.js';
 import { Names } from './naming.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
+import { analyzeNests, type KernelReport, type LoopReport, type Strategy } from './analysis/exclusive/index.js';
+import type { ForLoop, Stmt } from './ir/types.js';
 
 export type Mode = 'd' | 'b';
 
@@ -29,6 +31,10 @@ export interface CompileOptions {
   format?: 'ts' | 'js';
   /** Derivative modes to generate; default both. */
   modes?: Mode[];
+  /** Prove each parallel loop is parallel (default true; PARAD2001 errors, PARAD2002 warnings). */
+  races?: boolean;
+  /** Use this adjoint strategy for every parallel read where it applies (testing, experiments). */
+  strategy?: Strategy;
 }
 
 export interface CompileResult {
@@ -38,17 +44,36 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
   /** One entry per kernel found (also exported by the generated module as `__parad`). */
   kernels: KernelMeta[];
+  /**
+   * The exclusive-read analysis of every parallel loop nest, with the adjoint strategy emitted for
+   * each read (what `parad analyze` prints).
+   */
+  analysis: { file: string; kernels: KernelReport[] };
 }
 
-export function compile(source: string, options: CompileOptions): CompileResult {
+/**
+ * Asynchronous because the exclusive-read analysis may need z3 (loaded on first use).
+ */
+export async function compile(source: string, options: CompileOptions): Promise<CompileResult> {
   const sink = new DiagnosticSink(options.fileName, source);
   const modes = options.modes ?? ['d', 'b'];
 
   // parse + lower (the subset check happens while lowering) + semantic checks
   const file = frontEnd(source, options.fileName, sink);
-  const diagnostics = sortDiagnostics(sink.list);
   const metas = file.kernels.map((k) => metaOf(k, modes, options.fileName));
-  if (sink.hasErrors) return { diagnostics, kernels: metas };
+  const analysis = { file: options.fileName, kernels: [] as KernelReport[] };
+  const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: metas, analysis });
+  if (sink.hasErrors) return done();
+
+  // exclusive read: which reads of each parallel nest iterations share; is each nest parallel
+  const nests = new Map<Kernel, Map<ForLoop, LoopReport>>();
+  for (const k of file.kernels) {
+    const { report, byLoop } = await analyzeCached(k, options.races ?? true);
+    analysis.kernels.push(report);
+    nests.set(k, byLoop);
+    reportNests(k, byLoop, sink);
+  }
+  if (sink.hasErrors) return done();
 
   // analyze → differentiate, per kernel
   let usesTape = false;
@@ -61,7 +86,7 @@ export function compile(source: string, options: CompileOptions): CompileResult 
       sink.error(CODES.internal, `internal error while differentiating '${k.name}': ${(e as Error).message}. Please report it with this kernel.`, k.loc.start, k.loc.start + 1);
     }
   });
-  if (sink.hasErrors) return { diagnostics: sortDiagnostics(sink.list), kernels: metas };
+  if (sink.hasErrors) return done();
 
   function differentiateKernel(k: Kernel, i: number): KernelOutput {
     const userNames = namesOf(k);
@@ -72,7 +97,8 @@ export function compile(source: string, options: CompileOptions): CompileResult 
     if (modes.includes('b')) {
       const plan = planTape(k, activity, makeNeeds(activity, userNames));
       usesTape ||= plan.usesTape;
-      functions.push(adjointFunction(k, activity, plan, names, options.fileName));
+      const byLoop = nests.get(k)!;
+      functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
     }
     return { sourceText: k.sourceText, functions, meta: metas[i] };
   }
@@ -84,7 +110,54 @@ export function compile(source: string, options: CompileOptions): CompileResult 
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { code, diagnostics, kernels: metas };
+  return done(code);
+}
+
+/**
+ * The analysis of a kernel depends on its text only: recompiling an unchanged kernel (watch mode,
+ * the same kernel with other options) reuses it. Callers get their own copy (the adjoint
+ * scheduler records fallbacks in it).
+ */
+const analysisCache = new Map<string, KernelReport>();
+const CACHE_SIZE = 256;
+
+async function analyzeCached(k: Kernel, races: boolean): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
+  const key = `${races}\0${k.doc}\0${k.sourceText}`;
+  let cached = analysisCache.get(key);
+  if (!cached) {
+    cached = (await analyzeNests(k, analyzeActivity(k), { races })).report;
+    if (analysisCache.size >= CACHE_SIZE) analysisCache.delete(analysisCache.keys().next().value!);
+    analysisCache.set(key, cached);
+  }
+  const report = structuredClone(cached);
+  // the nests in the analysis' order: outermost @parallel loops, in source order
+  const roots: ForLoop[] = [];
+  const visit = (body: Stmt[]) => {
+    for (const s of body) {
+      if (s.k === 'for' && s.parallel) roots.push(s);
+      else if (s.k === 'for') visit(s.body);
+      else if (s.k === 'if') { visit(s.then); visit(s.else); }
+    }
+  };
+  visit(k.body);
+  if (roots.length !== report.loops.length) return analyzeNests(k, analyzeActivity(k), { races });
+  return { report, byLoop: new Map(roots.map((loop, i) => [loop, report.loops[i]])) };
+}
+
+/** Races (errors with a witness, or warnings when not decidable) and reads needing atomics. */
+function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: DiagnosticSink): void {
+  for (const [loop, report] of byLoop) {
+    const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
+    for (const race of report.races) {
+      if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
+      else sink.warning(CODES.maybeNotParallel, `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`, at.start, at.end);
+    }
+    for (const r of report.reads) {
+      if (r.exclusiveRead === 'unknown' && !r.assumed) {
+        sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it. A pragma // @parallel exclusive-read(${r.name}) states otherwise.`, at.start, at.end);
+      }
+    }
+  }
 }
 
 /** parse → lower (enforcing the kernel subset) → semantic checks; diagnostics go to `sink`. */

@@ -71,6 +71,16 @@ export class Names {
     return this.derived(`saved:${array}`, `${array}_out`);
   }
 
+  /** Per-iteration copy of an iteration's value `x` for a gather pass: `_x_g`. */
+  staged(x: string): string {
+    return this.fresh(`_${x}_g`);
+  }
+
+  /** Private partial sums of an adjoint for a reduction: `_xb_p`. */
+  partials(adjoint: string): string {
+    return this.fresh(`_${adjoint}_p`);
+  }
+
   /** A fresh temporary: `_t1`, `_t2`, … (`prefix` distinguishes kinds: t value, s seed). */
   temp(prefix = 't'): string {
     const n = (this.counters.get(prefix) ?? 0) + 1;

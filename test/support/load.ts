@@ -22,8 +22,8 @@ export function loadGenerated(jsCode: string): GeneratedModule {
 }
 
 /** Compiles kernel source to JS and loads it; throws with formatted diagnostics on errors. */
-export function compileAndLoad(source: string, options: Omit<CompileOptions, 'format'> = { fileName: 'kernel.ts' }): GeneratedModule {
-  const r = compile(source, { ...options, format: 'js' });
+export async function compileAndLoad(source: string, options: Omit<CompileOptions, 'format'> = { fileName: 'kernel.ts' }): Promise<GeneratedModule> {
+  const r = await compile(source, { ...options, format: 'js' });
   if (!r.code) throw new Error(r.diagnostics.map((d) => formatDiagnostic(d, source)).join('\n'));
   return loadGenerated(r.code);
 }

@@ -15,8 +15,17 @@ import { readsOf, v, neg, num, walkExpr } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
+import type { ReadReport, Strategy } from '../analysis/exclusive/index.js';
+import { scheduleNest } from '../schedule/index.js';
 
-export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string): FunctionIR {
+/** The exclusive-read verdicts the nests' adjoints are scheduled by (none: every nest direct). */
+export interface Strategies {
+  reads(loop: ForLoop): ReadReport[] | undefined;
+  /** one strategy for every read (testing) */
+  force?: Strategy;
+}
+
+export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string, strategies?: Strategies): FunctionIR {
   const isActive = (n: string) => activity.isActive(n);
   const tape = names.tape();
   const retb = names.returnAdjoint(kernel.name);
@@ -214,12 +223,21 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
       restored.set(s, assigns);
     }
     const fwd = forward(scope.body, scope, restored);
-    out.push(rebuildNest(scope.nest, [...pops, ...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], stored.length > 0));
+    out.push(...scheduled(loop, rebuildNest(scope.nest, [...pops, ...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], stored.length > 0)));
     return out;
   };
 
+  /** The nest's adjoint with the strategies of its reads applied (schedule/). */
+  const scheduled = (loop: ForLoop, pass: ForLoop): Stmt[] => {
+    const reads = strategies?.reads(loop);
+    if (!reads?.length) return [pass];
+    const isArray = (n: string) => kernel.params.some((p) => p.name === n && p.kind === 'array');
+    return scheduleNest({ nest: plan.scopes.get(loop)!.nest, pass, reads, names, kernelBody: kernel.body, isArray, force: strategies?.force });
+  };
+
   /** The last nest, each iteration running its primal statements and then its reverse sweep. */
-  const fusedNest = (loop: ForLoop): ForLoop => {
+  const fusedNest = (loop: ForLoop): Stmt[] => scheduled(loop, fusedPass(loop));
+  const fusedPass = (loop: ForLoop): ForLoop => {
     const scope = plan.scopes.get(loop)!;
     // every statement runs: they produce the outputs
     const last = scope.body[scope.body.length - 1];
@@ -252,7 +270,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   if (fused) {
     // the fused loop's reverse part already accumulates into the adjoints of top-level locals
     body.push({ k: 'comment', text: 'last loop: forward and reverse sweep of each iteration together' });
-    body.push(...adjointDecls(topScope), fusedNest(fused));
+    body.push(...adjointDecls(topScope), ...fusedNest(fused));
   }
   const saved = [...plan.modified].sort();
   for (const a of saved) body.push({ k: 'saveArray', name: names.saved(a), array: a });

@@ -41,6 +41,7 @@ export function sub(a: Expr, b: Expr): Expr {
   if (isNum(a, 0)) return neg(b);
   if (a.k === 'num' && b.k === 'num') return num(a.value - b.value);
   if (b.k === 'unary' && b.op === '-') return bin('+', a, b.e);
+  if (b.k === 'num' && b.value < 0) return bin('+', a, num(-b.value));
   return bin('-', a, b);
 }
 

@@ -6,7 +6,7 @@
  * Also checks the nest is parallel at all (no element written by two iterations, or written by one
  * and read by another). Returns a side table with a printer.
  */
-import type { Kernel } from '../../ir/types.js';
+import type { ForLoop, Kernel } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, exclusiveCondition, type Witness, type Outcome } from './solve.js';
@@ -68,10 +68,14 @@ export function describeWitness(w: Witness, verb: string, name: string): string 
   return `iterations ${it(w.iterations[0])} and ${it(w.iterations[1])} both ${verb} ${element}${params ? ` when ${params}` : ''}`;
 }
 
-/** Reads whose index does not depend on the iteration: every iteration reads the same elements. */
-const uniform = (m: NestModel, sites: Site[]): boolean => {
+/**
+ * Reads of the same few elements by every iteration (a scalar, a bias `b[k]`): their adjoints are
+ * reduced. A shared read that moves with an inner loop (`x[k]` in a dot product) is gathered: each
+ * element sums over the iterations, in parallel over the elements.
+ */
+const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   const nest = new Set(m.loops.map((l) => l.v));
-  return sites.every((s) => s.index && [...symbolsOf(s.index)].every((v) => !nest.has(v)));
+  return sites.every((s) => s.index && [...symbolsOf(s.index)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
 };
 
 async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>): Promise<ReadReport> {
@@ -88,7 +92,7 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   }
   if (fast?.verdict === 'conflict') {
     // every iteration reads the same elements: never exclusive once there are two iterations
-    return { ...base, exclusiveRead: 'no', strategy: forced ?? 'reduction', witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
+    return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
   }
   const outcome: Outcome = await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
@@ -105,7 +109,7 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   if (condition) {
     return { ...base, exclusiveRead: 'depends', strategy: forced ?? 'versioned', condition, witness: outcome.witness, reason: `exclusive iff ${condition}; otherwise ${text}` };
   }
-  const strategy = forced ?? (uniform(m, sites) ? 'reduction' : 'gather');
+  const strategy = forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather');
   return { ...base, exclusiveRead: 'no', strategy, witness: outcome.witness, reason: text };
 }
 
@@ -134,15 +138,23 @@ async function races(m: NestModel): Promise<RaceReport[]> {
 }
 
 export async function analyzeExclusiveRead(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<KernelReport> {
+  return (await analyzeNests(k, activity, opts)).report;
+}
+
+/** The report, and the side table from each nest's outermost loop to its part of the report. */
+export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const loops: LoopReport[] = [];
+  const byLoop = new Map<ForLoop, LoopReport>();
   for (const m of modelNests(k, activity)) {
     const pragma = parsePragma(m.loop.pragma);
     const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
     const reads: ReadReport[] = [];
     for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma));
-    loops.push({ line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m) });
+    const loop: LoopReport = { line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m) };
+    loops.push(loop);
+    byLoop.set(m.loop, loop);
   }
-  return { name: k.name, loops };
+  return { report: { name: k.name, loops }, byLoop };
 }
 
 /** A table per kernel: loop, array, verdict, strategy, reason. */

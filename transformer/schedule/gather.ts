@@ -1,0 +1,502 @@
+/**
+ * The gather schedule (TF-MAD, "transposed forward mode"): the adjoint of a nest whose iterations
+ * share reads of x turns `xb[f(it)] += e(it)` (a scatter: iterations race on xb) into a loop over
+ * the elements j of xb, each summing e over the iterations it with f(it) = j (a gather: each j
+ * owns its element). For a convolution this is the flipped filter. See docs/tf-mad.md.
+ *
+ * Per scatter site, f is a polynomial over the loop variables (nest and inner sequential loops)
+ * and integer parameters. It is delinearized into mixed-radix digits: terms are grouped by their
+ * parameter monomial (the stride: H·W, W, 1 for `(c*H + y)*W + x`), and each digit e_d (c, y, x)
+ * must lie in [0, S_{d-1}/S_d) for the decomposition of j to be unique; that is proven on the loop
+ * bounds, or left as a run-time condition. Each digit then yields one loop variable by solving
+ * e_d = j_d (with divisibility and range guards); the variables no digit yields are summed over.
+ *
+ * Values of the iteration the contribution needs (an adjoint like `accb`) are stored per
+ * iteration by the first pass ("staged"); inner-loop locals are recomputed; arrays the first pass
+ * does not write are read directly. A site outside these rules keeps its scatter (the caller falls
+ * back to another strategy) with the reason.
+ */
+import type { Expr, ForLoop, Stmt } from '../ir/types.js';
+import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
+import { printExpr } from '../emit/print.js';
+import { ownExprs, targetName, forEachStmt } from '../ir/walk.js';
+import { type Poly, addPoly, constPoly } from '../analysis/exclusive/poly.js';
+import type { Names } from '../naming.js';
+import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
+
+type Decl = Stmt & { k: 'decl' };
+type Assign = Stmt & { k: 'assign' };
+
+/** Where a scatter site sits in the iteration body. */
+interface SiteAt {
+  stmt: Assign;
+  /** the statement of the iteration body (top level) that contains the site */
+  top: Stmt;
+  /** inner sequential loops around the site, outermost first */
+  loops: ForLoop[];
+  /** branch conditions that hold at the site */
+  conds: Expr[];
+  /** declarations inside `top` that are in scope at the site, in order */
+  visible: Decl[];
+}
+
+/** One digit of the delinearized index: Σ coef·var + offset, at stride `stride` (a monomial key). */
+interface Digit {
+  stride: string;
+  /** ratio to the next outer stride (undefined for the outermost digit) */
+  radix?: string;
+  terms: Map<string, Poly>;
+  offset: Poly;
+}
+
+export interface GatherSite {
+  at: SiteAt;
+  sign: 1 | -1;
+  digits: Digit[];
+  /** loop variables solved from a digit, in order, with the digit they come from */
+  solved: { v: string; digit: number; coef: number }[];
+  /** loop variables summed over, in loop order */
+  summed: ForLoop[];
+  /** digits all of whose variables are known otherwise: checked for equality */
+  checked: number[];
+  /** iteration-level values the contribution needs (variables, or elements `ab[f(it)]`), staged by the first pass */
+  staged: Expr[];
+  /** inner-loop locals recomputed in the gather pass, in order */
+  recompute: Decl[];
+}
+
+export interface GatherPlan {
+  /** the adjoint array gathered into */
+  target: string;
+  sites: GatherSite[];
+  /** run-time conditions under which the delinearization is unique (proven ones are omitted) */
+  conditions: Expr[];
+}
+
+export interface GatherContext {
+  nest: ForLoop[];
+  /** the nest's generated iteration body (innermost nest loop's body) */
+  body: Stmt[];
+  forms: IndexForms;
+  /** arrays and variables the iteration body writes */
+  written: Set<string>;
+  /** names declared (at any depth) in the iteration body */
+  declared: Set<string>;
+}
+
+const monomial = (key: string): string[] => (key ? key.split('*') : []);
+/** Does monomial a divide monomial b (multiset inclusion)? */
+function divides(a: string, b: string): boolean {
+  const rest = monomial(b);
+  for (const s of monomial(a)) {
+    const i = rest.indexOf(s);
+    if (i < 0) return false;
+    rest.splice(i, 1);
+  }
+  return true;
+}
+function quotient(b: string, a: string): string {
+  const rest = monomial(b);
+  for (const s of monomial(a)) rest.splice(rest.indexOf(s), 1);
+  return rest.sort().join('*');
+}
+const monoPoly = (key: string, c = 1): Poly => new Map([[key, c]]);
+const constOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
+
+/** Plans the gather of adjoint array `target`, or says why it does not apply. */
+export function planGather(ctx: GatherContext, target: string): GatherPlan | string {
+  const found = findSites(ctx.body, target);
+  if (typeof found === 'string') return found;
+  if (!found.length) return `no update of ${target} in the loop`;
+  const sites: GatherSite[] = [];
+  const conditions: Expr[] = [];
+  for (const at of found) {
+    const s = planSite(ctx, at, conditions);
+    if (typeof s === 'string') return s;
+    sites.push(s);
+  }
+  return { target, sites, conditions };
+}
+
+function findSites(body: Stmt[], target: string): SiteAt[] | string {
+  const sites: SiteAt[] = [];
+  let problem: string | undefined;
+  const walk = (block: Stmt[], top: Stmt | undefined, loops: ForLoop[], conds: Expr[], visible: Decl[]) => {
+    const vis = [...visible];
+    for (const s of block) {
+      const t = top ?? s;
+      if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && (s.op === '+=' || s.op === '-=')) {
+        if (readsOf(s.value).has(target) || readsOf(s.target.index).has(target)) problem ??= `an update of ${target} reads ${target}`;
+        sites.push({ stmt: s, top: t, loops, conds, visible: vis });
+        continue;
+      }
+      if (ownExprs(s).some((e) => readsOf(e).has(target)) || (s.k === 'assign' && targetName(s.target) === target)) {
+        problem ??= `the loop also reads or resets ${target}`;
+      }
+      if (s.k === 'decl' && top) vis.push(s);
+      if (s.k === 'if') {
+        walk(s.then, t, loops, [...conds, s.cond], vis);
+        walk(s.else, t, loops, [...conds, { k: 'unary', op: '!', e: s.cond }], vis);
+      } else if (s.k === 'for') walk(s.body, t, [...loops, s], conds, vis);
+      else if (s.k === 'block') walk(s.body, t, loops, conds, vis);
+    }
+  };
+  walk(body, undefined, [], [], []);
+  return problem ?? sites;
+}
+
+/** Names assigned (not declared) anywhere in `s`. */
+function assignedIn(s: Stmt): Set<string> {
+  const out = new Set<string>();
+  forEachStmt([s], (x) => {
+    if (x.k === 'assign') out.add(targetName(x.target));
+  });
+  return out;
+}
+
+function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSite | string {
+  const target = at.stmt.target as { k: 'index'; array: string; index: Expr };
+  const loops = [...ctx.nest, ...at.loops];
+  const loopVars = new Set(loops.map((l) => l.v));
+  const where = `${target.array}[…] in the loop`;
+
+  // ---- what the contribution reads ----
+  const changedInTop = assignedIn(at.top);
+  const nestVars = new Set(ctx.nest.map((l) => l.v));
+  const staged: Expr[] = [];
+  const recompute: Decl[] = [];
+  let problem: string | undefined;
+  const stage = (e: Expr) => { if (!staged.some((x) => sameExpr(x, e))) staged.push(e); };
+  const visit = (e: Expr): void => {
+    switch (e.k) {
+      case 'pop': case 'raw': case 'tuple':
+        problem ??= `an update of ${where} uses a taped value`;
+        return;
+      case 'var':
+        useVar(e.name);
+        return;
+      case 'index': {
+        if (!ctx.written.has(e.array)) {
+          visit(e.index);
+          return;
+        }
+        // an element the iteration owns (its index uses nest variables and constants only), fixed while `top` runs
+        const own = [...readsOf(e.index)].every((n) => nestVars.has(n) || ctx.forms.constant(n));
+        if (own && !changedInTop.has(e.array)) stage(e);
+        else problem ??= `an update of ${where} reads ${e.array}, which the loop writes`;
+        return;
+      }
+      case 'unary': visit(e.e); return;
+      case 'binary': visit(e.l); visit(e.r); return;
+      case 'cond': visit(e.c); visit(e.t); visit(e.f); return;
+      case 'call': e.args.forEach(visit); return;
+      default: return;
+    }
+  };
+  const useVar = (name: string) => {
+    if (loopVars.has(name) || recompute.some((d) => d.name === name)) return;
+    const local = at.visible.find((d) => d.name === name);
+    if (local) {
+      if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
+      visit(local.init);
+      recompute.push(local);
+    } else if (ctx.declared.has(name)) {
+      if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
+      stage(v(name));
+    } else if (!ctx.forms.constant(name)) {
+      problem ??= `an update of ${where} reads ${name}, which the loop writes`;
+    }
+  };
+  for (const c of at.conds) visit(c);
+  visit(at.stmt.value);
+  if (problem) return problem;
+  recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
+
+  // ---- the index as digits ----
+  const p = ctx.forms.poly(target.index, loopVars);
+  if (!p) return `the index of ${where} has no polynomial form`;
+  const digits = delinearize(p, loopVars);
+  if (typeof digits === 'string') return digits;
+  const proven = digitsInRange(ctx, digits, loops, loopVars);
+  const ds = proven ? digits : [single(p, loopVars)];
+  if (proven) conditions.push(...proven);
+
+  // ---- which variables each digit yields ----
+  const order = loops.map((l) => l.v);
+  const known = new Set<string>();
+  const solved: GatherSite['solved'] = [];
+  const sum = new Set<string>();
+  const checked: number[] = [];
+  ds.forEach((d, i) => {
+    const free = [...d.terms.keys()].filter((x) => !known.has(x));
+    const candidates = free
+      .filter((x) => constOf(d.terms.get(x)!) !== undefined && constOf(d.terms.get(x)!) !== 0)
+      .sort((a, b) => Number(nestVars.has(b)) - Number(nestVars.has(a))
+        || Number(Math.abs(constOf(d.terms.get(a)!)!) !== 1) - Number(Math.abs(constOf(d.terms.get(b)!)!) !== 1)
+        || order.indexOf(a) - order.indexOf(b));
+    if (!candidates.length) {
+      free.forEach((x) => { sum.add(x); known.add(x); });
+      checked.push(i);
+      return;
+    }
+    const s = candidates[0];
+    for (const x of free) if (x !== s) { sum.add(x); known.add(x); }
+    solved.push({ v: s, digit: i, coef: constOf(d.terms.get(s)!)! });
+    known.add(s);
+  });
+  for (const x of order) if (!known.has(x)) sum.add(x);
+  const summed = loops.filter((l) => sum.has(l.v));
+  // a summed loop's bounds may use constants and the summed loops around it only
+  const seen = new Set<string>();
+  for (const l of summed) {
+    for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
+      if (loopVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+    }
+    seen.add(l.v);
+  }
+  for (const l of loops) {
+    if (sum.has(l.v)) continue;
+    for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
+      if (!loopVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+    }
+  }
+  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute };
+}
+
+/** Groups the index's terms by parameter monomial into digits ordered by stride, or says why not. */
+function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
+  const groups = new Map<string, Map<string, Poly>>();
+  const constants: [string, number][] = [];
+  for (const [key, c] of p) {
+    const syms = monomial(key);
+    const lv = syms.filter((s) => loopVars.has(s));
+    if (lv.length > 1) return `the index ${key.replaceAll('*', '·')} is not affine in the loop variables`;
+    const param = syms.filter((s) => !loopVars.has(s)).sort().join('*');
+    if (!lv.length) {
+      constants.push([param, c]);
+      continue;
+    }
+    const g = groups.get(param) ?? new Map<string, Poly>();
+    g.set(lv[0], addPoly(g.get(lv[0]) ?? new Map(), constPoly(c)));
+    groups.set(param, g);
+  }
+  const strides = [...groups.keys()].sort((a, b) => monomial(b).length - monomial(a).length);
+  if (!strides.includes('')) strides.push('');
+  const chain = strides.every((s, i) => i === 0 || divides(s, strides[i - 1]));
+  if (!chain) return [single(p, loopVars)];
+  const digits: Digit[] = strides.map((stride, i) => ({
+    stride,
+    radix: i === 0 ? undefined : quotient(strides[i - 1], stride),
+    terms: groups.get(stride) ?? new Map(),
+    offset: new Map(),
+  }));
+  for (const [param, c] of constants) {
+    const d = digits.find((x) => divides(x.stride, param))!;
+    d.offset = addPoly(d.offset, monoPoly(quotient(param, d.stride), c));
+  }
+  return digits;
+}
+
+/** The whole index as one digit (no delinearization): coefficients may be parameter polynomials. */
+function single(p: Poly, loopVars: Set<string>): Digit {
+  const terms = new Map<string, Poly>();
+  const offset: Poly = new Map();
+  for (const [key, c] of p) {
+    const syms = monomial(key);
+    const lv = syms.find((s) => loopVars.has(s));
+    if (!lv) {
+      offset.set(key, c);
+      continue;
+    }
+    const rest = [...syms];
+    rest.splice(rest.indexOf(lv), 1);
+    terms.set(lv, addPoly(terms.get(lv) ?? new Map(), monoPoly(rest.sort().join('*'), c)));
+  }
+  return { stride: '', terms, offset };
+}
+
+/**
+ * 0 <= e_d < radix_d for every inner digit, from the loop bounds: the conditions not proven
+ * statically (to check at run time), or undefined when a digit can be out of range for sure or
+ * its range has no polynomial form.
+ */
+function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], loopVars: Set<string>): Expr[] | undefined {
+  if (digits.length === 1) return [];
+  const range = new Map<string, { lo: Poly; hi: Poly }>();
+  for (const l of loops) {
+    const init = ctx.forms.paramPoly(l.init, loopVars);
+    const bound = ctx.forms.paramPoly(l.bound, loopVars);
+    if (!init || !bound) continue;
+    const strict = l.cmp === '<' || l.cmp === '>';
+    const end = strict ? addPoly(bound, constPoly(l.step > 0 ? -1 : 1)) : bound;
+    range.set(l.v, l.step > 0 ? { lo: init, hi: end } : { lo: end, hi: init });
+  }
+  const out: Expr[] = [];
+  for (const d of digits.slice(1)) {
+    let lo = d.offset;
+    let hi = d.offset;
+    for (const [x, coef] of d.terms) {
+      const c = constOf(coef);
+      const r = range.get(x);
+      if (c === undefined || !r) return undefined;
+      lo = addPoly(lo, c > 0 ? r.lo : r.hi, c);
+      hi = addPoly(hi, c > 0 ? r.hi : r.lo, c);
+    }
+    const top = addPoly(addPoly(monoPoly(d.radix!), constPoly(-1)), hi, -1);
+    for (const q of [lo, top]) {
+      const c = constOf(q);
+      if (c !== undefined) {
+        if (c < 0) return undefined;
+        continue;
+      }
+      out.push(bin('>=', polyExpr(q), num(0)));
+    }
+  }
+  return out;
+}
+
+/** Names shared by the passes: the staged values and the iteration numbering. */
+export interface Staging {
+  /** the iteration body (top-level statements in order) */
+  body: Stmt[];
+  /** trip count names of the nest loops */
+  trips: string[];
+  /** `variable@version` → staging array, the version being the last top-level statement assigning it */
+  arrays: Map<string, string>;
+}
+
+/** The staging array holding `x` as it is before `top` runs (shared by tops that see the same value). */
+export function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
+  const name = x.k === 'var' ? x.name : x.k === 'index' ? x.array : '';
+  let version = -1;
+  for (let i = 0; i < st.body.length && st.body[i] !== top; i++) if (assignedIn(st.body[i]).has(name) || (st.body[i].k === 'decl' && (st.body[i] as Decl).name === name)) version = i;
+  const key = `${printExpr(x)}@${version}`;
+  let a = st.arrays.get(key);
+  if (!a) st.arrays.set(key, (a = names.staged(name)));
+  return a;
+}
+
+/** The loop over xb's elements that gathers every site's contributions. */
+export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names: Names): Stmt[] {
+  const j = names.temp('j');
+  const acc = names.temp('a');
+  const body: Stmt[] = [{ k: 'decl', name: acc, mutable: true, init: num(0) }];
+  const digitVars = new Map<string, string>();
+  const digitOf = (d: Digit): Expr => {
+    const key = `${d.stride}/${d.radix ?? ''}`;
+    if (key === '/') return v(j);
+    let name = digitVars.get(key);
+    if (!name) {
+      name = names.temp('k');
+      digitVars.set(key, name);
+      let e: Expr = d.stride ? call('Math.floor', div(v(j), polyExpr(monoPoly(d.stride)))) : v(j);
+      if (d.radix !== undefined) e = bin('%', e, polyExpr(monoPoly(d.radix)));
+      body.push({ k: 'decl', name, mutable: false, init: e });
+    }
+    return v(name);
+  };
+  for (const site of plan.sites) {
+    const jd = site.digits.map(digitOf);
+    const stmts = sitePass(site, jd, nest, st, names, acc);
+    body.push(...(plan.sites.length > 1 ? [{ k: 'block', body: stmts } as Stmt] : stmts));
+  }
+  body.push({ k: 'assign', target: { k: 'index', array: plan.target, index: v(j) }, op: '+=', value: v(acc) });
+  const loop: ForLoop = { k: 'for', v: j, init: num(0), cmp: '<', bound: { k: 'length', array: plan.target }, step: 1, body, parallel: true };
+  return [{ k: 'comment', text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute` }, loop];
+}
+
+function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string): Stmt[] {
+  const loops = [...nest, ...site.at.loops];
+  const loopOf = (x: string) => loops.find((l) => l.v === x)!;
+  const value = (d: Digit, except: string): Expr => {
+    let e = polyExpr(d.offset);
+    for (const [x, coef] of d.terms) if (x !== except) e = add(e, mul(polyExpr(coef), v(x)));
+    return e;
+  };
+  // Each solved variable and each checked digit goes right inside the deepest summed loop whose
+  // variable it uses (level 0: before all of them), so out-of-range candidates are cut early.
+  const level = new Map<string, number>();
+  site.summed.forEach((l, i) => level.set(l.v, i + 1));
+  const levelOf = (e: Expr): number => Math.max(0, ...[...readsOf(e)].map((n) => level.get(n) ?? 0));
+  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[] }[] = [];
+  for (const s of site.solved) {
+    const l = loopOf(s.v);
+    const rest = sub(jd[s.digit], value(site.digits[s.digit], s.v));
+    const lv = Math.max(levelOf(rest), levelOf(l.init), levelOf(l.bound));
+    level.set(s.v, lv);
+    const range = inRange(l, v(s.v));
+    if (Math.abs(s.coef) === 1) {
+      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: s.coef === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
+    } else {
+      const t = names.temp('q');
+      guards.push({ level: lv, stmts: (inner) => [
+        { k: 'decl', name: t, mutable: false, init: rest },
+        { k: 'if', cond: bin('===', bin('%', v(t), num(s.coef)), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), num(s.coef)) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
+      ] });
+    }
+  }
+  for (const i of site.checked) {
+    const c = bin('===', value(site.digits[i], ''), jd[i]);
+    guards.push({ level: levelOf(c), stmts: (inner) => [{ k: 'if', cond: c, then: inner, else: [] }] });
+  }
+  // innermost: the staged values' iteration, recomputed locals, branch conditions, the contribution
+  const it = names.temp('i');
+  const stagedSub = (e: Expr): Expr => substitute(e, (x) => {
+    const s = site.staged.find((y) => sameExpr(x, y));
+    return s && idx(stageArray(st, names, site.at.top, s), v(it));
+  });
+  let block: Stmt[] = [];
+  if (site.staged.length) block.push({ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) });
+  for (const d of site.recompute) block.push({ ...d, init: stagedSub(d.init) });
+  const contribution: Stmt = { k: 'assign', target: { k: 'var', name: acc }, op: site.sign < 0 ? '-=' : '+=', value: stagedSub(site.at.stmt.value) };
+  block.push(site.at.conds.length ? { k: 'if', cond: site.at.conds.map(stagedSub).reduce((a, b) => bin('&&', a, b)), then: [contribution], else: [] } : contribution);
+  for (let lv = site.summed.length; lv >= 0; lv--) {
+    for (const g of [...guards].reverse()) if (g.level === lv) block = g.stmts(block);
+    if (lv > 0) {
+      const l = site.summed[lv - 1];
+      block = [{ k: 'for', v: l.v, init: l.init, cmp: l.cmp, bound: l.bound, step: l.step, body: block, parallel: false }];
+    }
+  }
+  return block;
+}
+
+/**
+ * The first pass: the iteration body without the gathered updates, storing the staged values
+ * before the statements that need them.
+ */
+export function stripSites(body: Stmt[], plans: GatherPlan[], st: Staging, names: Names, it: string): Stmt[] {
+  const drop = new Set<Stmt>(plans.flatMap((p) => p.sites.map((s) => s.at.stmt)));
+  const stores = new Map<Stmt, Stmt[]>();
+  const stored = new Set<string>();
+  for (const p of plans) {
+    for (const s of p.sites) {
+      for (const x of s.staged) {
+        const a = stageArray(st, names, s.at.top, x);
+        if (stored.has(a)) continue;
+        stored.add(a);
+        const list = stores.get(s.at.top) ?? [];
+        list.push({ k: 'assign', target: { k: 'index', array: a, index: v(it) }, op: '=', value: x });
+        stores.set(s.at.top, list);
+      }
+    }
+  }
+  // a loop or branch left without statements has nothing to do (loop headers have no effects)
+  const strip = (block: Stmt[]): Stmt[] => block.flatMap((s): Stmt[] => {
+    const before = stores.get(s) ?? [];
+    if (drop.has(s)) return before;
+    if (s.k === 'if') {
+      const then = strip(s.then);
+      const els = strip(s.else);
+      return [...before, ...(then.length || els.length ? [{ ...s, then, else: els }] : [])];
+    }
+    if (s.k === 'for' || s.k === 'block') {
+      const body = strip(s.body);
+      return [...before, ...(body.length ? [{ ...s, body }] : [])];
+    }
+    return [...before, s];
+  });
+  return strip(body);
+}
+
+/** Does any site need the iteration's values staged? */
+export const needsStaging = (plans: GatherPlan[]): boolean => plans.some((p) => p.sites.some((s) => s.staged.length > 0));
