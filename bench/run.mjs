@@ -1,5 +1,7 @@
-// npm run bench: generated adjoint vs primal vs hand-written adjoint, measured side by side in one
-// run (interleaved repetitions, median), plus transpile time. Prints ratios; goals beside them.
+// npm run bench: generated adjoint vs primal vs hand-written adjoint, and the generated adjoint with
+// the analysis' strategies (gather / reduction) vs the same adjoint forced to direct scatter updates,
+// measured side by side in one run (interleaved repetitions, median), plus transpile and analysis
+// time. Prints ratios; goals beside them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,13 +19,15 @@ const gen = {};
 const kernelSources = [];
 for (const [alias, [file, kernel]] of Object.entries(KERNELS)) {
   const source = fs.readFileSync(path.join(here, '..', file), 'utf8');
-  const compiled = compile(source, { fileName: file, format: 'js' });
-  if (!compiled.code) throw new Error(`${file} does not compile`);
-  const out = path.join(outDir, `${path.basename(file, '.ts')}.ad.js`);
-  fs.writeFileSync(out, compiled.code);
-  const mod = await import(pathToFileURL(out).href);
-  gen[alias] = mod[kernel];
-  gen[`${alias}_b`] = mod[`${kernel}_b`];
+  for (const strategy of [undefined, 'direct']) {
+    const compiled = await compile(source, { fileName: file, format: 'js', strategy });
+    if (!compiled.code) throw new Error(`${file} does not compile`);
+    const out = path.join(outDir, `${path.basename(file, '.ts')}${strategy ? `.${strategy}` : ''}.ad.js`);
+    fs.writeFileSync(out, compiled.code);
+    const mod = await import(pathToFileURL(out).href);
+    gen[alias] = mod[kernel];
+    gen[`${alias}_b${strategy ? `_${strategy}` : ''}`] = mod[`${kernel}_b`];
+  }
   const [header, ...chunks] = source.split(/\n(?=\/\*\*)/);
   kernelSources.push([alias, `${header}\n${chunks.find((c) => c.includes(`export function ${kernel}(`))}`]);
 }
@@ -43,6 +47,7 @@ const cases = [
       name: 'stencil2d 512×512', state,
       primal: (s) => gen.stencil2d(s.out, u, c, H, W),
       generated: (s) => gen.stencil2d_b(s.out, s.outb, u, s.ub, c, H, W),
+      scatter: (s) => gen.stencil2d_b_direct(s.out, s.outb, u, s.ub, c, H, W),
       handwritten: (s) => hand.stencil2d_b(s.out, s.outb, u, s.ub, c, H, W),
     };
   })(),
@@ -54,6 +59,7 @@ const cases = [
       name: 'conv2d C=8 64×64 F=8 K=3', state,
       primal: (s) => gen.conv2d(s.out, inp, w, bias, C, H, W, F, K),
       generated: (s) => gen.conv2d_b(s.out, s.outb, inp, s.inpb, w, s.wb, bias, s.biasb, C, H, W, F, K),
+      scatter: (s) => gen.conv2d_b_direct(s.out, s.outb, inp, s.inpb, w, s.wb, bias, s.biasb, C, H, W, F, K),
       handwritten: (s) => hand.conv2d_b(s.out, s.outb, inp, s.inpb, w, s.wb, bias, s.biasb, C, H, W, F, K),
     };
   })(),
@@ -64,6 +70,7 @@ const cases = [
       name: 'dense 512×512 + tanh', state,
       primal: (s) => gen.dense(s.y, Wm, x, b, nOut, nIn),
       generated: (s) => gen.dense_b(s.y, s.yb, Wm, s.Wb, x, s.xb, b, s.bb, nOut, nIn),
+      scatter: (s) => gen.dense_b_direct(s.y, s.yb, Wm, s.Wb, x, s.xb, b, s.bb, nOut, nIn),
       handwritten: (s) => hand.dense_b(s.y, s.yb, Wm, s.Wb, x, s.xb, b, s.bb, nOut, nIn),
     };
   })(),
@@ -74,6 +81,15 @@ const cases = [
 for (const c of cases) {
   const a = c.state(), b = c.state();
   const ra = c.generated(a) ?? {}, rb = c.handwritten(b) ?? {};
+  const d = c.state();
+  const rd = c.scatter(d) ?? {};
+  for (const key of Object.keys(d)) for (let i = 0; i < d[key].length; i++) {
+    if (!(Math.abs(d[key][i] - a[key][i]) <= 1e-9 * (1 + Math.abs(a[key][i])))) {
+      console.error(`\n*** MISMATCH in ${c.name}: gather/reduction and scatter adjoints differ in '${key}[${i}]' ***\n`);
+      process.exit(1);
+    }
+  }
+  void rd;
   for (const key of [...Object.keys(a), ...Object.keys(rb)]) {
     const x = key in a ? a[key] : [ra[key]], y = key in b ? b[key] : [rb[key]];
     let err = x.length === y.length ? 0 : Infinity, scale = 1e-300;
@@ -93,12 +109,12 @@ const mark = (v, goal) => `${v.toFixed(2)} ${v <= goal ? 'ok' : 'MISS'}`;
 const rows = [];
 for (const c of cases) {
   globalThis.gc?.(); // with node --expose-gc: start every case from a collected heap
-  const t = { primal: [], generated: [], handwritten: [] };
-  const s = { primal: c.state(), generated: c.state(), handwritten: c.state() };
+  const t = { primal: [], generated: [], handwritten: [], scatter: [] };
+  const s = { primal: c.state(), generated: c.state(), handwritten: c.state(), scatter: c.state() };
   const fresh = c.state();
   // interleaved: one call of each kind per repetition, so drift (thermal, other load) hits all three alike
   for (let rep = 0; rep < REPS + WARMUP; rep++) {
-    for (const kind of ['primal', 'generated', 'handwritten']) {
+    for (const kind of ['primal', 'generated', 'handwritten', 'scatter']) {
       // reset in place (reusing memory: no page faults of fresh allocations inside the timing)
       for (const [k, v] of Object.entries(fresh)) s[kind][k].set(v);
       const t0 = performance.now();
@@ -107,33 +123,34 @@ for (const c of cases) {
       if (rep >= WARMUP) t[kind].push(dt);
     }
   }
-  const p = median(t.primal), g = median(t.generated), h = median(t.handwritten);
-  rows.push([c.name, p.toFixed(3), g.toFixed(3), h.toFixed(3), mark(g / p, GOAL_ADJ), mark(g / h, GOAL_HAND), (h / p).toFixed(2)]);
+  const p = median(t.primal), g = median(t.generated), h = median(t.handwritten), sc = median(t.scatter);
+  rows.push([c.name, p.toFixed(3), g.toFixed(3), h.toFixed(3), sc.toFixed(3), mark(g / p, GOAL_ADJ), mark(g / h, GOAL_HAND), (h / p).toFixed(2), (g / sc).toFixed(2)]);
 }
 
 // transpile time per kernel, warm: each kernel compiled on its own (the import line plus its source)
 const transpile = [];
 for (const [alias, one] of kernelSources) {
   const name = /export function (\w+)/.exec(one)[1];
-  for (let i = 0; i < 10; i++) compile(one, { fileName: `bench/${name}.ts` });
+  for (let i = 0; i < 10; i++) await compile(one, { fileName: `bench/${name}.ts` });
   const times = [];
   for (let i = 0; i < 21; i++) {
     const t0 = performance.now();
-    const r = compile(one, { fileName: `bench/${name}.ts` });
+    const r = await compile(one, { fileName: `bench/${name}.ts` });
     times.push(performance.now() - t0);
     if (!r.code) throw new Error(`bench kernel ${name} does not compile on its own`);
   }
   transpile.push([`${alias} (${name})`, median(times)]);
 }
 
-const head = ['kernel', 'primal ms', 'adjoint ms', 'hand ms', `adjoint/primal (goal <= ${GOAL_ADJ})`, `generated/hand (goal <= ${GOAL_HAND})`, 'hand/primal'];
+const head = ['kernel', 'primal ms', 'adjoint ms', 'hand ms', 'scatter ms', `adjoint/primal (goal <= ${GOAL_ADJ})`, `generated/hand (goal <= ${GOAL_HAND})`, 'hand/primal', 'adjoint/scatter'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((x, i) => (i ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ');
 console.log(`parad bench (node ${process.version}, ${process.arch}, median of ${REPS} after ${WARMUP} warm-up, ${new Date().toISOString().slice(0, 10)})`);
-console.log('adjoint = generated K_b, hand = hand-written adjoint (bench/handwritten.mjs); both run the primal too');
+console.log('adjoint = generated K_b with its strategies (gather, reduction), scatter = the same forced to direct updates,');
+console.log('hand = hand-written scatter adjoint (bench/handwritten.mjs); all run the primal too');
 console.log(line(head));
 for (const r of rows) console.log(line(r));
-console.log(`transpile, warm, median of 21 (goal <= ${GOAL_TRANSPILE_MS} ms per kernel):`);
+console.log(`transpile, warm (the exclusive-read analysis cached; timed below), median of 21 (goal <= ${GOAL_TRANSPILE_MS} ms per kernel):`);
 for (const [name, ms] of transpile) console.log(`  ${name.padEnd(22)} ${ms.toFixed(2).padStart(7)} ms  ${ms <= GOAL_TRANSPILE_MS ? 'ok' : 'MISS'}`);
 
 // exclusive-read analysis (parad analyze): z3's load time, then whole files

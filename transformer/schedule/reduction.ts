@@ -6,7 +6,7 @@
  * the sums are what the tests check.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, num, v, readsOf } from '../ir/build.js';
+import { add, mul, num, v, bin, readsOf } from '../ir/build.js';
 import { ownExprs, targetName, forEachStmt } from '../ir/walk.js';
 
 /** Private copies (iteration blocks) of a reduced adjoint; a power of two. */
@@ -41,21 +41,22 @@ export function privatize(body: Stmt[], target: string, partial: string, blk: st
   return redirect(body);
 }
 
-/** Tree reduction of the private copies into copy 0, then `target += copy 0`. */
+/** Tree reduction of the private copies into copy 0 (level l adds copy r + 2^l into r), then `target += copy 0`. */
 export function combine(target: string, partial: string, len: Expr | undefined, temp: (p: string) => string): Stmt[] {
-  const out: Stmt[] = [{ k: 'comment', text: `tree reduction of the ${REDUCTION_BLOCKS} private copies of ${target}` }];
-  const e = temp('e');
-  const r = temp('r');
+  const [l, q, r, e] = ['l', 'q', 'r', 'e'].map(temp);
   const elem = (blk: Expr): Expr => (len ? add(mul(blk, len), v(e)) : blk);
-  for (let w = 1; w < REDUCTION_BLOCKS; w *= 2) {
-    const step: Stmt = { k: 'assign', target: { k: 'index', array: partial, index: elem(v(r)) }, op: '+=', value: { k: 'index', array: partial, index: elem(add(v(r), num(w))) } };
-    const body: Stmt[] = len ? [{ k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, body: [step], parallel: true }] : [step];
-    out.push({ k: 'for', v: r, init: num(0), cmp: '<', bound: num(REDUCTION_BLOCKS), step: 2 * w, body, parallel: true });
-  }
-  if (len) {
-    out.push({ k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, parallel: true, body: [{ k: 'assign', target: { k: 'index', array: target, index: v(e) }, op: '+=', value: { k: 'index', array: partial, index: v(e) } }] });
-  } else {
-    out.push({ k: 'assign', target: { k: 'var', name: target }, op: '+=', value: { k: 'index', array: partial, index: num(0) } });
-  }
-  return out;
+  const shift = bin('+', v(l), num(1));
+  const step: Stmt = { k: 'assign', target: { k: 'index', array: partial, index: elem(v(r)) }, op: '+=', value: { k: 'index', array: partial, index: elem(add(v(r), bin('<<', num(1), v(l)))) } };
+  const pair: Stmt[] = [
+    { k: 'decl', name: r, mutable: false, init: bin('<<', v(q), shift) },
+    len ? { k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, body: [step], parallel: true } : step,
+  ];
+  const levels = Math.log2(REDUCTION_BLOCKS);
+  const tree: Stmt = { k: 'for', v: l, init: num(0), cmp: '<', bound: num(levels), step: 1, parallel: false, body: [
+    { k: 'for', v: q, init: num(0), cmp: '<', bound: bin('>>', num(REDUCTION_BLOCKS), shift), step: 1, parallel: true, body: pair },
+  ] };
+  const add0: Stmt = len
+    ? { k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, parallel: true, body: [{ k: 'assign', target: { k: 'index', array: target, index: v(e) }, op: '+=', value: { k: 'index', array: partial, index: v(e) } }] }
+    : { k: 'assign', target: { k: 'var', name: target }, op: '+=', value: { k: 'index', array: partial, index: num(0) } };
+  return [{ k: 'comment', text: `tree reduction of the ${REDUCTION_BLOCKS} private copies of ${target}` }, tree, add0];
 }

@@ -1,0 +1,84 @@
+/**
+ * Property: on random affine loop nests (1-D/2-D, strides, offsets, negative coefficients, inner
+ * sequential loops, flattened 2-D indexing), the gather adjoint (TF-MAD) computes the same
+ * gradient as the scatter adjoint, and passes the dot-product test. The inversion of index maps
+ * (solving, divisibility and range guards, sums over the variables an index does not determine)
+ * is where a gather can go wrong; the scatter is the reference.
+ */
+import { describe, expect } from 'vitest';
+import { test, fc } from '@fast-check/vitest';
+import { compile } from '../transformer/index.js';
+import { checkAdjoint, prng } from '../testing/index.js';
+import { loadGenerated } from './support/load.js';
+
+const RUNS = Number(process.env.PARAD_GATHER_RUNS ?? 25);
+const SEED = Number(process.env.PARAD_GATHER_SEED ?? 0);
+const header = "import type { i32 } from 'parad';\n";
+/** Arrays are long enough for every index the nests below produce (offsets keep them >= 0). */
+const LEN = 400;
+
+const term = fc.record({
+  a: fc.integer({ min: -2, max: 3 }),
+  b: fc.integer({ min: 0, max: 2 }),
+  c: fc.integer({ min: 0, max: 4 }),
+});
+
+/** `x[a*i + b*k + c + 8]` in a 1-D nest over i (step 1 or 2) with an optional inner loop over k. */
+const oneD = fc.record({
+  reads: fc.array(term, { minLength: 1, maxLength: 3 }),
+  step: fc.constantFrom(1, 2),
+  inner: fc.integer({ min: 0, max: 3 }),
+}).map(({ reads, step, inner }) => {
+  const idx = (t: { a: number; b: number; c: number }) => `${t.a} * i${inner ? ` + ${t.b} * k` : ''} + ${t.c + 30}`;
+  const e = reads.map((t) => `x[${idx(t)}]`).join(' * 0.5 + ');
+  const body = inner
+    ? `    let s = 0;\n    for (let k = 0; k < ${inner}; k++) {\n      s += ${e};\n    }\n    y[i] = s * s;`
+    : `    const s = ${e};\n    y[i] = s * s;`;
+  return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i += ${step}) {\n${body}\n  }\n}\n`;
+});
+
+/** `x[(p*r + q)*W + u*c + v + kx]` in a 2-D nest over (r, c), W a parameter, optional inner kx. */
+const twoD = fc.record({
+  reads: fc.array(fc.record({ p: fc.integer({ min: 1, max: 2 }), q: fc.integer({ min: 0, max: 2 }), u: fc.integer({ min: 1, max: 2 }), v: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 3 }),
+  inner: fc.integer({ min: 0, max: 2 }),
+}).map(({ reads, inner }) => {
+  const idx = (t: { p: number; q: number; u: number; v: number }) => `(${t.p} * r + ${t.q}) * W + ${t.u} * c + ${t.v}${inner ? ' + kx' : ''}`;
+  const e = reads.map((t) => `x[${idx(t)}]`).join(' + ');
+  const body = inner
+    ? `      let s = 0;\n      for (let kx = 0; kx < ${inner}; kx++) {\n        s += ${e};\n      }\n      y[r * C + c] = Math.sin(s);`
+    : `      y[r * C + c] = Math.sin(${e});`;
+  return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, R: i32, C: i32, W: i32): void {\n  // @parallel\n  for (let r = 0; r < R; r++) {\n    // @parallel\n    for (let c = 0; c < C; c++) {\n${body}\n    }\n  }\n}\n`;
+});
+
+async function sameGradient(src: string, args: Record<string, Float64Array | number>) {
+  const gather = await compile(src, { fileName: 'g.ts', format: 'js', strategy: 'gather' });
+  const direct = await compile(src, { fileName: 'g.ts', format: 'js', strategy: 'direct' });
+  expect(gather.code, gather.diagnostics.map((d) => d.message).join('\n')).toBeDefined();
+  const g = loadGenerated(gather.code!);
+  const d = loadGenerated(direct.code!);
+  const rnd = prng(9);
+  const yb = Float64Array.from({ length: (args.y as Float64Array).length }, () => rnd() - 0.5);
+  const run = (mod: typeof g) => {
+    const y = (args.y as Float64Array).slice();
+    const x = (args.x as Float64Array).slice();
+    const xb = new Float64Array(x.length);
+    const ints = Object.entries(args).filter(([, v]) => typeof v === 'number').map(([, v]) => v);
+    (mod.k_b as (...a: unknown[]) => void)(y, yb.slice(), x, xb, ...ints);
+    return xb;
+  };
+  const a = run(g), b = run(d);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]), `xb[${i}]\n${gather.code}`).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(b[i])));
+  const dot = checkAdjoint(g, 'k', args, { seed: 4 });
+  expect(dot.ok, JSON.stringify(dot)).toBe(true);
+}
+
+describe('gather adjoints equal scatter adjoints on random affine nests', () => {
+  test.prop([oneD, fc.integer({ min: 1, max: 12 })], { numRuns: RUNS, seed: SEED + 71 })('1-D nests', async (src, n) => {
+    const rnd = prng(n);
+    await sameGradient(src, { y: Float64Array.from({ length: 24 }, () => rnd()), x: Float64Array.from({ length: LEN }, () => rnd()), n });
+  }, 3_600_000);
+  test.prop([twoD, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 })], { numRuns: RUNS, seed: SEED + 72 })('2-D nests with flattened indexing', async (src, R, C, W) => {
+    const rnd = prng(R * 100 + C * 10 + W);
+    await sameGradient(src, { y: Float64Array.from({ length: R * C }, () => rnd()), x: Float64Array.from({ length: LEN }, () => rnd()), R, C, W });
+  }, 3_600_000);
+});
