@@ -61,7 +61,7 @@ test('analysis choices: gather for stencils, convolutions and shared vectors; re
   // the flipped filter: inpb's element (c, y, x) sums over f, ky, kx with oy = y - ky, ox = x - kx
   expect(r.code).toMatch(/const oy = _k\d+ - ky;/);
   expect(r.code).toMatch(/const ox = _k\d+ - kx;/);
-  expect(r.code).toContain('Math.floor(_j2 / (H * W))');
+  expect(r.code).toMatch(/for \(let _k\d+ = 0; _k\d+ < Math.ceil\(inpb.length \/ \(H \* W\)\); _k\d+\+\+\)/);
 });
 
 const header = "import type { f64, i32 } from 'parad';\n";

@@ -380,18 +380,26 @@ export function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): strin
 export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names: Names): Stmt[] {
   const j = names.temp('j');
   const acc = names.temp('a');
+  const comment: Stmt = { k: 'comment', text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute` };
+  const len: Expr = { k: 'length', array: plan.target };
   const body: Stmt[] = [{ k: 'decl', name: acc, mutable: true, init: num(0) }];
+  const keyOf = (d: Digit) => `${d.stride}/${d.radix ?? ''}`;
+  const system = plan.sites[0].digits.map(keyOf).join(' ');
+  // every site splits j into the same digits: loop over the digits (no division per element)
+  const digitLoops = plan.sites[0].digits.length > 1 && plan.sites.every((s) => s.digits.map(keyOf).join(' ') === system);
   const digitVars = new Map<string, string>();
   const digitOf = (d: Digit): Expr => {
-    const key = `${d.stride}/${d.radix ?? ''}`;
+    const key = keyOf(d);
     if (key === '/') return v(j);
     let name = digitVars.get(key);
     if (!name) {
       name = names.temp('k');
       digitVars.set(key, name);
-      let e: Expr = d.stride ? call('Math.floor', div(v(j), polyExpr(monoPoly(d.stride)))) : v(j);
-      if (d.radix !== undefined) e = bin('%', e, polyExpr(monoPoly(d.radix)));
-      body.push({ k: 'decl', name, mutable: false, init: e });
+      if (!digitLoops) {
+        let e: Expr = d.stride ? call('Math.floor', div(v(j), polyExpr(monoPoly(d.stride)))) : v(j);
+        if (d.radix !== undefined) e = bin('%', e, polyExpr(monoPoly(d.radix)));
+        body.push({ k: 'decl', name, mutable: false, init: e });
+      }
     }
     return v(name);
   };
@@ -401,8 +409,18 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     body.push(...(plan.sites.length > 1 ? [{ k: 'block', body: stmts } as Stmt] : stmts));
   }
   body.push({ k: 'assign', target: { k: 'index', array: plan.target, index: v(j) }, op: '+=', value: v(acc) });
-  const loop: ForLoop = { k: 'for', v: j, init: num(0), cmp: '<', bound: { k: 'length', array: plan.target }, step: 1, body, parallel: true };
-  return [{ k: 'comment', text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute` }, loop];
+  if (!digitLoops) return [comment, { k: 'for', v: j, init: num(0), cmp: '<', bound: len, step: 1, body, parallel: true }];
+
+  // j = Σ k_d · S_d with k_0 in [0, ceil(len / S_0)) and k_d in [0, radix_d)
+  const digits = plan.sites[0].digits;
+  const jOf = digits.map((d) => mul(digitOf(d), polyExpr(monoPoly(d.stride)))).reduce((a, b) => add(a, b));
+  let loop: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, { k: 'if', cond: bin('<', v(j), len), then: body, else: [] }];
+  for (let d = digits.length - 1; d >= 0; d--) {
+    const k = (digitOf(digits[d]) as { name: string }).name;
+    const bound = d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!));
+    loop = [{ k: 'for', v: k, init: num(0), cmp: '<', bound, step: 1, body: loop, parallel: true }];
+  }
+  return [comment, ...loop];
 }
 
 function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string): Stmt[] {
