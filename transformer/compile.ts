@@ -10,7 +10,7 @@ import { Lowerer } from './ir/lower.js';
 import type { Kernel, KernelFile } from './ir/types.js';
 import { checkKernel } from './check/subset.js';
 import { CODES } from './check/codes.js';
-import { analyzeActivity } from './analysis/activity.js';
+import { analyzeActivity, type Activity } from './analysis/activity.js';
 import { planTape } from './analysis/tape.js';
 import { makeNeeds } from './differentiate/needs.js';
 import { tangentFunction } from './differentiate/tangent.js';
@@ -67,8 +67,9 @@ export async function compile(source: string, options: CompileOptions): Promise<
 
   // exclusive read: which reads of each parallel nest iterations share; is each nest parallel
   const nests = new Map<Kernel, Map<ForLoop, LoopReport>>();
+  const activities = new Map(file.kernels.map((k) => [k, analyzeActivity(k)]));
   for (const k of file.kernels) {
-    const { report, byLoop } = await analyzeCached(k, options.races ?? true);
+    const { report, byLoop } = await analyzeCached(k, activities.get(k)!, options.races ?? true);
     analysis.kernels.push(report);
     nests.set(k, byLoop);
     reportNests(k, byLoop, sink);
@@ -91,7 +92,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   function differentiateKernel(k: Kernel, i: number): KernelOutput {
     const userNames = namesOf(k);
     const names = new Names(userNames);
-    const activity = analyzeActivity(k);
+    const activity = activities.get(k)!;
     const functions: FunctionIR[] = [];
     if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, options.fileName));
     if (modes.includes('b')) {
@@ -121,11 +122,11 @@ export async function compile(source: string, options: CompileOptions): Promise<
 const analysisCache = new Map<string, KernelReport>();
 const CACHE_SIZE = 256;
 
-async function analyzeCached(k: Kernel, races: boolean): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
+async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const key = `${races}\0${k.doc}\0${k.sourceText}`;
   let cached = analysisCache.get(key);
   if (!cached) {
-    cached = (await analyzeNests(k, analyzeActivity(k), { races })).report;
+    cached = (await analyzeNests(k, activity, { races })).report;
     if (analysisCache.size >= CACHE_SIZE) analysisCache.delete(analysisCache.keys().next().value!);
     analysisCache.set(key, cached);
   }
@@ -140,7 +141,7 @@ async function analyzeCached(k: Kernel, races: boolean): Promise<{ report: Kerne
     }
   };
   visit(k.body);
-  if (roots.length !== report.loops.length) return analyzeNests(k, analyzeActivity(k), { races });
+  if (roots.length !== report.loops.length) return analyzeNests(k, activity, { races });
   return { report, byLoop: new Map(roots.map((loop, i) => [loop, report.loops[i]])) };
 }
 

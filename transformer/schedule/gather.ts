@@ -19,7 +19,7 @@
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
-import { ownExprs, targetName, forEachStmt } from '../ir/walk.js';
+import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
 import { type Poly, addPoly, constPoly } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
@@ -77,9 +77,8 @@ export interface GatherContext {
   nest: ForLoop[];
   /** the nest's generated iteration body (innermost nest loop's body) */
   body: Stmt[];
+  /** index polynomials; also which names the iteration body never writes */
   forms: IndexForms;
-  /** arrays and variables the iteration body writes */
-  written: Set<string>;
   /** names declared (at any depth) in the iteration body */
   declared: Set<string>;
 }
@@ -176,7 +175,7 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
         useVar(e.name);
         return;
       case 'index': {
-        if (!ctx.written.has(e.array)) {
+        if (ctx.forms.constant(e.array)) {
           visit(e.index);
           return;
         }
@@ -366,10 +365,10 @@ export interface Staging {
 }
 
 /** The staging array holding `x` as it is before `top` runs (shared by tops that see the same value). */
-export function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
+function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
   const name = x.k === 'var' ? x.name : x.k === 'index' ? x.array : '';
   let version = -1;
-  for (let i = 0; i < st.body.length && st.body[i] !== top; i++) if (assignedIn(st.body[i]).has(name) || (st.body[i].k === 'decl' && (st.body[i] as Decl).name === name)) version = i;
+  for (let i = 0; i < st.body.length && st.body[i] !== top; i++) if (writesOf([st.body[i]]).has(name)) version = i;
   const key = `${printExpr(x)}@${version}`;
   let a = st.arrays.get(key);
   if (!a) st.arrays.set(key, (a = names.staged(name)));
@@ -416,7 +415,7 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
   const jOf = digits.map((d) => mul(digitOf(d), polyExpr(monoPoly(d.stride)))).reduce((a, b) => add(a, b));
   let loop: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, { k: 'if', cond: bin('<', v(j), len), then: body, else: [] }];
   for (let d = digits.length - 1; d >= 0; d--) {
-    const k = (digitOf(digits[d]) as { name: string }).name;
+    const k = digitVars.get(keyOf(digits[d]))!;
     const bound = d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!));
     loop = [{ k: 'for', v: k, init: num(0), cmp: '<', bound, step: 1, body: loop, parallel: true }];
   }

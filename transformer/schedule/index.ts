@@ -15,7 +15,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import type { ReadReport, Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
 import { call, div, mul, num, v, bin } from '../ir/build.js';
-import { declaredIn, writesOf } from '../ir/walk.js';
+import { declaredIn } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
@@ -48,7 +48,7 @@ export function scheduleNest(input: NestInput): Stmt[] {
   const body = inner.body;
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
-  const ctx = { nest, body, forms, written: writesOf(body), declared: declaredIn(body) };
+  const ctx = { nest, body, forms, declared: declaredIn(body) };
 
   const safe: Choice[] = [];
   const versioned: Choice[] = [];

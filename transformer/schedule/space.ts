@@ -8,12 +8,6 @@ import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr } from '../ir/
 import { type Poly, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
 import { forEachStmt, writesOf } from '../ir/walk.js';
 
-/** `for (v = lo; v cmp bound; v += step)` as a range of values. */
-export interface LoopRange {
-  v: string;
-  loop: ForLoop;
-}
-
 /** Number of iterations of a canonical loop (never negative). */
 export function tripCount(l: ForLoop): Expr {
   const st = Math.abs(l.step);
@@ -26,7 +20,7 @@ export function tripCount(l: ForLoop): Expr {
 }
 
 /** (v - lo) / step: the iteration's number in its own loop. */
-export function ordinal(l: ForLoop, value: Expr = v(l.v)): Expr {
+function ordinal(l: ForLoop, value: Expr = v(l.v)): Expr {
   const off = sub(value, l.init);
   return l.step === 1 ? off : div(off, num(l.step));
 }

@@ -137,10 +137,6 @@ async function races(m: NestModel): Promise<RaceReport[]> {
   return out;
 }
 
-export async function analyzeExclusiveRead(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<KernelReport> {
-  return (await analyzeNests(k, activity, opts)).report;
-}
-
 /** The report, and the side table from each nest's outermost loop to its part of the report. */
 export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const loops: LoopReport[] = [];
