@@ -83,6 +83,14 @@ export interface KernelMeta {
   modes: ('d' | 'b')[];
   /** Source file and line of the kernel. */
   source: { file: string; line: number };
+  /** Parallel nests (by line) whose `exclusive-read(…)` pragma makes these arrays' reads exclusive by assumption. */
+  assumptions?: { line: number; arrays: string[] }[];
+  /**
+   * The kernel replayed with the assumed reads reported: its arguments, then
+   * `report(line, iteration, array, element)` (returning `element`), called with iteration `''`
+   * when a run of the nest starts. parad/testing's `checkAssumptions` runs it.
+   */
+  replay?: (...args: never[]) => unknown;
 }
 
 /** Shape of the `__parad` export of a generated module. */

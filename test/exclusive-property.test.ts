@@ -1,8 +1,9 @@
 /**
  * Soundness and precision of the exclusive-read analysis against brute force: random 1-D/2-D affine
- * loop nests (bounds, strides, offsets, coefficients, inner sequential loops, flattened indexing)
- * are analyzed, then enumerated at small concrete sizes. A `yes` contradicted by enumeration, a `no`
- * whose witness is not real, or a `depends` condition that admits a conflict is a failure.
+ * loop nests (bounds, strides, offsets, coefficients, inner sequential loops, windows moving with
+ * the nest, flattened indexing) are analyzed, then enumerated at small concrete sizes. A `yes`
+ * contradicted by enumeration, a `no` whose witness is not real, or a `depends` condition that
+ * admits a conflict is a failure.
  * `npm run fuzz` runs 10,000 cases (scripts/fuzz.mjs, in batches); the suite runs a few (PARAD_FUZZ_RUNS).
  */
 import { describe, expect } from 'vitest';
@@ -15,13 +16,15 @@ const RUNS = Number(process.env.PARAD_FUZZ_RUNS ?? (process.env.CI ? 12 : 20));
 
 interface Loop { lo: number; hiOff: number; step: number }
 interface Read { coef: number[]; inner: number; c: number; nCoef: number; flat: boolean }
-interface Nest { loops: Loop[]; inner: boolean; reads: Read[] }
+/** `window`: the inner loop runs from `i - m` to `i + m` (moves with the nest), else from 0 to m */
+interface Nest { loops: Loop[]; inner: boolean; window: boolean; reads: Read[] }
 
 const loopArb = fc.record({ lo: fc.integer({ min: 0, max: 2 }), hiOff: fc.integer({ min: 0, max: 2 }), step: fc.integer({ min: 1, max: 2 }) });
 const nestArb: fc.Arbitrary<Nest> = fc.integer({ min: 1, max: 2 }).chain((d) =>
   fc.record({
     loops: fc.array(loopArb, { minLength: d, maxLength: d }),
     inner: fc.boolean(),
+    window: fc.boolean(),
     reads: fc.array(fc.record({
       coef: fc.array(fc.integer({ min: -2, max: 2 }), { minLength: d, maxLength: d }),
       inner: fc.integer({ min: 0, max: 1 }),
@@ -54,7 +57,7 @@ function source(nest: Nest): string {
     indent += '  ';
   });
   const sum = nest.reads.map((r) => `x[${indexText(r, nest)}]`).join(' + ');
-  if (nest.inner) lines.push(`${indent}for (let q = 0; q < m; q++) {`, `${indent}  out[0] += ${sum};`, `${indent}}`);
+  if (nest.inner) lines.push(nest.window ? `${indent}for (let q = i - m; q <= i + m; q++) {` : `${indent}for (let q = 0; q < m; q++) {`, `${indent}  out[0] += ${sum};`, `${indent}}`);
   else lines.push(`${indent}out[0] += ${sum};`);
   for (let k = nest.loops.length - 1; k >= 0; k--) lines.push(`${'  '.repeat(k + 1)}}`);
   lines.push('}');
@@ -68,7 +71,8 @@ function enumerate(nest: Nest, n: number, m: number): Map<string, Set<number>> {
   const iters: number[][] = ranges.length === 1 ? ranges[0].map((v) => [v]) : ranges[0].flatMap((a) => ranges[1].map((b) => [a, b]));
   for (const it of iters) {
     const set = new Set<number>();
-    for (const q of nest.inner ? Array.from({ length: Math.max(0, m) }, (_, k) => k) : [0]) {
+    const qs = !nest.inner ? [0] : nest.window ? Array.from({ length: Math.max(0, 2 * m + 1) }, (_, k) => it[0] - m + k) : Array.from({ length: Math.max(0, m) }, (_, k) => k);
+    for (const q of qs) {
       for (const r of nest.reads) {
         let e = r.c + r.nCoef * n + (nest.inner && r.inner ? q : 0);
         it.forEach((v, k) => { e += r.flat && nest.loops.length === 2 && k === 0 ? v * n : r.coef[k] * v; });

@@ -1,12 +1,14 @@
 /**
  * parad/testing against hand-written modules (test/helpers/handwritten.ts): the checks pass on
  * correct derivatives, fail on each kind of wrong one and say where, never touch the caller's
- * arguments, and `makeArgs` builds inputs from the metadata.
+ * arguments, `makeArgs` builds inputs from the metadata, and `checkAssumptions` checks exclusive-read
+ * pragmas on data.
  */
 import { describe, expect, test } from 'vitest';
 import { test as prop } from '@fast-check/vitest';
 import fc from 'fast-check';
-import { checkAdjoint, checkTangent, makeArgs, type Args, type CheckResult } from '../testing/index.js';
+import { checkAdjoint, checkAssumptions, checkTangent, makeArgs, type Args, type CheckResult } from '../testing/index.js';
+import { compileAndLoad } from './support/load.js';
 import '../testing/vitest.js';
 import { broken, dot, gather, matvec, matvecWithAdjointError, mse, saxpy, square } from './helpers/handwritten.js';
 
@@ -216,5 +218,58 @@ describe('vitest matchers', () => {
 
   test('reject what is not { mod, kernel, args }', () => {
     expect(() => expect(saxpy).toPassTangentTest()).toThrow(/toPassTangentTest: expected \{ mod, kernel, args \}/);
+  });
+});
+
+describe('checkAssumptions: exclusive-read pragmas on concrete data', () => {
+  const source = `import type { i32 } from 'parad';
+/** @kernel */
+export function permute(y: Float64Array, x: Float64Array, perm: Int32Array, n: i32, T: i32): void {
+  for (let t = 0; t < T; t++) {
+    // @parallel exclusive-read(perm)
+    for (let i = 0; i < n; i++) {
+      y[i] = 0.5 * x[perm[i]] + y[i];
+    }
+  }
+}
+/** @kernel */
+export function plain(y: Float64Array, x: Float64Array, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) y[i] = 2 * x[i];
+}
+`;
+  const args = (perm: number[]) => ({ y: vec(0.1, 0.2, 0.3, 0.4), x: vec(0.5, 0.6, 0.7, 0.8), perm: Int32Array.from(perm), n: 4, T: 3 });
+
+  test('a permutation holds, run after run of the nest (time steps read the same elements again)', async () => {
+    const mod = await compileAndLoad(source, { fileName: 'permute.ts' });
+    expect(mod.__parad.kernels.permute.assumptions).toEqual([{ line: 6, arrays: ['x'] }]);
+    const r = checkAssumptions(mod, 'permute', args([2, 0, 3, 1]));
+    expect(r.ok, r.message).toBe(true);
+    expect(r.violations).toEqual([]);
+    expect(r.message).toContain('x at line 6');
+    const a = checkAdjoint(mod, 'permute', args([2, 0, 3, 1]));
+    expect(a.ok, a.message).toBe(true);
+  });
+
+  test('a repeated index is a violation, with the iterations and the element; checkAdjoint fails on it', async () => {
+    const mod = await compileAndLoad(source, { fileName: 'permute.ts' });
+    const given = args([2, 0, 2, 1]);
+    const before = given.y.slice();
+    const r = checkAssumptions(mod, 'permute', given);
+    expect(r.ok).toBe(false);
+    expect(r.violations).toEqual([{ line: 6, array: 'x', element: 2, iterations: ['0', '2'] }]);
+    expect(r.message).toContain('iterations 0 and 2 of the nest at line 6 both read x[2]');
+    expect(given.y, 'the caller\'s arrays are not touched').toEqual(before);
+    const a = checkAdjoint(mod, 'permute', given);
+    expectFailure(a, 'exclusive-read at line 6');
+    expect(a.detail).toContain('would race');
+  });
+
+  test('a kernel without assumptions passes trivially and has no replay', async () => {
+    const mod = await compileAndLoad(source, { fileName: 'permute.ts' });
+    expect(mod.__parad.kernels.plain.replay).toBeUndefined();
+    const r = checkAssumptions(mod, 'plain', { y: vec(0, 0), x: vec(1, 2), n: 2 });
+    expect(r.ok).toBe(true);
+    expect(r.message).toContain('(nothing)');
   });
 });

@@ -6,6 +6,9 @@
  * - `checkAdjoint(mod, 'K', args)`: the dot-product test <K_d·ẋ, ȳ> = <ẋ, K_b·ȳ> in the
  *   state-transformer view (adjoints of the arrays at exit on entry of K_b, at entry on return),
  *   in total and per active input, and that K_d and K_b leave the primal arrays exactly as K does.
+ * - `checkAssumptions(mod, 'K', args)`: the `// @parallel exclusive-read(…)` pragmas hold on these
+ *   arguments (no element of an assumed array is read by two iterations of the nest); `checkAdjoint`
+ *   checks them too, since the parallel adjoint of such a nest writes without synchronization.
  * - `makeArgs(mod, 'K', { sizes })`: random inputs built from the kernel's signature.
  *
  * `args` is an object keyed by parameter name, or a `makeArgs` recipe (`{ sizes: {...} }`). The
@@ -21,6 +24,28 @@ export {
   makeArgs, prng,
   type ArgValue, type Args, type ArgsInput, type DerivativeModule, type FloatArray, type IndexArray, type MakeArgsOptions,
 } from './args.js';
+
+/** Two iterations of a nest with `exclusive-read(…)` that read the same element of an assumed array. */
+export interface AssumptionViolation {
+  /** the nest's line in the kernel file */
+  line: number;
+  array: string;
+  element: number;
+  /** the two iterations, as their loop variables' values joined by ',' */
+  iterations: [string, string];
+}
+
+export interface AssumptionResult {
+  ok: boolean;
+  kernel: string;
+  /** what the kernel assumes: per nest (line), the arrays whose reads are exclusive by pragma */
+  assumptions: { line: number; arrays: string[] }[];
+  violations: AssumptionViolation[];
+  message: string;
+}
+
+const describeViolation = (kernel: string, v: AssumptionViolation) =>
+  `iterations ${v.iterations[0]} and ${v.iterations[1]} of the nest at line ${v.line} both read ${v.array}[${v.element}], but ${kernel} declares its reads of ${v.array} exclusive (exclusive-read pragma): its parallel adjoint would race`;
 
 export interface CheckOptions {
   /** PRNG seed for the random directions and adjoint seeds (default 1). */
@@ -132,6 +157,31 @@ class Harness {
     return out;
   }
 
+    /** Runs the kernel's replay (if it assumes exclusive reads) on `args`: every element two iterations of one nest read. */
+  assumptionViolations(args: Args, limit = Infinity): AssumptionViolation[] {
+    const replay = this.meta.replay as Fn | undefined;
+    if (!replay) return [];
+    const out: AssumptionViolation[] = [];
+    // `array[element]` → the first iteration that read it in this run of the nest
+    const seen = new Map<string, string>();
+    const report = (line: number, iteration: string, array: string, element: number): number => {
+      if (iteration === '') {
+        // a new run of a nest (e.g. the next time step): reads only conflict within one run
+        seen.clear();
+        return element;
+      }
+      const key = `${array}[${element}]`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, iteration);
+      else if (first !== iteration && out.length < limit && !out.some((v) => v.line === line && v.array === array && v.element === element)) {
+        out.push({ line, array, element, iterations: [first, iteration] });
+      }
+      return element;
+    };
+    replay(...this.meta.params.map((p) => args[p.name]), report);
+    return out;
+  }
+
   /** Throws if `actual`'s arrays differ from `expected`'s (the state K leaves). */
   samePrimalState(expected: Args, actual: Args, by: string): void {
     for (const p of this.meta.params) {
@@ -233,6 +283,9 @@ function finish(s: Setup, check: CheckResult['check'], tolerance: number, w: Wor
 function runTrials(s: Setup, check: CheckResult['check'], tolerance: number, trial: (w: Worst) => void): CheckResult {
   const worst = new Worst(tolerance);
   try {
+    // the parallel adjoint is only right where the nest's assumed exclusive reads hold
+    const [violation] = check === 'adjoint' ? s.harness.assumptionViolations(cloneArgs(s.args, false), 1) : [];
+    if (violation) throw new ContractViolation(`exclusive-read at line ${violation.line}`, describeViolation(s.harness.kernel, violation));
     for (let t = 0; t < s.trials; t++) trial(worst);
   } catch (e) {
     if (e instanceof ContractViolation) return finish(s, check, tolerance, e);
@@ -368,4 +421,22 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
       compare('dot product', total.lhs, total.rhs, true);
     }
   });
+}
+
+/**
+ * Do the kernel's `// @parallel exclusive-read(…)` pragmas hold for these arguments? Runs the kernel
+ * (on a copy of the arguments) with every read of an assumed array reported, and lists each element
+ * two iterations of one run of the nest read. A kernel without such pragmas passes trivially.
+ */
+export function checkAssumptions(mod: DerivativeModule, kernel: string, args: ArgsInput): AssumptionResult {
+  const harness = new Harness(mod, kernel);
+  const given = isRecipe(args) ? makeArgs(mod, kernel, args) : args;
+  validateArgs(harness.meta, given);
+  const assumptions = harness.meta.assumptions ?? [];
+  const violations = harness.assumptionViolations(cloneArgs(given, false));
+  const what = assumptions.map((a) => `${a.arrays.join(', ')} at line ${a.line}`).join('; ') || 'nothing';
+  const message = violations.length
+    ? `${violations.length} read${violations.length === 1 ? '' : 's'} of ${kernel} break${violations.length === 1 ? 's' : ''} its exclusive-read assumptions; first: ${describeViolation(kernel, violations[0])}`
+    : `the exclusive-read assumptions of ${kernel} (${what}) hold for these arguments`;
+  return { ok: violations.length === 0, kernel, assumptions, violations, message };
 }

@@ -16,6 +16,7 @@ import { makeNeeds } from './differentiate/needs.js';
 import { tangentFunction } from './differentiate/tangent.js';
 import { adjointFunction } from './differentiate/adjoint.js';
 import { emitModule, type KernelOutput } from './emit/module.js';
+import { replayFunction } from './emit/replay.js';
 import { Names } from './naming.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
@@ -101,7 +102,16 @@ export async function compile(source: string, options: CompileOptions): Promise<
       const byLoop = nests.get(k)!;
       functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
     }
-    return { sourceText: k.sourceText, functions, meta: metas[i] };
+    // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
+    const replay = replayFunction(k, nests.get(k)!, names);
+    if (replay) {
+      functions.push(replay);
+      metas[i].assumptions = [...nests.get(k)!.values()].flatMap((l) => {
+        const arrays = l.reads.filter((r) => r.assumed).map((r) => r.name);
+        return arrays.length ? [{ line: l.line, arrays }] : [];
+      });
+    }
+    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name };
   }
 
   // emit
@@ -121,6 +131,11 @@ export async function compile(source: string, options: CompileOptions): Promise<
  */
 const analysisCache = new Map<string, KernelReport>();
 const CACHE_SIZE = 256;
+
+/** Forgets every cached analysis (benchmarks time the analysis itself). */
+export function clearAnalysisCache(): void {
+  analysisCache.clear();
+}
 
 async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const key = `${races}\0${k.doc}\0${k.sourceText}`;

@@ -5,6 +5,8 @@
 export const tangentName = (kernel: string): string => `${kernel}_d`;
 export const adjointName = (kernel: string): string => `${kernel}_b`;
 export const META_EXPORT = '__parad';
+/** The kernel replayed with its assumed reads reported (module-local, reached through the metadata). */
+export const replayName = (kernel: string): string => `${kernel}_reads`;
 
 export class Names {
   private readonly used: Set<string>;
@@ -79,6 +81,11 @@ export class Names {
   /** Private partial sums of an adjoint for a reduction: `_xb_p`. */
   partials(adjoint: string): string {
     return this.fresh(`_${adjoint}_p`);
+  }
+
+  /** The callback a replay reports reads to. */
+  reportRead(): string {
+    return this.derived('read', 'read');
   }
 
   /** A fresh temporary: `_t1`, `_t2`, … (`prefix` distinguishes kinds: t value, s seed). */

@@ -8,4 +8,6 @@ export interface FunctionIR {
   /** Lines of the comment printed above the function. */
   comment: string[];
   body: Stmt[];
+  /** false: module-local (default: exported) */
+  exported?: boolean;
 }

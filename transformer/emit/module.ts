@@ -9,6 +9,8 @@ export interface KernelOutput {
   sourceText: string;
   functions: FunctionIR[];
   meta: KernelMeta;
+  /** the module-local replay function checking `exclusive-read(…)` assumptions, if any */
+  replay?: string;
 }
 
 export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: boolean): string {
@@ -32,18 +34,19 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: 
     for (const f of k.functions) {
       out.push('/**', ...f.comment.map((c) => ` * ${c}`), ' */');
       const params = f.params.map((p) => `${p.name}: ${p.type}`).join(', ');
-      out.push(`export function ${f.name}(${params}): ${f.returnType} {`);
+      out.push(`${f.exported === false ? '' : 'export '}function ${f.name}(${params}): ${f.returnType} {`);
       out.push(printStmts(f.body, 1, { fileName: file.fileName }));
       out.push('}', '');
     }
   }
   out.push(`/** Signatures of the kernels above, for parad/testing and tools. */`);
   out.push(`export const ${META_EXPORT}: ModuleMeta = {`, '  version: 1,', '  kernels: {');
-  for (const { meta } of kernels) {
+  for (const { meta, replay } of kernels) {
     const { params, ...rest } = meta;
     out.push(`    ${JSON.stringify(meta.name)}: {`);
     out.push(`      params: [`, ...params.map((p) => `        ${JSON.stringify(p)},`), '      ],');
     for (const [key, value] of Object.entries(rest)) out.push(`      ${key}: ${JSON.stringify(value)},`);
+    if (replay) out.push(`      replay: ${replay},`);
     out.push('    },');
   }
   out.push('  },', '};', '');

@@ -144,6 +144,9 @@ export class Printer {
       case 'restoreArray':
         this.line(`${s.array}.set(${s.name});`, depth);
         return;
+      case 'effect':
+        this.line(`${printExpr(s.e)};`, depth);
+        return;
       case 'comment':
         for (const l of s.text.split('\n')) this.line(l ? `// ${l}` : '//', depth);
         return;

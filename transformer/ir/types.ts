@@ -74,6 +74,8 @@ export type Stmt =
   | { k: 'saveArray'; name: string; array: string }
   | { k: 'restoreArray'; name: string; array: string }
   | { k: 'comment'; text: string }
+  /** An expression evaluated for its effect (a replay's report call). */
+  | { k: 'effect'; e: Expr }
   | { k: 'block'; body: Stmt[] };
 
 export type ParamKind = 'array' | 'scalar';

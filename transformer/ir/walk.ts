@@ -61,3 +61,34 @@ export function declaredIn(body: Stmt[], out: Set<string> = new Set()): Set<stri
   });
   return out;
 }
+
+/** An expression with every node for which `f` returns a replacement replaced (bottom-up, exact: no simplification). */
+export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
+  const inner = ((): Expr => {
+    switch (e.k) {
+      case 'index': return { ...e, index: mapExpr(e.index, f) };
+      case 'unary': return { ...e, e: mapExpr(e.e, f) };
+      case 'binary': return { ...e, l: mapExpr(e.l, f), r: mapExpr(e.r, f) };
+      case 'cond': return { ...e, c: mapExpr(e.c, f), t: mapExpr(e.t, f), f: mapExpr(e.f, f) };
+      case 'call': return { ...e, args: e.args.map((a) => mapExpr(a, f)) };
+      case 'tuple': return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
+      default: return e;
+    }
+  })();
+  return f(inner) ?? inner;
+}
+
+/** Statements with `f` applied to every expression they evaluate (targets' indices included); `g` may replace a loop. */
+export function mapStmts(body: Stmt[], f: (e: Expr, s: Stmt) => Expr, g: (loop: Stmt & { k: 'for' }) => Stmt | undefined = () => undefined): Stmt[] {
+  return body.map((s): Stmt => {
+    switch (s.k) {
+      case 'decl': return { ...s, init: f(s.init, s) };
+      case 'assign': return { ...s, target: s.target.k === 'index' ? { ...s.target, index: f(s.target.index, s) } : s.target, value: f(s.value, s) };
+      case 'if': return { ...s, cond: f(s.cond, s), then: mapStmts(s.then, f, g), else: mapStmts(s.else, f, g) };
+      case 'for': return g(s) ?? { ...s, init: f(s.init, s), bound: f(s.bound, s), body: mapStmts(s.body, f, g) };
+      case 'return': return s.value ? { ...s, value: f(s.value, s) } : s;
+      case 'block': return { ...s, body: mapStmts(s.body, f, g) };
+      default: return s;
+    }
+  });
+}

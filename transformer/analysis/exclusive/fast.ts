@@ -1,19 +1,231 @@
 /**
- * Fast paths of the exclusive-read analysis: verdicts that follow from the form of the index alone,
- * without the solver. Each answer is exact; the brute-force property test checks them like the
- * solver's.
+ * Fast paths of the exclusive-read analysis: verdicts that follow from the form of the indices
+ * alone, without the solver. Each answer is exact; the brute-force property test checks them like
+ * the solver's.
  *
- * - one index `a·i + r` in a 1-D nest, `a` a non-zero constant, `r` free of `i`: different
- *   iterations read different elements (`yes`).
- * - indices free of the nest's variables (a scalar, `w[0]`, `x[j]` in an inner loop over fixed
- *   bounds): every iteration reads the same elements, so any two do (`no`), with a witness found
- *   by evaluating the loops at small sizes.
+ * - `none` (exclusive): the indices are one mixed-radix number whose digits are the nest's
+ *   variables. Ordered by coefficient, each variable's coefficient exceeds everything the lower
+ *   digits (and the per-access offsets) can add up to, so equal elements mean equal iterations:
+ *   `out[(f*OH + oy)*OW + ox]`, `W[o*nIn + i]` over an inner `i`, `x[2*i]` with `x[2*i + 1]`. The
+ *   inequalities are polynomials in the parameters, proven non-negative from the loops' being
+ *   non-empty (see `Facts`).
+ * - `conflict` for every parameter value (verdict `no`, no condition to look for): two iterations
+ *   that differ in one variable `v` (its first and second value, or its first and last) read the
+ *   same element as a polynomial identity in all other symbols: `u[i+1]` at `i` and `u[i]` at
+ *   `i+1`; `c[n-1-i]` at 0 and `c[i]` at `n-1`; `bias[f]` at any two `ox`; `u[(y+dy)*W + x+dx]`
+ *   with `dx` at its second value in one iteration and its first in the next. Whenever every nest
+ *   loop runs at least twice (the analysis' non-degenerate sizes) both iterations exist, so the
+ *   conflict is there for all sizes; the witness is that identity evaluated at small sizes.
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './solve.js';
-import { symbolsOf, type Poly } from './poly.js';
+import { symbolsOf, type Poly, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf } from './poly.js';
 
 export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: Witness } | undefined;
+
+export function fastVerdict(m: NestModel, sites: Site[]): FastVerdict {
+  if (!sites.length || sites.some((s) => !s.index)) return undefined;
+  if (injective(m, sites)) return { verdict: 'none' };
+  const witness = everywhereConflict(m, sites);
+  return witness ? { verdict: 'conflict', witness } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ranges and facts
+
+/** The values of a loop variable lie in [lo, hi] (polynomials), when its direction is sane. */
+function span(r: Range): { lo: Poly; hi: Poly } | undefined {
+  if (r.step > 0 && (r.cmp === '<' || r.cmp === '<=')) return { lo: r.lo, hi: r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.bound };
+  if (r.step < 0 && (r.cmp === '>' || r.cmp === '>=')) return { lo: r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound, hi: r.lo };
+  return undefined;
+}
+
+const mentions = (p: Poly, names: Set<string>): boolean => [...symbolsOf(p)].some((s) => names.has(s));
+
+/**
+ * Known non-negative polynomials over the parameters (a loop that runs has `hi - lo >= 0`), and a
+ * sufficient test that a polynomial is non-negative wherever they all hold: each fact that is linear
+ * in some parameter with coefficient ±1 names a slack `s >= 0` and eliminates that parameter
+ * (`W - K >= 0` gives `W = K + s`); a polynomial whose terms are then all positive multiples of
+ * slacks (plus a non-negative constant) is non-negative. `(H-K+1)·(W-K+1)` becomes `(s2+1)·(s1+1)`.
+ */
+class Facts {
+  private readonly subs: [string, Poly][] = [];
+  private readonly slacks = new Set<string>();
+  /** a fact reduced to a negative constant: no parameter values make all loops run */
+  private empty = false;
+
+  constructor(facts: Poly[]) {
+    for (const f0 of facts) {
+      const f = this.reduce(f0);
+      if (!f.size || (f.size === 1 && f.has(''))) {
+        if ((f.get('') ?? 0) < 0) this.empty = true;
+        continue;
+      }
+      const x = [...f.keys()].find((k) => k && !k.includes('*') && !this.slacks.has(k) && Math.abs(f.get(k)!) === 1
+        && ![...f.keys()].some((o) => o !== k && o.split('*').includes(k)));
+      if (!x) continue;
+      const c = f.get(x)!;
+      const s = `$s${this.slacks.size}`;
+      this.slacks.add(s);
+      // c·x + r = s  ⇒  x = c·(s − r)
+      const r = addPoly(f, new Map([[x, c]]), -1);
+      this.subs.push([x, scalePoly(addPoly(symPoly(s), r, -1), c)]);
+    }
+  }
+
+  private reduce(p: Poly): Poly {
+    for (const [x, by] of this.subs) p = substPoly(p, (s) => (s === x ? by : undefined));
+    return p;
+  }
+
+  nonNegative(p: Poly): boolean {
+    if (this.empty) return true;
+    for (const [k, c] of this.reduce(p)) {
+      if (k === '' ? c < 0 : c < 0 || !k.split('*').every((s) => this.slacks.has(s))) return false;
+    }
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exclusive: one mixed-radix number
+
+/** The terms of `p` that mention a nest variable, by variable (its coefficient), or undefined. */
+function nestCoefficients(p: Poly, nest: Set<string>): Map<string, Poly> | undefined {
+  const out = new Map<string, Poly>();
+  for (const [k, c] of p) {
+    const syms = k ? k.split('*') : [];
+    const vs = syms.filter((s) => nest.has(s));
+    if (!vs.length) continue;
+    if (vs.length > 1) return undefined;
+    const rest = syms.filter((s, i) => i !== syms.indexOf(vs[0])).join('*');
+    out.set(vs[0], addPoly(out.get(vs[0]) ?? new Map(), new Map([[rest, c]])));
+  }
+  return out;
+}
+
+/**
+ * The range [lo, hi] of the rest of an index (its terms without nest variables): inner loop
+ * variables with constant coefficients over ranges given by the parameters, plus parameter terms.
+ */
+function restRange(rest: Poly, site: Site, params: Set<string>): { lo: Poly; hi: Poly } | undefined {
+  let lo: Poly = new Map();
+  let hi: Poly = new Map();
+  for (const [k, c] of rest) {
+    const syms = k ? k.split('*') : [];
+    if (syms.every((s) => params.has(s))) {
+      lo = addPoly(lo, new Map([[k, c]]));
+      hi = addPoly(hi, new Map([[k, c]]));
+      continue;
+    }
+    const r = syms.length === 1 ? site.inner.find((x) => x.v === k) : undefined;
+    const sp = r && span(r);
+    if (!sp || !mentionsOnly(sp.lo, params) || !mentionsOnly(sp.hi, params)) return undefined;
+    lo = addPoly(lo, c > 0 ? sp.lo : sp.hi, c);
+    hi = addPoly(hi, c > 0 ? sp.hi : sp.lo, c);
+  }
+  return { lo, hi };
+}
+
+const mentionsOnly = (p: Poly, names: Set<string>): boolean => [...symbolsOf(p)].every((s) => names.has(s));
+
+/**
+ * A site with each inner loop that moves with the nest (`j` from `i - size` to `i + size`)
+ * rewritten relative to it: `j = i + j'` with `j'` from `-size` to `size`, when both bounds carry
+ * the same nest terms. Windows then look like offsets of a mixed-radix number.
+ */
+function relativeInner(site: Site, nest: Set<string>): Site {
+  let index = site.index!;
+  const inner: Range[] = [];
+  const subs = new Map<string, Poly>();
+  for (const r0 of site.inner) {
+    const lo = substPoly(r0.lo, (x) => subs.get(x));
+    const bound = substPoly(r0.bound, (x) => subs.get(x));
+    const moving = new Map([...lo].filter(([k]) => k.split('*').some((x) => nest.has(x))));
+    const boundMoving = new Map([...bound].filter(([k]) => k.split('*').some((x) => nest.has(x))));
+    if (!moving.size || !samePoly(moving, boundMoving)) {
+      inner.push({ ...r0, lo, bound });
+      continue;
+    }
+    const v = `${r0.v}'`;
+    subs.set(r0.v, addPoly(moving, symPoly(v)));
+    inner.push({ ...r0, v, lo: addPoly(lo, moving, -1), bound: addPoly(bound, moving, -1) });
+  }
+  if (subs.size) index = substPoly(index, (x) => subs.get(x));
+  return { ...site, index, inner };
+}
+
+/** Facts from loops that must run for an access to happen. */
+function loopFacts(ranges: Range[], params: Set<string>): Poly[] {
+  const out: Poly[] = [];
+  for (const r of ranges) {
+    const sp = r.step !== 0 ? span(r) : undefined;
+    if (sp && mentionsOnly(sp.lo, params) && mentionsOnly(sp.hi, params)) out.push(addPoly(sp.hi, sp.lo, -1));
+  }
+  return out;
+}
+
+/**
+ * Do different iterations of the nest always access different elements through `sites` (where the
+ * `assumed` polynomials are non-negative too)?
+ */
+export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): boolean {
+  if (sites0.some((s) => !s.index)) return false;
+  const nest = new Set(m.loops.map((l) => l.v));
+  const sites = sites0.map((s) => relativeInner(s, nest));
+  const coefs = nestCoefficients(sites[0].index!, nest);
+  if (!coefs || coefs.size !== nest.size) return false;
+  const nestPart = (p: Poly) => new Map([...p].filter(([k]) => k.split('*').some((s) => nest.has(s))));
+  const first = nestPart(sites[0].index!);
+  if (!sites.every((s) => samePoly(nestPart(s.index!), first))) return false;
+  const rests = sites.map((s) => restRange(addPoly(s.index!, first, -1), s, m.params));
+  if (rests.some((r) => !r)) return false;
+  // lowest digit first: by degree of the coefficient, then by its constant size
+  const order = [...m.loops].sort((a, b) => {
+    const ca = coefs.get(a.v)!, cb = coefs.get(b.v)!;
+    return degreeOf(ca) - degreeOf(cb) || Math.abs(ca.get('') ?? 0) - Math.abs(cb.get('') ?? 0);
+  });
+  const nestFacts = [...assumed, ...loopFacts([...m.loops, ...m.outer], m.params)];
+  for (let a = 0; a < sites.length; a++) {
+    for (let b = 0; b < sites.length; b++) {
+      const facts = new Facts([...nestFacts, ...loopFacts([...sites[a].inner, ...sites[b].inner], m.params)]);
+      // |rest_a − rest_b| ≤ hi_a − lo_b (this order) and hi_b − lo_a (the other, also checked)
+      let budget = addPoly(rests[a]!.hi, rests[b]!.lo, -1);
+      for (let k = 0; k < order.length; k++) {
+        const r = order[k];
+        let c = coefs.get(r.v)!;
+        if (!facts.nonNegative(c)) {
+          c = scalePoly(c, -1);
+          if (!facts.nonNegative(c)) return false;
+        }
+        // two different values of v differ by at least |step|
+        if (r.step === 0 || !facts.nonNegative(addPoly(addPoly(scalePoly(c, Math.abs(r.step)), constPoly(-1)), budget, -1))) return false;
+        if (k === order.length - 1) break;
+        const sp = span(r);
+        if (!sp || !mentionsOnly(sp.lo, m.params) || !mentionsOnly(sp.hi, m.params)) return false;
+        budget = addPoly(budget, mulPoly(c, addPoly(sp.hi, sp.lo, -1)));
+      }
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Not exclusive at any size
+
+type Choice = 'first' | 'second' | 'last';
+
+/** The value of a loop variable at `choice`, as a polynomial, if it has one. */
+function valueAt(r: Range, choice: Choice): Poly | undefined {
+  if (!span(r)) return undefined;
+  if (choice === 'first') return r.lo;
+  if (choice === 'second') return addPoly(r.lo, constPoly(r.step));
+  if (Math.abs(r.step) !== 1) return undefined;
+  return r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound;
+}
+
+const PAIRS: [Choice, Choice][] = [['first', 'second'], ['second', 'first'], ['first', 'last'], ['last', 'first']];
 
 const evalPoly = (p: Poly, env: Record<string, number>): number | undefined => {
   let sum = 0;
@@ -28,65 +240,281 @@ const evalPoly = (p: Poly, env: Record<string, number>): number | undefined => {
   return sum;
 };
 
-/** The first `count` values of a loop variable's range at concrete sizes. */
-function firstValues(r: Range, env: Record<string, number>, count: number): number[] {
+const inRange = (r: Range, v: number, env: Record<string, number>): boolean => {
   const lo = evalPoly(r.lo, env);
   const bound = evalPoly(r.bound, env);
-  if (lo === undefined || bound === undefined || r.step === 0) return [];
-  const out: number[] = [];
-  const inside = (v: number) => (r.cmp === '<' ? v < bound : r.cmp === '<=' ? v <= bound : r.cmp === '>' ? v > bound : v >= bound);
-  for (let v = lo; inside(v) && out.length < count; v += r.step) out.push(v);
+  if (lo === undefined || bound === undefined || r.step === 0) return false;
+  const k = (v - lo) / r.step;
+  const below = r.cmp === '<' ? v < bound : r.cmp === '<=' ? v <= bound : r.cmp === '>' ? v > bound : v >= bound;
+  return Number.isInteger(k) && k >= 0 && below;
+};
+
+/** Substitution for one side of a conflict: symbol → its value there (a polynomial). */
+type Side = { site: Site; nest: Map<string, Poly>; inner: Map<string, Poly> };
+
+/**
+ * Inner variable choices of a site: `shared` (the same symbolic value on both sides, when the other
+ * site runs the same loop), its first value, or its second (a constant range of two or more values).
+ */
+function innerChoices(site: Site, other: Site): Map<string, Poly | 'shared'>[] {
+  let out: Map<string, Poly | 'shared'>[] = [new Map()];
+  for (const r of site.inner) {
+    const opts: (Poly | 'shared')[] = [];
+    const twin = other.inner.find((o) => o.v === r.v);
+    if (twin && samePoly(twin.lo, r.lo) && samePoly(twin.bound, r.bound) && twin.cmp === r.cmp && twin.step === r.step) opts.push('shared');
+    opts.push(r.lo);
+    const second = valueAt(r, 'second')!;
+    const lo = r.lo.size <= 1 && !symbolsOf(r.lo).size ? (r.lo.get('') ?? 0) : undefined;
+    const bound = r.bound.size <= 1 && !symbolsOf(r.bound).size ? (r.bound.get('') ?? 0) : undefined;
+    if (lo !== undefined && bound !== undefined && inRange(r, lo + r.step, {})) opts.push(second);
+    out = out.flatMap((m) => opts.map((o) => new Map([...m, [r.v, o]])));
+  }
   return out;
 }
 
-export function fastVerdict(m: NestModel, sites: Site[]): FastVerdict {
-  if (!sites.length || sites.some((s) => !s.index || s.guards.length || !s.certain)) return undefined;
-  if (m.loops.some((l) => l.step === 0)) return undefined;
+/** Parameter values tried for the witness: small sizes, all alike, then mixed. */
+function tries(params: string[]): Record<string, number>[] {
+  const out = [4, 6, 3, 8, 5, 10].map((v) => Object.fromEntries(params.map((p) => [p, v])));
+  out.push(Object.fromEntries(params.map((p, k) => [p, 3 + ((k * 5) % 7)])));
+  return out;
+}
+
+/**
+ * Two iterations that read the same element whenever every nest loop runs at least twice (and the
+ * inner loops around the two reads run), found as a polynomial identity; the witness evaluates it
+ * at small sizes.
+ */
+function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
   const nest = new Set(m.loops.map((l) => l.v));
-  const touchesNest = (p: Poly) => [...symbolsOf(p)].some((x) => nest.has(x));
-
-  // one injective index in a 1-D nest
-  if (m.loops.length === 1 && sites.every((s) => s.inner.length === 0)) {
-    const first = sites[0].index!;
-    const same = sites.every((s) => s.index!.size === first.size && [...first].every(([k, c]) => s.index!.get(k) === c));
-    const v = m.loops[0].v;
-    const a = first.get(v);
-    const onlyLinear = [...first.keys()].every((k) => k === v || !k.split('*').includes(v));
-    if (same && a && onlyLinear) return { verdict: 'none' };
-  }
-
-  // indices (and inner loop bounds) free of the nest's variables: all iterations read the same set
-  const uniform = sites.every((s) => !touchesNest(s.index!) && s.inner.every((r) => !touchesNest(r.lo) && !touchesNest(r.bound)));
-  if (!uniform) return undefined;
-  const params = [...m.params].sort();
-  const tries: Record<string, number>[] = [];
-  for (const v of [4, 6, 3, 8, 2, 10]) tries.push(Object.fromEntries(params.map((p) => [p, v])));
-  tries.push(Object.fromEntries(params.map((p, k) => [p, 3 + ((k * 5) % 7)])));
-  for (const env of tries) {
-    if (m.outer.some((r) => firstValues(r, env, 1).length === 0)) continue;
-    const outerEnv = { ...env };
-    for (const r of m.outer) outerEnv[r.v] = firstValues(r, outerEnv, 1)[0];
-    // two different iterations: vary the innermost loop that has two values
-    const base: Record<string, number> = { ...outerEnv };
-    let ok = true;
-    for (const r of m.loops) {
-      const vs = firstValues(r, base, 1);
-      if (!vs.length) { ok = false; break; }
-      base[r.v] = vs[0];
+  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest))) return undefined;
+  const usable = sites.filter((s) => s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && !mentions(r.lo, nest) && !mentions(r.bound, nest)));
+  for (const a of usable) {
+    for (const b of usable) {
+      for (const choiceA of innerChoices(a, b)) {
+        for (const choiceB of innerChoices(b, a)) {
+          // `shared` on one side only is no identity
+          if ([...choiceA].some(([v, c]) => (c === 'shared') !== (choiceB.get(v) === 'shared'))) continue;
+          const inner = (c: Map<string, Poly | 'shared'>) => new Map([...c].filter(([, x]) => x !== 'shared') as [string, Poly][]);
+          for (const loop of m.loops) {
+            for (const [ca, cb] of PAIRS) {
+              const va = valueAt(loop, ca), vb = valueAt(loop, cb);
+              if (!va || !vb) continue;
+              const sa: Side = { site: a, nest: new Map([[loop.v, va]]), inner: inner(choiceA) };
+              const sb: Side = { site: b, nest: new Map([[loop.v, vb]]), inner: inner(choiceB) };
+              if (!samePoly(sideIndex(sa), sideIndex(sb))) continue;
+              const w = concreteWitness(m, sa, sb, [...choiceA].filter(([, x]) => x === 'shared').map(([v]) => v));
+              if (w) return w;
+            }
+          }
+        }
+      }
     }
-    if (!ok) continue;
-    const varying = [...m.loops].reverse().find((r) => firstValues(r, base, 2).length === 2);
-    if (!varying) continue;
-    const other = { ...base, [varying.v]: firstValues(varying, base, 2)[1] };
-    // an element read: the first site, its inner loops at their first values
-    const site = sites[0];
-    const at: Record<string, number> = { ...base };
-    if (site.inner.some((r) => { const vs = firstValues(r, at, 1); if (!vs.length) return true; at[r.v] = vs[0]; return false; })) continue;
-    const element = evalPoly(site.index!, at);
-    if (element === undefined) continue;
-    const pick = (e: Record<string, number>) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]));
-    const usedParams = Object.fromEntries(Object.entries(outerEnv).filter(([k]) => m.params.has(k)));
-    return { verdict: 'conflict', witness: { params: usedParams, iterations: [pick(base), pick(other)], element, accesses: [site.text, site.text] } };
   }
   return undefined;
+}
+
+const sideIndex = (s: Side): Poly => substPoly(s.site.index!, (x) => s.nest.get(x) ?? s.inner.get(x));
+
+/** The parameters (and outer loop variables) a witness depends on, at their values. */
+function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
+  const ranges = [...m.loops, ...m.outer, ...sites.flatMap((s) => s.inner)];
+  const used = new Set([...sites.flatMap((s) => [...symbolsOf(s.index!)]), ...ranges.flatMap((r) => [...symbolsOf(r.lo), ...symbolsOf(r.bound)])]);
+  return Object.fromEntries([...m.params].sort().filter((p) => used.has(p)).map((p) => [p, env[p]]));
+}
+
+/** The identity at small concrete sizes, every value checked against its loop. */
+function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witness | undefined {
+  const params = [...m.params].sort();
+  for (const base of tries(params)) {
+    const env: Record<string, number> = { ...base };
+    // outer sequential loops at their first values
+    if (m.outer.some((r) => { const v = evalPoly(r.lo, env); if (v === undefined || !inRange(r, v, env)) return true; env[r.v] = v; return false; })) continue;
+    // nest variables not in the pair at their first values; every nest loop runs twice
+    const first: Record<string, number> = { ...env };
+    let ok = true;
+    for (const r of m.loops) {
+      const lo = evalPoly(r.lo, env);
+      if (lo === undefined || !inRange(r, lo, env) || !inRange(r, lo + r.step, env)) { ok = false; break; }
+      first[r.v] = lo;
+    }
+    if (!ok) continue;
+    for (const v of shared) {
+      const r = a.site.inner.find((x) => x.v === v)!;
+      const lo = evalPoly(r.lo, env);
+      if (lo === undefined || !inRange(r, lo, env)) { ok = false; break; }
+      first[v] = lo;
+    }
+    if (!ok) continue;
+    const at = (s: Side): Record<string, number> | undefined => {
+      const e = { ...first };
+      for (const [v, p] of [...s.nest, ...s.inner]) {
+        const x = evalPoly(p, first);
+        if (x === undefined) return undefined;
+        e[v] = x;
+      }
+      const loops = [...m.loops, ...s.site.inner];
+      return loops.every((r) => inRange(r, e[r.v], e)) ? e : undefined;
+    };
+    const ea = at(a), eb = at(b);
+    if (!ea || !eb) continue;
+    const element = evalPoly(a.site.index!, ea);
+    if (element === undefined || element !== evalPoly(b.site.index!, eb)) continue;
+    const iterations = [ea, eb].map((e) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]))) as Witness['iterations'];
+    if (m.loops.every((l) => iterations[0][l.v] === iterations[1][l.v])) continue;
+    return { params: witnessParams(m, env, [a.site, b.site]), iterations, element, accesses: [a.site.text, b.site.text] };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A conflict at small sizes, by enumeration
+
+/** Work allowed per parameter set (accesses evaluated) before the enumeration gives up on it. */
+const ENUMERATION_BUDGET = 4000;
+
+/** Parameter values to enumerate at: small sizes alike, mixed, then (few parameters) all small combinations. */
+function smallSizes(params: string[]): Record<string, number>[] {
+  const out = tries(params);
+  if (params.length <= 3) {
+    let combos: number[][] = [[]];
+    for (let k = 0; k < params.length; k++) combos = combos.flatMap((c) => [3, 5, 2, 1, 0].map((v) => [...c, v]));
+    for (const c of combos) out.push(Object.fromEntries(params.map((p, k) => [p, c[k]])));
+  }
+  return out;
+}
+
+/** The values of a loop variable at concrete sizes, at most `cap` of them. */
+function values(r: Range, env: Record<string, number>, cap: number): number[] | undefined {
+  const lo = evalPoly(r.lo, env);
+  if (lo === undefined || r.step === 0) return undefined;
+  const out: number[] = [];
+  for (let v = lo; inRange(r, v, env); v += r.step) {
+    if (out.length >= cap) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+const holds = (g: Site['guards'][number], env: Record<string, number>): boolean | undefined => {
+  const v = evalPoly(g.p, env);
+  return v === undefined ? undefined : g.rel === '>=' ? v >= 0 : g.rel === '==' ? v === 0 : v !== 0;
+};
+
+/**
+ * Two different iterations where an access of `first` and one of `second` touch the same element,
+ * found by running the nest at small sizes (no solver). Only for accesses that surely happen
+ * (affine guards, polynomial bounds), so what it finds is a real conflict.
+ */
+export function smallConflict(m: NestModel, first: Site[], second: Site[]): Witness | undefined {
+  for (const sizes of smallSizes(enumerable(m, [...first, ...second]))) {
+    const r = conflictAt(m, first, second, sizes);
+    if (r?.witness) return r.witness;
+  }
+  return undefined;
+}
+
+/** The parameters to enumerate over, or none when the accesses cannot be enumerated. */
+function enumerable(m: NestModel, all: Site[]): string[] {
+  if (!all.length || all.some((s) => !s.index || !s.certain || s.inner.some((r) => r.step === 0))) return [];
+  if (m.loops.some((l) => l.step === 0)) return [];
+  return [...m.params].filter((p) => !m.outer.some((r) => r.v === p)).sort();
+}
+
+/**
+ * A condition `p <= c` (or `p >= c`) on one parameter, guessed from which small sizes have
+ * conflicts and proven sufficient for exclusive reads (`injective` assuming it), with sizes
+ * where every loop runs (twice for the nest's) on both sides of it: a `depends` verdict without
+ * the solver (a window `c[j]`, `j` from `i - size` to `i + size`: `size <= 0`).
+ */
+export function guessedCondition(m: NestModel, sites: Site[]): string | undefined {
+  const params = enumerable(m, sites);
+  const samples: { sizes: Record<string, number>; conflict: boolean }[] = [];
+  for (const sizes of smallSizes(params)) {
+    const r = conflictAt(m, sites, sites, sizes);
+    if (r?.nonDegenerate) samples.push({ sizes, conflict: !!r.witness });
+  }
+  for (const p of params) {
+    const e = samples.filter((x) => !x.conflict).map((x) => x.sizes[p]);
+    const c = samples.filter((x) => x.conflict).map((x) => x.sizes[p]);
+    if (!e.length || !c.length) continue;
+    const [maxE, minE, maxC, minC] = [Math.max(...e), Math.min(...e), Math.max(...c), Math.min(...c)];
+    if (maxE < minC && injective(m, sites, [addPoly(constPoly(maxE), symPoly(p), -1)])) return `${p} <= ${maxE}`;
+    if (minE > maxC && injective(m, sites, [addPoly(symPoly(p), constPoly(-minE))])) return `${p} >= ${minE}`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the nest at concrete sizes: a conflict between `first` and `second` if there is one, and
+ * whether the sizes are non-degenerate (every nest loop runs twice, the accesses' inner loops
+ * once); undefined when the enumeration gives up (too large, or a value without form).
+ */
+function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<string, number>): { witness?: Witness; nonDegenerate: boolean } | undefined {
+  {
+    const env: Record<string, number> = { ...sizes };
+    if (m.outer.some((r) => { const v = values(r, env, 64); if (!v?.length) return true; env[r.v] = v[0]; return false; })) return undefined;
+    // the iterations, in order
+    let its: Record<string, number>[] = [env];
+    let nonDegenerate = true;
+    for (const r of m.loops) {
+      const e0 = its[0] ?? env;
+      const lo = evalPoly(r.lo, e0);
+      if (lo === undefined || !inRange(r, lo, e0) || !inRange(r, lo + r.step, e0)) nonDegenerate = false;
+      its = its.flatMap((e) => (values(r, e, 16) ?? [NaN]).map((v) => ({ ...e, [r.v]: v })));
+      if (its.length > 256 || its.some((e) => Number.isNaN(e[r.v]))) return undefined;
+    }
+    if (its.length < 2) return { nonDegenerate: false };
+    for (const s of new Set([...first, ...second])) {
+      const e = { ...its[0] };
+      for (const r of s.inner) {
+        const v = evalPoly(r.lo, e);
+        if (v === undefined || !inRange(r, v, e)) { nonDegenerate = false; break; }
+        e[r.v] = v;
+      }
+    }
+    let work = 0;
+    /** elements an access of `sites` touches in iteration `e`, with the access */
+    const touched = (sites: Site[], e: Record<string, number>): [number, Site][] | undefined => {
+      const out: [number, Site][] = [];
+      for (const s of sites) {
+        let envs: Record<string, number>[] = [e];
+        for (const r of s.inner) {
+          envs = envs.flatMap((x) => (values(r, x, 32) ?? [NaN]).map((v) => ({ ...x, [r.v]: v })));
+          if (envs.some((x) => Number.isNaN(x[r.v]))) return undefined;
+        }
+        for (const x of envs) {
+          if (++work > ENUMERATION_BUDGET) return undefined;
+          const g = s.guards.map((c) => holds(c, x));
+          if (g.includes(undefined)) return undefined;
+          if (g.includes(false)) continue;
+          const el = evalPoly(s.index!, x);
+          if (el === undefined) return undefined;
+          out.push([el, s]);
+        }
+      }
+      return out;
+    };
+    // element → the first two iterations that touch it through `first`
+    const byElement = new Map<number, { it: number; site: Site }[]>();
+    const seconds: [number, number, Site][] = [];
+    for (let k = 0; k < its.length; k++) {
+      const a = touched(first, its[k]);
+      const b = second === first ? a : touched(second, its[k]);
+      if (!a || !b) return undefined;
+      for (const [el, site] of a) {
+        const list = byElement.get(el) ?? [];
+        if (list.length < 2 && !list.some((x) => x.it === k)) list.push({ it: k, site });
+        byElement.set(el, list);
+      }
+      for (const [el, site] of b) seconds.push([el, k, site]);
+    }
+    for (const [el, k, site] of seconds) {
+      const other = byElement.get(el)?.find((x) => x.it !== k);
+      if (!other) continue;
+      const pick = (e: Record<string, number>) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]));
+      const witness: Witness = { params: witnessParams(m, env, [other.site, site]), iterations: [pick(its[other.it]), pick(its[k])], element: el, accesses: [other.site.text, site.text] };
+      return { witness, nonDegenerate };
+    }
+    return { nonDegenerate };
+  }
 }

@@ -11,7 +11,7 @@ import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, exclusiveCondition, type Witness, type Outcome } from './solve.js';
 import { symbolsOf } from './poly.js';
-import { fastVerdict } from './fast.js';
+import { fastVerdict, smallConflict, guessedCondition } from './fast.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
 export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
@@ -78,6 +78,12 @@ const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   return sites.every((s) => s.index && [...symbolsOf(s.index)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
 };
 
+/** A nest loop whose bounds have no polynomial form: the solver could only guess (the reason why). */
+const unboundedLoop = (m: NestModel): string | undefined => {
+  const l = m.loops.find((r) => r.step === 0);
+  return l && `the bounds of the loop over ${l.v} have no affine form (e.g. a division): not decidable statically`;
+};
+
 async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>): Promise<ReadReport> {
   const base = { name, condition: null, witness: null, assumed: false };
   const forced = pragma.strategy;
@@ -94,7 +100,10 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
     // every iteration reads the same elements: never exclusive once there are two iterations
     return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
   }
-  const outcome: Outcome = await findConflict(m, sites, sites);
+  const vague = unboundedLoop(m);
+  if (vague) return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', reason: vague };
+  const small = smallConflict(m, sites, sites);
+  const outcome: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
   }
@@ -105,7 +114,7 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   if (!outcome.certain) {
     return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
   }
-  const condition = await exclusiveCondition(m, sites, outcome);
+  const condition = guessedCondition(m, sites) ?? (await exclusiveCondition(m, sites));
   if (condition) {
     return { ...base, exclusiveRead: 'depends', strategy: forced ?? 'versioned', condition, witness: outcome.witness, reason: `exclusive iff ${condition}; otherwise ${text}` };
   }
@@ -123,7 +132,13 @@ async function races(m: NestModel): Promise<RaceReport[]> {
       if (!second.length) continue;
       // one injective index for all these accesses: only the same iteration touches an element
       if (fastVerdict(m, kind === 'write-write' ? writes : [...writes, ...second])?.verdict === 'none') continue;
-      const o = await findConflict(m, writes, second);
+      const vague = unboundedLoop(m);
+      if (vague) {
+        out.push({ array, kind, verdict: 'unknown', witness: null, reason: vague });
+        continue;
+      }
+      const small = smallConflict(m, writes, second);
+      const o: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, writes, second);
       if (o.verdict === 'none') continue;
       if (o.verdict === 'conflict' && o.certain) {
         const verb = kind === 'write-write' ? 'write' : 'access (one writes, the other reads)';

@@ -9,6 +9,7 @@
 import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
 import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
+import { injective } from './fast.js';
 
 type Z = Context<'main'>;
 
@@ -40,7 +41,7 @@ export interface Witness {
 
 export type Outcome =
   | { verdict: 'none' }
-  | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string; formula: Bool<'main'>; vars: Arith<'main'>[]; linear: boolean }
+  | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string }
   | { verdict: 'unknown'; reason: string };
 
 /** Builds z3 terms for a nest: one copy of the iteration variables per iteration. */
@@ -136,14 +137,8 @@ function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string
 /** The value of an integer term in a model (z3 prints negative numerals as `(- 3)`). */
 const num = (model: Model<'main'>, e: Arith<'main'>): number => Number(model.eval(e, true).toString().replace(/^\(- (\d+)\)$/, '-$1'));
 
-/**
- * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
- * the same array, from two different iterations)?
- */
-export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
-  const bad = [...first, ...second].find((s) => !s.index);
-  if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
-  const { ctx } = await getZ3();
+/** The conflict formula of `first` × `second` (each pair of accesses from two different iterations). */
+function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): { enc: Encoder; formula: Bool<'main'>; pairs: { a: Site; b: Site; f: Bool<'main'> }[] } {
   const enc = new Encoder(ctx, m);
   const base: Bool<'main'>[] = [];
   iterationPair(enc, m, base);
@@ -152,8 +147,19 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
     if (first === second && j < i) return; // symmetric
     pairs.push({ a, b, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
   }));
-  if (!pairs.length) return { verdict: 'none' };
-  const formula = ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)));
+  return { enc, formula: ctx.And(...base, ctx.Or(...pairs.map((p) => p.f))), pairs };
+}
+
+/**
+ * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
+ * the same array, from two different iterations)?
+ */
+export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+  const bad = [...first, ...second].find((s) => !s.index);
+  if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
+  if (!first.length || !second.length) return { verdict: 'none' };
+  const { ctx } = await getZ3();
+  const { enc, formula, pairs } = conflictProblem(ctx, m, first, second);
   const symbols = [...enc.vars.keys()].filter((n) => m.params.has(n));
   return withSolver(ctx, 2000, async (solver): Promise<Outcome> => {
     solver.add(formula);
@@ -175,12 +181,11 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
       const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(found, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
       const ra = renamer(m, hit.a, 1, `a${first.indexOf(hit.a)}`);
       const element = num(found, enc.poly(hit.a.index!, ra));
-      const vars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
       // a nest range without polynomial form was left unconstrained: the witness may not be real
       const boundsKnown = m.loops.every((l) => l.step !== 0);
       const certain = hit.a.certain && hit.b.certain && boundsKnown;
       const uncertainty = !boundsKnown ? 'the loop bounds have no affine form' : !certain ? 'the accesses sit under branches or loops without affine conditions' : '';
-      return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty, formula, vars, linear: linearProblem(m, [hit.a, hit.b, ...first, ...second]) };
+      return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty };
     } finally {
       found.release();
     }
@@ -231,12 +236,8 @@ async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Pr
   return f;
 }
 
-/**
- * For non-linear (flattened multi-D) indexing, where quantifier elimination does not apply: are
- * the conflicts only those of degenerate strides (a row length of 0 makes every row start at 0)?
- * Returns `p >= 1 && …` for the fewest stride parameters that rule all conflicts out, if any.
- */
-async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Outcome & { verdict: 'conflict' }): Promise<string | undefined> {
+/** The parameters that are strides of flattened multi-D indexing (`W` in `y*W + x`). */
+function strideParams(m: NestModel, sites: Site[]): string[] {
   const strides = new Set<string>();
   for (const site of sites) {
     for (const key of site.index?.keys() ?? []) {
@@ -244,10 +245,28 @@ async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Ou
       if (syms.length > 1) for (const x of syms) if (m.params.has(x)) strides.add(x);
     }
   }
-  const params = [...strides].sort();
+  return [...strides].sort();
+}
+
+/** `positiveStrides` without the solver: the index is a mixed-radix number once strides are >= 1. */
+function positiveStridesFast(m: NestModel, sites: Site[]): string | undefined {
+  const params = strideParams(m, sites);
+  const positive = (ps: string[]) => ps.map((p) => addPoly(symPoly(p), constPoly(-1)));
+  if (!params.length || !injective(m, sites, positive(params))) return undefined;
+  const one = params.find((p) => injective(m, sites, positive([p])));
+  return one ? `${one} >= 1` : params.map((p) => `${p} >= 1`).join(' && ');
+}
+
+/**
+ * For non-linear (flattened multi-D) indexing, where quantifier elimination does not apply: are
+ * the conflicts only those of degenerate strides (a row length of 0 makes every row start at 0)?
+ * Returns `p >= 1 && …` for the fewest stride parameters that rule all conflicts out, if any.
+ */
+async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], formula: Bool<'main'>): Promise<string | undefined> {
+  const params = strideParams(m, sites);
   if (!params.length) return undefined;
   const excluded = (ps: string[]): Promise<boolean> => withSolver(ctx, 1500, async (solver) => {
-    solver.add(conflict.formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
+    solver.add(formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
     // a conflict at small positive sizes settles it without the non-linear query
     const model = await concreteModel(ctx, solver, [...m.params].filter((p) => p !== '' && !p.includes('#')));
     if (model) {
@@ -257,7 +276,7 @@ async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], conflict: Ou
     return (await solver.check()) === 'unsat';
   });
   if (!(await excluded(params))) return undefined;
-  for (const p of params) if (await excluded([p])) return `${p} >= 1`;
+  if (params.length > 1) for (const p of params) if (await excluded([p])) return `${p} >= 1`;
   return params.map((p) => `${p} >= 1`).join(' && ');
 }
 
@@ -301,10 +320,13 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
  * Returns undefined when conflicts happen for every such parameter value, or when quantifier
  * elimination does not give an answer.
  */
-export async function exclusiveCondition(m: NestModel, sites: Site[], conflict: Outcome & { verdict: 'conflict' }): Promise<string | undefined> {
+export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
   // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
+  const strided = positiveStridesFast(m, sites);
+  if (strided) return strided;
   const { ctx } = await getZ3();
-  if (!conflict.linear) return positiveStrides(ctx, m, sites, conflict);
+  const conflict = conflictProblem(ctx, m, sites, sites);
+  if (!linearProblem(m, sites)) return positiveStrides(ctx, m, sites, conflict.formula);
   try {
     const qe = async (f: Bool<'main'>, vars: Arith<'main'>[]): Promise<Bool<'main'>> => {
       const goal = new ctx.Goal();
@@ -312,7 +334,7 @@ export async function exclusiveCondition(m: NestModel, sites: Site[], conflict: 
       const res = await ctx.TryFor(ctx.AndThen('qe', 'ctx-solver-simplify'), 2000).apply(goal);
       return res.getSubgoal(0).asExpr();
     };
-    const conflictParams = await qe(conflict.formula, conflict.vars);
+    const conflictParams = await qe(conflict.formula, [...conflict.enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v));
     // Non-degenerate parameter values: every nest loop runs at least twice and the inner loops
     // around the reads at least once (a window of width 0 counts, an empty dot product does not).
     const enc = new Encoder(ctx, m);
