@@ -131,3 +131,17 @@ describe('parallel-correctness check', () => {
     expect(r.diagnostics).toEqual([]);
   });
 });
+
+describe('what the fast paths must not claim', () => {
+  test('rows that overlap (j up to n inclusive) are not exclusive', async () => {
+    const { byName } = await reads('  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j <= n; j++) {\n      b[i] += c[i * n + j];\n    }\n  }');
+    const c = byName('c');
+    expect(c.exclusiveRead).not.toBe('yes');
+    expect(c.witness).not.toBeNull();
+  });
+
+  test('a transposed read c[j*n + i] is exclusive (the solver proves it)', async () => {
+    const { byName } = await reads('  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j < size; j++) {\n      b[i] += c[j * n + i];\n    }\n  }');
+    expect(byName('c').exclusiveRead).toBe('yes');
+  });
+});

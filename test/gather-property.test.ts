@@ -1,7 +1,7 @@
 /**
  * Property: on random affine loop nests (1-D/2-D, strides, offsets, negative coefficients, inner
- * sequential loops, flattened 2-D indexing), the gather adjoint (TF-MAD) computes the same
- * gradient as the scatter adjoint, and passes the dot-product test. The inversion of index maps
+ * sequential loops, windows moving with the nest, flattened 2-D indexing), the gather adjoint
+ * (TF-MAD) computes the same gradient as the scatter adjoint, and passes the dot-product test. The inversion of index maps
  * (solving, divisibility and range guards, sums over the variables an index does not determine)
  * is where a gather can go wrong; the scatter is the reference.
  */
@@ -23,16 +23,20 @@ const term = fc.record({
   c: fc.integer({ min: 0, max: 4 }),
 });
 
-/** `x[a*i + b*k + c + 8]` in a 1-D nest over i (step 1 or 2) with an optional inner loop over k. */
+/**
+ * `x[a*i + b*k + c + 30]` in a 1-D nest over i (step 1 or 2) with an optional inner loop over k,
+ * from 0 or (a window moving with i) from i - inner.
+ */
 const oneD = fc.record({
   reads: fc.array(term, { minLength: 1, maxLength: 3 }),
   step: fc.constantFrom(1, 2),
   inner: fc.integer({ min: 0, max: 3 }),
-}).map(({ reads, step, inner }) => {
+  window: fc.boolean(),
+}).map(({ reads, step, inner, window }) => {
   const idx = (t: { a: number; b: number; c: number }) => `${t.a} * i${inner ? ` + ${t.b} * k` : ''} + ${t.c + 30}`;
   const e = reads.map((t) => `x[${idx(t)}]`).join(' * 0.5 + ');
   const body = inner
-    ? `    let s = 0;\n    for (let k = 0; k < ${inner}; k++) {\n      s += ${e};\n    }\n    y[i] = s * s;`
+    ? `    let s = 0;\n    for (let k = ${window ? `i - ${inner}` : '0'}; k < ${window ? `i + ${inner}` : inner}; k++) {\n      s += ${e};\n    }\n    y[i] = s * s;`
     : `    const s = ${e};\n    y[i] = s * s;`;
   return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i += ${step}) {\n${body}\n  }\n}\n`;
 });

@@ -63,6 +63,8 @@ export interface GatherSite {
   staged: Expr[];
   /** inner-loop locals recomputed in the gather pass, in order */
   recompute: Decl[];
+  /** bounds on summed loops implied by the solved variables' ranges (see `narrowing`) */
+  narrow: Map<string, { lower: Poly[]; upper: Poly[] }>;
 }
 
 export interface GatherPlan {
@@ -259,8 +261,65 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
       if (!loopVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
   }
-  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute };
+  const narrow = narrowing(ctx, ds, solved, summed, loops, loopVars);
+  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow };
 }
+
+/** The symbol standing for digit `i` of the gathered element in `narrowing`'s polynomials. */
+const digitSymbol = (i: number): string => `$digit${i}`;
+
+/**
+ * Bounds on the summed loops implied by the solved variables' ranges: a window `c[j]`, `j` from
+ * `i - size` to `i + size`, solves j = element and sums over i, and `i - size <= j <= i + size`
+ * gives `j - size <= i <= j + size`, so the loop over i runs 2·size + 1 times, not n. Only for
+ * step-1 summed loops and unit coefficients; the range guards stay (the bounds only skip
+ * iterations they would reject). Polynomials over the digits (`digitSymbol`), parameters and
+ * summed variables of outer loops.
+ */
+function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solved'], summed: ForLoop[], loops: ForLoop[], loopVars: Set<string>): GatherSite['narrow'] {
+  const out: GatherSite['narrow'] = new Map();
+  for (const s of solved) {
+    if (Math.abs(s.coef) !== 1) continue;
+    const l = loops.find((x) => x.v === s.v)!;
+    const lo = ctx.forms.poly(l.init, loopVars);
+    const bound = ctx.forms.poly(l.bound, loopVars);
+    if (!lo || !bound) continue;
+    // the solved value: coef·(digit − Σ other terms − offset)
+    const d = digits[s.digit];
+    let rest: Poly = addPoly(new Map([[digitSymbol(s.digit), 1]]), d.offset, -1);
+    for (const [x, coef] of d.terms) if (x !== s.v) rest = addPoly(rest, mulByVar(coef, x), -1);
+    const value = s.coef === 1 ? rest : addPoly(new Map(), rest, -1);
+    // each P >= k that holds where the site runs
+    const up = l.step > 0;
+    const facts: [Poly, number][] = [[up ? addPoly(value, lo, -1) : addPoly(lo, value, -1), 0]];
+    const strict = l.cmp === '<' || l.cmp === '>' ? 1 : 0;
+    facts.push([up ? addPoly(bound, value, -1) : addPoly(value, bound, -1), strict]);
+    summed.forEach((sl, k) => {
+      if (sl.step !== 1 || (sl.cmp !== '<' && sl.cmp !== '<=')) return;
+      const later = new Set(summed.slice(k + 1).map((x) => x.v));
+      for (const [P, min] of facts) {
+        const c = P.get(sl.v);
+        if (c !== 1 && c !== -1) continue;
+        const R = addPoly(P, new Map([[sl.v, c]]), -1);
+        const syms = [...R.keys()].flatMap((key) => (key ? key.split('*') : []));
+        // R may use digits, constants and summed variables of outer loops only
+        if (syms.some((x) => later.has(x) || x === sl.v || (loopVars.has(x) && !summed.slice(0, k).some((o) => o.v === x)))) continue;
+        const entry = out.get(sl.v) ?? { lower: [], upper: [] };
+        // c·i + R >= min  ⇒  i >= min − R (c = 1) or i <= R − min (c = −1)
+        if (c === 1) entry.lower.push(addPoly(constPoly(min), R, -1));
+        else entry.upper.push(addPoly(R, constPoly(min), -1));
+        out.set(sl.v, entry);
+      }
+    });
+  }
+  return out;
+}
+
+const mulByVar = (coef: Poly, x: string): Poly => {
+  const out: Poly = new Map();
+  for (const [k, c] of coef) out.set(k ? [...k.split('*'), x].sort().join('*') : x, c);
+  return out;
+};
 
 /** Groups the index's terms by parameter monomial into digits ordered by stride, or says why not. */
 function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
@@ -471,7 +530,13 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     for (const g of [...guards].reverse()) if (g.level === lv) block = g.stmts(block);
     if (lv > 0) {
       const l = site.summed[lv - 1];
-      block = [{ k: 'for', v: l.v, init: l.init, cmp: l.cmp, bound: l.bound, step: l.step, body: block, parallel: false }];
+      const n = site.narrow.get(l.v);
+      const digitsIn = (p: Poly): Expr => substitute(polyExpr(p), (x) => (x.k === 'var' && x.name.startsWith('$digit') ? jd[Number(x.name.slice(6))] : undefined));
+      const init = n?.lower.length ? call('Math.max', l.init, ...n.lower.map(digitsIn)) : l.init;
+      // i <= U: `i < U + 1` under `<`
+      const uppers = (n?.upper ?? []).map((u) => digitsIn(l.cmp === '<' ? addPoly(u, constPoly(1)) : u));
+      const bound = uppers.length ? call('Math.min', l.bound, ...uppers) : l.bound;
+      block = [{ k: 'for', v: l.v, init, cmp: l.cmp, bound, step: l.step, body: block, parallel: false }];
     }
   }
   return block;
