@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { analyze, compile, formatDiagnostic, type FileReport, type Mode } from '../transformer/index.js';
+import { analyze, compile, formatDiagnostic, type FileReport, type Mode, type Strategy } from '../transformer/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -35,6 +35,7 @@ interface TranspileOptions {
   out: string;
   format: 'ts' | 'js';
   modes: Mode[];
+  adjoint?: Strategy;
   check?: boolean;
   quiet?: boolean;
 }
@@ -62,6 +63,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
     .addOption(new Option('-f, --format <format>', 'output language').choices(['ts', 'js']).default('ts'))
     .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
+    .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the analysis\' choice (direct: the fastest sequential JS, racy on parallel targets)').choices(['direct', 'gather', 'reduction', 'atomic']))
     .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
     .option('-q, --quiet', 'print only diagnostics and errors')
     .action(async (files: string[], opts: TranspileOptions) => {
@@ -193,7 +195,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;

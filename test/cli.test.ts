@@ -146,6 +146,24 @@ describe('parad transpile', () => {
     expect(text).not.toContain('export function scale_b(');
   });
 
+  test('--adjoint direct forces the strategy everywhere it applies (no gather pass)', async () => {
+    const window = `import type { i32 } from 'parad';
+/** @kernel */
+export function win(b: Float64Array, c: Float64Array, n: i32): void {
+  // @parallel
+  for (let i = 1; i < n - 1; i++) b[i] = c[i - 1] + c[i + 1];
+}
+`;
+    write({ 'win.ts': window });
+    expect((await parad('transpile', 'win.ts', '--out', 'out')).code).toBe(0);
+    expect(read('out/win.ad.ts')).toContain('gather (TF-MAD)');
+    expect((await parad('transpile', 'win.ts', '--out', 'direct', '--adjoint', 'direct')).code).toBe(0);
+    const text = read('direct/win.ad.ts');
+    expect(text).toBe((await compile(window, { fileName: 'win.ts', strategy: 'direct' })).code);
+    expect(text).not.toContain('gather (TF-MAD)');
+    expect((await parad('transpile', 'win.ts', '--out', 'x', '--adjoint', 'fastest')).code).toBe(2);
+  });
+
   test('rewriting an existing output replaces it', async () => {
     write({ 'scale.ts': SCALE, 'out/scale.ad.ts': 'stale\n' });
     expect((await parad('transpile', 'scale.ts', '--out', 'out')).code).toBe(0);
@@ -234,7 +252,7 @@ describe('help and version', () => {
   test('transpile --help lists its options', async () => {
     const r = await parad('transpile', '--help');
     expect(r.code).toBe(0);
-    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--check', '--quiet']) expect(r.stdout).toContain(option);
+    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--adjoint <strategy>', '--check', '--quiet']) expect(r.stdout).toContain(option);
   });
 
   test('--version prints the package version', async () => {
