@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { analyze, compile, formatDiagnostic, type FileReport, type Mode, type Strategy } from '../transformer/index.js';
+import { analyze, compile, formatDiagnostic, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -36,6 +36,8 @@ interface TranspileOptions {
   format: 'ts' | 'js';
   modes: Mode[];
   adjoint?: Strategy;
+  target: Target[];
+  emitWgsl?: string;
   check?: boolean;
   quiet?: boolean;
 }
@@ -63,6 +65,8 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
     .addOption(new Option('-f, --format <format>', 'output language').choices(['ts', 'js']).default('ts'))
     .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
+    .addOption(new Option('-t, --target <targets>', 'targets, comma-separated: ts (the TypeScript/JS module), wgsl (also export `wgsl`: WebGPU compute shaders; docs/wgsl.md)').argParser(parseTargets).default(['ts'], 'ts'))
+    .option('--emit-wgsl <dir>', 'with --target wgsl: also write each shader to <dir>/<function>.<pass>.wgsl for inspection')
     .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the analysis\' choice (direct: the fastest sequential JS, racy on parallel targets)').choices(['direct', 'gather', 'reduction', 'atomic']))
     .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
     .option('-q, --quiet', 'print only diagnostics and errors')
@@ -91,6 +95,13 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     }
     throw e;
   }
+}
+
+function parseTargets(value: string): Target[] {
+  const targets = value.split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = targets.filter((m) => m !== 'ts' && m !== 'wgsl');
+  if (!targets.length || bad.length) throw new InvalidArgumentError(`expected ts, wgsl or ts,wgsl${bad.length ? ` (unknown target '${bad[0]}')` : ''}`);
+  return [...new Set(['ts', ...targets])] as Target[];
 }
 
 function parseModes(value: string): Mode[] {
@@ -195,7 +206,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;
@@ -230,6 +241,12 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
       continue;
     }
     say(`wrote ${shown} (${plural(result.kernels.length, 'kernel')})`);
+    if (opts.emitWgsl && result.shaders?.length) {
+      const dir = path.resolve(ctx.cwd, opts.emitWgsl);
+      await mkdir(dir, { recursive: true });
+      for (const sh of result.shaders) await writeAtomically(path.join(dir, `${sh.fn}.${sh.pass}.wgsl`), sh.code);
+      say(`wrote ${plural(result.shaders.length, 'shader')} to ${display(ctx, dir)}`);
+    }
   }
   return failed ? EXIT_FAILED : EXIT_OK;
 }

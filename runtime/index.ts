@@ -98,3 +98,37 @@ export interface ModuleMeta {
   version: 1;
   kernels: Record<string, KernelMeta>;
 }
+
+/** One compute pass of a WGSL program: a `@parallel` nest as a shader. */
+export interface WgslPass {
+  /** WGSL source; entry point `main` */
+  code: string;
+  workgroupSize: [number, number, number];
+  /** storage buffers: the kernel's arrays by parameter name, and `_ret` for returned floats (binding 0 is the uniforms) */
+  bindings: { binding: number; name: string; access: 'read' | 'read_write' }[];
+  /** the uniform struct's fields (4 bytes each, in order): scalars the pass reads */
+  uniforms: { name: string; type: 'f32' | 'i32' | 'u32' }[];
+}
+
+/** What a host function calls to run pass `pass` over `extents` iterations (x innermost). */
+export interface GpuDispatch {
+  dispatch(pass: number, extents: number[], uniforms: Record<string, number>): void;
+}
+
+/** A generated function (`K` or `K_d`) on WebGPU. */
+export interface WgslProgram {
+  name: string;
+  /** the TS function's parameters, in order */
+  params: { name: string; type: string }[];
+  passes: WgslPass[];
+  /** floats returned (K: 1 for a float kernel, K_d: 2 for [value, valueDot]), through the `_ret` binding */
+  returns: number;
+  /** runs the function's control flow on the host: (dispatch context, the function's arguments in order; arrays for their length) */
+  host: (ctx: GpuDispatch, ...args: never[]) => void;
+}
+
+/** The `wgsl` export of a module generated with target wgsl. */
+export interface WgslModule {
+  version: 1;
+  kernels: Record<string, { primal: WgslProgram; d?: WgslProgram }>;
+}

@@ -164,6 +164,36 @@ export function win(b: Float64Array, c: Float64Array, n: i32): void {
     expect((await parad('transpile', 'win.ts', '--out', 'x', '--adjoint', 'fastest')).code).toBe(2);
   });
 
+  test('--target ts,wgsl exports wgsl (type-checked), --emit-wgsl writes the shaders; a 64-bit kernel gets PARAD3001', async () => {
+    const heat = `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function heat(u: Float32Array, tmp: Float32Array, kappa: f32, n: i32): void {
+  // @parallel
+  for (let i = 1; i < n - 1; i++) tmp[i] = u[i] + kappa * (u[i - 1] - 2 * u[i] + u[i + 1]);
+  // @parallel
+  for (let i = 1; i < n - 1; i++) u[i] = tmp[i];
+}
+`;
+    write({ 'heat.ts': heat, 'scale.ts': SCALE });
+    const r = await parad('transpile', 'heat.ts', '--out', 'out', '--target', 'ts,wgsl', '--emit-wgsl', 'out/wgsl');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('wrote 4 shaders to out/wgsl');
+    expect(r.stderr).toContain('PARAD3002'); // no adjoint on WGSL yet: a warning
+    expect(fs.readdirSync(path.join(dir, 'out/wgsl')).sort()).toEqual(['heat.0.wgsl', 'heat.1.wgsl', 'heat_d.0.wgsl', 'heat_d.1.wgsl']);
+    expect(read('out/wgsl/heat.0.wgsl')).toContain('@compute @workgroup_size(64, 1, 1)');
+    const text = read('out/heat.ad.ts');
+    expect(text).toContain('export const wgsl: WgslModule = {');
+    // the module type-checks (strict), `parad` resolving to this package
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+    const check = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', path.join(dir, 'out/heat.ad.ts')], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    const f64 = await parad('transpile', 'scale.ts', '--out', 'out64', '--target', 'wgsl');
+    expect(f64.code).toBe(1);
+    expect(f64.stderr).toMatch(/PARAD3001: kernel 'scale' cannot run on WebGPU: 'y' is Float64Array: WGSL has no 64-bit floats/);
+    expect(exists('out64/scale.ad.ts')).toBe(false);
+    expect((await parad('transpile', 'heat.ts', '--out', 'x', '--target', 'glsl')).code).toBe(2);
+  });
+
   test('rewriting an existing output replaces it', async () => {
     write({ 'scale.ts': SCALE, 'out/scale.ad.ts': 'stale\n' });
     expect((await parad('transpile', 'scale.ts', '--out', 'out')).code).toBe(0);
@@ -252,7 +282,7 @@ describe('help and version', () => {
   test('transpile --help lists its options', async () => {
     const r = await parad('transpile', '--help');
     expect(r.code).toBe(0);
-    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--adjoint <strategy>', '--check', '--quiet']) expect(r.stdout).toContain(option);
+    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--target <targets>', '--emit-wgsl <dir>', '--adjoint <strategy>', '--check', '--quiet']) expect(r.stdout).toContain(option);
   });
 
   test('--version prints the package version', async () => {

@@ -17,6 +17,7 @@ import { tangentFunction } from './differentiate/tangent.js';
 import { adjointFunction } from './differentiate/adjoint.js';
 import { emitModule, type KernelOutput } from './emit/module.js';
 import { replayFunction } from './emit/replay.js';
+import { wgslKernel } from './emit/wgsl/index.js';
 import { Names } from './naming.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
@@ -36,13 +37,19 @@ export interface CompileOptions {
   races?: boolean;
   /** Use this adjoint strategy for every parallel read where it applies (testing, experiments). */
   strategy?: Strategy;
+  /** Targets: `ts` (always) and `wgsl` (also export `wgsl`: compute shaders and host functions, docs/wgsl.md). */
+  targets?: Target[];
 }
+
+export type Target = 'ts' | 'wgsl';
 
 export interface CompileResult {
   /** Generated module text; `undefined` when there are errors. */
   code?: string;
   /** Errors and warnings, in source order. */
   diagnostics: Diagnostic[];
+  /** With target wgsl: every shader, by the function it belongs to (`heat_d`) and its pass number. */
+  shaders?: { fn: string; pass: number; code: string }[];
   /** One entry per kernel found (also exported by the generated module as `__parad`). */
   kernels: KernelMeta[];
   /**
@@ -111,17 +118,19 @@ export async function compile(source: string, options: CompileOptions): Promise<
         return arrays.length ? [{ line: l.line, arrays }] : [];
       });
     }
-    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name };
+    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, names, sink) : undefined;
+    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl };
   }
 
   // emit
   let code = emitModule(file, outputs, usesTape);
+  const shaders = options.targets?.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
   if (options.format === 'js') {
     code = ts.transpileModule(code, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return done(code);
+  return { ...done(code), ...(shaders ? { shaders } : {}) };
 }
 
 /**

@@ -5,6 +5,10 @@
 export const tangentName = (kernel: string): string => `${kernel}_d`;
 export const adjointName = (kernel: string): string => `${kernel}_b`;
 export const META_EXPORT = '__parad';
+/** The generated module's WebGPU export (target wgsl). */
+export const WGSL_EXPORT = 'wgsl';
+/** The host function dispatching a function's WGSL passes. */
+export const gpuHostName = (fn: string): string => `${fn}_gpu`;
 /** The kernel replayed with its assumed reads reported (module-local, reached through the metadata). */
 export const replayName = (kernel: string): string => `${kernel}_reads`;
 
@@ -81,6 +85,11 @@ export class Names {
   /** Private partial sums of an adjoint for a reduction: `_xb_p`. */
   partials(adjoint: string): string {
     return this.fresh(`_${adjoint}_p`);
+  }
+
+  /** The dispatch context parameter of a WGSL host function. */
+  gpu(): string {
+    return this.derived('gpu', 'gpu');
   }
 
   /** The callback a replay reports reads to. */

@@ -50,5 +50,10 @@ export const CODES = {
   maybeNotParallel: 'PARAD2002',
   unknownExclusiveRead: 'PARAD2003',
 
+  // WGSL backend (PARAD3xxx)
+  wgslUnsupported: 'PARAD3001',
+  wgslNoAdjoint: 'PARAD3002',
+  wgslSequential: 'PARAD3003',
+
   internal: 'PARAD9001',
 } as const;

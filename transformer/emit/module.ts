@@ -3,7 +3,8 @@ import type { KernelFile } from '../ir/types.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import type { KernelMeta } from '../../runtime/index.js';
 import { printStmts } from './print.js';
-import { META_EXPORT } from '../naming.js';
+import { META_EXPORT, WGSL_EXPORT } from '../naming.js';
+import type { WgslProgramOut } from './wgsl/index.js';
 
 export interface KernelOutput {
   sourceText: string;
@@ -11,11 +12,15 @@ export interface KernelOutput {
   meta: KernelMeta;
   /** the module-local replay function checking `exclusive-read(…)` assumptions, if any */
   replay?: string;
+  /** the WGSL programs (target wgsl) */
+  wgsl?: WgslProgramOut[];
 }
 
 export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: boolean): string {
   const types = new Set(file.typeImports);
   types.add('ModuleMeta');
+  const gpu = kernels.some((k) => k.wgsl);
+  if (gpu) for (const t of ['GpuDispatch', 'WgslModule']) types.add(t);
   for (const k of kernels) for (const p of k.meta.params) if (/^[fiu]\d\d$/.test(p.type)) types.add(p.type);
   for (const k of kernels) if (k.meta.returns !== 'void') types.add(k.meta.returns);
   const typeNames = [...types].sort();
@@ -50,5 +55,41 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: 
     out.push('    },');
   }
   out.push('  },', '};', '');
+  if (gpu) out.push(...emitWgsl(kernels, file.fileName));
   return out.join('\n');
+}
+
+/** Host functions (the kernels' control flow around their nests, dispatching passes) and the `wgsl` export. */
+function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
+  const out: string[] = [];
+  for (const k of kernels) {
+    for (const p of k.wgsl ?? []) {
+      const params = [`${p.ctx}: GpuDispatch`, ...p.scalars.map((s) => `${s.name}: ${s.type}`)].join(', ');
+      out.push(`/** Dispatches the WGSL passes of ${p.name} (parad/runtime runs it). */`);
+      out.push(`function ${p.hostName}(${params}): void {`, printStmts(p.host, 1, { fileName }), '}', '');
+    }
+  }
+  out.push('/** WebGPU versions of the kernels: compute passes and the host functions dispatching them (docs/wgsl.md). */');
+  out.push(`export const ${WGSL_EXPORT}: WgslModule = {`, '  version: 1,', '  kernels: {');
+  for (const k of kernels) {
+    if (!k.wgsl) continue;
+    out.push(`    ${JSON.stringify(k.meta.name)}: {`);
+    for (const p of k.wgsl) {
+      out.push(`      ${p.mode}: {`, `        name: ${JSON.stringify(p.name)},`);
+      out.push(`        params: ${JSON.stringify(p.params.map((x) => ({ name: x.name, type: x.type })))},`);
+      out.push('        passes: [');
+      for (const pass of p.passes) {
+        out.push('          {');
+        out.push(`            code: ${JSON.stringify(pass.code)},`);
+        out.push(`            workgroupSize: ${JSON.stringify(pass.workgroupSize)},`);
+        out.push(`            bindings: ${JSON.stringify(pass.bindings)},`);
+        out.push(`            uniforms: ${JSON.stringify(pass.uniforms)},`);
+        out.push('          },');
+      }
+      out.push('        ],', `        returns: ${p.returns},`, `        host: ${p.hostName},`, '      },');
+    }
+    out.push('    },');
+  }
+  out.push('  },', '};', '');
+  return out;
 }

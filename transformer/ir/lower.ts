@@ -509,4 +509,7 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   notParallel: 'not parallel',
   maybeNotParallel: 'maybe not parallel',
   unknownExclusiveRead: 'exclusive read unknown',
+  wgslUnsupported: 'not supported by the WGSL backend',
+  wgslNoAdjoint: 'no WGSL version of the adjoint yet',
+  wgslSequential: 'runs as one invocation on WebGPU',
 };

@@ -1,0 +1,147 @@
+/**
+ * parad/runtime: runs a generated module's WGSL programs on a `GPUDevice` (browser or Node).
+ *
+ *   const k = await createKernels(device, mod.wgsl);
+ *   await k.heat(u, tmp, kappa, n, T);       // same positional arguments as the TS function
+ *   await k.heat_d(u, ud, tmp, tmpd, kappa, kappad, n, T);
+ *
+ * With typed arrays a call uploads them, runs the passes, and copies every array a pass writes back
+ * into the same typed array. Pipelines are cached per program and pass; storage buffers are made
+ * per call (pooling is future work).
+ */
+/// <reference types="@webgpu/types" />
+import type { GpuDispatch, WgslModule, WgslPass, WgslProgram } from './index.js';
+
+type TypedArray = Float32Array | Int32Array | Uint32Array;
+/** A call: void kernels resolve to undefined, float kernels to their value, K_d of one to [value, valueDot]. */
+export type KernelCall = (...args: (TypedArray | number)[]) => Promise<number | [number, number] | undefined>;
+
+const ARRAY_TYPES: Record<string, new (n: number) => TypedArray> = { Float32Array, Int32Array, Uint32Array };
+const GPU_BUFFER_USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+const GPU_MAP_READ = 0x1;
+/** WebGPU's per-dimension limit on workgroups in one dispatch. */
+const MAX_WORKGROUPS = 65535;
+
+/** Errors of a call: wrong arguments, shader compilation, device loss. */
+export class ParadGpuError extends Error {}
+
+/** Kernels and tangents of a generated module's `wgsl` export, by function name (`K`, `K_d`). */
+export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
+  if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
+  const out: Record<string, KernelCall> = {};
+  for (const k of Object.values(wgsl.kernels)) {
+    for (const program of [k.primal, k.d]) if (program) out[program.name] = await programCall(device, program);
+  }
+  return out;
+}
+
+/** The uniform buffer of one dispatch: the pass's scalars, 4 bytes each, padded to 16. */
+function uniformBuffer(device: GPUDevice, pass: WgslPass, values: Record<string, number>): GPUBuffer {
+  const data = new ArrayBuffer(Math.max(16, Math.ceil((pass.uniforms.length * 4) / 16) * 16));
+  const view = new DataView(data);
+  pass.uniforms.forEach((u, i) => {
+    const v = values[u.name];
+    if (u.type === 'f32') view.setFloat32(i * 4, v, true);
+    else if (u.type === 'u32') view.setUint32(i * 4, v >>> 0, true);
+    else view.setInt32(i * 4, v | 0, true);
+  });
+  const uniform = device.createBuffer({ size: data.byteLength, usage: GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST });
+  device.queue.writeBuffer(uniform, 0, data);
+  return uniform;
+}
+
+async function programCall(device: GPUDevice, program: WgslProgram): Promise<KernelCall> {
+  const pipelines: GPUComputePipeline[] = [];
+  for (const [i, pass] of program.passes.entries()) {
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+    pipelines.push(device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` }));
+    const err = await device.popErrorScope();
+    if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
+  }
+
+  return async (...args) => {
+    if (args.length !== program.params.length) throw new ParadGpuError(`${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`);
+    const arrays = new Map<string, { data: TypedArray; buffer: GPUBuffer; written: boolean }>();
+    const hostArgs: (TypedArray | number)[] = [];
+    program.params.forEach((p, i) => {
+      const a = args[i];
+      const ctor = ARRAY_TYPES[p.type];
+      if (ctor) {
+        if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type}`);
+        // storage buffers: at least 4 bytes, a multiple of 4
+        const buffer = device.createBuffer({ size: Math.max(4, a.byteLength), usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST });
+        device.queue.writeBuffer(buffer, 0, a.buffer, a.byteOffset, a.byteLength);
+        arrays.set(p.name, { data: a, buffer, written: false });
+      } else if (typeof a !== 'number') {
+        throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a number (${p.type})`);
+      }
+      hostArgs.push(a);
+    });
+    if (program.returns) {
+      const data = new Float32Array(program.returns);
+      arrays.set('_ret', { data, buffer: device.createBuffer({ size: 16, usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC }), written: false });
+    }
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: program.name });
+    const uniformsUsed: GPUBuffer[] = [];
+    const ctx: GpuDispatch = {
+      dispatch(index, extents, values) {
+        const pass = program.passes[index];
+        const groups = extents.map((e, d) => Math.ceil(Math.max(0, e) / pass.workgroupSize[d]));
+        if (groups.some((g) => g === 0)) return;
+        // a long 1-D space folds into y (the shader computes gid.x + gid.y * nwg.x * size)
+        let [x, y, z] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
+        if (extents.length === 1 && x > MAX_WORKGROUPS) {
+          y = Math.ceil(x / MAX_WORKGROUPS);
+          x = MAX_WORKGROUPS;
+        }
+        if (y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: pass ${index} needs ${groups.join('×')} workgroups, over WebGPU's limit of ${MAX_WORKGROUPS} per dimension`);
+        const entries: GPUBindGroupEntry[] = [];
+        if (pass.uniforms.length) {
+          const uniform = uniformBuffer(device, pass, values);
+          uniformsUsed.push(uniform);
+          entries.push({ binding: 0, resource: { buffer: uniform } });
+        }
+        for (const b of pass.bindings) {
+          const a = arrays.get(b.name)!;
+          if (b.access === 'read_write') a.written = true;
+          entries.push({ binding: b.binding, resource: { buffer: a.buffer } });
+        }
+        const bindGroup = device.createBindGroup({ layout: pipelines[index].getBindGroupLayout(0), entries });
+        const cp = encoder.beginComputePass({ label: `${program.name} pass ${index}` });
+        cp.setPipeline(pipelines[index]);
+        cp.setBindGroup(0, bindGroup);
+        cp.dispatchWorkgroups(x, y, z);
+        cp.end();
+      },
+    };
+    (program.host as (ctx: GpuDispatch, ...a: unknown[]) => void)(ctx, ...hostArgs);
+    // read back what the passes wrote
+    const readbacks: { data: TypedArray; staging: GPUBuffer }[] = [];
+    for (const a of arrays.values()) {
+      if (!a.written || a.data.byteLength === 0) continue;
+      const staging = device.createBuffer({ size: Math.max(4, a.data.byteLength), usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST });
+      encoder.copyBufferToBuffer(a.buffer, 0, staging, 0, Math.max(4, a.data.byteLength));
+      readbacks.push({ data: a.data, staging });
+    }
+    device.queue.submit([encoder.finish()]);
+    const err = await device.popErrorScope();
+    if (err) throw new ParadGpuError(`${program.name}: ${err.message}`);
+    for (const r of readbacks) {
+      await r.staging.mapAsync(GPU_MAP_READ);
+      const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.data.byteLength);
+      new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength).set(bytes);
+      r.staging.unmap();
+      r.staging.destroy();
+    }
+    for (const a of arrays.values()) a.buffer.destroy();
+    for (const u of uniformsUsed) u.destroy();
+    const ret = arrays.get('_ret')?.data;
+    if (!ret) return undefined;
+    return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
+  };
+}

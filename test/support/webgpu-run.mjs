@@ -1,0 +1,104 @@
+// Runs every fixture kernel, made 32-bit, on WebGPU (dawn.node) and on JavaScript, and prints a
+// JSON report on stdout; test/wgsl.test.ts checks it. A separate process: dawn.node is not
+// stable inside vitest's workers. Uses the built transformer (dist/), as `npm test` builds first.
+//   node test/support/webgpu-run.mjs [fixture-dir ...]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from '../../dist/transformer/index.js';
+import { createKernels } from '../../dist/runtime/gpu.js';
+import * as runtime from '../../dist/runtime/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
+const canRun = fs.existsSync(SWIFTSHADER);
+if (canRun) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+process.env.XDG_RUNTIME_DIR ??= fs.mkdtempSync('/tmp/parad-xdg-');
+
+const { create, globals } = await import('webgpu');
+Object.assign(globalThis, globals);
+const gpu = create(canRun ? [] : ['backend=null']);
+const adapter = await gpu.requestAdapter();
+const device = await adapter.requestDevice();
+// the inputs, by fixture spec: { file, kernel, tag, args: { name: number[] | number }, types: { name: type } }
+const specs = process.env.PARAD_GPU_SPECS ? JSON.parse(fs.readFileSync(process.env.PARAD_GPU_SPECS, 'utf8')) : [];
+
+/** Loads generated JS (the `parad` import bound to the runtime). */
+function load(code) {
+  const names = [];
+  const body = code
+    .replace(/^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m, (_m, spec) => `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).join(', ')} } = __runtime;`)
+    .replace(/^import type .*$/m, '')
+    .replace(/^export (function|const) ([A-Za-z_$][\w$]*)/gm, (_m, kw, name) => { names.push(name); return `${kw} ${name}`; });
+  return new Function('__runtime', `${body}\nreturn { ${names.join(', ')} };`)(runtime);
+}
+
+const to32 = (src) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
+const dirs = process.argv.length > 2 ? process.argv.slice(2) : fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+/** Largest error relative to the largest |value| (at least 1e-3); NaN where only one side is NaN counts as Infinity. */
+function relError(gpuValues, jsValues) {
+  let scale = 1e-3, worst = 0;
+  for (const x of jsValues) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+  for (let i = 0; i < jsValues.length; i++) {
+    const a = gpuValues[i], b = jsValues[i];
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    if (Object.is(a, b)) continue;
+    worst = Math.max(worst, Number.isNaN(a - b) ? Infinity : Math.abs(a - b) / scale);
+  }
+  return worst;
+}
+
+const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.trim(), canRun, fixtures: {} };
+for (const dir of dirs) {
+  const source = to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8'));
+  const r = await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'] });
+  const entry = { diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })), tint: [], runs: [] };
+  report.fixtures[dir] = entry;
+  if (!r.code) continue;
+  const mod = load(r.code);
+  for (const k of Object.values(mod.wgsl.kernels)) {
+    for (const p of [k.primal, k.d].filter(Boolean)) {
+      for (const [i, pass] of p.passes.entries()) {
+        const info = await device.createShaderModule({ code: pass.code }).getCompilationInfo();
+        const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
+        entry.tint.push({ fn: p.name, pass: i, errors, code: errors.length ? pass.code : undefined });
+      }
+    }
+  }
+  if (!canRun) continue;
+  const kernels = await createKernels(device, mod.wgsl);
+  for (const spec of specs.filter((s) => s.file === dir)) {
+    if (!mod.wgsl.kernels[spec.kernel]) continue;
+    const meta = mod.__parad.kernels[spec.kernel];
+    for (const [name, withDirs] of [[spec.kernel, false], [`${spec.kernel}_d`, true]]) {
+      if (!kernels[name]) continue;
+      const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? (spec.types[key] === 'Int32Array' ? Int32Array.from(v) : spec.types[key] === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v)) : v]));
+      const js = make(), gpuArgs = make();
+      const dirsJs = {}, dirsGpu = {};
+      for (const p of meta.params.filter((q) => q.active)) {
+        const v = js[p.name];
+        const d = typeof v === 'number' ? 0.25 : Float32Array.from(v, (_, i) => Math.cos(i));
+        dirsJs[p.name] = typeof d === 'number' ? d : d.slice();
+        dirsGpu[p.name] = typeof d === 'number' ? d : d.slice();
+      }
+      const list = (a, ds) => meta.params.flatMap((p) => (withDirs && p.active ? [a[p.name], ds[p.name]] : [a[p.name]]));
+      const run = { fn: name, kernel: spec.kernel, tag: spec.tag ?? null, errors: {} };
+      try {
+        const jsRet = mod[name](...list(js, dirsJs));
+        const gpuRet = await kernels[name](...list(gpuArgs, dirsGpu));
+        for (const p of meta.params.filter((q) => q.kind === 'array')) {
+          run.errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
+          if (withDirs && p.active) run.errors[`${p.name}d`] = relError(dirsGpu[p.name], dirsJs[p.name]);
+        }
+        if (jsRet !== undefined) run.errors.return = relError([gpuRet].flat(), [jsRet].flat());
+      } catch (e) {
+        run.failure = String(e?.message ?? e);
+      }
+      entry.runs.push(run);
+    }
+  }
+}
+process.stdout.write(JSON.stringify(report));
+device.destroy();
+process.exit(0);

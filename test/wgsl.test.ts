@@ -1,0 +1,88 @@
+/**
+ * The WGSL backend on WebGPU (dawn.node, the npm `webgpu` package, over SwiftShader's Vulkan on
+ * CPU-only machines; docs/wgsl.md): every fixture kernel, made 32-bit (Float32Array, f32), is
+ * compiled with target wgsl. Every generated shader must compile with Tint; kernels the backend
+ * lowers run K and K_d on the GPU through parad/runtime and must match the JavaScript module
+ * (f32 tolerance); the others must get a clear PARAD3001 diagnostic.
+ *
+ * dawn.node runs in a child process (test/support/webgpu-run.mjs, using the built dist/): it is
+ * not stable inside vitest's workers. Without SwiftShader the shaders are validated (dawn's null
+ * backend) but not run; with CI=true a missing SwiftShader is a failure, not a skip.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { compile } from '../transformer/index.js';
+import { specs } from '../fixtures/specs.js';
+import { argsFor } from './support/fixture-args.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const to32 = (src: string) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
+const dirs = fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+/** Kernels the backend does not lower yet, with the reason it must give. */
+const UNSUPPORTED: Record<string, RegExp> = {};
+
+interface Run { fn: string; kernel: string; tag: string | null; errors: Record<string, number>; failure?: string }
+interface Report {
+  adapter: string;
+  canRun: boolean;
+  fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
+}
+let report: Report;
+
+beforeAll(async () => {
+  // inputs for every spec, from the 32-bit kernels' signatures
+  const inputs: unknown[] = [];
+  for (const dir of dirs) {
+    const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, modes: ['d'] });
+    for (const spec of specs.filter((s) => s.file === dir)) {
+      const meta = r.kernels.find((k) => k.name === spec.kernel);
+      if (!meta) continue;
+      const args = argsFor(spec, meta.params);
+      inputs.push({
+        file: dir, kernel: spec.kernel, tag: spec.tag ?? null,
+        args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v)])),
+        types: Object.fromEntries(meta.params.map((p) => [p.name, p.type])),
+      });
+    }
+  }
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-')), 'specs.json');
+  fs.writeFileSync(file, JSON.stringify(inputs));
+  const out = execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], { env: { ...process.env, PARAD_GPU_SPECS: file }, maxBuffer: 64 << 20, encoding: 'utf8' });
+  report = JSON.parse(out) as Report;
+}, 600_000);
+
+test('SwiftShader runs the shaders (required in CI)', () => {
+  if (process.env.CI) expect(report.canRun, 'no SwiftShader: apt-get install chromium libvulkan1').toBe(true);
+  if (report.canRun) expect(report.adapter.toLowerCase()).toContain('swiftshader');
+});
+
+describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
+  test('compiles, or says which kernel WGSL cannot run and why', () => {
+    const f = report.fixtures[dir];
+    for (const e of f.diagnostics.filter((d) => d.code === 'PARAD3001')) {
+      const name = /kernel '(\w+)'/.exec(e.message)![1];
+      expect(Object.keys(UNSUPPORTED), e.message).toContain(name);
+      expect(e.message).toMatch(UNSUPPORTED[name]);
+    }
+    expect(f.diagnostics.filter((d) => d.severity === 'error' && d.code !== 'PARAD3001')).toEqual([]);
+  });
+
+  test('every shader compiles with Tint', () => {
+    for (const t of report.fixtures[dir].tint) expect(t.errors, `${t.fn} pass ${t.pass}:\n${t.code}`).toEqual([]);
+  });
+
+  test('K and K_d on the GPU match JavaScript (f32)', () => {
+    if (!report.canRun) return;
+    const runs = report.fixtures[dir].runs;
+    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel]);
+    expect(runs.length, 'each kernel ran in both modes').toBe(2 * wanted.length);
+    for (const r of runs) {
+      expect(r.failure, `${r.fn}`).toBeUndefined();
+      for (const [where, err] of Object.entries(r.errors)) expect(err, `${r.fn}${r.tag ? ` (${r.tag})` : ''}: ${where}`).toBeLessThanOrEqual(2e-4);
+    }
+  });
+});

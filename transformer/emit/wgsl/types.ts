@@ -1,0 +1,82 @@
+/**
+ * Value types of a function's names for WGSL, which (unlike JavaScript) tells integers from floats:
+ * parameters by their declared types, loop variables i32, locals by their annotation or else by
+ * what they are assigned (a local initialized with `0` and later given `acc + w[k] * u[k]` is f32).
+ */
+import type { Expr, Stmt } from '../../ir/types.js';
+import { forEachStmt } from '../../ir/walk.js';
+
+export type WType = 'f32' | 'i32' | 'u32' | 'bool';
+
+/** The WGSL element type of a typed-array parameter type, the scalar type of a scalar one. */
+export function paramType(type: string): WType | undefined {
+  switch (type) {
+    case 'Float32Array': case 'f32': return 'f32';
+    case 'Int32Array': case 'i32': return 'i32';
+    case 'Uint32Array': case 'u32': return 'u32';
+    default: return undefined;
+  }
+}
+
+export class Types {
+  readonly names = new Map<string, WType>();
+  /** element types of the arrays */
+  readonly arrays = new Map<string, WType>();
+
+  constructor(params: { name: string; type: string }[], body: Stmt[]) {
+    for (const p of params) {
+      const t = paramType(p.type);
+      if (!t) continue;
+      (p.type.endsWith('Array') ? this.arrays : this.names).set(p.name, t);
+    }
+    // loops and annotated locals first; then locals by their initializers and assignments, to a fixed point
+    const untyped: (Stmt & { k: 'decl' })[] = [];
+    forEachStmt(body, (s) => {
+      if (s.k === 'for') this.names.set(s.v, 'i32');
+      else if (s.k === 'decl') {
+        if (s.type === 'f32' || s.type === 'f64') this.names.set(s.name, 'f32');
+        else if (s.type === 'i32' || s.type === 'u32') this.names.set(s.name, s.type);
+        else untyped.push(s);
+      }
+    });
+    for (const d of untyped) this.names.set(d.name, this.of(d.init));
+    for (let changed = true; changed;) {
+      changed = false;
+      forEachStmt(body, (s) => {
+        if (s.k === 'assign' && s.target.k === 'var' && this.names.get(s.target.name) !== 'f32' && this.of(s.value) === 'f32') {
+          this.names.set(s.target.name, 'f32');
+          changed = true;
+        }
+        if (s.k === 'decl' && untyped.includes(s) && this.names.get(s.name) !== 'f32' && this.of(s.init) === 'f32') {
+          this.names.set(s.name, 'f32');
+          changed = true;
+        }
+      });
+    }
+  }
+
+  /** The type of an expression (integer literals are i32 unless mixed with floats). */
+  of(e: Expr): WType {
+    switch (e.k) {
+      case 'num': return Number.isInteger(e.value) && !/[.eE]|Math\./.test(e.text) ? 'i32' : 'f32';
+      case 'var': return this.names.get(e.name) ?? 'f32';
+      case 'index': return this.arrays.get(e.array) ?? 'f32';
+      case 'length': return 'i32';
+      case 'unary': return e.op === '!' ? 'bool' : this.of(e.e);
+      case 'binary': {
+        if (['<', '<=', '>', '>=', '===', '!==', '==', '!=', '&&', '||'].includes(e.op)) return 'bool';
+        if (['|', '&', '^', '<<', '>>', '>>>'].includes(e.op)) return 'i32';
+        const l = this.of(e.l), r = this.of(e.r);
+        // `/` is float division in JavaScript (`(a / b) | 0` is the integer one)
+        if (l === 'f32' || r === 'f32' || e.op === '/') return 'f32';
+        return l === 'u32' && r === 'u32' ? 'u32' : 'i32';
+      }
+      case 'cond': {
+        const t = this.of(e.t), f = this.of(e.f);
+        return t === 'f32' || f === 'f32' ? 'f32' : t;
+      }
+      case 'call': return 'f32';
+      default: return 'f32';
+    }
+  }
+}
