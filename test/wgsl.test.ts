@@ -25,10 +25,14 @@ const dirs = fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }
 /** Kernels the backend does not lower yet, with the reason it must give. */
 const UNSUPPORTED: Record<string, RegExp> = {};
 
+import { MATH_FUNCTIONS } from '../transformer/differentiate/rules.js';
+
 interface Run { fn: string; kernel: string; tag: string | null; errors: Record<string, number>; failure?: string }
 interface Report {
   adapter: string;
   canRun: boolean;
+  /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
+  semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
 }
 let report: Report;
@@ -84,5 +88,15 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
       expect(r.failure, `${r.fn}`).toBeUndefined();
       for (const [where, err] of Object.entries(r.errors)) expect(err, `${r.fn}${r.tag ? ` (${r.tag})` : ''}: ${where}`).toBeLessThanOrEqual(2e-4);
     }
+  });
+});
+
+describe('Math functions on the GPU keep JavaScript semantics (negative bases, zeros, halves)', () => {
+  test.each(MATH_FUNCTIONS.map((f) => f.slice(5)))('Math.%s', (f) => {
+    if (!report.canRun) return;
+    const w = report.semantics?.[f];
+    expect(w, `no result for ${f}`).toBeDefined();
+    // SwiftShader's sin/cos are accurate to about 2e-4
+    expect(w!.err, `${f}: x=${w!.x}, z=${w!.z}: gpu ${w!.gpu}, js ${w!.js}`).toBeLessThanOrEqual(5e-4);
   });
 });

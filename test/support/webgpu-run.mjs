@@ -99,6 +99,31 @@ for (const dir of dirs) {
     }
   }
 }
+// JavaScript semantics of every Math function on awkward inputs (negative bases, zeros, halves):
+// m_<f>(y, x, z, n) of the math fixture, element k at x = G[k / G.length], z = G[k % G.length];
+// compared where JavaScript's result is finite (WGSL leaves NaN/infinity cases to the implementation)
+if (canRun && (process.argv.length <= 2 || dirs.includes('math'))) {
+  const G = [-3, -2.5, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2.5, 3, 7];
+  const n = G.length * G.length;
+  const source = to32(fs.readFileSync(path.join(root, 'fixtures/math/math.ts'), 'utf8'));
+  const mod = load((await compile(source, { fileName: 'math.ts', format: 'js', targets: ['ts', 'wgsl'], modes: ['d'] })).code);
+  const kernels = await createKernels(device, mod.wgsl);
+  report.semantics = {};
+  for (const name of Object.keys(mod.wgsl.kernels)) {
+    const x = Float32Array.from({ length: n }, (_, k) => G[Math.floor(k / G.length)]);
+    const z = Float32Array.from({ length: n }, (_, k) => G[k % G.length]);
+    const yJs = new Float32Array(n), yGpu = new Float32Array(n);
+    mod[name](yJs, x, z, n);
+    await kernels[name](yGpu, x, z, n);
+    let worst = { err: 0, x: 0, z: 0, js: 0, gpu: 0 };
+    for (let k = 0; k < n; k++) {
+      if (!Number.isFinite(yJs[k])) continue;
+      const err = Math.abs(yGpu[k] - yJs[k]) / Math.max(1, Math.abs(yJs[k]));
+      if (!(err <= worst.err)) worst = { err: Number.isNaN(err) ? Infinity : err, x: x[k], z: z[k], js: yJs[k], gpu: yGpu[k] };
+    }
+    report.semantics[name.slice(2)] = worst;
+  }
+}
 process.stdout.write(JSON.stringify(report));
 device.destroy();
 process.exit(0);

@@ -78,7 +78,8 @@ export const RULES = {
     usesArgs: true,
     // r = atan2(y, x): ∂r/∂y = x / (x² + y²), ∂r/∂x = -y / (x² + y²)
     partials: ([y, x]) => [div(x, add(sq(x), sq(y))), neg(div(y, add(sq(x), sq(y))))],
-    wgsl: ([y, x]) => `atan2(${y}, ${x})`,
+    // atan2(0, 0) is 0 in JavaScript, undefined in WGSL
+    wgsl: ([y, x]) => `select(atan2(${y}, ${x}), 0.0, ${y} == 0.0 && ${x} == 0.0)`,
   },
   'Math.pow': {
     arity: 2,
@@ -89,7 +90,8 @@ export const RULES = {
       cond(bin('===', b, num(0)), num(0), mul(b, M('pow', a, sub(b, ONE)))),
       cond(bin('>', a, num(0)), mul(r, M('log', a)), num(0)),
     ],
-    wgsl: ([a, b]) => `pow(${a}, ${b})`,
+    // WGSL's pow is exp2(b·log2 a): JavaScript's sign for negative bases with integer exponents, x⁰ = 1
+    wgsl: ([a, b]) => `select(select(pow(${a}, ${b}), select(1.0, -1.0, fract(${b} * 0.5) != 0.0) * pow(-(${a}), ${b}), ${a} < 0.0), 1.0, ${b} == 0.0)`,
   },
   'Math.hypot': {
     arity: 2,
