@@ -5,6 +5,9 @@
  * lowers run K and K_d on the GPU through parad/runtime and must match the JavaScript module
  * (f32 tolerance); the others must get a clear PARAD3001 diagnostic.
  *
+ * Every shader is also compiled by naga (Deno's WebGPU over Mesa's lavapipe), so the output is
+ * portable beyond Dawn.
+ *
  * dawn.node runs in a child process (test/support/webgpu-run.mjs, using the built dist/): it is
  * not stable inside vitest's workers. Without SwiftShader the shaders are validated (dawn's null
  * backend) but not run; with CI=true a missing SwiftShader is a failure, not a skip.
@@ -36,12 +39,15 @@ interface Report {
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
 }
 let report: Report;
+const shaders: { fn: string; pass: number; code: string }[] = [];
+let naga: { adapter: string | null; results: { fn: string; pass: number; errors: string[] }[]; failure?: string };
 
 beforeAll(async () => {
   // inputs for every spec, from the 32-bit kernels' signatures
   const inputs: unknown[] = [];
   for (const dir of dirs) {
-    const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, modes: ['d'] });
+    const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, modes: ['d'], targets: ['ts', 'wgsl'] });
+    shaders.push(...(r.shaders ?? []));
     for (const spec of specs.filter((s) => s.file === dir)) {
       const meta = r.kernels.find((k) => k.name === spec.kernel);
       if (!meta) continue;
@@ -57,11 +63,32 @@ beforeAll(async () => {
   fs.writeFileSync(file, JSON.stringify(inputs));
   const out = execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], { env: { ...process.env, PARAD_GPU_SPECS: file }, maxBuffer: 64 << 20, encoding: 'utf8' });
   report = JSON.parse(out) as Report;
+  // the second compiler: naga (Deno's WebGPU) over lavapipe, without SwiftShader's driver override
+  const shaderFile = path.join(path.dirname(file), 'shaders.json');
+  fs.writeFileSync(shaderFile, JSON.stringify(shaders));
+  const deno = path.join(root, 'node_modules/.bin/deno');
+  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? path.dirname(file) };
+  delete env.VK_ICD_FILENAMES;
+  try {
+    naga = JSON.parse(execFileSync(deno, ['run', '--allow-read', path.join(root, 'test/support/naga-validate.mjs'), shaderFile], { env, maxBuffer: 64 << 20, encoding: 'utf8' })) as typeof naga;
+  } catch (e) {
+    naga = { adapter: null, results: [], failure: String((e as Error).message) };
+  }
 }, 600_000);
 
 test('SwiftShader runs the shaders (required in CI)', () => {
   if (process.env.CI) expect(report.canRun, 'no SwiftShader: apt-get install chromium libvulkan1').toBe(true);
   if (report.canRun) expect(report.adapter.toLowerCase()).toContain('swiftshader');
+});
+
+test('every shader also compiles with naga (Deno over lavapipe; required in CI)', () => {
+  if (!naga.adapter) {
+    if (process.env.CI) expect.fail(`no Deno WebGPU adapter (apt-get install mesa-vulkan-drivers): ${naga.failure ?? ''}`);
+    return;
+  }
+  expect(naga.results.length).toBe(shaders.length);
+  expect(shaders.length).toBeGreaterThan(50);
+  for (const r of naga.results) expect(r.errors, `${r.fn} pass ${r.pass}:\n${shaders.find((s) => s.fn === r.fn && s.pass === r.pass)?.code}`).toEqual([]);
 });
 
 describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
