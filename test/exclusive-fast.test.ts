@@ -4,6 +4,8 @@
  * by the brute-force property test; here the point is that the solver is not needed.
  */
 import { afterAll, describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { analyze, type ReadReport } from '../transformer/index.js';
 import * as solve from '../transformer/analysis/exclusive/solve.js';
 
@@ -22,24 +24,10 @@ describe('verdicts without z3', () => {
     expect(solve.z3LoadMs).toBe(0);
   });
 
-  test('conv2d: flattened 3-D writes are exclusive (no race), inp/w/bias are not, with witnesses', async () => {
-    const { l, read } = await loop('out: Float64Array, inp: Float64Array, w: Float64Array, bias: Float64Array, C: i32, H: i32, W: i32, F: i32, K: i32', `
-  const OH = H - K + 1;
-  const OW = W - K + 1;
-  // @parallel
-  for (let f = 0; f < F; f++) {
-    // @parallel
-    for (let oy = 0; oy < OH; oy++) {
-      // @parallel
-      for (let ox = 0; ox < OW; ox++) {
-        let acc = bias[f];
-        for (let c = 0; c < C; c++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
-          acc += w[((f * C + c) * K + ky) * K + kx] * inp[(c * H + oy + ky) * W + ox + kx];
-        }
-        out[(f * OH + oy) * OW + ox] = acc;
-      }
-    }
-  }`);
+  test('conv2d (fixtures/conv2d): flattened 3-D writes are exclusive (no race), inp/w/bias are not, with witnesses', async () => {
+    const src = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/conv2d/conv2d.ts'), 'utf8');
+    const l = (await analyze(src, { fileName: 'conv2d.ts' })).report.kernels[0].loops[0];
+    const read = (name: string): ReadReport => l.reads.find((x) => x.name === name)!;
     expect(l.races).toEqual([]);
     for (const name of ['inp', 'w', 'bias']) {
       const r = read(name);

@@ -67,7 +67,7 @@ beforeAll(async () => {
   const shaderFile = path.join(path.dirname(file), 'shaders.json');
   fs.writeFileSync(shaderFile, JSON.stringify(shaders));
   const deno = path.join(root, 'node_modules/.bin/deno');
-  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? path.dirname(file) };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? path.dirname(file) };
   delete env.VK_ICD_FILENAMES;
   try {
     naga = JSON.parse(execFileSync(deno, ['run', '--allow-read', path.join(root, 'test/support/naga-validate.mjs'), shaderFile], { env, maxBuffer: 64 << 20, encoding: 'utf8' })) as typeof naga;

@@ -12,16 +12,11 @@ import { readsOf } from '../../ir/build.js';
 import { printExpr } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
+import type { WgslPass } from '../../../runtime/index.js';
 import { wexpr, wname, WgslUnsupported } from './expr.js';
 
-export interface PassOut {
-  code: string;
-  workgroupSize: [number, number, number];
-  /** storage buffers, binding 1.. (binding 0 is the uniform buffer) */
-  bindings: { binding: number; name: string; access: 'read' | 'read_write' }[];
-  /** the uniform struct's fields, 4 bytes each, in order */
-  uniforms: { name: string; type: 'f32' | 'i32' | 'u32' }[];
-}
+/** One compute pass (the runtime's description of it). */
+export type PassOut = WgslPass;
 
 export interface ProgramOut {
   passes: PassOut[];
