@@ -6,15 +6,36 @@
  *   await k.heat_d(u, ud, tmp, tmpd, kappa, kappad, n, T);
  *
  * With typed arrays a call uploads them, runs the passes, and copies every array a pass writes back
- * into the same typed array. Pipelines are cached per program and pass; storage buffers are made
- * per call (pooling is future work).
+ * into the same typed array; with GPUBuffers (STORAGE usage) it works on them in place.
+ * `k.heat.encode(encoder, ...)` records into a caller's command encoder (GPUBuffers only).
+ * Pipelines are made once per program and pass; upload buffers per call (pooling is future work).
  */
 /// <reference types="@webgpu/types" />
 import type { GpuDispatch, WgslModule, WgslPass, WgslProgram } from './index.js';
 
 type TypedArray = Float32Array | Int32Array | Uint32Array;
-/** A call: void kernels resolve to undefined, float kernels to their value, K_d of one to [value, valueDot]. */
-export type KernelCall = (...args: (TypedArray | number)[]) => Promise<number | [number, number] | undefined>;
+type Arg = TypedArray | GPUBuffer | number;
+/**
+ * A call (typed arrays are uploaded and read back, GPUBuffers stay on the GPU): void kernels resolve
+ * to undefined, float kernels to their value, K_d of one to [value, valueDot]. `encode` records the
+ * passes into the caller's command encoder instead (GPUBuffers only), so kernels chain in one submit.
+ */
+export interface KernelCall {
+  (...args: Arg[]): Promise<number | [number, number] | undefined>;
+  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): void;
+}
+
+/** An array argument bound to a storage buffer. */
+interface Bound {
+  buffer: GPUBuffer;
+  /** the typed array it was uploaded from (read back after the call) */
+  data?: TypedArray;
+  written: boolean;
+  /** created by the call (destroyed after it) */
+  owned: boolean;
+}
+
+const isBuffer = (a: unknown): a is GPUBuffer => typeof a === 'object' && a !== null && typeof (a as GPUBuffer).mapAsync === 'function' && typeof (a as GPUBuffer).size === 'number';
 
 const ARRAY_TYPES: Record<string, new (n: number) => TypedArray> = { Float32Array, Int32Array, Uint32Array };
 const GPU_BUFFER_USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
@@ -63,31 +84,37 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
   }
 
-  return async (...args) => {
+  /** Arguments bound: storage buffers by name (uploaded typed arrays, or the caller's GPUBuffers), and what the host function gets. */
+  const bind = (args: Arg[], allowTyped: boolean) => {
     if (args.length !== program.params.length) throw new ParadGpuError(`${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`);
-    const arrays = new Map<string, { data: TypedArray; buffer: GPUBuffer; written: boolean }>();
-    const hostArgs: (TypedArray | number)[] = [];
+    const arrays = new Map<string, Bound>();
+    const hostArgs: unknown[] = [];
     program.params.forEach((p, i) => {
       const a = args[i];
       const ctor = ARRAY_TYPES[p.type];
-      if (ctor) {
-        if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type}`);
-        // storage buffers: at least 4 bytes, a multiple of 4
-        const buffer = device.createBuffer({ size: Math.max(4, a.byteLength), usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST });
-        device.queue.writeBuffer(buffer, 0, a.buffer, a.byteOffset, a.byteLength);
-        arrays.set(p.name, { data: a, buffer, written: false });
-      } else if (typeof a !== 'number') {
-        throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a number (${p.type})`);
+      if (!ctor) {
+        if (typeof a !== 'number') throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a number (${p.type})`);
+        hostArgs.push(a);
+        return;
       }
+      if (isBuffer(a)) {
+        arrays.set(p.name, { buffer: a, written: false, owned: false });
+        hostArgs.push({ length: Math.floor(a.size / 4) });
+        return;
+      }
+      if (!allowTyped) throw new ParadGpuError(`${program.name}.encode: argument '${p.name}' must be a GPUBuffer (typed arrays need a call, which uploads and reads back)`);
+      if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type} or a GPUBuffer`);
+      // storage buffers: at least 4 bytes, a multiple of 4
+      const buffer = device.createBuffer({ size: Math.max(4, a.byteLength), usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST });
+      device.queue.writeBuffer(buffer, 0, a.buffer, a.byteOffset, a.byteLength);
+      arrays.set(p.name, { data: a, buffer, written: false, owned: true });
       hostArgs.push(a);
     });
-    if (program.returns) {
-      const data = new Float32Array(program.returns);
-      arrays.set('_ret', { data, buffer: device.createBuffer({ size: 16, usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC }), written: false });
-    }
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: program.name });
-    const uniformsUsed: GPUBuffer[] = [];
+    return { arrays, hostArgs };
+  };
+
+  /** Records the passes into `encoder` (the host function decides which, how often, over what). */
+  const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[]) => {
     const ctx: GpuDispatch = {
       dispatch(index, extents, values) {
         const pass = program.passes[index];
@@ -120,10 +147,22 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       },
     };
     (program.host as (ctx: GpuDispatch, ...a: unknown[]) => void)(ctx, ...hostArgs);
-    // read back what the passes wrote
+  };
+
+  const call = (async (...args: Arg[]) => {
+    const { arrays, hostArgs } = bind(args, true);
+    if (program.returns) {
+      const data = new Float32Array(program.returns);
+      arrays.set('_ret', { data, buffer: device.createBuffer({ size: 16, usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC }), written: false, owned: true });
+    }
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: program.name });
+    const uniformsUsed: GPUBuffer[] = [];
+    record(encoder, arrays, hostArgs, uniformsUsed);
+    // read back what the passes wrote into typed arrays (GPUBuffers stay on the GPU)
     const readbacks: { data: TypedArray; staging: GPUBuffer }[] = [];
     for (const a of arrays.values()) {
-      if (!a.written || a.data.byteLength === 0) continue;
+      if (!a.data || !a.written || a.data.byteLength === 0) continue;
       const staging = device.createBuffer({ size: Math.max(4, a.data.byteLength), usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST });
       encoder.copyBufferToBuffer(a.buffer, 0, staging, 0, Math.max(4, a.data.byteLength));
       readbacks.push({ data: a.data, staging });
@@ -138,10 +177,17 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       r.staging.unmap();
       r.staging.destroy();
     }
-    for (const a of arrays.values()) a.buffer.destroy();
+    for (const a of arrays.values()) if (a.owned) a.buffer.destroy();
     for (const u of uniformsUsed) u.destroy();
     const ret = arrays.get('_ret')?.data;
     if (!ret) return undefined;
     return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
+  }) as KernelCall;
+  call.encode = (encoder, ...args) => {
+    if (program.returns) throw new ParadGpuError(`${program.name}.encode: a kernel returning a float needs a call (its value is read back)`);
+    const { arrays, hostArgs } = bind(args, false);
+    // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
+    record(encoder, arrays, hostArgs, []);
   };
+  return call;
 }

@@ -34,6 +34,7 @@ interface Run { fn: string; kernel: string; tag: string | null; errors: Record<s
 interface Report {
   adapter: string;
   canRun: boolean;
+  runtime?: { buffers: number; encode: number; errors: Record<string, string> };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
@@ -126,4 +127,14 @@ describe('Math functions on the GPU keep JavaScript semantics (negative bases, z
     // SwiftShader's sin/cos are accurate to about 2e-4
     expect(w!.err, `${f}: x=${w!.x}, z=${w!.z}: gpu ${w!.gpu}, js ${w!.js}`).toBeLessThanOrEqual(5e-4);
   });
+});
+
+test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, misuse names the parameter', () => {
+  if (!report.canRun) return;
+  const r = report.runtime!;
+  expect(r.buffers).toBeLessThanOrEqual(1e-6);
+  expect(r.encode).toBeLessThanOrEqual(1e-6);
+  expect(r.errors.count).toBe('heat takes 5 arguments (u, tmp, kappa, n, T), got 1');
+  expect(r.errors.type).toBe("heat: argument 'tmp' must be a Float32Array or a GPUBuffer");
+  expect(r.errors.encodeTyped).toMatch(/heat\.encode: argument 'u' must be a GPUBuffer/);
 });

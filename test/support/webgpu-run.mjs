@@ -124,6 +124,45 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('math'))) {
     report.semantics[name.slice(2)] = worst;
   }
 }
+// parad/runtime with GPUBuffers and encode(): fixtures/heat's heat (32-bit), typed-array calls as the reference
+if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
+  const source = to32(fs.readFileSync(path.join(root, 'fixtures/heat/heat.ts'), 'utf8'));
+  const mod = load((await compile(source, { fileName: 'heat.ts', format: 'js', targets: ['ts', 'wgsl'], modes: ['d'] })).code);
+  const k = await createKernels(device, mod.wgsl);
+  const n = 300;
+  const init = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i / 7));
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const upload = (a) => { const b = device.createBuffer({ size: a.byteLength, usage }); device.queue.writeBuffer(b, 0, a); return b; };
+  const download = async (b) => {
+    const staging = device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(b, 0, staging, 0, b.size);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    return out;
+  };
+  const typed = async (T) => { const u = init(); await k.heat(u, new Float32Array(n), 0.2, n, T); return u; };
+  const runtimeReport = { errors: {} };
+  // GPUBuffers in a call: they stay on the GPU, the result is read here
+  const bu = upload(init()), bt = upload(new Float32Array(n));
+  await k.heat(bu, bt, 0.2, n, 3);
+  runtimeReport.buffers = relError(await download(bu), await typed(3));
+  // two encodes into one encoder, one submit: T = 1 twice equals T = 2
+  const cu = upload(init()), ct = upload(new Float32Array(n));
+  const enc = device.createCommandEncoder();
+  k.heat.encode(enc, cu, ct, 0.2, n, 1);
+  k.heat.encode(enc, cu, ct, 0.2, n, 1);
+  device.queue.submit([enc.finish()]);
+  runtimeReport.encode = relError(await download(cu), await typed(2));
+  // misuse: clear errors naming the parameter
+  const message = async (f) => { try { await f(); return 'no error'; } catch (e) { return String(e.message); } };
+  runtimeReport.errors.count = await message(() => k.heat(init()));
+  runtimeReport.errors.type = await message(() => k.heat(init(), 3, 0.2, n, 1));
+  runtimeReport.errors.encodeTyped = await message(() => k.heat.encode(device.createCommandEncoder(), init(), ct, 0.2, n, 1));
+  report.runtime = runtimeReport;
+}
 process.stdout.write(JSON.stringify(report));
 device.destroy();
 process.exit(0);

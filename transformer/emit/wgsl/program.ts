@@ -80,7 +80,7 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
     const uniformNames = [...used].filter((n) => !arrays.has(n) && !local.has(n)).sort();
     const uniforms = uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
     const bindings = bufferNames.map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
-    const wg = WORKGROUP[nest.length];
+    const wg = workgroupSize(loop, nest.length);
     const code = passCode(nest, inner, types, uniforms, bindings, wg);
     passes.push({ code, workgroupSize: wg, bindings, uniforms });
     // extents x, y, z: innermost loop first
@@ -96,6 +96,22 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
   if (!parallel) return { ...singleInvocation(params, body, types, arrays, ctxName), scalars, sequential: true };
   const hostBody = host(body);
   return { passes, host: hostBody, scalars, returns: 0, sequential: false };
+}
+
+/** WebGPU's default limit on invocations per workgroup. */
+const MAX_INVOCATIONS = 256;
+
+/** The nest's workgroup size: the default for its depth, or `// @parallel workgroup=16x16`. */
+function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
+  const m = /workgroup=(\d+(?:x\d+)*)/.exec(loop.pragma ?? '');
+  if (!m) return WORKGROUP[depth];
+  const dims = m[1].split('x').map(Number);
+  if (dims.length !== depth) throw new WgslUnsupported(`workgroup=${m[1]} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`);
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS) throw new WgslUnsupported(`workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`);
+  // x is the innermost loop: `workgroup=4x64` over (y, x) is 64 along x, 4 along y
+  const xyz = [...dims].reverse();
+  return [xyz[0], xyz[1] ?? 1, xyz[2] ?? 1];
 }
 
 /** The name of the storage buffer a single-invocation pass returns its float values in. */

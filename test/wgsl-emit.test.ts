@@ -1,0 +1,80 @@
+/**
+ * WGSL emission without a GPU: what the generated `wgsl` export describes (passes, bindings,
+ * uniforms, workgroup sizes, the host function) and the diagnostics of what it cannot lower.
+ * test/wgsl.test.ts runs the shaders.
+ */
+import { describe, expect, test } from 'vitest';
+import { compile } from '../transformer/index.js';
+import { loadGenerated } from './support/load.js';
+import type { WgslModule } from '../runtime/index.js';
+
+const header = "import type { f32, i32 } from 'parad';\n";
+const kernel = (pragma: string) => `${header}/** @kernel */
+export function blur2(out: Float32Array, u: Float32Array, a: f32, H: i32, W: i32): void {
+  // @parallel ${pragma}
+  for (let y = 1; y < H - 1; y++) {
+    // @parallel
+    for (let x = 1; x < W - 1; x++) {
+      out[y * W + x] = a * (u[y * W + x - 1] + u[y * W + x + 1]);
+    }
+  }
+}
+`;
+
+async function wgslOf(src: string) {
+  const r = await compile(src, { fileName: 'k.ts', format: 'js', targets: ['ts', 'wgsl'] });
+  return { r, wgsl: r.code ? (loadGenerated(r.code).wgsl as WgslModule) : undefined };
+}
+
+describe('the wgsl export', () => {
+  test('a 2-D nest: one pass, 8×8 by default, x the inner loop, bindings by access, scalars as uniforms', async () => {
+    const { wgsl } = await wgslOf(kernel(''));
+    const p = wgsl!.kernels.blur2.primal;
+    expect(p.passes).toHaveLength(1);
+    const pass = p.passes[0];
+    expect(pass.workgroupSize).toEqual([8, 8, 1]);
+    expect(pass.bindings).toEqual([{ binding: 1, name: 'out', access: 'read_write' }, { binding: 2, name: 'u', access: 'read' }]);
+    expect(pass.uniforms).toEqual([{ name: 'H', type: 'i32' }, { name: 'W', type: 'i32' }, { name: 'a', type: 'f32' }]);
+    expect(pass.code).toContain('let x: i32 = 1 + 1 * i32(gid.x);');
+    expect(pass.code).toContain('let y: i32 = 1 + 1 * i32(gid.y);');
+    // the tangent: a and its partner ad are uniforms, ud a read binding
+    const d = wgsl!.kernels.blur2.d!;
+    expect(d.passes[0].uniforms.map((x) => x.name)).toEqual(['H', 'W', 'a', 'ad']);
+    expect(d.passes[0].bindings.map((b) => `${b.name}:${b.access}`)).toEqual(['out:read_write', 'outd:read_write', 'u:read', 'ud:read']);
+    // the host dispatches W-2 × H-2 iterations
+    const calls: unknown[] = [];
+    (p.host as (...a: unknown[]) => void)({ dispatch: (...a: unknown[]) => calls.push(a) }, { length: 48 }, { length: 48 }, 0.5, 6, 8);
+    expect(calls).toEqual([[0, [6, 4], { H: 6, W: 8, a: 0.5 }]]);
+  });
+
+  test('workgroup=4x32 sets the size (x innermost); a wrong one is PARAD3001', async () => {
+    const { wgsl } = await wgslOf(kernel('workgroup=4x32'));
+    expect(wgsl!.kernels.blur2.primal.passes[0].workgroupSize).toEqual([32, 4, 1]);
+    expect(wgsl!.kernels.blur2.primal.passes[0].code).toContain('@workgroup_size(32, 4, 1)');
+    for (const [pragma, message] of [['workgroup=64', /has 1 dimension, the @parallel nest 2/], ['workgroup=32x32', /1024 invocations; WebGPU allows 1 to 256/]] as const) {
+      const { r } = await wgslOf(kernel(pragma));
+      expect(r.code).toBeUndefined();
+      expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message).toMatch(message);
+    }
+  });
+
+  test('what cannot be lowered is PARAD3001 with the reason', async () => {
+    const cases: [string, RegExp][] = [
+      [`${header}/** @kernel */\nexport function k(y: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = 1;\n}\n`, /'y' is Float64Array: WGSL has no 64-bit floats/],
+      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`, /a statement outside @parallel loops that assigns/],
+      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    // @parallel\n    for (let j = 0; j < i; j++) y[i * n + j] = 1;\n  }\n}\n`, /depend on i \(only rectangular/],
+    ];
+    for (const [src, message] of cases) {
+      const { r } = await wgslOf(src);
+      expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message, src).toMatch(message);
+    }
+  });
+
+  test('a kernel without @parallel loops is one invocation (PARAD3003) returning through _ret', async () => {
+    const { r, wgsl } = await wgslOf(`${header}/** @kernel */\nexport function dot(x: Float32Array, y: Float32Array, n: i32): f32 {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += x[i] * y[i];\n  return s;\n}\n`);
+    expect(r.diagnostics.map((d) => d.code)).toContain('PARAD3003');
+    expect(wgsl!.kernels.dot.primal.returns).toBe(1);
+    expect(wgsl!.kernels.dot.d!.returns).toBe(2);
+    expect(wgsl!.kernels.dot.primal.passes[0].code).toContain('_ret[0] = s;');
+  });
+});
