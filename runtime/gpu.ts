@@ -78,7 +78,12 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length) throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+    // each error at the kernel line its WGSL line comes from
+    const where = (m: GPUCompilationMessage) => {
+      const line = pass.sourceLines?.[m.lineNum - 1];
+      return `${line ? `${program.file}:${line}` : `${program.file} (generated code)`} (WGSL ${m.lineNum}:${m.linePos})`;
+    };
+    if (errors.length) throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${where(m)}: ${m.message}`).join('; ')}`);
     pipelines.push(device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` }));
     const err = await device.popErrorScope();
     if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);

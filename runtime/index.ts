@@ -103,6 +103,8 @@ export interface ModuleMeta {
 export interface WgslPass {
   /** WGSL source; entry point `main` */
   code: string;
+  /** per WGSL line, the kernel source line it comes from (0 for scaffolding) */
+  sourceLines: number[];
   workgroupSize: [number, number, number];
   /** storage buffers: the kernel's arrays by parameter name, and `_ret` for returned floats (binding 0 is the uniforms) */
   bindings: { binding: number; name: string; access: 'read' | 'read_write' }[];
@@ -118,6 +120,8 @@ export interface GpuDispatch {
 /** A generated function (`K` or `K_d`) on WebGPU. */
 export interface WgslProgram {
   name: string;
+  /** the kernel file (for errors: `k.ts:12`) */
+  file: string;
   /** the TS function's parameters, in order */
   params: { name: string; type: string }[];
   passes: WgslPass[];

@@ -129,7 +129,7 @@ describe('Math functions on the GPU keep JavaScript semantics (negative bases, z
   });
 });
 
-test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, misuse names the parameter', () => {
+test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, misuse names the parameter, compile errors the kernel line', () => {
   if (!report.canRun) return;
   const r = report.runtime!;
   expect(r.buffers).toBeLessThanOrEqual(1e-6);
@@ -137,4 +137,6 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   expect(r.errors.count).toBe('heat takes 5 arguments (u, tmp, kappa, n, T), got 1');
   expect(r.errors.type).toBe("heat: argument 'tmp' must be a Float32Array or a GPUBuffer");
   expect(r.errors.encodeTyped).toMatch(/heat\.encode: argument 'u' must be a GPUBuffer/);
+  // a WGSL compile error names the kernel line the shader line comes from
+  expect(r.errors.compile).toMatch(/^heat: pass 0 does not compile: heat\.ts:8 \(WGSL \d+:\d+\): /);
 });

@@ -161,6 +161,10 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   runtimeReport.errors.count = await message(() => k.heat(init()));
   runtimeReport.errors.type = await message(() => k.heat(init(), 3, 0.2, n, 1));
   runtimeReport.errors.encodeTyped = await message(() => k.heat.encode(device.createCommandEncoder(), init(), ct, 0.2, n, 1));
+  // a shader that does not compile: the error points at the kernel line (tmp[i] = … is heat.ts:8)
+  const p = mod.wgsl.kernels.heat.primal;
+  const brokenPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 let bad: i32 = 1.5;') };
+  runtimeReport.errors.compile = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } } } }));
   report.runtime = runtimeReport;
 }
 process.stdout.write(JSON.stringify(report));

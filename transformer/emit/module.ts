@@ -75,12 +75,13 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
     if (!k.wgsl) continue;
     out.push(`    ${JSON.stringify(k.meta.name)}: {`);
     for (const p of k.wgsl) {
-      out.push(`      ${p.mode}: {`, `        name: ${JSON.stringify(p.name)},`);
+      out.push(`      ${p.mode}: {`, `        name: ${JSON.stringify(p.name)},`, `        file: ${JSON.stringify(fileName)},`);
       out.push(`        params: ${JSON.stringify(p.params.map((x) => ({ name: x.name, type: x.type })))},`);
       out.push('        passes: [');
       for (const pass of p.passes) {
         out.push('          {');
         out.push(`            code: ${JSON.stringify(pass.code)},`);
+        out.push(`            sourceLines: ${JSON.stringify(pass.sourceLines)},`);
         out.push(`            workgroupSize: ${JSON.stringify(pass.workgroupSize)},`);
         out.push(`            bindings: ${JSON.stringify(pass.bindings)},`);
         out.push(`            uniforms: ${JSON.stringify(pass.uniforms)},`);

@@ -82,7 +82,7 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
     const bindings = bufferNames.map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
     const wg = workgroupSize(loop, nest.length);
     const code = passCode(nest, inner, types, uniforms, bindings, wg);
-    passes.push({ code, workgroupSize: wg, bindings, uniforms });
+    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings, uniforms });
     // extents x, y, z: innermost loop first
     const extents = [...nest].reverse().map((l) => printExpr(tripCount(l)));
     const values = uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)).join(', ');
@@ -96,6 +96,23 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
   if (!parallel) return { ...singleInvocation(params, body, types, arrays, ctxName), scalars, sequential: true };
   const hostBody = host(body);
   return { passes, host: hostBody, scalars, returns: 0, sequential: false };
+}
+
+/** WGSL lines with the kernel source line each comes from (0: generated scaffolding). */
+class Code {
+  readonly lines: string[] = [];
+  readonly sourceLines: number[] = [];
+  /** the source line of what is being emitted */
+  line = 0;
+  push(...text: string[]): void {
+    for (const t of text) {
+      this.lines.push(t);
+      this.sourceLines.push(this.line);
+    }
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
 }
 
 /** WebGPU's default limit on invocations per workgroup. */
@@ -137,12 +154,12 @@ function singleInvocation(params: { name: string; type: string }[], body: Stmt[]
   lines.push('}', '');
   const values = uniformNames.join(', ');
   const host: Stmt[] = [{ k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(0, [1], { ${values} })` } }];
-  return { passes: [{ code: lines.join('\n'), workgroupSize: [1, 1, 1], bindings, uniforms }], host, returns };
+  return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms }], host, returns };
 }
 
 /** Uniform struct, bindings and the entry point's first line. */
-function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number]): string[] {
-  const lines: string[] = [];
+function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number]): Code {
+  const lines = new Code();
   // binding 0: the scalars, when the pass reads any
   if (uniforms.length) lines.push('struct Uniforms {', ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`), '}', '@group(0) @binding(0) var<uniform> u: Uniforms;');
   for (const b of bindings) lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${b.type}>;`);
@@ -153,7 +170,7 @@ function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][nu
 }
 
 /** The shader of one nest. */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number]): string {
+function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number]): Code {
   const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg);
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y
   const axes = nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
@@ -162,15 +179,18 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
     lines.push(`  let ${wname(l.v)}: i32 = ${start} + ${l.step} * i32(${axes[k]});`);
   });
   const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
+  lines.line = nest[0].loc?.line ?? 0;
   lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
   stmts(body, types, 1, lines);
+  lines.line = 0;
   lines.push('}', '');
-  return lines.join('\n');
+  return lines;
 }
 
-function stmts(body: Stmt[], t: Types, depth: number, out: string[]): void {
+function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
   const pad = '  '.repeat(depth);
   for (const s of body) {
+    if ('loc' in s && s.loc) out.line = s.loc.line;
     switch (s.k) {
       case 'decl': {
         const ty: WType = t.names.get(s.name) ?? 'f32';
