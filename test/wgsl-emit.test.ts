@@ -77,4 +77,9 @@ describe('the wgsl export', () => {
     expect(wgsl!.kernels.dot.d!.returns).toBe(2);
     expect(wgsl!.kernels.dot.primal.passes[0].code).toContain('_ret[0] = s;');
   });
+
+  test('(a / b) | 0 of integers is integer division (no f32 rounding of large indices)', async () => {
+    const { wgsl } = await wgslOf(`${header}/** @kernel */\nexport function rows(y: Float32Array, x: Float32Array, W: i32, n: i32): void {\n  // @parallel\n  for (let k = 0; k < n; k++) y[k] = x[(k / W) | 0];\n}\n`);
+    expect(wgsl!.kernels.rows.primal.passes[0].code).toContain('y[k] = x[(k / W)];');
+  });
 });

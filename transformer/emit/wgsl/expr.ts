@@ -52,8 +52,13 @@ function wexprOwn(e: Expr, t: Types, own: WType): string {
         const common: WType = t.of(e.l) === 'f32' || t.of(e.r) === 'f32' ? 'f32' : t.of(e.l) === 'u32' && t.of(e.r) === 'u32' ? 'u32' : 'i32';
         return `(${wexpr(e.l, t, common)} ${op} ${wexpr(e.r, t, common)})`;
       }
-      // x | 0, x >> 0: JavaScript's conversion to a 32-bit integer
-      if ((op === '|' || op === '>>') && e.r.k === 'num' && e.r.value === 0) return t.of(e.l) === 'f32' ? `i32(trunc(${wexpr(e.l, t)}))` : wexpr(e.l, t, 'i32');
+      // x | 0, x >> 0: JavaScript's conversion to a 32-bit integer; (a / b) | 0 of integers is
+      // WGSL's integer division (exact, where going through f32 would round above 2^24)
+      if ((op === '|' || op === '>>') && e.r.k === 'num' && e.r.value === 0) {
+        const x = e.l;
+        if (x.k === 'binary' && x.op === '/' && t.of(x.l) !== 'f32' && t.of(x.r) !== 'f32') return `(${wexpr(x.l, t, 'i32')} / ${wexpr(x.r, t, 'i32')})`;
+        return t.of(x) === 'f32' ? `i32(trunc(${wexpr(x, t)}))` : wexpr(x, t, 'i32');
+      }
       if (op === '>>>') return `i32(u32(${wexpr(e.l, t, 'i32')}) >> u32(${wexpr(e.r, t, 'i32')}))`;
       if (op === '>>' || op === '<<') return `(${wexpr(e.l, t, 'i32')} ${op} u32(${wexpr(e.r, t, 'i32')}))`;
       if (op === '|' || op === '&' || op === '^') return `(${wexpr(e.l, t, 'i32')} ${op} ${wexpr(e.r, t, 'i32')})`;
