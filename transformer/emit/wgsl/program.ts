@@ -31,8 +31,6 @@ export interface ProgramOut {
 }
 
 const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: [8, 8, 1], 3: [4, 4, 4] };
-/** WebGPU's per-dimension limit on workgroups in one dispatch. */
-export const MAX_WORKGROUPS = 65535;
 
 export function wgslProgram(params: { name: string; type: string }[], body: Stmt[], ctxName: string): ProgramOut {
   const types = new Types(params, body);
@@ -86,7 +84,7 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
     // extents x, y, z: innermost loop first
     const extents = [...nest].reverse().map((l) => printExpr(tripCount(l)));
     const values = uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)).join(', ');
-    return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [${extents.join(', ')}], { ${values} })` }, ...(loop.loc ? {} : {}) };
+    return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [${extents.join(', ')}], { ${values} })` } };
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
