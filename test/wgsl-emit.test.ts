@@ -61,9 +61,10 @@ describe('the wgsl export', () => {
   test('what cannot be lowered is PARAD3001 with the reason', async () => {
     const cases: [string, RegExp][] = [
       [`${header}/** @kernel */\nexport function k(y: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = 1;\n}\n`, /'y' is Float64Array: WGSL has no 64-bit floats/],
-      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`, /a statement outside @parallel loops that assigns/],
+      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`, /the assignment to 's' reads y\[…\] outside @parallel loops/],
       [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    // @parallel\n    for (let j = 0; j < i; j++) y[i * n + j] = 1;\n  }\n}\n`, /depend on i \(only rectangular/],
     ];
+    cases.push([`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel\n  for (let i = 1; i < n; i++) y[i] = 2;\n}\n`, /a write to y\[…\] outside @parallel loops/]);
     for (const [src, message] of cases) {
       const { r } = await wgslOf(src);
       expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message, src).toMatch(message);
@@ -81,5 +82,13 @@ describe('the wgsl export', () => {
   test('(a / b) | 0 of integers is integer division (no f32 rounding of large indices)', async () => {
     const { wgsl } = await wgslOf(`${header}/** @kernel */\nexport function rows(y: Float32Array, x: Float32Array, W: i32, n: i32): void {\n  // @parallel\n  for (let k = 0; k < n; k++) y[k] = x[(k / W) | 0];\n}\n`);
     expect(wgsl!.kernels.rows.primal.passes[0].code).toContain('y[k] = x[(k / W)];');
+  });
+
+  test('scalar code around the nests runs on the host, floats included (kappa2 reaches the pass as a uniform)', async () => {
+    const { r, wgsl } = await wgslOf(`${header}/** @kernel */\nexport function k(y: Float32Array, kappa: f32, n: i32): void {\n  const kappa2 = kappa * kappa;\n  const half = (n / 2) | 0;\n  // @parallel\n  for (let i = 0; i < half; i++) y[i] = kappa2 * y[i];\n}\n`);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(wgsl!.kernels.k.primal.passes[0].uniforms).toEqual([{ name: 'half', type: 'i32' }, { name: 'kappa2', type: 'f32' }]);
+    // the tangent computes kappa2's partner on the host too
+    expect(wgsl!.kernels.k.d!.passes[0].uniforms.map((u) => u.name)).toContain('kappa2d');
   });
 });

@@ -8,7 +8,7 @@
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { parallelNest } from '../../analysis/tape.js';
 import { declaredIn, forEachStmt, ownExprs, writesOf } from '../../ir/walk.js';
-import { readsOf } from '../../ir/build.js';
+import { readsOf, walkExpr } from '../../ir/build.js';
 import { printExpr } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
@@ -44,19 +44,27 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
       case 'for':
         if (s.parallel) return dispatch(s);
         return { ...s, body: host(s.body) };
+      // scalar code runs on the host (JavaScript numbers; floats reach the passes as f32 uniforms),
+      // array elements live on the device
       case 'if':
-        if (types.of(s.cond) !== 'bool' || floatUse(s.cond)) throw new WgslUnsupported('a branch on float values outside @parallel loops');
+        onHost(s.cond, 'a branch');
         return { ...s, then: host(s.then), else: host(s.else) };
       case 'decl':
-        // an integer computation (`W / 2` is a float in JavaScript, passed on as f32)
-        if (floatUse(s.init)) throw new WgslUnsupported(`the float local '${s.name}' outside @parallel loops (only integer locals and sequential loops run on the host)`);
+        onHost(s.init, `the local '${s.name}'`);
+        return s;
+      case 'assign':
+        if (s.target.k === 'index') throw new WgslUnsupported(`a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`);
+        onHost(s.value, `the assignment to '${s.target.name}'`);
         return s;
       case 'comment': return s;
-      case 'return': if (!s.value) return s; throw new WgslUnsupported('a kernel returning a float');
-      default: throw new WgslUnsupported(`a statement outside @parallel loops that ${s.k === 'assign' ? 'assigns' : 'needs'} values on the device (put it inside a @parallel loop)`);
+      case 'return': if (!s.value) return s; throw new WgslUnsupported('a kernel with @parallel loops returning a float');
+      default: throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`);
     }
   });
-  const floatUse = (e: Expr): boolean => [...readsOf(e)].some((n) => arrays.has(n) || types.names.get(n) === 'f32');
+  const onHost = (e: Expr, what: string): void => {
+    const array = [...readsOf(e)].find((n) => arrays.has(n) && !lengthOnly(e, n));
+    if (array) throw new WgslUnsupported(`${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`);
+  };
 
   const dispatch = (loop: ForLoop): Stmt => {
     const nest = parallelNest(loop);
@@ -94,6 +102,13 @@ export function wgslProgram(params: { name: string; type: string }[], body: Stmt
   if (!parallel) return { ...singleInvocation(params, body, types, arrays, ctxName), scalars, sequential: true };
   const hostBody = host(body);
   return { passes, host: hostBody, scalars, returns: 0, sequential: false };
+}
+
+/** Does `e` use array `name` only through `name.length` (known on the host)? */
+function lengthOnly(e: Expr, name: string): boolean {
+  let element = false;
+  walkExpr(e, (x) => { if (x.k === 'index' && x.array === name) element = true; });
+  return !element;
 }
 
 /** WGSL lines with the kernel source line each comes from (0: generated scaffolding). */
