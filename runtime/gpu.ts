@@ -8,7 +8,8 @@
  * With typed arrays a call uploads them, runs the passes, and copies every array a pass writes back
  * into the same typed array; with GPUBuffers (STORAGE usage) it works on them in place.
  * `k.heat.encode(encoder, ...)` records into a caller's command encoder (GPUBuffers only).
- * Pipelines are made once per program and pass; upload buffers per call (pooling is future work).
+ * Pipelines are cached per device (by shader); a call's upload, uniform and read-back buffers go
+ * back to a per-device pool for the next call.
  */
 /// <reference types="@webgpu/types" />
 import type { GpuDispatch, WgslModule, WgslPass, WgslProgram } from './index.js';
@@ -56,8 +57,38 @@ export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promis
   return out;
 }
 
+/**
+ * Buffers a call makes (uploads, uniforms, read-back staging), kept for the next call of the same
+ * size and usage instead of being destroyed: one pool per device.
+ */
+class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  constructor(private readonly device: GPUDevice) {}
+  take(size: number, usage: number): GPUBuffer {
+    return this.free.get(`${size}:${usage}`)?.pop() ?? this.device.createBuffer({ size, usage });
+  }
+  give(buffer: GPUBuffer): void {
+    const key = `${buffer.size}:${buffer.usage}`;
+    const list = this.free.get(key) ?? [];
+    list.push(buffer);
+    this.free.set(key, list);
+  }
+}
+
+interface DeviceCache {
+  pool: BufferPool;
+  /** compute pipelines by WGSL source */
+  pipelines: Map<string, GPUComputePipeline>;
+}
+const caches = new WeakMap<GPUDevice, DeviceCache>();
+const cacheOf = (device: GPUDevice): DeviceCache => {
+  let c = caches.get(device);
+  if (!c) caches.set(device, (c = { pool: new BufferPool(device), pipelines: new Map() }));
+  return c;
+};
+
 /** The uniform buffer of one dispatch: the pass's scalars, 4 bytes each, padded to 16. */
-function uniformBuffer(device: GPUDevice, pass: WgslPass, values: Record<string, number>): GPUBuffer {
+function uniformBuffer(device: GPUDevice, pool: BufferPool | undefined, pass: WgslPass, values: Record<string, number>): GPUBuffer {
   const data = new ArrayBuffer(Math.max(16, Math.ceil((pass.uniforms.length * 4) / 16) * 16));
   const view = new DataView(data);
   pass.uniforms.forEach((u, i) => {
@@ -66,14 +97,22 @@ function uniformBuffer(device: GPUDevice, pass: WgslPass, values: Record<string,
     else if (u.type === 'u32') view.setUint32(i * 4, v >>> 0, true);
     else view.setInt32(i * 4, v | 0, true);
   });
-  const uniform = device.createBuffer({ size: data.byteLength, usage: GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST });
+  const usage = GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST;
+  // encode(): the caller submits later, so its uniforms are not pooled
+  const uniform = pool ? pool.take(data.byteLength, usage) : device.createBuffer({ size: data.byteLength, usage });
   device.queue.writeBuffer(uniform, 0, data);
   return uniform;
 }
 
 async function programCall(device: GPUDevice, program: WgslProgram): Promise<KernelCall> {
+  const { pool, pipelines: cached } = cacheOf(device);
   const pipelines: GPUComputePipeline[] = [];
   for (const [i, pass] of program.passes.entries()) {
+    const known = cached.get(pass.code);
+    if (known) {
+      pipelines.push(known);
+      continue;
+    }
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
     const info = await module.getCompilationInfo();
@@ -83,8 +122,13 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       const line = pass.sourceLines?.[m.lineNum - 1];
       return `${line ? `${program.file}:${line}` : `${program.file} (generated code)`} (WGSL ${m.lineNum}:${m.linePos})`;
     };
-    if (errors.length) throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${where(m)}: ${m.message}`).join('; ')}`);
-    pipelines.push(device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` }));
+    if (errors.length) {
+      await device.popErrorScope();
+      throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${where(m)}: ${m.message}`).join('; ')}`);
+    }
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` });
+    pipelines.push(pipeline);
+    cached.set(pass.code, pipeline);
     const err = await device.popErrorScope();
     if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
   }
@@ -110,7 +154,8 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       if (!allowTyped) throw new ParadGpuError(`${program.name}.encode: argument '${p.name}' must be a GPUBuffer (typed arrays need a call, which uploads and reads back)`);
       if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type} or a GPUBuffer`);
       // storage buffers: at least 4 bytes, a multiple of 4
-      const buffer = device.createBuffer({ size: Math.max(4, a.byteLength), usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST });
+      // exactly the array's size (a shader's arrayLength is x.length), at least 4 bytes
+      const buffer = pool.take(Math.max(4, a.byteLength), GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST);
       device.queue.writeBuffer(buffer, 0, a.buffer, a.byteOffset, a.byteLength);
       arrays.set(p.name, { data: a, buffer, written: false, owned: true });
       hostArgs.push(a);
@@ -119,7 +164,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
   };
 
   /** Records the passes into `encoder` (the host function decides which, how often, over what). */
-  const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[]) => {
+  const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[] | undefined) => {
     const ctx: GpuDispatch = {
       dispatch(index, extents, values) {
         const pass = program.passes[index];
@@ -134,8 +179,8 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
         if (y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: pass ${index} needs ${groups.join('×')} workgroups, over WebGPU's limit of ${MAX_WORKGROUPS} per dimension`);
         const entries: GPUBindGroupEntry[] = [];
         if (pass.uniforms.length) {
-          const uniform = uniformBuffer(device, pass, values);
-          uniformsUsed.push(uniform);
+          const uniform = uniformBuffer(device, uniformsUsed && pool, pass, values);
+          uniformsUsed?.push(uniform);
           entries.push({ binding: 0, resource: { buffer: uniform } });
         }
         for (const b of pass.bindings) {
@@ -158,7 +203,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     const { arrays, hostArgs } = bind(args, true);
     if (program.returns) {
       const data = new Float32Array(program.returns);
-      arrays.set('_ret', { data, buffer: device.createBuffer({ size: 16, usage: GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC }), written: false, owned: true });
+      arrays.set('_ret', { data, buffer: pool.take(16, GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC), written: false, owned: true });
     }
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: program.name });
@@ -168,7 +213,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     const readbacks: { data: TypedArray; staging: GPUBuffer }[] = [];
     for (const a of arrays.values()) {
       if (!a.data || !a.written || a.data.byteLength === 0) continue;
-      const staging = device.createBuffer({ size: Math.max(4, a.data.byteLength), usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST });
+      const staging = pool.take(Math.max(4, a.data.byteLength), GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST);
       encoder.copyBufferToBuffer(a.buffer, 0, staging, 0, Math.max(4, a.data.byteLength));
       readbacks.push({ data: a.data, staging });
     }
@@ -180,10 +225,10 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.data.byteLength);
       new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength).set(bytes);
       r.staging.unmap();
-      r.staging.destroy();
+      pool.give(r.staging);
     }
-    for (const a of arrays.values()) if (a.owned) a.buffer.destroy();
-    for (const u of uniformsUsed) u.destroy();
+    for (const a of arrays.values()) if (a.owned) pool.give(a.buffer);
+    for (const u of uniformsUsed) pool.give(u);
     const ret = arrays.get('_ret')?.data;
     if (!ret) return undefined;
     return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
@@ -192,7 +237,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     if (program.returns) throw new ParadGpuError(`${program.name}.encode: a kernel returning a float needs a call (its value is read back)`);
     const { arrays, hostArgs } = bind(args, false);
     // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
-    record(encoder, arrays, hostArgs, []);
+    record(encoder, arrays, hostArgs, undefined);
   };
   return call;
 }

@@ -34,7 +34,7 @@ interface Run { fn: string; kernel: string; tag: string | null; errors: Record<s
 interface Report {
   adapter: string;
   canRun: boolean;
-  runtime?: { buffers: number; encode: number; errors: Record<string, string> };
+  runtime?: { buffers: number; encode: number; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
@@ -129,7 +129,7 @@ describe('Math functions on the GPU keep JavaScript semantics (negative bases, z
   });
 });
 
-test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, misuse names the parameter, compile errors the kernel line', () => {
+test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, buffers pooled and pipelines cached, misuse names the parameter, compile errors the kernel line', () => {
   if (!report.canRun) return;
   const r = report.runtime!;
   expect(r.buffers).toBeLessThanOrEqual(1e-6);
@@ -137,6 +137,9 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   expect(r.errors.count).toBe('heat takes 5 arguments (u, tmp, kappa, n, T), got 1');
   expect(r.errors.type).toBe("heat: argument 'tmp' must be a Float32Array or a GPUBuffer");
   expect(r.errors.encodeTyped).toMatch(/heat\.encode: argument 'u' must be a GPUBuffer/);
+  // pooled buffers and cached pipelines: the first call made some buffers, the next calls none
+  expect(r.reuse.firstCallBuffers).toBeGreaterThan(0);
+  expect(r.reuse).toMatchObject({ newBuffers: 0, newPipelines: 0 });
   // a WGSL compile error names the kernel line the shader line comes from
   expect(r.errors.compile).toMatch(/^heat: pass 0 does not compile: heat\.ts:8 \(WGSL \d+:\d+\): /);
 });

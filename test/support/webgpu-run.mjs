@@ -165,6 +165,19 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   const p = mod.wgsl.kernels.heat.primal;
   const brokenPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 let bad: i32 = 1.5;') };
   runtimeReport.errors.compile = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } } } }));
+  // the per-device caches: a repeated call makes no buffer, a second createKernels no pipeline
+  const counts = { buffers: 0, pipelines: 0 };
+  const createBuffer = device.createBuffer.bind(device), createComputePipeline = device.createComputePipeline.bind(device);
+  device.createBuffer = (d) => { counts.buffers++; return createBuffer(d); };
+  device.createComputePipeline = (d) => { counts.pipelines++; return createComputePipeline(d); };
+  await typed(2);
+  const afterFirst = { ...counts };
+  await typed(2);
+  const k2 = await createKernels(device, mod.wgsl);
+  await k2.heat(init(), new Float32Array(n), 0.2, n, 2);
+  runtimeReport.reuse = { firstCallBuffers: afterFirst.buffers, newBuffers: counts.buffers - afterFirst.buffers, newPipelines: counts.pipelines - afterFirst.pipelines };
+  device.createBuffer = createBuffer;
+  device.createComputePipeline = createComputePipeline;
   report.runtime = runtimeReport;
 }
 process.stdout.write(JSON.stringify(report));
