@@ -91,4 +91,11 @@ describe('the wgsl export', () => {
     // the tangent computes kappa2's partner on the host too
     expect(wgsl!.kernels.k.d!.passes[0].uniforms.map((u) => u.name)).toContain('kappa2d');
   });
+
+  test('kernel names that WGSL reserves or the lowering calls are renamed (max → max_, u → u_)', async () => {
+    const { wgsl } = await wgslOf(`${header}/** @kernel */\nexport function k(y: Float32Array, u: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    const max = u[i] * 2;\n    y[i] = Math.max(max, u[i]);\n  }\n}\n`);
+    const code = wgsl!.kernels.k.primal.passes[0].code;
+    expect(code).toContain('let max_: f32 = (u_[i] * 2.0);');
+    expect(code).toContain('y[i] = max(max_, u_[i]);');
+  });
 });
