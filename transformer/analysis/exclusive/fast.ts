@@ -287,7 +287,12 @@ function tries(params: string[]): Record<string, number>[] {
 function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
   const nest = new Set(m.loops.map((l) => l.v));
   if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest))) return undefined;
-  const usable = sites.filter((s) => s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && !mentions(r.lo, nest) && !mentions(r.bound, nest)));
+  // inner loops with bounds free of the nest's and of each other's variables: each runs (or not) the same way everywhere
+  const usable = sites.filter((s) => {
+    const inner = new Set(s.inner.map((r) => r.v));
+    const fixed = (p: Poly) => !mentions(p, nest) && !mentions(p, inner);
+    return s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && fixed(r.lo) && fixed(r.bound));
+  });
   for (const a of usable) {
     for (const b of usable) {
       for (const choiceA of innerChoices(a, b)) {
