@@ -18,11 +18,13 @@ type TypedArray = Float32Array | Int32Array | Uint32Array;
 type Arg = TypedArray | GPUBuffer | number;
 /**
  * A call (typed arrays are uploaded and read back, GPUBuffers stay on the GPU): void kernels resolve
- * to undefined, float kernels to their value, K_d of one to [value, valueDot]. `encode` records the
- * passes into the caller's command encoder instead (GPUBuffers only), so kernels chain in one submit.
+ * to undefined, float kernels to their value, K_d of one to [value, valueDot], K_b with active float
+ * scalars to `{ ab, … }` as in JavaScript. `encode` records the passes into the caller's command
+ * encoder instead (GPUBuffers only), so kernels chain in one submit (K_b's scalar adjoints are then
+ * not returned: call it to get them).
  */
 export interface KernelCall {
-  (...args: Arg[]): Promise<number | [number, number] | undefined>;
+  (...args: Arg[]): Promise<number | [number, number] | Record<string, number> | undefined>;
   encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): void;
 }
 
@@ -47,12 +49,12 @@ const MAX_WORKGROUPS = 65535;
 /** Errors of a call: wrong arguments, shader compilation, device loss. */
 export class ParadGpuError extends Error {}
 
-/** Kernels and tangents of a generated module's `wgsl` export, by function name (`K`, `K_d`). */
+/** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
 export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
   const out: Record<string, KernelCall> = {};
   for (const k of Object.values(wgsl.kernels)) {
-    for (const program of [k.primal, k.d]) if (program) out[program.name] = await programCall(device, program);
+    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program);
   }
   return out;
 }
@@ -79,6 +81,62 @@ interface DeviceCache {
   pool: BufferPool;
   /** compute pipelines by WGSL source */
   pipelines: Map<string, GPUComputePipeline>;
+}
+
+/** Invocations of the reduction's workgroups; each sums REDUCE_SPAN copies of one element. */
+const REDUCE_WORKGROUP = 256;
+const REDUCE_SPAN = 2 * REDUCE_WORKGROUP;
+/**
+ * The reduction of private copies (an adjoint's `reduce`): workgroup (x, e) sums copies
+ * x·SPAN … (x+1)·SPAN − 1 of element e by a tree in workgroup memory; repeated over the partial
+ * sums until one workgroup per element remains, which adds its sum into the target.
+ */
+export const REDUCE_WGSL = `struct P {
+  copies: u32,
+  len: u32,
+  offset: u32,
+  last: u32,
+}
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+var<workgroup> acc: array<f32, ${REDUCE_WORKGROUP}>;
+
+@compute @workgroup_size(${REDUCE_WORKGROUP})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = wid.y + wid.z * nwg.y;
+  let chunk = wid.x;
+  var s: f32 = 0.0;
+  if (e < p.len) {
+    let end = min(p.copies, (chunk + 1u) * ${REDUCE_SPAN}u);
+    for (var c = chunk * ${REDUCE_SPAN}u + lid.x; c < end; c += ${REDUCE_WORKGROUP}u) {
+      s += src[c * p.len + e];
+    }
+  }
+  acc[lid.x] = s;
+  workgroupBarrier();
+  for (var w = ${REDUCE_WORKGROUP / 2}u; w > 0u; w = w >> 1u) {
+    if (lid.x < w) {
+      acc[lid.x] += acc[lid.x + w];
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && e < p.len) {
+    if (p.last == 1u) {
+      dst[p.offset + e] += acc[0];
+    } else {
+      dst[chunk * p.len + e] = acc[0];
+    }
+  }
+}
+`;
+
+/** The reduction pipeline of a device (compiled once). */
+function reducePipeline(device: GPUDevice): GPUComputePipeline {
+  const { pipelines } = cacheOf(device);
+  let p = pipelines.get(REDUCE_WGSL);
+  if (!p) pipelines.set(REDUCE_WGSL, (p = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: REDUCE_WGSL, label: 'parad reduce' }), entryPoint: 'main' }, label: 'parad reduce' })));
+  return p;
 }
 const caches = new WeakMap<GPUDevice, DeviceCache>();
 const cacheOf = (device: GPUDevice): DeviceCache => {
@@ -165,7 +223,100 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
 
   /** Records the passes into `encoder` (the host function decides which, how often, over what). */
   const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[] | undefined) => {
+    // device work of the adjoint: buffers of the call (pooled after a call; an encode's live on with the caller's work)
+    const STORAGE = GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST;
+    const temp = (bytes: number): GPUBuffer => {
+      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+      const b = uniformsUsed ? pool.take(size, STORAGE) : device.createBuffer({ size, usage: STORAGE });
+      uniformsUsed?.push(b);
+      return b;
+    };
+    const named = (name: string): Bound => {
+      const a = arrays.get(name);
+      if (!a) throw new ParadGpuError(`${program.name}: internal: no buffer '${name}'`);
+      return a;
+    };
+    const copyOf = (src: GPUBuffer): GPUBuffer => {
+      const b = temp(src.size);
+      encoder.copyBufferToBuffer(src, 0, b, 0, src.size);
+      return b;
+    };
+    const copyInto = (src: GPUBuffer, name: string) => {
+      const a = named(name);
+      encoder.copyBufferToBuffer(src, 0, a.buffer, 0, Math.min(src.size, a.buffer.size));
+      a.written = true;
+    };
+    const snapshots: GPUBuffer[] = [];
+    const segments: GPUBuffer[] = [];
+    const scalars: number[] = [];
+    const underflow = (what: string) => new ParadGpuError(`${program.name}: tape underflow (${what}): the generated adjoint is inconsistent`);
     const ctx: GpuDispatch = {
+      alloc(name, length) {
+        const buffer = temp(length * 4);
+        encoder.clearBuffer(buffer);
+        arrays.set(name, { buffer, written: false, owned: false });
+        return { length };
+      },
+      save(name, array) {
+        arrays.set(name, { buffer: copyOf(named(array).buffer), written: false, owned: false });
+      },
+      restore(name, array) {
+        copyInto(named(name).buffer, array);
+      },
+      pushArray(array) {
+        snapshots.push(copyOf(named(array).buffer));
+      },
+      popArray(array) {
+        const b = snapshots.pop();
+        if (!b) throw underflow(array);
+        copyInto(b, array);
+      },
+      pushSegment(name, length) {
+        const buffer = temp(length * 4);
+        segments.push(buffer);
+        arrays.set(name, { buffer, written: false, owned: false });
+      },
+      popSegment(name) {
+        const buffer = segments.pop();
+        if (!buffer) throw underflow(name);
+        arrays.set(name, { buffer, written: false, owned: false });
+      },
+      push(value) {
+        scalars.push(value);
+      },
+      pop() {
+        if (!scalars.length) throw underflow('scalar');
+        return scalars.pop()!;
+      },
+      reduce(partial, copies, len, target, offset) {
+        if (copies <= 0 || len <= 0) return;
+        const pipeline = reducePipeline(device);
+        const dst = named(target);
+        dst.written = true;
+        let src = named(partial).buffer;
+        for (let m = copies; ;) {
+          const chunks = Math.ceil(m / REDUCE_SPAN);
+          if (chunks > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: a reduction over ${copies} copies is over WebGPU's workgroup limit`);
+          const last = chunks === 1;
+          const out = last ? dst.buffer : temp(chunks * len * 4);
+          const params = new Uint32Array([m, len, offset, last ? 1 : 0]);
+          const usage = GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST;
+          const uniform = uniformsUsed ? pool.take(16, usage) : device.createBuffer({ size: 16, usage });
+          uniformsUsed?.push(uniform);
+          device.queue.writeBuffer(uniform, 0, params);
+          const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
+            { binding: 0, resource: { buffer: uniform } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: out } },
+          ] });
+          const cp = encoder.beginComputePass({ label: `${program.name} reduce` });
+          cp.setPipeline(pipeline);
+          cp.setBindGroup(0, bindGroup);
+          cp.dispatchWorkgroups(chunks, Math.min(len, MAX_WORKGROUPS), Math.ceil(len / MAX_WORKGROUPS));
+          cp.end();
+          if (last) break;
+          src = out;
+          m = chunks;
+        }
+      },
       dispatch(index, extents, values) {
         const pass = program.passes[index];
         const groups = extents.map((e, d) => Math.ceil(Math.max(0, e) / pass.workgroupSize[d]));
@@ -184,7 +335,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
           entries.push({ binding: 0, resource: { buffer: uniform } });
         }
         for (const b of pass.bindings) {
-          const a = arrays.get(b.name)!;
+          const a = named(b.name);
           if (b.access === 'read_write') a.written = true;
           entries.push({ binding: b.binding, resource: { buffer: a.buffer } });
         }
@@ -205,6 +356,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       const data = new Float32Array(program.returns);
       arrays.set('_ret', { data, buffer: pool.take(16, GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC), written: false, owned: true });
     }
+    const scalars = program.scalars && deviceScalars(program.scalars, arrays, true);
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: program.name });
     const uniformsUsed: GPUBuffer[] = [];
@@ -229,6 +381,11 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     }
     for (const a of arrays.values()) if (a.owned) pool.give(a.buffer);
     for (const u of uniformsUsed) pool.give(u);
+    if (scalars && program.results?.length) {
+      const out: Record<string, number> = {};
+      program.results.forEach((key, i) => (out[key] = scalars[i]));
+      return out;
+    }
     const ret = arrays.get('_ret')?.data;
     if (!ret) return undefined;
     return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
@@ -236,8 +393,18 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
   call.encode = (encoder, ...args) => {
     if (program.returns) throw new ParadGpuError(`${program.name}.encode: a kernel returning a float needs a call (its value is read back)`);
     const { arrays, hostArgs } = bind(args, false);
+    if (program.scalars) deviceScalars(program.scalars, arrays, false);
     // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
     record(encoder, arrays, hostArgs, undefined);
+  };
+  /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
+  const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean): Float32Array => {
+    const data = new Float32Array(Math.max(1, spec.count));
+    const usage = GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST;
+    const buffer = pooled ? pool.take(data.byteLength, usage) : device.createBuffer({ size: data.byteLength, usage });
+    device.queue.writeBuffer(buffer, 0, data);
+    arrays.set(spec.buffer, { data, buffer, written: true, owned: pooled });
+    return data;
   };
   return call;
 }

@@ -112,12 +112,30 @@ export interface WgslPass {
   uniforms: { name: string; type: 'f32' | 'i32' | 'u32' }[];
 }
 
-/** What a host function calls to run pass `pass` over `extents` iterations (x innermost). */
+/**
+ * What a host function calls: `dispatch` runs pass `pass` over `extents` iterations (x innermost);
+ * the others are the adjoint's device work, on buffers named as the passes' bindings.
+ */
 export interface GpuDispatch {
   dispatch(pass: number, extents: number[], uniforms: Record<string, number>): void;
+  /** a zeroed scratch buffer of `length` f32 elements */
+  alloc(name: string, length: number): { readonly length: number };
+  /** `name` := a copy of `array` (kept until the call ends); `restore` copies it back */
+  save(name: string, array: string): void;
+  restore(name: string, array: string): void;
+  /** the tape: whole arrays (snapshots), segments of per-iteration slots, host scalars */
+  pushArray(array: string): void;
+  popArray(array: string): void;
+  /** a new segment of `length` slots, bound as `name` for the next dispatch; `popSegment` binds the last one pushed */
+  pushSegment(name: string, length: number): void;
+  popSegment(name: string): void;
+  push(value: number): void;
+  pop(): number;
+  /** `target[offset + e] += Σ_c partial[c * len + e]` for e < len: a tree reduction in workgroup memory */
+  reduce(partial: string, copies: number, len: number, target: string, offset: number): void;
 }
 
-/** A generated function (`K` or `K_d`) on WebGPU. */
+/** A generated function (`K`, `K_d` or `K_b`) on WebGPU. */
 export interface WgslProgram {
   name: string;
   /** the kernel file (for errors: `k.ts:12`) */
@@ -127,6 +145,10 @@ export interface WgslProgram {
   passes: WgslPass[];
   /** floats returned (K: 1 for a float kernel, K_d: 2 for [value, valueDot]), through the `_ret` binding */
   returns: number;
+  /** K_b: its float scalars on the device (the returned adjoints in the first slots) */
+  scalars?: { buffer: string; count: number };
+  /** K_b: the keys of its returned object, in slot order */
+  results?: string[];
   /** runs the function's control flow on the host: (dispatch context, the function's arguments in order; arrays for their length) */
   host: (ctx: GpuDispatch, ...args: never[]) => void;
 }
@@ -134,5 +156,5 @@ export interface WgslProgram {
 /** The `wgsl` export of a module generated with target wgsl. */
 export interface WgslModule {
   version: 1;
-  kernels: Record<string, { primal: WgslProgram; d?: WgslProgram }>;
+  kernels: Record<string, { primal: WgslProgram; d?: WgslProgram; b?: WgslProgram }>;
 }

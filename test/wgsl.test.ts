@@ -2,8 +2,9 @@
  * The WGSL backend on WebGPU (dawn.node, the npm `webgpu` package, over SwiftShader's Vulkan on
  * CPU-only machines; docs/wgsl.md): every fixture kernel, made 32-bit (Float32Array, f32), is
  * compiled with target wgsl. Every generated shader must compile with Tint; kernels the backend
- * lowers run K and K_d on the GPU through parad/runtime and must match the JavaScript module
- * (f32 tolerance); the others must get a clear PARAD3001 diagnostic.
+ * lowers run K, K_d and K_b on the GPU through parad/runtime and must match the JavaScript module
+ * (f32 tolerance), K_b with every adjoint strategy forced too, and pass the dot-product test on the
+ * GPU; the others must get a clear PARAD3001 diagnostic.
  *
  * Every shader is also compiled by naga (Deno's WebGPU over Mesa's lavapipe), so the output is
  * portable beyond Dawn.
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { compile } from '../transformer/index.js';
 import { specs } from '../fixtures/specs.js';
 import { argsFor } from './support/fixture-args.js';
+import { REDUCE_WGSL } from '../runtime/gpu.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const to32 = (src: string) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
@@ -30,14 +32,14 @@ const UNSUPPORTED: Record<string, RegExp> = {};
 
 import { MATH_FUNCTIONS } from '../transformer/differentiate/rules.js';
 
-interface Run { fn: string; kernel: string; tag: string | null; errors: Record<string, number>; failure?: string }
+interface Run { fn: string; kernel: string; tag: string | null; errors: Record<string, number>; failure?: string; strategy?: string | null; dot?: { lhs: number; rhs: number; rel: number } }
 interface Report {
   adapter: string;
   canRun: boolean;
   runtime?: { buffers: number; encode: number; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
-  fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[] }>;
+  fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[]; adjoints?: Run[]; failure?: string }>;
 }
 let report: Report;
 const shaders: { fn: string; pass: number; code: string }[] = [];
@@ -47,8 +49,14 @@ beforeAll(async () => {
   // inputs for every spec, from the 32-bit kernels' signatures
   const inputs: unknown[] = [];
   for (const dir of dirs) {
-    const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, modes: ['d'], targets: ['ts', 'wgsl'] });
+    const source = to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8'));
+    const r = await compile(source, { fileName: `${dir}.ts`, targets: ['ts', 'wgsl'] });
     shaders.push(...(r.shaders ?? []));
+    // the adjoints with each strategy forced (their passes differ)
+    for (const strategy of ['direct', 'gather', 'reduction', 'atomic'] as const) {
+      const forced = await compile(source, { fileName: `${dir}.ts`, modes: ['b'], targets: ['ts', 'wgsl'], strategy });
+      shaders.push(...(forced.shaders ?? []).filter((x) => !shaders.some((y) => y.code === x.code)).map((x) => ({ ...x, fn: `${x.fn} (${strategy})` })));
+    }
     for (const spec of specs.filter((s) => s.file === dir)) {
       const meta = r.kernels.find((k) => k.name === spec.kernel);
       if (!meta) continue;
@@ -62,9 +70,11 @@ beforeAll(async () => {
   }
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-')), 'specs.json');
   fs.writeFileSync(file, JSON.stringify(inputs));
-  const out = execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], { env: { ...process.env, PARAD_GPU_SPECS: file }, maxBuffer: 64 << 20, encoding: 'utf8' });
-  report = JSON.parse(out) as Report;
+  const reportFile = path.join(path.dirname(file), 'report.json');
+  execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], { env: { ...process.env, PARAD_GPU_SPECS: file, PARAD_GPU_OUT: reportFile }, maxBuffer: 64 << 20, stdio: ['ignore', 'ignore', 'inherit'] });
+  report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
   // the second compiler: naga (Deno's WebGPU) over lavapipe, without SwiftShader's driver override
+  shaders.push({ fn: 'parad/runtime reduce', pass: 0, code: REDUCE_WGSL });
   const shaderFile = path.join(path.dirname(file), 'shaders.json');
   fs.writeFileSync(shaderFile, JSON.stringify(shaders));
   const deno = path.join(root, 'node_modules/.bin/deno');
@@ -105,6 +115,28 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
 
   test('every shader compiles with Tint', () => {
     for (const t of report.fixtures[dir].tint) expect(t.errors, `${t.fn} pass ${t.pass}:\n${t.code}`).toEqual([]);
+  });
+
+  test('every K_b has a WGSL version', () => {
+    expect(report.fixtures[dir].diagnostics.filter((d) => d.code === 'PARAD3002').map((d) => d.message)).toEqual([]);
+  });
+
+  test('K_b on the GPU matches JavaScript with every strategy (analysis, forced direct/gather/reduction/atomic) and passes the dot-product test on the GPU', () => {
+    if (!report.canRun) return;
+    const f = report.fixtures[dir];
+    expect(f.failure).toBeUndefined();
+    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel]);
+    const runs = f.adjoints ?? [];
+    expect(runs.length, 'each kernel ran with the analysis\' strategies and each one forced').toBe(5 * wanted.length);
+    for (const r of runs) {
+      const what = `${r.fn}${r.tag ? ` (${r.tag})` : ''} with ${r.strategy ?? 'the analysis\' strategies'}`;
+      expect(r.failure, what).toBeUndefined();
+      for (const [where, err] of Object.entries(r.errors)) expect(err, `${what}: ${where}`).toBeLessThanOrEqual(1e-3);
+    }
+    // <K_d·ẋ, ȳ> = <ẋ, K_b·ȳ> with both on the GPU (f32)
+    const dots = runs.filter((r) => !r.strategy);
+    expect(dots.every((r) => r.dot), 'a dot-product test per kernel').toBe(true);
+    for (const r of dots) expect(r.dot!.rel, `${r.fn}: ${r.dot!.lhs} vs ${r.dot!.rhs}`).toBeLessThanOrEqual(1e-4);
   });
 
   test('K and K_d on the GPU match JavaScript (f32)', () => {

@@ -102,12 +102,18 @@ export async function compile(source: string, options: CompileOptions): Promise<
     const names = new Names(userNames);
     const activity = activities.get(k)!;
     const functions: FunctionIR[] = [];
+    let gpuAdjoint: FunctionIR | undefined;
     if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, options.fileName));
     if (modes.includes('b')) {
       const plan = planTape(k, activity, makeNeeds(activity, userNames));
       usesTape ||= plan.usesTape;
       const byLoop = nests.get(k)!;
       functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
+      // the WGSL adjoint: the same sweeps, the nests scheduled for the GPU (on copies of the reports)
+      if (options.targets?.includes('wgsl')) {
+        const copies = new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r.reads)]));
+        gpuAdjoint = adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => copies.get(loop), force: options.strategy, gpu: true });
+      }
     }
     // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
     const replay = replayFunction(k, nests.get(k)!, names);
@@ -118,7 +124,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
         return arrays.length ? [{ line: l.line, arrays }] : [];
       });
     }
-    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, names, sink) : undefined;
+    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, gpuAdjoint, names, sink) : undefined;
     return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl };
   }
 

@@ -92,6 +92,16 @@ export class Names {
     return this.derived('gpu', 'gpu');
   }
 
+  /** A WGSL adjoint's storage buffer of the float scalars that live on the device (its scalar adjoints). */
+  deviceScalars(): string {
+    return this.derived('gpu:scalars', '_sc');
+  }
+
+  /** A WGSL pass's storage buffer of tape slots (what each iteration pushes, popped by its reverse). */
+  tapeSlots(): string {
+    return this.derived('gpu:tape', '_tp');
+  }
+
   /** The callback a replay reports reads to. */
   reportRead(): string {
     return this.derived('read', 'read');

@@ -19,7 +19,8 @@ const { create, globals } = await import('webgpu');
 Object.assign(globalThis, globals);
 const gpu = create(canRun ? [] : ['backend=null']);
 const adapter = await gpu.requestAdapter();
-const device = await adapter.requestDevice();
+// adjoint passes bind a kernel's arrays, their adjoints and staging buffers: more than the default 8
+const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
 // the inputs, by fixture spec: { file, kernel, tag, args: { name: number[] | number }, types: { name: type } }
 const specs = process.env.PARAD_GPU_SPECS ? JSON.parse(fs.readFileSync(process.env.PARAD_GPU_SPECS, 'utf8')) : [];
 
@@ -49,6 +50,52 @@ function relError(gpuValues, jsValues) {
   return worst;
 }
 
+const STRATEGIES = ['direct', 'gather', 'reduction', 'atomic'];
+const arrayOf = (type, v) => (type === 'Int32Array' ? Int32Array.from(v) : type === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v));
+const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
+
+/**
+ * K_b of one spec on the GPU and in JavaScript (same inputs and adjoint seeds): the errors of every
+ * array and returned adjoint; with `dotTest`, also <K_d·ẋ, ȳ> vs <ẋ, K_b·ȳ> with both on the GPU.
+ */
+async function adjointRun(m, ks, spec, dotTest) {
+  const meta = m.__parad.kernels[spec.kernel];
+  const name = `${spec.kernel}_b`;
+  const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? arrayOf(spec.types[key], v) : v]));
+  const seedsOf = (a) => Object.fromEntries(meta.params.filter((p) => p.active && p.kind === 'array').map((p) => [p.name, Float32Array.from(a[p.name], (_, i) => Math.sin(i + 1))]));
+  const retb = meta.returns === 'void' ? [] : [0.75];
+  const listB = (a, seeds) => [...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [a[p.name], seeds[p.name]] : [a[p.name]])), ...retb];
+  const js = make(), gpuArgs = make();
+  const seedsJs = seedsOf(js), seedsGpu = seedsOf(gpuArgs);
+  const jsRet = m[name](...listB(js, seedsJs));
+  const gpuRet = await ks[name](...listB(gpuArgs, seedsGpu));
+  const errors = {};
+  for (const p of meta.params.filter((q) => q.kind === 'array')) {
+    errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
+    if (p.active) errors[`${p.name}b`] = relError(seedsGpu[p.name], seedsJs[p.name]);
+  }
+  for (const [key, v] of Object.entries(jsRet ?? {})) errors[key] = relError([gpuRet?.[key]], [v]);
+  if (!dotTest || !ks[`${spec.kernel}_d`]) return { errors };
+  // the dot-product test with K_d and K_b on the GPU: ẋ = cos, ȳ = the seeds above
+  const a = make(), ad = {};
+  const active = meta.params.filter((p) => p.active);
+  for (const p of active) ad[p.name] = p.kind === 'array' ? Float32Array.from(a[p.name], (_, i) => Math.cos(i)) : 0.25;
+  const xd = Object.fromEntries(active.map((p) => [p.name, p.kind === 'array' ? ad[p.name].slice() : ad[p.name]]));
+  const dRet = await ks[`${spec.kernel}_d`](...meta.params.flatMap((p) => (p.active ? [a[p.name], ad[p.name]] : [a[p.name]])));
+  const b = make(), seeds = seedsOf(b);
+  const ybar = Object.fromEntries(Object.entries(seeds).map(([k, v]) => [k, v.slice()]));
+  const bRet = await ks[name](...listB(b, seeds));
+  let lhs = 0, rhs = 0;
+  for (const p of active) {
+    if (p.kind === 'array') {
+      lhs += dot(ad[p.name], ybar[p.name]);
+      rhs += dot(xd[p.name], seeds[p.name]);
+    } else rhs += xd[p.name] * (bRet?.[`${p.name}b`] ?? 0);
+  }
+  if (retb.length) lhs += [dRet].flat()[1] * retb[0];
+  return { errors, dot: { lhs, rhs, rel: Math.abs(lhs - rhs) / Math.max(1e-3, Math.abs(lhs), Math.abs(rhs)) } };
+}
+
 const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.trim(), canRun, fixtures: {} };
 for (const dir of dirs) {
   const source = to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8'));
@@ -58,7 +105,7 @@ for (const dir of dirs) {
   if (!r.code) continue;
   const mod = load(r.code);
   for (const k of Object.values(mod.wgsl.kernels)) {
-    for (const p of [k.primal, k.d].filter(Boolean)) {
+    for (const p of [k.primal, k.d, k.b].filter(Boolean)) {
       for (const [i, pass] of p.passes.entries()) {
         const info = await device.createShaderModule({ code: pass.code }).getCompilationInfo();
         const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
@@ -67,7 +114,13 @@ for (const dir of dirs) {
     }
   }
   if (!canRun) continue;
-  const kernels = await createKernels(device, mod.wgsl);
+  let kernels;
+  try {
+    kernels = await createKernels(device, mod.wgsl);
+  } catch (e) {
+    entry.failure = String(e?.message ?? e);
+    continue;
+  }
   for (const spec of specs.filter((s) => s.file === dir)) {
     if (!mod.wgsl.kernels[spec.kernel]) continue;
     const meta = mod.__parad.kernels[spec.kernel];
@@ -96,6 +149,30 @@ for (const dir of dirs) {
         run.failure = String(e?.message ?? e);
       }
       entry.runs.push(run);
+    }
+  }
+  // K_b on the GPU vs JavaScript, with the strategies the analysis chose and with each one forced
+  // (the JS module compiled the same way), and the dot-product test on the GPU itself
+  entry.adjoints = [];
+  const kernelsWithB = specs.filter((s) => s.file === dir && mod.wgsl.kernels[s.kernel]?.b);
+  if (!kernelsWithB.length) continue;
+  for (const strategy of [undefined, ...STRATEGIES]) {
+    const m = strategy ? load((await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], strategy })).code) : mod;
+    let ks = kernels;
+    try {
+      if (strategy) ks = await createKernels(device, m.wgsl);
+    } catch (e) {
+      entry.adjoints.push({ fn: dir, strategy, failure: String(e?.message ?? e), errors: {} });
+      continue;
+    }
+    for (const spec of kernelsWithB) {
+      const run = { fn: `${spec.kernel}_b`, kernel: spec.kernel, tag: spec.tag ?? null, strategy: strategy ?? null, errors: {} };
+      try {
+        Object.assign(run, await adjointRun(m, ks, spec, !strategy));
+      } catch (e) {
+        run.failure = String(e?.stack ?? e);
+      }
+      entry.adjoints.push(run);
     }
   }
 }
@@ -180,6 +257,8 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   device.createComputePipeline = createComputePipeline;
   report.runtime = runtimeReport;
 }
-process.stdout.write(JSON.stringify(report));
+// Dawn prints validation messages on stdout: the report goes to a file when one is named
+if (process.env.PARAD_GPU_OUT) fs.writeFileSync(process.env.PARAD_GPU_OUT, JSON.stringify(report));
+else process.stdout.write(JSON.stringify(report));
 device.destroy();
 process.exit(0);

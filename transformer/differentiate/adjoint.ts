@@ -23,6 +23,8 @@ export interface Strategies {
   reads(loop: ForLoop): ReadReport[] | undefined;
   /** one strategy for every read (testing) */
   force?: Strategy;
+  /** schedule the nests for the GPU (the WGSL adjoint; schedule/index.ts) */
+  gpu?: boolean;
 }
 
 export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string, strategies?: Strategies): FunctionIR {
@@ -232,7 +234,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     const reads = strategies?.reads(loop);
     if (!reads?.length) return [pass];
     const isArray = (n: string) => kernel.params.some((p) => p.name === n && p.kind === 'array');
-    return scheduleNest({ nest: plan.scopes.get(loop)!.nest, pass, reads, names, kernelBody: kernel.body, isArray, force: strategies?.force });
+    return scheduleNest({ nest: plan.scopes.get(loop)!.nest, pass, reads, names, kernelBody: kernel.body, isArray, force: strategies?.force, gpu: strategies?.gpu });
   };
 
   /** The last nest, each iteration running its primal statements and then its reverse sweep. */
@@ -304,7 +306,8 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     `Runs the primal: on return the primal arrays hold ${kernel.name}'s outputs.`,
     ...describePlan(plan, fileName),
   ].filter(Boolean);
-  return { name: adjointName(kernel.name), params, returnType, comment, body };
+  const results = scalarParams.map((p) => ({ key: `${p.name}b`, name: names.b(p.name) }));
+  return { name: adjointName(kernel.name), params, returnType, comment, body, results };
 }
 
 function describePlan(plan: TapePlan, fileName: string): string[] {

@@ -8,6 +8,8 @@ export interface FunctionIR {
   /** Lines of the comment printed above the function. */
   comment: string[];
   body: Stmt[];
+  /** an adjoint's returned object: its keys and the local each holds */
+  results?: { key: string; name: string }[];
   /** false: module-local (default: exported) */
   exported?: boolean;
 }

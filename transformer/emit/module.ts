@@ -87,7 +87,10 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
         out.push(`            uniforms: ${JSON.stringify(pass.uniforms)},`);
         out.push('          },');
       }
-      out.push('        ],', `        returns: ${p.returns},`, `        host: ${p.hostName},`, '      },');
+      out.push('        ],', `        returns: ${p.returns},`);
+      if (p.deviceScalars?.length) out.push(`        scalars: ${JSON.stringify({ buffer: p.deviceScalarBuffer, count: p.deviceScalars.length })},`);
+      if (p.results) out.push(`        results: ${JSON.stringify(p.results)},`);
+      out.push(`        host: ${p.hostName},`, '      },');
     }
     out.push('    },');
   }

@@ -70,26 +70,10 @@ export class Printer {
   }
 
   private forHeader(s: ForLoop): string {
-    const i = s.v;
-    const inc = (up: boolean) => (Math.abs(s.step) === 1 ? `${i}${up ? '++' : '--'}` : `${i} ${up ? '+=' : '-='} ${Math.abs(s.step)}`);
-    const up = s.step > 0;
-    if (!s.reversed) return `for (let ${i} = ${printExpr(s.init)}; ${i} ${s.cmp} ${printExpr(s.bound)}; ${inc(up)})`;
-    // Same index set, visited backwards: start at the last value the forward loop reaches.
-    //   up, i < hi:   lo + floor((hi - 1 - lo) / st) * st     up, i <= hi: lo + floor((hi - lo) / st) * st
-    //   down, i > b:  lo - floor((lo - b - 1) / st) * st      down, i >= b: lo - floor((lo - b) / st) * st
-    const lo = s.init;
-    const st = Math.abs(s.step);
-    const strict = s.cmp === '<' || s.cmp === '>';
-    const stepsTimes = (span: Expr) => mul(call('Math.floor', div(span, num(st))), num(st));
-    let last: Expr;
-    if (up) {
-      const hi = strict ? sub(s.bound, ONE) : s.bound;
-      last = st === 1 ? hi : add(lo, stepsTimes(sub(hi, lo)));
-      return `for (let ${i} = ${printExpr(last)}; ${i} >= ${printExpr(lo, 10)}; ${inc(false)})`;
-    }
-    const b = strict ? add(s.bound, ONE) : s.bound;
-    last = st === 1 ? b : sub(lo, stepsTimes(sub(lo, b)));
-    return `for (let ${i} = ${printExpr(last)}; ${i} <= ${printExpr(lo, 10)}; ${inc(true)})`;
+    const l = s.reversed ? reversedLoop(s) : s;
+    const i = l.v;
+    const inc = Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
+    return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${printExpr(l.bound, s.reversed ? 10 : undefined)}; ${inc})`;
   }
 
   stmt(s: Stmt, depth: number): void {
@@ -155,12 +139,35 @@ export class Printer {
         this.stmts(s.body, depth + 1);
         this.line('}', depth);
         return;
+      case 'reduce':
+        // only the WGSL adjoint has it; its host function calls the runtime's reduction instead
+        throw new Error('internal: a reduce statement reached the TypeScript printer');
     }
   }
 
   text(): string {
     return this.lines.join('\n');
   }
+}
+
+/**
+ * A reversed loop (same index set, visited backwards) as a plain loop: it starts at the last value
+ * the forward loop reaches.
+ *   up, i < hi:   lo + floor((hi - 1 - lo) / st) * st     up, i <= hi: lo + floor((hi - lo) / st) * st
+ *   down, i > b:  lo - floor((lo - b - 1) / st) * st      down, i >= b: lo - floor((lo - b) / st) * st
+ */
+export function reversedLoop(s: ForLoop): ForLoop {
+  const lo = s.init;
+  const st = Math.abs(s.step);
+  const strict = s.cmp === '<' || s.cmp === '>';
+  const stepsTimes = (span: Expr) => mul(call('Math.floor', div(span, num(st))), num(st));
+  const plain = { ...s, reversed: undefined, bound: lo, step: -s.step };
+  if (s.step > 0) {
+    const hi = strict ? sub(s.bound, ONE) : s.bound;
+    return { ...plain, init: st === 1 ? hi : add(lo, stepsTimes(sub(hi, lo))), cmp: '>=' };
+  }
+  const b = strict ? add(s.bound, ONE) : s.bound;
+  return { ...plain, init: st === 1 ? b : sub(lo, stepsTimes(sub(lo, b))), cmp: '<=' };
 }
 
 export function printStmts(body: Stmt[], depth: number, opts: PrintOptions): string {

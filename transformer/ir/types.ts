@@ -62,7 +62,8 @@ export interface ForLoop {
 
 export type Stmt =
   | { k: 'decl'; name: string; mutable: boolean; type?: ScalarType; init: Expr; loc?: Loc }
-  | { k: 'assign'; target: LValue; op: AssignOp; value: Expr; loc?: Loc }
+  /** `atomic`: generated only, an update other iterations of the parallel loop may make too (atomic on the GPU) */
+  | { k: 'assign'; target: LValue; op: AssignOp; value: Expr; loc?: Loc; atomic?: boolean }
   | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; loc?: Loc }
   | ForLoop
   | { k: 'return'; value?: Expr; loc?: Loc }
@@ -76,7 +77,12 @@ export type Stmt =
   | { k: 'comment'; text: string }
   /** An expression evaluated for its effect (a replay's report call). */
   | { k: 'effect'; e: Expr }
-  | { k: 'block'; body: Stmt[] };
+  | { k: 'block'; body: Stmt[] }
+  /**
+   * Generated only (WGSL adjoints): `target[e] += Σ_c partial[c * len + e]` over `copies` private
+   * copies (`target` a scalar when `len` is absent): a tree reduction in workgroup memory on the GPU.
+   */
+  | { k: 'reduce'; partial: string; copies: Expr; len?: Expr; target: string };
 
 export type ParamKind = 'array' | 'scalar';
 

@@ -28,6 +28,7 @@ export function ownExprs(s: Stmt): Expr[] {
     case 'for': return [s.init, s.bound];
     case 'return': return s.value ? [s.value] : [];
     case 'push': return [s.value];
+    case 'reduce': return s.len ? [s.copies, s.len] : [s.copies];
     default: return [];
   }
 }
@@ -40,6 +41,7 @@ export function writesOf(body: Stmt[], out: Set<string> = new Set()): Set<string
     if (s.k === 'decl') out.add(s.name);
     else if (s.k === 'assign') out.add(targetName(s.target));
     else if (s.k === 'for') out.add(s.v);
+    else if (s.k === 'reduce') out.add(s.target);
   });
   return out;
 }
@@ -49,6 +51,7 @@ export function readsOfStmts(body: Stmt[], out: Set<string> = new Set()): Set<st
   forEachStmt(body, (s) => {
     for (const e of ownExprs(s)) readsOf(e, out);
     if (s.k === 'assign' && s.op !== '=') out.add(targetName(s.target));
+    if (s.k === 'reduce') out.add(s.partial).add(s.target);
   });
   return out;
 }

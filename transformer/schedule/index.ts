@@ -33,6 +33,12 @@ export interface NestInput {
   isArray: (name: string) => boolean;
   /** strategy forced for every read (testing, experiments) */
   force?: Strategy;
+  /**
+   * Schedule for the GPU (the WGSL adjoint): a private copy per iteration reduced by a `reduce`
+   * statement (a workgroup-memory tree on the device), updates that other iterations make too
+   * (atomic strategy, or direct forced on reads that are not exclusive) marked atomic.
+   */
+  gpu?: boolean;
 }
 
 interface Choice {
@@ -80,13 +86,16 @@ export function scheduleNest(input: NestInput): Stmt[] {
       condition.push(read.condition);
     } else safe.push(c);
   }
+  const out = ((): Stmt[] => {
   if (!safe.length && !versioned.length) return [pass];
 
   const withChecks = (choices: Choice[]): Stmt[] => {
     const conds = choices.flatMap((c) => c.gather?.conditions ?? []);
     if (!conds.length) return build(choices);
     // the decomposition of the gathered index is unique only under these conditions
-    return [{ k: 'if', cond: conds.reduce((a, b) => bin('&&', a, b)), then: build(choices), else: [pass] }];
+    // otherwise the scatter, whose updates race on the GPU
+    const scatter = input.gpu ? markAtomic([pass], new Set(choices.map((c) => c.adjoint))) : [pass];
+    return [{ k: 'if', cond: conds.reduce((a, b) => bin('&&', a, b)), then: build(choices), else: scatter }];
   };
 
   const build = (choices: Choice[]): Stmt[] => {
@@ -107,16 +116,22 @@ export function scheduleNest(input: NestInput): Stmt[] {
     let newBody = stripSites(body, gathers, st, names, it);
     const head: Stmt[] = numbered ? [{ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) }] : [];
     if (reduced.length) {
-      const size = names.temp('bs');
-      const blk = names.temp('blk');
-      pre.push({ k: 'decl', name: size, mutable: false, init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))) });
-      head.push({ k: 'decl', name: blk, mutable: false, init: call('Math.floor', div(v(it), v(size))) });
+      // JS: a copy per block of iterations; GPU: a copy per iteration (each invocation owns one)
+      let blk = it;
+      if (!input.gpu) {
+        const size = names.temp('bs');
+        blk = names.temp('blk');
+        pre.push({ k: 'decl', name: size, mutable: false, init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))) });
+        head.push({ k: 'decl', name: blk, mutable: false, init: call('Math.floor', div(v(it), v(size))) });
+      }
+      const copies = input.gpu ? count : String(REDUCTION_BLOCKS);
       for (const c of reduced) {
         const partial = names.partials(c.adjoint);
         const len: Expr | undefined = input.isArray(c.read.name) ? { k: 'length', array: c.adjoint } : undefined;
-        pre.push({ k: 'decl', name: partial, mutable: false, init: { k: 'raw', text: `new Float64Array(${REDUCTION_BLOCKS}${len ? ` * ${c.adjoint}.length` : ''})` } });
+        pre.push({ k: 'decl', name: partial, mutable: false, init: { k: 'raw', text: `new Float64Array(${copies}${len ? ` * ${c.adjoint}.length` : ''})` } });
         newBody = privatize(newBody, c.adjoint, partial, blk, len);
-        post.push(...combine(c.adjoint, partial, len, (p) => names.temp(p)));
+        if (input.gpu) post.push({ k: 'reduce', partial, copies: v(count), len, target: c.adjoint });
+        else post.push(...combine(c.adjoint, partial, len, (p) => names.temp(p)));
       }
     }
     for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: { k: 'raw', text: `new Float64Array(${count})` } });
@@ -130,6 +145,23 @@ export function scheduleNest(input: NestInput): Stmt[] {
   const cond: Expr = { k: 'raw', text: condition.length === 1 ? condition[0] : condition.map((c) => `(${c})`).join(' && ') };
   const fast: Stmt = { k: 'comment', text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${cond.text}: direct updates` };
   return [{ k: 'if', cond, then: [fast, ...withChecks(safe)], else: withChecks([...safe, ...versioned]) }];
+  })();
+  if (!input.gpu) return out;
+  // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
+  const shared = new Set(input.reads.filter((r) => r.strategy === 'atomic' || (r.strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => names.b(r.name)));
+  return shared.size ? markAtomic(out, shared) : out;
+}
+
+/** `+=`/`-=` updates of `targets` marked atomic. */
+function markAtomic(body: Stmt[], targets: Set<string>): Stmt[] {
+  return body.map((s): Stmt => {
+    switch (s.k) {
+      case 'assign': return s.op !== '=' && targets.has(s.target.k === 'var' ? s.target.name : s.target.array) ? { ...s, atomic: true } : s;
+      case 'if': return { ...s, then: markAtomic(s.then, targets), else: markAtomic(s.else, targets) };
+      case 'for': case 'block': return { ...s, body: markAtomic(s.body, targets) };
+      default: return s;
+    }
+  });
 }
 
 function innermost(loop: ForLoop, depth: number): ForLoop {

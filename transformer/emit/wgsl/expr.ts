@@ -16,7 +16,9 @@ sin cos tan asin acos atan atan2 sinh cosh tanh exp exp2 log log2 pow sqrt abs s
 /** A kernel identifier as a WGSL identifier. */
 export const wname = (name: string): string => {
   const clean = name.replace(/\$/g, '_S');
-  return RESERVED.has(clean) || clean.startsWith('__') ? `${clean}_` : clean;
+  // WGSL identifiers must not start with two underscores (`__s1_g` → `_U_s1_g`)
+  if (clean.startsWith('__')) return `_U${clean.slice(1)}`;
+  return RESERVED.has(clean) ? `${clean}_` : clean;
 };
 
 const FLOAT_TEXT = (x: number): string => {
@@ -31,6 +33,9 @@ const cast = (text: string, from: WType, to: WType): string => (from === to || t
 export function wexpr(e: Expr, t: Types, want?: WType): string {
   // a literal where a float is wanted is a float literal (`2.0`, not `f32(2)`)
   if (e.k === 'num' && want === 'f32') return e.value < 0 ? `(${FLOAT_TEXT(e.value)})` : FLOAT_TEXT(e.value);
+  // an integer quotient wanted as an integer (a gather's solved loop variable, after its divisibility
+  // guard): exact integer division, where going through f32 would round above 2^24
+  if (want === 'i32' && e.k === 'binary' && e.op === '/' && t.of(e.l) !== 'f32' && t.of(e.r) !== 'f32') return `(${wexpr(e.l, t, 'i32')} / ${wexpr(e.r, t, 'i32')})`;
   const own = t.of(e);
   const out = wexprOwn(e, t, own);
   return want ? cast(out, own === 'bool' ? 'bool' : own, want) : out;
@@ -42,7 +47,9 @@ function wexprOwn(e: Expr, t: Types, own: WType): string {
       if (own === 'f32') return e.value < 0 ? `(${FLOAT_TEXT(e.value)})` : FLOAT_TEXT(e.value);
       return e.value < 0 ? `(${e.value})` : String(e.value);
     case 'var': return wname(e.name);
-    case 'index': return `${wname(e.array)}[${wexpr(e.index, t, 'i32')}]`;
+    case 'index':
+      if (t.atomic.has(e.array)) return `bitcast<f32>(atomicLoad(&${wname(e.array)}[${wexpr(e.index, t, 'i32')}]))`;
+      return `${wname(e.array)}[${wexpr(e.index, t, 'i32')}]`;
     case 'length': return `i32(arrayLength(&${wname(e.array)}))`;
     case 'unary':
       if (e.op === '!') return `!(${wexpr(e.e, t, 'bool')})`;
@@ -68,7 +75,10 @@ function wexprOwn(e: Expr, t: Types, own: WType): string {
       return `(${wexpr(e.l, t, own)} ${op} ${wexpr(e.r, t, own)})`;
     }
     case 'cond': return `select(${wexpr(e.f, t, own)}, ${wexpr(e.t, t, own)}, ${wexpr(e.c, t, 'bool')})`;
-    case 'call': return ruleFor(e.fn).wgsl(e.args.map((a) => wexpr(a, t, 'f32')));
+    case 'call':
+      // integer max/min/abs (trip counts): WGSL's own, on i32
+      if (own === 'i32') return `${e.fn.slice(5)}(${e.args.map((a) => wexpr(a, t, 'i32')).join(', ')})`;
+      return ruleFor(e.fn).wgsl(e.args.map((a) => wexpr(a, t, 'f32')));
     default: throw new WgslUnsupported(`generated ${e.k} expression`);
   }
 }

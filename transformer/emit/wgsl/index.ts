@@ -1,6 +1,7 @@
 /**
- * The WGSL target of one kernel: for the primal and `K_d`, the compute passes (one per `@parallel`
- * nest) and the host function that dispatches them (see program.ts). Kernels or constructs the
+ * The WGSL target of one kernel: for the primal, `K_d` and `K_b`, the compute passes (one per
+ * `@parallel` nest, plus the adjoint's gather passes and single-invocation passes) and the host
+ * function that dispatches them (see program.ts). Kernels or constructs the
  * backend does not lower get a diagnostic; the TypeScript output is unaffected.
  */
 import type { Kernel } from '../../ir/types.js';
@@ -12,35 +13,54 @@ import { wgslProgram, type ProgramOut } from './program.js';
 import { WgslUnsupported } from './expr.js';
 
 export interface WgslProgramOut extends ProgramOut {
-  /** `primal` or `d` */
-  mode: 'primal' | 'd';
-  /** the TS function it mirrors (`heat`, `heat_d`), its parameters */
+  /** `primal`, `d` or `b` */
+  mode: 'primal' | 'd' | 'b';
+  /** the TS function it mirrors (`heat`, `heat_d`, `heat_b`), its parameters */
   name: string;
   params: { name: string; type: string }[];
   /** the generated host function's name and its context parameter */
   hostName: string;
   ctx: string;
+  /** the adjoint's returned object: keys in device-scalar slot order (`kappab` in slot 0, …) */
+  results?: string[];
+  /** the storage buffer holding the device scalars */
+  deviceScalarBuffer?: string;
 }
 
-export function wgslKernel(k: Kernel, functions: FunctionIR[], names: Names, sink: DiagnosticSink): WgslProgramOut[] | undefined {
+/**
+ * `gpuAdjoint`: `K_b` with its nests scheduled for the GPU (schedule/ with `gpu`). If the backend
+ * cannot lower it, `K` and `K_d` still run on WebGPU and the adjoint stays in JavaScript (warning).
+ */
+export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: FunctionIR | undefined, names: Names, sink: DiagnosticSink): WgslProgramOut[] | undefined {
   const ctx = names.gpu();
   const sources: { mode: 'primal' | 'd'; name: string; params: { name: string; type: string }[]; body: FunctionIR['body'] }[] = [
     { mode: 'primal', name: k.name, params: k.params, body: k.body },
   ];
   const tangent = functions.find((f) => f.name === tangentName(k.name));
   if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
+  let out: WgslProgramOut[];
   try {
-    const out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx }));
+    out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx }));
     if (out[0].sequential) {
       sink.warning(CODES.wgslSequential, `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`, k.loc.start, k.loc.start + 1);
     }
-    if (functions.some((f) => f.name === adjointName(k.name))) {
-      sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version yet: the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
-    }
-    return out;
   } catch (e) {
     if (!(e instanceof WgslUnsupported)) throw e;
     sink.error(CODES.wgslUnsupported, `kernel '${k.name}' cannot run on WebGPU: ${e.message}`, k.loc.start, k.loc.start + 1);
     return undefined;
   }
+  if (gpuAdjoint) {
+    try {
+      const info = { results: gpuAdjoint.results ?? [], scalars: names.deviceScalars(), tapeSlots: names.tapeSlots() };
+      const program = wgslProgram(gpuAdjoint.params, gpuAdjoint.body, ctx, info);
+      const slots = program.deviceScalars ?? [];
+      const results = info.results.map((r) => r.key);
+      if (info.results.some((r, i) => slots[i] !== r.name)) throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
+      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, ...(results.length ? { results } : {}) });
+    } catch (e) {
+      if (!(e instanceof WgslUnsupported)) throw e;
+      sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
+    }
+  }
+  return out;
 }

@@ -1,15 +1,24 @@
 /**
- * A generated function (the primal or `K_d`) as WebGPU work: each `@parallel` nest becomes a
+ * A generated function (the primal, `K_d` or `K_b`) as WebGPU work: each `@parallel` nest becomes a
  * compute pass (a shader whose invocations are the nest's iterations, `global_invocation_id` x
  * for the innermost loop, bounds-guarded), and what is around the nests (integer locals,
  * sequential loops such as time steps) becomes a host function that dispatches the passes in
  * order, with the integer and float scalars each pass reads in a uniform buffer.
+ *
+ * The adjoint adds device work the host function asks the runtime for (runtime/gpu.ts): scratch
+ * buffers, copies of arrays (snapshots on the tape, saved outputs), tape slots for what each
+ * iteration of a nest pushes, tree reductions of private copies, and its float scalars in a
+ * storage buffer (device.ts), host statements on them running as single-invocation passes.
+ * Updates marked atomic (schedule/) are compare-and-swap loops on the float's bits.
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
+import { num, v } from '../../ir/build.js';
+import { mapExpr } from '../../ir/walk.js';
+import { deviceScalars, scratchLength, invocationTape, COPY_INDEX } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
 import { declaredIn, forEachStmt, ownExprs, writesOf } from '../../ir/walk.js';
 import { readsOf, walkExpr } from '../../ir/build.js';
-import { printExpr } from '../print.js';
+import { printExpr, reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
 import type { WgslPass } from '../../../runtime/index.js';
@@ -28,80 +37,282 @@ export interface ProgramOut {
   returns: number;
   /** no @parallel loop: the whole function runs as one invocation */
   sequential: boolean;
+  /** the adjoint's float scalars on the device (`_sc`), by slot; the returned ones first */
+  deviceScalars?: string[];
+}
+
+/** What an adjoint's program needs besides its parameters and body. */
+export interface AdjointInfo {
+  /** the returned object: its keys and the locals holding them */
+  results: { key: string; name: string }[];
+  /** the device-scalar and tape-slot buffer names */
+  scalars: string;
+  tapeSlots: string;
 }
 
 const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: [8, 8, 1], 3: [4, 4, 4] };
 
-export function wgslProgram(params: { name: string; type: string }[], body: Stmt[], ctxName: string): ProgramOut {
-  const types = new Types(params, body);
+export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo): ProgramOut {
+  const types = new Types(params, fnBody);
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
     if (p.type === 'Float64Array' || p.type === 'f64') throw new WgslUnsupported(`'${p.name}' is ${p.type}: WGSL has no 64-bit floats (use Float32Array and f32 for the GPU)`);
   }
+  // the adjoint's scratch arrays and saved copies are device buffers too (f32), its float scalars device slots
+  let body = fnBody;
+  let slots: string[] | undefined;
+  if (adjoint) {
+    forEachStmt(body, (s) => {
+      const name = s.k === 'decl' && scratchLength(s.init) !== undefined ? s.name : s.k === 'saveArray' ? s.name : undefined;
+      if (name) {
+        arrays.add(name);
+        types.arrays.set(name, types.arrays.get((s as { array?: string }).array ?? '') ?? 'f32');
+        types.names.delete(name);
+      }
+    });
+    arrays.add(adjoint.scalars);
+    types.arrays.set(adjoint.scalars, 'f32');
+    arrays.add(adjoint.tapeSlots);
+    types.arrays.set(adjoint.tapeSlots, 'f32');
+    let hostCode = false;
+    forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) hostCode = true; });
+    const d = deviceScalars(body, adjoint.results.map((r) => r.name), arrays, types, adjoint.scalars, hostCode);
+    body = d.body;
+    slots = d.slots;
+  }
   const passes: PassOut[] = [];
-  const host = (stmts: Stmt[]): Stmt[] => stmts.map((s): Stmt => {
+  let spans = 0;
+  const quote = JSON.stringify;
+  const call = (method: string, ...args: string[]): Stmt => ({ k: 'effect', e: { k: 'raw', text: `${ctxName}.${method}(${args.join(', ')})` } });
+  /** Host statements; consecutive statements on device values (adjoint only) become single-invocation passes. */
+  const host = (stmts: Stmt[]): Stmt[] => {
+    const out: Stmt[] = [];
+    let group: Stmt[] = [];
+    const flush = () => {
+      if (group.length) out.push(devicePass(group));
+      group = [];
+    };
+    for (const s of stmts) {
+      if (adjoint && s.k === 'assign' && s.target.k === 'index') group.push(s);
+      else {
+        flush();
+        out.push(...hostStmt(s));
+      }
+    }
+    flush();
+    return out;
+  };
+  const hostStmt = (s: Stmt): Stmt[] => {
     switch (s.k) {
       case 'for':
         if (s.parallel) return dispatch(s);
-        return { ...s, body: host(s.body) };
+        onHost(s.init, 'a loop bound');
+        onHost(s.bound, 'a loop bound');
+        return [{ ...s, body: host(s.body) }];
+      case 'block': return [{ ...s, body: host(s.body) }];
+      case 'pushArray': return [call('pushArray', quote(s.array))];
+      case 'popArray': return [call('popArray', quote(s.array))];
+      case 'saveArray': return [call('save', quote(s.name), quote(s.array))];
+      case 'restoreArray': return [call('restore', quote(s.name), quote(s.array))];
+      case 'push':
+        onHost(s.value, 'a value pushed on the tape');
+        return [call('push', printExpr(hostPops(s.value)))];
+      case 'reduce': {
+        const target = adjoint && slots?.includes(s.target) ? [quote(adjoint.scalars), String(slots.indexOf(s.target))] : [quote(s.target), '0'];
+        return [call('reduce', quote(s.partial), printExpr(s.copies), s.len ? printExpr(s.len) : '1', ...target)];
+      }
+      default: return [hostSimple(s)].flat();
+    }
+  };
+  /** pops of the host's scalar tape (values pushed by host code) */
+  const hostPops = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? { k: 'raw', text: `${ctxName}.pop()` } : undefined));
+  const hostSimple = (s: Stmt): Stmt | Stmt[] => {
+    switch (s.k) {
       // scalar code runs on the host (JavaScript numbers; floats reach the passes as f32 uniforms),
       // array elements live on the device
       case 'if':
         onHost(s.cond, 'a branch');
         return { ...s, then: host(s.then), else: host(s.else) };
-      case 'decl':
+      case 'decl': {
+        if (adjoint && s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
+        const length = adjoint ? scratchLength(s.init) : undefined;
+        if (length !== undefined) return { ...s, init: { k: 'raw', text: `${ctxName}.alloc(${quote(s.name)}, ${length})` } };
         onHost(s.init, `the local '${s.name}'`);
-        return s;
+        return { ...s, init: hostPops(s.init) };
+      }
       case 'assign':
         if (s.target.k === 'index') throw new WgslUnsupported(`a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`);
         onHost(s.value, `the assignment to '${s.target.name}'`);
-        return s;
+        return { ...s, value: hostPops(s.value) };
       case 'comment': return s;
-      case 'return': if (!s.value) return s; throw new WgslUnsupported('a kernel with @parallel loops returning a float');
+      case 'effect': return s;
+      // the adjoint's returned scalars are read back from their device slots
+      case 'return': if (!s.value || adjoint) return []; throw new WgslUnsupported('a kernel with @parallel loops returning a float');
       default: throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`);
     }
-  });
+  };
   const onHost = (e: Expr, what: string): void => {
     const array = [...readsOf(e)].find((n) => arrays.has(n) && !lengthOnly(e, n));
     if (array) throw new WgslUnsupported(`${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`);
   };
 
-  const dispatch = (loop: ForLoop): Stmt => {
+  const dispatch = (loop: ForLoop): Stmt[] => {
     const nest = parallelNest(loop);
-    if (nest.length > 3) throw new WgslUnsupported('a @parallel nest deeper than 3 loops');
     const nestVars = new Set(nest.map((l) => l.v));
     for (const l of nest) {
       for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
         if (nestVars.has(n)) throw new WgslUnsupported(`the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`);
       }
     }
-    const inner = nest[nest.length - 1].body;
+    // extents x, y, z: innermost loop first; the loops outside the innermost two of a deeper nest share z
+    const trips = [...nest].reverse().map((l) => printExpr(tripCount(l)));
+    const extents = trips.length <= 3 ? trips : [trips[0], trips[1], trips.slice(2).map((t) => `(${t})`).join(' * ')];
+    const foldNames = trips.length > 3 ? trips.slice(2, -1).map((_, i) => `_z${i}`) : [];
+    const before: Stmt[] = [];
+    let inner = nest[nest.length - 1].body;
+    const count = extents.map((e) => `(${e})`).join(' * ');
+    const nestLocal = declaredIn(inner);
+    for (const l of nest) nestLocal.add(l.v);
+    // the tape: what each iteration pushes goes to its own tape slots (a segment per dispatch),
+    // popped by its reverse; pushes and pops within one iteration use the iteration's own region
+    let tape: { pushes: number } | undefined;
+    let perIteration: string | undefined;
+    if (adjoint && hasTape(inner)) {
+      const slots = tapeSlots(inner, adjoint.tapeSlots);
+      if (slots) {
+        tape = slots;
+        inner = slots.body;
+        before.push(slots.pushes ? call('pushSegment', quote(adjoint.tapeSlots), `${count} * ${slots.pushes}`) : call('popSegment', quote(adjoint.tapeSlots)));
+      } else {
+        const span = `${TAPE_SPAN}${++spans}`;
+        const own = invocationTape(inner, adjoint.tapeSlots, (n) => !nestLocal.has(n) && !arrays.has(n), { k: 'binary', op: '*', l: v(IT), r: v(span) });
+        if (!own.bound) throw new Error('internal: a tape without pushes');
+        inner = own.body;
+        types.names.set(`${adjoint.tapeSlots}_top`, 'i32');
+        types.names.set(COPY_INDEX, 'i32');
+        perIteration = span;
+        tape = { pushes: 0 };
+        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, { k: 'effect', e: { k: 'raw', text: `${ctxName}.alloc(${quote(adjoint.tapeSlots)}, ${count} * ${span})` } });
+      }
+    }
+    // updates of the device scalars by the iterations are shared by all of them
+    if (adjoint) inner = atomicScalars(inner, adjoint.scalars);
     const local = declaredIn(inner);
     for (const l of nest) local.add(l.v);
+    if (tape) {
+      local.add(IT);
+      types.names.set(IT, 'i32');
+    }
+    if (perIteration) types.names.set(perIteration, 'i32');
     const used = new Set<string>();
     for (const l of nest) for (const e of [l.init, l.bound]) readsOf(e, used);
     forEachStmt(inner, (s) => { for (const e of ownExprs(s)) readsOf(e, used); if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array); });
     const written = writesOf(inner);
     const bufferNames = [...used].filter((n) => arrays.has(n)).sort();
     const uniformNames = [...used].filter((n) => !arrays.has(n) && !local.has(n)).sort();
-    const uniforms = uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
+    // the flat iteration number of a 2-D/3-D nest needs its extents
+    const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
+    const uniforms = [...uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' })), ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
     const bindings = bufferNames.map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
-    const wg = workgroupSize(loop, nest.length);
-    const code = passCode(nest, inner, types, uniforms, bindings, wg);
+    const wg = workgroupSize(loop, Math.min(3, nest.length));
+    const code = passCode(nest, inner, types, uniforms, bindings, wg, tape ? adjoint!.tapeSlots : undefined);
     passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings, uniforms });
-    // extents x, y, z: innermost loop first
-    const extents = [...nest].reverse().map((l) => printExpr(tripCount(l)));
+    const values = [...uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)].join(', ');
+    return [...before, { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [${extents.join(', ')}], { ${values} })` } }];
+  };
+
+  /** Host statements on device values, run by one invocation. */
+  const devicePass = (group: Stmt[]): Stmt => {
+    const used = new Set<string>();
+    forEachStmt(group, (s) => { for (const e of ownExprs(s)) readsOf(e, used); if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array); });
+    const written = writesOf(group);
+    const bindings = [...used].filter((n) => arrays.has(n)).sort().map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
+    const uniformNames = [...used].filter((n) => !arrays.has(n)).sort();
+    const uniforms = uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
+    const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
+    stmts(group, types, 1, lines);
+    lines.push('}', '');
+    passes.push({ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms });
     const values = uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)).join(', ');
-    return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [${extents.join(', ')}], { ${values} })` } };
+    return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [1], { ${values} })` } };
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
   const scalars = params.map((p) => ({ name: p.name, type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type }));
   let parallel = false;
   forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
-  if (!parallel) return { ...singleInvocation(params, body, types, arrays, ctxName), scalars, sequential: true };
+  if (!parallel) {
+    const single = singleInvocation(params, body, types, arrays, ctxName, adjoint);
+    return { ...single, scalars, sequential: true, ...(slots ? { deviceScalars: slots } : {}) };
+  }
   const hostBody = host(body);
-  return { passes, host: hostBody, scalars, returns: 0, sequential: false };
+  return { passes, host: hostBody, scalars, returns: 0, sequential: false, ...(slots ? { deviceScalars: slots } : {}) };
+}
+
+/**
+ * A nest body's tape traffic as tape slots: iteration `_it`'s j-th push of k goes to
+ * `slots[_it * k + j]` (the forward pass fills a segment of the tape), and its reverse's m-th pop
+ * of k reads `slots[_it * k + k - 1 - m]` (the segment popped before the reverse pass). Pushes and
+ * pops must be at the top of the body (a fixed number per iteration).
+ */
+function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number } | undefined {
+  let pushes = 0, pops = 0, nested = false, nestedPops = false;
+  const countPops = (e: Expr) => walkExpr(e, (x) => { if (x.k === 'pop') pops++; });
+  for (const s of body) {
+    if (s.k === 'push') pushes++;
+    for (const e of ownExprs(s)) countPops(e);
+  }
+  forEachStmt(body, (s) => {
+    if (body.includes(s)) return;
+    if (s.k === 'push' || s.k === 'pushArray') nested = true;
+    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') nestedPops = true; });
+  });
+  // an iteration that pops what it pushed itself: its own region of the tape (the caller's)
+  if ((pushes || nested) && (pops || nestedPops)) return undefined;
+  if (nested || nestedPops) throw new WgslUnsupported('a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)');
+  if (!pushes && !pops) return undefined;
+  const k = pushes || pops;
+  const slot = (j: number): Expr => ({ k: 'index', array: buffer, index: { k: 'binary', op: '+', l: { k: 'binary', op: '*', l: v(IT), r: num(k) }, r: num(j) } });
+  let j = 0, m = 0;
+  const out = body.map((s): Stmt => {
+    if (s.k === 'push') return { k: 'assign', target: slot(j++) as { k: 'index'; array: string; index: Expr }, op: '=', value: s.value };
+    if (!pops) return s;
+    const pop = (e: Expr) => mapExpr(e, (x) => (x.k === 'pop' ? slot(k - 1 - m++) : undefined));
+    if (s.k === 'decl') return { ...s, init: pop(s.init) };
+    if (s.k === 'assign') return { ...s, value: pop(s.value) };
+    return s;
+  });
+  return { body: out, pushes };
+}
+
+/** Does a nest body use the tape? */
+function hasTape(body: Stmt[]): boolean {
+  let any = false;
+  forEachStmt(body, (s) => {
+    if (s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') any = true;
+    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') any = true; });
+  });
+  return any;
+}
+
+/** The name of a pass's flat iteration number (declared when the pass uses tape slots). */
+const IT = '_it';
+/** The host locals (and uniforms) holding the tape slots each iteration of a pass may use: `_tpk1`, … */
+const TAPE_SPAN = '_tpk';
+
+/** Updates of the device scalars inside a parallel pass: every iteration makes them (atomic). */
+function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
+  return body.map((s): Stmt => {
+    switch (s.k) {
+      case 'assign':
+        if (s.target.k !== 'index' || s.target.array !== buffer) return s;
+        if (s.op === '=') throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar');
+        return { ...s, atomic: true };
+      case 'if': return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
+      case 'for': case 'block': return { ...s, body: atomicScalars(s.body, buffer) };
+      default: return s;
+    }
+  });
 }
 
 /** Does `e` use array `name` only through `name.length` (known on the host)? */
@@ -148,7 +359,23 @@ function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
 export const RETURN_BUFFER = '_ret';
 
 /** A function without @parallel loops: its whole body as one invocation (returns go to `_ret`). */
-function singleInvocation(params: { name: string; type: string }[], body: Stmt[], types: Types, arrays: Set<string>, ctxName: string): Omit<ProgramOut, 'scalars' | 'sequential'> {
+function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt[], types: Types, arrays: Set<string>, ctxName: string, adjoint: AdjointInfo | undefined): Omit<ProgramOut, 'scalars' | 'sequential'> {
+  // an adjoint's results are in its device scalars, its tape in a buffer the host sizes
+  let body = adjoint ? stripReturnValues(fnBody) : fnBody;
+  const host: Stmt[] = [];
+  if (adjoint) {
+    const paramNames = new Set(params.map((p) => p.name));
+    const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n));
+    body = tape.body;
+    types.names.set(`${adjoint.tapeSlots}_top`, 'i32');
+    types.names.set(COPY_INDEX, 'i32');
+    const alloc = (name: string, length: string): Stmt => ({ k: 'effect', e: { k: 'raw', text: `${ctxName}.alloc(${JSON.stringify(name)}, ${length})` } });
+    if (tape.bound) host.push(alloc(adjoint.tapeSlots, printExpr(tape.bound)));
+    for (const a of tape.allocs) {
+      host.push(alloc(a.name, `${a.array}.length`));
+      arrays.add(a.name);
+    }
+  }
   const used = new Set<string>();
   let returns = 0;
   forEachStmt(body, (s) => {
@@ -166,39 +393,82 @@ function singleInvocation(params: { name: string; type: string }[], body: Stmt[]
   stmts(body, types, 1, lines);
   lines.push('}', '');
   const values = uniformNames.join(', ');
-  const host: Stmt[] = [{ k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(0, [1], { ${values} })` } }];
+  host.push({ k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(0, [1], { ${values} })` } });
   return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms }], host, returns };
 }
 
-/** Uniform struct, bindings and the entry point's first line. */
-function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number]): Code {
+function stripReturnValues(body: Stmt[]): Stmt[] {
+  return body.map((s): Stmt => {
+    if (s.k === 'return') return { k: 'return' };
+    if (s.k === 'if') return { ...s, then: stripReturnValues(s.then), else: stripReturnValues(s.else) };
+    if (s.k === 'for' || s.k === 'block') return { ...s, body: stripReturnValues(s.body) };
+    return s;
+  });
+}
+
+/** Arrays a pass updates atomically (their updates marked so by schedule/): declared `atomic<u32>` holding the float's bits. */
+function atomicArrays(body: Stmt[]): Set<string> {
+  const out = new Set<string>();
+  forEachStmt(body, (s) => { if (s.k === 'assign' && s.atomic && s.target.k === 'index') out.add(s.target.array); });
+  return out;
+}
+
+/** Uniform struct, bindings and the entry point's first line; a compare-and-swap add per atomic array. */
+function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set()): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
   if (uniforms.length) lines.push('struct Uniforms {', ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`), '}', '@group(0) @binding(0) var<uniform> u: Uniforms;');
-  for (const b of bindings) lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${b.type}>;`);
+  for (const b of bindings) lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${atomics.has(b.name) ? 'atomic<u32>' : b.type}>;`);
+  for (const a of atomics) {
+    // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
+    const x = wname(a);
+    lines.push('', `fn ${atomicAdd(a)}(i: i32, v: f32) {`, `  var old: u32 = atomicLoad(&${x}[i]);`, '  loop {',
+      `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`, '    if (r.exchanged) {', '      break;', '    }', '    old = r.old_value;', '  }', '}');
+  }
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
   lines.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {');
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
 
-/** The shader of one nest. */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number]): Code {
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg);
-  // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y
+/** The shader of one nest (`tape`: the tape-slot buffer its body uses, indexed by the flat iteration number). */
+function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape?: string): Code {
+  const atomics = atomicArrays(body);
+  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics);
+  // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
+  // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
   const axes = nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
-  [...nest].reverse().forEach((l, k) => {
+  if (nest.length > 3) {
+    lines.push('  var _zr: i32 = i32(gid.z);');
+    for (let k = 2; k < nest.length; k++) {
+      const l = nest[nest.length - 1 - k];
+      const digit = k < nest.length - 1 ? `_zr % _z${k - 2}` : '_zr';
+      lines.push(`  let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${digit});`);
+      if (k < nest.length - 1) lines.push(`  _zr = _zr / _z${k - 2};`);
+    }
+  }
+  [...nest].reverse().slice(0, 3).forEach((l, k) => {
+    if (nest.length > 3 && k === 2) return;
     const start = wexpr(l.init, types, 'i32');
     lines.push(`  let ${wname(l.v)}: i32 = ${start} + ${l.step} * i32(${axes[k]});`);
   });
   const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
   lines.line = nest[0].loc?.line ?? 0;
   lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
+  if (tape) {
+    const flat = nest.length === 1 ? `i32(${axes[0]})` : nest.length === 2 ? 'i32(gid.x) + _e0 * i32(gid.y)' : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
+    // (gid.z of a deeper nest is already the flat number of its outer loops)
+    lines.push(`  let ${IT}: i32 = ${flat};`);
+  }
+  types.atomic = atomics;
   stmts(body, types, 1, lines);
+  types.atomic = new Set();
   lines.line = 0;
   lines.push('}', '');
   return lines;
 }
+
+const atomicAdd = (array: string): string => `_atomicAdd_${wname(array)}`;
 
 function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
   const pad = '  '.repeat(depth);
@@ -211,8 +481,16 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         break;
       }
       case 'assign': {
-        const target = s.target.k === 'var' ? wname(s.target.name) : `${wname(s.target.array)}[${wexpr(s.target.index, t, 'i32')}]`;
         const ty: WType = s.target.k === 'var' ? t.names.get(s.target.name) ?? 'f32' : t.arrays.get(s.target.array) ?? 'f32';
+        if (s.target.k === 'index' && t.atomic.has(s.target.array)) {
+          const i = wexpr(s.target.index, t, 'i32');
+          const value = wexpr(s.value, t, 'f32');
+          if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
+          else if (s.op === '+=' || s.op === '-=') out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
+          else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
+          break;
+        }
+        const target = s.target.k === 'var' ? wname(s.target.name) : `${wname(s.target.array)}[${wexpr(s.target.index, t, 'i32')}]`;
         out.push(`${pad}${target} ${s.op} ${wexpr(s.value, t, ty)};`);
         break;
       }
@@ -226,6 +504,10 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         out.push(`${pad}}`);
         break;
       case 'for': {
+        if (s.reversed) {
+          stmts([reversedLoop(s)], t, depth, out);
+          break;
+        }
         const v = wname(s.v);
         const step = s.step > 0 ? `${v} += ${s.step}` : `${v} -= ${-s.step}`;
         out.push(`${pad}for (var ${v}: i32 = ${wexpr(s.init, t, 'i32')}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`);

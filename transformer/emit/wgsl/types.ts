@@ -18,10 +18,14 @@ export function paramType(type: string): WType | undefined {
   }
 }
 
+const INTEGER_CALLS = new Set(['Math.max', 'Math.min', 'Math.abs']);
+
 export class Types {
   readonly names = new Map<string, WType>();
   /** element types of the arrays */
   readonly arrays = new Map<string, WType>();
+  /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
+  atomic = new Set<string>();
 
   constructor(params: { name: string; type: string }[], body: Stmt[]) {
     for (const p of params) {
@@ -39,7 +43,9 @@ export class Types {
         else untyped.push(s);
       }
     });
-    for (const d of untyped) this.names.set(d.name, this.of(d.init));
+    // a local named like a loop variable is one (a gather's solved loop variable: an integer)
+    const loopVars = new Set([...this.names].filter(([, t]) => t === 'i32').map(([n]) => n));
+    for (const d of untyped) if (!loopVars.has(d.name)) this.names.set(d.name, this.of(d.init));
     for (let changed = true; changed;) {
       changed = false;
       forEachStmt(body, (s) => {
@@ -47,7 +53,7 @@ export class Types {
           this.names.set(s.target.name, 'f32');
           changed = true;
         }
-        if (s.k === 'decl' && untyped.includes(s) && this.names.get(s.name) !== 'f32' && this.of(s.init) === 'f32') {
+        if (s.k === 'decl' && untyped.includes(s) && !loopVars.has(s.name) && this.names.get(s.name) !== 'f32' && this.of(s.init) === 'f32') {
           this.names.set(s.name, 'f32');
           changed = true;
         }
@@ -75,7 +81,8 @@ export class Types {
         const t = this.of(e.t), f = this.of(e.f);
         return t === 'f32' || f === 'f32' ? 'f32' : t;
       }
-      case 'call': return 'f32';
+      // Math.max/min/abs of integers (trip counts) are integers
+      case 'call': return INTEGER_CALLS.has(e.fn) && e.args.every((a) => this.of(a) === 'i32') ? 'i32' : 'f32';
       default: return 'f32';
     }
   }
