@@ -52,11 +52,25 @@ export class ParadGpuError extends Error {}
 /** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
 export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
+  watchLoss(device);
   const out: Record<string, KernelCall> = {};
   for (const k of Object.values(wgsl.kernels)) {
     for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program);
   }
   return out;
+}
+
+/** Devices that were lost, with the reason: every later call rejects with it. */
+const lost = new WeakMap<GPUDevice, string>();
+const watched = new WeakSet<GPUDevice>();
+function watchLoss(device: GPUDevice): void {
+  if (watched.has(device)) return;
+  watched.add(device);
+  device.lost?.then((info) => lost.set(device, `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`));
+}
+function checkLost(device: GPUDevice, name: string): void {
+  const why = lost.get(device);
+  if (why !== undefined) throw new ParadGpuError(`${name}: the GPU device was lost (${why}); create a new device and call createKernels again`);
 }
 
 /**
@@ -193,6 +207,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
 
   /** Arguments bound: storage buffers by name (uploaded typed arrays, or the caller's GPUBuffers), and what the host function gets. */
   const bind = (args: Arg[], allowTyped: boolean) => {
+    checkLost(device, program.name);
     if (args.length !== program.params.length) throw new ParadGpuError(`${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`);
     const arrays = new Map<string, Bound>();
     const hostArgs: unknown[] = [];
@@ -218,6 +233,12 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       arrays.set(p.name, { data: a, buffer, written: false, owned: true });
       hostArgs.push(a);
     });
+    // a derivative array has its array's length
+    for (const [partner, of] of program.partners ?? []) {
+      const a = args[program.params.findIndex((p) => p.name === partner)], b = args[program.params.findIndex((p) => p.name === of)];
+      const len = (x: Arg) => (isBuffer(x) ? Math.floor(x.size / 4) : (x as TypedArray).length);
+      if (len(a) !== len(b)) throw new ParadGpuError(`${program.name}: argument '${partner}' has ${len(a)} elements, '${of}' ${len(b)}: a derivative array has the length of its array`);
+    }
     return { arrays, hostArgs };
   };
 
@@ -373,7 +394,12 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     const err = await device.popErrorScope();
     if (err) throw new ParadGpuError(`${program.name}: ${err.message}`);
     for (const r of readbacks) {
-      await r.staging.mapAsync(GPU_MAP_READ);
+      try {
+        await r.staging.mapAsync(GPU_MAP_READ);
+      } catch (e) {
+        checkLost(device, program.name);
+        throw e;
+      }
       const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.data.byteLength);
       new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength).set(bytes);
       r.staging.unmap();

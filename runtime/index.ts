@@ -149,6 +149,8 @@ export interface WgslProgram {
   scalars?: { buffer: string; count: number };
   /** K_b: the keys of its returned object, in slot order */
   results?: string[];
+  /** K_d, K_b: each derivative array and the array it belongs to (their lengths must agree) */
+  partners?: [string, string][];
   /** runs the function's control flow on the host: (dispatch context, the function's arguments in order; arrays for their length) */
   host: (ctx: GpuDispatch, ...args: never[]) => void;
 }

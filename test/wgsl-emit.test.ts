@@ -4,6 +4,8 @@
  * test/wgsl.test.ts runs the shaders.
  */
 import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { compile } from '../transformer/index.js';
 import { loadGenerated } from './support/load.js';
 import type { WgslModule } from '../runtime/index.js';
@@ -97,5 +99,52 @@ describe('the wgsl export', () => {
     const code = wgsl!.kernels.k.primal.passes[0].code;
     expect(code).toContain('let max_: f32 = (u_[i] * 2.0);');
     expect(code).toContain('y[i] = max(max_, u_[i]);');
+  });
+});
+
+describe('the WGSL adjoint', () => {
+  const fixtures = path.resolve(import.meta.dirname, '../fixtures');
+  const to32 = (src: string) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
+  const dirs = fs.readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+  test('no compare-and-swap loop where a gather or a reduction was possible: only reads the analysis leaves to atomics get one', async () => {
+    let atomicReads = 0;
+    for (const dir of dirs) {
+      const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'] });
+      const wgsl = loadGenerated(r.code!).wgsl as WgslModule;
+      for (const k of r.analysis.kernels) {
+        const atomic = k.loops.flatMap((l) => l.reads).filter((x) => x.strategy === 'atomic').map((x) => `${x.name}b`);
+        atomicReads += atomic.length;
+        for (const [i, pass] of wgsl.kernels[k.name].b!.passes.entries()) {
+          const cas = [...pass.code.matchAll(/^fn _atomicAdd_(\w+)\(/gm)].map((m) => m[1]);
+          expect(cas.filter((a) => !atomic.includes(a)), `${k.name}_b pass ${i}`).toEqual([]);
+        }
+      }
+    }
+    // the index-array gathers (fixtures/gather) are the ones left to atomics
+    expect(atomicReads).toBeGreaterThan(0);
+  });
+
+  test('reductions and gathers on the GPU: per-iteration private copies reduced by parad/runtime, the gather a pass over the adjoint', async () => {
+    const src = `${header}/** @kernel */
+export function axpb(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 1; i < n - 1; i++) {
+    y[i] = a * (x[i - 1] + x[i + 1]);
+  }
+}
+`;
+    const { r, wgsl } = await wgslOf(src);
+    expect(r.diagnostics.filter((d) => d.code === 'PARAD3002')).toEqual([]);
+    const b = wgsl!.kernels.axpb.b!;
+    expect(b.results).toEqual(['ab']);
+    expect(b.scalars).toEqual({ buffer: '_sc', count: 1 });
+    const host = String(b.host);
+    // a's adjoint: one private copy per iteration, reduced into device scalar slot 0
+    expect(host).toMatch(/\.alloc\("_ab_p\d*", (_n\d+)\);[\s\S]*\.reduce\("_ab_p\d*", \1, 1, "_sc", 0\)/);
+    // x's adjoint: exclusive for n <= 4 (versioned: direct), else gathered by a pass over xb's elements; no atomics anywhere
+    expect(host).toMatch(/if \(n <= 4\)/);
+    expect(b.passes.some((p) => /xb\[_j\d+\] \+= _a\d+;/.test(p.code))).toBe(true);
+    expect(b.passes.every((p) => !p.code.includes('atomic'))).toBe(true);
   });
 });

@@ -204,7 +204,7 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('math'))) {
 // parad/runtime with GPUBuffers and encode(): fixtures/heat's heat (32-bit), typed-array calls as the reference
 if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   const source = to32(fs.readFileSync(path.join(root, 'fixtures/heat/heat.ts'), 'utf8'));
-  const mod = load((await compile(source, { fileName: 'heat.ts', format: 'js', targets: ['ts', 'wgsl'], modes: ['d'] })).code);
+  const mod = load((await compile(source, { fileName: 'heat.ts', format: 'js', targets: ['ts', 'wgsl'] })).code);
   const k = await createKernels(device, mod.wgsl);
   const n = 300;
   const init = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i / 7));
@@ -255,6 +255,30 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   runtimeReport.reuse = { firstCallBuffers: afterFirst.buffers, newBuffers: counts.buffers - afterFirst.buffers, newPipelines: counts.pipelines - afterFirst.pipelines };
   device.createBuffer = createBuffer;
   device.createComputePipeline = createComputePipeline;
+  // K_b with GPUBuffers: the scalar adjoints are returned, the arrays stay on the GPU
+  const seeds = () => Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+  const typedB = { u: init(), ub: seeds(), tmp: new Float32Array(n), tmpb: new Float32Array(n) };
+  const retTyped = await k.heat_b(typedB.u, typedB.ub, typedB.tmp, typedB.tmpb, 0.2, n, 3);
+  const bufB = { u: upload(init()), ub: upload(seeds()), tmp: upload(new Float32Array(n)), tmpb: upload(new Float32Array(n)) };
+  const retBuf = await k.heat_b(bufB.u, bufB.ub, bufB.tmp, bufB.tmpb, 0.2, n, 3);
+  runtimeReport.adjointBuffers = Math.max(relError(await download(bufB.ub), typedB.ub), relError([retBuf.kappab], [retTyped.kappab]));
+  // K_b.encode: recorded into the caller's encoder with the primal before it, one submit
+  const encB = { u: upload(init()), ub: upload(seeds()), tmp: upload(new Float32Array(n)), tmpb: upload(new Float32Array(n)) };
+  const enc2 = device.createCommandEncoder();
+  k.heat.encode(enc2, encB.u, encB.tmp, 0.2, n, 1);
+  k.heat_b.encode(enc2, encB.u, encB.ub, encB.tmp, encB.tmpb, 0.2, n, 2);
+  device.queue.submit([enc2.finish()]);
+  const refB = { u: init(), ub: seeds(), tmp: new Float32Array(n), tmpb: new Float32Array(n) };
+  await k.heat(refB.u, refB.tmp, 0.2, n, 1);
+  await k.heat_b(refB.u, refB.ub, refB.tmp, refB.tmpb, 0.2, n, 2);
+  runtimeReport.adjointEncode = Math.max(relError(await download(encB.ub), refB.ub), relError(await download(encB.u), refB.u));
+  runtimeReport.errors.partner = await message(() => k.heat_b(init(), new Float32Array(n - 1), new Float32Array(n), new Float32Array(n), 0.2, n, 1));
+  // a lost device: calls reject saying so
+  const other = await (await gpu.requestAdapter()).requestDevice();
+  const k3 = await createKernels(other, mod.wgsl);
+  other.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  runtimeReport.errors.lost = await message(() => k3.heat(init(), new Float32Array(n), 0.2, n, 1));
   report.runtime = runtimeReport;
 }
 // Dawn prints validation messages on stdout: the report goes to a file when one is named

@@ -90,6 +90,7 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
       out.push('        ],', `        returns: ${p.returns},`);
       if (p.deviceScalars?.length) out.push(`        scalars: ${JSON.stringify({ buffer: p.deviceScalarBuffer, count: p.deviceScalars.length })},`);
       if (p.results) out.push(`        results: ${JSON.stringify(p.results)},`);
+      if (p.partners?.length) out.push(`        partners: ${JSON.stringify(p.partners)},`);
       out.push(`        host: ${p.hostName},`, '      },');
     }
     out.push('    },');

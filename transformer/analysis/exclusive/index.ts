@@ -100,19 +100,22 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
     // every iteration reads the same elements: never exclusive once there are two iterations
     return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
   }
+  // not decidable: atomics, unless the reads touch the same elements in every iteration (a scalar,
+  // w[0]): private copies reduced afterwards are right whichever iterations do read them
+  const undecided = forced ?? (fixedElements(m, sites) ? 'reduction' : 'atomic');
   const vague = unboundedLoop(m);
-  if (vague) return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', reason: vague };
+  if (vague) return { ...base, exclusiveRead: 'unknown', strategy: undecided, reason: vague };
   const small = smallConflict(m, sites, sites);
   const outcome: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
   }
   if (outcome.verdict === 'unknown') {
-    return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', reason: outcome.reason };
+    return { ...base, exclusiveRead: 'unknown', strategy: undecided, reason: outcome.reason };
   }
   const text = describeWitness(outcome.witness, 'read', name);
   if (!outcome.certain) {
-    return { ...base, exclusiveRead: 'unknown', strategy: forced ?? 'atomic', witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
+    return { ...base, exclusiveRead: 'unknown', strategy: undecided, witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
   }
   const condition = guessedCondition(m, sites) ?? (await exclusiveCondition(m, sites));
   if (condition) {

@@ -25,6 +25,8 @@ export interface WgslProgramOut extends ProgramOut {
   results?: string[];
   /** the storage buffer holding the device scalars */
   deviceScalarBuffer?: string;
+  /** derivative arrays and the arrays they belong to (`[ud, u]`): the runtime checks their lengths agree */
+  partners?: [string, string][];
 }
 
 /**
@@ -40,7 +42,8 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
   if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   let out: WgslProgramOut[];
   try {
-    out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx }));
+    const partners = (of: (n: string) => string): [string, string][] => k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
+    out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx, ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}) }));
     if (out[0].sequential) {
       sink.warning(CODES.wgslSequential, `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`, k.loc.start, k.loc.start + 1);
     }
@@ -56,7 +59,8 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
       if (info.results.some((r, i) => slots[i] !== r.name)) throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
-      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, ...(results.length ? { results } : {}) });
+      const pairs: [string, string][] = k.params.filter((p) => p.active && p.kind === 'array').map((p) => [names.b(p.name), p.name]);
+      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, partners: pairs, ...(results.length ? { results } : {}) });
     } catch (e) {
       if (!(e instanceof WgslUnsupported)) throw e;
       sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
