@@ -48,6 +48,8 @@ export interface CompileResult {
   code?: string;
   /** Errors and warnings, in source order. */
   diagnostics: Diagnostic[];
+  /** Per line of `code` (TypeScript format), the kernel source line it comes from (0: none), for source maps. */
+  sourceLines?: number[];
   /** With target wgsl: every shader, by the function it belongs to (`heat_d`) and its pass number. */
   shaders?: { fn: string; pass: number; code: string }[];
   /** One entry per kernel found (also exported by the generated module as `__parad`). */
@@ -129,14 +131,15 @@ export async function compile(source: string, options: CompileOptions): Promise<
   }
 
   // emit
-  let code = emitModule(file, outputs, usesTape);
+  const emitted = emitModule(file, outputs, usesTape);
+  let code = emitted.code;
   const shaders = options.targets?.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
   if (options.format === 'js') {
     code = ts.transpileModule(code, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { ...done(code), ...(shaders ? { shaders } : {}) };
+  return { ...done(code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
 }
 
 /**

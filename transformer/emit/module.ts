@@ -2,7 +2,7 @@
 import type { KernelFile } from '../ir/types.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import type { KernelMeta } from '../../runtime/index.js';
-import { printStmts } from './print.js';
+import { printMapped, printStmts } from './print.js';
 import { META_EXPORT, WGSL_EXPORT } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
 
@@ -16,7 +16,11 @@ export interface KernelOutput {
   wgsl?: WgslProgramOut[];
 }
 
-export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: boolean): string {
+/**
+ * The module text and, per line, the kernel source line it comes from (0: none): the primal
+ * kernels line by line, each generated statement its statement's line (for source maps).
+ */
+export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: boolean): { code: string; sourceLines: number[] } {
   const types = new Set(file.typeImports);
   types.add('ModuleMeta');
   const gpu = kernels.some((k) => k.wgsl);
@@ -34,14 +38,30 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: 
     importLine,
     '',
   ];
+  // out[i] is one line or several; its source lines are in lineMap[i] (a number: all of them)
+  const lineMap: (number | number[])[] = out.map(() => 0);
+  const put = (line: number, ...text: string[]) => {
+    for (const t of text) {
+      out.push(t);
+      lineMap.push(line);
+    }
+  };
   for (const k of kernels) {
+    // the kernel's text starts at its JSDoc; its line is the function's
+    const text = k.sourceText.split('\n');
+    const first = k.meta.source.line - Math.max(0, text.findIndex((l) => l.includes(`function ${k.meta.name}`)));
     out.push(k.sourceText, '');
+    lineMap.push(text.map((_, i) => first + i), 0);
     for (const f of k.functions) {
-      out.push('/**', ...f.comment.map((c) => ` * ${c}`), ' */');
+      const at = k.meta.source.line;
+      put(at, '/**', ...f.comment.map((c) => ` * ${c}`), ' */');
       const params = f.params.map((p) => `${p.name}: ${p.type}`).join(', ');
-      out.push(`${f.exported === false ? '' : 'export '}function ${f.name}(${params}): ${f.returnType} {`);
-      out.push(printStmts(f.body, 1, { fileName: file.fileName }));
-      out.push('}', '');
+      put(at, `${f.exported === false ? '' : 'export '}function ${f.name}(${params}): ${f.returnType} {`);
+      const body = printMapped(f.body, 1, { fileName: file.fileName });
+      out.push(body.text);
+      lineMap.push(body.sources.map((l) => l || at));
+      put(at, '}');
+      put(0, '');
     }
   }
   out.push(`/** Signatures of the kernels above, for parad/testing and tools. */`);
@@ -56,7 +76,13 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], usesTape: 
   }
   out.push('  },', '};', '');
   if (gpu) out.push(...emitWgsl(kernels, file.fileName));
-  return out.join('\n');
+  const sourceLines: number[] = [];
+  out.forEach((text, i) => {
+    const m = lineMap[i] ?? 0;
+    if (Array.isArray(m)) sourceLines.push(...m);
+    else sourceLines.push(...text.split('\n').map(() => m));
+  });
+  return { code: out.join('\n'), sourceLines };
 }
 
 /** Host functions (the kernels' control flow around their nests, dispatching passes) and the `wgsl` export. */

@@ -59,14 +59,21 @@ export interface PrintOptions {
 
 export class Printer {
   private lines: string[] = [];
+  /** per printed line, the kernel source line it comes from (0: none): generated statements take their enclosing or preceding statement's */
+  readonly sources: number[] = [];
+  private at = 0;
   constructor(private readonly opts: PrintOptions) {}
 
   line(text: string, depth: number): void {
     this.lines.push(`${'  '.repeat(depth)}${text}`);
+    this.sources.push(this.at);
   }
 
   stmts(body: Stmt[], depth: number): void {
-    for (const s of body) this.stmt(s, depth);
+    for (const s of body) {
+      if ('loc' in s && s.loc) this.at = s.loc.line;
+      this.stmt(s, depth);
+    }
   }
 
   private forHeader(s: ForLoop): string {
@@ -89,10 +96,12 @@ export class Printer {
         this.stmts(s.then, depth + 1);
         if (s.else.length === 1 && s.else[0].k === 'if') {
           const inner = new Printer(this.opts);
+          inner.at = s.else[0].loc?.line ?? this.at;
           inner.stmt(s.else[0], depth);
           const [first, ...rest] = inner.lines;
           this.line(`} else ${first.trimStart()}`, depth);
           this.lines.push(...rest);
+          this.sources.push(...inner.sources.slice(1));
           return;
         }
         if (s.else.length) {
@@ -171,7 +180,12 @@ export function reversedLoop(s: ForLoop): ForLoop {
 }
 
 export function printStmts(body: Stmt[], depth: number, opts: PrintOptions): string {
+  return printMapped(body, depth, opts).text;
+}
+
+/** The printed statements and, per line, the kernel source line it comes from (0: none). */
+export function printMapped(body: Stmt[], depth: number, opts: PrintOptions): { text: string; sources: number[] } {
   const p = new Printer(opts);
   p.stmts(body, depth);
-  return p.text();
+  return { text: p.text(), sources: p.sources };
 }
