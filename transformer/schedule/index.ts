@@ -14,8 +14,8 @@
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import type { ReadReport, Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
-import { call, div, mul, num, v, bin } from '../ir/build.js';
-import { declaredIn } from '../ir/walk.js';
+import { call, div, mul, num, v, bin, readsOf } from '../ir/build.js';
+import { declaredIn, forEachStmt } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
@@ -74,9 +74,15 @@ export function scheduleNest(input: NestInput): Stmt[] {
       else fallback(typeof plan === 'string' ? plan : 'the iteration space is not rectangular', 'reduction');
     }
     if (!c.gather) {
-      const why = flat ? reductionApplies(body, c.adjoint) : 'the iteration space is not rectangular';
+      let why = flat ? reductionApplies(body, c.adjoint) : 'the iteration space is not rectangular';
+      // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
+      if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest)) why = `the elements of ${c.adjoint} move with the loops: on the GPU each iteration's private copy would hold all of them`;
+      const plan = why && input.gpu && input.isArray(read.name) ? planGather(ctx, c.adjoint) : undefined;
       if (!why) c.reduce = true;
-      else {
+      else if (plan && typeof plan !== 'string' && (flat || !needsStaging([plan]))) {
+        fallback(why, 'gather');
+        c.gather = plan;
+      } else {
         fallback(why, 'atomic');
         continue;
       }
@@ -150,6 +156,17 @@ export function scheduleNest(input: NestInput): Stmt[] {
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
   const shared = new Set(input.reads.filter((r) => r.strategy === 'atomic' || (r.strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => names.b(r.name)));
   return shared.size ? markAtomic(out, shared) : out;
+}
+
+/** Does an update of `target` in `body` index it by a loop variable (of the nest or an inner loop) or a local? */
+function movesWithLoops(body: Stmt[], target: string, nest: ForLoop[]): boolean {
+  // loop variables, and the body's locals (which may hold them)
+  const loops = declaredIn(body, new Set(nest.map((l) => l.v)));
+  let moves = false;
+  forEachStmt(body, (s) => {
+    if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && [...readsOf(s.target.index)].some((n) => loops.has(n))) moves = true;
+  });
+  return moves;
 }
 
 /** `+=`/`-=` updates of `targets` marked atomic. */
