@@ -76,7 +76,7 @@ export function scheduleNest(input: NestInput): Stmt[] {
     if (!c.gather) {
       let why = flat ? reductionApplies(body, c.adjoint) : 'the iteration space is not rectangular';
       // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
-      if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest)) why = `the elements of ${c.adjoint} move with the loops: on the GPU each iteration's private copy would hold all of them`;
+      if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest)) why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
       const plan = why && input.gpu && input.isArray(read.name) ? planGather(ctx, c.adjoint) : undefined;
       if (!why) c.reduce = true;
       else if (plan && typeof plan !== 'string' && (flat || !needsStaging([plan]))) {
@@ -158,10 +158,14 @@ export function scheduleNest(input: NestInput): Stmt[] {
   return shared.size ? markAtomic(out, shared) : out;
 }
 
-/** Does an update of `target` in `body` index it by a loop variable (of the nest or an inner loop) or a local? */
+/**
+ * Does an update of `target` in `body` index it by a variable of the nest (or a local, which may
+ * hold one)? Inner loop variables alone are fine: the copies then hold that loop's range (a filter
+ * size, a degree).
+ */
 function movesWithLoops(body: Stmt[], target: string, nest: ForLoop[]): boolean {
-  // loop variables, and the body's locals (which may hold them)
-  const loops = declaredIn(body, new Set(nest.map((l) => l.v)));
+  const loops = new Set(nest.map((l) => l.v));
+  forEachStmt(body, (s) => { if (s.k === 'decl') loops.add(s.name); });
   let moves = false;
   forEachStmt(body, (s) => {
     if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && [...readsOf(s.target.index)].some((n) => loops.has(n))) moves = true;
