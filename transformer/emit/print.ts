@@ -57,6 +57,16 @@ export interface PrintOptions {
   fileName: string;
 }
 
+/** The source line of the first statement after `i` that has one, unless a generated statement other than a temporary comes first. */
+function nextLine(body: Stmt[], i: number): number | undefined {
+  for (let j = i + 1; j < body.length; j++) {
+    const s = body[j];
+    if ('loc' in s && s.loc) return s.loc.line;
+    if (s.k !== 'decl') return undefined;
+  }
+  return undefined;
+}
+
 export class Printer {
   private lines: string[] = [];
   /** per printed line, the kernel source line it comes from (0: none): generated statements take their enclosing or preceding statement's */
@@ -70,10 +80,12 @@ export class Printer {
   }
 
   stmts(body: Stmt[], depth: number): void {
-    for (const s of body) {
+    body.forEach((s, i) => {
       if ('loc' in s && s.loc) this.at = s.loc.line;
+      // a generated temporary is computed for the next statement of the kernel's
+      else if (s.k === 'decl') this.at = nextLine(body, i) ?? this.at;
       this.stmt(s, depth);
-    }
+    });
   }
 
   private forHeader(s: ForLoop): string {

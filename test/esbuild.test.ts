@@ -1,0 +1,199 @@
+/**
+ * parad/esbuild: a bundle importing kernel files gets the generated modules (checked numerically),
+ * diagnostics become esbuild messages at the kernel's line and column, rebuilds re-transpile only
+ * what changed (and watch mode sees kernel edits), source maps lead back to kernel lines, and the
+ * generated declarations type an app with tsc.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { parad as paradPlugin, type ParadPluginOptions } from '../plugin/esbuild.js';
+
+/** The plugin, counting what it transpiles and what it answers from its cache. */
+function parad(options: ParadPluginOptions = {}) {
+  const stats = { transpiled: 0, cached: 0, files: [] as string[] };
+  const plugin = paradPlugin({
+    ...options,
+    onKernel: (e) => {
+      if (!e.transpiled) return void stats.cached++;
+      stats.transpiled++;
+      stats.files.push(e.file);
+    },
+  });
+  return Object.assign(plugin, { stats });
+}
+import { checkAdjoint, checkTangent } from '../testing/index.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parad-esbuild-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const write = (files: Record<string, string>) => {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+};
+
+const blur = (gain = 'gain') => `import type { f64, i32 } from 'parad';
+
+/** @kernel */
+export function blur(out: Float64Array, inp: Float64Array, gain: f64, n: i32): void {
+  // @parallel
+  for (let i = 1; i < n - 1; i++) {
+    out[i] = Math.tanh(${gain} * (inp[i - 1] + inp[i] + inp[i + 1]));
+  }
+}
+`;
+
+/** The plugin without the stats (esbuild rejects unknown keys on plugins). */
+const plain = ({ name, setup }: esbuild.Plugin): esbuild.Plugin => ({ name, setup });
+
+/** esbuild options of the tests: `parad` (the generated code's one import) resolves to this package's runtime */
+const options = (entry: string, extra: esbuild.BuildOptions = {}): esbuild.BuildOptions => ({
+  entryPoints: [path.join(dir, entry)],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  absWorkingDir: dir,
+  alias: { parad: path.join(root, 'dist/runtime/index.js') },
+  logLevel: 'silent',
+  write: true,
+  ...extra,
+});
+
+describe('parad/esbuild', () => {
+  test('a bundle importing a kernel file runs its derivatives, which pass the FD and dot-product tests', async () => {
+    write({
+      'k/blur.kernel.ts': blur(),
+      'app.ts': "export * from './k/blur.kernel.ts';\n",
+    });
+    const plugin = parad();
+    const r = await esbuild.build(options('app.ts', { outfile: path.join(dir, 'out/app.mjs'), plugins: [plain(plugin)] }));
+    expect(r.errors).toEqual([]);
+    expect(plugin.stats.transpiled).toBe(1);
+    const mod = await import(pathToFileURL(path.join(dir, 'out/app.mjs')).href);
+    expect(Object.keys(mod)).toEqual(expect.arrayContaining(['blur', 'blur_d', 'blur_b', '__parad']));
+    const args = { out: new Float64Array(9), inp: Float64Array.from({ length: 9 }, (_, i) => 0.1 * i), gain: 0.7, n: 9 };
+    expect(checkTangent(mod, 'blur', args).ok).toBe(true);
+    const adj = checkAdjoint(mod, 'blur', args);
+    expect(adj.ok, adj.message).toBe(true);
+  });
+
+  test('an error in a kernel is an esbuild error at its line and column; warnings are warnings', async () => {
+    write({
+      'bad.kernel.ts': blur('gain').replace('out[i] = Math.tanh', 'out[i] = Math.sinc'),
+      'main.ts': "import { blur } from './bad.kernel.ts';\nconsole.log(blur);\n",
+    });
+    const err = await esbuild.build(options('main.ts', { outfile: path.join(dir, 'out/bad.mjs'), plugins: [plain(parad())] })).catch((e: esbuild.BuildFailure) => e);
+    expect(err).toBeInstanceOf(Error);
+    const [e] = (err as esbuild.BuildFailure).errors;
+    expect(e.pluginName).toBe('parad');
+    expect(e.text).toMatch(/^PARAD\d{4}: .*Math\.sinc/);
+    // esbuild's columns are 0-based (`Math` starts after 13 characters), its paths relative to absWorkingDir
+    expect(e.location).toMatchObject({ file: 'bad.kernel.ts', line: 7, column: 13 });
+    expect(e.location!.lineText).toContain('Math.sinc');
+    // esbuild's own code frame
+    const [frame] = await esbuild.formatMessages([e], { kind: 'error' });
+    expect(frame).toContain('bad.kernel.ts:7:13');
+    // an unknown exclusive read is a warning, the bundle still builds
+    write({
+      'gather.kernel.ts': `import type { i32 } from 'parad';
+/** @kernel */
+export function pick(y: Float64Array, x: Float64Array, idx: Int32Array, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    y[i] = x[idx[i]];
+  }
+}
+`,
+      'g.ts': "export { pick_b } from './gather.kernel.ts';\n",
+    });
+    const w = await esbuild.build(options('g.ts', { outfile: path.join(dir, 'out/g.mjs'), plugins: [plain(parad())] }));
+    expect(w.warnings.map((m) => m.text)).toEqual([expect.stringMatching(/^PARAD2003: reads of x may not be exclusive/)]);
+    expect(w.warnings[0].location).toMatchObject({ file: 'gather.kernel.ts', line: 5 });
+  });
+
+  test('rebuilding after touching one of 20 kernel files transpiles only that one; watch mode sees kernel edits', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) files[`many/k${i}.kernel.ts`] = blur().replaceAll('blur', `blur${i}`);
+    files['many/index.ts'] = Array.from({ length: 20 }, (_, i) => `export * from './k${i}.kernel.ts';`).join('\n') + '\n';
+    write(files);
+    const plugin = parad();
+    let builds = 0;
+    const counter: esbuild.Plugin = { name: 'count', setup: (b) => b.onEnd(() => void builds++) };
+    const ctx = await esbuild.context(options('many/index.ts', { outfile: path.join(dir, 'out/many.mjs'), plugins: [plain(plugin), counter] }));
+    try {
+      await ctx.rebuild();
+      expect(plugin.stats.transpiled).toBe(20);
+      await ctx.rebuild();
+      expect(plugin.stats).toMatchObject({ transpiled: 20, cached: 20 });
+      write({ 'many/k7.kernel.ts': blur('2 * gain').replaceAll('blur', 'blur7') });
+      await ctx.rebuild();
+      expect(plugin.stats.transpiled).toBe(21);
+      expect(plugin.stats.files.at(-1)).toBe('many/k7.kernel.ts');
+      // watch: an edit of a kernel file (a watchFile of the plugin's) triggers a rebuild
+      await ctx.watch();
+      const before = builds;
+      await new Promise((r) => setTimeout(r, 300));
+      write({ 'many/k3.kernel.ts': blur('3 * gain').replaceAll('blur', 'blur3') });
+      for (let t = 0; t < 100 && plugin.stats.transpiled < 22; t++) await new Promise((r) => setTimeout(r, 50));
+      expect(plugin.stats.transpiled).toBe(22);
+      expect(plugin.stats.files.at(-1)).toBe('many/k3.kernel.ts');
+      expect(builds).toBeGreaterThan(before);
+    } finally {
+      await ctx.dispose();
+    }
+  }, 30_000);
+
+  test('source maps lead from the generated adjoint back to the kernel lines', async () => {
+    write({ 'sm/blur.kernel.ts': blur(), 'sm/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
+    await esbuild.build(options('sm/app.ts', { outfile: path.join(dir, 'out/sm.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));
+    const out = fs.readFileSync(path.join(dir, 'out/sm.mjs'), 'utf8').split('\n');
+    const map = new TraceMap(fs.readFileSync(path.join(dir, 'out/sm.mjs.map'), 'utf8'));
+    // the adjoint's update of out's adjoint comes from the loop body's statement (kernel line 7)
+    const line = out.findIndex((l) => /Math\.tanh/.test(l) && /_t\d/.test(l));
+    expect(line).toBeGreaterThan(0);
+    const pos = originalPositionFor(map, { line: line + 1, column: out[line].search(/\S/) });
+    expect(pos.source).toMatch(/sm\/blur\.kernel\.ts$/);
+    expect(pos.line).toBe(7);
+  });
+
+  test('the generated declarations type an app that imports ./x.kernel.ad.js (tsc --noEmit), and catch misuse', async () => {
+    write({
+      'typed/blur.kernel.ts': blur(),
+      'typed/app.ts': `import { blur, blur_b } from './blur.kernel.ad.js';
+const n = 8, out = new Float64Array(n), inp = new Float64Array(n).fill(0.5);
+const { gainb }: { gainb: number } = blur_b(out, new Float64Array(n).fill(1), inp, new Float64Array(n), 0.7, n);
+blur(out, inp, 0.7, n);
+export const result: number = gainb;
+`,
+      'typed/tsconfig.json': JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true, allowImportingTsExtensions: true, paths: { parad: [path.join(root, 'runtime/index.ts')] } },
+        files: ['app.ts'],
+      }),
+    });
+    const r = await esbuild.build(options('typed/app.ts', { outfile: path.join(dir, 'out/typed.mjs'), plugins: [plain(parad())] }));
+    expect(r.errors).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'typed/blur.kernel.ad.d.ts'))).toBe(true);
+    const mod = await import(pathToFileURL(path.join(dir, 'out/typed.mjs')).href);
+    expect(Number.isFinite(mod.result)).toBe(true);
+    const tsc = (project: string) => spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' });
+    const ok = tsc(path.join(dir, 'typed/tsconfig.json'));
+    expect(ok.stdout + ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    // a wrong call is a type error: blur_b wants the adjoint partner after each active array
+    fs.writeFileSync(path.join(dir, 'typed/app.ts'), "import { blur_b } from './blur.kernel.ad.js';\nblur_b(new Float64Array(1), new Float64Array(1), 0.7, 1);\n");
+    const bad = tsc(path.join(dir, 'typed/tsconfig.json'));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout).toMatch(/app\.ts\(2,\d+\): error TS2554/);
+  });
+});
