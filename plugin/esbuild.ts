@@ -35,6 +35,8 @@ export interface ParadPluginOptions {
    * module, `blur_b` and all. Written only when its text changes.
    */
   declarations?: boolean;
+  /** keep each kernel's result for rebuilds while its text and the options are unchanged (default true) */
+  cache?: boolean;
   /** called for each kernel file esbuild loads: transpiled, or answered from the cache (tools, tests) */
   onKernel?: (event: { file: string; transpiled: boolean; ms: number }) => void;
 }
@@ -59,7 +61,7 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
         const fileName = path.relative(cwd, args.path).split(path.sep).join('/');
         const key = createHash('sha256').update(JSON.stringify([source, fileName, options.target, options.modes, options.adjoint, sourcemap])).digest('hex');
         const hit = cache.get(args.path);
-        if (hit?.key === key) {
+        if (hit?.key === key && options.cache !== false) {
           options.onKernel?.({ file: fileName, transpiled: false, ms: 0 });
           return hit.result;
         }
