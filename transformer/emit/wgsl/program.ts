@@ -204,37 +204,25 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       types.names.set(IT, 'i32');
     }
     if (perIteration) types.names.set(perIteration, 'i32');
-    const used = new Set<string>();
-    for (const l of nest) for (const e of [l.init, l.bound]) readsOf(e, used);
-    forEachStmt(inner, (s) => { for (const e of ownExprs(s)) readsOf(e, used); if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array); });
-    const written = writesOf(inner);
-    const bufferNames = [...used].filter((n) => arrays.has(n)).sort();
-    const uniformNames = [...used].filter((n) => !arrays.has(n) && !local.has(n)).sort();
+    const res = resources(inner, nest.flatMap((l) => [l.init, l.bound]), arrays, types, (n) => !local.has(n));
     // the flat iteration number of a 2-D/3-D nest needs its extents
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
-    const uniforms = [...uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' })), ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
-    const bindings = bufferNames.map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
+    const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
-    const code = passCode(nest, inner, types, uniforms, bindings, wg, tape ? adjoint!.tapeSlots : undefined);
-    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings, uniforms });
-    const values = [...uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)].join(', ');
-    return [...before, { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [${extents.join(', ')}], { ${values} })` } }];
+    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape ? adjoint!.tapeSlots : undefined);
+    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms });
+    const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
+    return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
   };
 
   /** Host statements on device values, run by one invocation. */
   const devicePass = (group: Stmt[]): Stmt => {
-    const used = new Set<string>();
-    forEachStmt(group, (s) => { for (const e of ownExprs(s)) readsOf(e, used); if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array); });
-    const written = writesOf(group);
-    const bindings = [...used].filter((n) => arrays.has(n)).sort().map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
-    const uniformNames = [...used].filter((n) => !arrays.has(n)).sort();
-    const uniforms = uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
+    const { bindings, uniforms } = resources(group, [], arrays, types, () => true);
     const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
     stmts(group, types, 1, lines);
     lines.push('}', '');
     passes.push({ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms });
-    const values = uniformNames.map((n) => (n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`)).join(', ');
-    return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${passes.length - 1}, [1], { ${values} })` } };
+    return dispatchCall(ctxName, passes.length - 1, ['1'], uniforms.map((u) => u.name));
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
@@ -376,25 +364,41 @@ function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt
       arrays.add(a.name);
     }
   }
-  const used = new Set<string>();
   let returns = 0;
   forEachStmt(body, (s) => {
-    for (const e of ownExprs(s)) readsOf(e, used);
-    if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array);
     if (s.k === 'return' && s.value) returns = s.value.k === 'tuple' ? s.value.items.length : 1;
   });
-  const written = writesOf(body);
   const paramNames = new Set(params.map((p) => p.name));
-  const bindings = [...used].filter((n) => arrays.has(n)).sort().map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
+  const { bindings, uniforms } = resources(body, [], arrays, types, (n) => paramNames.has(n));
   if (returns) bindings.push({ binding: bindings.length + 1, name: RETURN_BUFFER, access: 'read_write' });
-  const uniformNames = [...used].filter((n) => paramNames.has(n) && !arrays.has(n)).sort();
-  const uniforms = uniformNames.map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
   const lines = header(uniforms, bindings.map((b) => ({ ...b, type: b.name === RETURN_BUFFER ? 'f32' : types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
   stmts(body, types, 1, lines);
   lines.push('}', '');
-  const values = uniformNames.join(', ');
-  host.push({ k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(0, [1], { ${values} })` } });
+  host.push(dispatchCall(ctxName, 0, ['1'], uniforms.map((u) => u.name)));
   return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms }], host, returns };
+}
+
+/**
+ * What a pass over `body` binds: the arrays it uses (binding 1, 2, … by name; `read_write` where
+ * written) and the scalars (of the names `uniform` admits) it reads, in its uniform struct.
+ */
+function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Types, uniform: (name: string) => boolean): { bindings: PassOut['bindings']; uniforms: PassOut['uniforms'] } {
+  const used = new Set<string>();
+  for (const e of extra) readsOf(e, used);
+  forEachStmt(body, (s) => {
+    for (const e of ownExprs(s)) readsOf(e, used);
+    if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array);
+  });
+  const written = writesOf(body);
+  const bindings = [...used].filter((n) => arrays.has(n)).sort().map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
+  const uniforms = [...used].filter((n) => !arrays.has(n) && uniform(n)).sort().map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
+  return { bindings, uniforms };
+}
+
+/** The host's `ctx.dispatch(pass, [extents], { uniforms })`; `values`: names, or `name: expression`. */
+function dispatchCall(ctxName: string, pass: number, extents: string[], values: string[]): Stmt {
+  const fields = values.map((n) => (n.includes(':') || n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`));
+  return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${pass}, [${extents.join(', ')}], { ${fields.join(', ')} })` } };
 }
 
 function stripReturnValues(body: Stmt[]): Stmt[] {
