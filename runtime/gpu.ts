@@ -97,13 +97,17 @@ interface DeviceCache {
   pipelines: Map<string, GPUComputePipeline>;
 }
 
-/** Invocations of the reduction's workgroups; each sums REDUCE_SPAN copies of one element. */
+/**
+ * Invocations of the reduction's workgroups; each workgroup sums REDUCE_SPAN copies of one element:
+ * every invocation first adds 32 of them in sequence, so the tree (and its barriers) is amortized.
+ */
 const REDUCE_WORKGROUP = 256;
-const REDUCE_SPAN = 2 * REDUCE_WORKGROUP;
+const REDUCE_SPAN = 32 * REDUCE_WORKGROUP;
 /**
  * The reduction of private copies (an adjoint's `reduce`): workgroup (x, e) sums copies
- * x·SPAN … (x+1)·SPAN − 1 of element e by a tree in workgroup memory; repeated over the partial
- * sums until one workgroup per element remains, which adds its sum into the target.
+ * x·SPAN … (x+1)·SPAN − 1 of element e, each invocation a strided share of them, then by a tree in
+ * workgroup memory; repeated over the partial sums until one workgroup per element remains, which
+ * adds its sum into the target.
  */
 export const REDUCE_WGSL = `struct P {
   copies: u32,

@@ -279,6 +279,24 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   other.destroy();
   await new Promise((r) => setTimeout(r, 50));
   runtimeReport.errors.lost = await message(() => k3.heat(init(), new Float32Array(n), 0.2, n, 1));
+  // a reduction over more copies than one workgroup sums (two levels of partial sums): every
+  // iteration of poly3 reads w, whose adjoint is reduced from 70,000 private copies
+  const poly = load((await compile(`import type { i32 } from 'parad';
+/** @kernel */
+export function poly3(y: Float32Array, x: Float32Array, w: Float32Array, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    y[i] = w[0] * x[i] + w[1] * x[i] * x[i] + w[2] * Math.sin(x[i]);
+  }
+}
+`, { fileName: 'poly3.ts', format: 'js', targets: ['ts', 'wgsl'] })).code);
+  const kp = await createKernels(device, poly.wgsl);
+  const m = 70000;
+  const polyArgs = () => [new Float32Array(m), Float32Array.from({ length: m }, (_, i) => Math.cos(i) ** 2), Float32Array.from({ length: m }, () => 1), new Float32Array(m), Float32Array.of(0.5, -0.25, 0.125), new Float32Array(3)];
+  const pj = polyArgs(), pg = polyArgs();
+  poly.poly3_b(...pj, m);
+  await kp.poly3_b(...pg, m);
+  runtimeReport.bigReduction = { error: Math.max(relError(pg[5], pj[5]), relError(pg[3], pj[3])), strategy: String(kp.poly3_b && poly.wgsl.kernels.poly3.b.host).includes('reduce(') ? 'reduction' : 'other' };
   report.runtime = runtimeReport;
 }
 // Dawn prints validation messages on stdout: the report goes to a file when one is named
