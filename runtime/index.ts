@@ -160,3 +160,5 @@ export interface WgslModule {
   version: 1;
   kernels: Record<string, { primal: WgslProgram; d?: WgslProgram; b?: WgslProgram }>;
 }
+
+export * from './checkpoint.js';
