@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../../dist/transformer/index.js';
 import { createKernels } from '../../dist/runtime/gpu.js';
 import * as runtime from '../../dist/runtime/index.js';
+import { loadGenerated } from './load-generated.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -24,15 +25,7 @@ const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffers
 // the inputs, by fixture spec: { file, kernel, tag, args: { name: number[] | number }, types: { name: type } }
 const specs = process.env.PARAD_GPU_SPECS ? JSON.parse(fs.readFileSync(process.env.PARAD_GPU_SPECS, 'utf8')) : [];
 
-/** Loads generated JS (the `parad` import bound to the runtime). */
-function load(code) {
-  const names = [];
-  const body = code
-    .replace(/^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m, (_m, spec) => `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).join(', ')} } = __runtime;`)
-    .replace(/^import type .*$/m, '')
-    .replace(/^export (function|const) ([A-Za-z_$][\w$]*)/gm, (_m, kw, name) => { names.push(name); return `${kw} ${name}`; });
-  return new Function('__runtime', `${body}\nreturn { ${names.join(', ')} };`)(runtime);
-}
+const load = (code) => loadGenerated(code, runtime);
 
 const to32 = (src) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
 const dirs = process.argv.length > 2 ? process.argv.slice(2) : fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
