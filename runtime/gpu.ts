@@ -21,11 +21,16 @@ type Arg = TypedArray | GPUBuffer | number;
  * to undefined, float kernels to their value, K_d of one to [value, valueDot], K_b with active float
  * scalars to `{ ab, … }` as in JavaScript. `encode` records the passes into the caller's command
  * encoder instead (GPUBuffers only), so kernels chain in one submit (K_b's scalar adjoints are then
- * not returned: call it to get them).
+ * in the buffer it returns).
  */
 export interface KernelCall {
   (...args: Arg[]): Promise<number | [number, number] | Record<string, number> | undefined>;
-  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): void;
+  /**
+   * Records the passes into `encoder`. K_b with active float scalars returns where their adjoints
+   * will be: `scalars` (a STORAGE | COPY_SRC buffer of f32, `keys[i]` at element i), to copy or read
+   * once the work is done.
+   */
+  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): { scalars: GPUBuffer; keys: string[] } | undefined;
 }
 
 /** An array argument bound to a storage buffer. */
@@ -426,6 +431,8 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     if (program.scalars) deviceScalars(program.scalars, arrays, false);
     // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
     record(encoder, arrays, hostArgs, undefined);
+    const keys = program.results ?? [];
+    return program.scalars && keys.length ? { scalars: arrays.get(program.scalars.buffer)!.buffer, keys } : undefined;
   };
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
   const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean): Float32Array => {

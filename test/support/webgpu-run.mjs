@@ -259,12 +259,16 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   const encB = { u: upload(init()), ub: upload(seeds()), tmp: upload(new Float32Array(n)), tmpb: upload(new Float32Array(n)) };
   const enc2 = device.createCommandEncoder();
   k.heat.encode(enc2, encB.u, encB.tmp, 0.2, n, 1);
-  k.heat_b.encode(enc2, encB.u, encB.ub, encB.tmp, encB.tmpb, 0.2, n, 2);
+  const handle = k.heat_b.encode(enc2, encB.u, encB.ub, encB.tmp, encB.tmpb, 0.2, n, 2);
   device.queue.submit([enc2.finish()]);
   const refB = { u: init(), ub: seeds(), tmp: new Float32Array(n), tmpb: new Float32Array(n) };
   await k.heat(refB.u, refB.tmp, 0.2, n, 1);
-  await k.heat_b(refB.u, refB.ub, refB.tmp, refB.tmpb, 0.2, n, 2);
+  const { kappab: refKappab } = await k.heat_b(refB.u, refB.ub, refB.tmp, refB.tmpb, 0.2, n, 2);
+  const encScalars = await download(handle.scalars);
   runtimeReport.adjointEncode = Math.max(relError(await download(encB.ub), refB.ub), relError(await download(encB.u), refB.u));
+  runtimeReport.encodeKeys = handle.keys;
+  runtimeReport.encodeScalars = encScalars[0];
+  runtimeReport.callScalars = refKappab;
   runtimeReport.errors.partner = await message(() => k.heat_b(init(), new Float32Array(n - 1), new Float32Array(n), new Float32Array(n), 0.2, n, 1));
   // a lost device: calls reject saying so
   const other = await (await gpu.requestAdapter()).requestDevice();
