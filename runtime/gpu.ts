@@ -282,6 +282,10 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     const underflow = (what: string) => new ParadGpuError(`${program.name}: tape underflow (${what}): the generated adjoint is inconsistent`);
     const ctx: GpuDispatch = {
       alloc(name, length) {
+        const limit = device.limits.maxStorageBufferBindingSize;
+        if (length * 4 > limit) {
+          throw new ParadGpuError(`${program.name}: the scratch buffer '${name}' needs ${length * 4} bytes, over the device's maxStorageBufferBindingSize of ${limit} (a reduction holds a private copy per iteration: request a higher limit in requestDevice, or use --adjoint atomic)`);
+        }
         const buffer = temp(length * 4);
         encoder.clearBuffer(buffer);
         arrays.set(name, { buffer, written: false, owned: false });
@@ -390,9 +394,20 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: program.name });
     const uniformsUsed: GPUBuffer[] = [];
-    record(encoder, arrays, hostArgs, uniformsUsed);
-    // read back what the passes wrote into typed arrays (GPUBuffers stay on the GPU)
     const readbacks: { data: TypedArray; staging: GPUBuffer }[] = [];
+    // a failed call's buffers are dropped, not pooled (they may be in an undefined state)
+    const drop = () => {
+      for (const b of [...uniformsUsed, ...readbacks.map((r) => r.staging)]) b.destroy();
+      for (const a of arrays.values()) if (a.owned) a.buffer.destroy();
+    };
+    try {
+      record(encoder, arrays, hostArgs, uniformsUsed);
+    } catch (e) {
+      await device.popErrorScope();
+      drop();
+      throw e;
+    }
+    // read back what the passes wrote into typed arrays (GPUBuffers stay on the GPU)
     for (const a of arrays.values()) {
       if (!a.data || !a.written || a.data.byteLength === 0) continue;
       const staging = pool.take(Math.max(4, a.data.byteLength), GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST);
@@ -401,7 +416,10 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     }
     device.queue.submit([encoder.finish()]);
     const err = await device.popErrorScope();
-    if (err) throw new ParadGpuError(`${program.name}: ${err.message}`);
+    if (err) {
+      drop();
+      throw new ParadGpuError(`${program.name}: ${err.message}`);
+    }
     for (const r of readbacks) {
       try {
         await r.staging.mapAsync(GPU_MAP_READ);
