@@ -142,6 +142,12 @@ export function axpb(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
     const host = String(b.host);
     // a's adjoint: one private copy per iteration, reduced into device scalar slot 0
     expect(host).toMatch(/\.alloc\("_ab_p\d*", (_n\d+)\);[\s\S]*\.reduce\("_ab_p\d*", \1, 1, "_sc", 0\)/);
+    // forced reduction: x's adjoint is indexed by the loop, so the GPU schedule gathers it instead (gpuAnalysis says so)
+    const forced = await compile(src, { fileName: 'k.ts', targets: ['ts', 'wgsl'], strategy: 'reduction' });
+    const strategies = (a: typeof forced.analysis) => Object.fromEntries(a.kernels[0].loops[0].reads.map((x) => [x.name, x.strategy]));
+    expect(strategies(forced.analysis)).toEqual({ a: 'reduction', x: 'reduction' });
+    expect(strategies(forced.gpuAnalysis!)).toEqual({ a: 'reduction', x: 'gather' });
+    expect(forced.gpuAnalysis!.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.reason).toMatch(/move with the parallel loops/);
     // x's adjoint: exclusive for n <= 4 (versioned: direct), else gathered by a pass over xb's elements; no atomics anywhere
     expect(host).toMatch(/if \(n <= 4\)/);
     expect(b.passes.some((p) => /xb\[_j\d+\] \+= _a\d+;/.test(p.code))).toBe(true);

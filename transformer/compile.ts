@@ -48,6 +48,12 @@ export interface CompileResult {
   code?: string;
   /** Errors and warnings, in source order. */
   diagnostics: Diagnostic[];
+  /**
+   * With target wgsl: the same reports with the strategies the WGSL adjoint uses (the GPU schedule
+   * falls back where the JavaScript one does not, e.g. no per-iteration copies of an adjoint indexed
+   * by the parallel loops); `analysis` has the TypeScript adjoint's.
+   */
+  gpuAnalysis?: { file: string; kernels: KernelReport[] };
   /** Per line of `code` (TypeScript format), the kernel source line it comes from (0: none), for source maps. */
   sourceLines?: number[];
   /** With target wgsl: every shader, by the function it belongs to (`heat_d`) and its pass number. */
@@ -72,6 +78,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const file = frontEnd(source, options.fileName, sink);
   const metas = file.kernels.map((k) => metaOf(k, modes, options.fileName));
   const analysis = { file: options.fileName, kernels: [] as KernelReport[] };
+  const gpuAnalysis = { file: options.fileName, kernels: [] as KernelReport[] };
   const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: metas, analysis });
   if (sink.hasErrors) return done();
 
@@ -110,11 +117,14 @@ export async function compile(source: string, options: CompileOptions): Promise<
       const plan = planTape(k, activity, makeNeeds(activity, userNames));
       usesTape ||= plan.usesTape;
       const byLoop = nests.get(k)!;
+      // the WGSL adjoint schedules on copies of the reports as the analysis gave them
+      const copies = new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r)]));
       functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
-      // the WGSL adjoint: the same sweeps, the nests scheduled for the GPU (on copies of the reports)
+      // the WGSL adjoint: the same sweeps, the nests scheduled for the GPU
       if (options.targets?.includes('wgsl')) {
-        const copies = new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r.reads)]));
-        gpuAdjoint = adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => copies.get(loop), force: options.strategy, gpu: true });
+        gpuAdjoint = adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => copies.get(loop)?.reads, force: options.strategy, gpu: true });
+        const report = analysis.kernels.find((r) => r.name === k.name)!;
+        gpuAnalysis.kernels.push({ ...report, loops: [...copies.values()] });
       }
     }
     // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
@@ -139,7 +149,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { ...done(code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
+  return { ...done(code), ...(shaders ? { shaders, gpuAnalysis } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
 }
 
 /**
