@@ -128,19 +128,16 @@ function relError(a, b) {
 }
 /**
  * The strategy per read of the kernel's parallel loops: `compile(...).analysis` (the JavaScript
- * adjoint's schedule, with its fallbacks noted), and where the WGSL adjoint was scheduled otherwise
- * (its fallbacks are not in the report), what its host function's comment says it emitted: `u
- * reduction → GPU gather`.
+ * adjoint's schedule, with its fallbacks noted), and where the WGSL adjoint was scheduled
+ * otherwise (`compile(...).gpuAnalysis`): `u reduction → GPU gather`.
  */
 function strategiesOf(r, kernel) {
-  const reads = r.analysis.kernels.find((k) => k.name === kernel).loops.flatMap((l) => l.reads);
-  const host = /function \w+_b_gpu\([^]*?\n}\n/.exec(r.code.slice(r.code.indexOf(`function ${kernel}_b_gpu(`)))?.[0] ?? '';
-  const onGpu = new Map();
-  for (const m of host.matchAll(/adjoint strategies of this loop: ([^\n]*)/g)) for (const [, name, how] of m[1].matchAll(/(\w+) by (\w+)/g)) onGpu.set(name, how);
-  return reads.map((x) => {
+  const readsOf = (a) => a.kernels.find((k) => k.name === kernel).loops.flatMap((l) => l.reads);
+  const gpu = readsOf(r.gpuAnalysis);
+  return readsOf(r.analysis).map((x, i) => {
     const fell = x.reason.includes('cannot be used') ? ` (${x.reason.slice(x.reason.indexOf('; ') + 2)})` : '';
-    const gpu = onGpu.get(`${x.name}b`);
-    return `${x.name} ${x.strategy}${fell}${gpu && gpu !== x.strategy ? ` → GPU ${gpu}` : ''}`;
+    const onGpu = gpu[i]?.strategy;
+    return `${x.name} ${x.strategy}${fell}${onGpu && onGpu !== x.strategy ? ` → GPU ${onGpu}` : ''}`;
   }).join(', ');
 }
 const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
