@@ -36,7 +36,7 @@ interface Run { fn: string; kernel: string; tag: string | null; errors: Record<s
 interface Report {
   adapter: string;
   canRun: boolean;
-  runtime?: { buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
+  runtime?: { buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; folded: { n: number; error: number; last: boolean }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[]; adjoints?: Run[]; failure?: string }>;
@@ -175,6 +175,9 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   // encode() of K_b hands back the buffer holding its scalar adjoints
   expect(r.encodeKeys).toEqual(['kappab']);
   expect(Math.abs(r.encodeScalars - r.callScalars)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(r.callScalars)));
+  // 65,535 × 64 + 100 iterations: more workgroups than one dimension allows, folded into y (the last ones too)
+  expect(r.folded.error).toBeLessThanOrEqual(2e-4);
+  expect(r.folded.last).toBe(true);
   // a reduction of 70,000 private copies (partial sums of partial sums) matches JavaScript
   expect(r.bigReduction).toEqual({ error: expect.any(Number), strategy: 'reduction' });
   expect(r.bigReduction.error).toBeLessThanOrEqual(1e-4);

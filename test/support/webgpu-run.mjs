@@ -293,6 +293,13 @@ export function poly3(y: Float32Array, x: Float32Array, w: Float32Array, n: i32)
   const pj = polyArgs(), pg = polyArgs();
   poly.poly3_b(...pj, m);
   await kp.poly3_b(...pg, m);
+  // a 1-D space beyond WebGPU's 65,535 workgroups per dimension folds into y
+  const big = 65535 * 64 + 100;
+  const bx = Float32Array.from({ length: big }, (_, i) => (i % 1000) / 1000), bw = Float32Array.of(0.5, -0.25, 0.125);
+  const yJs = new Float32Array(big), yGpu = new Float32Array(big);
+  poly.poly3(yJs, bx, bw, big);
+  await kp.poly3(yGpu, bx, bw, big);
+  runtimeReport.folded = { n: big, error: relError(yGpu, yJs), last: yGpu[big - 1] === yJs[big - 1] || Math.abs(yGpu[big - 1] - yJs[big - 1]) < 1e-5 };
   runtimeReport.bigReduction = { error: Math.max(relError(pg[5], pj[5]), relError(pg[3], pj[3])), strategy: String(kp.poly3_b && poly.wgsl.kernels.poly3.b.host).includes('reduce(') ? 'reduction' : 'other' };
   report.runtime = runtimeReport;
 }
