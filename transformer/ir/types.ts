@@ -58,6 +58,11 @@ export interface ForLoop {
   loc?: Loc;
   /** Generated only: iterate the same index set in reverse order. */
   reversed?: boolean;
+  /**
+   * Generated only (WGSL adjoints): the nest runs as this many invocations (the name of a host
+   * local), each taking the iterations whose flat number is its own modulo that count, in turn.
+   */
+  gridStride?: string;
 }
 
 export type Stmt =

@@ -20,6 +20,9 @@ import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from '.
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
 
+/** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
+export const GPU_COPIES = 65536;
+
 export interface NestInput {
   /** the nest's loops as written, outermost first */
   nest: ForLoop[];
@@ -121,29 +124,39 @@ export function scheduleNest(input: NestInput): Stmt[] {
     }
     let newBody = stripSites(body, gathers, st, names, it);
     const head: Stmt[] = numbered ? [{ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) }] : [];
+    let gridStride: string | undefined;
     if (reduced.length) {
-      // JS: a copy per block of iterations; GPU: a copy per iteration (each invocation owns one)
-      let blk = it;
-      if (!input.gpu) {
+      // JS: a copy per block of iterations. GPU: at most GPU_COPIES invocations, each running the
+      // iterations it ≡ its number (mod their count) in turn (a grid-stride loop), with its own copy
+      let blk: string;
+      let copies: string;
+      if (input.gpu) {
+        copies = names.temp('np');
+        blk = names.temp('blk');
+        pre.push({ k: 'decl', name: copies, mutable: false, init: call('Math.min', v(count), num(GPU_COPIES)) });
+        head.push({ k: 'decl', name: blk, mutable: false, init: bin('%', v(it), v(copies)) });
+        gridStride = copies;
+      } else {
         const size = names.temp('bs');
         blk = names.temp('blk');
+        copies = String(REDUCTION_BLOCKS);
         pre.push({ k: 'decl', name: size, mutable: false, init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))) });
         head.push({ k: 'decl', name: blk, mutable: false, init: call('Math.floor', div(v(it), v(size))) });
       }
-      const copies = input.gpu ? count : String(REDUCTION_BLOCKS);
       for (const c of reduced) {
         const partial = names.partials(c.adjoint);
         const len: Expr | undefined = input.isArray(c.read.name) ? { k: 'length', array: c.adjoint } : undefined;
         pre.push({ k: 'decl', name: partial, mutable: false, init: { k: 'raw', text: `new Float64Array(${copies}${len ? ` * ${c.adjoint}.length` : ''})` } });
         newBody = privatize(newBody, c.adjoint, partial, blk, len);
-        if (input.gpu) post.push({ k: 'reduce', partial, copies: v(count), len, target: c.adjoint });
+        if (input.gpu) post.push({ k: 'reduce', partial, copies: v(copies), len, target: c.adjoint });
         else post.push(...combine(c.adjoint, partial, len, (p) => names.temp(p)));
       }
     }
     for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: { k: 'raw', text: `new Float64Array(${count})` } });
     for (const g of gathers) post.push(...gatherPass(g, nest, st, names));
     const what = choices.map((c) => `${c.adjoint} by ${c.gather ? 'gather' : 'reduction'}`).join(', ');
-    return [{ k: 'comment', text: `adjoint strategies of this loop: ${what}` }, ...pre, replaceInnermost(pass, nest.length, [...head, ...newBody]), ...post];
+    const scheduled = replaceInnermost(pass, nest.length, [...head, ...newBody]);
+    return [{ k: 'comment', text: `adjoint strategies of this loop: ${what}` }, ...pre, gridStride ? { ...scheduled, gridStride } : scheduled, ...post];
   };
 
   if (!versioned.length) return withChecks(safe);

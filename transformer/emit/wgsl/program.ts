@@ -206,6 +206,15 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     if (perIteration) types.names.set(perIteration, 'i32');
     const res = resources(inner, nest.flatMap((l) => [l.init, l.bound]), arrays, types, (n) => !local.has(n));
     // the flat iteration number of a 2-D/3-D nest needs its extents
+    if (loop.gridStride) {
+      // a reduction's nest: loop.gridStride invocations, each its share of the iterations in turn
+      const tripNames = trips.map((_, i) => `_gt${i}`);
+      const uniforms = [...res.uniforms, ...tripNames.map((name) => ({ name, type: 'i32' as const }))];
+      const code = gridStrideCode(nest, inner, types, uniforms, res.bindings, loop.gridStride, !!tape);
+      passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: [64, 1, 1], bindings: res.bindings, uniforms });
+      const values = [...res.uniforms.map((u) => u.name), ...tripNames.map((n, i) => `${n}: ${trips[i]}`)];
+      return [...before, dispatchCall(ctxName, passes.length - 1, [loop.gridStride], values)];
+    }
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
     const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
@@ -469,6 +478,33 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
   types.atomic = new Set();
   lines.line = 0;
   lines.push('}', '');
+  return lines;
+}
+
+/**
+ * The shader of a grid-stride nest: invocation g (of `count`, a uniform) runs the iterations with
+ * flat numbers g, g + count, … below the product of the trip counts `_gt0` (innermost), `_gt1`, …;
+ * each flat number is decomposed into the loop variables (so they are always in range).
+ */
+function gridStrideCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], count: string, tape: boolean): Code {
+  const atomics = atomicArrays(body);
+  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [64, 1, 1], atomics);
+  const n = wname(count);
+  const total = nest.map((_, i) => `_gt${i}`).join(' * ');
+  lines.line = nest[0].loc?.line ?? 0;
+  // (the dispatch rounds up to whole workgroups: the invocations past the count have no share)
+  lines.push('  let _g0: i32 = i32(gid.x + gid.y * nwg.x * 64u);', `  if (_g0 >= ${n}) {`, '    return;', '  }', `  for (var _g: i32 = _g0; _g < ${total}; _g += ${n}) {`, '    var _gr: i32 = _g;');
+  [...nest].reverse().forEach((l, k) => {
+    const last = k === nest.length - 1;
+    lines.push(`    let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${last ? '_gr' : `_gr % _gt${k}`});`);
+    if (!last) lines.push(`    _gr = _gr / _gt${k};`);
+  });
+  if (tape) lines.push(`    let ${IT}: i32 = _g;`);
+  types.atomic = atomics;
+  stmts(body, types, 2, lines);
+  types.atomic = new Set();
+  lines.line = 0;
+  lines.push('  }', '}', '');
   return lines;
 }
 
