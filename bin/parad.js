@@ -10,3 +10,5 @@ if (!existsSync(entry)) {
 const { main } = await import(entry.href);
 // Setting exitCode instead of calling process.exit() lets pending stdout/stderr writes flush first.
 process.exitCode = await main(process.argv.slice(2));
+// If a worker thread (z3-solver's) still holds the event loop, leave anyway once output is flushed.
+setTimeout(() => process.exit(), 2000).unref();

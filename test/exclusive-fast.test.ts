@@ -111,3 +111,10 @@ describe('verdicts without z3', () => {
     expect(read('c')).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition });
   });
 });
+
+test('a z3 query that never settles becomes undecided at its deadline (withDeadline)', async () => {
+  const { withDeadline } = solve;
+  const never = new Promise<string>(() => {});
+  await expect(withDeadline(never, () => 'undecided', 20)).resolves.toBe('undecided');
+  await expect(withDeadline(Promise.resolve('answer'), () => 'undecided', 20)).resolves.toBe('answer');
+});

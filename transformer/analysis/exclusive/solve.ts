@@ -154,7 +154,26 @@ function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): {
  * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
  * the same array, from two different iterations)?
  */
-export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+/**
+ * A wall-clock limit on a whole query: z3's own timeouts bound its solving, but a call into
+ * z3-solver's WASM threads has been seen (rarely, on a loaded machine) never to settle. Past the
+ * limit the query is undecided, which is always sound (unknown verdicts claim nothing).
+ */
+const QUERY_DEADLINE_MS = 30_000;
+export function withDeadline<T>(p: Promise<T>, fallback: () => T, ms = QUERY_DEADLINE_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+  return withDeadline(searchConflict(m, first, second), () => ({ verdict: 'unknown', reason: `the solver did not answer within ${QUERY_DEADLINE_MS / 1000} s` }));
+}
+
+async function searchConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
   const bad = [...first, ...second].find((s) => !s.index);
   if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
   if (!first.length || !second.length) return { verdict: 'none' };
@@ -320,7 +339,11 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
  * Returns undefined when conflicts happen for every such parameter value, or when quantifier
  * elimination does not give an answer.
  */
-export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+export function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+  return withDeadline(searchCondition(m, sites), () => undefined);
+}
+
+async function searchCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
   // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
   const strided = positiveStridesFast(m, sites);
   if (strided) return strided;
