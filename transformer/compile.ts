@@ -118,10 +118,10 @@ export async function compile(source: string, options: CompileOptions): Promise<
       usesTape ||= plan.usesTape;
       const byLoop = nests.get(k)!;
       // the WGSL adjoint schedules on copies of the reports as the analysis gave them
-      const copies = new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r)]));
+      const copies = options.targets?.includes('wgsl') ? new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r)])) : undefined;
       functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
       // the WGSL adjoint: the same sweeps, the nests scheduled for the GPU
-      if (options.targets?.includes('wgsl')) {
+      if (copies) {
         gpuAdjoint = adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => copies.get(loop)?.reads, force: options.strategy, gpu: true });
         const report = analysis.kernels.find((r) => r.name === k.name)!;
         gpuAnalysis.kernels.push({ ...report, loops: [...copies.values()] });

@@ -37,9 +37,10 @@ export interface NestInput {
   /** strategy forced for every read (testing, experiments) */
   force?: Strategy;
   /**
-   * Schedule for the GPU (the WGSL adjoint): a private copy per iteration reduced by a `reduce`
-   * statement (a workgroup-memory tree on the device), updates that other iterations make too
-   * (atomic strategy, or direct forced on reads that are not exclusive) marked atomic.
+   * Schedule for the GPU (the WGSL adjoint): reductions in a grid-stride nest of at most
+   * GPU_COPIES invocations, each with its own private copy, combined by a `reduce` statement (a
+   * workgroup-memory tree on the device); updates that other iterations make too (atomic strategy,
+   * or direct forced on reads that are not exclusive) marked atomic.
    */
   gpu?: boolean;
 }
@@ -52,6 +53,14 @@ interface Choice {
 }
 
 export function scheduleNest(input: NestInput): Stmt[] {
+  const out = scheduleStrategies(input);
+  if (!input.gpu) return out;
+  // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
+  const shared = new Set(input.reads.filter((r) => r.strategy === 'atomic' || (r.strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => input.names.b(r.name)));
+  return shared.size ? markAtomic(out, shared) : out;
+}
+
+function scheduleStrategies(input: NestInput): Stmt[] {
   const { nest, pass, names } = input;
   const inner = innermost(pass, nest.length);
   const body = inner.body;
@@ -95,7 +104,6 @@ export function scheduleNest(input: NestInput): Stmt[] {
       condition.push(read.condition);
     } else safe.push(c);
   }
-  const out = ((): Stmt[] => {
   if (!safe.length && !versioned.length) return [pass];
 
   const withChecks = (choices: Choice[]): Stmt[] => {
@@ -164,11 +172,6 @@ export function scheduleNest(input: NestInput): Stmt[] {
   const cond: Expr = { k: 'raw', text: condition.length === 1 ? condition[0] : condition.map((c) => `(${c})`).join(' && ') };
   const fast: Stmt = { k: 'comment', text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${cond.text}: direct updates` };
   return [{ k: 'if', cond, then: [fast, ...withChecks(safe)], else: withChecks([...safe, ...versioned]) }];
-  })();
-  if (!input.gpu) return out;
-  // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
-  const shared = new Set(input.reads.filter((r) => r.strategy === 'atomic' || (r.strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => names.b(r.name)));
-  return shared.size ? markAtomic(out, shared) : out;
 }
 
 /**

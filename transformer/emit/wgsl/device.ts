@@ -43,23 +43,23 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
   const onDevice = (e: Expr): boolean => {
     let hit = false;
     for (const n of readsOf(e)) if (device.has(n)) hit = true;
-    mapExpr(e, (x) => { if (x.k === 'index' && arrays.has(x.array)) hit = true; return undefined; });
+    walkExpr(e, (x) => { if (x.k === 'index' && arrays.has(x.array)) hit = true; });
     return hit;
   };
   // written by the iterations of a parallel loop (declared outside it), or reduced into
-  const visit = (stmts: Stmt[], inNest: Set<string> | undefined): void => {
+  const visit = (stmts: Stmt[]): void => {
     for (const s of stmts) {
-      if (s.k === 'for' && s.parallel && !inNest) {
+      if (s.k === 'for' && s.parallel) {
         const local = declaredIn([s]);
         forEachStmt(s.body, (t) => { if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) device.add(t.target.name); });
         continue;
       }
       if (s.k === 'reduce' && !arrays.has(s.target)) device.add(s.target);
-      if (s.k === 'for' || s.k === 'block') visit(s.body, inNest);
-      if (s.k === 'if') { visit(s.then, inNest); visit(s.else, inNest); }
+      if (s.k === 'for' || s.k === 'block') visit(s.body);
+      if (s.k === 'if') { visit(s.then); visit(s.else); }
     }
   };
-  visit(body, undefined);
+  visit(body);
   // host code computing from them (or from array elements) puts its results on the device too
   const hostStmts: Stmt[] = [];
   const collect = (stmts: Stmt[]): void => {
@@ -130,9 +130,9 @@ function inBuffer(body: Stmt[], slots: string[], buffer: string): Stmt[] {
  * an `if`), so the loop bounds must be known on the host (parameters and array lengths).
  */
 /** The index of the tape's copy loops. */
-export const COPY_INDEX = '_e';
+const COPY_INDEX = '_e';
 
-export function invocationTape(body: Stmt[], buffer: string, known: (name: string) => boolean, base: Expr = num(0)): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[] } {
+export function invocationTape(body: Stmt[], buffer: string, known: (name: string) => boolean, base: Expr = num(0)): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
   const top = `${buffer}_top`;
   const allocs: { name: string; array: string }[] = [];
   const terms: Expr[] = [];
@@ -191,7 +191,9 @@ export function invocationTape(body: Stmt[], buffer: string, known: (name: strin
     }
   });
   const out = walk(body, []);
-  if (!terms.length) return { body: out, allocs };
+  // the integer locals the rewritten body uses (its counter, the copy loops' index)
+  const integers = [top, COPY_INDEX];
+  if (!terms.length) return { body: out, allocs, integers };
   const decl: Stmt = { k: 'decl', name: top, mutable: true, type: 'i32', init: base };
-  return { body: [decl, ...out], bound: terms.reduce((a, b) => add(a, b)), allocs };
+  return { body: [decl, ...out], bound: terms.reduce((a, b) => add(a, b)), allocs, integers };
 }

@@ -40,9 +40,10 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
   ];
   const tangent = functions.find((f) => f.name === tangentName(k.name));
   if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
+  // each derivative array with the array it belongs to
+  const partners = (of: (n: string) => string): [string, string][] => k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
   let out: WgslProgramOut[];
   try {
-    const partners = (of: (n: string) => string): [string, string][] => k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
     out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx, ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}) }));
     if (out[0].sequential) {
       sink.warning(CODES.wgslSequential, `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`, k.loc.start, k.loc.start + 1);
@@ -59,8 +60,7 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
       if (info.results.some((r, i) => slots[i] !== r.name)) throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
-      const pairs: [string, string][] = k.params.filter((p) => p.active && p.kind === 'array').map((p) => [names.b(p.name), p.name]);
-      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, partners: pairs, ...(results.length ? { results } : {}) });
+      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, partners: partners((n) => names.b(n)), ...(results.length ? { results } : {}) });
     } catch (e) {
       if (!(e instanceof WgslUnsupported)) throw e;
       sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);

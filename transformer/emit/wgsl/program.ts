@@ -12,12 +12,10 @@
  * Updates marked atomic (schedule/) are compare-and-swap loops on the float's bits.
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
-import { num, v } from '../../ir/build.js';
-import { mapExpr } from '../../ir/walk.js';
-import { deviceScalars, scratchLength, invocationTape, COPY_INDEX } from './device.js';
+import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
-import { declaredIn, forEachStmt, ownExprs, writesOf } from '../../ir/walk.js';
-import { readsOf, walkExpr } from '../../ir/build.js';
+import { declaredIn, forEachStmt, mapExpr, ownExprs, writesOf } from '../../ir/walk.js';
+import { num, readsOf, v, walkExpr } from '../../ir/build.js';
 import { printExpr, reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
@@ -83,7 +81,7 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
   const passes: PassOut[] = [];
   let spans = 0;
   const quote = JSON.stringify;
-  const call = (method: string, ...args: string[]): Stmt => ({ k: 'effect', e: { k: 'raw', text: `${ctxName}.${method}(${args.join(', ')})` } });
+  const call = (method: string, ...args: string[]): Stmt => hostCall(ctxName, method, ...args);
   /** Host statements; consecutive statements on device values (adjoint only) become single-invocation passes. */
   const host = (stmts: Stmt[]): Stmt[] => {
     const out: Stmt[] = [];
@@ -188,11 +186,10 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
         const own = invocationTape(inner, adjoint.tapeSlots, (n) => !nestLocal.has(n) && !arrays.has(n), { k: 'binary', op: '*', l: v(IT), r: v(span) });
         if (!own.bound) throw new Error('internal: a tape without pushes');
         inner = own.body;
-        types.names.set(`${adjoint.tapeSlots}_top`, 'i32');
-        types.names.set(COPY_INDEX, 'i32');
+        for (const n of own.integers) types.names.set(n, 'i32');
         perIteration = span;
         tape = { pushes: 0 };
-        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, { k: 'effect', e: { k: 'raw', text: `${ctxName}.alloc(${quote(adjoint.tapeSlots)}, ${count} * ${span})` } });
+        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, call('alloc', quote(adjoint.tapeSlots), `${count} * ${span}`));
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
@@ -205,7 +202,6 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     }
     if (perIteration) types.names.set(perIteration, 'i32');
     const res = resources(inner, nest.flatMap((l) => [l.init, l.bound]), arrays, types, (n) => !local.has(n));
-    // the flat iteration number of a 2-D/3-D nest needs its extents
     if (loop.gridStride) {
       // a reduction's nest: loop.gridStride invocations, each its share of the iterations in turn
       const tripNames = trips.map((_, i) => `_gt${i}`);
@@ -215,10 +211,11 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       const values = [...res.uniforms.map((u) => u.name), ...tripNames.map((n, i) => `${n}: ${trips[i]}`)];
       return [...before, dispatchCall(ctxName, passes.length - 1, [loop.gridStride], values)];
     }
+    // the flat iteration number of a 2-D/3-D nest needs its extents
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
     const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
-    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape ? adjoint!.tapeSlots : undefined);
+    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, !!tape);
     passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms });
     const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
@@ -364,9 +361,8 @@ function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt
     const paramNames = new Set(params.map((p) => p.name));
     const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n));
     body = tape.body;
-    types.names.set(`${adjoint.tapeSlots}_top`, 'i32');
-    types.names.set(COPY_INDEX, 'i32');
-    const alloc = (name: string, length: string): Stmt => ({ k: 'effect', e: { k: 'raw', text: `${ctxName}.alloc(${JSON.stringify(name)}, ${length})` } });
+    for (const n of tape.integers) types.names.set(n, 'i32');
+    const alloc = (name: string, length: string): Stmt => hostCall(ctxName, 'alloc', JSON.stringify(name), length);
     if (tape.bound) host.push(alloc(adjoint.tapeSlots, printExpr(tape.bound)));
     for (const a of tape.allocs) {
       host.push(alloc(a.name, `${a.array}.length`));
@@ -407,7 +403,12 @@ function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Type
 /** The host's `ctx.dispatch(pass, [extents], { uniforms })`; `values`: names, or `name: expression`. */
 function dispatchCall(ctxName: string, pass: number, extents: string[], values: string[]): Stmt {
   const fields = values.map((n) => (n.includes(':') || n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`));
-  return { k: 'effect', e: { k: 'raw', text: `${ctxName}.dispatch(${pass}, [${extents.join(', ')}], { ${fields.join(', ')} })` } };
+  return hostCall(ctxName, 'dispatch', String(pass), `[${extents.join(', ')}]`, `{ ${fields.join(', ')} }`);
+}
+
+/** The host function's call `ctx.method(args…)` of the runtime (`GpuDispatch`). */
+function hostCall(ctxName: string, method: string, ...args: string[]): Stmt {
+  return { k: 'effect', e: { k: 'raw', text: `${ctxName}.${method}(${args.join(', ')})` } };
 }
 
 function stripReturnValues(body: Stmt[]): Stmt[] {
@@ -444,8 +445,8 @@ function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][nu
   return lines;
 }
 
-/** The shader of one nest (`tape`: the tape-slot buffer its body uses, indexed by the flat iteration number). */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape?: string): Code {
+/** The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number). */
+function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean): Code {
   const atomics = atomicArrays(body);
   const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics);
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
@@ -473,9 +474,7 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
     // (gid.z of a deeper nest is already the flat number of its outer loops)
     lines.push(`  let ${IT}: i32 = ${flat};`);
   }
-  types.atomic = atomics;
-  stmts(body, types, 1, lines);
-  types.atomic = new Set();
+  atomicStmts(body, types, atomics, 1, lines);
   lines.line = 0;
   lines.push('}', '');
   return lines;
@@ -500,15 +499,23 @@ function gridStrideCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: P
     if (!last) lines.push(`    _gr = _gr / _gt${k};`);
   });
   if (tape) lines.push(`    let ${IT}: i32 = _g;`);
-  types.atomic = atomics;
-  stmts(body, types, 2, lines);
-  types.atomic = new Set();
+  atomicStmts(body, types, atomics, 2, lines);
   lines.line = 0;
   lines.push('  }', '}', '');
   return lines;
 }
 
 const atomicAdd = (array: string): string => `_atomicAdd_${wname(array)}`;
+
+/** A pass body whose `atomics` are declared `atomic<u32>` (their reads atomic loads, their updates CAS adds). */
+function atomicStmts(body: Stmt[], types: Types, atomics: Set<string>, depth: number, out: Code): void {
+  types.atomic = atomics;
+  try {
+    stmts(body, types, depth, out);
+  } finally {
+    types.atomic = new Set();
+  }
+}
 
 function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
   const pad = '  '.repeat(depth);
