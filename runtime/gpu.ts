@@ -47,6 +47,8 @@ const isBuffer = (a: unknown): a is GPUBuffer => typeof a === 'object' && a !== 
 
 const ARRAY_TYPES: Record<string, new (n: number) => TypedArray> = { Float32Array, Int32Array, Uint32Array };
 const GPU_BUFFER_USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+/** Storage buffers of a call: arrays, scratch, copies (copied to and from). */
+const STORAGE_USAGE = GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST;
 const GPU_MAP_READ = 0x1;
 /** WebGPU's per-dimension limit on workgroups in one dispatch. */
 const MAX_WORKGROUPS = 65535;
@@ -178,8 +180,12 @@ function uniformBuffer(device: GPUDevice, pool: BufferPool | undefined, pass: Wg
     else if (u.type === 'u32') view.setUint32(i * 4, v >>> 0, true);
     else view.setInt32(i * 4, v | 0, true);
   });
+  return uniformOf(device, pool, data);
+}
+
+/** A uniform buffer holding `data` (pooled for a call; encode(): the caller submits later, so not pooled). */
+function uniformOf(device: GPUDevice, pool: BufferPool | undefined, data: ArrayBuffer | Uint32Array<ArrayBuffer>): GPUBuffer {
   const usage = GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST;
-  // encode(): the caller submits later, so its uniforms are not pooled
   const uniform = pool ? pool.take(data.byteLength, usage) : device.createBuffer({ size: data.byteLength, usage });
   device.queue.writeBuffer(uniform, 0, data);
   return uniform;
@@ -237,7 +243,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type} or a GPUBuffer`);
       // storage buffers: at least 4 bytes, a multiple of 4
       // exactly the array's size (a shader's arrayLength is x.length), at least 4 bytes
-      const buffer = pool.take(Math.max(4, a.byteLength), GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST);
+      const buffer = pool.take(Math.max(4, a.byteLength), STORAGE_USAGE);
       device.queue.writeBuffer(buffer, 0, a.buffer, a.byteOffset, a.byteLength);
       arrays.set(p.name, { data: a, buffer, written: false, owned: true });
       hostArgs.push(a);
@@ -254,10 +260,9 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
   /** Records the passes into `encoder` (the host function decides which, how often, over what). */
   const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[] | undefined) => {
     // device work of the adjoint: buffers of the call (pooled after a call; an encode's live on with the caller's work)
-    const STORAGE = GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST;
     const temp = (bytes: number): GPUBuffer => {
       const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-      const b = uniformsUsed ? pool.take(size, STORAGE) : device.createBuffer({ size, usage: STORAGE });
+      const b = uniformsUsed ? pool.take(size, STORAGE_USAGE) : device.createBuffer({ size, usage: STORAGE_USAGE });
       uniformsUsed?.push(b);
       return b;
     };
@@ -284,7 +289,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
       alloc(name, length) {
         const limit = device.limits.maxStorageBufferBindingSize;
         if (length * 4 > limit) {
-          throw new ParadGpuError(`${program.name}: the scratch buffer '${name}' needs ${length * 4} bytes, over the device's maxStorageBufferBindingSize of ${limit} (a reduction holds a private copy per iteration: request a higher limit in requestDevice, or use --adjoint atomic)`);
+          throw new ParadGpuError(`${program.name}: the scratch buffer '${name}' needs ${length * 4} bytes, over the device's maxStorageBufferBindingSize of ${limit} (request a higher limit in requestDevice)`);
         }
         const buffer = temp(length * 4);
         encoder.clearBuffer(buffer);
@@ -333,11 +338,8 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
           if (chunks > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: a reduction over ${copies} copies is over WebGPU's workgroup limit`);
           const last = chunks === 1;
           const out = last ? dst.buffer : temp(chunks * len * 4);
-          const params = new Uint32Array([m, len, offset, last ? 1 : 0]);
-          const usage = GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST;
-          const uniform = uniformsUsed ? pool.take(16, usage) : device.createBuffer({ size: 16, usage });
+          const uniform = uniformOf(device, uniformsUsed && pool, new Uint32Array([m, len, offset, last ? 1 : 0]));
           uniformsUsed?.push(uniform);
-          device.queue.writeBuffer(uniform, 0, params);
           const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
             { binding: 0, resource: { buffer: uniform } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: out } },
           ] });
@@ -455,8 +457,7 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
   const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean): Float32Array => {
     const data = new Float32Array(Math.max(1, spec.count));
-    const usage = GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC | GPU_BUFFER_USAGE.COPY_DST;
-    const buffer = pooled ? pool.take(data.byteLength, usage) : device.createBuffer({ size: data.byteLength, usage });
+    const buffer = pooled ? pool.take(data.byteLength, STORAGE_USAGE) : device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
     device.queue.writeBuffer(buffer, 0, data);
     arrays.set(spec.buffer, { data, buffer, written: true, owned: pooled });
     return data;
