@@ -311,32 +311,7 @@ export function runCheckpointed(schedule: Schedule, ops: CheckpointOps): Checkpo
   const stats: CheckpointStats = {
     steps: schedule.steps, forwardSteps: 0, recomputed: 0, reverseSteps: 0, stores: 0, restores: 0, peakSlots: 0,
   };
-  let held = 0;
-  for (const act of schedule.actions) {
-    switch (act.kind) {
-      case 'store':
-        ops.save(act.slot, act.state);
-        stats.stores++;
-        stats.peakSlots = Math.max(stats.peakSlots, ++held);
-        break;
-      case 'restore':
-        ops.restore(act.slot, act.state);
-        stats.restores++;
-        break;
-      case 'forward':
-        for (let i = act.from + 1; i <= act.to; i++) ops.forward(i);
-        stats.forwardSteps += act.to - act.from;
-        break;
-      case 'reverse':
-        ops.reverse(act.step);
-        stats.reverseSteps++;
-        break;
-      case 'free':
-        ops.free?.(act.slot);
-        held--;
-        break;
-    }
-  }
+  runActions(schedule.actions, 0, schedule.actions.length, ops, stats, { n: 0 });
   stats.recomputed = stats.forwardSteps - Math.max(0, schedule.steps - 1);
   last = stats;
   return stats;
@@ -377,4 +352,176 @@ export function arraySlots(arrays: readonly StateArray[]): Pick<CheckpointOps, '
     },
     free() {},
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpointed loops of generated `L_b` functions (`// @checkpoint` on a loop of a @layer)
+
+/** Where a generated checkpointed loop is: its layer, its source line, the pragma's `slots=`. */
+export interface CheckpointSite {
+  layer: string;
+  line: number;
+  slots?: number;
+}
+
+/** Run-time choice of the slots of checkpointed loops, overriding the pragma's `slots=`. */
+export interface CheckpointSettings {
+  /** slots (stored states, x_0's included), at least 1 */
+  slots?: number;
+  /** a memory budget in bytes for the stored states: slots = floor(budget / state bytes) */
+  budgetBytes?: number;
+}
+
+const settings = new Map<string, CheckpointSettings>();
+
+/**
+ * Sets how many states the checkpointed loops of `layer` (of every layer when `layer` is omitted)
+ * store from the next call of their `L_b` on; `undefined` goes back to the pragma's `slots=`.
+ * A layer's own settings take precedence over the ones for every layer.
+ */
+export function setCheckpointing(value: CheckpointSettings | undefined, layer?: string): void {
+  const key = layer ?? '*';
+  if (value === undefined) {
+    settings.delete(key);
+    return;
+  }
+  if (value.slots !== undefined && !(Number.isInteger(value.slots) && value.slots >= 1)) {
+    throw new RangeError(`parad: checkpoint slots must be an integer >= 1, got ${value.slots}`);
+  }
+  if (value.budgetBytes !== undefined && !(value.budgetBytes > 0)) {
+    throw new RangeError(`parad: a checkpoint budget must be > 0 bytes, got ${value.budgetBytes}`);
+  }
+  settings.set(key, { ...value });
+}
+
+/**
+ * The slots a checkpointed loop plans with: the run-time settings of its layer, else those for
+ * every layer, else the pragma's `slots=`, else ceil(sqrt(steps)).
+ */
+export function checkpointSlots(site: CheckpointSite, steps: number, bytesPerState: number): number {
+  const s = settings.get(site.layer) ?? settings.get('*');
+  let slots: number;
+  if (s?.slots !== undefined) slots = s.slots;
+  else if (s?.budgetBytes !== undefined) {
+    slots = slotsForBudget(s.budgetBytes, bytesPerState);
+    if (slots < 1) {
+      throw new RangeError(`parad: ${site.layer} (line ${site.line}): a checkpoint budget of ${s.budgetBytes} bytes holds no state of ${bytesPerState} bytes`);
+    }
+  } else slots = site.slots ?? Math.max(1, Math.ceil(Math.sqrt(steps)));
+  return slots;
+}
+
+/** What the last checkpointed loop of a generated `L_b` did. */
+export interface CheckpointRun {
+  layer: string;
+  line: number;
+  slots: number;
+  /** bytes of one stored state */
+  stateBytes: number;
+  schedule: Schedule;
+  stats: CheckpointStats;
+}
+
+let lastRun: CheckpointRun | undefined;
+
+/** The last checkpointed loop a generated `L_b` ran (its schedule and statistics); undefined before the first. */
+export function lastCheckpointRun(): CheckpointRun | undefined {
+  return lastRun && { ...lastRun, stats: { ...lastRun.stats } };
+}
+
+const scheduleCache = new Map<string, Schedule>();
+
+function cachedSchedule(steps: number, slots: number): Schedule {
+  const key = `${steps}/${slots}`;
+  let s = scheduleCache.get(key);
+  if (!s) {
+    s = checkpointSchedule(steps, slots);
+    if (scheduleCache.size >= 64) scheduleCache.delete(scheduleCache.keys().next().value!);
+    scheduleCache.set(key, s);
+  }
+  return s;
+}
+
+/** A checkpointed loop of a generated adjoint, run in two halves: `forward` in its forward sweep, `reverse` in its reverse sweep. */
+export interface CheckpointedLoop {
+  /** x_0 → x_l, storing the schedule's copies (and x_{l-1}, in slot `slots`, for `reverse`) */
+  forward(): void;
+  /** from x_l and the adjoint of x_l: the adjoint of x_0, leaving the working state x_0 */
+  reverse(): void;
+}
+
+/**
+ * The generated `L_b`'s driver of a `// @checkpoint` loop of `steps` iterations whose state takes
+ * `bytesPerState` bytes. The schedule runs up to its first reverse step (of step l, from x_{l-1})
+ * in `forward`, which keeps x_{l-1} in the extra slot `slots` and runs step l for the code after
+ * the loop; `reverse` restores x_{l-1} and runs the rest. So a run holds `slots + 1` copies and
+ * the working state; its statistics do not count step l's run in `forward` (a primal run).
+ */
+export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerState: number, ops: CheckpointOps): CheckpointedLoop {
+  const slots = checkpointSlots(site, steps, bytesPerState);
+  const schedule = cachedSchedule(steps, slots);
+  const stats: CheckpointStats = { steps, forwardSteps: 0, recomputed: 0, reverseSteps: 0, stores: 0, restores: 0, peakSlots: 0 };
+  const first = schedule.actions.findIndex((a) => a.kind === 'reverse');
+  const held = { n: 0 };
+  let state: 'new' | 'forward' | 'done' = 'new';
+  return {
+    forward() {
+      if (state !== 'new') throw new Error(`parad: checkpointed loop of ${site.layer} (line ${site.line}) run forward twice`);
+      state = 'forward';
+      if (steps === 0) return;
+      runActions(schedule.actions, 0, first, ops, stats, held);
+      ops.save(slots, steps - 1);
+      ops.forward(steps);
+    },
+    reverse() {
+      if (state !== 'forward') throw new Error(`parad: checkpointed loop of ${site.layer} (line ${site.line}) reversed before its forward sweep`);
+      state = 'done';
+      if (steps > 0) {
+        ops.restore(slots, steps - 1);
+        runActions(schedule.actions, first, schedule.actions.length, ops, stats, held);
+        ops.free?.(slots);
+      }
+      stats.recomputed = stats.forwardSteps - Math.max(0, steps - 1);
+      last = { ...stats };
+      lastRun = { layer: site.layer, line: site.line, slots, stateBytes: bytesPerState, schedule, stats: { ...stats } };
+    },
+  };
+}
+
+function runActions(actions: CheckpointAction[], from: number, to: number, ops: CheckpointOps, stats: CheckpointStats, held: { n: number }): void {
+  for (let i = from; i < to; i++) {
+    const act = actions[i];
+    switch (act.kind) {
+      case 'store':
+        ops.save(act.slot, act.state);
+        stats.stores++;
+        stats.peakSlots = Math.max(stats.peakSlots, ++held.n);
+        break;
+      case 'restore':
+        ops.restore(act.slot, act.state);
+        stats.restores++;
+        break;
+      case 'forward':
+        for (let s = act.from + 1; s <= act.to; s++) ops.forward(s);
+        stats.forwardSteps += act.to - act.from;
+        break;
+      case 'reverse':
+        ops.reverse(act.step);
+        stats.reverseSteps++;
+        break;
+      case 'free':
+        ops.free?.(act.slot);
+        held.n--;
+        break;
+    }
+  }
+}
+
+/** `src` copied into `dst` when `dst` has its type and length, else a new copy (a slot's buffer, reused). */
+export function copyInto<T extends StateArray>(dst: T | undefined, src: T): T {
+  if (dst && dst.length === src.length && dst.constructor === src.constructor) {
+    dst.set(src);
+    return dst;
+  }
+  return src.slice() as T;
 }

@@ -76,6 +76,8 @@ export interface ParamMeta {
 
 export interface KernelMeta {
   name: string;
+  /** `layer` for a `@layer` function (same calling contract); absent for kernels */
+  kind?: 'layer';
   params: ParamMeta[];
   /** `void`, `f32` or `f64` */
   returns: string;

@@ -5,10 +5,11 @@
 import { ts } from 'ts-morph';
 import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
 import type { KernelMeta } from '../runtime/index.js';
-import { parseSource, findKernels, paradTypeImports } from './parse/parse.js';
-import { Lowerer } from './ir/lower.js';
 import type { Kernel, KernelFile } from './ir/types.js';
-import { checkKernel } from './check/subset.js';
+import { lowerProgram, type ResolveImport } from './ir/program.js';
+import type { Layer } from './ir/layer.js';
+import { layerTangent } from './differentiate/layer-tangent.js';
+import { layerAdjoint } from './differentiate/layer-adjoint.js';
 import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
 import { planTape } from './analysis/tape.js';
@@ -39,6 +40,11 @@ export interface CompileOptions {
   strategy?: Strategy;
   /** Targets: `ts` (always) and `wgsl` (also export `wgsl`: compute shaders and host functions, docs/wgsl.md). */
   targets?: Target[];
+  /**
+   * Reads the files a layer imports kernels and layers from (default: from disk, relative to
+   * `fileName`); their functions are emitted module-local.
+   */
+  resolveImport?: ResolveImport;
 }
 
 export type Target = 'ts' | 'wgsl';
@@ -75,11 +81,13 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const modes = options.modes ?? ['d', 'b'];
 
   // parse + lower (the subset check happens while lowering) + semantic checks
-  const file = frontEnd(source, options.fileName, sink);
-  const metas = file.kernels.map((k) => metaOf(k, modes, options.fileName));
+  const file = frontEnd(source, options.fileName, sink, options.resolveImport);
+  const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
+  const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
   const analysis = { file: options.fileName, kernels: [] as KernelReport[] };
   const gpuAnalysis = { file: options.fileName, kernels: [] as KernelReport[] };
-  const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: metas, analysis });
+  const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
+  const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: own, analysis });
   if (sink.hasErrors) return done();
 
   // exclusive read: which reads of each parallel nest iterations share; is each nest parallel
@@ -87,24 +95,48 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const activities = new Map(file.kernels.map((k) => [k, analyzeActivity(k)]));
   for (const k of file.kernels) {
     const { report, byLoop } = await analyzeCached(k, activities.get(k)!, options.races ?? true);
-    analysis.kernels.push(report);
     nests.set(k, byLoop);
+    if (k.origin) {
+      // a kernel of an imported file: its own transpilation reports its warnings
+      for (const l of byLoop.values()) {
+        for (const race of l.races) {
+          if (race.verdict === 'race') sink.error(CODES.layerImport, `kernel '${k.name}' of ${k.origin}: the @parallel loop at line ${l.line} is not parallel: ${race.reason}`, 0, 0);
+        }
+      }
+      continue;
+    }
+    analysis.kernels.push(report);
     reportNests(k, byLoop, sink);
   }
   if (sink.hasErrors) return done();
 
-  // analyze → differentiate, per kernel
-  let usesTape = false;
+  // analyze → differentiate, per kernel, then per layer
+  const runtime = new Set<string>();
   const outputs: KernelOutput[] = [];
-  file.kernels.forEach((k, i) => {
+  const guarded = (name: string, at: number, f: () => KernelOutput) => {
     try {
-      outputs.push(differentiateKernel(k, i));
+      outputs.push(f());
     } catch (e) {
       // a bug in parad, not in the kernel: still a located diagnostic, never a crash
-      sink.error(CODES.internal, `internal error while differentiating '${k.name}': ${(e as Error).message}. Please report it with this kernel.`, k.loc.start, k.loc.start + 1);
+      sink.error(CODES.internal, `internal error while differentiating '${name}': ${(e as Error).message}. Please report it with this kernel.`, at, at + 1);
     }
-  });
+  };
+  file.kernels.forEach((k, i) => guarded(k.name, k.origin ? 0 : k.loc.start, () => differentiateKernel(k, i)));
+  file.layers.forEach((l, i) => guarded(l.name, l.origin ? 0 : l.loc.start, () => differentiateLayer(l, i)));
   if (sink.hasErrors) return done();
+
+  function differentiateLayer(layer: Layer, i: number): KernelOutput {
+    const names = new Names(namesOfLayer(layer, file));
+    const ctx = { layer, callees: file.callees, names, fileName: layer.origin ?? options.fileName };
+    const functions: FunctionIR[] = [];
+    if (modes.includes('d')) functions.push(layerTangent(ctx));
+    if (modes.includes('b')) {
+      const adjoint = layerAdjoint(ctx);
+      for (const r of adjoint.runtime) runtime.add(r);
+      functions.push(adjoint);
+    }
+    return { sourceText: layer.sourceText, functions, meta: layerMetas[i], local: layer.origin };
+  }
 
   function differentiateKernel(k: Kernel, i: number): KernelOutput {
     const userNames = namesOf(k);
@@ -115,7 +147,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, options.fileName));
     if (modes.includes('b')) {
       const plan = planTape(k, activity, makeNeeds(activity, userNames));
-      usesTape ||= plan.usesTape;
+      if (plan.usesTape) runtime.add('Tape');
       const byLoop = nests.get(k)!;
       // the WGSL adjoint schedules on copies of the reports as the analysis gave them
       const copies = options.targets?.includes('wgsl') ? new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r)])) : undefined;
@@ -136,12 +168,12 @@ export async function compile(source: string, options: CompileOptions): Promise<
         return arrays.length ? [{ line: l.line, arrays }] : [];
       });
     }
-    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, gpuAdjoint, names, sink) : undefined;
-    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl };
+    const wgsl = options.targets?.includes('wgsl') && !k.origin ? wgslKernel(k, functions, gpuAdjoint, names, sink) : undefined;
+    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl, local: k.origin };
   }
 
   // emit
-  const emitted = emitModule(file, outputs, usesTape);
+  const emitted = emitModule(file, outputs, runtime);
   let code = emitted.code;
   const shaders = options.targets?.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
   if (options.format === 'js') {
@@ -204,28 +236,31 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
   }
 }
 
-/** parse → lower (enforcing the kernel subset) → semantic checks; diagnostics go to `sink`. */
-export function frontEnd(source: string, fileName: string, sink: DiagnosticSink): KernelFile {
-  const file = parseSource(source, (sf): KernelFile => {
-    const lowerer = new Lowerer(sink);
-    const decls = findKernels(sf);
-    const kernels: Kernel[] = [];
-    for (const decl of decls) {
-      const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
-      if (k) kernels.push(k);
-    }
-    if (!decls.length) sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
-    return { fileName, kernels, typeImports: paradTypeImports(sf) };
-  });
-  for (const k of file.kernels) checkKernel(k, sink);
-  return file;
+/**
+ * parse → lower (enforcing the kernel subset; layers and the kernel files they import) → semantic
+ * checks; diagnostics go to `sink`.
+ */
+export function frontEnd(source: string, fileName: string, sink: DiagnosticSink, resolve?: ResolveImport): KernelFile {
+  const { main, imported } = lowerProgram(source, fileName, sink, resolve);
+  const typeImports = new Set(main.typeImports);
+  const callees = new Map(main.callees);
+  const kernels = [...main.kernels];
+  const layers: Layer[] = [];
+  for (const u of imported) {
+    kernels.push(...u.kernels.map((k) => ({ ...k, origin: u.fileName })));
+    layers.push(...u.layers.map((l) => ({ ...l, origin: u.fileName })));
+    for (const [name, c] of u.callees) if (!callees.has(name)) callees.set(name, c);
+    for (const t of u.typeImports) typeImports.add(t);
+  }
+  layers.push(...main.layers);
+  return { fileName, kernels, layers, callees, typeImports: [...typeImports] };
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-function metaOf(k: Kernel, modes: Mode[], fileName: string): KernelMeta {
+function metaOf(k: Pick<Kernel, 'name' | 'params' | 'returns' | 'loc'>, modes: Mode[], fileName: string): KernelMeta {
   return {
     name: k.name,
     params: k.params.map((p) => ({ name: p.name, type: p.type, kind: p.kind, active: p.active })),
@@ -233,6 +268,13 @@ function metaOf(k: Kernel, modes: Mode[], fileName: string): KernelMeta {
     modes: [...modes],
     source: { file: fileName, line: k.loc.line },
   };
+}
+
+/** Names a layer's generated functions must not take: its variables, every function of the module. */
+function namesOfLayer(layer: Layer, file: KernelFile): Set<string> {
+  const out = new Set<string>(['Math', 'Tape', 'checkpointLoop', 'copyInto', ...layer.vars.keys()]);
+  for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) out.add(n);
+  return out;
 }
 
 function namesOf(k: Kernel): Set<string> {

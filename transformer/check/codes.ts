@@ -45,6 +45,18 @@ export const CODES = {
   loopBoundWritten: 'PARAD1306',
   parallelWritesOuter: 'PARAD1307',
 
+  // layers (PARAD14xx)
+  layerStatement: 'PARAD1401',
+  layerCall: 'PARAD1402',
+  layerArgument: 'PARAD1403',
+  layerValue: 'PARAD1404',
+  layerScratch: 'PARAD1405',
+  layerSwap: 'PARAD1406',
+  layerFloat: 'PARAD1407',
+  layerImport: 'PARAD1408',
+  layerRecursion: 'PARAD1409',
+  checkpointPragma: 'PARAD1410',
+
   // analysis (PARAD2xxx)
   notParallel: 'PARAD2001',
   maybeNotParallel: 'PARAD2002',

@@ -89,10 +89,7 @@ export class Printer {
   }
 
   private forHeader(s: ForLoop): string {
-    const l = s.reversed ? reversedLoop(s) : s;
-    const i = l.v;
-    const inc = Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
-    return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${printExpr(l.bound, s.reversed ? 10 : undefined)}; ${inc})`;
+    return forHeader(s);
   }
 
   stmt(s: Stmt, depth: number): void {
@@ -160,6 +157,14 @@ export class Printer {
         this.stmts(s.body, depth + 1);
         this.line('}', depth);
         return;
+      case 'line':
+        this.line(s.text, depth);
+        return;
+      case 'nest':
+        this.line(s.head ? `${s.head} {` : '{', depth);
+        this.stmts(s.body, depth + 1);
+        this.line(`}${s.tail ?? ''}`, depth);
+        return;
       case 'reduce':
         // only the WGSL adjoint has it; its host function calls the runtime's reduction instead
         throw new Error('internal: a reduce statement reached the TypeScript printer');
@@ -169,6 +174,14 @@ export class Printer {
   text(): string {
     return this.lines.join('\n');
   }
+}
+
+/** `for (let i = …; i < …; i++)` of a loop (of its reversed version when `reversed`). */
+export function forHeader(s: ForLoop): string {
+  const l = s.reversed ? reversedLoop(s) : s;
+  const i = l.v;
+  const inc = Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
+  return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${printExpr(l.bound, s.reversed ? 10 : undefined)}; ${inc})`;
 }
 
 /**

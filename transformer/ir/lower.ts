@@ -5,7 +5,7 @@
  */
 import { Node, SyntaxKind, type FunctionDeclaration, type Expression, type Statement, type ForStatement } from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
-import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc } from './types.js';
+import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from './types.js';
 import { isFloatArray, isFloatScalar } from './types.js';
 import { MATH_CONSTANTS, isMathFunction, ruleFor } from '../differentiate/rules.js';
 import { num } from './build.js';
@@ -99,13 +99,14 @@ export class Lowerer {
     return { line: node.getStartLineNumber(), start: node.getStart(), end: node.getEnd() };
   }
 
-  kernel(fn: FunctionDeclaration, doc: string, nodiff: string[]): Kernel | undefined {
+  /** The name, parameters and return type of a kernel or layer (`what`), each problem reported. */
+  signature(fn: FunctionDeclaration, nodiff: string[], what: 'kernel' | 'layer'): { name: string; params: Param[]; returns: Kernel['returns'] } | undefined {
     const name = fn.getName();
     if (!name) {
-      this.error(fn, 'anonymousKernel');
+      this.error(fn, 'anonymousKernel', what === 'kernel' ? undefined : 'a layer needs a name');
       return undefined;
     }
-    if (!fn.isExported()) this.error(fn.getNameNode() ?? fn, 'notExported', `kernel '${name}' must be exported`);
+    if (!fn.isExported()) this.error(fn.getNameNode() ?? fn, 'notExported', `${what} '${name}' must be exported`);
     if (fn.isAsync() || fn.isGenerator()) this.error(fn, 'asyncKernel');
     if (fn.getTypeParameters().length) this.error(fn.getTypeParameters()[0], 'generic');
     const params: Param[] = [];
@@ -135,6 +136,13 @@ export class Lowerer {
     let returns: Kernel['returns'] = 'void';
     if (rt === 'f32' || rt === 'f64' || rt === 'void') returns = rt;
     else this.error(rtNode ?? fn, 'returnType', `return type '${rt}' is not supported; use void, f32 or f64`);
+    return { name, params, returns };
+  }
+
+  kernel(fn: FunctionDeclaration, doc: string, nodiff: string[]): Kernel | undefined {
+    const sig = this.signature(fn, nodiff, 'kernel');
+    if (!sig) return undefined;
+    const { name, params, returns } = sig;
     const body = fn.getBody();
     if (!body || !Node.isBlock(body)) {
       this.error(fn, 'noBody');
@@ -201,7 +209,8 @@ export class Lowerer {
     return undefined;
   }
 
-  forLoop(s: ForStatement): Stmt | undefined {
+  /** The header of a canonical for loop (each problem reported), or undefined. */
+  loopHeader(s: ForStatement): { iv: string; decl: Node; initExpr: Expression; cmp: ForLoop['cmp']; bound: Expression; step: number } | undefined {
     const init = s.getInitializer();
     const cond = s.getCondition();
     const inc = s.getIncrementor();
@@ -223,13 +232,20 @@ export class Lowerer {
     if (step === undefined) return bad(`the increment must be ${iv}++, ${iv}--, ${iv} += c or ${iv} -= c with a constant c`);
     const up = cmpText === '<' || cmpText === '<=';
     if (up !== step > 0) return bad(`the step goes ${step > 0 ? 'up' : 'down'} but the condition ${cmpText} needs it to go ${up ? 'up' : 'down'}`);
-    const pragma = parallelPragma(s);
+    return { iv, decl, initExpr, cmp: cmpText as ForLoop['cmp'], bound: cond.getRight(), step };
+  }
+
+  forLoop(s: ForStatement): Stmt | undefined {
+    const h = this.loopHeader(s);
+    if (!h) return undefined;
+    const { iv, decl, initExpr, cmp, step } = h;
+    const pragma = pragmaBefore(s, 'parallel');
     const init0 = this.expr(initExpr);
     return this.inScope(() => {
       this.declare(iv, 'loopVar', decl);
-      const bound = this.expr(cond.getRight());
+      const bound = this.expr(h.bound);
       return {
-        k: 'for' as const, v: iv, init: init0, cmp: cmpText as '<', bound, step,
+        k: 'for' as const, v: iv, init: init0, cmp, bound, step,
         body: this.body(s.getStatement()), parallel: pragma !== undefined, pragma: pragma || undefined, loc: this.loc(s),
       };
     });
@@ -266,12 +282,12 @@ function constInt(e: Expression): number | undefined {
   return undefined;
 }
 
-/** `// @parallel …` on the line right before a for statement: returns the text after the tag ('' if none). */
-function parallelPragma(s: ForStatement): string | undefined {
+/** `// @<tag> …` (e.g. `@parallel`) on the line right before a for statement: returns the text after the tag ('' if none). */
+export function pragmaBefore(s: ForStatement, tag: string): string | undefined {
   const ranges = s.getLeadingCommentRanges();
   const last = ranges[ranges.length - 1];
   if (!last) return undefined;
-  const m = /^\/\/\s*@parallel\b(.*)$/.exec(last.getText());
+  const m = new RegExp(`^//\\s*@${tag}\\b(.*)$`).exec(last.getText());
   if (!m) return undefined;
   const sf = s.getSourceFile();
   const commentLine = sf.getLineAndColumnAtPos(last.getPos()).line;
@@ -279,7 +295,7 @@ function parallelPragma(s: ForStatement): string | undefined {
   return m[1].trim();
 }
 
-function unparen(e: Node): Node {
+export function unparen(e: Node): Node {
   let x = e;
   while (Node.isParenthesizedExpression(x) || Node.isAsExpression(x) || Node.isNonNullExpression(x)) x = x.getExpression();
   return x;
@@ -466,6 +482,16 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
 };
 
 const MESSAGES: Record<keyof typeof CODES, string> = {
+  layerStatement: 'this statement is not supported in layers',
+  layerCall: 'layers call kernels and layers',
+  layerArgument: 'this argument does not fit the parameter',
+  layerValue: 'layer values are inactive constants',
+  layerScratch: 'scratch arrays are new Float64Array(n) and the like',
+  layerSwap: 'array variables of layers are swapped with [a, b] = [b, a]',
+  layerFloat: 'float locals of layers hold call results',
+  layerImport: 'cannot read an imported kernel file',
+  layerRecursion: 'layers cannot call themselves',
+  checkpointPragma: 'unknown @checkpoint option',
   anonymousKernel: 'a kernel must be a named function',
   notExported: 'a kernel must be exported',
   asyncKernel: 'a kernel cannot be async or a generator',

@@ -83,6 +83,10 @@ export type Stmt =
   /** An expression evaluated for its effect (a replay's report call). */
   | { k: 'effect'; e: Expr }
   | { k: 'block'; body: Stmt[] }
+  /** Generated only: one line of code as it is (layer functions) */
+  | { k: 'line'; text: string; loc?: Loc }
+  /** Generated only: `head {`, the body, `}tail` (a layer function's loops and callbacks) */
+  | { k: 'nest'; head: string; body: Stmt[]; tail?: string; loc?: Loc }
   /**
    * Generated only (WGSL adjoints): `target[e] += Σ_c partial[c * len + e]` over `copies` private
    * copies (`target` a scalar when `len` is absent): a tree reduction in workgroup memory on the GPU.
@@ -111,11 +115,18 @@ export interface Kernel {
   /** JSDoc text (for the header comment). */
   doc: string;
   loc: Loc;
+  /** the file of a kernel another file's layer imports (emitted module-local in that file's module) */
+  origin?: string;
 }
 
 export interface KernelFile {
   fileName: string;
+  /** this file's kernels, then the imported ones (with `origin`) */
   kernels: Kernel[];
+  /** this file's layers, then the imported ones (with `origin`), callees first */
+  layers: import('./layer.js').Layer[];
+  /** what the layers call, by name */
+  callees: Map<string, import('./layer.js').Callee>;
   /** `import type` specifiers from 'parad' used by the file (re-imported by the output). */
   typeImports: string[];
 }

@@ -30,12 +30,14 @@ function jsDocText(fn: FunctionDeclaration): string {
   return fn.getJsDocs().map((d) => d.getText()).join('\n');
 }
 
-export function findKernels(sf: SourceFile): KernelDecl[] {
+/** The functions whose JSDoc has `@kernel` (or `tag`: `@layer`). */
+export function findKernels(sf: SourceFile, tag: 'kernel' | 'layer' = 'kernel'): KernelDecl[] {
   const out: KernelDecl[] = [];
+  const re = new RegExp(`@${tag}\\b`);
   for (const stmt of sf.getStatements()) {
     if (!Node.isFunctionDeclaration(stmt)) continue;
     const doc = jsDocText(stmt);
-    if (!/@kernel\b/.test(doc)) continue;
+    if (!re.test(doc)) continue;
     const nodiff: string[] = [];
     for (const m of doc.matchAll(/@nodiff\s+([A-Za-z_$][\w$]*(?:[\s,]+[A-Za-z_$][\w$]*)*)/g)) {
       for (const name of m[1].split(/[\s,]+/)) if (name && !name.startsWith('@')) nodiff.push(name);
@@ -53,4 +55,29 @@ export function paradTypeImports(sf: SourceFile): string[] {
     for (const n of imp.getNamedImports()) names.add(n.getName());
   }
   return [...names];
+}
+
+/** A named import from a relative module (`import { step } from './heat.kernel.js'`). */
+export interface NamedImport {
+  /** the name in this file */
+  local: string;
+  /** the name the other module exports */
+  imported: string;
+  /** the module specifier as written */
+  from: string;
+  start: number;
+  end: number;
+}
+
+export function relativeImports(sf: SourceFile): NamedImport[] {
+  const out: NamedImport[] = [];
+  for (const imp of sf.getImportDeclarations()) {
+    const from = imp.getModuleSpecifierValue();
+    if (!from.startsWith('.') || imp.isTypeOnly()) continue;
+    for (const n of imp.getNamedImports()) {
+      if (n.isTypeOnly()) continue;
+      out.push({ local: n.getAliasNode()?.getText() ?? n.getName(), imported: n.getName(), from, start: n.getStart(), end: n.getEnd() });
+    }
+  }
+  return out;
 }

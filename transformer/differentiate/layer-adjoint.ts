@@ -1,0 +1,349 @@
+/**
+ * Adjoint of a `@layer` function (docs/layers.md).
+ *
+ * Forward sweep: the layer's statements, each saving what it overwrites on a stack (the arrays a
+ * call writes, a float local's old value, the binding of a scratch array declared in a loop).
+ * Reverse sweep: the statements backwards, each restoring the state from before it: a call pops
+ * its saved arrays into place, calls the callee's `_b` (which runs the call's primal again and
+ * leaves its outputs), and puts the saved inputs back for the calls before it. Swaps swap the
+ * arrays with their adjoints both ways, so an array and its adjoint stay paired.
+ *
+ * A `// @checkpoint` loop does not save per step: parad's `checkpointLoop` runs the optimal
+ * schedule over callbacks generated here (save/restore of the loop's state, an untaped step, a
+ * reversed step, which is the loop body's own forward and reverse sweep on a local stack).
+ */
+import type { Stmt } from '../ir/types.js';
+import type { LStmt, LVar } from '../ir/layer.js';
+import { forEachLStmt } from '../ir/layer.js';
+import { writtenArrays } from '../ir/lower-layer.js';
+import type { FunctionIR } from './function.js';
+import { printExpr, forHeader } from '../emit/print.js';
+import { adjointName } from '../naming.js';
+import { callArgs, iterationValue, line, nest, tripCount, type LayerContext } from './layer-common.js';
+
+/** The runtime functions the adjoints of layers call (exported by `parad`). */
+export const LAYER_RUNTIME = ['checkpointLoop', 'copyInto'] as const;
+
+export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<string> } {
+  const { layer, names } = ctx;
+  const A = new Adjoint(ctx);
+  const params: FunctionIR['params'] = [];
+  for (const p of layer.params) {
+    params.push({ name: p.name, type: p.type });
+    if (p.active && p.kind === 'array') params.push({ name: names.b(p.name), type: p.type });
+  }
+  const retb = names.returnAdjoint(layer.name);
+  if (layer.returns !== 'void') params.push({ name: retb, type: layer.returns });
+  const scalars = layer.params.filter((p) => p.active && p.kind === 'scalar');
+  const results = scalars.map((p) => ({ key: `${p.name}b`, name: names.b(p.name) }));
+
+  const body: Stmt[] = [];
+  // every variable lives in the function's scope: both sweeps (and checkpoint callbacks) use it
+  for (const v of layer.vars.values()) body.push(...A.hoist(v));
+  for (const p of scalars) body.push(line(`let ${names.b(p.name)} = 0;`));
+  body.push(line(`const ${A.stack}: unknown[] = [];`));
+  body.push(line('// forward sweep'));
+  body.push(...A.forward(layer.body, A.stack));
+  const outputs = [...layer.writes];
+  for (const a of outputs) body.push(line(`const ${names.saved(a)} = ${a}.slice();`));
+  body.push(line('// reverse sweep'));
+  body.push(...A.reverse(layer.body, A.stack, retb));
+  for (const a of outputs) body.push(line(`${a}.set(${names.saved(a)});`));
+  if (results.length) body.push(line(`return { ${results.map((r) => (r.key === r.name ? r.key : `${r.key}: ${r.name}`)).join(', ')} };`));
+  return {
+    name: adjointName(layer.name),
+    params,
+    returnType: results.length ? `{ ${results.map((r) => `${r.key}: number`).join('; ')} }` : 'void',
+    comment: [
+      `Adjoint of layer ${layer.name}: the forward sweep saves what each call overwrites, the reverse sweep`,
+      `calls the callees' _b in reverse order${A.checkpointed ? '; // @checkpoint loops follow the optimal schedule (parad checkpointLoop)' : ''}.`,
+      'State-transforming: b partners hold adjoints of the values at exit on entry, at entry on exit.',
+    ],
+    body,
+    results,
+    runtime: A.runtime,
+  };
+}
+
+class Adjoint {
+  readonly stack: string;
+  readonly runtime = new Set<string>();
+  checkpointed = false;
+
+  constructor(readonly ctx: LayerContext) {
+    this.stack = ctx.names.temp('saved');
+  }
+
+  private v(name: string): LVar {
+    return this.ctx.layer.vars.get(name)!;
+  }
+
+  b(name: string): string {
+    return this.ctx.names.b(name);
+  }
+
+  hoist(v: LVar): Stmt[] {
+    switch (v.kind) {
+      case 'scratch':
+      case 'alias':
+        return [line(`let ${v.name}!: ${v.type};`), ...(v.partner ? [line(`let ${this.b(v.name)}!: ${v.type};`)] : [])];
+      case 'float':
+        return [line(`let ${v.name} = 0;`), line(`let ${this.b(v.name)} = 0;`)];
+      default:
+        return [];
+    }
+  }
+
+  /** The forward sweep of `body`, saving on `stack`. */
+  forward(body: LStmt[], stack: string): Stmt[] {
+    return body.flatMap((s) => this.fwd(s, stack));
+  }
+
+  private fwd(s: LStmt, stack: string): Stmt[] {
+    switch (s.k) {
+      case 'call': {
+        const writes = writtenArrays(s, this.ctx.callees);
+        const out: Stmt[] = [];
+        if (writes.length) out.push(line(`${stack}.push(${writes.map((w) => `${w}.slice()`).join(', ')});`, s));
+        if (s.result) out.push(line(`${stack}.push(${s.result.name});`, s));
+        out.push(this.primalCall(s));
+        return out;
+      }
+      case 'scratch': {
+        const alloc = line(`${s.name} = new ${s.type}(${printExpr(s.length)});`, s);
+        if (this.v(s.name).inLoop) return [line(`${stack}.push(${s.name});`, s), alloc];
+        return [alloc, ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s)] : [])];
+      }
+      case 'alias':
+        return [line(`${s.name} = ${s.of};`, s), ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = ${this.b(s.of)};`, s)] : [])];
+      case 'value':
+        return [line(`const ${s.name} = ${printExpr(s.init)};`, s)];
+      case 'float':
+        return [...(this.v(s.name).inLoop ? [line(`${stack}.push(${s.name});`, s)] : []), line(`${s.name} = ${printExpr(s.init)};`, s)];
+      case 'copy':
+        return [line(`${stack}.push(${s.dst}.slice());`, s), line(`${s.dst}.set(${s.src});`, s)];
+      case 'fill':
+        return [line(`${stack}.push(${s.dst}.slice());`, s), line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
+      case 'swap':
+        return this.swap(s);
+      case 'loop':
+        if (s.checkpoint) return this.checkpointForward(s, stack);
+        return [line(`// from ${this.ctx.fileName}:${s.loc.line}`, s), nest(forHeader(s.header), this.forward(s.body, stack), undefined, s)];
+      case 'return':
+        return [];
+    }
+  }
+
+  private primalCall(s: Extract<LStmt, { k: 'call' }>): Stmt {
+    const callee = this.ctx.callees.get(s.callee)!;
+    const call = `${s.callee}(${callArgs(this.ctx, callee, s.args, 'primal').join(', ')})`;
+    return line(s.result ? `${s.result.name} ${s.result.op} ${call};` : `${call};`, s);
+  }
+
+  private swap(s: Extract<LStmt, { k: 'swap' }>): Stmt[] {
+    const out = [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)];
+    if (this.v(s.a).partner) out.push(line(`[${this.b(s.a)}, ${this.b(s.b)}] = [${this.b(s.b)}, ${this.b(s.a)}];`, s));
+    return out;
+  }
+
+  /** The reverse sweep of `body` (statements backwards), popping from `stack`. */
+  reverse(body: LStmt[], stack: string, retb?: string): Stmt[] {
+    return [...body].reverse().flatMap((s) => this.rev(s, stack, retb));
+  }
+
+  /** What the reverse sweep of a loop body does first: its values again, zero adjoints of the arrays it declares. */
+  private bodyStart(body: LStmt[]): Stmt[] {
+    const out: Stmt[] = [];
+    for (const s of body) {
+      if (s.k === 'value') out.push(line(`const ${s.name} = ${printExpr(s.init)};`, s));
+      if (s.k === 'scratch' && this.v(s.name).partner) out.push(line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s));
+    }
+    return out;
+  }
+
+  private rev(s: LStmt, stack: string, retb?: string): Stmt[] {
+    switch (s.k) {
+      case 'call':
+        return [nest('', this.reverseCall(s, stack), undefined, s)];
+      case 'scratch':
+        return this.v(s.name).inLoop ? [line(`${s.name} = ${stack}.pop() as ${s.type};`, s)] : [];
+      case 'alias':
+      case 'value':
+        return [];
+      case 'float':
+        return this.v(s.name).inLoop ? [line(`${s.name} = ${stack}.pop() as number;`, s), line(`${this.b(s.name)} = 0;`, s)] : [];
+      case 'copy': {
+        const out = [line(`${s.dst}.set(${stack}.pop() as ${this.v(s.dst).type});`, s)];
+        if (this.v(s.dst).partner) {
+          // a copy of an array onto itself (aliases may meet) is the identity
+          const adj: Stmt[] = [];
+          if (this.v(s.src).partner) adj.push(line(`for (let i = 0; i < ${s.src}.length; i++) ${this.b(s.src)}[i] += ${this.b(s.dst)}[i];`, s));
+          adj.push(line(`${this.b(s.dst)}.fill(0, 0, ${s.src}.length);`, s));
+          out.push(nest(`if (${s.src} !== ${s.dst})`, adj, undefined, s));
+        }
+        return out;
+      }
+      case 'fill':
+        return [line(`${s.dst}.set(${stack}.pop() as ${this.v(s.dst).type});`, s), ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : [])];
+      case 'swap':
+        return this.swap(s);
+      case 'loop':
+        if (s.checkpoint) return [line(`${this.checkpointName(s)}.reverse();`, s)];
+        return [
+          line(`// from ${this.ctx.fileName}:${s.loc.line}, reversed`, s),
+          nest(forHeader({ ...s.header, reversed: true }), [...this.bodyStart(s.body), ...this.reverse(s.body, stack)], undefined, s),
+        ];
+      case 'return':
+        return s.value && retb ? [line(`${this.b(s.value)} += ${retb};`, s)] : [];
+    }
+  }
+
+  private reverseCall(s: Extract<LStmt, { k: 'call' }>, stack: string): Stmt[] {
+    const { names, callees } = this.ctx;
+    const callee = callees.get(s.callee)!;
+    const out: Stmt[] = [];
+    if (s.result) out.push(line(`${s.result.name} = ${stack}.pop() as number;`, s));
+    const writes = writtenArrays(s, callees);
+    const saved = writes.map(() => names.temp('in'));
+    for (let i = writes.length - 1; i >= 0; i--) out.push(line(`const ${saved[i]} = ${stack}.pop() as ${this.v(writes[i]).type};`, s));
+    const restore = writes.map((w, i) => line(`${w}.set(${saved[i]});`, s));
+    out.push(...restore);
+    const args = callArgs(this.ctx, callee, s.args, 'b');
+    if (callee.returns !== 'void') args.push(s.result ? this.b(s.result.name) : '0');
+    // the scalar adjoints K_b returns, added to the arguments' adjoints
+    const scalarResults = callee.params.flatMap((p, i) => {
+      const a = s.args[i];
+      return p.kind === 'scalar' && p.active && a.k === 'scalar' ? [{ key: `${p.name}b`, to: this.b(a.name) }] : [];
+    });
+    const call = `${adjointName(s.callee)}(${args.join(', ')})`;
+    const r = scalarResults.length ? names.temp('r') : undefined;
+    out.push(line(r ? `const ${r} = ${call};` : `${call};`, s));
+    // the callee's _b leaves its outputs: the calls before it need its inputs
+    out.push(...restore);
+    for (const x of scalarResults) out.push(line(`${x.to} += ${r}.${x.key};`, s));
+    if (s.result?.op === '=') out.push(line(`${this.b(s.result.name)} = 0;`, s));
+    return out;
+  }
+
+  // ---- checkpointed loops ----
+
+  private ckNames = new Map<LStmt, { loop: string; slots: string }>();
+
+  private checkpointName(s: LStmt): string {
+    return this.ckNames.get(s)!.loop;
+  }
+
+  /** Variables the loop's steps change that live outside it: the state a checkpoint holds. */
+  private loopState(s: Extract<LStmt, { k: 'loop' }>): { arrays: LVar[]; floats: LVar[] } {
+    const inside = new Set<string>();
+    const changed = new Set<string>();
+    forEachLStmt(s.body, (x) => {
+      if (x.k === 'scratch' || x.k === 'value' || x.k === 'float' || x.k === 'alias') inside.add(x.name);
+      if (x.k === 'loop') inside.add(x.header.v);
+      for (const w of writtenArrays(x, this.ctx.callees)) changed.add(w);
+      if (x.k === 'call' && x.result) changed.add(x.result.name);
+      if (x.k === 'swap') changed.add(x.a).add(x.b);
+    });
+    const vars = [...changed].filter((n) => !inside.has(n)).map((n) => this.v(n));
+    return { arrays: vars.filter((v) => v.kind !== 'float'), floats: vars.filter((v) => v.kind === 'float') };
+  }
+
+  private checkpointForward(s: Extract<LStmt, { k: 'loop' }>, stack: string): Stmt[] {
+    const { names, layer } = this.ctx;
+    this.checkpointed = true;
+    this.runtime.add('checkpointLoop');
+    this.runtime.add('copyInto');
+    const loop = names.temp('ck');
+    const slots = names.temp('slots');
+    this.ckNames.set(s, { loop, slots });
+    const { arrays, floats } = this.loopState(s);
+    const step = names.temp('step');
+    const slot = names.temp('slot');
+    const c = names.temp('c');
+    // slot layout: per array [binding, adjoint binding]? then a copy; then the floats
+    const save: Stmt[] = [line(`const ${c} = (${slots}[${slot}] ??= []);`, s)];
+    const restore: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
+    let k = 0;
+    for (const a of arrays) {
+      if (a.swapped) {
+        save.push(line(`${c}[${k}] = ${a.name};`, s));
+        restore.push(line(`${a.name} = ${c}[${k++}] as ${a.type};`, s));
+        if (a.partner) {
+          save.push(line(`${c}[${k}] = ${this.b(a.name)};`, s));
+          restore.push(line(`${this.b(a.name)} = ${c}[${k++}] as ${a.type};`, s));
+        }
+      }
+      save.push(line(`${c}[${k}] = copyInto(${c}[${k}] as ${a.type} | undefined, ${a.name});`, s));
+      restore.push(line(`${a.name}.set(${c}[${k++}] as ${a.type});`, s));
+    }
+    for (const f of floats) {
+      save.push(line(`${c}[${k}] = ${f.name};`, s));
+      restore.push(line(`${f.name} = ${c}[${k++}] as number;`, s));
+    }
+    const t = s.header.v;
+    const at = line(`const ${t} = ${iterationValue(s.header, step)};`, s);
+    const local = names.temp('saved');
+    const bytes = [...arrays.map((a) => `${a.name}.byteLength`), ...(floats.length ? [String(8 * floats.length)] : [])].join(' + ') || '0';
+    const site = `{ layer: ${JSON.stringify(layer.name)}, line: ${s.loc.line}${s.checkpoint!.slots ? `, slots: ${s.checkpoint!.slots}` : ''} }`;
+    const ops = [
+      nest(`save: (${slot}: number) =>`, save, ',', s),
+      nest(`restore: (${slot}: number) =>`, restore, ',', s),
+      nest(`forward: (${step}: number) =>`, [at, ...this.primal(s.body)], ',', s),
+      nest(`reverse: (${step}: number) =>`, [
+        at,
+        line(`const ${local}: unknown[] = [];`, s),
+        nest('', this.forward(s.body, local), undefined, s),
+        nest('', [...this.bodyStart(s.body), ...this.reverse(s.body, local)], undefined, s),
+      ], ',', s),
+    ];
+    const inLoop = this.inLoop(s);
+    const out: Stmt[] = [
+      line(`// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`, s),
+      line(`const ${slots}: unknown[][] = [];`, s),
+      nest(`const ${loop} = checkpointLoop(${site}, ${tripCount(s.header)}, ${bytes},`, ops, ');', s),
+      line(`${loop}.forward();`, s),
+    ];
+    if (inLoop) {
+      // one checkpointed run per iteration of the enclosing loop: the reverse sweep pops them
+      out.push(line(`${stack}.push(${loop});`, s));
+      this.ckNames.set(s, { loop: `(${stack}.pop() as ReturnType<typeof checkpointLoop>)`, slots });
+      return [nest('', out, undefined, s)];
+    }
+    return out;
+  }
+
+  private inLoop(target: LStmt): boolean {
+    let found = false;
+    forEachLStmt(this.ctx.layer.body, (x, inLoop) => {
+      if (x === target) found = inLoop;
+    });
+    return found;
+  }
+
+  /** The untaped primal of a loop body (a checkpointed step): arrays swapped with their adjoints. */
+  primal(body: LStmt[]): Stmt[] {
+    return body.flatMap((s): Stmt[] => {
+      switch (s.k) {
+        case 'call':
+          return [this.primalCall(s)];
+        case 'scratch':
+          return [line(`${s.name} = new ${s.type}(${printExpr(s.length)});`, s)];
+        case 'value':
+          return [line(`const ${s.name} = ${printExpr(s.init)};`, s)];
+        case 'float':
+          return [line(`${s.name} = ${printExpr(s.init)};`, s)];
+        case 'copy':
+          return [line(`${s.dst}.set(${s.src});`, s)];
+        case 'fill':
+          return [line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
+        case 'swap':
+          return this.swap(s);
+        case 'loop':
+          return [nest(forHeader(s.header), this.primal(s.body), undefined, s)];
+        case 'alias':
+        case 'return':
+          return [];
+      }
+    });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the layer emitters (layer-tangent.ts, layer-adjoint.ts) share: the statements they build,
+ * the arguments of a callee's primal, `_d` and `_b`, and the trip count of a loop.
+ */
+import type { Stmt, Expr, ForLoop } from '../ir/types.js';
+import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
+import { printExpr } from '../emit/print.js';
+import type { Names } from '../naming.js';
+
+export const line = (text: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'line', text, loc: s?.loc });
+export const nest = (head: string, body: Stmt[], tail?: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'nest', head, body, tail, loc: s?.loc });
+
+export interface LayerContext {
+  layer: Layer;
+  callees: Map<string, Callee>;
+  names: Names;
+  fileName: string;
+}
+
+/** A zero partner for an array without one (an inactive array passed to an active parameter). */
+const zeros = (ctx: LayerContext, array: string) => `new ${ctx.layer.vars.get(array)!.type}(${array}.length)`;
+
+export function partnerOf(ctx: LayerContext, array: string, mode: 'd' | 'b'): string {
+  const v = ctx.layer.vars.get(array)!;
+  return v.partner ? ctx.names[mode](array) : zeros(ctx, array);
+}
+
+/** Arguments of `callee(…)` (`primal`), `callee_d(…)` or `callee_b(…)` (without the returned float's adjoint). */
+export function callArgs(ctx: LayerContext, callee: Callee, args: LArg[], mode: 'primal' | 'd' | 'b'): string[] {
+  const out: string[] = [];
+  callee.params.forEach((p, i) => {
+    const a = args[i];
+    const text = a.k === 'value' ? printExpr(a.e) : a.name;
+    out.push(text);
+    if (mode === 'primal' || !p.active) return;
+    if (p.kind === 'array') out.push(partnerOf(ctx, text, mode));
+    // K_d: a d partner after each active scalar; K_b returns scalar adjoints instead
+    else if (mode === 'd') out.push(a.k === 'scalar' ? ctx.names.d(a.name) : '0');
+  });
+  return out;
+}
+
+/** The number of iterations of a canonical loop, as an expression evaluated before it runs. */
+export function tripCount(h: ForLoop): string {
+  const st = Math.abs(h.step);
+  const lo = printExpr(h.init, 11);
+  const hi = printExpr(h.bound, 11);
+  const span = h.step > 0 ? `${hi} - ${lo}` : `${lo} - ${hi}`;
+  const strict = h.cmp === '<' || h.cmp === '>';
+  const n = strict ? (st === 1 ? `${span}` : `Math.floor((${span} + ${st - 1}) / ${st})`) : st === 1 ? `${span} + 1` : `Math.floor((${span}) / ${st}) + 1`;
+  return `Math.max(0, ${n})`;
+}
+
+/** The loop variable's value in iteration `k` (1-based) of a canonical loop. */
+export function iterationValue(h: ForLoop, k: string): string {
+  return `${printExpr(h.init, 11)} ${h.step > 0 ? '+' : '-'} (${k} - 1)${Math.abs(h.step) === 1 ? '' : ` * ${Math.abs(h.step)}`}`;
+}
+
+export type { Expr };

@@ -1,0 +1,86 @@
+/**
+ * The IR of `@layer` functions: straight-line calls of kernels and other layers, sequential loops
+ * over them (optionally `// @checkpoint`), scratch arrays, copies and swaps of array variables.
+ * Values (integers, inactive floats) are kernel IR expressions; floats that carry derivatives only
+ * flow through calls (docs/layers.md).
+ */
+import type { Expr, ForLoop, Loc, Param, ArrayType } from './types.js';
+
+/** An argument of a call, by the callee parameter it is bound to. */
+export type LArg =
+  /** a layer array variable */
+  | { k: 'array'; name: string }
+  /** an active float scalar variable of the layer (a parameter or a float local) */
+  | { k: 'scalar'; name: string }
+  /** an inactive value: integers, literals, inactive floats */
+  | { k: 'value'; e: Expr };
+
+export type LStmt =
+  /** `callee(args)`, its float result assigned (`=`) or added (`+=`) to a float local */
+  | { k: 'call'; callee: string; args: LArg[]; result?: { name: string; op: '=' | '+=' }; loc: Loc }
+  /** `const name = new Float64Array(length)` */
+  | { k: 'scratch'; name: string; type: ArrayType; length: Expr; loc: Loc }
+  /** `let name = other` (another array variable, declared at the layer's top level) */
+  | { k: 'alias'; name: string; of: string; loc: Loc }
+  /** `const name = value` (integers or inactive floats) */
+  | { k: 'value'; name: string; init: Expr; loc: Loc }
+  /** `let name = 0`: a float local that call results are assigned or added to */
+  | { k: 'float'; name: string; init: Expr; loc: Loc }
+  /** `dst.set(src)` */
+  | { k: 'copy'; dst: string; src: string; loc: Loc }
+  /** `dst.fill(value)` */
+  | { k: 'fill'; dst: string; value: Expr; loc: Loc }
+  /** `[a, b] = [b, a]` */
+  | { k: 'swap'; a: string; b: string; loc: Loc }
+  /** a sequential loop; `header.body` is empty (the body is `body`) */
+  | { k: 'loop'; header: ForLoop; body: LStmt[]; checkpoint?: { slots?: number }; loc: Loc }
+  /** `return name` (a float local) or `return` */
+  | { k: 'return'; value?: string; loc: Loc };
+
+export type LVarKind = 'arrayParam' | 'scalarParam' | 'scratch' | 'alias' | 'value' | 'float' | 'loopVar';
+
+export interface LVar {
+  name: string;
+  kind: LVarKind;
+  /** array type, or the scalar type (`number` where not written) */
+  type: string;
+  /** has a derivative partner (`d`/`b`) */
+  partner: boolean;
+  /** declared inside a loop of the layer */
+  inLoop: boolean;
+  /** swapped somewhere in the layer */
+  swapped?: boolean;
+}
+
+export interface Layer {
+  name: string;
+  params: Param[];
+  returns: 'void' | 'f32' | 'f64';
+  body: LStmt[];
+  vars: Map<string, LVar>;
+  /** array parameters the layer may write (through aliases and swaps included) */
+  writes: Set<string>;
+  sourceText: string;
+  doc: string;
+  loc: Loc;
+  /** the file of an imported layer (emitted module-local) */
+  origin?: string;
+}
+
+/** What a call needs to know of its callee (a kernel or a layer). */
+export interface Callee {
+  name: string;
+  kind: 'kernel' | 'layer';
+  params: Param[];
+  returns: 'void' | 'f32' | 'f64';
+  /** array parameters it may write */
+  writes: Set<string>;
+}
+
+/** Visits every statement, loop bodies included (pre-order). */
+export function forEachLStmt(body: LStmt[], f: (s: LStmt, inLoop: boolean) => void, inLoop = false): void {
+  for (const s of body) {
+    f(s, inLoop);
+    if (s.k === 'loop') forEachLStmt(s.body, f, true);
+  }
+}

@@ -1,0 +1,492 @@
+/**
+ * Lowering of `@layer` functions (ts-morph AST → layer IR, ./layer.ts). A layer's statements are
+ * calls of kernels and layers, scratch arrays, copies, swaps and sequential loops; its values
+ * (sizes, offsets, loop bounds) are kernel-language expressions, lowered by the kernel `Lowerer`.
+ * Handlers are tables keyed by syntax kind; every problem is reported at its location (PARAD14xx).
+ */
+import { Node, SyntaxKind, type FunctionDeclaration, type Statement, type Expression, type ForStatement, type CallExpression } from 'ts-morph';
+import type { DiagnosticSink } from '../diagnostics.js';
+import { CODES } from '../check/codes.js';
+import { Lowerer, pragmaBefore, unparen } from './lower.js';
+import type { Expr, Param, ArrayType } from './types.js';
+import { isFloatArray } from './types.js';
+import type { Callee, LArg, LStmt, LVar, Layer } from './layer.js';
+import { forEachLStmt } from './layer.js';
+import { readsOf } from './build.js';
+
+type Code = keyof typeof CODES;
+
+export class LayerLowerer {
+  private readonly kl: Lowerer;
+  private vars = new Map<string, LVar>();
+  /** names visible at this point, innermost block last */
+  private scopes: Set<string>[] = [];
+  private loopDepth = 0;
+  /** float locals: the names call results are assigned or added to */
+  private floatTargets = new Set<string>();
+
+  constructor(private readonly sink: DiagnosticSink, private readonly callees: Map<string, Callee>) {
+    this.kl = new Lowerer(sink);
+  }
+
+  error(node: Node, code: Code, detail: string): void {
+    this.sink.error(CODES[code], detail, node.getStart(), node.getEnd());
+  }
+
+  loc(node: Node) {
+    return this.kl.loc(node);
+  }
+
+  layer(fn: FunctionDeclaration, doc: string, nodiff: string[]): Layer | undefined {
+    const sig = this.kl.signature(fn, nodiff, 'layer');
+    const body = fn.getBody();
+    if (!sig) return undefined;
+    if (!body || !Node.isBlock(body)) {
+      this.error(fn, 'noBody', `layer '${sig.name}' needs a body`);
+      return undefined;
+    }
+    this.vars = new Map();
+    this.scopes = [new Set()];
+    for (const p of sig.params) {
+      this.declare(p.name, {
+        name: p.name, kind: p.kind === 'array' ? 'arrayParam' : 'scalarParam', type: p.type,
+        partner: p.active, inLoop: false,
+      }, fn);
+    }
+    // float locals are the targets of call results
+    body.forEachDescendant((n) => {
+      if (Node.isBinaryExpression(n) && ['=', '+='].includes(n.getOperatorToken().getText()) && Node.isCallExpression(unparen(n.getRight()))) {
+        const t = unparen(n.getLeft());
+        if (Node.isIdentifier(t)) this.floatTargets.add(t.getText());
+      }
+      if (Node.isVariableDeclaration(n) && n.getInitializer() && Node.isCallExpression(unparen(n.getInitializer()!))) this.floatTargets.add(n.getName());
+    });
+    const stmts = this.block(body.getStatements());
+    this.checkReturn(sig.returns, stmts, fn, sig.name);
+    const layer: Layer = {
+      name: sig.name, params: sig.params, returns: sig.returns, body: stmts, vars: this.vars,
+      writes: new Set(), sourceText: fn.getText(true), doc, loc: this.loc(fn),
+    };
+    layer.writes = layerWrites(layer, this.callees);
+    return layer;
+  }
+
+  private checkReturn(returns: Layer['returns'], body: LStmt[], fn: FunctionDeclaration, name: string): void {
+    forEachLStmt(body, (s) => {
+      if (s.k === 'return' && s !== body[body.length - 1]) {
+        this.sink.error(CODES.returnPlace, 'return must be the last statement of the layer (no early returns)', s.loc.start, s.loc.end);
+      }
+    });
+    const last = body[body.length - 1];
+    if (returns !== 'void' && (last?.k !== 'return' || !last.value)) {
+      this.sink.error(CODES.missingReturn, `layer '${name}' returns ${returns}: end it with return <call> or return <float local>`, fn.getStart(), fn.getEnd());
+    }
+    if (returns === 'void' && last?.k === 'return' && last.value) {
+      this.sink.error(CODES.returnPlace, `layer '${name}' returns void; declare the return type f32 or f64 to return a value`, last.loc.start, last.loc.end);
+    }
+  }
+
+  private declare(name: string, v: LVar, node: Node): void {
+    if (this.vars.has(name)) {
+      this.error(node, 'duplicateName', `'${name}' is already declared in this layer; layers need distinct names`);
+      return;
+    }
+    this.vars.set(name, v);
+    this.scopes[this.scopes.length - 1].add(name);
+  }
+
+  /** The variable `name` refers to, if it is visible here. */
+  lookup(name: string, node: Node): LVar | undefined {
+    const v = this.scopes.some((s) => s.has(name)) ? this.vars.get(name) : undefined;
+    if (!v) this.error(node, 'unknownName', `'${name}' is not a parameter or local of this layer`);
+    return v;
+  }
+
+  arrayVar(e: Node): string | undefined {
+    const x = unparen(e);
+    if (!Node.isIdentifier(x)) {
+      this.error(x, 'layerArgument', `pass an array variable here (layers cannot make views or expressions of arrays)`);
+      return undefined;
+    }
+    const v = this.lookup(x.getText(), x);
+    if (v && !['arrayParam', 'scratch', 'alias'].includes(v.kind)) {
+      this.error(x, 'layerArgument', `'${x.getText()}' is not an array`);
+      return undefined;
+    }
+    return v?.name;
+  }
+
+  /** An inactive value (sizes, offsets, literals): no array elements, no active floats. */
+  value(e: Expression): Expr {
+    const kl = this.kl;
+    const visible = [...new Set(this.scopes.flatMap((s) => [...s]))].map((n) => this.vars.get(n)!);
+    const expr = kl.inScope(() => {
+      for (const v of visible) {
+        kl.declare(v.name, ['arrayParam', 'scratch', 'alias'].includes(v.kind) ? 'array' : v.kind === 'loopVar' ? 'loopVar' : 'const', e);
+      }
+      return kl.expr(e);
+    });
+    let bad = false;
+    const visit = (x: Expr): void => {
+      if (x.k === 'index' && !bad) {
+        bad = true;
+        this.error(e, 'layerValue', `layers cannot read array elements (${x.array}[…]); do it in a kernel`);
+      }
+      for (const c of children(x)) visit(c);
+    };
+    visit(expr);
+    for (const name of readsOf(expr)) {
+      const v = this.vars.get(name);
+      if (v?.partner && (v.kind === 'float' || v.kind === 'scalarParam') && !bad) {
+        bad = true;
+        this.error(e, 'layerValue', `'${name}' is an active float: layers pass it to kernels as it is; compute with it in a kernel`);
+      }
+    }
+    return expr;
+  }
+
+  block(stmts: Statement[]): LStmt[] {
+    const out: LStmt[] = [];
+    for (const s of stmts) {
+      const handler = LAYER_STATEMENTS[s.getKind()];
+      if (!handler) {
+        this.error(s, 'layerStatement', `this statement is not supported in layers (calls of kernels and layers, scratch arrays, .set/.fill, swaps, for loops and return are)`);
+        continue;
+      }
+      const r = handler(this, s);
+      if (r) out.push(...(Array.isArray(r) ? r : [r]));
+    }
+    return out;
+  }
+
+  /** `callee(args)`: the callee a kernel or layer, each argument matching its parameter. */
+  call(e: CallExpression): { callee: Callee; args: LArg[] } | undefined {
+    const target = e.getExpression();
+    const name = target.getText();
+    const callee = Node.isIdentifier(target) ? this.callees.get(name) : undefined;
+    if (!callee) {
+      this.error(target, 'layerCall', `'${name}' is not a kernel or layer of this file or of a file it imports (layers call /** @kernel */ and /** @layer */ functions)`);
+      return undefined;
+    }
+    const args = e.getArguments() as Expression[];
+    if (args.length !== callee.params.length) {
+      this.error(e, 'arity', `${callee.kind} '${name}' takes ${callee.params.length} arguments, got ${args.length}`);
+      return undefined;
+    }
+    const out: LArg[] = [];
+    callee.params.forEach((p, i) => {
+      const a = args[i];
+      if (p.kind === 'array') {
+        const v = this.arrayVar(a);
+        const t = v && this.vars.get(v)!.type;
+        if (v && t !== p.type) this.error(a, 'layerArgument', `parameter '${p.name}' of '${name}' is a ${p.type}; '${v}' is a ${t}`);
+        out.push({ k: 'array', name: v ?? '' });
+        return;
+      }
+      const x = unparen(a);
+      const v = Node.isIdentifier(x) ? this.vars.get(x.getText()) : undefined;
+      if (p.float && v?.partner && (v.kind === 'float' || v.kind === 'scalarParam')) {
+        this.lookup(v.name, x);
+        out.push({ k: 'scalar', name: v.name });
+        return;
+      }
+      out.push({ k: 'value', e: this.value(a) });
+    });
+    return { callee, args: out };
+  }
+
+  loop(s: ForStatement): LStmt | undefined {
+    const h = this.kl.loopHeader(s);
+    if (!h) return undefined;
+    if (pragmaBefore(s, 'parallel') !== undefined) {
+      this.error(s, 'layerStatement', 'a layer loop runs its calls in sequence: put @parallel loops in kernels');
+    }
+    const pragma = pragmaBefore(s, 'checkpoint');
+    let checkpoint: { slots?: number } | undefined;
+    if (pragma !== undefined) {
+      checkpoint = {};
+      for (const part of pragma.split(/\s+/).filter(Boolean)) {
+        const m = /^slots=(\d+)$/.exec(part);
+        if (m && Number(m[1]) >= 1) checkpoint.slots = Number(m[1]);
+        else this.error(s, 'checkpointPragma', `unknown @checkpoint option '${part}'; write // @checkpoint or // @checkpoint slots=<n >= 1>`);
+      }
+    }
+    const init = this.value(h.initExpr);
+    this.scopes.push(new Set());
+    this.loopDepth++;
+    try {
+      this.declare(h.iv, { name: h.iv, kind: 'loopVar', type: 'number', partner: false, inLoop: true }, h.decl);
+      const bound = this.value(h.bound);
+      const bodyNode = s.getStatement();
+      const body = this.block(Node.isBlock(bodyNode) ? bodyNode.getStatements() : [bodyNode]);
+      return {
+        k: 'loop', header: { k: 'for', v: h.iv, init, cmp: h.cmp, bound, step: h.step, body: [], parallel: false, loc: this.loc(s) },
+        body, checkpoint, loc: this.loc(s),
+      };
+    } finally {
+      this.scopes.pop();
+      this.loopDepth--;
+    }
+  }
+
+  get inLoop(): boolean {
+    return this.loopDepth > 0;
+  }
+
+  newVar(name: string, v: Omit<LVar, 'name' | 'inLoop'>, node: Node): void {
+    this.declare(name, { name, inLoop: this.inLoop, ...v }, node);
+  }
+
+  isFloatTarget(name: string): boolean {
+    return this.floatTargets.has(name);
+  }
+
+  variable(name: string): LVar | undefined {
+    return this.vars.get(name);
+  }
+}
+
+function children(e: Expr): Expr[] {
+  switch (e.k) {
+    case 'index': return [e.index];
+    case 'unary': return [e.e];
+    case 'binary': return [e.l, e.r];
+    case 'cond': return [e.c, e.t, e.f];
+    case 'call': return e.args;
+    case 'tuple': return e.items;
+    default: return [];
+  }
+}
+
+type Handler = (L: LayerLowerer, s: Statement) => LStmt | LStmt[] | undefined;
+
+const ARRAY_CTORS = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
+
+/** `const x = …`: a scratch array, an alias, a float local (a call's result or a literal) or a value. */
+function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration, isLet: boolean): LStmt[] {
+  const name = d.getName();
+  const init = d.getInitializer();
+  if (!Node.isIdentifier(d.getNameNode())) {
+    L.error(d, 'destructuring', 'destructuring declarations are not supported in layers');
+    return [];
+  }
+  if (!init) {
+    L.error(d, 'noInit', `local '${name}' needs an initial value`);
+    return [];
+  }
+  const x = unparen(init);
+  const loc = L.loc(d);
+  const typeText = d.getTypeNode()?.getText();
+  if (Node.isNewExpression(x)) {
+    const ctor = x.getExpression().getText();
+    const args = x.getArguments() as Expression[];
+    if (!ARRAY_CTORS.has(ctor) || args.length !== 1) {
+      L.error(x, 'layerScratch', `scratch arrays are new Float32Array(n), new Float64Array(n), new Int32Array(n) or new Uint32Array(n)`);
+      return [];
+    }
+    const length = L.value(args[0]);
+    L.newVar(name, { kind: 'scratch', type: ctor, partner: isFloatArray(ctor) }, d.getNameNode());
+    return [{ k: 'scratch', name, type: ctor as ArrayType, length, loc }];
+  }
+  if (Node.isCallExpression(x)) {
+    const c = L.call(x);
+    L.newVar(name, { kind: 'float', type: typeText ?? 'number', partner: true }, d.getNameNode());
+    if (!c) return [];
+    if (c.callee.returns === 'void') L.error(x, 'layerCall', `'${c.callee.name}' returns nothing`);
+    return [
+      { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
+      { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=' }, loc },
+    ];
+  }
+  if (Node.isIdentifier(x)) {
+    const of = L.variable(x.getText());
+    if (of && ['arrayParam', 'scratch', 'alias'].includes(of.kind)) {
+      if (L.inLoop) L.error(d, 'layerSwap', `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops`);
+      if (!isLet) L.error(d, 'layerSwap', `an array alias is for swapping: declare it with let`);
+      L.lookup(of.name, x);
+      L.newVar(name, { kind: 'alias', type: of.type, partner: of.partner }, d.getNameNode());
+      return [{ k: 'alias', name, of: of.name, loc }];
+    }
+  }
+  if (L.isFloatTarget(name)) {
+    if (!isLet) L.error(d, 'layerFloat', `'${name}' is assigned call results: declare it with let`);
+    const value = L.value(init);
+    L.newVar(name, { kind: 'float', type: typeText ?? 'number', partner: true }, d.getNameNode());
+    return [{ k: 'float', name, init: value, loc }];
+  }
+  if (isLet) L.error(d, 'layerValue', `'${name}': layer values are constants (declare it with const); floats that change are the results of calls`);
+  const value = L.value(init);
+  L.newVar(name, { kind: 'value', type: typeText ?? 'number', partner: false }, d.getNameNode());
+  return [{ k: 'value', name, init: value, loc }];
+}
+
+/** `x = call(…)`, `x += call(…)`, `[a, b] = [b, a]`, `a.set(b)`, `a.fill(v)`, `call(…)` */
+function expressionStatement(L: LayerLowerer, s: Statement): LStmt | undefined {
+  if (!Node.isExpressionStatement(s)) return undefined;
+  const e = unparen(s.getExpression());
+  const loc = L.loc(s);
+  if (Node.isBinaryExpression(e) && ['=', '+='].includes(e.getOperatorToken().getText())) {
+    const left = unparen(e.getLeft());
+    const right = unparen(e.getRight());
+    if (Node.isArrayLiteralExpression(left) && Node.isArrayLiteralExpression(right) && e.getOperatorToken().getText() === '=') {
+      const [a, b] = left.getElements().map((n) => n.getText());
+      const [c, d] = right.getElements().map((n) => n.getText());
+      if (left.getElements().length !== 2 || right.getElements().length !== 2 || a !== d || b !== c || a === b) {
+        L.error(e, 'layerSwap', 'the only array assignment in layers is a swap: [a, b] = [b, a]');
+        return undefined;
+      }
+      const va = L.arrayVar(left.getElements()[0]);
+      const vb = L.arrayVar(left.getElements()[1]);
+      if (!va || !vb) return undefined;
+      for (const v of [L.variable(va)!, L.variable(vb)!]) {
+        if (v.kind === 'arrayParam') L.error(e, 'layerSwap', `cannot swap parameter '${v.name}': swap local aliases (let a = ${v.name})`);
+        else if (v.inLoop) L.error(e, 'layerSwap', `cannot swap '${v.name}', declared inside a loop: declare swapped arrays at the layer's top level`);
+        v.swapped = true;
+      }
+      const [x, y] = [L.variable(va)!, L.variable(vb)!];
+      if (x.type !== y.type || x.partner !== y.partner) L.error(e, 'layerSwap', `'${va}' (${x.type}${x.partner ? '' : ', inactive'}) and '${vb}' (${y.type}${y.partner ? '' : ', inactive'}) cannot be swapped`);
+      return { k: 'swap', a: va, b: vb, loc };
+    }
+    if (Node.isIdentifier(left) && Node.isCallExpression(right)) {
+      const v = L.lookup(left.getText(), left);
+      if (v && v.kind !== 'float') {
+        L.error(left, 'layerFloat', `'${v.name}' cannot be assigned: call results go to float locals (let ${v.name} = 0)`);
+        return undefined;
+      }
+      const c = L.call(right);
+      if (!c || !v) return undefined;
+      if (c.callee.returns === 'void') L.error(right, 'layerCall', `'${c.callee.name}' returns nothing`);
+      return { k: 'call', callee: c.callee.name, args: c.args, result: { name: v.name, op: e.getOperatorToken().getText() as '=' | '+=' }, loc };
+    }
+    L.error(e, 'layerFloat', 'layers assign only call results to float locals (x = k(…), x += k(…)) and swap arrays ([a, b] = [b, a])');
+    return undefined;
+  }
+  if (Node.isCallExpression(e)) {
+    const target = e.getExpression();
+    if (Node.isPropertyAccessExpression(target) && ['set', 'fill'].includes(target.getName())) {
+      const dst = L.arrayVar(target.getExpression());
+      const args = e.getArguments() as Expression[];
+      if (!dst) return undefined;
+      if (target.getName() === 'set') {
+        const src = args.length === 1 ? L.arrayVar(args[0]) : undefined;
+        if (args.length !== 1) L.error(e, 'layerStatement', `${dst}.set(src) takes one array (no offset)`);
+        if (!src) return undefined;
+        const [x, y] = [L.variable(dst)!, L.variable(src)!];
+        if (x.type !== y.type) L.error(e, 'layerArgument', `copying a ${y.type} into a ${x.type}`);
+        return { k: 'copy', dst, src, loc };
+      }
+      if (args.length !== 1) {
+        L.error(e, 'layerStatement', `${dst}.fill(value) takes one value (no range)`);
+        return undefined;
+      }
+      return { k: 'fill', dst, value: L.value(args[0]), loc };
+    }
+    const c = L.call(e);
+    return c && { k: 'call', callee: c.callee.name, args: c.args, loc };
+  }
+  L.error(e, 'layerStatement', 'this expression is not supported in layers');
+  return undefined;
+}
+
+const LAYER_STATEMENTS: Partial<Record<SyntaxKind, Handler>> = {
+  [SyntaxKind.VariableStatement]: (L, s) => {
+    if (!Node.isVariableStatement(s)) return undefined;
+    if (s.getDeclarationKind() === 'var') {
+      L.error(s, 'varDecl', 'use const or let, not var');
+      return undefined;
+    }
+    return s.getDeclarations().flatMap((d) => declaration(L, d, s.getDeclarationKind() === 'let'));
+  },
+  [SyntaxKind.ExpressionStatement]: expressionStatement,
+  [SyntaxKind.ForStatement]: (L, s) => (Node.isForStatement(s) ? L.loop(s) : undefined),
+  [SyntaxKind.Block]: (L, s) => (Node.isBlock(s) ? L.block(s.getStatements()) : undefined),
+  [SyntaxKind.ReturnStatement]: (L, s) => {
+    if (!Node.isReturnStatement(s)) return undefined;
+    const e = s.getExpression();
+    const loc = L.loc(s);
+    if (!e) return { k: 'return', loc };
+    const x = unparen(e);
+    if (Node.isIdentifier(x)) {
+      const v = L.lookup(x.getText(), x);
+      if (v && v.kind !== 'float') L.error(x, 'layerFloat', `return a float local or a call's result ('${v.name}' is not one)`);
+      return { k: 'return', value: x.getText(), loc };
+    }
+    if (Node.isCallExpression(x)) {
+      const c = L.call(x);
+      if (!c) return undefined;
+      let name = '_result';
+      for (let i = 1; L.variable(name); i++) name = `_result${i}`;
+      L.newVar(name, { kind: 'float', type: 'number', partner: true }, x);
+      return [
+        { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
+        { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=' }, loc },
+        { k: 'return', value: name, loc },
+      ];
+    }
+    L.error(x, 'layerFloat', 'return a float local or a call of a kernel or layer');
+    return undefined;
+  },
+};
+
+/** Union-find of array variables bound to the same buffers (aliases and swaps). */
+export function bufferGroups(layer: Pick<Layer, 'body' | 'vars'>): Map<string, Set<string>> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  const union = (a: string, b: string) => parent.set(find(a), find(b));
+  for (const v of layer.vars.keys()) parent.set(v, v);
+  forEachLStmt(layer.body, (s) => {
+    if (s.k === 'alias') union(s.name, s.of);
+    if (s.k === 'swap') union(s.a, s.b);
+  });
+  const groups = new Map<string, Set<string>>();
+  for (const v of layer.vars.keys()) {
+    const r = find(v);
+    if (!groups.has(r)) groups.set(r, new Set());
+    groups.get(r)!.add(v);
+  }
+  const out = new Map<string, Set<string>>();
+  for (const g of groups.values()) for (const v of g) out.set(v, g);
+  return out;
+}
+
+/** The array variables each statement may write (a call's written array arguments, copies, fills). */
+export function writtenArrays(s: LStmt, callees: Map<string, Callee>): string[] {
+  switch (s.k) {
+    case 'call': {
+      const c = callees.get(s.callee);
+      if (!c) return [];
+      const out = new Set<string>();
+      c.params.forEach((p, i) => {
+        const a = s.args[i];
+        if (p.kind === 'array' && c.writes.has(p.name) && a?.k === 'array') out.add(a.name);
+      });
+      return [...out];
+    }
+    case 'copy':
+    case 'fill':
+      return [s.dst];
+    default:
+      return [];
+  }
+}
+
+export function layerWrites(layer: Layer, callees: Map<string, Callee>): Set<string> {
+  const groups = bufferGroups(layer);
+  const out = new Set<string>();
+  forEachLStmt(layer.body, (s) => {
+    for (const v of writtenArrays(s, callees)) {
+      for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
+    }
+  });
+  return out;
+}
+
+/** A layer as its callers see it. */
+export function layerCallee(layer: Layer): Callee {
+  return { name: layer.name, kind: 'layer', params: layer.params, returns: layer.returns, writes: layer.writes };
+}
+
+export type { Param };

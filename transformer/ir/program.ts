@@ -1,0 +1,208 @@
+/**
+ * Lowering a file: its kernels, its layers, and the kernels and layers its layers import from
+ * other files (read through `resolve`, lowered and checked the same way, and emitted as
+ * module-local functions of this file's module, so it imports nothing but `parad`).
+ */
+import type { SourceFile } from 'ts-morph';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { DiagnosticSink } from '../diagnostics.js';
+import { CODES } from '../check/codes.js';
+import { parseSource, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
+import { Lowerer } from './lower.js';
+import { LayerLowerer, layerWrites } from './lower-layer.js';
+import type { Kernel } from './types.js';
+import type { Callee, Layer } from './layer.js';
+import { forEachLStmt } from './layer.js';
+import { forEachStmt } from './walk.js';
+import { checkKernel } from '../check/subset.js';
+
+/** Reads the module `specifier` imports from `fromFile`: its file name and text, or undefined. */
+export type ResolveImport = (specifier: string, fromFile: string) => { fileName: string; source: string } | undefined;
+
+/** Relative specifiers as TypeScript resolves them: `./x.js` is `./x.ts`; `./x` is `./x.ts`. */
+export const resolveFromDisk: ResolveImport = (specifier, fromFile) => {
+  const base = resolvePath(dirname(fromFile), specifier);
+  const candidates = [base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`];
+  for (const c of candidates) {
+    if (existsSync(c) && !c.endsWith('/') && /\.m?ts$/.test(c)) return { fileName: c, source: readFileSync(c, 'utf8') };
+  }
+  return undefined;
+};
+
+export interface Unit {
+  fileName: string;
+  kernels: Kernel[];
+  layers: Layer[];
+  typeImports: string[];
+  /** the callees visible in this file: its own and the ones it imports, by local name */
+  callees: Map<string, Callee>;
+}
+
+export interface Program {
+  main: Unit;
+  /** imported kernels and layers the main file's layers use (transitively), each with its file */
+  imported: { kernels: Kernel[]; layers: Layer[]; fileName: string; typeImports: string[]; callees: Map<string, Callee> }[];
+}
+
+export function kernelCallee(k: Kernel): Callee {
+  const writes = new Set<string>();
+  forEachStmt(k.body, (s) => {
+    if (s.k === 'assign' && s.target.k === 'index') writes.add(s.target.array);
+  });
+  return { name: k.name, kind: 'kernel', params: k.params, returns: k.returns, writes };
+}
+
+/** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
+export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = resolveFromDisk): Program {
+  const units = new Map<string, Unit | 'loading'>();
+  const main = lowerUnit(source, fileName, sink, resolve, units);
+  // the imported functions the main file's layers reach
+  const needed = new Map<Unit, Set<string>>();
+  const visit = (unit: Unit, names: Iterable<string>) => {
+    for (const n of names) {
+      const c = unit.callees.get(n);
+      if (!c) continue;
+      const owner = [...units.values()].find((u): u is Unit => u !== 'loading' && (u.kernels.some((k) => k.name === c.name) || u.layers.some((l) => l.name === c.name)) && u.callees.get(c.name) === c);
+      if (!owner || owner === main) continue;
+      const set = needed.get(owner) ?? new Set();
+      if (set.has(c.name)) continue;
+      needed.set(owner, set.add(c.name));
+      const layer = owner.layers.find((l) => l.name === c.name);
+      if (layer) visit(owner, calledBy(layer));
+    }
+  };
+  for (const l of main.layers) visit(main, calledBy(l));
+  const imported = [...needed].map(([u, names]) => ({
+    fileName: u.fileName,
+    kernels: u.kernels.filter((k) => names.has(k.name)),
+    layers: u.layers.filter((l) => names.has(l.name)),
+    typeImports: u.typeImports,
+    callees: u.callees,
+  }));
+  // two functions of one generated module cannot share a name
+  const seen = new Map<string, string>();
+  for (const f of [...main.kernels, ...main.layers]) seen.set(f.name, fileName);
+  for (const u of imported) {
+    for (const f of [...u.kernels, ...u.layers]) {
+      if (seen.has(f.name) && seen.get(f.name) !== u.fileName) {
+        sink.error(CODES.layerImport, `'${f.name}' of ${u.fileName} has the name of a function of ${seen.get(f.name)}: rename one (the generated module holds both)`, 0, 0);
+      }
+      seen.set(f.name, u.fileName);
+    }
+  }
+  return { main, imported };
+}
+
+function calledBy(layer: Layer): Set<string> {
+  const out = new Set<string>();
+  forEachLStmt(layer.body, (s) => {
+    if (s.k === 'call') out.add(s.callee);
+  });
+  return out;
+}
+
+function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>): Unit {
+  units.set(fileName, 'loading');
+  const unit = parseSource(source, (sf): Unit => {
+    const lowerer = new Lowerer(sink);
+    const kernelDecls = findKernels(sf);
+    const layerDecls = findKernels(sf, 'layer');
+    const kernels: Kernel[] = [];
+    for (const decl of kernelDecls) {
+      const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
+      if (k) kernels.push(k);
+    }
+    if (!kernelDecls.length && !layerDecls.length) {
+      sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
+    }
+    const callees = new Map<string, Callee>(kernels.map((k) => [k.name, kernelCallee(k)]));
+    if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, callees);
+    const layers = lowerLayers(layerDecls, sink, callees, fileName);
+    return { fileName, kernels, layers, typeImports: paradTypeImports(sf), callees };
+  });
+  for (const k of unit.kernels) checkKernel(k, sink);
+  units.set(fileName, unit);
+  return unit;
+}
+
+function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, callees: Map<string, Callee>): void {
+  const byModule = new Map<string, ReturnType<typeof relativeImports>>();
+  for (const imp of relativeImports(sf)) byModule.set(imp.from, [...(byModule.get(imp.from) ?? []), imp]);
+  for (const [from, imps] of byModule) {
+    const at = imps[0];
+    const file = resolve(from, fileName);
+    if (!file) continue; // not a kernel file parad can read: calling its functions is reported at the call
+    let unit = units.get(file.fileName);
+    if (unit === 'loading') {
+      sink.error(CODES.layerImport, `${from} imports this file back: kernel files cannot import each other in a cycle`, at.start, at.end);
+      continue;
+    }
+    if (!unit) {
+      const inner = new DiagnosticSink(file.fileName, file.source);
+      unit = lowerUnit(file.source, file.fileName, inner, resolve, units);
+      const errors = inner.list.filter((d) => d.severity === 'error');
+      if (errors.length) {
+        const first = errors[0];
+        sink.error(CODES.layerImport, `${from} has ${errors.length} error${errors.length > 1 ? 's' : ''}, the first at ${first.file}:${first.line}:${first.column}: ${first.message}`, at.start, at.end);
+        continue;
+      }
+    }
+    for (const imp of imps) {
+      const c = unit.callees.get(imp.imported);
+      if (c && (unit.kernels.some((k) => k.name === c.name) || unit.layers.some((l) => l.name === c.name))) {
+        if (imp.local !== imp.imported) sink.error(CODES.layerImport, `import kernels and layers under their own names (${imp.imported}, not ${imp.local})`, imp.start, imp.end);
+        callees.set(imp.local, c);
+      }
+    }
+  }
+}
+
+function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<string, Callee>, fileName: string): Layer[] {
+  // signatures first (a layer may call one declared after it), then bodies
+  const quiet = new Lowerer(new DiagnosticSink(fileName, decls[0]?.fn.getSourceFile().getFullText() ?? ''));
+  const own = new Map<string, Callee>();
+  for (const d of decls) {
+    const sig = quiet.signature(d.fn, d.nodiff, 'layer');
+    if (!sig) continue;
+    if (callees.has(sig.name)) continue;
+    const c: Callee = { name: sig.name, kind: 'layer', params: sig.params, returns: sig.returns, writes: new Set() };
+    own.set(sig.name, c);
+    callees.set(sig.name, c);
+  }
+  const layers: Layer[] = [];
+  for (const d of decls) {
+    const l = new LayerLowerer(sink, callees).layer(d.fn, d.doc, d.nodiff);
+    if (l) layers.push(l);
+  }
+  // what each layer writes depends on what its callees write: iterate to the fixpoint
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const l of layers) {
+      const w = layerWrites(l, callees);
+      const c = own.get(l.name);
+      if (c && [...w].some((x) => !c.writes.has(x))) {
+        for (const x of w) c.writes.add(x);
+        changed = true;
+      }
+      l.writes = w;
+    }
+  }
+  // a layer cannot reach itself
+  const calls = new Map(layers.map((l) => [l.name, calledBy(l)]));
+  for (const l of layers) {
+    const seen = new Set<string>();
+    const stack = [...(calls.get(l.name) ?? [])];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n === l.name) {
+        sink.error(CODES.layerRecursion, `layer '${l.name}' calls itself (through ${[...seen].join(', ') || 'itself'}): layers cannot be recursive`, l.loc.start, l.loc.start + 1);
+        break;
+      }
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(calls.get(n) ?? []));
+    }
+  }
+  return layers;
+}
