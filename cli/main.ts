@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { analyze, compile, formatDiagnostic, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
+import { analyze, compile, formatDiagnostic, resolveFromDisk, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -206,7 +206,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target, resolveImport: (spec) => resolveFromDisk(spec, input) });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;
@@ -240,7 +240,8 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
       failed = true;
       continue;
     }
-    say(`wrote ${shown} (${plural(result.kernels.length, 'kernel')})`);
+    const layers = result.kernels.filter((k) => k.kind === 'layer').length;
+    say(`wrote ${shown} (${plural(result.kernels.length - layers, 'kernel')}${layers ? `, ${plural(layers, 'layer')}` : ''})`);
     if (opts.emitWgsl && result.shaders?.length) {
       const dir = path.resolve(ctx.cwd, opts.emitWgsl);
       await mkdir(dir, { recursive: true });
@@ -259,7 +260,7 @@ async function analyzeFiles(patterns: string[], opts: { json?: boolean }, ctx: C
   for (const input of inputs) {
     const fileName = display(ctx, input);
     const source = await readFile(input, 'utf8');
-    const result = await analyze(source, { fileName });
+    const result = await analyze(source, { fileName, resolveImport: (spec) => resolveFromDisk(spec, input) });
     for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
     if (result.diagnostics.some((d) => d.severity === 'error')) failed = true;
     files.push(result.report);

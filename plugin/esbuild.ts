@@ -5,8 +5,9 @@
  *   import { parad } from 'parad/esbuild';
  *   await esbuild.build({ entryPoints: ['app.ts'], bundle: true, plugins: [parad({ target: ['ts', 'wgsl'] })] });
  *
- * Errors and warnings are esbuild messages with a location (esbuild prints the code frames);
- * every kernel file is in `watchFiles`; a kernel whose text and options are unchanged is not
+ * A file of `@layer` functions is a kernel file too: the kernel files it imports are compiled into
+ * its module. Errors and warnings are esbuild messages with a location (esbuild prints the code
+ * frames); every kernel file (and what its layers import) is in `watchFiles`; a kernel whose text and options are unchanged is not
  * transpiled again (watch mode, `context().rebuild()`); with `sourcemap` set, the generated code
  * maps to the kernel's lines.
  */
@@ -16,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { OnLoadResult, Plugin, PartialMessage } from 'esbuild';
 import { ts } from 'ts-morph';
 import { GenMapping, maybeAddMapping, setSourceContent, toEncodedMap } from '@jridgewell/gen-mapping';
-import { compile, type CompileResult, type Mode, type Target } from '../transformer/index.js';
+import { compile, resolveFromDisk, type CompileResult, type Mode, type Target } from '../transformer/index.js';
 import type { Diagnostic } from '../transformer/diagnostics.js';
 import type { Strategy } from '../transformer/analysis/exclusive/index.js';
 
@@ -44,7 +45,8 @@ export interface ParadPluginOptions {
 export function parad(options: ParadPluginOptions = {}): Plugin {
   const filter = options.filter ?? /\.kernel\.ts$/;
   // by path: the key (content and options) of the last transpile and what it gave esbuild
-  const cache = new Map<string, { key: string; result: OnLoadResult }>();
+  // (and the kernel files its layers imported, with their text then)
+  const cache = new Map<string, { key: string; imports: { fileName: string; source: string }[]; result: OnLoadResult }>();
   return {
     name: 'parad',
     setup(build) {
@@ -61,22 +63,30 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
         const fileName = path.relative(cwd, args.path).split(path.sep).join('/');
         const key = createHash('sha256').update(JSON.stringify([source, fileName, options.target, options.modes, options.adjoint, sourcemap])).digest('hex');
         const hit = cache.get(args.path);
-        if (hit?.key === key && options.cache !== false) {
+        const same = async (f: { fileName: string; source: string }) => (await fs.readFile(f.fileName, 'utf8').catch(() => undefined)) === f.source;
+        if (hit?.key === key && options.cache !== false && (await Promise.all(hit.imports.map(same))).every(Boolean)) {
           options.onKernel?.({ file: fileName, transpiled: false, ms: 0 });
           return hit.result;
         }
         const t0 = performance.now();
-        const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint });
+        // the kernel files a layer imports: compiled into its module, watched, part of the cache key
+        const imports: { fileName: string; source: string }[] = [];
+        const resolveImport = (spec: string) => {
+          const f = resolveFromDisk(spec, args.path);
+          if (f) imports.push(f);
+          return f;
+        };
+        const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint, resolveImport });
         const messages = (severity: Diagnostic['severity']) => r.diagnostics.filter((d) => d.severity === severity).map((d) => message(d, args.path));
         const result: OnLoadResult = {
           errors: messages('error'),
           warnings: messages('warning'),
-          watchFiles: [args.path],
+          watchFiles: [args.path, ...imports.map((f) => f.fileName)],
           resolveDir: path.dirname(args.path),
           loader: 'ts',
           ...(r.code ? { contents: sourcemap ? withSourceMap(r, source, args.path) : r.code } : {}),
         };
-        cache.set(args.path, { key, result });
+        cache.set(args.path, { key, imports, result });
         if (r.code && options.declarations !== false) await writeDeclarations(args.path, r.code);
         options.onKernel?.({ file: fileName, transpiled: true, ms: performance.now() - t0 });
         return result;

@@ -394,6 +394,11 @@ export function setCheckpointing(value: CheckpointSettings | undefined, layer?: 
   settings.set(key, { ...value });
 }
 
+/** Forgets every `setCheckpointing` (the pragmas' `slots=` apply again). */
+export function resetCheckpointing(): void {
+  settings.clear();
+}
+
 /**
  * The slots a checkpointed loop plans with: the run-time settings of its layer, else those for
  * every layer, else the pragma's `slots=`, else ceil(sqrt(steps)).

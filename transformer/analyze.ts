@@ -6,6 +6,7 @@
  */
 import type { Diagnostic } from './diagnostics.js';
 import { compile } from './compile.js';
+import type { ResolveImport } from './ir/program.js';
 import { printReport, type KernelReport } from './analysis/exclusive/index.js';
 
 export interface FileReport {
@@ -24,9 +25,11 @@ export interface AnalyzeOptions {
   fileName: string;
   /** Also prove each parallel loop is parallel (default true). */
   races?: boolean;
+  /** Reads the kernel files layers import (compile's `resolveImport`). */
+  resolveImport?: ResolveImport;
 }
 
 export async function analyze(source: string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-  const r = await compile(source, { fileName: options.fileName, modes: ['b'], races: options.races });
+  const r = await compile(source, { fileName: options.fileName, modes: ['b'], races: options.races, resolveImport: options.resolveImport });
   return { report: r.analysis, diagnostics: r.diagnostics, text: printReport(options.fileName, r.analysis.kernels) };
 }

@@ -92,7 +92,12 @@ async function adjointRun(m, ks, spec, dotTest) {
 const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.trim(), canRun, fixtures: {} };
 for (const dir of dirs) {
   const source = to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8'));
-  const r = await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'] });
+  // the kernel files a fixture's layers import, made 32-bit too
+  const resolveImport = (spec) => {
+    const file = path.resolve(root, 'fixtures', dir, spec).replace(/\.js$/, '.ts');
+    return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
+  };
+  const r = await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport });
   const entry = { diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })), tint: [], runs: [] };
   report.fixtures[dir] = entry;
   if (!r.code) continue;
@@ -150,7 +155,7 @@ for (const dir of dirs) {
   const kernelsWithB = specs.filter((s) => s.file === dir && mod.wgsl.kernels[s.kernel]?.b);
   if (!kernelsWithB.length) continue;
   for (const strategy of [undefined, ...STRATEGIES]) {
-    const m = strategy ? load((await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], strategy })).code) : mod;
+    const m = strategy ? load((await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], strategy, resolveImport })).code) : mod;
     let ks = kernels;
     try {
       if (strategy) ks = await createKernels(device, m.wgsl);

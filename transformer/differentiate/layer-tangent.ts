@@ -49,14 +49,17 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
     return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(`${x} += ${v};`, s), line(`${d(ctx, x)} += ${vd};`, s)], undefined, s)];
   },
   scratch(ctx, s) {
+    // swapped arrays are declared with their plain type (a new array's type is narrower than a parameter's)
     const kw = ctx.layer.vars.get(s.name)!.swapped ? 'let' : 'const';
-    const out = [line(`${kw} ${s.name} = new ${s.type}(${printExpr(s.length)});`, s)];
-    if (has(ctx, s.name)) out.push(line(`${kw} ${d(ctx, s.name)} = new ${s.type}(${s.name}.length);`, s));
+    const t = kw === 'let' ? `: ${s.type}` : '';
+    const out = [line(`${kw} ${s.name}${t} = new ${s.type}(${printExpr(s.length)});`, s)];
+    if (has(ctx, s.name)) out.push(line(`${kw} ${d(ctx, s.name)}${t} = new ${s.type}(${s.name}.length);`, s));
     return out;
   },
   alias(ctx, s) {
-    const out = [line(`let ${s.name} = ${s.of};`, s)];
-    if (has(ctx, s.name)) out.push(line(`let ${d(ctx, s.name)} = ${d(ctx, s.of)};`, s));
+    const t = ctx.layer.vars.get(s.name)!.type;
+    const out = [line(`let ${s.name}: ${t} = ${s.of};`, s)];
+    if (has(ctx, s.name)) out.push(line(`let ${d(ctx, s.name)}: ${t} = ${d(ctx, s.of)};`, s));
     return out;
   },
   value: (ctx, s) => [line(`const ${s.name} = ${printExpr(s.init)};`, s)],
