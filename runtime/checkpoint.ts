@@ -459,8 +459,9 @@ export interface CheckpointedLoop {
  * The generated `L_b`'s driver of a `// @checkpoint` loop of `steps` iterations whose state takes
  * `bytesPerState` bytes. The schedule runs up to its first reverse step (of step l, from x_{l-1})
  * in `forward`, which keeps x_{l-1} in the extra slot `slots` and runs step l for the code after
- * the loop; `reverse` restores x_{l-1} and runs the rest. So a run holds `slots + 1` copies and
- * the working state; its statistics do not count step l's run in `forward` (a primal run).
+ * the loop; `reverse` restores x_{l-1}, runs the rest and leaves x_0 as the working state (the
+ * reverse steps do not restore their input). So a run holds `slots + 1` copies and the working
+ * state; its statistics do not count step l's run in `forward` (a primal run) nor the final restore.
  */
 export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerState: number, ops: CheckpointOps): CheckpointedLoop {
   const slots = checkpointSlots(site, steps, bytesPerState);
@@ -483,8 +484,13 @@ export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerStat
       state = 'done';
       if (steps > 0) {
         ops.restore(slots, steps - 1);
-        runActions(schedule.actions, first, schedule.actions.length, ops, stats, held);
-        ops.free?.(slots);
+        // x_0's slot is freed last: the code before the loop gets the loop's state back as it was
+        const x0 = schedule.actions.some((a) => a.kind === 'store' && a.slot === 0) ? 0 : slots;
+        const deferred = { ...ops, free: (slot: number) => (slot === x0 ? undefined : ops.free?.(slot)) };
+        runActions(schedule.actions, first, schedule.actions.length, deferred, stats, held);
+        ops.restore(x0, 0);
+        ops.free?.(x0);
+        if (x0 !== slots) ops.free?.(slots);
       }
       stats.recomputed = stats.forwardSteps - Math.max(0, steps - 1);
       last = { ...stats };
@@ -522,11 +528,91 @@ function runActions(actions: CheckpointAction[], from: number, to: number, ops: 
   }
 }
 
-/** `src` copied into `dst` when `dst` has its type and length, else a new copy (a slot's buffer, reused). */
+/** `src` copied into `dst` when `dst` has its type and length, else a (pooled) copy (a slot's buffer, reused). */
 export function copyInto<T extends StateArray>(dst: T | undefined, src: T): T {
   if (dst && dst.length === src.length && dst.constructor === src.constructor) {
     dst.set(src);
     return dst;
   }
-  return src.slice() as T;
+  if (dst) releaseCopy(dst);
+  return pooledCopy(src);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The save stack of generated `L_b` functions, with a pool of array copies reused across calls
+
+type Ctor = { new (n: number): StateArray };
+/** free copies by constructor and length; `pooled` bytes in all */
+const pool = new Map<Ctor, Map<number, StateArray[]>>();
+let pooled = 0;
+let poolLimit = 512 * 2 ** 20;
+
+/**
+ * How many bytes of array copies generated adjoints keep for their next calls (default 512 MiB;
+ * 0 keeps none). A store-all adjoint saves about one state per step: reusing those copies, a
+ * repeated call (a training loop) does not pay for fresh memory again.
+ */
+export function setSavePool(bytes: number): void {
+  if (!(bytes >= 0)) throw new RangeError(`parad: a pool size must be >= 0 bytes, got ${bytes}`);
+  poolLimit = bytes;
+  if (pooled > poolLimit) releaseSavePool();
+}
+
+/** Drops every pooled copy (the memory goes back to the garbage collector). */
+export function releaseSavePool(): void {
+  pool.clear();
+  pooled = 0;
+}
+
+/** A copy of `a` in a pooled buffer when one of its type and length is free. */
+export function pooledCopy<T extends StateArray>(a: T): T {
+  const free = pool.get(a.constructor as Ctor)?.get(a.length);
+  const c = free?.pop() as T | undefined;
+  if (!c) return a.slice() as T;
+  pooled -= c.byteLength;
+  c.set(a);
+  return c;
+}
+
+/** Gives a copy back to the pool (the caller no longer uses it). */
+export function releaseCopy(a: StateArray): void {
+  if (pooled + a.byteLength > poolLimit) return;
+  const ctor = a.constructor as Ctor;
+  let byLength = pool.get(ctor);
+  if (!byLength) pool.set(ctor, (byLength = new Map()));
+  let list = byLength.get(a.length);
+  if (!list) byLength.set(a.length, (list = []));
+  list.push(a);
+  pooled += a.byteLength;
+}
+
+/**
+ * The stack a generated `L_b` saves on in its forward sweep and pops in its reverse sweep: array
+ * copies (`save`, pooled) and plain values (`push`: numbers, array bindings, checkpointed loops).
+ */
+export class SaveStack {
+  private items: unknown[] = [];
+
+  /** Saves a copy of `a`'s elements. */
+  save(a: StateArray): void {
+    this.items.push(pooledCopy(a));
+  }
+
+  push(value: unknown): void {
+    this.items.push(value);
+  }
+
+  pop(): unknown {
+    if (!this.items.length) throw new Error('parad: save stack underflow (generated adjoint is inconsistent)');
+    return this.items.pop();
+  }
+
+  /** A copy popped from `save` is no longer needed. */
+  release(a: StateArray): void {
+    releaseCopy(a);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
 }

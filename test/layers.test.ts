@@ -224,6 +224,62 @@ describe('a small CNN (fixtures/cnn): conv2d → ReLU → checkpointed conv+ReLU
   });
 });
 
+describe('code around a checkpointed loop', () => {
+  const src = (pragma: string) => `import type { f64, i32 } from 'parad';
+/** @kernel */
+export function step(next: Float64Array, u: Float64Array, kappa: f64, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) next[i] = u[i] + kappa * Math.sin(u[i > 0 ? i - 1 : i]);
+}
+/** @kernel */
+export function energy(u: Float64Array, w: Float64Array, n: i32): f64 {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += w[i] * u[i] * u[i];
+  return s;
+}
+/** @kernel */
+export function twice(y: Float64Array, x: Float64Array, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) y[i] = 2 * x[i];
+}
+/** @layer */
+export function around(u: Float64Array, w: Float64Array, kappa: f64, n: i32, T: i32): f64 {
+  const v = new Float64Array(n);
+  let s = 0;
+  s += energy(u, w, n);
+  twice(v, u, n);
+  s += energy(v, w, n);
+  let a: Float64Array = u;
+  let b: Float64Array = v;
+  ${pragma}
+  for (let t = 0; t < T; t++) {
+    step(b, a, kappa, n);
+    [a, b] = [b, a];
+  }
+  s += energy(a, w, n);
+  return s;
+}
+`;
+  test.each([1, 2, 3, 7, 12])('the code before the loop reads what the loop overwrites (T = %i): checkpointed == stored, dot product', async (T) => {
+    const ck = loadGenerated((await compile(src('// @checkpoint slots=2'), { fileName: 'a.ts', format: 'js' })).code!);
+    const all = loadGenerated((await compile(src(''), { fileName: 'a.ts', format: 'js' })).code!);
+    const arr = random(T);
+    const args = { u: arr(6), w: arr(6, 0, 1), kappa: 0.4, n: 6, T };
+    const run = (mod: GeneratedModule) => {
+      const u = args.u.slice(), ub = Float64Array.from({ length: 6 }, (_, i) => Math.cos(i)), wb = new Float64Array(6);
+      const { kappab } = (mod.around_b as Fn)(u, ub, args.w, wb, args.kappa, 6, T, 1.5) as { kappab: number };
+      return { u, ub, kappab, wb };
+    };
+    const [x, y] = [run(ck), run(all)];
+    expect(rel(x.ub, y.ub)).toBeLessThanOrEqual(1e-12);
+    expect(rel(x.wb, y.wb)).toBeLessThanOrEqual(1e-12);
+    expect(relNum(x.kappab, y.kappab)).toBeLessThanOrEqual(1e-12);
+    expect(x.u).toEqual(y.u);
+    const a = checkAdjoint(ck, 'around', args);
+    expect(a.ok, a.message).toBe(true);
+  });
+});
+
 describe('layers importing kernel files', () => {
   const kernels = `import type { f64, i32 } from 'parad';
 /** @kernel */

@@ -272,7 +272,7 @@ function metaOf(k: Pick<Kernel, 'name' | 'params' | 'returns' | 'loc'>, modes: M
 
 /** Names a layer's generated functions must not take: its variables, every function of the module. */
 function namesOfLayer(layer: Layer, file: KernelFile): Set<string> {
-  const out = new Set<string>(['Math', 'Tape', 'checkpointLoop', 'copyInto', ...layer.vars.keys()]);
+  const out = new Set<string>(['Math', 'Tape', 'SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', ...layer.vars.keys()]);
   for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) out.add(n);
   return out;
 }

@@ -15,6 +15,7 @@
 import type { Stmt } from '../ir/types.js';
 import type { LStmt, LVar } from '../ir/layer.js';
 import { forEachLStmt } from '../ir/layer.js';
+import { planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
 import { writtenArrays } from '../ir/lower-layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
@@ -22,11 +23,11 @@ import { adjointName } from '../naming.js';
 import { callArgs, iterationValue, line, nest, tripCount, type LayerContext } from './layer-common.js';
 
 /** The runtime functions the adjoints of layers call (exported by `parad`). */
-export const LAYER_RUNTIME = ['checkpointLoop', 'copyInto'] as const;
 
 export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<string> } {
   const { layer, names } = ctx;
   const A = new Adjoint(ctx);
+  A.runtime.add('SaveStack');
   const params: FunctionIR['params'] = [];
   for (const p of layer.params) {
     params.push({ name: p.name, type: p.type });
@@ -41,7 +42,7 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
   // every variable lives in the function's scope: both sweeps (and checkpoint callbacks) use it
   for (const v of layer.vars.values()) body.push(...A.hoist(v));
   for (const p of scalars) body.push(line(`let ${names.b(p.name)} = 0;`));
-  body.push(line(`const ${A.stack}: unknown[] = [];`));
+  body.push(line(`const ${A.stack} = new SaveStack();`));
   body.push(line('// forward sweep'));
   body.push(...A.forward(layer.body, A.stack));
   const outputs = [...layer.writes];
@@ -55,9 +56,10 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
     params,
     returnType: results.length ? `{ ${results.map((r) => `${r.key}: number`).join('; ')} }` : 'void',
     comment: [
-      `Adjoint of layer ${layer.name}: the forward sweep saves what each call overwrites, the reverse sweep`,
+      `Adjoint of layer ${layer.name}: the forward sweep saves what later calls overwrite, the reverse sweep`,
       `calls the callees' _b in reverse order${A.checkpointed ? '; // @checkpoint loops follow the optimal schedule (parad checkpointLoop)' : ''}.`,
       'State-transforming: b partners hold adjoints of the values at exit on entry, at entry on exit.',
+      ...printSavePlan(A.plans),
     ],
     body,
     results,
@@ -70,8 +72,11 @@ class Adjoint {
   readonly runtime = new Set<string>();
   checkpointed = false;
 
+  readonly plans: Map<LStmt, CallPlan>;
+
   constructor(readonly ctx: LayerContext) {
     this.stack = ctx.names.temp('saved');
+    this.plans = planLayerSaves(ctx.layer, ctx.callees);
   }
 
   private v(name: string): LVar {
@@ -102,9 +107,10 @@ class Adjoint {
   private fwd(s: LStmt, stack: string): Stmt[] {
     switch (s.k) {
       case 'call': {
-        const writes = writtenArrays(s, this.ctx.callees);
+        const plan = this.plans.get(s)!;
+        if (plan.skip) return [];
         const out: Stmt[] = [];
-        if (writes.length) out.push(line(`${stack}.push(${writes.map((w) => `${w}.slice()`).join(', ')});`, s));
+        for (const w of plan.save) out.push(line(`${stack}.save(${w});`, s));
         if (s.result) out.push(line(`${stack}.push(${s.result.name});`, s));
         out.push(this.primalCall(s));
         return out;
@@ -121,9 +127,9 @@ class Adjoint {
       case 'float':
         return [...(this.v(s.name).inLoop ? [line(`${stack}.push(${s.name});`, s)] : []), line(`${s.name} = ${printExpr(s.init)};`, s)];
       case 'copy':
-        return [line(`${stack}.push(${s.dst}.slice());`, s), line(`${s.dst}.set(${s.src});`, s)];
+        return [line(`${stack}.save(${s.dst});`, s), line(`${s.dst}.set(${s.src});`, s)];
       case 'fill':
-        return [line(`${stack}.push(${s.dst}.slice());`, s), line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
+        return [line(`${stack}.save(${s.dst});`, s), line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
       case 'swap':
         return this.swap(s);
       case 'loop':
@@ -132,6 +138,12 @@ class Adjoint {
       case 'return':
         return [];
     }
+  }
+
+  /** `dst` from the copy on top of the stack (the copy then goes back to the pool). */
+  private restoreSaved(dst: string, stack: string, s: LStmt): Stmt[] {
+    const t = this.ctx.names.temp('in');
+    return [line(`const ${t} = ${stack}.pop() as ${this.v(dst).type};`, s), line(`${dst}.set(${t});`, s), line(`${stack}.release(${t});`, s)];
   }
 
   private primalCall(s: Extract<LStmt, { k: 'call' }>): Stmt {
@@ -173,7 +185,7 @@ class Adjoint {
       case 'float':
         return this.v(s.name).inLoop ? [line(`${s.name} = ${stack}.pop() as number;`, s), line(`${this.b(s.name)} = 0;`, s)] : [];
       case 'copy': {
-        const out = [line(`${s.dst}.set(${stack}.pop() as ${this.v(s.dst).type});`, s)];
+        const out = this.restoreSaved(s.dst, stack, s);
         if (this.v(s.dst).partner) {
           // a copy of an array onto itself (aliases may meet) is the identity
           const adj: Stmt[] = [];
@@ -184,7 +196,7 @@ class Adjoint {
         return out;
       }
       case 'fill':
-        return [line(`${s.dst}.set(${stack}.pop() as ${this.v(s.dst).type});`, s), ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : [])];
+        return [...this.restoreSaved(s.dst, stack, s), ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : [])];
       case 'swap':
         return this.swap(s);
       case 'loop':
@@ -203,11 +215,11 @@ class Adjoint {
     const callee = callees.get(s.callee)!;
     const out: Stmt[] = [];
     if (s.result) out.push(line(`${s.result.name} = ${stack}.pop() as number;`, s));
-    const writes = writtenArrays(s, callees);
-    const saved = writes.map(() => names.temp('in'));
-    for (let i = writes.length - 1; i >= 0; i--) out.push(line(`const ${saved[i]} = ${stack}.pop() as ${this.v(writes[i]).type};`, s));
-    const restore = writes.map((w, i) => line(`${w}.set(${saved[i]});`, s));
-    out.push(...restore);
+    const plan = this.plans.get(s)!;
+    const saved = new Map(plan.save.map((w) => [w, names.temp('in')]));
+    for (const w of [...plan.save].reverse()) out.push(line(`const ${saved.get(w)} = ${stack}.pop() as ${this.v(w).type};`, s));
+    const restore = (arrays: string[]) => arrays.map((w) => line(`${w}.set(${saved.get(w)});`, s));
+    out.push(...restore(plan.before));
     const args = callArgs(this.ctx, callee, s.args, 'b');
     if (callee.returns !== 'void') args.push(s.result ? this.b(s.result.name) : '0');
     // the scalar adjoints K_b returns, added to the arguments' adjoints
@@ -219,7 +231,8 @@ class Adjoint {
     const r = scalarResults.length ? names.temp('r') : undefined;
     out.push(line(r ? `const ${r} = ${call};` : `${call};`, s));
     // the callee's _b leaves its outputs: the calls before it need its inputs
-    out.push(...restore);
+    out.push(...restore(plan.after));
+    for (const w of plan.save) out.push(line(`${stack}.release(${saved.get(w)});`, s));
     for (const x of scalarResults) out.push(line(`${x.to} += ${r}.${x.key};`, s));
     if (s.result?.op === '=') out.push(line(`${this.b(s.result.name)} = 0;`, s));
     return out;
@@ -253,6 +266,7 @@ class Adjoint {
     this.checkpointed = true;
     this.runtime.add('checkpointLoop');
     this.runtime.add('copyInto');
+    this.runtime.add('releaseCopy');
     const loop = names.temp('ck');
     const slots = names.temp('slots');
     this.ckNames.set(s, { loop, slots });
@@ -263,6 +277,7 @@ class Adjoint {
     // slot layout: per array [binding, adjoint binding]? then a copy; then the floats
     const save: Stmt[] = [line(`const ${c} = (${slots}[${slot}] ??= []);`, s)];
     const restore: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
+    const free: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
     let k = 0;
     for (const a of arrays) {
       if (a.swapped) {
@@ -274,6 +289,7 @@ class Adjoint {
         }
       }
       save.push(line(`${c}[${k}] = copyInto(${c}[${k}] as ${a.type} | undefined, ${a.name});`, s));
+      free.push(line(`releaseCopy(${c}[${k}] as ${a.type});`, s));
       restore.push(line(`${a.name}.set(${c}[${k++}] as ${a.type});`, s));
     }
     for (const f of floats) {
@@ -291,10 +307,11 @@ class Adjoint {
       nest(`forward: (${step}: number) =>`, [at, ...this.primal(s.body)], ',', s),
       nest(`reverse: (${step}: number) =>`, [
         at,
-        line(`const ${local}: unknown[] = [];`, s),
+        line(`const ${local} = new SaveStack();`, s),
         nest('', this.forward(s.body, local), undefined, s),
         nest('', [...this.bodyStart(s.body), ...this.reverse(s.body, local)], undefined, s),
       ], ',', s),
+      nest(`free: (${slot}: number) =>`, [...free, line(`${slots}[${slot}] = [];`, s)], ',', s),
     ];
     const inLoop = this.inLoop(s);
     const out: Stmt[] = [

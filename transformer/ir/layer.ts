@@ -60,6 +60,8 @@ export interface Layer {
   vars: Map<string, LVar>;
   /** array parameters the layer may write (through aliases and swaps included) */
   writes: Set<string>;
+  /** array parameters the layer may read */
+  reads: Set<string>;
   sourceText: string;
   doc: string;
   loc: Loc;
@@ -75,6 +77,8 @@ export interface Callee {
   returns: 'void' | 'f32' | 'f64';
   /** array parameters it may write */
   writes: Set<string>;
+  /** array parameters whose elements it may read */
+  reads: Set<string>;
 }
 
 /** Visits every statement, loop bodies included (pre-order). */

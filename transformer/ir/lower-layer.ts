@@ -65,9 +65,9 @@ export class LayerLowerer {
     this.checkReturn(sig.returns, stmts, fn, sig.name);
     const layer: Layer = {
       name: sig.name, params: sig.params, returns: sig.returns, body: stmts, vars: this.vars,
-      writes: new Set(), sourceText: fn.getText(true), doc, loc: this.loc(fn),
+      writes: new Set(), reads: new Set(), sourceText: fn.getText(true), doc, loc: this.loc(fn),
     };
-    layer.writes = layerWrites(layer, this.callees);
+    Object.assign(layer, layerAccesses(layer, this.callees));
     return layer;
   }
 
@@ -473,20 +473,44 @@ export function writtenArrays(s: LStmt, callees: Map<string, Callee>): string[] 
   }
 }
 
-export function layerWrites(layer: Layer, callees: Map<string, Callee>): Set<string> {
-  const groups = bufferGroups(layer);
-  const out = new Set<string>();
-  forEachLStmt(layer.body, (s) => {
-    for (const v of writtenArrays(s, callees)) {
-      for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
+/** The array variables each statement may read (a call's arguments its callee reads, a copy's source). */
+export function readArrays(s: LStmt, callees: Map<string, Callee>): string[] {
+  switch (s.k) {
+    case 'call': {
+      const c = callees.get(s.callee);
+      if (!c) return [];
+      const out = new Set<string>();
+      c.params.forEach((p, i) => {
+        const a = s.args[i];
+        if (p.kind === 'array' && c.reads.has(p.name) && a?.k === 'array') out.add(a.name);
+      });
+      return [...out];
     }
+    case 'copy':
+      return [s.src];
+    default:
+      return [];
+  }
+}
+
+/** The array parameters a layer may read and write (through aliases and swaps included). */
+export function layerAccesses(layer: Layer, callees: Map<string, Callee>): { reads: Set<string>; writes: Set<string> } {
+  const groups = bufferGroups(layer);
+  const reads = new Set<string>();
+  const writes = new Set<string>();
+  const params = (vars: string[], out: Set<string>) => {
+    for (const v of vars) for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
+  };
+  forEachLStmt(layer.body, (s) => {
+    params(writtenArrays(s, callees), writes);
+    params(readArrays(s, callees), reads);
   });
-  return out;
+  return { reads, writes };
 }
 
 /** A layer as its callers see it. */
 export function layerCallee(layer: Layer): Callee {
-  return { name: layer.name, kind: 'layer', params: layer.params, returns: layer.returns, writes: layer.writes };
+  return { name: layer.name, kind: 'layer', params: layer.params, returns: layer.returns, writes: layer.writes, reads: layer.reads };
 }
 
 export type { Param };

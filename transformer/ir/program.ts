@@ -10,11 +10,12 @@ import { DiagnosticSink } from '../diagnostics.js';
 import { CODES } from '../check/codes.js';
 import { parseSource, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
 import { Lowerer } from './lower.js';
-import { LayerLowerer, layerWrites } from './lower-layer.js';
+import { LayerLowerer, layerAccesses } from './lower-layer.js';
 import type { Kernel } from './types.js';
 import type { Callee, Layer } from './layer.js';
 import { forEachLStmt } from './layer.js';
-import { forEachStmt } from './walk.js';
+import { forEachStmt, ownExprs } from './walk.js';
+import { walkExpr } from './build.js';
 import { checkKernel } from '../check/subset.js';
 
 /** Reads the module `specifier` imports from `fromFile`: its file name and text, or undefined. */
@@ -47,10 +48,15 @@ export interface Program {
 
 export function kernelCallee(k: Kernel): Callee {
   const writes = new Set<string>();
+  const reads = new Set<string>();
   forEachStmt(k.body, (s) => {
-    if (s.k === 'assign' && s.target.k === 'index') writes.add(s.target.array);
+    if (s.k === 'assign' && s.target.k === 'index') {
+      writes.add(s.target.array);
+      if (s.op !== '=') reads.add(s.target.array);
+    }
+    for (const e of ownExprs(s)) walkExpr(e, (x) => void (x.k === 'index' && reads.add(x.array)));
   });
-  return { name: k.name, kind: 'kernel', params: k.params, returns: k.returns, writes };
+  return { name: k.name, kind: 'kernel', params: k.params, returns: k.returns, writes, reads };
 }
 
 /** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
@@ -166,7 +172,7 @@ function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<str
     const sig = quiet.signature(d.fn, d.nodiff, 'layer');
     if (!sig) continue;
     if (callees.has(sig.name)) continue;
-    const c: Callee = { name: sig.name, kind: 'layer', params: sig.params, returns: sig.returns, writes: new Set() };
+    const c: Callee = { name: sig.name, kind: 'layer', params: sig.params, returns: sig.returns, writes: new Set(), reads: new Set() };
     own.set(sig.name, c);
     callees.set(sig.name, c);
   }
@@ -175,17 +181,20 @@ function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<str
     const l = new LayerLowerer(sink, callees).layer(d.fn, d.doc, d.nodiff);
     if (l) layers.push(l);
   }
-  // what each layer writes depends on what its callees write: iterate to the fixpoint
+  // what each layer reads and writes depends on what its callees do: iterate to the fixpoint
   for (let changed = true; changed;) {
     changed = false;
     for (const l of layers) {
-      const w = layerWrites(l, callees);
+      const { reads, writes } = layerAccesses(l, callees);
       const c = own.get(l.name);
-      if (c && [...w].some((x) => !c.writes.has(x))) {
-        for (const x of w) c.writes.add(x);
-        changed = true;
+      for (const [mine, theirs] of [[writes, c?.writes], [reads, c?.reads]] as const) {
+        if (theirs && [...mine].some((x) => !theirs.has(x))) {
+          for (const x of mine) theirs.add(x);
+          changed = true;
+        }
       }
-      l.writes = w;
+      l.writes = writes;
+      l.reads = reads;
     }
   }
   // a layer cannot reach itself
