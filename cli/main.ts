@@ -241,7 +241,8 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
       continue;
     }
     const layers = result.kernels.filter((k) => k.kind === 'layer').length;
-    say(`wrote ${shown} (${plural(result.kernels.length - layers, 'kernel')}${layers ? `, ${plural(layers, 'layer')}` : ''})`);
+    const kernels = result.kernels.length - layers;
+    say(`wrote ${shown} (${[kernels || !layers ? plural(kernels, 'kernel') : '', layers ? plural(layers, 'layer') : ''].filter(Boolean).join(', ')})`);
     if (opts.emitWgsl && result.shaders?.length) {
       const dir = path.resolve(ctx.cwd, opts.emitWgsl);
       await mkdir(dir, { recursive: true });

@@ -95,6 +95,35 @@ describe('parad transpile', () => {
     expect(read('out/scale.ad.ts')).toMatch(/export function scale_d\(.*\n[\s\S]*export function scale_b\(/);
   });
 
+  test('a layer file importing a kernel file: one module with both, the summary counts layers, analyze reads the import', async () => {
+    write({
+      'k/scale.ts': SCALE,
+      'model/layer.ts': `import type { f64, i32 } from 'parad';
+import { scale } from '../k/scale.js';
+/** @layer */
+export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
+  const t = new Float64Array(n);
+  scale(t, x, a, n);
+  scale(y, t, a, n);
+}
+`,
+    });
+    const r = await parad('transpile', 'model/layer.ts', '--out', 'out');
+    expect(r).toEqual({ code: 0, stdout: 'wrote out/layer.ad.ts (1 layer)\n', stderr: '' });
+    const text = read('out/layer.ad.ts');
+    expect(text).toMatch(/^function scale_b\(/m);
+    expect(text).toMatch(/^export function twice_b\(/m);
+    expect(text.match(/^import .*/gm)!.every((l) => l.endsWith("from 'parad';"))).toBe(true);
+    const a = await parad('analyze', 'model/layer.ts', '--json');
+    expect(a.code, a.stderr).toBe(0);
+    // a missing import: the call is reported at its location
+    write({ 'model/bad.ts': "/** @layer */\nexport function L(x: Float64Array): void {\n  nothing(x);\n}\n" });
+    const bad = await parad('transpile', 'model/bad.ts', '--out', 'out');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^model\/bad\.ts:3:3 - error PARAD1402: 'nothing' is not a kernel or layer/m);
+    expect(exists('out/bad.ad.ts')).toBe(false);
+  });
+
   test('several files and globs; generated modules and .d.ts files are not taken as input', async () => {
     write({ 'k/scale.ts': SCALE, 'k/rec.ts': RECURRENCE, 'k/old.ad.ts': '// generated\n', 'k/old.ad.js': '// generated\n', 'k/types.d.ts': 'export {};\n' });
     const r = await parad('transpile', 'k/*', 'k/scale.ts', '-o', 'out');

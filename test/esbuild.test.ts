@@ -154,6 +154,37 @@ export function pick(y: Float64Array, x: Float64Array, idx: Int32Array, n: i32):
     }
   }, 30_000);
 
+  test('a layer file importing a kernel file: one module with both, the import watched, a change to it re-transpiles the layer', async () => {
+    const layer = `import type { f64, i32 } from 'parad';
+import { blur } from './blur.kernel.js';
+/** @layer */
+export function twice(out: Float64Array, inp: Float64Array, tmp: Float64Array, gain: f64, n: i32): void {
+  blur(tmp, inp, gain, n);
+  blur(out, tmp, gain, n);
+}
+`;
+    write({ 'ly/blur.kernel.ts': blur(), 'ly/twice.kernel.ts': layer, 'ly/app.ts': "export * from './twice.kernel.ts';\n" });
+    const plugin = parad();
+    const ctx = await esbuild.context(options('ly/app.ts', { outfile: path.join(dir, 'out/ly.mjs'), plugins: [plain(plugin)], metafile: true }));
+    try {
+      const r = await ctx.rebuild();
+      expect(r.errors).toEqual([]);
+      const mod = await import(`${pathToFileURL(path.join(dir, 'out/ly.mjs')).href}?1`);
+      expect(Object.keys(mod).sort()).toEqual(['__parad', 'twice', 'twice_b', 'twice_d']);
+      const args = { out: new Float64Array(8), inp: Float64Array.from({ length: 8 }, (_, i) => 0.1 * i), tmp: new Float64Array(8), gain: 0.7, n: 8 };
+      expect(checkAdjoint(mod, 'twice', args).ok).toBe(true);
+      expect(plugin.stats.files).toEqual(['ly/twice.kernel.ts']);
+      await ctx.rebuild();
+      expect(plugin.stats).toMatchObject({ transpiled: 1, cached: 1 });
+      // the imported kernel changes: the layer's module is transpiled again
+      write({ 'ly/blur.kernel.ts': blur('2 * gain') });
+      await ctx.rebuild();
+      expect(plugin.stats.transpiled).toBe(2);
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
   test('source maps lead from the generated adjoint back to the kernel lines', async () => {
     write({ 'sm/blur.kernel.ts': blur(), 'sm/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
     await esbuild.build(options('sm/app.ts', { outfile: path.join(dir, 'out/sm.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));
