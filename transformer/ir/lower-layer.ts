@@ -452,45 +452,27 @@ export function bufferGroups(layer: Pick<Layer, 'body' | 'vars'>): Map<string, S
   return out;
 }
 
+/** The array arguments of a call bound to parameters its callee reads (`reads`) or writes. */
+function callArrays(s: Extract<LStmt, { k: 'call' }>, callees: Map<string, Callee>, access: 'reads' | 'writes'): string[] {
+  const c = callees.get(s.callee);
+  const out = new Set<string>();
+  c?.params.forEach((p, i) => {
+    const a = s.args[i];
+    if (p.kind === 'array' && c[access].has(p.name) && a?.k === 'array') out.add(a.name);
+  });
+  return [...out];
+}
+
 /** The array variables each statement may write (a call's written array arguments, copies, fills). */
 export function writtenArrays(s: LStmt, callees: Map<string, Callee>): string[] {
-  switch (s.k) {
-    case 'call': {
-      const c = callees.get(s.callee);
-      if (!c) return [];
-      const out = new Set<string>();
-      c.params.forEach((p, i) => {
-        const a = s.args[i];
-        if (p.kind === 'array' && c.writes.has(p.name) && a?.k === 'array') out.add(a.name);
-      });
-      return [...out];
-    }
-    case 'copy':
-    case 'fill':
-      return [s.dst];
-    default:
-      return [];
-  }
+  if (s.k === 'call') return callArrays(s, callees, 'writes');
+  return s.k === 'copy' || s.k === 'fill' ? [s.dst] : [];
 }
 
 /** The array variables each statement may read (a call's arguments its callee reads, a copy's source). */
 export function readArrays(s: LStmt, callees: Map<string, Callee>): string[] {
-  switch (s.k) {
-    case 'call': {
-      const c = callees.get(s.callee);
-      if (!c) return [];
-      const out = new Set<string>();
-      c.params.forEach((p, i) => {
-        const a = s.args[i];
-        if (p.kind === 'array' && c.reads.has(p.name) && a?.k === 'array') out.add(a.name);
-      });
-      return [...out];
-    }
-    case 'copy':
-      return [s.src];
-    default:
-      return [];
-  }
+  if (s.k === 'call') return callArrays(s, callees, 'reads');
+  return s.k === 'copy' ? [s.src] : [];
 }
 
 /** The array parameters a layer may read and write (through aliases and swaps included). */
