@@ -206,7 +206,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target, resolveImport: (spec) => resolveFromDisk(spec, input) });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;
@@ -261,7 +261,7 @@ async function analyzeFiles(patterns: string[], opts: { json?: boolean }, ctx: C
   for (const input of inputs) {
     const fileName = display(ctx, input);
     const source = await readFile(input, 'utf8');
-    const result = await analyze(source, { fileName, resolveImport: (spec) => resolveFromDisk(spec, input) });
+    const result = await analyze(source, { fileName, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
     for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
     if (result.diagnostics.some((d) => d.severity === 'error')) failed = true;
     files.push(result.report);

@@ -71,9 +71,9 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
         const t0 = performance.now();
         // the kernel files a layer imports: compiled into its module, watched, part of the cache key
         const imports: { fileName: string; source: string }[] = [];
-        const resolveImport = (spec: string) => {
-          const f = resolveFromDisk(spec, args.path);
-          if (f) imports.push(f);
+        const resolveImport = (spec: string, from: string) => {
+          const f = resolveFromDisk(spec, from, cwd);
+          if (f) imports.push({ fileName: path.resolve(cwd, f.fileName), source: f.source });
           return f;
         };
         const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint, resolveImport });

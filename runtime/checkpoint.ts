@@ -436,11 +436,14 @@ export function lastCheckpointRun(): CheckpointRun | undefined {
 
 const scheduleCache = new Map<string, Schedule>();
 
-function cachedSchedule(steps: number, slots: number): Schedule {
-  const key = `${steps}/${slots}`;
+/** The schedule for `steps` unit steps, or for steps of these costs (the dynamic program). */
+function cachedSchedule(steps: number, slots: number, costs?: number[]): Schedule {
+  if (costs && costs.length !== steps) throw new RangeError(`parad: ${costs.length} step costs for ${steps} steps`);
+  const uniform = !costs || costs.every((c) => c === costs[0]);
+  const key = uniform ? `${steps}/${slots}` : `${slots}/${costs!.join(',')}`;
   let s = scheduleCache.get(key);
   if (!s) {
-    s = checkpointSchedule(steps, slots);
+    s = uniform ? checkpointSchedule(steps, slots) : checkpointSchedule({ forwardCost: costs! }, slots);
     if (scheduleCache.size >= 64) scheduleCache.delete(scheduleCache.keys().next().value!);
     scheduleCache.set(key, s);
   }
@@ -457,15 +460,16 @@ export interface CheckpointedLoop {
 
 /**
  * The generated `L_b`'s driver of a `// @checkpoint` loop of `steps` iterations whose state takes
- * `bytesPerState` bytes. The schedule runs up to its first reverse step (of step l, from x_{l-1})
+ * `bytesPerState` bytes (`costs`: each step's, from the pragma's `cost=`; unequal costs plan with
+ * the dynamic program). The schedule runs up to its first reverse step (of step l, from x_{l-1})
  * in `forward`, which keeps x_{l-1} in the extra slot `slots` and runs step l for the code after
  * the loop; `reverse` restores x_{l-1}, runs the rest and leaves x_0 as the working state (the
  * reverse steps do not restore their input). So a run holds `slots + 1` copies and the working
  * state; its statistics do not count step l's run in `forward` (a primal run) nor the final restore.
  */
-export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerState: number, ops: CheckpointOps): CheckpointedLoop {
+export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerState: number, ops: CheckpointOps, costs?: number[]): CheckpointedLoop {
   const slots = checkpointSlots(site, steps, bytesPerState);
-  const schedule = cachedSchedule(steps, slots);
+  const schedule = costs ? cachedSchedule(steps, slots, costs) : cachedSchedule(steps, slots);
   const stats: CheckpointStats = { steps, forwardSteps: 0, recomputed: 0, reverseSteps: 0, stores: 0, restores: 0, peakSlots: 0 };
   const first = schedule.actions.findIndex((a) => a.kind === 'reverse');
   const held = { n: 0 };

@@ -280,6 +280,62 @@ export function around(u: Float64Array, w: Float64Array, kappa: f64, n: i32, T: 
   });
 });
 
+describe('a chain of unequal steps: // @checkpoint cost=…', () => {
+  const src = (pragma: string) => `import type { i32 } from 'parad';
+/** @kernel */
+export function denseAt(y: Float64Array, W: Float64Array, x: Float64Array, b: Float64Array, wOff: i32, bOff: i32, n: i32): void {
+  // @parallel
+  for (let o = 0; o < n; o++) {
+    let acc = b[bOff + o];
+    for (let i = 0; i < n; i++) acc += W[wOff + o * n + i] * x[i];
+    y[o] = Math.tanh(acc);
+  }
+}
+/** @layer */
+export function deep(x: Float64Array, W: Float64Array, b: Float64Array, L: i32, n: i32): void {
+  const h = new Float64Array(n);
+  let cur: Float64Array = x;
+  let nxt: Float64Array = h;
+  ${pragma}
+  for (let l = 0; l < L; l++) {
+    denseAt(nxt, W, cur, b, l * n * n, l * n, n);
+    [cur, nxt] = [nxt, cur];
+  }
+  const out = new Float64Array(n);
+  out.set(cur);
+  x.set(out);
+}
+`;
+  test('the schedule is the dynamic program\'s for the costs, no costlier than the binomial one; gradients equal store-all', async () => {
+    const mod = loadGenerated((await compile(src('// @checkpoint slots=3 cost=(l % 4) * 5 + 1'), { fileName: 'deep.ts', format: 'js' })).code!);
+    const all = loadGenerated((await compile(src(''), { fileName: 'deep.ts', format: 'js' })).code!);
+    const L = 14, n = 4, arr = random(21);
+    const x = arr(n), W = arr(L * n * n, -0.7, 0.7), b = arr(L * n), xb = arr(n);
+    const grad = (m: GeneratedModule) => {
+      const g = { x: x.slice(), xb: xb.slice(), Wb: new Float64Array(W.length), bb: new Float64Array(b.length) };
+      (m.deep_b as Fn)(g.x, g.xb, W, g.Wb, b, g.bb, L, n);
+      return g;
+    };
+    const [g, ref] = [grad(mod), grad(all)];
+    for (const k of ['xb', 'Wb', 'bb'] as const) expect(rel(g[k], ref[k])).toBeLessThanOrEqual(1e-12);
+    const forwardCost = Array.from({ length: L }, (_, l) => (l % 4) * 5 + 1);
+    const run = lastCheckpointRun()!;
+    expect(run.schedule).toEqual(checkpointSchedule({ forwardCost }, 3));
+    // the forward work the run did, weighted by the costs, is the optimum of the schedule
+    const work = (actions: typeof run.schedule.actions) => actions.reduce((w, a) => w + (a.kind === 'forward' ? forwardCost.slice(a.from, a.to).reduce((x, y) => x + y, 0) : 0), 0);
+    expect(work(run.schedule.actions)).toBe(run.schedule.cost);
+    expect(run.schedule.cost).toBeLessThanOrEqual(work(checkpointSchedule(L, 3).actions));
+    expect(run.schedule.cost).toBeLessThan(work(checkpointSchedule(L, 3).actions));
+    expect(checkAdjoint(mod, 'deep', { x, W, b, L, n }).ok).toBe(true);
+  });
+
+  test('a cost that is not a value of the loop is an error at the loop', async () => {
+    const r = await compile(src('// @checkpoint cost=x[l]'), { fileName: 'deep.ts' });
+    expect(r.code).toBeUndefined();
+    expect(r.diagnostics.map((d) => `${d.code} ${d.line} ${d.message}`)).toEqual([expect.stringMatching(/^PARAD1410 17 @checkpoint cost=x\[l\]: layers cannot read array elements/)]);
+  });
+});
+
 describe('layers importing kernel files', () => {
   const kernels = `import type { f64, i32 } from 'parad';
 /** @kernel */

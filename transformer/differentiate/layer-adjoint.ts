@@ -317,9 +317,20 @@ class Adjoint {
     const out: Stmt[] = [
       line(`// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`, s),
       line(`const ${slots}: unknown[][] = [];`, s),
-      nest(`const ${loop} = checkpointLoop(${site}, ${tripCount(s.header)}, ${bytes},`, ops, ');', s),
-      line(`${loop}.forward();`, s),
     ];
+    let costs = '';
+    if (s.checkpoint!.cost) {
+      // the steps' costs (the pragma's cost=), for the schedule of a chain of unequal steps
+      costs = names.temp('costs');
+      const k = names.temp('k');
+      out.push(line(`const ${costs} = Array.from({ length: ${tripCount(s.header)} }, (_, ${k}) => {`, s));
+      out.push(line(`  const ${t} = ${iterationValue(s.header, `(${k} + 1)`)};`, s));
+      out.push(line(`  return ${printExpr(s.checkpoint!.cost)};`, s), line('});', s));
+    }
+    out.push(
+      nest(`const ${loop} = checkpointLoop(${site}, ${costs ? `${costs}.length` : tripCount(s.header)}, ${bytes},`, ops, costs ? `, ${costs});` : ');', s),
+      line(`${loop}.forward();`, s),
+    );
     if (inLoop) {
       // one checkpointed run per iteration of the enclosing loop: the reverse sweep pops them
       out.push(line(`${stack}.push(${loop});`, s));

@@ -33,7 +33,7 @@ export type LStmt =
   /** `[a, b] = [b, a]` */
   | { k: 'swap'; a: string; b: string; loc: Loc }
   /** a sequential loop; `header.body` is empty (the body is `body`) */
-  | { k: 'loop'; header: ForLoop; body: LStmt[]; checkpoint?: { slots?: number }; loc: Loc }
+  | { k: 'loop'; header: ForLoop; body: LStmt[]; checkpoint?: { slots?: number; cost?: Expr }; loc: Loc }
   /** `return name` (a float local) or `return` */
   | { k: 'return'; value?: string; loc: Loc };
 

@@ -5,7 +5,8 @@
  * Handlers are tables keyed by syntax kind; every problem is reported at its location (PARAD14xx).
  */
 import { Node, SyntaxKind, type FunctionDeclaration, type Statement, type Expression, type ForStatement, type CallExpression } from 'ts-morph';
-import type { DiagnosticSink } from '../diagnostics.js';
+import { DiagnosticSink } from '../diagnostics.js';
+import { parseSource } from '../parse/parse.js';
 import { CODES } from '../check/codes.js';
 import { Lowerer, pragmaBefore, unparen } from './lower.js';
 import type { Expr, Param, ArrayType } from './types.js';
@@ -117,8 +118,7 @@ export class LayerLowerer {
   }
 
   /** An inactive value (sizes, offsets, literals): no array elements, no active floats. */
-  value(e: Expression): Expr {
-    const kl = this.kl;
+  value(e: Expression, kl: Lowerer = this.kl, report: (node: Node, code: Code, detail: string) => void = (n, c, d) => this.error(n, c, d)): Expr {
     const visible = [...new Set(this.scopes.flatMap((s) => [...s]))].map((n) => this.vars.get(n)!);
     const expr = kl.inScope(() => {
       for (const v of visible) {
@@ -130,7 +130,7 @@ export class LayerLowerer {
     const visit = (x: Expr): void => {
       if (x.k === 'index' && !bad) {
         bad = true;
-        this.error(e, 'layerValue', `layers cannot read array elements (${x.array}[…]); do it in a kernel`);
+        report(e, 'layerValue', `layers cannot read array elements (${x.array}[…]); do it in a kernel`);
       }
       for (const c of children(x)) visit(c);
     };
@@ -139,7 +139,7 @@ export class LayerLowerer {
       const v = this.vars.get(name);
       if (v?.partner && (v.kind === 'float' || v.kind === 'scalarParam') && !bad) {
         bad = true;
-        this.error(e, 'layerValue', `'${name}' is an active float: layers pass it to kernels as it is; compute with it in a kernel`);
+        report(e, 'layerValue', `'${name}' is an active float: layers pass it to kernels as it is; compute with it in a kernel`);
       }
     }
     return expr;
@@ -202,13 +202,17 @@ export class LayerLowerer {
       this.error(s, 'layerStatement', 'a layer loop runs its calls in sequence: put @parallel loops in kernels');
     }
     const pragma = pragmaBefore(s, 'checkpoint');
-    let checkpoint: { slots?: number } | undefined;
+    let checkpoint: { slots?: number; cost?: Expr } | undefined;
+    let costText: string | undefined;
     if (pragma !== undefined) {
       checkpoint = {};
-      for (const part of pragma.split(/\s+/).filter(Boolean)) {
+      // cost=<expression> takes the rest of the line
+      const at = pragma.search(/(^|\s)cost=/);
+      if (at >= 0) costText = pragma.slice(pragma.indexOf('cost=', at) + 5).trim();
+      for (const part of (at >= 0 ? pragma.slice(0, at) : pragma).split(/\s+/).filter(Boolean)) {
         const m = /^slots=(\d+)$/.exec(part);
         if (m && Number(m[1]) >= 1) checkpoint.slots = Number(m[1]);
-        else this.error(s, 'checkpointPragma', `unknown @checkpoint option '${part}'; write // @checkpoint or // @checkpoint slots=<n >= 1>`);
+        else this.error(s, 'checkpointPragma', `unknown @checkpoint option '${part}'; write // @checkpoint, then slots=<n >= 1> and cost=<expression of the loop variable>`);
       }
     }
     const init = this.value(h.initExpr);
@@ -217,6 +221,7 @@ export class LayerLowerer {
     try {
       this.declare(h.iv, { name: h.iv, kind: 'loopVar', type: 'number', partner: false, inLoop: true }, h.decl);
       const bound = this.value(h.bound);
+      if (checkpoint && costText !== undefined) checkpoint.cost = this.pragmaValue(costText, s);
       const bodyNode = s.getStatement();
       const body = this.block(Node.isBlock(bodyNode) ? bodyNode.getStatements() : [bodyNode]);
       return {
@@ -227,6 +232,25 @@ export class LayerLowerer {
       this.scopes.pop();
       this.loopDepth--;
     }
+  }
+
+  /**
+   * An expression written in a pragma (`cost=…`), lowered as a value where the loop starts; its
+   * problems are reported at the loop.
+   */
+  private pragmaValue(text: string, at: Node): Expr | undefined {
+    const inner = new DiagnosticSink('pragma', `(${text});`);
+    const expr = parseSource(`(${text});`, (sf) => {
+      const st = sf.getStatements()[0];
+      if (sf.getStatements().length !== 1 || !st || !Node.isExpressionStatement(st)) return undefined;
+      return this.value(st.getExpression(), new Lowerer(inner), (n, c, d) => inner.error(CODES[c], d, n.getStart(), n.getEnd()));
+    });
+    const problem = !expr ? 'not one expression' : inner.list.find((d) => d.severity === 'error')?.message;
+    if (problem !== undefined) {
+      this.error(at, 'checkpointPragma', `@checkpoint cost=${text}: ${problem} (the cost of a step is an expression of the loop variable and the layer's values)`);
+      return undefined;
+    }
+    return expr;
   }
 
   get inLoop(): boolean {

@@ -5,7 +5,7 @@
  */
 import type { SourceFile } from 'ts-morph';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { DiagnosticSink } from '../diagnostics.js';
 import { CODES } from '../check/codes.js';
 import { parseSource, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
@@ -21,15 +21,21 @@ import { checkKernel } from '../check/subset.js';
 /** Reads the module `specifier` imports from `fromFile`: its file name and text, or undefined. */
 export type ResolveImport = (specifier: string, fromFile: string) => { fileName: string; source: string } | undefined;
 
-/** Relative specifiers as TypeScript resolves them: `./x.js` is `./x.ts`; `./x` is `./x.ts`. */
-export const resolveFromDisk: ResolveImport = (specifier, fromFile) => {
-  const base = resolvePath(dirname(fromFile), specifier);
+/**
+ * Reads relative specifiers from disk as TypeScript resolves them (`./x.js` is `./x.ts`, `./x` is
+ * `./x.ts`), relative to `fromFile`'s folder; `fromFile` and the file name returned are relative to
+ * `cwd` (default: the working directory) unless absolute.
+ */
+export function resolveFromDisk(specifier: string, fromFile: string, cwd = process.cwd()): { fileName: string; source: string } | undefined {
+  const base = resolvePath(cwd, dirname(fromFile), specifier);
   const candidates = [base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`];
   for (const c of candidates) {
-    if (existsSync(c) && !c.endsWith('/') && /\.m?ts$/.test(c)) return { fileName: c, source: readFileSync(c, 'utf8') };
+    if (!/\.m?ts$/.test(c) || !existsSync(c)) continue;
+    const fileName = isAbsolute(fromFile) ? c : relative(cwd, c).split(sep).join('/');
+    return { fileName, source: readFileSync(c, 'utf8') };
   }
   return undefined;
-};
+}
 
 export interface Unit {
   fileName: string;
@@ -60,7 +66,7 @@ export function kernelCallee(k: Kernel): Callee {
 }
 
 /** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
-export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = resolveFromDisk): Program {
+export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
   const units = new Map<string, Unit | 'loading'>();
   const main = lowerUnit(source, fileName, sink, resolve, units);
   // the imported functions the main file's layers reach
