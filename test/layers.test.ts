@@ -394,6 +394,17 @@ export function twice(x: Float64Array, a: f64, n: i32): f64 {
   });
 });
 
+test('examples/heat.ts (the README\'s layer) compiles cleanly and its adjoint follows the 10-slot schedule', async () => {
+  const source = fs.readFileSync(path.join(root, 'examples/heat.ts'), 'utf8');
+  const r = await compile(source, { fileName: 'examples/heat.ts', format: 'js' });
+  expect(r.diagnostics).toEqual([]);
+  const mod = loadGenerated(r.code!);
+  const arr = random(2);
+  const args = { u: arr(20, 0, 1), w: arr(20, 0, 1), kappa: 0.25, n: 20, T: 200 };
+  expect(checkAdjoint(mod, 'heat', args).ok).toBe(true);
+  expect(lastCheckpointRun()).toMatchObject({ layer: 'heat', slots: 10, stats: { forwardSteps: binomialOptimum(200, 10) } });
+});
+
 describe('layer diagnostics', () => {
   const head = `import type { f64, i32 } from 'parad';
 /** @kernel */
