@@ -291,6 +291,8 @@ function toJson(files: FileReport[]) {
           })),
         })),
       })),
+      // layer reports are built with exactly the documented keys
+      ...(f.layers ? { layers: f.layers } : {}),
     })),
   };
 }

@@ -48,6 +48,23 @@ test('--json prints the documented shape, and the table names verdicts and reaso
   expect(table.stdout).toMatch(/stencil3\s+fixtures\/stencil1d\/stencil1d\.ts:6 \(i\)\s+u\s+no\s+gather\s+iterations i=\d+ and i=\d+ both read u\[\d+\] when n=\d+/);
 });
 
+test('a file with layers: each loop (checkpointed: slots, state) and what each call\'s adjoint saves, in the documented shape', async () => {
+  const r = await parad('analyze', 'fixtures/timestep/timestep.ts', 'fixtures/cnn/cnn.ts', '--json');
+  expect(r.code, r.stderr).toBe(0);
+  const json = JSON.parse(r.stdout);
+  expect(conforms(json, schema)).toEqual([]);
+  const heat = json.files[0].layers.find((l: { name: string }) => l.name === 'heatRun');
+  expect(heat.loops).toEqual([{ line: 40, checkpoint: true, slots: 4, cost: null, state: ['b', 'a'] }]);
+  expect(heat.calls[0]).toMatchObject({ callee: 'heatStep', saves: [], forwardSkipped: true });
+  const all = json.files[0].layers.find((l: { name: string }) => l.name === 'heatRunAll');
+  expect(all.calls[0]).toMatchObject({ callee: 'heatStep', saves: ['b'], restoredBefore: [], restoredAfter: ['b'], forwardSkipped: false });
+  // a kernel-only file has no layers entry
+  const k = JSON.parse((await parad('analyze', 'fixtures/dense/dense.ts', '--json')).stdout);
+  expect(k.files[0]).not.toHaveProperty('layers');
+  const table = await parad('analyze', 'fixtures/timestep/timestep.ts');
+  expect(table.stdout).toMatch(/heatRun\s+fixtures\/timestep\/timestep\.ts:40\s+loop\s+checkpointed, 4 slots; state b, a/);
+});
+
 test('a loop that is not parallel: exit 1 with a located error', async () => {
   const dir = path.join(root, '.tmp', `analyze-${process.pid}`);
   fs.mkdirSync(dir, { recursive: true });

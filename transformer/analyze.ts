@@ -8,10 +8,13 @@ import type { Diagnostic } from './diagnostics.js';
 import { compile } from './compile.js';
 import type { ResolveImport } from './ir/program.js';
 import { printReport, type KernelReport } from './analysis/exclusive/index.js';
+import { printLayerReports, type LayerReport } from './analysis/layer-saves.js';
 
 export interface FileReport {
   file: string;
   kernels: KernelReport[];
+  /** a file with layers: their loops and what their adjoints save (docs/layers.md) */
+  layers?: LayerReport[];
 }
 
 export interface AnalyzeResult {
@@ -31,5 +34,6 @@ export interface AnalyzeOptions {
 
 export async function analyze(source: string, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const r = await compile(source, { fileName: options.fileName, modes: ['b'], races: options.races, resolveImport: options.resolveImport });
-  return { report: r.analysis, diagnostics: r.diagnostics, text: printReport(options.fileName, r.analysis.kernels) };
+  const layers = r.analysis.layers?.length ? `\n\n${printLayerReports(options.fileName, r.analysis.layers)}` : '';
+  return { report: r.analysis, diagnostics: r.diagnostics, text: printReport(options.fileName, r.analysis.kernels) + layers };
 }

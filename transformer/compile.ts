@@ -10,6 +10,7 @@ import { lowerProgram, type ResolveImport } from './ir/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint } from './differentiate/layer-adjoint.js';
+import { layerReport, type LayerReport } from './analysis/layer-saves.js';
 import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
 import { planTape } from './analysis/tape.js';
@@ -70,7 +71,7 @@ export interface CompileResult {
    * The exclusive-read analysis of every parallel loop nest, with the adjoint strategy emitted for
    * each read (what `parad analyze` prints).
    */
-  analysis: { file: string; kernels: KernelReport[] };
+  analysis: { file: string; kernels: KernelReport[]; layers?: LayerReport[] };
 }
 
 /**
@@ -84,11 +85,13 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const file = frontEnd(source, options.fileName, sink, options.resolveImport);
   const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
   const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
-  const analysis = { file: options.fileName, kernels: [] as KernelReport[] };
+  const analysis: CompileResult['analysis'] = { file: options.fileName, kernels: [] };
   const gpuAnalysis = { file: options.fileName, kernels: [] as KernelReport[] };
   const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
   const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: own, analysis });
   if (sink.hasErrors) return done();
+  const ownLayers = file.layers.filter((l) => !l.origin);
+  if (ownLayers.length) analysis.layers = ownLayers.map((l) => layerReport(l, file.callees));
 
   // exclusive read: which reads of each parallel nest iterations share; is each nest parallel
   const nests = new Map<Kernel, Map<ForLoop, LoopReport>>();

@@ -10,7 +10,8 @@
  * step), a call with neither whose outputs nothing after it in the step reads is not even run in
  * the forward sweep (`skip`): its `_b` computes them.
  */
-import type { Callee, Layer, LStmt } from '../ir/layer.js';
+import type { Callee, Layer, LStmt, LVar } from '../ir/layer.js';
+import { printExpr } from '../emit/print.js';
 import { forEachLStmt } from '../ir/layer.js';
 import { bufferGroups, readArrays, writtenArrays } from '../ir/lower-layer.js';
 
@@ -66,4 +67,67 @@ export function printSavePlan(plans: Map<LStmt, CallPlan>): string[] {
     out.push(`line ${s.loc.line} ${s.callee}: ${what}`);
   }
   return out;
+}
+
+/**
+ * The state of a checkpointed loop: the variables its steps change that live outside it (arrays
+ * its calls, copies and fills write or it swaps; float locals its calls assign).
+ */
+export function checkpointState(layer: Layer, loop: Extract<LStmt, { k: 'loop' }>, callees: Map<string, Callee>): { arrays: LVar[]; floats: LVar[] } {
+  const inside = new Set<string>();
+  const changed = new Set<string>();
+  forEachLStmt(loop.body, (x) => {
+    if (x.k === 'scratch' || x.k === 'value' || x.k === 'float' || x.k === 'alias') inside.add(x.name);
+    if (x.k === 'loop') inside.add(x.header.v);
+    for (const w of writtenArrays(x, callees)) changed.add(w);
+    if (x.k === 'call' && x.result) changed.add(x.result.name);
+    if (x.k === 'swap') changed.add(x.a).add(x.b);
+  });
+  const vars = [...changed].filter((n) => !inside.has(n)).map((n) => layer.vars.get(n)!);
+  return { arrays: vars.filter((v) => v.kind !== 'float'), floats: vars.filter((v) => v.kind === 'float') };
+}
+
+/** `parad analyze`'s report of a layer: its loops (checkpointed or stored) and what each call saves. */
+export interface LayerReport {
+  name: string;
+  line: number;
+  loops: { line: number; checkpoint: boolean; slots: number | null; cost: string | null; state: string[] }[];
+  calls: { line: number; callee: string; saves: string[]; restoredBefore: string[]; restoredAfter: string[]; forwardSkipped: boolean }[];
+}
+
+export function layerReport(layer: Layer, callees: Map<string, Callee>): LayerReport {
+  const plans = planLayerSaves(layer, callees);
+  const loops: LayerReport['loops'] = [];
+  forEachLStmt(layer.body, (s) => {
+    if (s.k !== 'loop') return;
+    const state = s.checkpoint ? checkpointState(layer, s, callees) : undefined;
+    loops.push({
+      line: s.loc.line, checkpoint: !!s.checkpoint, slots: s.checkpoint?.slots ?? null,
+      cost: s.checkpoint?.cost ? printExpr(s.checkpoint.cost) : null, state: state ? [...state.arrays, ...state.floats].map((v) => v.name) : [],
+    });
+  });
+  const calls = [...plans].flatMap(([s, p]) => (s.k === 'call' ? [{
+    line: s.loc.line, callee: s.callee, saves: p.save, restoredBefore: p.before, restoredAfter: p.after, forwardSkipped: p.skip,
+  }] : []));
+  return { name: layer.name, line: layer.loc.line, loops, calls };
+}
+
+/** The text table of `parad analyze` for layers. */
+export function printLayerReports(file: string, layers: LayerReport[]): string {
+  const rows: string[][] = [['layer', 'at', 'what', 'adjoint']];
+  for (const l of layers) {
+    const own: [number, string[]][] = [];
+    for (const loop of l.loops) {
+      own.push([loop.line, [l.name, `${file}:${loop.line}`, 'loop', loop.checkpoint
+        ? `checkpointed, ${loop.slots ?? 'ceil(sqrt(steps))'} slots${loop.cost ? `, step cost ${loop.cost}` : ''}; state ${loop.state.join(', ') || 'none'}`
+        : 'stored: each iteration saves what it overwrites']]);
+    }
+    for (const c of l.calls) {
+      own.push([c.line, [l.name, `${file}:${c.line}`, c.callee, c.forwardSkipped ? 'not run forward (its _b computes its outputs)'
+        : c.saves.length ? `saves ${c.saves.join(', ')}` : 'saves nothing']]);
+    }
+    rows.push(...own.sort((a, b) => a[0] - b[0]).map(([, r]) => r));
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (c === 3 ? 0 : r[c].length))));
+  return rows.map((r) => r.map((cell, c) => (c === 3 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }

@@ -15,7 +15,7 @@
 import type { Stmt } from '../ir/types.js';
 import type { LStmt, LVar } from '../ir/layer.js';
 import { forEachLStmt } from '../ir/layer.js';
-import { planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
+import { checkpointState, planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
 import { writtenArrays } from '../ir/lower-layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
@@ -246,21 +246,6 @@ class Adjoint {
     return this.ckNames.get(s)!.loop;
   }
 
-  /** Variables the loop's steps change that live outside it: the state a checkpoint holds. */
-  private loopState(s: Extract<LStmt, { k: 'loop' }>): { arrays: LVar[]; floats: LVar[] } {
-    const inside = new Set<string>();
-    const changed = new Set<string>();
-    forEachLStmt(s.body, (x) => {
-      if (x.k === 'scratch' || x.k === 'value' || x.k === 'float' || x.k === 'alias') inside.add(x.name);
-      if (x.k === 'loop') inside.add(x.header.v);
-      for (const w of writtenArrays(x, this.ctx.callees)) changed.add(w);
-      if (x.k === 'call' && x.result) changed.add(x.result.name);
-      if (x.k === 'swap') changed.add(x.a).add(x.b);
-    });
-    const vars = [...changed].filter((n) => !inside.has(n)).map((n) => this.v(n));
-    return { arrays: vars.filter((v) => v.kind !== 'float'), floats: vars.filter((v) => v.kind === 'float') };
-  }
-
   private checkpointForward(s: Extract<LStmt, { k: 'loop' }>, stack: string): Stmt[] {
     const { names, layer } = this.ctx;
     this.checkpointed = true;
@@ -270,7 +255,7 @@ class Adjoint {
     const loop = names.temp('ck');
     const slots = names.temp('slots');
     this.ckNames.set(s, { loop, slots });
-    const { arrays, floats } = this.loopState(s);
+    const { arrays, floats } = checkpointState(this.ctx.layer, s, this.ctx.callees);
     const step = names.temp('step');
     const slot = names.temp('slot');
     const c = names.temp('c');
