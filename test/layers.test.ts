@@ -281,39 +281,18 @@ export function around(u: Float64Array, w: Float64Array, kappa: f64, n: i32, T: 
 });
 
 describe('a chain of unequal steps: // @checkpoint cost=…', () => {
-  const src = (pragma: string) => `import type { i32 } from 'parad';
-/** @kernel */
-export function denseAt(y: Float64Array, W: Float64Array, x: Float64Array, b: Float64Array, wOff: i32, bOff: i32, n: i32): void {
-  // @parallel
-  for (let o = 0; o < n; o++) {
-    let acc = b[bOff + o];
-    for (let i = 0; i < n; i++) acc += W[wOff + o * n + i] * x[i];
-    y[o] = Math.tanh(acc);
-  }
-}
-/** @layer */
-export function deep(x: Float64Array, W: Float64Array, b: Float64Array, L: i32, n: i32): void {
-  const h = new Float64Array(n);
-  let cur: Float64Array = x;
-  let nxt: Float64Array = h;
-  ${pragma}
-  for (let l = 0; l < L; l++) {
-    denseAt(nxt, W, cur, b, l * n * n, l * n, n);
-    [cur, nxt] = [nxt, cur];
-  }
-  const out = new Float64Array(n);
-  out.set(cur);
-  x.set(out);
-}
-`;
+  // fixtures/mlp's stack of dense layers, with another pragma
+  const mlp = fs.readFileSync(path.join(root, 'fixtures/mlp/mlp.ts'), 'utf8');
+  const src = (pragma: string) => mlp.replace('// @checkpoint slots=2', pragma);
+  const loopLine = mlp.split('\n').findIndex((l) => l.includes('@checkpoint')) + 2;
   test('the schedule is the dynamic program\'s for the costs, no costlier than the binomial one; gradients equal store-all', async () => {
-    const mod = loadGenerated((await compile(src('// @checkpoint slots=3 cost=(l % 4) * 5 + 1'), { fileName: 'deep.ts', format: 'js' })).code!);
-    const all = loadGenerated((await compile(src(''), { fileName: 'deep.ts', format: 'js' })).code!);
+    const mod = loadGenerated((await compile(src('// @checkpoint slots=3 cost=(l % 4) * 5 + 1'), { fileName: 'fixtures/mlp/mlp.ts', format: 'js' })).code!);
+    const all = loadGenerated((await compile(src(''), { fileName: 'fixtures/mlp/mlp.ts', format: 'js' })).code!);
     const L = 14, n = 4, arr = random(21);
     const x = arr(n), W = arr(L * n * n, -0.7, 0.7), b = arr(L * n), xb = arr(n);
     const grad = (m: GeneratedModule) => {
       const g = { x: x.slice(), xb: xb.slice(), Wb: new Float64Array(W.length), bb: new Float64Array(b.length) };
-      (m.deep_b as Fn)(g.x, g.xb, W, g.Wb, b, g.bb, L, n);
+      (m.mlp_b as Fn)(g.x, g.xb, W, g.Wb, b, g.bb, L, n);
       return g;
     };
     const [g, ref] = [grad(mod), grad(all)];
@@ -326,13 +305,13 @@ export function deep(x: Float64Array, W: Float64Array, b: Float64Array, L: i32, 
     expect(work(run.schedule.actions)).toBe(run.schedule.cost);
     expect(run.schedule.cost).toBeLessThanOrEqual(work(checkpointSchedule(L, 3).actions));
     expect(run.schedule.cost).toBeLessThan(work(checkpointSchedule(L, 3).actions));
-    expect(checkAdjoint(mod, 'deep', { x, W, b, L, n }).ok).toBe(true);
+    expect(checkAdjoint(mod, 'mlp', { x, W, b, L, n }).ok).toBe(true);
   });
 
   test('a cost that is not a value of the loop is an error at the loop', async () => {
-    const r = await compile(src('// @checkpoint cost=x[l]'), { fileName: 'deep.ts' });
+    const r = await compile(src('// @checkpoint cost=x[l]'), { fileName: 'fixtures/mlp/mlp.ts' });
     expect(r.code).toBeUndefined();
-    expect(r.diagnostics.map((d) => `${d.code} ${d.line} ${d.message}`)).toEqual([expect.stringMatching(/^PARAD1410 17 @checkpoint cost=x\[l\]: layers cannot read array elements/)]);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.line} ${d.message}`)).toEqual([expect.stringMatching(new RegExp(`^PARAD1410 ${loopLine} @checkpoint cost=x\\[l\\]: layers cannot read array elements`))]);
   });
 });
 
