@@ -620,3 +620,8 @@ export class SaveStack {
     return this.items.length;
   }
 }
+
+/** `dst[i] += src[i]` for i < n: the adjoint of a layer's copy `dst.set(src)` (src's adjoint gathers dst's). */
+export function accumulate(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) dst[i] += src[i];
+}

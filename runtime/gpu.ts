@@ -13,6 +13,7 @@
  */
 /// <reference types="@webgpu/types" />
 import type { GpuDispatch, WgslModule, WgslPass, WgslProgram } from './index.js';
+import { layerCalls } from './gpu-layers.js';
 
 type TypedArray = Float32Array | Int32Array | Uint32Array;
 type Arg = TypedArray | GPUBuffer | number;
@@ -28,9 +29,10 @@ export interface KernelCall {
   /**
    * Records the passes into `encoder`. K_b with active float scalars returns where their adjoints
    * will be: `scalars` (a STORAGE | COPY_SRC buffer of f32, `keys[i]` at element i), to copy or read
-   * once the work is done.
+   * once the work is done; a float kernel (K_d of one) where its value (and tangent) will be: `ret`,
+   * elements 0 (and 1).
    */
-  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): { scalars: GPUBuffer; keys: string[] } | undefined;
+  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): { scalars: GPUBuffer; keys: string[] } | { ret: GPUBuffer; count: number } | undefined;
 }
 
 /** An array argument bound to a storage buffer. */
@@ -56,6 +58,8 @@ const MAX_WORKGROUPS = 65535;
 /** Errors of a call: wrong arguments, shader compilation, device loss. */
 export class ParadGpuError extends Error {}
 
+export { STORAGE_USAGE, MAX_WORKGROUPS };
+
 /** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
 export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
@@ -64,6 +68,7 @@ export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promis
   for (const k of Object.values(wgsl.kernels)) {
     for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program);
   }
+  if (wgsl.layers) Object.assign(out, layerCalls(device, wgsl.layers, out));
   return out;
 }
 
@@ -446,12 +451,15 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
   }) as KernelCall;
   call.encode = (encoder, ...args) => {
-    if (program.returns) throw new ParadGpuError(`${program.name}.encode: a kernel returning a float needs a call (its value is read back)`);
     const { arrays, hostArgs } = bind(args, false);
+    // a float kernel's value (K_d: and its tangent) stays in a buffer of its own
+    const ret = program.returns ? device.createBuffer({ size: 16, usage: STORAGE_USAGE }) : undefined;
+    if (ret) arrays.set('_ret', { buffer: ret, written: false, owned: false });
     if (program.scalars) deviceScalars(program.scalars, arrays, false);
     // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
     record(encoder, arrays, hostArgs, undefined);
     const keys = program.results ?? [];
+    if (ret) return { ret, count: program.returns };
     return program.scalars && keys.length ? { scalars: arrays.get(program.scalars.buffer)!.buffer, keys } : undefined;
   };
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */

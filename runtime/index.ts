@@ -157,10 +157,27 @@ export interface WgslProgram {
   host: (ctx: GpuDispatch, ...args: never[]) => void;
 }
 
+/** What a layer's WebGPU variant takes from parad/runtime: device arrays, the save stack, the kernels' WebGPU calls. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type GpuLayerRuntime = Record<string, any>;
+
+/** A layer's WebGPU variants: its generated code, made for parad/runtime's device arrays and kernels. */
+export interface WgslLayer {
+  params: { name: string; type: string }[];
+  returns: string;
+  /** L_b's returned keys */
+  results?: string[];
+  primal: (rt: GpuLayerRuntime) => (...args: never[]) => unknown;
+  d?: (rt: GpuLayerRuntime) => (...args: never[]) => unknown;
+  b?: (rt: GpuLayerRuntime) => (...args: never[]) => unknown;
+}
+
 /** The `wgsl` export of a module generated with target wgsl. */
 export interface WgslModule {
   version: 1;
   kernels: Record<string, { primal: WgslProgram; d?: WgslProgram; b?: WgslProgram }>;
+  /** layers that run on WebGPU (docs/layers.md) */
+  layers?: Record<string, WgslLayer>;
 }
 
 export * from './checkpoint.js';

@@ -39,11 +39,11 @@ interface Report {
   runtime?: { buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; folded: { n: number; error: number; last: boolean }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
+  /** heatRun_b with 5 slots on the GPU vs heatRunAll_b on the GPU and heatRun_b in JavaScript */
+  checkpointed?: { vsStoreAll: number; vsJs: number; forwardSteps: number; expected: number; peakSlots: number };
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[]; adjoints?: Run[]; failure?: string }>;
 }
 let report: Report;
-/** layers run in JavaScript (their kernels on the GPU): no WGSL version to check */
-const layers = new Set<string>();
 /** the kernel files a fixture's layers import, made 32-bit too */
 const imports32 = (dir: string) => (spec: string) => {
   const file = path.resolve(root, 'fixtures', dir, spec).replace(/\.js$/, '.ts');
@@ -59,7 +59,6 @@ beforeAll(async () => {
     const source = to32(fs.readFileSync(path.join(root, 'fixtures', dir, `${dir}.ts`), 'utf8'));
     const resolveImport = imports32(dir);
     const r = await compile(source, { fileName: `${dir}.ts`, targets: ['ts', 'wgsl'], resolveImport });
-    for (const k of r.kernels) if (k.kind === 'layer') layers.add(k.name);
     shaders.push(...(r.shaders ?? []));
     // the adjoints with each strategy forced (their passes differ)
     for (const strategy of ['direct', 'gather', 'reduction', 'atomic'] as const) {
@@ -126,15 +125,15 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
     for (const t of report.fixtures[dir].tint) expect(t.errors, `${t.fn} pass ${t.pass}:\n${t.code}`).toEqual([]);
   });
 
-  test('every K_b has a WGSL version', () => {
-    expect(report.fixtures[dir].diagnostics.filter((d) => d.code === 'PARAD3002').map((d) => d.message)).toEqual([]);
+  test('every K_b has a WGSL version, every layer a WebGPU variant', () => {
+    expect(report.fixtures[dir].diagnostics.filter((d) => d.code === 'PARAD3002' || d.code === 'PARAD3004').map((d) => d.message)).toEqual([]);
   });
 
   test('K_b on the GPU matches JavaScript with every strategy (analysis, forced direct/gather/reduction/atomic) and passes the dot-product test on the GPU', () => {
     if (!report.canRun) return;
     const f = report.fixtures[dir];
     expect(f.failure).toBeUndefined();
-    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel] && !layers.has(s.kernel));
+    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel]);
     const runs = f.adjoints ?? [];
     expect(runs.length, 'each kernel ran with the analysis\' strategies and each one forced').toBe(5 * wanted.length);
     for (const r of runs) {
@@ -151,13 +150,22 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
   test('K and K_d on the GPU match JavaScript (f32)', () => {
     if (!report.canRun) return;
     const runs = report.fixtures[dir].runs;
-    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel] && !layers.has(s.kernel));
+    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel]);
     expect(runs.length, 'each kernel ran in both modes').toBe(2 * wanted.length);
     for (const r of runs) {
       expect(r.failure, `${r.fn}`).toBeUndefined();
       for (const [where, err] of Object.entries(r.errors)) expect(err, `${r.fn}${r.tag ? ` (${r.tag})` : ''}: ${where}`).toBeLessThanOrEqual(2e-4);
     }
   });
+});
+
+test('a checkpointed layer on the GPU: heatRun_b (5 slots, T = 300) equals the stored heatRunAll_b and JavaScript, on the optimal schedule', () => {
+  if (!report.canRun) return;
+  const c = report.checkpointed!;
+  expect(c.vsStoreAll).toBeLessThanOrEqual(1e-5);
+  expect(c.vsJs).toBeLessThanOrEqual(1e-3);
+  expect(c.forwardSteps).toBe(c.expected);
+  expect(c.peakSlots).toBeLessThanOrEqual(5);
 });
 
 describe('Math functions on the GPU keep JavaScript semantics (negative bases, zeros, halves)', () => {

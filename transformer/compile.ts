@@ -10,6 +10,7 @@ import { lowerProgram, type ResolveImport } from './ir/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint } from './differentiate/layer-adjoint.js';
+import { gpuLayers, layerNames } from './emit/wgsl/layers.js';
 import { layerReport, type LayerReport } from './analysis/layer-saves.js';
 import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
@@ -127,9 +128,10 @@ export async function compile(source: string, options: CompileOptions): Promise<
   file.kernels.forEach((k, i) => guarded(k.name, k.origin ? 0 : k.loc.start, () => differentiateKernel(k, i)));
   file.layers.forEach((l, i) => guarded(l.name, l.origin ? 0 : l.loc.start, () => differentiateLayer(l, i)));
   if (sink.hasErrors) return done();
+  if (options.targets?.includes('wgsl')) gpuLayers(file, outputs, modes, options.fileName, sink);
 
   function differentiateLayer(layer: Layer, i: number): KernelOutput {
-    const names = new Names(namesOfLayer(layer, file));
+    const names = new Names(layerNames(layer, file));
     const ctx = { layer, callees: file.callees, names, fileName: layer.origin ?? options.fileName };
     const functions: FunctionIR[] = [];
     if (modes.includes('d')) functions.push(layerTangent(ctx));
@@ -171,7 +173,9 @@ export async function compile(source: string, options: CompileOptions): Promise<
         return arrays.length ? [{ line: l.line, arrays }] : [];
       });
     }
-    const wgsl = options.targets?.includes('wgsl') && !k.origin ? wgslKernel(k, functions, gpuAdjoint, names, sink) : undefined;
+    // an imported kernel's WGSL (for the layers that call it): its own transpilation reports its problems
+    const wgslSink = k.origin ? new DiagnosticSink(k.origin, '') : sink;
+    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, gpuAdjoint, names, wgslSink) : undefined;
     return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl, local: k.origin };
   }
 
@@ -271,13 +275,6 @@ function metaOf(k: Pick<Kernel, 'name' | 'params' | 'returns' | 'loc'>, modes: M
     modes: [...modes],
     source: { file: fileName, line: k.loc.line },
   };
-}
-
-/** Names a layer's generated functions must not take: its variables, every function of the module. */
-function namesOfLayer(layer: Layer, file: KernelFile): Set<string> {
-  const out = new Set<string>(['Math', 'Tape', 'SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', ...layer.vars.keys()]);
-  for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) out.add(n);
-  return out;
 }
 
 function namesOf(k: Kernel): Set<string> {

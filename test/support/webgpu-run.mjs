@@ -119,8 +119,10 @@ for (const dir of dirs) {
     entry.failure = String(e?.message ?? e);
     continue;
   }
+  // kernels and the layers that run on WebGPU (their WebGPU variants)
+  const onGpu = (m, name) => m.wgsl.kernels[name] ?? m.wgsl.layers?.[name];
   for (const spec of specs.filter((s) => s.file === dir)) {
-    if (!mod.wgsl.kernels[spec.kernel]) continue;
+    if (!onGpu(mod, spec.kernel)) continue;
     const meta = mod.__parad.kernels[spec.kernel];
     for (const [name, withDirs] of [[spec.kernel, false], [`${spec.kernel}_d`, true]]) {
       if (!kernels[name]) continue;
@@ -152,7 +154,7 @@ for (const dir of dirs) {
   // K_b on the GPU vs JavaScript, with the strategies the analysis chose and with each one forced
   // (the JS module compiled the same way), and the dot-product test on the GPU itself
   entry.adjoints = [];
-  const kernelsWithB = specs.filter((s) => s.file === dir && mod.wgsl.kernels[s.kernel]?.b);
+  const kernelsWithB = specs.filter((s) => s.file === dir && onGpu(mod, s.kernel)?.b);
   if (!kernelsWithB.length) continue;
   for (const strategy of [undefined, ...STRATEGIES]) {
     const m = strategy ? load((await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], strategy, resolveImport })).code) : mod;
@@ -173,6 +175,30 @@ for (const dir of dirs) {
       entry.adjoints.push(run);
     }
   }
+}
+// a checkpointed layer on the GPU: heatRun_b (5 slots) == heatRunAll_b, both on the GPU, T = 300,
+// following the optimal schedule; and against JavaScript (f32)
+if (canRun && (process.argv.length <= 2 || dirs.includes('timestep'))) {
+  const source = to32(fs.readFileSync(path.join(root, 'fixtures/timestep/timestep.ts'), 'utf8'));
+  const mod = load((await compile(source, { fileName: 'timestep.ts', format: 'js', targets: ['ts', 'wgsl'] })).code);
+  const ks = await createKernels(device, mod.wgsl);
+  const n = 64, T = 300;
+  const u0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i / 5) + 1), w = Float32Array.from({ length: n }, (_, i) => 1 + i / n);
+  const seed = () => Float32Array.from({ length: n }, (_, i) => Math.cos(i / 3));
+  runtime.setCheckpointing({ slots: 5 }, 'heatRun');
+  const ck = { u: u0.slice(), ub: seed() }, all = { u: u0.slice(), ub: seed() }, js = { u: u0.slice(), ub: seed() };
+  const rCk = await ks.heatRun_b(ck.u, ck.ub, w, 0.2, n, T, 0.5);
+  const stats = runtime.lastCheckpointRun().stats;
+  const rAll = await ks.heatRunAll_b(all.u, all.ub, w, 0.2, n, T, 0.5);
+  const rJs = mod.heatRun_b(js.u, js.ub, w, 0.2, n, T, 0.5);
+  runtime.resetCheckpointing();
+  report.checkpointed = {
+    vsStoreAll: Math.max(relError(ck.ub, all.ub), relError(ck.u, all.u), relError([rCk.kappab], [rAll.kappab])),
+    vsJs: Math.max(relError(ck.ub, js.ub), relError(ck.u, js.u), relError([rCk.kappab], [rJs.kappab])),
+    forwardSteps: stats.forwardSteps,
+    expected: runtime.checkpointSchedule(T, 5).forwardSteps,
+    peakSlots: stats.peakSlots,
+  };
 }
 // JavaScript semantics of every Math function on awkward inputs (negative bases, zeros, halves):
 // m_<f>(y, x, z, n) of the math fixture, element k at x = G[k / G.length], z = G[k % G.length];

@@ -66,6 +66,7 @@ export const CODES = {
   wgslUnsupported: 'PARAD3001',
   wgslNoAdjoint: 'PARAD3002',
   wgslSequential: 'PARAD3003',
+  wgslLayer: 'PARAD3004',
 
   internal: 'PARAD9001',
 } as const;

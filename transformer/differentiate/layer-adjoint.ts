@@ -20,7 +20,7 @@ import { writtenArrays } from '../ir/lower-layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
 import { adjointName } from '../naming.js';
-import { callArgs, iterationValue, line, nest, tripCount, type LayerContext } from './layer-common.js';
+import { addTo, callArgs, iterationValue, line, nest, tripCount, type LayerContext } from './layer-common.js';
 
 /** The runtime functions the adjoints of layers call (exported by `parad`). */
 
@@ -67,6 +67,24 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
   };
 }
 
+/**
+ * The layer's primal as a generated function (its WebGPU variant: the source's `s += k()` becomes
+ * `s = add(s, k())`); the TypeScript output keeps the source text instead.
+ */
+export function layerPrimal(ctx: LayerContext): FunctionIR {
+  const A = new Adjoint(ctx);
+  const body: Stmt[] = [];
+  for (const v of ctx.layer.vars.values()) body.push(...A.hoistPrimal(v));
+  body.push(...A.primal(ctx.layer.body, true));
+  return {
+    name: ctx.layer.name,
+    params: ctx.layer.params.map((p) => ({ name: p.name, type: p.type })),
+    returnType: ctx.layer.returns,
+    comment: [`Layer ${ctx.layer.name}.`],
+    body,
+  };
+}
+
 class Adjoint {
   readonly stack: string;
   readonly runtime = new Set<string>();
@@ -97,6 +115,13 @@ class Adjoint {
       default:
         return [];
     }
+  }
+
+  /** The primal's declarations: arrays and float locals (no adjoints). */
+  hoistPrimal(v: LVar): Stmt[] {
+    if (v.kind === 'scratch' || v.kind === 'alias') return [line(`let ${v.name}!: ${v.type};`)];
+    if (v.kind === 'float') return [line(`let ${v.name}: number = 0;`)];
+    return [];
   }
 
   /** The forward sweep of `body`, saving on `stack`. */
@@ -149,7 +174,8 @@ class Adjoint {
   private primalCall(s: Extract<LStmt, { k: 'call' }>): Stmt {
     const callee = this.ctx.callees.get(s.callee)!;
     const call = `${s.callee}(${callArgs(this.ctx, callee, s.args, 'primal').join(', ')})`;
-    return line(s.result ? `${s.result.name} ${s.result.op} ${call};` : `${call};`, s);
+    if (!s.result) return line(`${call};`, s);
+    return line(s.result.op === '+=' ? addTo(this.ctx, s.result.name, call) : `${s.result.name} = ${call};`, s);
   }
 
   private swap(s: Extract<LStmt, { k: 'swap' }>): Stmt[] {
@@ -189,7 +215,10 @@ class Adjoint {
         if (this.v(s.dst).partner) {
           // a copy of an array onto itself (aliases may meet) is the identity
           const adj: Stmt[] = [];
-          if (this.v(s.src).partner) adj.push(line(`for (let i = 0; i < ${s.src}.length; i++) ${this.b(s.src)}[i] += ${this.b(s.dst)}[i];`, s));
+          if (this.v(s.src).partner) {
+            this.runtime.add('accumulate');
+            adj.push(line(`accumulate(${this.b(s.src)}, ${this.b(s.dst)}, ${s.src}.length);`, s));
+          }
           adj.push(line(`${this.b(s.dst)}.fill(0, 0, ${s.src}.length);`, s));
           out.push(nest(`if (${s.src} !== ${s.dst})`, adj, undefined, s));
         }
@@ -233,7 +262,7 @@ class Adjoint {
     // the callee's _b leaves its outputs: the calls before it need its inputs
     out.push(...restore(plan.after));
     for (const w of plan.save) out.push(line(`${stack}.release(${saved.get(w)});`, s));
-    for (const x of scalarResults) out.push(line(`${x.to} += ${r}.${x.key};`, s));
+    for (const x of scalarResults) out.push(line(addTo(this.ctx, x.to, `${r}.${x.key}`), s));
     if (s.result?.op === '=') out.push(line(`${this.b(s.result.name)} = 0;`, s));
     return out;
   }
@@ -333,8 +362,11 @@ class Adjoint {
     return found;
   }
 
-  /** The untaped primal of a loop body (a checkpointed step): arrays swapped with their adjoints. */
-  primal(body: LStmt[]): Stmt[] {
+  /**
+   * The untaped primal of a loop body (a checkpointed step): arrays swapped with their adjoints;
+   * `alone`: the whole layer's primal (no adjoints, the return kept).
+   */
+  primal(body: LStmt[], alone = false): Stmt[] {
     return body.flatMap((s): Stmt[] => {
       switch (s.k) {
         case 'call':
@@ -350,12 +382,13 @@ class Adjoint {
         case 'fill':
           return [line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
         case 'swap':
-          return this.swap(s);
+          return alone ? [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)] : this.swap(s);
         case 'loop':
-          return [nest(forHeader(s.header), this.primal(s.body), undefined, s)];
+          return [nest(forHeader(s.header), this.primal(s.body, alone), undefined, s)];
         case 'alias':
+          return alone ? [line(`${s.name} = ${s.of};`, s)] : [];
         case 'return':
-          return [];
+          return alone ? [line(s.value ? `return ${s.value};` : 'return;', s)] : [];
       }
     });
   }

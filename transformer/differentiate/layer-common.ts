@@ -15,7 +15,15 @@ export interface LayerContext {
   callees: Map<string, Callee>;
   names: Names;
   fileName: string;
+  /**
+   * The WebGPU variant (the `wgsl` export's layer factories): float values of calls live on the
+   * device, so they are summed with `add(x, y)` (parad/runtime resolves them after the run).
+   */
+  gpu?: boolean;
 }
+
+/** `x += y` for a float that may be a call's value (on the GPU, `x = add(x, y)`). */
+export const addTo = (ctx: LayerContext, x: string, y: string): string => (ctx.gpu ? `${x} = add(${x}, ${y});` : `${x} += ${y};`);
 
 /** A zero partner for an array without one (an inactive array passed to an active parameter). */
 const zeros = (ctx: LayerContext, array: string) => `new ${ctx.layer.vars.get(array)!.type}(${array}.length)`;

@@ -7,7 +7,7 @@ import type { LStmt } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
 import { tangentName } from '../naming.js';
-import { callArgs, line, nest, type LayerContext } from './layer-common.js';
+import { addTo, callArgs, line, nest, type LayerContext } from './layer-common.js';
 
 export function layerTangent(ctx: LayerContext): FunctionIR {
   const { layer, names } = ctx;
@@ -46,7 +46,7 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
     const x = s.result.name;
     if (s.result.op === '=') return [line(`[${x}, ${d(ctx, x)}] = ${call};`, s)];
     const [v, vd] = [ctx.names.temp('v'), ctx.names.temp('v')];
-    return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(`${x} += ${v};`, s), line(`${d(ctx, x)} += ${vd};`, s)], undefined, s)];
+    return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(addTo(ctx, x, v), s), line(addTo(ctx, d(ctx, x), vd), s)], undefined, s)];
   },
   scratch(ctx, s) {
     // swapped arrays are declared with their plain type (a new array's type is narrower than a parameter's)

@@ -5,6 +5,7 @@ import type { KernelMeta } from '../../runtime/index.js';
 import { printMapped, printStmts } from './print.js';
 import { META_EXPORT, WGSL_EXPORT } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
+import { LAYER_RUNTIME, type GpuLayerOut } from './wgsl/layers.js';
 
 export interface KernelOutput {
   sourceText: string;
@@ -16,6 +17,8 @@ export interface KernelOutput {
   wgsl?: WgslProgramOut[];
   /** the file of a kernel or layer imported by a layer: emitted module-local, not in `__parad` */
   local?: string;
+  /** a layer's WebGPU variant (target wgsl) */
+  gpuLayer?: GpuLayerOut;
 }
 
 /**
@@ -27,6 +30,7 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
   types.add('ModuleMeta');
   const gpu = kernels.some((k) => k.wgsl);
   if (gpu) for (const t of ['GpuDispatch', 'WgslModule']) types.add(t);
+  if (kernels.some((k) => k.gpuLayer)) types.add('GpuLayerRuntime');
   for (const k of kernels) for (const p of k.meta.params) if (/^[fiu]\d\d$/.test(p.type)) types.add(p.type);
   for (const k of kernels) if (k.meta.returns !== 'void') types.add(k.meta.returns);
   const typeNames = [...types].sort();
@@ -129,6 +133,29 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
     }
     out.push('    },');
   }
-  out.push('  },', '};', '');
+  out.push('  },');
+  const layers = kernels.filter((k) => k.gpuLayer);
+  if (layers.length) {
+    out.push('  layers: {');
+    for (const k of layers) {
+      const g = k.gpuLayer!;
+      out.push(`    ${JSON.stringify(k.meta.name)}: {`);
+      out.push(`      params: ${JSON.stringify(k.meta.params.map((p) => ({ name: p.name, type: p.type })))},`);
+      out.push(`      returns: ${JSON.stringify(k.meta.returns)},`);
+      if (g.b?.results?.length) out.push(`      results: ${JSON.stringify(g.b.results.map((r) => r.key))},`);
+      for (const [mode, f] of [['primal', g.primal], ['d', g.d], ['b', g.b]] as const) {
+        if (!f) continue;
+        // the layer's code over parad/runtime's device arrays and the kernels' WebGPU versions
+        out.push(`      ${mode}: ($: GpuLayerRuntime) => {`);
+        out.push(`        const { ${[...LAYER_RUNTIME, ...g.uses].join(', ')} } = $;`);
+        out.push(`        return function ${f.name}(${f.params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${f.returnType} {`);
+        out.push(printMapped(f.body, 5, { fileName }).text);
+        out.push('        };', '      },');
+      }
+      out.push('    },');
+    }
+    out.push('  },');
+  }
+  out.push('};', '');
   return out;
 }

@@ -483,6 +483,7 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
 
 const MESSAGES: Record<keyof typeof CODES, string> = {
   layerStatement: 'this statement is not supported in layers',
+  wgslLayer: 'the layer runs in JavaScript only',
   layerCall: 'layers call kernels and layers',
   layerArgument: 'this argument does not fit the parameter',
   layerValue: 'layer values are inactive constants',
