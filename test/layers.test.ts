@@ -384,6 +384,39 @@ test('examples/heat.ts (the README\'s layer) compiles cleanly and its adjoint fo
   expect(lastCheckpointRun()).toMatchObject({ layer: 'heat', slots: 10, stats: { forwardSteps: binomialOptimum(200, 10) } });
 });
 
+test('with target wgsl a layer passing a float local to a kernel runs in JavaScript only (PARAD3004); the others get WebGPU variants', async () => {
+  const src = `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function total(x: Float32Array, n: i32): f32 {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i];
+  return s;
+}
+/** @kernel */
+export function scale(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) y[i] = a * x[i];
+}
+/** @layer */
+export function host(y: Float32Array, x: Float32Array, n: i32): void {
+  const s = total(x, n);
+  scale(y, x, s, n);
+}
+/** @layer */
+export function device(y: Float32Array, x: Float32Array, a: f32, n: i32): f32 {
+  scale(y, x, a, n);
+  return total(y, n);
+}
+`;
+  const r = await compile(src, { fileName: 'g.ts', targets: ['ts', 'wgsl'] });
+  expect(r.code).toBeDefined();
+  expect(r.diagnostics.filter((d) => d.code === 'PARAD3004').map((d) => `${d.line} ${d.message}`)).toEqual([
+    "14 layer 'host' runs in JavaScript only: it passes the float local 's' to 'scale' (on the GPU a call's value stays on the device)",
+  ]);
+  const mod = loadGenerated((await compile(src, { fileName: 'g.ts', targets: ['ts', 'wgsl'], format: 'js' })).code!);
+  expect(Object.keys((mod.wgsl as { layers: object }).layers)).toEqual(['device']);
+});
+
 describe('layer diagnostics', () => {
   const head = `import type { f64, i32 } from 'parad';
 /** @kernel */
