@@ -427,6 +427,35 @@ try {
 } catch (e) {
   say(`TF.js WebGPU: not run here (${short(e)})`);
 }
+// ---- a layer: the heat equation's time loop on WebGPU, checkpointed vs stored ---------------------
+try {
+  const m = load((await compile(to32(fs.readFileSync(path.join(root, 'fixtures/timestep/timestep.ts'), 'utf8')), { fileName: 'fixtures/timestep/timestep.ts', format: 'js', targets: ['ts', 'wgsl'] })).code);
+  const k = await createKernels(device, m.wgsl);
+  const n = SMALL ? 1 << 14 : 1 << 18, T = SMALL ? 100 : 300;
+  const u0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i / 97) + 1), w = Float32Array.from({ length: n }, () => 1);
+  const timeLayer = async (f) => {
+    const times = [];
+    for (let rep = 0; rep < Math.min(REPS, 3) + 1; rep++) {
+      const t0 = performance.now();
+      await f();
+      if (rep) times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  const primal = await timeLayer(() => k.heatRun(u0.slice(), w, 0.2, n, T));
+  const stored = await timeLayer(() => k.heatRunAll_b(u0.slice(), new Float32Array(n), w, 0.2, n, T, 1));
+  say(`layer heatRun on WebGPU (n = ${n}, T = ${T}; each call one submit, typed arrays in and out):`);
+  say(`  primal ${primal.toFixed(1)} ms; store-all heatRunAll_b ${stored.toFixed(1)} ms = ${f2(stored / primal)}x the primal`);
+  for (const c of [5, 10, 30]) {
+    runtime.setCheckpointing({ slots: c }, 'heatRun');
+    const ms = await timeLayer(() => k.heatRun_b(u0.slice(), new Float32Array(n), w, 0.2, n, T, 1));
+    const st = runtime.lastCheckpointRun().stats;
+    say(`  c = ${String(c).padStart(2)}: ${ms.toFixed(1)} ms = ${f2(ms / primal)}x the primal, ${st.forwardSteps} forward steps (${st.recomputed} recomputed)`);
+  }
+  runtime.resetCheckpointing();
+} catch (e) {
+  say(`layer heatRun on WebGPU: failed (${short(e)})`);
+}
 fs.mkdirSync(path.join(here, 'out'), { recursive: true });
 fs.writeFileSync(path.join(here, 'out', 'gpu.txt'), `${out.join('\n')}\n`);
 device.destroy();
