@@ -9,7 +9,7 @@
 /// <reference types="@webgpu/types" />
 import type { GpuLayerRuntime, WgslLayer } from './index.js';
 import { checkpointLoop } from './checkpoint.js';
-import { MAX_WORKGROUPS, ParadGpuError, STORAGE_USAGE, type KernelCall } from './gpu.js';
+import { MAX_WORKGROUPS, ParadGpuError, giveBack, pooledEncoders, takeStorage, type KernelCall } from './gpu.js';
 
 const MAP_READ = 0x1, COPY_DST = 0x8, UNIFORM = 0x40;
 
@@ -19,6 +19,8 @@ interface Run {
   encoder: GPUCommandEncoder;
   /** buffers the run made (destroyed after it) */
   temps: GPUBuffer[];
+  /** buffers the run took from the device's pool (given back after it) */
+  pooled: GPUBuffer[];
   fill: GPUComputePipeline;
   add: GPUComputePipeline;
 }
@@ -32,14 +34,15 @@ const active = (): Run => {
 abstract class DeviceArray {
   readonly gpu: GPUBuffer;
   readonly byteLength: number;
-  constructor(readonly length: number, buffer?: GPUBuffer) {
+  /** `buffer`: the caller's; else one from the pool, zeroed like a new typed array unless `upload` fills it */
+  constructor(readonly length: number, buffer?: GPUBuffer, upload = false) {
     this.byteLength = length * 4;
     if (buffer) this.gpu = buffer;
     else {
       const r = active();
-      // zeroed, like a new typed array
-      this.gpu = r.device.createBuffer({ size: Math.max(4, this.byteLength), usage: STORAGE_USAGE });
-      r.temps.push(this.gpu);
+      this.gpu = takeStorage(r.device, this.byteLength);
+      r.pooled.push(this.gpu);
+      if (!upload) r.encoder.clearBuffer(this.gpu);
     }
   }
 
@@ -174,15 +177,16 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
     },
   };
   for (const [name, call] of Object.entries(kernels)) {
+    const encode = pooledEncoders.get(call);
+    if (!encode) continue;
     rt[name] = (...args: unknown[]) => {
-      const out = call.encode(active().encoder, ...args.map((a) => (a instanceof DeviceArray ? a.gpu : (a as number))));
+      const r = active();
+      const out = encode(r.encoder, r.pooled, ...args.map((a) => (a instanceof DeviceArray ? a.gpu : (a as number))));
       if (!out) return undefined;
       if ('ret' in out) {
-        active().temps.push(out.ret);
         const at = (index: number) => new DeviceScalar([{ buffer: out.ret, index }]);
         return out.count === 1 ? at(0) : [at(0), at(1)];
       }
-      active().temps.push(out.scalars);
       return Object.fromEntries(out.keys.map((k, index) => [k, new DeviceScalar([{ buffer: out.scalars, index }])]));
     };
   }
@@ -222,7 +226,7 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
 async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<never> {
   if (run) throw new ParadGpuError(`${name}: another layer call is being recorded`);
   const { fill, add: addPipeline } = helpersOf(device);
-  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), temps: [], fill, add: addPipeline };
+  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), temps: [], pooled: [], fill, add: addPipeline };
   device.pushErrorScope('validation');
   run = r;
   const typed: { data: TypedArray; array: DeviceArray }[] = [];
@@ -230,7 +234,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   try {
     const mapped = args.map((a) => {
       if (isTyped(a)) {
-        const array = new DEVICE_TYPES[a.constructor.name as keyof typeof DEVICE_TYPES](a.length);
+        const array = new DEVICE_TYPES[a.constructor.name as keyof typeof DEVICE_TYPES](a.length, undefined, true);
         device.queue.writeBuffer(array.gpu, 0, a.buffer, a.byteOffset, a.byteLength);
         typed.push({ data: a, array });
         return array;
@@ -243,7 +247,8 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   } catch (e) {
     run = undefined;
     await device.popErrorScope();
-    for (const b of r.temps) b.destroy();
+    // a failed run's buffers may be in any state: dropped, not pooled
+    for (const b of [...r.temps, ...r.pooled]) b.destroy();
     throw e;
   }
   run = undefined;
@@ -268,7 +273,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   device.queue.submit([r.encoder.finish()]);
   const err = await device.popErrorScope();
   if (err) {
-    for (const b of [...r.temps, staging]) b.destroy();
+    for (const b of [...r.temps, ...r.pooled, staging]) b.destroy();
     throw new ParadGpuError(`${name}: ${err.message}`);
   }
   await staging.mapAsync(MAP_READ);
@@ -276,6 +281,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   staging.unmap();
   staging.destroy();
   for (const b of r.temps) b.destroy();
+  giveBack(device, r.pooled);
   offset = 0;
   for (const t of typed) {
     new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(bytes.subarray(offset, offset + t.data.byteLength));

@@ -60,6 +60,20 @@ export class ParadGpuError extends Error {}
 
 export { STORAGE_USAGE, MAX_WORKGROUPS };
 
+/** Per kernel call: `encode` with its buffers from the device's pool, collected in `used` (for layers). */
+export const pooledEncoders = new WeakMap<KernelCall, (encoder: GPUCommandEncoder, used: GPUBuffer[], ...args: (GPUBuffer | number)[]) => ReturnType<KernelCall['encode']>>();
+
+/** Buffers a pooled `encode` took, back to the device's pool once the work that used them is done. */
+export function giveBack(device: GPUDevice, buffers: GPUBuffer[]): void {
+  const { pool } = cacheOf(device);
+  for (const b of buffers) pool.give(b);
+}
+
+/** A storage buffer from the device's pool (not zeroed). */
+export function takeStorage(device: GPUDevice, bytes: number): GPUBuffer {
+  return cacheOf(device).pool.take(Math.max(4, Math.ceil(bytes / 4) * 4), STORAGE_USAGE);
+}
+
 /** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
 export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
@@ -450,22 +464,29 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     if (!ret) return undefined;
     return ret.length === 1 ? ret[0] : [ret[0], ret[1]];
   }) as KernelCall;
-  call.encode = (encoder, ...args) => {
+  /** `encode`, its buffers from the device's pool when `used` collects them (the caller gives them back after its work is done). */
+  const encodeWith = (encoder: GPUCommandEncoder, used: GPUBuffer[] | undefined, args: Arg[]) => {
     const { arrays, hostArgs } = bind(args, false);
     // a float kernel's value (K_d: and its tangent) stays in a buffer of its own
-    const ret = program.returns ? device.createBuffer({ size: 16, usage: STORAGE_USAGE }) : undefined;
-    if (ret) arrays.set('_ret', { buffer: ret, written: false, owned: false });
-    if (program.scalars) deviceScalars(program.scalars, arrays, false);
-    // the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
-    record(encoder, arrays, hostArgs, undefined);
+    const ret = program.returns ? (used ? pool.take(16, STORAGE_USAGE) : device.createBuffer({ size: 16, usage: STORAGE_USAGE })) : undefined;
+    if (ret) {
+      used?.push(ret);
+      arrays.set('_ret', { buffer: ret, written: false, owned: false });
+    }
+    if (program.scalars) deviceScalars(program.scalars, arrays, false, used);
+    // without `used`, the uniform buffers live until the caller's work is done: destroyed with the device (or GC)
+    record(encoder, arrays, hostArgs, used);
     const keys = program.results ?? [];
     if (ret) return { ret, count: program.returns };
     return program.scalars && keys.length ? { scalars: arrays.get(program.scalars.buffer)!.buffer, keys } : undefined;
   };
+  call.encode = (encoder, ...args) => encodeWith(encoder, undefined, args);
+  pooledEncoders.set(call, (encoder, used, ...args) => encodeWith(encoder, used, args));
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
-  const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean): Float32Array => {
+  const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean, used?: GPUBuffer[]): Float32Array => {
     const data = new Float32Array(Math.max(1, spec.count));
-    const buffer = pooled ? pool.take(data.byteLength, STORAGE_USAGE) : device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
+    const buffer = pooled || used ? pool.take(data.byteLength, STORAGE_USAGE) : device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
+    used?.push(buffer);
     device.queue.writeBuffer(buffer, 0, data);
     arrays.set(spec.buffer, { data, buffer, written: true, owned: pooled });
     return data;
