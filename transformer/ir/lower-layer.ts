@@ -88,8 +88,12 @@ export class LayerLowerer {
   }
 
   private declare(name: string, v: LVar, node: Node): void {
-    if (this.vars.has(name)) {
-      this.error(node, 'duplicateName', `'${name}' is already declared in this layer; layers need distinct names`);
+    const old = this.vars.get(name);
+    // loop variables and values of sibling blocks may share a name (the generated code declares them per block)
+    const blockLocal = (x: LVar) => x.kind === 'loopVar' || (x.kind === 'value' && x.inLoop);
+    const visible = this.scopes.some((s) => s.has(name));
+    if (old && (visible || !blockLocal(old) || !blockLocal(v) || old.kind !== v.kind)) {
+      this.error(node, 'duplicateName', `'${name}' is already declared in this layer; layers need distinct names (loop variables and values inside loops may repeat in sibling loops)`);
       return;
     }
     this.vars.set(name, v);
