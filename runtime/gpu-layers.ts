@@ -3,8 +3,8 @@
  * export's `layers`, docs/layers.md). A variant is the layer's generated code made for this file's
  * runtime: `new Float32Array(n)` is a device array (a storage buffer), `.set`, `.slice`, `.fill`
  * are buffer copies and fills, each kernel call records its passes, and the floats calls return are
- * device scalars (`add` sums them). A call of a layer records all of it into one command encoder,
- * submits it, and reads back the typed arrays it was given and the floats it returns.
+ * device scalars (`add` sums them). A call of a layer records all of it (submitting every 256
+ * kernel calls), and reads back the typed arrays it was given and the floats it returns at the end.
  */
 /// <reference types="@webgpu/types" />
 import type { GpuLayerRuntime, WgslLayer } from './index.js';
@@ -23,8 +23,13 @@ interface Run {
   pooled: GPUBuffer[];
   fill: GPUComputePipeline;
   add: GPUComputePipeline;
+  /** kernel calls recorded into `encoder` */
+  calls: number;
 }
 let run: Run | undefined;
+
+/** Kernel calls per command buffer: a long run is submitted in pieces (its values stay on the device). */
+const CALLS_PER_SUBMIT = 256;
 const active = (): Run => {
   if (!run) throw new ParadGpuError('a device array was used outside a call of a layer');
   return run;
@@ -181,6 +186,11 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
     if (!encode) continue;
     rt[name] = (...args: unknown[]) => {
       const r = active();
+      if (++r.calls > CALLS_PER_SUBMIT) {
+        r.device.queue.submit([r.encoder.finish()]);
+        r.encoder = r.device.createCommandEncoder({ label: 'parad layer' });
+        r.calls = 1;
+      }
       const out = encode(r.encoder, r.pooled, ...args.map((a) => (a instanceof DeviceArray ? a.gpu : (a as number))));
       if (!out) return undefined;
       if ('ret' in out) {
@@ -226,7 +236,7 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
 async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<never> {
   if (run) throw new ParadGpuError(`${name}: another layer call is being recorded`);
   const { fill, add: addPipeline } = helpersOf(device);
-  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), temps: [], pooled: [], fill, add: addPipeline };
+  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), temps: [], pooled: [], fill, add: addPipeline, calls: 0 };
   device.pushErrorScope('validation');
   run = r;
   const typed: { data: TypedArray; array: DeviceArray }[] = [];
