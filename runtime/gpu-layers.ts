@@ -89,15 +89,17 @@ class DeviceUint32Array extends DeviceArray {
 }
 const DEVICE_TYPES = { Float32Array: DeviceFloat32Array, Int32Array: DeviceInt32Array, Uint32Array: DeviceUint32Array };
 
-/** A float a call returned, on the device: a sum of buffer elements plus a constant. */
+/** A float calls returned, on the device: Σ coef · element of a buffer, plus a constant. */
 class DeviceScalar {
-  constructor(readonly terms: { buffer: GPUBuffer; index: number }[], readonly constant = 0) {}
+  constructor(readonly terms: { buffer: GPUBuffer; index: number; coef: number }[], readonly constant = 0) {}
 }
 const add = (a: number | DeviceScalar, b: number | DeviceScalar): number | DeviceScalar => {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
   const terms = [...(typeof a === 'number' ? [] : a.terms), ...(typeof b === 'number' ? [] : b.terms)];
   return new DeviceScalar(terms, (typeof a === 'number' ? a : a.constant) + (typeof b === 'number' ? b : b.constant));
 };
+const scaled = (c: number, v: number | DeviceScalar): number | DeviceScalar =>
+  typeof v === 'number' ? c * v : new DeviceScalar(v.terms.map((t) => ({ ...t, coef: c * t.coef })), c * v.constant);
 
 const FILL_WGSL = `struct P { n: u32, off: u32, bits: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -175,6 +177,7 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
     },
     releaseCopy: () => {},
     add,
+    scaled,
     accumulate: (dst: DeviceArray, src: DeviceArray, n: number) => {
       if (n <= 0) return;
       const r = active();
@@ -194,10 +197,10 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
       const out = encode(r.encoder, r.pooled, ...args.map((a) => (a instanceof DeviceArray ? a.gpu : (a as number))));
       if (!out) return undefined;
       if ('ret' in out) {
-        const at = (index: number) => new DeviceScalar([{ buffer: out.ret, index }]);
+        const at = (index: number) => new DeviceScalar([{ buffer: out.ret, index, coef: 1 }]);
         return out.count === 1 ? at(0) : [at(0), at(1)];
       }
-      return Object.fromEntries(out.keys.map((k, index) => [k, new DeviceScalar([{ buffer: out.scalars, index }])]));
+      return Object.fromEntries(out.keys.map((k, index) => [k, new DeviceScalar([{ buffer: out.scalars, index, coef: 1 }])]));
     };
   }
   // a layer calling a layer: the callee's variant, made with the same runtime (layers are acyclic)
@@ -302,7 +305,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   const resolve = (v: unknown): unknown => {
     if (v instanceof DeviceScalar) {
       let s = v.constant;
-      for (let i = 0; i < v.terms.length; i++) s += values[k++];
+      for (const t of v.terms) s += t.coef * values[k++];
       return s;
     }
     if (Array.isArray(v)) return v.map(resolve);

@@ -59,6 +59,8 @@ const callArb: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(arrayArb, arrayArb).filter(([y, x]) => distinct([y, x])).map(([y, x]) => `${y}.set(${x});`),
   fc.constant('[a, b] = [b, a];'),
   arrayArb.map((x) => `total = sumsq(${x}, n);`),
+  arrayArb.map((x) => `total += 0.5 * sumsq(${x}, n);`),
+  arrayArb.map((x) => `total = -sumsq(${x}, n) / 3;`),
   arrayArb.map((x) => `${x}.fill(0.25);`),
   // a scratch array of its own (declared in a loop when the statement is in one): HH is made unique below
   fc.tuple(arrayArb, arrayArb).filter(([y, x]) => distinct([y, x])).map(([y, x]) => `const HH = new Float64Array(n); squash(HH, ${x}, n); axpy(${y}, HH, k, n);`),

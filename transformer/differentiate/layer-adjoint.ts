@@ -20,7 +20,7 @@ import { writtenArrays } from '../ir/lower-layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
 import { adjointName } from '../naming.js';
-import { addTo, callArgs, iterationValue, line, nest, tripCount, type LayerContext } from './layer-common.js';
+import { addTo, callArgs, iterationValue, line, nest, scaleOf, times, tripCount, type LayerContext } from './layer-common.js';
 
 /** The runtime functions the adjoints of layers call (exported by `parad`). */
 
@@ -175,7 +175,8 @@ class Adjoint {
     const callee = this.ctx.callees.get(s.callee)!;
     const call = `${s.callee}(${callArgs(this.ctx, callee, s.args, 'primal').join(', ')})`;
     if (!s.result) return line(`${call};`, s);
-    return line(s.result.op === '+=' ? addTo(this.ctx, s.result.name, call) : `${s.result.name} = ${call};`, s);
+    const value = scaleOf(this.ctx, s.result.scale, call);
+    return line(s.result.op === '+=' ? addTo(this.ctx, s.result.name, value) : `${s.result.name} = ${value};`, s);
   }
 
   private swap(s: Extract<LStmt, { k: 'swap' }>): Stmt[] {
@@ -250,7 +251,8 @@ class Adjoint {
     const restore = (arrays: string[]) => arrays.map((w) => line(`${w}.set(${saved.get(w)});`, s));
     out.push(...restore(plan.before));
     const args = callArgs(this.ctx, callee, s.args, 'b');
-    if (callee.returns !== 'void') args.push(s.result ? this.b(s.result.name) : '0');
+    // the seed of the callee's value: the result's adjoint, times the scale (host numbers)
+    if (callee.returns !== 'void') args.push(s.result ? (s.result.scale ? times(s.result.scale, this.b(s.result.name)) : this.b(s.result.name)) : '0');
     // the scalar adjoints K_b returns, added to the arguments' adjoints
     const scalarResults = callee.params.flatMap((p, i) => {
       const a = s.args[i];

@@ -22,6 +22,17 @@ export interface LayerContext {
   gpu?: boolean;
 }
 
+/** A call's value `v` times the statement's `scale` (on the GPU, `scaled(c, v)`: the value is on the device). */
+export const scaleOf = (ctx: LayerContext, scale: Expr | undefined, v: string): string =>
+  !scale ? v : ctx.gpu ? `scaled(${printExpr(scale)}, ${v})` : times(scale, v);
+
+/** `scale · v` as the source wrote it: `v / d` for a scale 1 / d, `-v` for -1. */
+export function times(scale: Expr, v: string): string {
+  if (scale.k === 'binary' && scale.op === '/' && scale.l.k === 'num' && scale.l.value === 1) return `${v} / ${printExpr(scale.r, 13)}`;
+  if (scale.k === 'num' && scale.value === -1) return `-${v}`;
+  return `${printExpr(scale, 12)} * ${v}`;
+}
+
 /** `x += y` for a float that may be a call's value (on the GPU, `x = add(x, y)`). */
 export const addTo = (ctx: LayerContext, x: string, y: string): string => (ctx.gpu ? `${x} = add(${x}, ${y});` : `${x} += ${y};`);
 

@@ -7,7 +7,7 @@ import type { LStmt } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
 import { tangentName } from '../naming.js';
-import { addTo, callArgs, line, nest, type LayerContext } from './layer-common.js';
+import { addTo, callArgs, line, nest, scaleOf, type LayerContext } from './layer-common.js';
 
 export function layerTangent(ctx: LayerContext): FunctionIR {
   const { layer, names } = ctx;
@@ -43,10 +43,11 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
     const callee = ctx.callees.get(s.callee)!;
     const call = `${tangentName(s.callee)}(${callArgs(ctx, callee, s.args, 'd').join(', ')})`;
     if (!s.result) return [line(`${call};`, s)];
-    const x = s.result.name;
-    if (s.result.op === '=') return [line(`[${x}, ${d(ctx, x)}] = ${call};`, s)];
+    const { name: x, op, scale } = s.result;
+    if (op === '=' && !scale) return [line(`[${x}, ${d(ctx, x)}] = ${call};`, s)];
     const [v, vd] = [ctx.names.temp('v'), ctx.names.temp('v')];
-    return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(addTo(ctx, x, v), s), line(addTo(ctx, d(ctx, x), vd), s)], undefined, s)];
+    const put = (target: string, value: string) => (op === '=' ? `${target} = ${value};` : addTo(ctx, target, value));
+    return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(put(x, scaleOf(ctx, scale, v)), s), line(put(d(ctx, x), scaleOf(ctx, scale, vd)), s)], undefined, s)];
   },
   scratch(ctx, s) {
     // swapped arrays are declared with their plain type (a new array's type is narrower than a parameter's)

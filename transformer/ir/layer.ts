@@ -16,8 +16,8 @@ export type LArg =
   | { k: 'value'; e: Expr };
 
 export type LStmt =
-  /** `callee(args)`, its float result assigned (`=`) or added (`+=`) to a float local */
-  | { k: 'call'; callee: string; args: LArg[]; result?: { name: string; op: '=' | '+=' }; loc: Loc }
+  /** `callee(args)`, its float result (times `scale`) assigned (`=`) or added (`+=`) to a float local */
+  | { k: 'call'; callee: string; args: LArg[]; result?: { name: string; op: '=' | '+='; scale?: Expr }; loc: Loc }
   /** `const name = new Float64Array(length)` */
   | { k: 'scratch'; name: string; type: ArrayType; length: Expr; loc: Loc }
   /** `let name = other` (another array variable, declared at the layer's top level) */

@@ -13,7 +13,7 @@ import type { Expr, Param, ArrayType } from './types.js';
 import { isFloatArray } from './types.js';
 import type { Callee, LArg, LStmt, LVar, Layer } from './layer.js';
 import { forEachLStmt } from './layer.js';
-import { readsOf } from './build.js';
+import { div, mul, num, readsOf } from './build.js';
 
 type Code = keyof typeof CODES;
 
@@ -56,11 +56,11 @@ export class LayerLowerer {
     }
     // float locals are the targets of call results
     body.forEachDescendant((n) => {
-      if (Node.isBinaryExpression(n) && ['=', '+='].includes(n.getOperatorToken().getText()) && Node.isCallExpression(unparen(n.getRight()))) {
+      if (Node.isBinaryExpression(n) && ['=', '+='].includes(n.getOperatorToken().getText()) && hasCall(n.getRight())) {
         const t = unparen(n.getLeft());
         if (Node.isIdentifier(t)) this.floatTargets.add(t.getText());
       }
-      if (Node.isVariableDeclaration(n) && n.getInitializer() && Node.isCallExpression(unparen(n.getInitializer()!))) this.floatTargets.add(n.getName());
+      if (Node.isVariableDeclaration(n) && n.getInitializer() && hasCall(n.getInitializer()!)) this.floatTargets.add(n.getName());
     });
     const stmts = this.block(body.getStatements());
     this.checkReturn(sig.returns, stmts, fn, sig.name);
@@ -316,14 +316,15 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
     L.newVar(name, { kind: 'scratch', type: ctor, partner: isFloatArray(ctor) }, d.getNameNode());
     return [{ k: 'scratch', name, type: ctor as ArrayType, length, loc }];
   }
-  if (Node.isCallExpression(x)) {
-    const c = L.call(x);
+  if (hasCall(x)) {
+    const sc = scaledCall(L, x);
     L.newVar(name, { kind: 'float', type: typeText ?? 'number', partner: true }, d.getNameNode());
-    if (!c) return [];
+    const c = sc && L.call(sc.call);
+    if (!sc || !c) return [];
     if (c.callee.returns === 'void') L.error(x, 'layerCall', `'${c.callee.name}' returns nothing`);
     return [
       { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
-      { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=' }, loc },
+      { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=', scale: sc.scale }, loc },
     ];
   }
   if (Node.isIdentifier(x)) {
@@ -375,18 +376,19 @@ function expressionStatement(L: LayerLowerer, s: Statement): LStmt | undefined {
       if (x.type !== y.type || x.partner !== y.partner) L.error(e, 'layerSwap', `'${va}' (${x.type}${x.partner ? '' : ', inactive'}) and '${vb}' (${y.type}${y.partner ? '' : ', inactive'}) cannot be swapped`);
       return { k: 'swap', a: va, b: vb, loc };
     }
-    if (Node.isIdentifier(left) && Node.isCallExpression(right)) {
+    if (Node.isIdentifier(left) && hasCall(right)) {
       const v = L.lookup(left.getText(), left);
       if (v && v.kind !== 'float') {
         L.error(left, 'layerFloat', `'${v.name}' cannot be assigned: call results go to float locals (let ${v.name} = 0)`);
         return undefined;
       }
-      const c = L.call(right);
-      if (!c || !v) return undefined;
+      const sc = scaledCall(L, right);
+      const c = sc && L.call(sc.call);
+      if (!sc || !c || !v) return undefined;
       if (c.callee.returns === 'void') L.error(right, 'layerCall', `'${c.callee.name}' returns nothing`);
-      return { k: 'call', callee: c.callee.name, args: c.args, result: { name: v.name, op: e.getOperatorToken().getText() as '=' | '+=' }, loc };
+      return { k: 'call', callee: c.callee.name, args: c.args, result: { name: v.name, op: e.getOperatorToken().getText() as '=' | '+=', scale: sc.scale }, loc };
     }
-    L.error(e, 'layerFloat', 'layers assign only call results to float locals (x = k(…), x += k(…)) and swap arrays ([a, b] = [b, a])');
+    L.error(e, 'layerFloat', 'layers assign only call results (times a value) to float locals (x = k(…), x += c * k(…)) and swap arrays ([a, b] = [b, a])');
     return undefined;
   }
   if (Node.isCallExpression(e)) {
@@ -439,22 +441,52 @@ const LAYER_STATEMENTS: Partial<Record<SyntaxKind, Handler>> = {
       if (v && v.kind !== 'float') L.error(x, 'layerFloat', `return a float local or a call's result ('${v.name}' is not one)`);
       return { k: 'return', value: x.getText(), loc };
     }
-    if (Node.isCallExpression(x)) {
-      const c = L.call(x);
-      if (!c) return undefined;
+    if (hasCall(x)) {
+      const sc = scaledCall(L, x);
+      const c = sc && L.call(sc.call);
+      if (!sc || !c) return undefined;
       let name = '_result';
       for (let i = 1; L.variable(name); i++) name = `_result${i}`;
       L.newVar(name, { kind: 'float', type: 'number', partner: true }, x);
       return [
         { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
-        { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=' }, loc },
+        { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=', scale: sc.scale }, loc },
         { k: 'return', value: name, loc },
       ];
     }
-    L.error(x, 'layerFloat', 'return a float local or a call of a kernel or layer');
+    L.error(x, 'layerFloat', 'return a float local or a call of a kernel or layer (times a value)');
     return undefined;
   },
 };
+
+/** Does `e` call a kernel or layer (a call of a plain name; `Math.…` calls are values)? */
+function hasCall(e: Node): boolean {
+  const x = unparen(e);
+  if (Node.isCallExpression(x) && Node.isIdentifier(x.getExpression())) return true;
+  return x.getDescendants().some((n) => Node.isCallExpression(n) && Node.isIdentifier(n.getExpression()));
+}
+
+/**
+ * A call's value times a value: `k(…)`, `c * k(…)`, `k(…) * c`, `k(…) / c`, `-k(…)` (c inactive);
+ * anything else is reported.
+ */
+function scaledCall(L: LayerLowerer, e: Node): { call: CallExpression; scale?: Expr } | undefined {
+  const x = unparen(e);
+  if (Node.isCallExpression(x) && Node.isIdentifier(x.getExpression())) return { call: x };
+  const times = (inner: { call: CallExpression; scale?: Expr } | undefined, by: Expr) => inner && { call: inner.call, scale: inner.scale ? mul(by, inner.scale) : by };
+  if (Node.isPrefixUnaryExpression(x) && x.getOperatorToken() === SyntaxKind.MinusToken) return times(scaledCall(L, x.getOperand()), num(-1));
+  if (Node.isBinaryExpression(x)) {
+    const op = x.getOperatorToken().getText();
+    const [l, r] = [x.getLeft(), x.getRight()];
+    if (op === '*' && hasCall(r) && !hasCall(l)) return times(scaledCall(L, r), L.value(l));
+    if ((op === '*' || op === '/') && hasCall(l) && !hasCall(r)) {
+      const by = L.value(r);
+      return times(scaledCall(L, l), op === '*' ? by : div(num(1), by));
+    }
+  }
+  L.error(x, 'layerFloat', 'a float local of a layer holds a call\'s value, times a value at most (x = c * k(…)); compute anything else in a kernel');
+  return undefined;
+}
 
 /** Union-find of array variables bound to the same buffers (aliases and swaps). */
 export function bufferGroups(layer: Pick<Layer, 'body' | 'vars'>): Map<string, Set<string>> {

@@ -19,7 +19,7 @@ import { layerTangent } from '../../differentiate/layer-tangent.js';
 import { layerAdjoint, layerPrimal } from '../../differentiate/layer-adjoint.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
-export const LAYER_RUNTIME = ['SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', 'accumulate', 'add', 'Float32Array', 'Int32Array', 'Uint32Array'] as const;
+export const LAYER_RUNTIME = ['SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', 'accumulate', 'add', 'scaled', 'Float32Array', 'Int32Array', 'Uint32Array'] as const;
 
 export interface GpuLayerOut {
   primal: FunctionIR;
