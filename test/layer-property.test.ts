@@ -1,6 +1,7 @@
 /**
  * Property test of layer adjoints: random layers (calls of in-place and pure kernels on parameters,
- * scratch arrays and swapped aliases, copies, float results, stored and checkpointed loops, nested)
+ * scratch arrays and swapped aliases, copies, float results, if statements, stored and checkpointed
+ * loops, nested)
  * pass the dot-product test against their tangent, and with every `// @checkpoint` removed give the
  * same gradients (the save plan's shortcuts and the checkpoint driver against plain storing).
  */
@@ -62,12 +63,16 @@ const callArb: fc.Arbitrary<string> = fc.oneof(
   arrayArb.map((x) => `total += 0.5 * sumsq(${x}, n);`),
   arrayArb.map((x) => `total = -sumsq(${x}, n) / 3;`),
   arrayArb.map((x) => `${x}.fill(0.25);`),
-  // a scratch array of its own (declared in a loop when the statement is in one): HH is made unique below
-  fc.tuple(arrayArb, arrayArb).filter(([y, x]) => distinct([y, x])).map(([y, x]) => `const HH = new Float64Array(n); squash(HH, ${x}, n); axpy(${y}, HH, k, n);`),
 );
+/** a scratch array of its own (declared in a loop when the statement is in one): HH is made unique below */
+const scratchArb = fc.tuple(arrayArb, arrayArb).filter(([y, x]) => distinct([y, x])).map(([y, x]) => `const HH = new Float64Array(n); squash(HH, ${x}, n); axpy(${y}, HH, k, n);`);
+/** an if statement on a value (n = 5: one branch or the other runs), plain statements in its branches */
+const ifArb = fc.tuple(fc.constantFrom(3, 7), fc.array(callArb, { minLength: 1, maxLength: 3 }), fc.array(callArb, { maxLength: 2 }))
+  .map(([at, yes, no]) => [`if (n > ${at}) {`, ...yes.map((l) => `  ${l}`), ...(no.length ? ['} else {', ...no.map((l) => `  ${l}`)] : []), '}']);
+const stmtArb = fc.oneof({ weight: 6, arbitrary: callArb.map((c) => [c]) }, { weight: 1, arbitrary: scratchArb.map((c) => [c]) }, { weight: 1, arbitrary: ifArb });
 
 const stmtsArb = (depth: number): fc.Arbitrary<string[]> =>
-  fc.array(depth > 0 ? fc.oneof({ weight: 4, arbitrary: callArb.map((c) => [c]) }, { weight: 1, arbitrary: loopArb(depth - 1) }) : callArb.map((c) => [c]), { minLength: 1, maxLength: 4 })
+  fc.array(depth > 0 ? fc.oneof({ weight: 4, arbitrary: stmtArb }, { weight: 1, arbitrary: loopArb(depth - 1) }) : stmtArb, { minLength: 1, maxLength: 4 })
     .map((xs) => xs.flat());
 
 const loopArb = (depth: number): fc.Arbitrary<string[]> =>

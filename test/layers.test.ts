@@ -315,6 +315,72 @@ describe('a chain of unequal steps: // @checkpoint cost=…', () => {
   });
 });
 
+describe('if statements in layers', () => {
+  const src = (pragma: string) => `import type { f64, i32 } from 'parad';
+/** @kernel */
+export function step(next: Float64Array, u: Float64Array, kappa: f64, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) next[i] = u[i] + kappa * Math.sin(u[i > 0 ? i - 1 : i]);
+}
+/** @kernel */
+export function energy(u: Float64Array, n: i32): f64 {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += u[i] * u[i];
+  return s;
+}
+/** Every third state is observed; a warm-up only for long runs. @layer */
+export function observed(u: Float64Array, kappa: f64, n: i32, T: i32): f64 {
+  const v = new Float64Array(n);
+  let a: Float64Array = u;
+  let b: Float64Array = v;
+  let total = 0;
+  if (T > 4) {
+    // @checkpoint slots=2
+    for (let w = 0; w < 3; w++) {
+      step(b, a, kappa, n);
+      [a, b] = [b, a];
+    }
+  }
+  ${pragma}
+  for (let t = 0; t < T; t++) {
+    step(b, a, kappa, n);
+    [a, b] = [b, a];
+    if (t % 3 === 0) {
+      total += energy(a, n) / 3;
+    } else {
+      const m = t * 2;
+      step(b, a, kappa, n - (m % 4) / 2);
+      [a, b] = [b, a];
+    }
+  }
+  return total;
+}
+`;
+  test.each([3, 8, 13])('T = %i: checkpointed == stored, dot product, and on the reverse sweep the same branches', async (T) => {
+    const ck = loadGenerated((await compile(src('// @checkpoint slots=3'), { fileName: 'o.ts', format: 'js' })).code!);
+    const all = loadGenerated((await compile(src(''), { fileName: 'o.ts', format: 'js' })).code!);
+    const arr = random(T + 1);
+    const u = arr(7, 0, 1);
+    const run = (m: GeneratedModule) => {
+      const x = u.slice(), xb = Float64Array.from({ length: 7 }, (_, i) => Math.cos(i));
+      const { kappab } = (m.observed_b as Fn)(x, xb, 0.3, 7, T, 1.25) as { kappab: number };
+      return { x, xb, kappab };
+    };
+    const [p, q] = [run(ck), run(all)];
+    expect(rel(p.xb, q.xb)).toBeLessThanOrEqual(1e-12);
+    expect(relNum(p.kappab, q.kappab)).toBeLessThanOrEqual(1e-12);
+    expect(p.x).toEqual(q.x);
+    const a = checkAdjoint(ck, 'observed', { u, kappa: 0.3, n: 7, T });
+    expect(a.ok, a.message).toBe(true);
+    expect(checkTangent(ck, 'observed', { u, kappa: 0.3, n: 7, T }).ok).toBe(true);
+  });
+
+  test('a scratch array or an alias declared in a branch is an error', async () => {
+    const r = await compile(src('').replace('  if (T > 4) {', '  if (T > 4) {\n    const h = new Float64Array(n);'), { fileName: 'o.ts' });
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toContainEqual(expect.stringMatching(/^PARAD1405 declare scratch arrays outside if statements/));
+  });
+});
+
 describe('layers importing kernel files', () => {
   const kernels = `import type { f64, i32 } from 'parad';
 /** @kernel */

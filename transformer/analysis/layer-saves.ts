@@ -5,7 +5,8 @@
  * An array the call writes therefore needs its value from before the call
  *  - `before` the `_b`, if the callee also reads it (an update in place), and
  *  - `after` it, if a statement the reverse sweep reaches later (one before the call) reads it;
- *    in a stored (not checkpointed) loop every iteration's predecessor does, so always.
+ *    in a stored (not checkpointed) loop every iteration's predecessor does, so always (and in
+ *    an if statement's branches).
  * Neither: no copy. In a checkpointed step (whose state the schedule restores before every reverse
  * step), a call with neither whose outputs nothing after it in the step reads is not even run in
  * the forward sweep (`skip`): its `_b` computes them.
@@ -41,6 +42,8 @@ export function planLayerSaves(layer: Layer, callees: Map<string, Callee>): Map<
   const visit = (body: LStmt[], ctx: Context) => {
     body.forEach((s, j) => {
       if (s.k === 'loop') visit(s.body, s.checkpoint ? 'step' : 'loop');
+      // a branch's calls: saved as in a stored loop (what may run before them is not this list)
+      if (s.k === 'if') for (const b of [s.then, s.else]) visit(b, 'loop');
       if (s.k !== 'call') return;
       const writes = writtenArrays(s, callees);
       const own = new Set(readArrays(s, callees));

@@ -160,6 +160,8 @@ class Adjoint {
       case 'loop':
         if (s.checkpoint) return this.checkpointForward(s, stack);
         return [line(`// from ${this.ctx.fileName}:${s.loc.line}`, s), nest(forHeader(s.header), this.forward(s.body, stack), undefined, s)];
+      case 'if':
+        return [{ k: 'if', cond: s.cond, then: this.forward(s.then, stack), else: this.forward(s.else, stack), loc: s.loc }];
       case 'return':
         return [];
     }
@@ -237,6 +239,11 @@ class Adjoint {
         ];
       case 'return':
         return s.value && retb ? [line(`${this.b(s.value)} += ${retb};`, s)] : [];
+      case 'if': {
+        // the same branch as the forward sweep took (its condition reads inactive values only)
+        const values = (b: LStmt[]) => b.flatMap((x) => (x.k === 'value' ? [line(`const ${x.name} = ${printExpr(x.init)};`, x)] : []));
+        return [{ k: 'if', cond: s.cond, then: [...values(s.then), ...this.reverse(s.then, stack)], else: [...values(s.else), ...this.reverse(s.else, stack)], loc: s.loc }];
+      }
     }
   }
 
@@ -356,12 +363,17 @@ class Adjoint {
     return out;
   }
 
+  /** Inside a loop or an if statement: its checkpointed runs go on the stack (a block's const would not reach the reverse sweep). */
   private inLoop(target: LStmt): boolean {
-    let found = false;
-    forEachLStmt(this.ctx.layer.body, (x, inLoop) => {
-      if (x === target) found = inLoop;
-    });
-    return found;
+    const find = (body: LStmt[], nested: boolean): boolean | undefined => {
+      for (const x of body) {
+        if (x === target) return nested;
+        const inner = x.k === 'loop' ? find(x.body, true) : x.k === 'if' ? find(x.then, true) ?? find(x.else, true) : undefined;
+        if (inner !== undefined) return inner;
+      }
+      return undefined;
+    };
+    return find(this.ctx.layer.body, false) ?? false;
   }
 
   /**
@@ -387,6 +399,8 @@ class Adjoint {
           return alone ? [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)] : this.swap(s);
         case 'loop':
           return [nest(forHeader(s.header), this.primal(s.body, alone), undefined, s)];
+        case 'if':
+          return [{ k: 'if', cond: s.cond, then: this.primal(s.then, alone), else: this.primal(s.else, alone), loc: s.loc }];
         case 'alias':
           return alone ? [line(`${s.name} = ${s.of};`, s)] : [];
         case 'return':

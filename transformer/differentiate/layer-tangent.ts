@@ -85,4 +85,5 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
     nest(forHeader(s.header), stmts(ctx, s.body), undefined, s),
   ],
   return: (ctx, s) => [line(s.value ? `return [${s.value}, ${d(ctx, s.value)}];` : 'return;', s)],
+  if: (ctx, s) => [{ k: 'if', cond: s.cond, then: stmts(ctx, s.then), else: stmts(ctx, s.else), loc: s.loc }],
 };

@@ -32,6 +32,8 @@ export type LStmt =
   | { k: 'fill'; dst: string; value: Expr; loc: Loc }
   /** `[a, b] = [b, a]` */
   | { k: 'swap'; a: string; b: string; loc: Loc }
+  /** `if (cond) … else …` on inactive values (the reverse sweep evaluates it again) */
+  | { k: 'if'; cond: Expr; then: LStmt[]; else: LStmt[]; loc: Loc }
   /** a sequential loop; `header.body` is empty (the body is `body`) */
   | { k: 'loop'; header: ForLoop; body: LStmt[]; checkpoint?: { slots?: number; cost?: Expr }; loc: Loc }
   /** `return name` (a float local) or `return` */
@@ -81,10 +83,14 @@ export interface Callee {
   reads: Set<string>;
 }
 
-/** Visits every statement, loop bodies included (pre-order). */
+/** Visits every statement, loop bodies and branches included (pre-order). */
 export function forEachLStmt(body: LStmt[], f: (s: LStmt, inLoop: boolean) => void, inLoop = false): void {
   for (const s of body) {
     f(s, inLoop);
     if (s.k === 'loop') forEachLStmt(s.body, f, true);
+    if (s.k === 'if') {
+      forEachLStmt(s.then, f, inLoop);
+      forEachLStmt(s.else, f, inLoop);
+    }
   }
 }

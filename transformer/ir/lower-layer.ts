@@ -154,7 +154,7 @@ export class LayerLowerer {
     for (const s of stmts) {
       const handler = LAYER_STATEMENTS[s.getKind()];
       if (!handler) {
-        this.error(s, 'layerStatement', `this statement is not supported in layers (calls of kernels and layers, scratch arrays, .set/.fill, swaps, for loops and return are)`);
+        this.error(s, 'layerStatement', `this statement is not supported in layers (calls of kernels and layers, scratch arrays, .set/.fill, swaps, for loops, if statements and return are)`);
         continue;
       }
       const r = handler(this, s);
@@ -261,6 +261,30 @@ export class LayerLowerer {
     return this.loopDepth > 0;
   }
 
+  private branchDepth = 0;
+
+  /** inside an if statement of the layer */
+  get inBranch(): boolean {
+    return this.branchDepth > 0;
+  }
+
+  /** `if (cond) … else …`: the condition an inactive value, each branch a block of layer statements. */
+  branch(s: import('ts-morph').IfStatement): LStmt {
+    const cond = this.value(s.getExpression());
+    const part = (st: Statement | undefined) => {
+      if (!st) return [];
+      this.scopes.push(new Set());
+      this.branchDepth++;
+      try {
+        return this.block(Node.isBlock(st) ? st.getStatements() : [st]);
+      } finally {
+        this.scopes.pop();
+        this.branchDepth--;
+      }
+    };
+    return { k: 'if', cond, then: part(s.getThenStatement()), else: part(s.getElseStatement()), loc: this.loc(s) };
+  }
+
   newVar(name: string, v: Omit<LVar, 'name' | 'inLoop'>, node: Node): void {
     this.declare(name, { name, inLoop: this.inLoop, ...v }, node);
   }
@@ -313,6 +337,7 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
       return [];
     }
     const length = L.value(args[0]);
+    if (L.inBranch) L.error(d, 'layerScratch', `declare scratch arrays outside if statements (the adjoint allocates their adjoints where they are declared)`);
     L.newVar(name, { kind: 'scratch', type: ctor, partner: isFloatArray(ctor) }, d.getNameNode());
     return [{ k: 'scratch', name, type: ctor as ArrayType, length, loc }];
   }
@@ -330,7 +355,7 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
   if (Node.isIdentifier(x)) {
     const of = L.variable(x.getText());
     if (of && ['arrayParam', 'scratch', 'alias'].includes(of.kind)) {
-      if (L.inLoop) L.error(d, 'layerSwap', `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops`);
+      if (L.inLoop || L.inBranch) L.error(d, 'layerSwap', `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops and if statements`);
       if (!isLet) L.error(d, 'layerSwap', `an array alias is for swapping: declare it with let`);
       L.lookup(of.name, x);
       L.newVar(name, { kind: 'alias', type: of.type, partner: of.partner }, d.getNameNode());
@@ -429,6 +454,7 @@ const LAYER_STATEMENTS: Partial<Record<SyntaxKind, Handler>> = {
   },
   [SyntaxKind.ExpressionStatement]: expressionStatement,
   [SyntaxKind.ForStatement]: (L, s) => (Node.isForStatement(s) ? L.loop(s) : undefined),
+  [SyntaxKind.IfStatement]: (L, s) => (Node.isIfStatement(s) ? L.branch(s) : undefined),
   [SyntaxKind.Block]: (L, s) => (Node.isBlock(s) ? L.block(s.getStatements()) : undefined),
   [SyntaxKind.ReturnStatement]: (L, s) => {
     if (!Node.isReturnStatement(s)) return undefined;
