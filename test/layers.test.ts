@@ -502,6 +502,7 @@ export function sum(x: Float64Array, n: i32): f64 {
     ['reading an element', 'export function L(u: Float64Array, n: i32): void {\n  const k = u[0];\n  step(u, u, k);\n}', /PARAD1404 .*cannot read array elements/],
     ['arithmetic on an active float', 'export function L(u: Float64Array, n: i32): f64 {\n  let s = 0;\n  s = sum(u, n);\n  return s * 2;\n}', /PARAD1407 .*return a float local or a call/],
     ['two calls summed in one statement', 'export function L(u: Float64Array, n: i32): f64 {\n  let s = 0;\n  s = sum(u, n) + sum(u, n);\n  return s;\n}', /PARAD1407 .*holds a call's value, times a value at most/],
+    ['returning a void kernel', 'export function L(u: Float64Array, n: i32): f64 {\n  return step(u, u, n);\n}', /PARAD1402 .*'step' returns nothing/],
     ['a wrong argument count', 'export function L(u: Float64Array, n: i32): void {\n  step(u, n);\n}', /PARAD1207 .*'step' takes 3 arguments, got 2/],
     ['a mismatched array type', 'export function L(u: Float32Array, n: i32): void {\n  step(u, u, n);\n}', /PARAD1403 .*parameter 'y' of 'step' is a Float64Array; 'u' is a Float32Array/],
     ['an unknown @checkpoint option', 'export function L(u: Float64Array, n: i32): void {\n  // @checkpoint every=3\n  for (let t = 0; t < n; t++) step(u, u, n);\n}', /PARAD1410 .*unknown @checkpoint option 'every=3'/],

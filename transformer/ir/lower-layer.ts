@@ -8,21 +8,23 @@ import { Node, SyntaxKind, type FunctionDeclaration, type Statement, type Expres
 import { DiagnosticSink } from '../diagnostics.js';
 import { parseSource } from '../parse/parse.js';
 import { CODES } from '../check/codes.js';
-import { Lowerer, pragmaBefore, unparen } from './lower.js';
+import { ARRAY_TYPES, Lowerer, pragmaBefore, unparen } from './lower.js';
 import type { Expr, Param, ArrayType } from './types.js';
 import { isFloatArray } from './types.js';
 import type { Callee, LArg, LStmt, LVar, Layer } from './layer.js';
 import { forEachLStmt } from './layer.js';
-import { div, mul, num, readsOf } from './build.js';
+import { div, mul, num, readsOf, walkExpr } from './build.js';
 
 type Code = keyof typeof CODES;
+
+/** An array variable: a parameter, a scratch array or an alias of one. */
+const isArrayVar = (v: LVar) => v.kind === 'arrayParam' || v.kind === 'scratch' || v.kind === 'alias';
 
 export class LayerLowerer {
   private readonly kl: Lowerer;
   private vars = new Map<string, LVar>();
   /** names visible at this point, innermost block last */
   private scopes: Set<string>[] = [];
-  private loopDepth = 0;
   /** float locals: the names call results are assigned or added to */
   private floatTargets = new Set<string>();
 
@@ -114,7 +116,7 @@ export class LayerLowerer {
       return undefined;
     }
     const v = this.lookup(x.getText(), x);
-    if (v && !['arrayParam', 'scratch', 'alias'].includes(v.kind)) {
+    if (v && !isArrayVar(v)) {
       this.error(x, 'layerArgument', `'${x.getText()}' is not an array`);
       return undefined;
     }
@@ -126,19 +128,17 @@ export class LayerLowerer {
     const visible = [...new Set(this.scopes.flatMap((s) => [...s]))].map((n) => this.vars.get(n)!);
     const expr = kl.inScope(() => {
       for (const v of visible) {
-        kl.declare(v.name, ['arrayParam', 'scratch', 'alias'].includes(v.kind) ? 'array' : v.kind === 'loopVar' ? 'loopVar' : 'const', e);
+        kl.declare(v.name, isArrayVar(v) ? 'array' : v.kind === 'loopVar' ? 'loopVar' : 'const', e);
       }
       return kl.expr(e);
     });
     let bad = false;
-    const visit = (x: Expr): void => {
+    walkExpr(expr, (x) => {
       if (x.k === 'index' && !bad) {
         bad = true;
         report(e, 'layerValue', `layers cannot read array elements (${x.array}[…]); do it in a kernel`);
       }
-      for (const c of children(x)) visit(c);
-    };
-    visit(expr);
+    });
     for (const name of readsOf(expr)) {
       const v = this.vars.get(name);
       if (v?.partner && (v.kind === 'float' || v.kind === 'scalarParam') && !bad) {
@@ -220,22 +220,34 @@ export class LayerLowerer {
       }
     }
     const init = this.value(h.initExpr);
-    this.scopes.push(new Set());
-    this.loopDepth++;
-    try {
+    return this.nested('loop', () => {
       this.declare(h.iv, { name: h.iv, kind: 'loopVar', type: 'number', partner: false, inLoop: true }, h.decl);
       const bound = this.value(h.bound);
       if (checkpoint && costText !== undefined) checkpoint.cost = this.pragmaValue(costText, s);
-      const bodyNode = s.getStatement();
-      const body = this.block(Node.isBlock(bodyNode) ? bodyNode.getStatements() : [bodyNode]);
       return {
         k: 'loop', header: { k: 'for', v: h.iv, init, cmp: h.cmp, bound, step: h.step, body: [], parallel: false, loc: this.loc(s) },
-        body, checkpoint, loc: this.loc(s),
+        body: this.statements(s.getStatement()), checkpoint, loc: this.loc(s),
       };
+    });
+  }
+
+  private depth = { loop: 0, branch: 0 };
+
+  /** `f` in a block of its own (a scope) inside a loop or a branch. */
+  private nested<T>(kind: 'loop' | 'branch', f: () => T): T {
+    this.scopes.push(new Set());
+    this.depth[kind]++;
+    try {
+      return f();
     } finally {
       this.scopes.pop();
-      this.loopDepth--;
+      this.depth[kind]--;
     }
+  }
+
+  /** The statements of a loop body or a branch (a block or one statement). */
+  private statements(st: Statement): LStmt[] {
+    return this.block(Node.isBlock(st) ? st.getStatements() : [st]);
   }
 
   /**
@@ -258,30 +270,18 @@ export class LayerLowerer {
   }
 
   get inLoop(): boolean {
-    return this.loopDepth > 0;
+    return this.depth.loop > 0;
   }
-
-  private branchDepth = 0;
 
   /** inside an if statement of the layer */
   get inBranch(): boolean {
-    return this.branchDepth > 0;
+    return this.depth.branch > 0;
   }
 
   /** `if (cond) … else …`: the condition an inactive value, each branch a block of layer statements. */
   branch(s: import('ts-morph').IfStatement): LStmt {
     const cond = this.value(s.getExpression());
-    const part = (st: Statement | undefined) => {
-      if (!st) return [];
-      this.scopes.push(new Set());
-      this.branchDepth++;
-      try {
-        return this.block(Node.isBlock(st) ? st.getStatements() : [st]);
-      } finally {
-        this.scopes.pop();
-        this.branchDepth--;
-      }
-    };
+    const part = (st: Statement | undefined) => (st ? this.nested('branch', () => this.statements(st)) : []);
     return { k: 'if', cond, then: part(s.getThenStatement()), else: part(s.getElseStatement()), loc: this.loc(s) };
   }
 
@@ -298,21 +298,7 @@ export class LayerLowerer {
   }
 }
 
-function children(e: Expr): Expr[] {
-  switch (e.k) {
-    case 'index': return [e.index];
-    case 'unary': return [e.e];
-    case 'binary': return [e.l, e.r];
-    case 'cond': return [e.c, e.t, e.f];
-    case 'call': return e.args;
-    case 'tuple': return e.items;
-    default: return [];
-  }
-}
-
 type Handler = (L: LayerLowerer, s: Statement) => LStmt | LStmt[] | undefined;
-
-const ARRAY_CTORS = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
 
 /** `const x = …`: a scratch array, an alias, a float local (a call's result or a literal) or a value. */
 function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration, isLet: boolean): LStmt[] {
@@ -332,7 +318,7 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
   if (Node.isNewExpression(x)) {
     const ctor = x.getExpression().getText();
     const args = x.getArguments() as Expression[];
-    if (!ARRAY_CTORS.has(ctor) || args.length !== 1) {
+    if (!ARRAY_TYPES.has(ctor) || args.length !== 1) {
       L.error(x, 'layerScratch', `scratch arrays are new Float32Array(n), new Float64Array(n), new Int32Array(n) or new Uint32Array(n)`);
       return [];
     }
@@ -342,19 +328,13 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
     return [{ k: 'scratch', name, type: ctor as ArrayType, length, loc }];
   }
   if (hasCall(x)) {
-    const sc = scaledCall(L, x);
     L.newVar(name, { kind: 'float', type: typeText ?? 'number', partner: true }, d.getNameNode());
-    const c = sc && L.call(sc.call);
-    if (!sc || !c) return [];
-    if (c.callee.returns === 'void') L.error(x, 'layerCall', `'${c.callee.name}' returns nothing`);
-    return [
-      { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
-      { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=', scale: sc.scale }, loc },
-    ];
+    const call = resultCall(L, x, name, '=', loc);
+    return call ? [{ k: 'float', name, init: num(0), loc }, call] : [];
   }
   if (Node.isIdentifier(x)) {
     const of = L.variable(x.getText());
-    if (of && ['arrayParam', 'scratch', 'alias'].includes(of.kind)) {
+    if (of && isArrayVar(of)) {
       if (L.inLoop || L.inBranch) L.error(d, 'layerSwap', `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops and if statements`);
       if (!isLet) L.error(d, 'layerSwap', `an array alias is for swapping: declare it with let`);
       L.lookup(of.name, x);
@@ -407,11 +387,8 @@ function expressionStatement(L: LayerLowerer, s: Statement): LStmt | undefined {
         L.error(left, 'layerFloat', `'${v.name}' cannot be assigned: call results go to float locals (let ${v.name} = 0)`);
         return undefined;
       }
-      const sc = scaledCall(L, right);
-      const c = sc && L.call(sc.call);
-      if (!sc || !c || !v) return undefined;
-      if (c.callee.returns === 'void') L.error(right, 'layerCall', `'${c.callee.name}' returns nothing`);
-      return { k: 'call', callee: c.callee.name, args: c.args, result: { name: v.name, op: e.getOperatorToken().getText() as '=' | '+=', scale: sc.scale }, loc };
+      const call = resultCall(L, right, left.getText(), e.getOperatorToken().getText() as '=' | '+=', loc);
+      return v ? call : undefined;
     }
     L.error(e, 'layerFloat', 'layers assign only call results (times a value) to float locals (x = k(…), x += c * k(…)) and swap arrays ([a, b] = [b, a])');
     return undefined;
@@ -468,17 +445,12 @@ const LAYER_STATEMENTS: Partial<Record<SyntaxKind, Handler>> = {
       return { k: 'return', value: x.getText(), loc };
     }
     if (hasCall(x)) {
-      const sc = scaledCall(L, x);
-      const c = sc && L.call(sc.call);
-      if (!sc || !c) return undefined;
       let name = '_result';
       for (let i = 1; L.variable(name); i++) name = `_result${i}`;
+      const call = resultCall(L, x, name, '=', loc);
+      if (!call) return undefined;
       L.newVar(name, { kind: 'float', type: 'number', partner: true }, x);
-      return [
-        { k: 'float', name, init: { k: 'num', value: 0, text: '0' }, loc },
-        { k: 'call', callee: c.callee.name, args: c.args, result: { name, op: '=', scale: sc.scale }, loc },
-        { k: 'return', value: name, loc },
-      ];
+      return [{ k: 'float', name, init: num(0), loc }, call, { k: 'return', value: name, loc }];
     }
     L.error(x, 'layerFloat', 'return a float local or a call of a kernel or layer (times a value)');
     return undefined;
@@ -512,6 +484,18 @@ function scaledCall(L: LayerLowerer, e: Node): { call: CallExpression; scale?: E
   }
   L.error(x, 'layerFloat', 'a float local of a layer holds a call\'s value, times a value at most (x = c * k(…)); compute anything else in a kernel');
   return undefined;
+}
+
+/**
+ * `name = c · callee(…)` (or `+=`) from `e`, a call times a value at most: its statement, or
+ * undefined (reported), and an error when the callee returns nothing.
+ */
+function resultCall(L: LayerLowerer, e: Node, name: string, op: '=' | '+=', loc: LStmt['loc']): LStmt | undefined {
+  const sc = scaledCall(L, e);
+  const c = sc && L.call(sc.call);
+  if (!sc || !c) return undefined;
+  if (c.callee.returns === 'void') L.error(e, 'layerCall', `'${c.callee.name}' returns nothing`);
+  return { k: 'call', callee: c.callee.name, args: c.args, result: { name, op, scale: sc.scale }, loc };
 }
 
 /** Union-find of array variables bound to the same buffers (aliases and swaps). */

@@ -12,7 +12,7 @@ import { num } from './build.js';
 import { CODES } from '../check/codes.js';
 
 const SCALAR_TYPES = new Set(['f32', 'f64', 'i32', 'u32']);
-const ARRAY_TYPES = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
+export const ARRAY_TYPES = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
 
 const BINARY_OPS: Partial<Record<SyntaxKind, BinaryOp>> = {
   [SyntaxKind.PlusToken]: '+', [SyntaxKind.MinusToken]: '-', [SyntaxKind.AsteriskToken]: '*',
