@@ -10,7 +10,8 @@ import { lowerProgram, type ResolveImport } from './ir/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint } from './differentiate/layer-adjoint.js';
-import { gpuLayers, layerNames } from './emit/wgsl/layers.js';
+import { gpuLayers } from './emit/wgsl/layers.js';
+import { layerContext } from './differentiate/layer-common.js';
 import { layerReport, type LayerReport } from './analysis/layer-saves.js';
 import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
@@ -131,8 +132,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   if (options.targets?.includes('wgsl')) gpuLayers(file, outputs, modes, options.fileName, sink);
 
   function differentiateLayer(layer: Layer, i: number): KernelOutput {
-    const names = new Names(layerNames(layer, file));
-    const ctx = { layer, callees: file.callees, names, fileName: layer.origin ?? options.fileName };
+    const ctx = layerContext(layer, file, options.fileName);
     const functions: FunctionIR[] = [];
     if (modes.includes('d')) functions.push(layerTangent(ctx));
     if (modes.includes('b')) {

@@ -14,15 +14,12 @@
  */
 import type { Stmt } from '../ir/types.js';
 import type { LStmt, LVar } from '../ir/layer.js';
-import { forEachLStmt } from '../ir/layer.js';
 import { checkpointState, planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
 import { writtenArrays } from '../ir/lower-layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../emit/print.js';
 import { adjointName } from '../naming.js';
 import { addTo, callArgs, iterationValue, line, nest, scaleOf, times, tripCount, type LayerContext } from './layer-common.js';
-
-/** The runtime functions the adjoints of layers call (exported by `parad`). */
 
 export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<string> } {
   const { layer, names } = ctx;
@@ -192,7 +189,10 @@ class Adjoint {
     return [...body].reverse().flatMap((s) => this.rev(s, stack, retb));
   }
 
-  /** What the reverse sweep of a loop body does first: its values again, zero adjoints of the arrays it declares. */
+  /**
+   * What the reverse sweep of a loop body or a branch does first: its values again, zero adjoints
+   * of the arrays it declares (branches declare none).
+   */
   private bodyStart(body: LStmt[]): Stmt[] {
     const out: Stmt[] = [];
     for (const s of body) {
@@ -239,11 +239,9 @@ class Adjoint {
         ];
       case 'return':
         return s.value && retb ? [line(`${this.b(s.value)} += ${retb};`, s)] : [];
-      case 'if': {
+      case 'if':
         // the same branch as the forward sweep took (its condition reads inactive values only)
-        const values = (b: LStmt[]) => b.flatMap((x) => (x.k === 'value' ? [line(`const ${x.name} = ${printExpr(x.init)};`, x)] : []));
-        return [{ k: 'if', cond: s.cond, then: [...values(s.then), ...this.reverse(s.then, stack)], else: [...values(s.else), ...this.reverse(s.else, stack)], loc: s.loc }];
-      }
+        return [{ k: 'if', cond: s.cond, then: [...this.bodyStart(s.then), ...this.reverse(s.then, stack)], else: [...this.bodyStart(s.else), ...this.reverse(s.else, stack)], loc: s.loc }];
     }
   }
 
@@ -278,10 +276,11 @@ class Adjoint {
 
   // ---- checkpointed loops ----
 
-  private ckNames = new Map<LStmt, { loop: string; slots: string }>();
+  /** each checkpointed loop's driver, as the reverse sweep reaches it (a const, or popped from the stack) */
+  private ckNames = new Map<LStmt, string>();
 
   private checkpointName(s: LStmt): string {
-    return this.ckNames.get(s)!.loop;
+    return this.ckNames.get(s)!;
   }
 
   private checkpointForward(s: Extract<LStmt, { k: 'loop' }>, stack: string): Stmt[] {
@@ -292,12 +291,12 @@ class Adjoint {
     this.runtime.add('releaseCopy');
     const loop = names.temp('ck');
     const slots = names.temp('slots');
-    this.ckNames.set(s, { loop, slots });
+    this.ckNames.set(s, loop);
     const { arrays, floats } = checkpointState(this.ctx.layer, s, this.ctx.callees);
     const step = names.temp('step');
     const slot = names.temp('slot');
     const c = names.temp('c');
-    // slot layout: per array [binding, adjoint binding]? then a copy; then the floats
+    // a slot: per array its binding and its adjoint's (when swapped) and a copy; then the floats
     const save: Stmt[] = [line(`const ${c} = (${slots}[${slot}] ??= []);`, s)];
     const restore: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
     const free: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
@@ -336,7 +335,6 @@ class Adjoint {
       ], ',', s),
       nest(`free: (${slot}: number) =>`, [...free, line(`${slots}[${slot}] = [];`, s)], ',', s),
     ];
-    const inLoop = this.inLoop(s);
     const out: Stmt[] = [
       line(`// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`, s),
       line(`const ${slots}: unknown[][] = [];`, s),
@@ -354,17 +352,17 @@ class Adjoint {
       nest(`const ${loop} = checkpointLoop(${site}, ${costs ? `${costs}.length` : tripCount(s.header)}, ${bytes},`, ops, costs ? `, ${costs});` : ');', s),
       line(`${loop}.forward();`, s),
     );
-    if (inLoop) {
-      // one checkpointed run per iteration of the enclosing loop: the reverse sweep pops them
+    if (this.nested(s)) {
+      // one checkpointed run per iteration of the enclosing loop (or none): the reverse sweep pops them
       out.push(line(`${stack}.push(${loop});`, s));
-      this.ckNames.set(s, { loop: `(${stack}.pop() as ReturnType<typeof checkpointLoop>)`, slots });
+      this.ckNames.set(s, `(${stack}.pop() as ReturnType<typeof checkpointLoop>)`);
       return [nest('', out, undefined, s)];
     }
     return out;
   }
 
   /** Inside a loop or an if statement: its checkpointed runs go on the stack (a block's const would not reach the reverse sweep). */
-  private inLoop(target: LStmt): boolean {
+  private nested(target: LStmt): boolean {
     const find = (body: LStmt[], nested: boolean): boolean | undefined => {
       for (const x of body) {
         if (x === target) return nested;

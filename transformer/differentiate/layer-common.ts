@@ -2,10 +2,13 @@
  * What the layer emitters (layer-tangent.ts, layer-adjoint.ts) share: the statements they build,
  * the arguments of a callee's primal, `_d` and `_b`, and the trip count of a loop.
  */
-import type { Stmt, Expr, ForLoop } from '../ir/types.js';
+import type { Stmt, Expr, ForLoop, KernelFile } from '../ir/types.js';
 import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
 import { printExpr } from '../emit/print.js';
-import type { Names } from '../naming.js';
+import { Names } from '../naming.js';
+
+/** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
+export const LAYER_RUNTIME = ['SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', 'accumulate', 'add', 'scaled', 'Float32Array', 'Int32Array', 'Uint32Array'] as const;
 
 export const line = (text: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'line', text, loc: s?.loc });
 export const nest = (head: string, body: Stmt[], tail?: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'nest', head, body, tail, loc: s?.loc });
@@ -20,6 +23,16 @@ export interface LayerContext {
    * device, so they are summed with `add(x, y)` (parad/runtime resolves them after the run).
    */
   gpu?: boolean;
+}
+
+/**
+ * The context a layer's functions are generated in: names clear of its variables, of every
+ * function of the module and of the runtime's; `gpu` for its WebGPU variant.
+ */
+export function layerContext(layer: Layer, file: KernelFile, fileName: string, gpu = false): LayerContext {
+  const taken = new Set<string>(['Math', 'Tape', ...LAYER_RUNTIME, ...layer.vars.keys()]);
+  for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) taken.add(n);
+  return { layer, callees: file.callees, names: new Names(taken), fileName: layer.origin ?? fileName, ...(gpu ? { gpu } : {}) };
 }
 
 /** A call's value `v` times the statement's `scale` (on the GPU, `scaled(c, v)`: the value is on the device). */

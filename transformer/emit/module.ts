@@ -5,7 +5,8 @@ import type { KernelMeta } from '../../runtime/index.js';
 import { printMapped, printStmts } from './print.js';
 import { META_EXPORT, WGSL_EXPORT } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
-import { LAYER_RUNTIME, type GpuLayerOut } from './wgsl/layers.js';
+import type { GpuLayerOut } from './wgsl/layers.js';
+import { LAYER_RUNTIME } from '../differentiate/layer-common.js';
 
 export interface KernelOutput {
   sourceText: string;

@@ -14,12 +14,9 @@ import { CODES } from '../../check/codes.js';
 import type { KernelOutput } from '../module.js';
 import type { FunctionIR } from '../../differentiate/function.js';
 import type { Mode } from '../../compile.js';
-import { Names } from '../../naming.js';
+import { layerContext } from '../../differentiate/layer-common.js';
 import { layerTangent } from '../../differentiate/layer-tangent.js';
 import { layerAdjoint, layerPrimal } from '../../differentiate/layer-adjoint.js';
-
-/** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
-export const LAYER_RUNTIME = ['SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', 'accumulate', 'add', 'scaled', 'Float32Array', 'Int32Array', 'Uint32Array'] as const;
 
 export interface GpuLayerOut {
   primal: FunctionIR;
@@ -68,8 +65,8 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
   };
   for (const layer of file.layers) {
     const why = problem(layer);
-    const out = outputs.find((o) => o.meta.kind === 'layer' && o.meta.name === layer.name);
-    if (!out) continue;
+    const out = byName.get(layer.name);
+    if (out?.meta.kind !== 'layer') continue;
     if (why) {
       if (!layer.origin) sink.warning(CODES.wgslLayer, `layer '${layer.name}' runs in JavaScript only: ${why}`, layer.loc.start, layer.loc.start + 1);
       continue;
@@ -78,7 +75,7 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
     forEachLStmt(layer.body, (s) => {
       if (s.k === 'call') for (const m of ['', '_d', '_b']) uses.add(`${s.callee}${m}`);
     });
-    const ctx = () => ({ layer, callees: file.callees, names: new Names(layerNames(layer, file)), fileName: layer.origin ?? fileName, gpu: true });
+    const ctx = () => layerContext(layer, file, fileName, true);
     out.gpuLayer = {
       primal: layerPrimal(ctx()),
       ...(modes.includes('d') ? { d: layerTangent(ctx()) } : {}),
@@ -86,11 +83,4 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
       uses: [...uses],
     };
   }
-}
-
-/** Names a layer's generated functions must not take: its variables, every function of the module, the runtime's. */
-export function layerNames(layer: Layer, file: KernelFile): Set<string> {
-  const out = new Set<string>(['Math', 'Tape', ...LAYER_RUNTIME, ...layer.vars.keys()]);
-  for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) out.add(n);
-  return out;
 }
