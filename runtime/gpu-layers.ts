@@ -9,20 +9,14 @@
 /// <reference types="@webgpu/types" />
 import type { GpuLayerRuntime, WgslLayer } from './index.js';
 import { checkpointLoop } from './checkpoint.js';
-import { MAX_WORKGROUPS, ParadGpuError, giveBack, pooledEncoders, takeStorage, type KernelCall } from './gpu.js';
-
-const MAP_READ = 0x1, COPY_DST = 0x8, UNIFORM = 0x40;
+import { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, giveBack, isBuffer, pooledEncoders, takeStorage, takeUniform, type KernelCall, type TypedArray } from './gpu.js';
 
 /** The layer call being recorded (layers run synchronously: one at a time). */
 interface Run {
   device: GPUDevice;
   encoder: GPUCommandEncoder;
-  /** buffers the run made (destroyed after it) */
-  temps: GPUBuffer[];
   /** buffers the run took from the device's pool (given back after it) */
   pooled: GPUBuffer[];
-  fill: GPUComputePipeline;
-  add: GPUComputePipeline;
   /** kernel calls recorded into `encoder` */
   calls: number;
 }
@@ -72,7 +66,7 @@ abstract class DeviceArray {
       r.encoder.clearBuffer(this.gpu, from * 4, (to - from) * 4);
       return this;
     }
-    pass(r, r.fill, new Uint32Array([to - from, from, this.bits(value), 0]), [this.gpu], to - from);
+    pass(r, helpersOf(r.device).fill, new Uint32Array([to - from, from, this.bits(value), 0]), [this.gpu], to - from);
     return this;
   }
 }
@@ -119,9 +113,8 @@ const ADD_WGSL = `struct P { n: u32, a: u32, b: u32, c: u32 }
 
 /** One dispatch of a helper pass over `n` elements (a long range folds into y). */
 function pass(r: Run, pipeline: GPUComputePipeline, params: Uint32Array<ArrayBuffer>, buffers: GPUBuffer[], n: number): void {
-  const uniform = r.device.createBuffer({ size: 16, usage: UNIFORM | COPY_DST });
-  r.device.queue.writeBuffer(uniform, 0, params);
-  r.temps.push(uniform);
+  const uniform = takeUniform(r.device, params);
+  r.pooled.push(uniform);
   const bindGroup = r.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [{ binding: 0, resource: { buffer: uniform } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
@@ -181,7 +174,7 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
     accumulate: (dst: DeviceArray, src: DeviceArray, n: number) => {
       if (n <= 0) return;
       const r = active();
-      pass(r, r.add, new Uint32Array([n, 0, 0, 0]), [dst.gpu, src.gpu], n);
+      pass(r, helpersOf(r.device).add, new Uint32Array([n, 0, 0, 0]), [dst.gpu, src.gpu], n);
     },
   };
   for (const [name, call] of Object.entries(kernels)) {
@@ -214,9 +207,7 @@ function layerRuntime(kernels: Record<string, KernelCall>, layers: Record<string
   return rt;
 }
 
-type TypedArray = Float32Array | Int32Array | Uint32Array;
 const isTyped = (a: unknown): a is TypedArray => a instanceof Float32Array || a instanceof Int32Array || a instanceof Uint32Array;
-const isBuffer = (a: unknown): a is GPUBuffer => typeof a === 'object' && a !== null && typeof (a as GPUBuffer).mapAsync === 'function';
 
 /** Calls of the layers' WebGPU variants (`L`, `L_d`, `L_b`), with the TS functions' arguments (typed arrays or GPUBuffers). */
 export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>, kernels: Record<string, KernelCall>): Record<string, KernelCall> {
@@ -238,8 +229,7 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
 
 async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<never> {
   if (run) throw new ParadGpuError(`${name}: another layer call is being recorded`);
-  const { fill, add: addPipeline } = helpersOf(device);
-  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), temps: [], pooled: [], fill, add: addPipeline, calls: 0 };
+  const r: Run = { device, encoder: device.createCommandEncoder({ label: name }), pooled: [], calls: 0 };
   device.pushErrorScope('validation');
   run = r;
   const typed: { data: TypedArray; array: DeviceArray }[] = [];
@@ -261,7 +251,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
     run = undefined;
     await device.popErrorScope();
     // a failed run's buffers may be in any state: dropped, not pooled
-    for (const b of [...r.temps, ...r.pooled]) b.destroy();
+    for (const b of r.pooled) b.destroy();
     throw e;
   }
   run = undefined;
@@ -275,7 +265,7 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   collect(result);
   const terms = scalars.flatMap((s) => s.terms);
   const stagingBytes = typed.reduce((n, t) => n + Math.ceil(t.data.byteLength / 4) * 4, 0) + terms.length * 4;
-  const staging = device.createBuffer({ size: Math.max(4, stagingBytes), usage: MAP_READ | COPY_DST });
+  const staging = device.createBuffer({ size: Math.max(4, stagingBytes), usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST });
   let offset = 0;
   for (const t of typed) {
     if (t.data.byteLength) r.encoder.copyBufferToBuffer(t.array.gpu, 0, staging, offset, t.data.byteLength);
@@ -286,14 +276,13 @@ async function runLayer(device: GPUDevice, name: string, fn: (...a: unknown[]) =
   device.queue.submit([r.encoder.finish()]);
   const err = await device.popErrorScope();
   if (err) {
-    for (const b of [...r.temps, ...r.pooled, staging]) b.destroy();
+    for (const b of [...r.pooled, staging]) b.destroy();
     throw new ParadGpuError(`${name}: ${err.message}`);
   }
-  await staging.mapAsync(MAP_READ);
+  await staging.mapAsync(GPU_BUFFER_USAGE.MAP_READ);
   const bytes = new Uint8Array(staging.getMappedRange().slice(0));
   staging.unmap();
   staging.destroy();
-  for (const b of r.temps) b.destroy();
   giveBack(device, r.pooled);
   offset = 0;
   for (const t of typed) {

@@ -58,7 +58,7 @@ const MAX_WORKGROUPS = 65535;
 /** Errors of a call: wrong arguments, shader compilation, device loss. */
 export class ParadGpuError extends Error {}
 
-export { STORAGE_USAGE, MAX_WORKGROUPS };
+export { STORAGE_USAGE, MAX_WORKGROUPS, GPU_BUFFER_USAGE, isBuffer, type TypedArray };
 
 /** Per kernel call: `encode` with its buffers from the device's pool, collected in `used` (for layers). */
 export const pooledEncoders = new WeakMap<KernelCall, (encoder: GPUCommandEncoder, used: GPUBuffer[], ...args: (GPUBuffer | number)[]) => ReturnType<KernelCall['encode']>>();
@@ -67,6 +67,11 @@ export const pooledEncoders = new WeakMap<KernelCall, (encoder: GPUCommandEncode
 export function giveBack(device: GPUDevice, buffers: GPUBuffer[]): void {
   const { pool } = cacheOf(device);
   for (const b of buffers) pool.give(b);
+}
+
+/** A uniform buffer holding `data`, from the device's pool. */
+export function takeUniform(device: GPUDevice, data: Uint32Array<ArrayBuffer>): GPUBuffer {
+  return uniformOf(device, cacheOf(device).pool, data);
 }
 
 /** A storage buffer from the device's pool (not zeroed). */
