@@ -18,18 +18,14 @@ test('fixtures/*/*.ad.ts type-check with tsc --strict', () => {
 
 test('32-bit layer modules with target wgsl (the layers\' WebGPU factories included) type-check with tsc --strict', async () => {
   const { compile } = await import('../transformer/index.js');
+  const { imports32, to32 } = await import('./support/fixtures32.js');
   const fs = await import('node:fs');
   const root = path.resolve(import.meta.dirname, '..');
   const dir = path.join(root, '.tmp', `typecheck-${process.pid}`);
   fs.mkdirSync(dir, { recursive: true });
-  const to32 = (s: string) => s.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
   try {
     for (const name of ['timestep', 'mlp', 'cnn']) {
-      const resolveImport = (spec: string) => {
-        const file = path.resolve(root, 'fixtures', name, spec).replace(/\.js$/, '.ts');
-        return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
-      };
-      const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', name, `${name}.ts`), 'utf8')), { fileName: `${name}.ts`, targets: ['ts', 'wgsl'], resolveImport });
+      const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', name, `${name}.ts`), 'utf8')), { fileName: `${name}.ts`, targets: ['ts', 'wgsl'], resolveImport: imports32(name) });
       expect(r.code, name).toMatch(/^ {2}layers: \{/m);
       fs.writeFileSync(path.join(dir, `${name}.ad.ts`), r.code!);
     }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compile } from '../transformer/index.js';
 import { loadGenerated } from './support/load.js';
+import { imports32, to32 } from './support/fixtures32.js';
 import type { WgslModule } from '../runtime/index.js';
 
 const header = "import type { f32, i32 } from 'parad';\n";
@@ -104,18 +105,12 @@ describe('the wgsl export', () => {
 
 describe('the WGSL adjoint', () => {
   const fixtures = path.resolve(import.meta.dirname, '../fixtures');
-  const to32 = (src: string) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
   const dirs = fs.readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
   test('no compare-and-swap loop where a gather or a reduction was possible: only reads the analysis leaves to atomics get one', async () => {
     let atomicReads = 0;
     for (const dir of dirs) {
-      // the kernel files a fixture's layers import, made 32-bit too
-      const resolveImport = (spec: string) => {
-        const file = path.resolve(fixtures, dir, spec).replace(/\.js$/, '.ts');
-        return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
-      };
-      const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport });
+      const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport: imports32(dir) });
       const wgsl = loadGenerated(r.code!).wgsl as WgslModule;
       for (const k of r.analysis.kernels) {
         // the GPU schedule's strategies: the analysis' ones, or atomic where per-iteration copies cannot be kept

@@ -21,10 +21,10 @@ import path from 'node:path';
 import { compile } from '../transformer/index.js';
 import { specs } from '../fixtures/specs.js';
 import { argsFor } from './support/fixture-args.js';
+import { imports32, to32 } from './support/fixtures32.js';
 import { REDUCE_WGSL } from '../runtime/gpu.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const to32 = (src: string) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
 const dirs = fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
 /** Kernels the backend does not lower yet, with the reason it must give. */
@@ -44,11 +44,6 @@ interface Report {
   fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[]; adjoints?: Run[]; failure?: string }>;
 }
 let report: Report;
-/** the kernel files a fixture's layers import, made 32-bit too */
-const imports32 = (dir: string) => (spec: string) => {
-  const file = path.resolve(root, 'fixtures', dir, spec).replace(/\.js$/, '.ts');
-  return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
-};
 const shaders: { fn: string; pass: number; code: string }[] = [];
 let naga: { adapter: string | null; results: { fn: string; pass: number; errors: string[] }[]; failure?: string };
 

@@ -48,8 +48,8 @@ export interface Unit {
 
 export interface Program {
   main: Unit;
-  /** imported kernels and layers the main file's layers use (transitively), each with its file */
-  imported: { kernels: Kernel[]; layers: Layer[]; fileName: string; typeImports: string[]; callees: Map<string, Callee> }[];
+  /** the imported files, each with only the kernels and layers the main file's layers use (transitively) */
+  imported: Unit[];
 }
 
 export function kernelCallee(k: Kernel): Callee {
@@ -85,13 +85,7 @@ export function lowerProgram(source: string, fileName: string, sink: DiagnosticS
     }
   };
   for (const l of main.layers) visit(main, calledBy(l));
-  const imported = [...needed].map(([u, names]) => ({
-    fileName: u.fileName,
-    kernels: u.kernels.filter((k) => names.has(k.name)),
-    layers: u.layers.filter((l) => names.has(l.name)),
-    typeImports: u.typeImports,
-    callees: u.callees,
-  }));
+  const imported = [...needed].map(([u, names]) => ({ ...u, kernels: u.kernels.filter((k) => names.has(k.name)), layers: u.layers.filter((l) => names.has(l.name)) }));
   // two functions of one generated module cannot share a name
   const seen = new Map<string, string>();
   for (const f of [...main.kernels, ...main.layers]) seen.set(f.name, fileName);
