@@ -17,6 +17,7 @@ import { compile } from '../dist/transformer/index.js';
 import { createKernels } from '../dist/runtime/gpu.js';
 import * as runtime from '../dist/runtime/index.js';
 import { loadGenerated } from '../test/support/load-generated.mjs';
+import { download as downloadFrom, upload as uploadTo } from '../test/support/gpu-buffers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -140,23 +141,8 @@ function strategiesOf(r, kernel) {
     return `${x.name} ${x.strategy}${fell}${onGpu && onGpu !== x.strategy ? ` → GPU ${onGpu}` : ''}`;
   }).join(', ');
 }
-const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const upload = (a) => {
-  const b = device.createBuffer({ size: Math.max(4, a.byteLength), usage: usage() });
-  device.queue.writeBuffer(b, 0, a);
-  return b;
-};
-async function download(b) {
-  const staging = device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, staging, 0, b.size);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const data = new Float32Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  staging.destroy();
-  return data;
-}
+const upload = (a) => uploadTo(device, a);
+const download = (b) => downloadFrom(device, b);
 const clone = (v) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'number' ? x : x.slice()]));
 /** Arguments of K and K_b from named values; K_b gets a `b` partner (seeded) after each active array. */
 function argsOf(meta, values) {
@@ -444,7 +430,7 @@ try {
   };
   const primal = await timeLayer(() => k.heatRun(u0.slice(), w, 0.2, n, T));
   const stored = await timeLayer(() => k.heatRunAll_b(u0.slice(), new Float32Array(n), w, 0.2, n, T, 1));
-  say(`layer heatRun on WebGPU (n = ${n}, T = ${T}; each call one submit, typed arrays in and out):`);
+  say(`layer heatRun on WebGPU (n = ${n}, T = ${T}; typed arrays in and out, one read-back per call):`);
   say(`  primal ${primal.toFixed(1)} ms; store-all heatRunAll_b ${stored.toFixed(1)} ms = ${f2(stored / primal)}x the primal`);
   for (const c of [5, 10, 30]) {
     runtime.setCheckpointing({ slots: c }, 'heatRun');

@@ -9,6 +9,7 @@ import { compile } from '../../dist/transformer/index.js';
 import { createKernels } from '../../dist/runtime/gpu.js';
 import * as runtime from '../../dist/runtime/index.js';
 import { loadGenerated } from './load-generated.mjs';
+import { download as downloadFrom, upload as uploadTo } from './gpu-buffers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -232,18 +233,8 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   const k = await createKernels(device, mod.wgsl);
   const n = 300;
   const init = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i / 7));
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const upload = (a) => { const b = device.createBuffer({ size: a.byteLength, usage }); device.queue.writeBuffer(b, 0, a); return b; };
-  const download = async (b) => {
-    const staging = device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(b, 0, staging, 0, b.size);
-    device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    return out;
-  };
+  const upload = (a) => uploadTo(device, a);
+  const download = (b) => downloadFrom(device, b);
   const typed = async (T) => { const u = init(); await k.heat(u, new Float32Array(n), 0.2, n, T); return u; };
   const runtimeReport = { errors: {} };
   // GPUBuffers in a call: they stay on the GPU, the result is read here
