@@ -429,6 +429,13 @@ export function twice(x: Float64Array, a: f64, n: i32): f64 {
     expect(ab).toBeCloseTo(2 * 0.7 * 6, 12);
   });
 
+  test('an imported kernel whose @parallel loop is not parallel is an error of the import', async () => {
+    files['/src/race.kernel.ts'] = 'import type { i32 } from "parad";\n/** @kernel */\nexport function race(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[0] = x[i];\n}\n';
+    const r = await compile(`import { race } from './race.kernel.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array): void {\n  race(y, x, 3);\n}\n`, { fileName: '/src/m.ts', resolveImport });
+    expect(r.code).toBeUndefined();
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([expect.stringMatching(/^PARAD1408 kernel 'race' of \/src\/race\.kernel\.ts: the @parallel loop at line 5 is not parallel: iterations/)]);
+  });
+
   test('an imported file with errors, and a name that is not a kernel', async () => {
     files['/src/bad.kernel.ts'] = 'import type { i32 } from "parad";\n/** @kernel */\nexport function bad(x: Float64Array, n: i32): void {\n  while (n) {}\n}\n';
     const r = await compile(`import { bad } from './bad.kernel.js';\nimport { helper } from './util.js';\n/** @layer */\nexport function L(x: Float64Array): void {\n  bad(x, 3);\n  helper(x);\n}\n`, { fileName: '/src/m.ts', resolveImport });

@@ -101,16 +101,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   for (const k of file.kernels) {
     const { report, byLoop } = await analyzeCached(k, activities.get(k)!, options.races ?? true);
     nests.set(k, byLoop);
-    if (k.origin) {
-      // a kernel of an imported file: its own transpilation reports its warnings
-      for (const l of byLoop.values()) {
-        for (const race of l.races) {
-          if (race.verdict === 'race') sink.error(CODES.layerImport, `kernel '${k.name}' of ${k.origin}: the @parallel loop at line ${l.line} is not parallel: ${race.reason}`, 0, 0);
-        }
-      }
-      continue;
-    }
-    analysis.kernels.push(report);
+    if (!k.origin) analysis.kernels.push(report);
     reportNests(k, byLoop, sink);
   }
   if (sink.hasErrors) return done();
@@ -227,9 +218,18 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
   return { report, byLoop: new Map(roots.map((loop, i) => [loop, report.loops[i]])) };
 }
 
-/** Races (errors with a witness, or warnings when not decidable) and reads needing atomics. */
+/**
+ * Races (errors with a witness, or warnings when not decidable) and reads needing atomics. A kernel
+ * of an imported file gets its races only, as errors of the import (its own transpilation reports the rest).
+ */
 function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: DiagnosticSink): void {
   for (const [loop, report] of byLoop) {
+    if (k.origin) {
+      for (const race of report.races) {
+        if (race.verdict === 'race') sink.error(CODES.layerImport, `kernel '${k.name}' of ${k.origin}: the @parallel loop at line ${report.line} is not parallel: ${race.reason}`, 0, 0);
+      }
+      continue;
+    }
     const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
     for (const race of report.races) {
       if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
