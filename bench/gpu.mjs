@@ -128,17 +128,15 @@ function relError(a, b) {
   return a.length === b.length ? worst : Infinity;
 }
 /**
- * The strategy per read of the kernel's parallel loops: `compile(...).analysis` (the JavaScript
- * adjoint's schedule, with its fallbacks noted), and where the WGSL adjoint was scheduled
- * otherwise (`compile(...).gpuAnalysis`): `u reduction → GPU gather`.
+ * The strategy per read of the kernel's parallel loops on the GPU (`targets.wgsl` of
+ * `compile(...).analysis`, with the fallbacks the schedule noted).
  */
 function strategiesOf(r, kernel) {
-  const readsOf = (a) => a.kernels.find((k) => k.name === kernel).loops.flatMap((l) => l.reads);
-  const gpu = readsOf(r.gpuAnalysis);
-  return readsOf(r.analysis).map((x, i) => {
-    const fell = x.reason.includes('cannot be used') ? ` (${x.reason.slice(x.reason.indexOf('; ') + 2)})` : '';
-    const onGpu = gpu[i]?.strategy;
-    return `${x.name} ${x.strategy}${fell}${onGpu && onGpu !== x.strategy ? ` → GPU ${onGpu}` : ''}`;
+  const reads = r.analysis.kernels.find((k) => k.name === kernel).loops.flatMap((l) => l.reads);
+  return reads.map((x) => {
+    const d = x.targets?.wgsl ?? x;
+    const fell = d.reason.includes('cannot be used') ? ` (${d.reason.slice(d.reason.indexOf('; ') + 2)})` : '';
+    return `${x.name} ${d.strategy}${fell}`;
   }).join(', ');
 }
 const upload = (a) => uploadTo(device, a);

@@ -36,6 +36,7 @@ interface TranspileOptions {
   format: 'ts' | 'js';
   modes: Mode[];
   adjoint?: Strategy;
+  schedule?: 'sequential' | 'parallel';
   target: Target[];
   emitWgsl?: string;
   check?: boolean;
@@ -67,7 +68,8 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
     .addOption(new Option('-t, --target <targets>', 'targets, comma-separated: ts (the TypeScript/JS module), wgsl (also export `wgsl`: WebGPU compute shaders; docs/wgsl.md)').argParser(parseTargets).default(['ts'], 'ts'))
     .option('--emit-wgsl <dir>', 'with --target wgsl: also write each shader to <dir>/<function>.<pass>.wgsl for inspection')
-    .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the analysis\' choice (direct: the fastest sequential JS, racy on parallel targets)').choices(['direct', 'gather', 'reduction', 'atomic']))
+    .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the schedule\'s choice (direct: racy on parallel targets where reads are shared)').choices(['direct', 'gather', 'reduction', 'atomic']))
+    .addOption(new Option('--schedule <kind>', 'how the JavaScript adjoint\'s parallel loops are scheduled: sequential (plain updates, the fastest in JS) or parallel (gathers and reductions, as a parallel target needs)').choices(['sequential', 'parallel']).default('sequential'))
     .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
     .option('-q, --quiet', 'print only diagnostics and errors')
     .action(async (files: string[], opts: TranspileOptions) => {
@@ -206,7 +208,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, targets: opts.target, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
+      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, schedule: opts.schedule, targets: opts.target, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
     } catch (e) {
       ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
       failed = true;
@@ -285,6 +287,8 @@ function toJson(files: FileReport[]) {
             name: r.name,
             exclusiveRead: r.exclusiveRead,
             strategy: r.strategy,
+            reason: r.reason,
+            targets: { ts: r.targets?.ts ?? { strategy: r.strategy, reason: r.reason }, wgsl: r.targets?.wgsl ?? { strategy: r.strategy, reason: r.reason } },
             condition: r.condition,
             witness: r.witness,
             assumed: r.assumed,

@@ -43,9 +43,11 @@ test('--json prints the documented shape, and the table names verdicts and reaso
   expect(json.files.map((f: { file: string }) => f.file)).toEqual(['fixtures/window/window.ts', 'fixtures/stencil1d/stencil1d.ts']);
   const c = json.files[0].kernels[0].loops[0].reads.find((x: { name: string }) => x.name === 'c');
   expect(c).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition: 'size <= 0', assumed: false });
+  expect(c.targets).toMatchObject({ ts: { strategy: 'direct' }, wgsl: { strategy: 'versioned' } });
+  expect(c.targets.ts.reason).toMatch(/sequential target/);
 
   const table = await parad('analyze', 'fixtures/stencil1d/stencil1d.ts');
-  expect(table.stdout).toMatch(/stencil3\s+fixtures\/stencil1d\/stencil1d\.ts:6 \(i\)\s+u\s+no\s+gather\s+iterations i=\d+ and i=\d+ both read u\[\d+\] when n=\d+/);
+  expect(table.stdout).toMatch(/stencil3\s+fixtures\/stencil1d\/stencil1d\.ts:6 \(i\)\s+u\s+no\s+gather\s+direct\s+iterations i=\d+ and i=\d+ both read u\[\d+\] when n=\d+/);
 });
 
 test('a file with layers: each loop (checkpointed: slots, state) and what each call\'s adjoint saves, in the documented shape', async () => {

@@ -175,7 +175,7 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
     expect(text).not.toContain('export function scale_b(');
   });
 
-  test('--adjoint direct forces the strategy everywhere it applies (no gather pass)', async () => {
+  test('--schedule parallel gathers in JavaScript too; --adjoint direct forces the strategy everywhere it applies (no gather pass)', async () => {
     const window = `import type { i32 } from 'parad';
 /** @kernel */
 export function win(b: Float64Array, c: Float64Array, n: i32): void {
@@ -185,10 +185,12 @@ export function win(b: Float64Array, c: Float64Array, n: i32): void {
 `;
     write({ 'win.ts': window });
     expect((await parad('transpile', 'win.ts', '--out', 'out')).code).toBe(0);
-    expect(read('out/win.ad.ts')).toContain('gather (TF-MAD)');
-    expect((await parad('transpile', 'win.ts', '--out', 'direct', '--adjoint', 'direct')).code).toBe(0);
+    expect(read('out/win.ad.ts')).not.toContain('gather (TF-MAD)');
+    expect((await parad('transpile', 'win.ts', '--out', 'par', '--schedule', 'parallel')).code).toBe(0);
+    expect(read('par/win.ad.ts')).toContain('gather (TF-MAD)');
+    expect((await parad('transpile', 'win.ts', '--out', 'direct', '--adjoint', 'direct', '--schedule', 'parallel')).code).toBe(0);
     const text = read('direct/win.ad.ts');
-    expect(text).toBe((await compile(window, { fileName: 'win.ts', strategy: 'direct' })).code);
+    expect(text).toBe((await compile(window, { fileName: 'win.ts', strategy: 'direct', schedule: 'parallel' })).code);
     expect(text).not.toContain('gather (TF-MAD)');
     expect((await parad('transpile', 'win.ts', '--out', 'x', '--adjoint', 'fastest')).code).toBe(2);
   });

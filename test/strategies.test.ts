@@ -55,9 +55,9 @@ test('the forced strategies have their structure in the generated code', () => {
 
 test('analysis choices: gather for stencils, convolutions and shared vectors; reduction for scalars and fixed elements', async () => {
   const src = fs.readFileSync(path.join(root, 'fixtures/conv2d/conv2d.ts'), 'utf8');
-  const r = await compile(src, { fileName: 'conv2d.ts' });
+  const r = await compile(src, { fileName: 'conv2d.ts', schedule: 'parallel' });
   const reads = r.analysis.kernels[0].loops[0].reads;
-  expect(reads.map((x) => [x.name, x.strategy])).toEqual([['bias', 'gather'], ['inp', 'gather'], ['w', 'gather']]);
+  expect(reads.map((x) => [x.name, x.targets!.ts!.strategy])).toEqual([['bias', 'gather'], ['inp', 'gather'], ['w', 'gather']]);
   // the flipped filter: inpb's element (c, y, x) sums over f, ky, kx with oy = y - ky, ox = x - kx
   expect(r.code).toMatch(/const oy = _k\d+ - ky;/);
   expect(r.code).toMatch(/const ox = _k\d+ - kx;/);
@@ -119,7 +119,7 @@ describe('gather (TF-MAD)', () => {
 
   test('versioned: the direct version when the condition holds, the gather otherwise', async () => {
     const src = kernelOf('(b: Float64Array, c: Float64Array, size: i32, n: i32)', '  // @parallel\n  for (let i = size; i < n - size; i++) {\n    b[i] = 0;\n    for (let j = i - size; j <= i + size; j++) {\n      b[i] = b[i] + c[j];\n    }\n  }');
-    const r = await compile(src, { fileName: 'k.ts', format: 'js' });
+    const r = await compile(src, { fileName: 'k.ts', format: 'js', schedule: 'parallel' });
     const c = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'c')!;
     expect(c).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition: 'size <= 0' });
     expect(r.code).toContain('if (size <= 0) {');
@@ -139,9 +139,38 @@ describe('gather (TF-MAD)', () => {
 
 describe('reduction', () => {
   test('a scalar read by every iteration: private copies and a tree', async () => {
-    const mod = await compileAndLoad(kernelOf('(y: Float64Array, x: Float64Array, a: f64, n: i32)', '  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * Math.sin(x[i]);\n  }'), { fileName: 'k.ts' });
+    const mod = await compileAndLoad(kernelOf('(y: Float64Array, x: Float64Array, a: f64, n: i32)', '  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * Math.sin(x[i]);\n  }'), { fileName: 'k.ts', schedule: 'parallel' });
     // 37 iterations over 16 blocks: uneven blocks
     for (const n of [1, 5, 37]) expect(checkAdjoint(mod, 'k', { y: rand(n), x: rand(n, 2), a: 0.7, n }).ok).toBe(true);
     expect(String(mod.k_b)).toContain('tree reduction');
+  });
+});
+
+describe('the schedule phase', () => {
+  const stencil = kernelOf('(y: Float64Array, x: Float64Array, a: f64, n: i32)', '  // @parallel\n  for (let i = 1; i < n - 1; i++) {\n    y[i] = a * (x[i - 1] + x[i] + x[i + 1]);\n  }');
+
+  test('JavaScript runs nests in order: plain updates, no staging or private copies; the report gives each target its decision', async () => {
+    const r = await compile(stencil, { fileName: 'k.ts', format: 'js' });
+    expect(r.code).not.toMatch(/gather|new Float64Array|tree reduction/);
+    expect(r.code).toMatch(/xb\[i - 1\] \+= /);
+    const reads = Object.fromEntries(r.analysis.kernels[0].loops[0].reads.map((x) => [x.name, [x.strategy, x.targets!.ts!.strategy, x.targets!.wgsl!.strategy]]));
+    expect(reads).toEqual({ a: ['reduction', 'direct', 'reduction'], x: ['gather', 'direct', 'gather'] });
+    expect(r.analysis.kernels[0].loops[0].reads[1].targets!.ts!.reason).toMatch(/sequential target/);
+    const mod = loadGenerated(r.code!);
+    for (const n of [2, 3, 17]) expect(checkAdjoint(mod, 'k', { y: rand(n), x: rand(n, 2), a: 0.7, n }).ok).toBe(true);
+  });
+
+  test('pure: forced strategies and other targets leave the analysis of later compiles as it was', async () => {
+    const fresh = await compile(stencil, { fileName: 'k.ts' });
+    await compile(stencil, { fileName: 'k.ts', strategy: 'reduction', targets: ['ts', 'wgsl'] });
+    await compile(stencil, { fileName: 'k.ts', strategy: 'atomic', schedule: 'parallel' });
+    expect((await compile(stencil, { fileName: 'k.ts' })).analysis).toEqual(fresh.analysis);
+  });
+
+  test('a fallback says why in the decision, not in the analysis', async () => {
+    const r = await compile(stencil, { fileName: 'k.ts', strategy: 'gather' });
+    const a = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'a')!;
+    expect(a.targets!.wgsl).toMatchObject({ strategy: 'reduction' });
+    expect(a.targets!.wgsl!.reason).toMatch(/gather cannot be used \(a is a scalar\): reduction/);
   });
 });

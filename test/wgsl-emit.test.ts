@@ -113,14 +113,13 @@ describe('the WGSL adjoint', () => {
       const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport: imports32(dir) });
       const wgsl = loadGenerated(r.code!).wgsl as WgslModule;
       for (const k of r.analysis.kernels) {
-        // the GPU schedule's strategies: the analysis' ones, or atomic where per-iteration copies cannot be kept
-        const gpuReads = r.gpuAnalysis!.kernels.find((g) => g.name === k.name)!.loops.flatMap((l) => l.reads);
-        const jsReads = k.loops.flatMap((l) => l.reads);
-        gpuReads.forEach((x, i) => {
-          if (x.strategy === 'atomic' && jsReads[i].strategy !== 'atomic') expect(x.reason, `${k.name}: ${x.name}`).toMatch(/move with the parallel loops/);
+        // the GPU schedule's strategies: atomic only for reads the analysis cannot decide, or where per-iteration copies cannot be kept
+        const gpuReads = k.loops.flatMap((l) => l.reads).map((x) => ({ ...x, ...x.targets!.wgsl! }));
+        gpuReads.forEach((x) => {
+          if (x.strategy === 'atomic' && x.exclusiveRead !== 'unknown') expect(x.reason, `${k.name}: ${x.name}`).toMatch(/move with the parallel loops/);
         });
         const atomic = gpuReads.filter((x) => x.strategy === 'atomic').map((x) => `${x.name}b`);
-        atomicReads += jsReads.filter((x) => x.strategy === 'atomic').length;
+        atomicReads += gpuReads.filter((x) => x.strategy === 'atomic' && x.exclusiveRead === 'unknown').length;
         for (const [i, pass] of wgsl.kernels[k.name].b!.passes.entries()) {
           const cas = [...pass.code.matchAll(/^fn _atomicAdd_(\w+)\(/gm)].map((m) => m[1]);
           expect(cas.filter((a) => !atomic.includes(a)), `${k.name}_b pass ${i}`).toEqual([]);
@@ -150,10 +149,10 @@ export function axpb(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
     expect(host).toMatch(/\.alloc\("_ab_p\d*", (_np\d+)\);[\s\S]*\.reduce\("_ab_p\d*", \1, 1, "_sc", 0\)/);
     // forced reduction: x's adjoint is indexed by the loop, so the GPU schedule gathers it instead (gpuAnalysis says so)
     const forced = await compile(src, { fileName: 'k.ts', targets: ['ts', 'wgsl'], strategy: 'reduction' });
-    const strategies = (a: typeof forced.analysis) => Object.fromEntries(a.kernels[0].loops[0].reads.map((x) => [x.name, x.strategy]));
-    expect(strategies(forced.analysis)).toEqual({ a: 'reduction', x: 'reduction' });
-    expect(strategies(forced.gpuAnalysis!)).toEqual({ a: 'reduction', x: 'gather' });
-    expect(forced.gpuAnalysis!.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.reason).toMatch(/move with the parallel loops/);
+    const strategies = (t: 'ts' | 'wgsl') => Object.fromEntries(forced.analysis.kernels[0].loops[0].reads.map((x) => [x.name, x.targets![t]!.strategy]));
+    expect(strategies('ts')).toEqual({ a: 'reduction', x: 'reduction' });
+    expect(strategies('wgsl')).toEqual({ a: 'reduction', x: 'gather' });
+    expect(forced.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.targets!.wgsl!.reason).toMatch(/move with the parallel loops/);
     // x's adjoint: exclusive for n <= 4 (versioned: direct), else gathered by a pass over xb's elements; no atomics anywhere
     expect(host).toMatch(/if \(n <= 4\)/);
     expect(b.passes.some((p) => /xb\[_j\d+\] \+= _a\d+;/.test(p.code))).toBe(true);

@@ -1,11 +1,12 @@
 /**
  * `analyze()`: the exclusive-read analysis of every parallel loop nest of a file with the adjoint
- * strategy chosen for each read, as reported by `parad analyze`: the front half of compile() (the
- * adjoint is generated too, so the strategies are the ones emitted, fallbacks included).
+ * strategy the schedule chooses for each read and target, as reported by `parad analyze`: the
+ * phases of compile() up to the schedule (the adjoint IR is built and scheduled, so the strategies
+ * are the ones emitted, fallbacks included; no code is printed).
  * Asynchronous: the integer reasoning runs in z3, loaded on first use.
  */
 import type { Diagnostic } from './diagnostics.js';
-import { compile } from './compile.js';
+import { analyzeSource } from './compile.js';
 import type { ResolveImport } from './ir/program.js';
 import { printReport, type KernelReport } from './analysis/exclusive/index.js';
 import { printLayerReports, type LayerReport } from './analysis/layer-saves.js';
@@ -33,7 +34,7 @@ export interface AnalyzeOptions {
 }
 
 export async function analyze(source: string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-  const r = await compile(source, { fileName: options.fileName, modes: ['b'], races: options.races, resolveImport: options.resolveImport });
+  const r = await analyzeSource(source, { fileName: options.fileName, races: options.races, resolveImport: options.resolveImport });
   const layers = r.analysis.layers?.length ? `\n\n${printLayerReports(options.fileName, r.analysis.layers)}` : '';
   return { report: r.analysis, diagnostics: r.diagnostics, text: printReport(options.fileName, r.analysis.kernels) + layers };
 }

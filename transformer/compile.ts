@@ -23,6 +23,7 @@ import { emitModule, type KernelOutput } from './emit/module.js';
 import { replayFunction } from './emit/replay.js';
 import { wgslKernel } from './emit/wgsl/index.js';
 import { Names } from './naming.js';
+import { scheduleAdjoint, type Scheduled, type Target as ScheduleTarget } from './schedule/index.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
 import { analyzeNests, type KernelReport, type LoopReport, type Strategy } from './analysis/exclusive/index.js';
@@ -41,6 +42,12 @@ export interface CompileOptions {
   races?: boolean;
   /** Use this adjoint strategy for every parallel read where it applies (testing, experiments). */
   strategy?: Strategy;
+  /**
+   * How the JavaScript adjoint's parallel nests are scheduled: `sequential` (default: JavaScript
+   * runs them in order, so plain `xb[…] +=` updates are race-free and cheapest) or `parallel` (the
+   * strategies a parallel machine needs, as on WebGPU: gathers, reductions, versioned nests).
+   */
+  schedule?: 'sequential' | 'parallel';
   /** Targets: `ts` (always) and `wgsl` (also export `wgsl`: compute shaders and host functions, docs/wgsl.md). */
   targets?: Target[];
   /**
@@ -57,12 +64,6 @@ export interface CompileResult {
   code?: string;
   /** Errors and warnings, in source order. */
   diagnostics: Diagnostic[];
-  /**
-   * With target wgsl: the same reports with the strategies the WGSL adjoint uses (the GPU schedule
-   * falls back where the JavaScript one does not, e.g. no per-iteration copies of an adjoint indexed
-   * by the parallel loops); `analysis` has the TypeScript adjoint's.
-   */
-  gpuAnalysis?: { file: string; kernels: KernelReport[] };
   /** Per line of `code` (TypeScript format), the kernel source line it comes from (0: none), for source maps. */
   sourceLines?: number[];
   /** With target wgsl: every shader, by the function it belongs to (`heat_d`) and its pass number. */
@@ -70,122 +71,223 @@ export interface CompileResult {
   /** One entry per kernel found (also exported by the generated module as `__parad`). */
   kernels: KernelMeta[];
   /**
-   * The exclusive-read analysis of every parallel loop nest, with the adjoint strategy emitted for
-   * each read (what `parad analyze` prints).
+   * The exclusive-read analysis of every parallel loop nest, with the schedule's decision for each
+   * read: `strategy`/`reason` for a parallel target (WebGPU), `targets.ts` and `targets.wgsl` per
+   * target (what `parad analyze` prints).
    */
   analysis: { file: string; kernels: KernelReport[]; layers?: LayerReport[] };
 }
 
 /**
- * Asynchronous because the exclusive-read analysis may need z3 (loaded on first use).
+ * Asynchronous because the exclusive-read analysis may need z3 (loaded on first use). The phases:
+ * front end (parse, lower, check) → exclusive-read analysis → differentiate → schedule (per
+ * target) → GPU lowering → emit.
  */
 export async function compile(source: string, options: CompileOptions): Promise<CompileResult> {
   const sink = new DiagnosticSink(options.fileName, source);
   const modes = options.modes ?? ['d', 'b'];
+  const targets: ScheduleTarget[] = options.targets?.includes('wgsl') ? ['ts', 'wgsl'] : ['ts'];
+  const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: front?.own ?? [], analysis: front?.analysis ?? { file: options.fileName, kernels: [] } });
 
-  // parse + lower (the subset check happens while lowering) + semantic checks
-  const file = frontEnd(source, options.fileName, sink, options.resolveImport);
-  const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
-  const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
-  const analysis: CompileResult['analysis'] = { file: options.fileName, kernels: [] };
-  const gpuAnalysis = { file: options.fileName, kernels: [] as KernelReport[] };
-  const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
-  const done = (code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: own, analysis });
-  if (sink.hasErrors) return done();
-  const ownLayers = file.layers.filter((l) => !l.origin);
-  if (ownLayers.length) analysis.layers = ownLayers.map((l) => layerReport(l, file.callees));
+  const front = checkedFrontEnd(source, options, modes, sink);
+  if (sink.hasErrors) return done(front);
+  const analyzed = await analyzePhase(front, options, sink);
+  if (sink.hasErrors) return done(front);
+  const derivatives = differentiatePhase(front, analyzed, modes, options.fileName, sink);
+  if (sink.hasErrors) return done(front);
+  // both targets' schedules, whichever are emitted: the report gives the decisions for each
+  const scheduled = schedulePhase(analyzed, derivatives, ['ts', 'wgsl'], options.strategy, options.schedule === 'parallel');
+  front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, scheduled);
 
-  // exclusive read: which reads of each parallel nest iterations share; is each nest parallel
-  const nests = new Map<Kernel, Map<ForLoop, LoopReport>>();
-  const activities = new Map(file.kernels.map((k) => [k, analyzeActivity(k)]));
-  for (const k of file.kernels) {
-    const { report, byLoop } = await analyzeCached(k, activities.get(k)!, options.races ?? true);
-    nests.set(k, byLoop);
-    if (!k.origin) analysis.kernels.push(report);
-    reportNests(k, byLoop, sink);
-  }
-  if (sink.hasErrors) return done();
-
-  // analyze → differentiate, per kernel, then per layer
-  const runtime = new Set<string>();
-  const outputs: KernelOutput[] = [];
-  const guarded = (name: string, at: number, f: () => KernelOutput) => {
-    try {
-      outputs.push(f());
-    } catch (e) {
-      // a bug in parad, not in the kernel: still a located diagnostic, never a crash
-      sink.error(CODES.internal, `internal error while differentiating '${name}': ${(e as Error).message}. Please report it with this kernel.`, at, at + 1);
-    }
-  };
-  file.kernels.forEach((k, i) => guarded(k.name, k.origin ? 0 : k.loc.start, () => differentiateKernel(k, i)));
-  file.layers.forEach((l, i) => guarded(l.name, l.origin ? 0 : l.loc.start, () => differentiateLayer(l, i)));
-  if (sink.hasErrors) return done();
-  if (options.targets?.includes('wgsl')) gpuLayers(file, outputs, modes, options.fileName, sink);
-
-  function differentiateLayer(layer: Layer, i: number): KernelOutput {
-    const ctx = layerContext(layer, file, options.fileName);
-    const functions: FunctionIR[] = [];
-    if (modes.includes('d')) functions.push(layerTangent(ctx));
-    if (modes.includes('b')) {
-      const adjoint = layerAdjoint(ctx);
-      for (const r of adjoint.runtime) runtime.add(r);
-      functions.push(adjoint);
-    }
-    return { sourceText: layer.sourceText, functions, meta: layerMetas[i], local: layer.origin };
-  }
-
-  function differentiateKernel(k: Kernel, i: number): KernelOutput {
-    const userNames = namesOf(k);
-    const names = new Names(userNames);
-    const activity = activities.get(k)!;
-    const functions: FunctionIR[] = [];
-    let gpuAdjoint: FunctionIR | undefined;
-    if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, options.fileName));
-    if (modes.includes('b')) {
-      const plan = planTape(k, activity, makeNeeds(activity, userNames));
-      if (plan.usesTape) runtime.add('Tape');
-      const byLoop = nests.get(k)!;
-      // the WGSL adjoint schedules on copies of the reports as the analysis gave them
-      const copies = options.targets?.includes('wgsl') ? new Map([...byLoop].map(([loop, r]) => [loop, structuredClone(r)])) : undefined;
-      functions.push(adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => byLoop.get(loop)?.reads, force: options.strategy }));
-      // the WGSL adjoint: the same sweeps, the nests scheduled for the GPU
-      if (copies) {
-        gpuAdjoint = adjointFunction(k, activity, plan, names, options.fileName, { reads: (loop) => copies.get(loop)?.reads, force: options.strategy, gpu: true });
-        const report = analysis.kernels.find((r) => r.name === k.name)!;
-        gpuAnalysis.kernels.push({ ...report, loops: [...copies.values()] });
-      }
-    }
-    // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
-    const replay = replayFunction(k, nests.get(k)!, names);
-    if (replay) {
-      functions.push(replay);
-      metas[i].assumptions = [...nests.get(k)!.values()].flatMap((l) => {
-        const arrays = l.reads.filter((r) => r.assumed).map((r) => r.name);
-        return arrays.length ? [{ line: l.line, arrays }] : [];
-      });
-    }
-    // an imported kernel's WGSL (for the layers that call it): its own transpilation reports its problems
-    const wgslSink = k.origin ? new DiagnosticSink(k.origin, '') : sink;
-    const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, gpuAdjoint, names, wgslSink) : undefined;
-    return { sourceText: k.sourceText, functions, meta: metas[i], replay: replay?.name, wgsl, local: k.origin };
-  }
-
-  // emit
-  const emitted = emitModule(file, outputs, runtime);
+  // GPU lowering, then emit
+  const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
+  if (sink.hasErrors) return done(front);
+  if (targets.includes('wgsl')) gpuLayers(front.file, outputs, modes, options.fileName, sink);
+  const runtime = new Set(derivatives.flatMap((d) => d.runtime));
+  const emitted = emitModule(front.file, outputs, runtime);
   let code = emitted.code;
-  const shaders = options.targets?.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
+  const shaders = targets.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
   if (options.format === 'js') {
     code = ts.transpileModule(code, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { ...done(code), ...(shaders ? { shaders, gpuAnalysis } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
+  return { ...done(front, code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
+}
+
+/**
+ * The phases of compile() up to the schedule, for `parad analyze`: the report with every target's
+ * decisions and the diagnostics; no code is printed.
+ */
+export async function analyzeSource(source: string, options: Pick<CompileOptions, 'fileName' | 'races' | 'resolveImport'>): Promise<Pick<CompileResult, 'analysis' | 'diagnostics'>> {
+  const sink = new DiagnosticSink(options.fileName, source);
+  const done = (front: FrontEnd) => ({ diagnostics: sortDiagnostics(sink.list), analysis: front.analysis });
+  const front = checkedFrontEnd(source, options, ['b'], sink);
+  if (sink.hasErrors) return done(front);
+  const analyzed = await analyzePhase(front, options, sink);
+  if (sink.hasErrors) return done(front);
+  const derivatives = differentiatePhase({ ...front, file: { ...front.file, layers: [] } }, analyzed, ['b'], options.fileName, sink);
+  if (sink.hasErrors) return done(front);
+  front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, schedulePhase(analyzed, derivatives, ['ts', 'wgsl']));
+  return done(front);
+}
+
+/** The front end's result: the lowered file, its metadata, the report being built. */
+interface FrontEnd {
+  file: KernelFile;
+  metas: KernelMeta[];
+  layerMetas: KernelMeta[];
+  /** metadata of this file's own kernels and layers (not imported ones) */
+  own: KernelMeta[];
+  analysis: CompileResult['analysis'];
+}
+
+/** parse → lower (the subset check) → semantic checks, and the layer reports. */
+function checkedFrontEnd(source: string, options: CompileOptions, modes: Mode[], sink: DiagnosticSink): FrontEnd {
+  const file = frontEnd(source, options.fileName, sink, options.resolveImport);
+  const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
+  const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
+  const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
+  const analysis: CompileResult['analysis'] = { file: options.fileName, kernels: [] };
+  const ownLayers = file.layers.filter((l) => !l.origin);
+  if (!sink.hasErrors && ownLayers.length) analysis.layers = ownLayers.map((l) => layerReport(l, file.callees));
+  return { file, metas, layerMetas, own, analysis };
+}
+
+/** Per kernel: its activity and the exclusive-read analysis of its nests (by outermost loop). */
+interface Analyzed {
+  activity: Activity;
+  nests: Map<ForLoop, LoopReport>;
+}
+
+/** Exclusive read: which reads of each parallel nest iterations share; is each nest parallel. */
+async function analyzePhase(front: FrontEnd, options: { races?: boolean }, sink: DiagnosticSink): Promise<Map<Kernel, Analyzed>> {
+  const out = new Map<Kernel, Analyzed>();
+  for (const k of front.file.kernels) {
+    const activity = analyzeActivity(k);
+    const { report, byLoop } = await analyzeCached(k, activity, options.races ?? true);
+    out.set(k, { activity, nests: byLoop });
+    if (!k.origin) front.analysis.kernels.push(report);
+    reportNests(k, byLoop, sink);
+  }
+  return out;
+}
+
+/** A kernel's or layer's derivatives before scheduling. */
+interface Derivatives {
+  kernel?: Kernel;
+  layer?: Layer;
+  index: number;
+  names?: Names;
+  /** tangent, adjoint (nests unscheduled), replay: in output order */
+  functions: FunctionIR[];
+  /** the adjoint among `functions` */
+  adjoint?: FunctionIR;
+  replay?: FunctionIR;
+  /** runtime values the module imports from 'parad' */
+  runtime: string[];
+}
+
+/** Tangents and adjoints of every kernel, then every layer (a failure is an internal-error diagnostic). */
+function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, modes: Mode[], fileName: string, sink: DiagnosticSink): Derivatives[] {
+  const out: Derivatives[] = [];
+  const guarded = (name: string, at: number, f: () => Derivatives) => {
+    try {
+      out.push(f());
+    } catch (e) {
+      // a bug in parad, not in the kernel: still a located diagnostic, never a crash
+      sink.error(CODES.internal, `internal error while differentiating '${name}': ${(e as Error).message}. Please report it with this kernel.`, at, at + 1);
+    }
+  };
+  front.file.kernels.forEach((k, index) => guarded(k.name, k.origin ? 0 : k.loc.start, () => {
+    const userNames = namesOf(k);
+    const names = new Names(userNames);
+    const { activity, nests } = analyzed.get(k)!;
+    const functions: FunctionIR[] = [];
+    const runtime: string[] = [];
+    let adjoint: FunctionIR | undefined;
+    if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, fileName));
+    if (modes.includes('b')) {
+      const plan = planTape(k, activity, makeNeeds(activity, userNames));
+      if (plan.usesTape) runtime.push('Tape');
+      adjoint = adjointFunction(k, activity, plan, names, fileName);
+      functions.push(adjoint);
+    }
+    // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
+    const replay = replayFunction(k, nests, names);
+    if (replay) functions.push(replay);
+    return { kernel: k, index, names, functions, adjoint, replay, runtime };
+  }));
+  front.file.layers.forEach((l, index) => guarded(l.name, l.origin ? 0 : l.loc.start, () => {
+    const ctx = layerContext(l, front.file, fileName);
+    const functions: FunctionIR[] = [];
+    const runtime: string[] = [];
+    if (modes.includes('d')) functions.push(layerTangent(ctx));
+    if (modes.includes('b')) {
+      const adjoint = layerAdjoint(ctx);
+      runtime.push(...adjoint.runtime);
+      functions.push(adjoint);
+    }
+    return { layer: l, index, functions, runtime };
+  }));
+  return out;
+}
+
+/** Per derivative set, the adjoint scheduled for each target, with the decisions. */
+type ScheduledAdjoints = Partial<Record<ScheduleTarget, Scheduled>>;
+
+/** The schedule of every kernel adjoint's nests, per target (pure: the reports are not changed). */
+export function schedulePhase(analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], targets: ScheduleTarget[], force?: Strategy, parallel = false): ScheduledAdjoints[] {
+  return derivatives.map((d) => {
+    const out: ScheduledAdjoints = {};
+    if (!d.kernel || !d.adjoint) return out;
+    for (const target of targets) {
+      out[target] = scheduleAdjoint(d.adjoint, { kernel: d.kernel, reports: analyzed.get(d.kernel)!.nests, names: d.names!, target, force, parallel });
+    }
+    return out;
+  });
+}
+
+/**
+ * The reports with each target's decisions (`targets`); a read's `strategy` and `reason` become
+ * the parallel target's (WebGPU): what the exclusive-read verdict leads to where iterations race.
+ */
+function withTargets(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], scheduled: ScheduledAdjoints[]): KernelReport[] {
+  return kernels.map((report) => {
+    const i = derivatives.findIndex((d) => d.kernel && !d.kernel.origin && d.kernel.name === report.name);
+    if (i < 0) return report;
+    const loops = [...analyzed.get(derivatives[i].kernel!)!.nests.keys()];
+    const decided = (t: ScheduleTarget, j: number, name: string) => scheduled[i][t]?.decisions.get(loops[j])?.reads.find((d) => d.name === name);
+    return { ...report, loops: report.loops.map((l, j) => ({ ...l, reads: l.reads.map((r) => {
+      const [ts, wgsl] = [decided('ts', j, r.name), decided('wgsl', j, r.name)];
+      if (!ts || !wgsl) return r;
+      return { ...r, strategy: wgsl.strategy, reason: wgsl.reason, targets: { ts: { strategy: ts.strategy, reason: ts.reason }, wgsl: { strategy: wgsl.strategy, reason: wgsl.reason } } };
+    }) })) };
+  });
+}
+
+/** GPU lowering of one kernel or layer and the emitter's input. */
+function outputOf(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, d: Derivatives, scheduled: ScheduledAdjoints, options: CompileOptions, sink: DiagnosticSink): KernelOutput {
+  if (d.layer) return { sourceText: d.layer.sourceText, functions: d.functions, meta: front.layerMetas[d.index], local: d.layer.origin };
+  const k = d.kernel!;
+  const functions = d.functions.map((f) => (f === d.adjoint ? scheduled.ts!.fn : f));
+  const meta = front.metas[d.index];
+  if (d.replay) {
+    meta.assumptions = [...analyzed.get(k)!.nests.values()].flatMap((l) => {
+      const arrays = l.reads.filter((r) => r.assumed).map((r) => r.name);
+      return arrays.length ? [{ line: l.line, arrays }] : [];
+    });
+  }
+  // an imported kernel's WGSL (for the layers that call it): its own transpilation reports its problems
+  const wgslSink = k.origin ? new DiagnosticSink(k.origin, '') : sink;
+  const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink) : undefined;
+  return { sourceText: k.sourceText, functions, meta, replay: d.replay?.name, wgsl, local: k.origin };
 }
 
 /**
  * The analysis of a kernel depends on its text only: recompiling an unchanged kernel (watch mode,
- * the same kernel with other options) reuses it. Callers get their own copy (the adjoint
- * scheduler records fallbacks in it).
+ * the same kernel with other options) reuses it. Nothing changes a report after the analysis (the
+ * schedule returns its decisions beside it), so callers share it.
  */
 const analysisCache = new Map<string, KernelReport>();
 const CACHE_SIZE = 256;
@@ -203,7 +305,7 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
     if (analysisCache.size >= CACHE_SIZE) analysisCache.delete(analysisCache.keys().next().value!);
     analysisCache.set(key, cached);
   }
-  const report = structuredClone(cached);
+  const report = cached;
   // the nests in the analysis' order: outermost @parallel loops, in source order
   const roots: ForLoop[] = [];
   const visit = (body: Stmt[]) => {

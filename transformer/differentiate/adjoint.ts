@@ -11,23 +11,16 @@ import type { Activity } from '../analysis/activity.js';
 import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf, collectTerms, type Linearized } from './linearize.js';
-import { readsOf, v, neg, num, walkExpr } from '../ir/build.js';
+import { readsOf, v, neg, num } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
-import type { ReadReport, Strategy } from '../analysis/exclusive/index.js';
-import { scheduleNest } from '../schedule/index.js';
 
-/** The exclusive-read verdicts the nests' adjoints are scheduled by (none: every nest direct). */
-export interface Strategies {
-  reads(loop: ForLoop): ReadReport[] | undefined;
-  /** one strategy for every read (testing) */
-  force?: Strategy;
-  /** schedule the nests for the GPU (the WGSL adjoint; schedule/index.ts) */
-  gpu?: boolean;
-}
-
-export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string, strategies?: Strategies): FunctionIR {
+/**
+ * The adjoint function. Each parallel nest's adjoint is left as a `nestAdjoint` statement (one pass
+ * with direct updates) for the schedule phase (schedule/) to lower per target.
+ */
+export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string): FunctionIR {
   const isActive = (n: string) => activity.isActive(n);
   const tape = names.tape();
   const retb = names.returnAdjoint(kernel.name);
@@ -229,13 +222,8 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     return out;
   };
 
-  /** The nest's adjoint with the strategies of its reads applied (schedule/). */
-  const scheduled = (loop: ForLoop, pass: ForLoop): Stmt[] => {
-    const reads = strategies?.reads(loop);
-    if (!reads?.length) return [pass];
-    const isArray = (n: string) => kernel.params.some((p) => p.name === n && p.kind === 'array');
-    return scheduleNest({ nest: plan.scopes.get(loop)!.nest, pass, reads, names, kernelBody: kernel.body, isArray, force: strategies?.force, gpu: strategies?.gpu });
-  };
+  /** The nest's adjoint pass, for the schedule phase to apply the strategies of its reads. */
+  const scheduled = (loop: ForLoop, pass: ForLoop): Stmt[] => [{ k: 'nestAdjoint', loop, nest: plan.scopes.get(loop)!.nest, pass }];
 
   /** The last nest, each iteration running its primal statements and then its reverse sweep. */
   const fusedNest = (loop: ForLoop): Stmt[] => scheduled(loop, fusedPass(loop));
@@ -282,7 +270,6 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     body.push(...(fused ? [] : adjointDecls(topScope)), ...rev);
   }
   for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
-  forwardCommutingLoops(body, names);
   if (scalarParams.length) {
     // the keys are the contract's `<name>b`, whatever the local adjoint variables are called
     const entry = (p: { name: string }) => (names.b(p.name) === `${p.name}b` ? names.b(p.name) : `${p.name}b: ${names.b(p.name)}`);
@@ -332,54 +319,4 @@ function describePlan(plan: TapePlan, fileName: string): string[] {
   }
   if (!plan.usesTape) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
   return lines;
-}
-
-/**
- * A reversed sequential loop whose iterations only accumulate into adjoints that no iteration reads
- * (`wb[f(k)] += c * accb`), and touch no tape, gives the same result in either order: run it
- * forwards (friendlier to caches and to readers).
- */
-function forwardCommutingLoops(body: Stmt[], names: Names): void {
-  for (const s of body) {
-    if (s.k === 'if') {
-      forwardCommutingLoops(s.then, names);
-      forwardCommutingLoops(s.else, names);
-    } else if (s.k === 'for' || s.k === 'block') {
-      forwardCommutingLoops(s.body, names);
-      if (s.k === 'for' && s.reversed && commutes(s.body, names)) s.reversed = undefined;
-    }
-  }
-}
-
-function commutes(body: Stmt[], names: Names): boolean {
-  const accumulated = new Set<string>();
-  const reads = new Set<string>();
-  let ok = true;
-  const exprReads = (e: Expr) => {
-    walkExpr(e, (x) => {
-      if (x.k === 'pop') ok = false;
-      else if (x.k === 'var') reads.add(x.name);
-      else if (x.k === 'index' || x.k === 'length') reads.add(x.array);
-    });
-  };
-  const visit = (b: Stmt[]) => {
-    for (const s of b) {
-      switch (s.k) {
-        case 'assign': {
-          const t = targetName(s.target);
-          if ((s.op !== '+=' && s.op !== '-=') || !names.isAdjoint(t)) ok = false;
-          accumulated.add(t);
-          if (s.target.k === 'index') exprReads(s.target.index);
-          exprReads(s.value);
-          break;
-        }
-        case 'decl': exprReads(s.init); break; // block-local temporaries
-        case 'if': exprReads(s.cond); visit(s.then); visit(s.else); break;
-        case 'for': exprReads(s.init); exprReads(s.bound); visit(s.body); break;
-        default: ok = false;
-      }
-    }
-  };
-  visit(body);
-  return ok && [...accumulated].every((n) => !reads.has(n));
 }

@@ -91,7 +91,14 @@ export type Stmt =
    * Generated only (WGSL adjoints): `target[e] += Σ_c partial[c * len + e]` over `copies` private
    * copies (`target` a scalar when `len` is absent): a tree reduction in workgroup memory on the GPU.
    */
-  | { k: 'reduce'; partial: string; copies: Expr; len?: Expr; target: string };
+  | { k: 'reduce'; partial: string; copies: Expr; len?: Expr; target: string }
+  /**
+   * Generated only, between differentiation and scheduling: the adjoint of the parallel nest whose
+   * outermost loop is `loop` (the kernel's, the key of the analysis' report), as one pass with
+   * direct updates. The schedule phase (schedule/) replaces it by the statements of the strategies
+   * it chooses per target; no emitter ever sees it.
+   */
+  | { k: 'nestAdjoint'; loop: ForLoop; nest: ForLoop[]; pass: ForLoop };
 
 export type ParamKind = 'array' | 'scalar';
 

@@ -15,6 +15,7 @@ export function childBlocks(s: Stmt): Stmt[][] {
     case 'if': return [s.then, s.else];
     case 'for': return [s.body];
     case 'block': return [s.body];
+    case 'nestAdjoint': return [[s.pass]];
     default: return [];
   }
 }

@@ -1,34 +1,98 @@
 /**
- * Schedules the adjoint of a parallel loop nest by the strategy the exclusive-read analysis chose
- * for each array (or float scalar) the nest reads:
+ * The schedule phase: lowers each parallel nest's adjoint (a `nestAdjoint` statement left by
+ * differentiate/adjoint.ts: one pass with direct updates) for a target, choosing per read of the
+ * nest how its adjoint updates are made:
  *   direct     the adjoint nest stays as generated: `xb[f(it)] +=` by the iteration itself
  *   gather     TF-MAD: the nest without those updates (staging the values they need), then a loop
  *              over xb's elements gathering them (gather.ts)
  *   reduction  private copies of xb per block of iterations, combined by a tree (reduction.ts)
  *   atomic     as direct in JS (sequential); atomic updates on the GPU
  *   versioned  `if (condition) <direct> else <safe>`, the condition from the analysis
- * A strategy that does not apply falls back (gather → reduction → atomic), and the report says why.
+ * The choice is a cost model per target (`decide`): on the sequential JavaScript target every
+ * update is race-free and the plain scatter does the least work; on the GPU the cheapest correct
+ * form among direct, gather (only when its work per element is bounded by the fan-in), reduction
+ * and, last, atomics. A strategy that does not apply falls back, and the decision says why.
+ * Pure: the analysis' reports are read, never changed; the decisions are returned beside the IR.
  * Delinearization conditions the analysis could not prove are checked at run time, with the
  * scatter as the alternative.
  */
-import type { Expr, ForLoop, Stmt } from '../ir/types.js';
-import type { ReadReport, Strategy } from '../analysis/exclusive/index.js';
+import type { Expr, ForLoop, Kernel, Stmt } from '../ir/types.js';
+import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
+import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf } from '../ir/build.js';
 import { declaredIn, forEachStmt } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
+import { forwardCommutingLoops } from './loop-order.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
 
 /** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
 export const GPU_COPIES = 65536;
+
+export type Target = 'ts' | 'wgsl';
+
+/** What the schedule chose for one read of a nest, and why. */
+export interface ReadDecision {
+  name: string;
+  strategy: Strategy;
+  reason: string;
+}
+
+/** The decisions for one nest (its outermost loop's source line), reads in the analysis' order. */
+export interface LoopDecisions {
+  line: number;
+  reads: ReadDecision[];
+}
+
+export interface ScheduleOptions {
+  kernel: Kernel;
+  /** the exclusive-read analysis, by the nest's outermost loop */
+  reports: Map<ForLoop, LoopReport>;
+  names: Names;
+  target: Target;
+  /** strategy forced for every read (testing, experiments) */
+  force?: Strategy;
+  /**
+   * The JavaScript target scheduled as a parallel machine needs it (the analysis' strategies:
+   * gathers, reductions; atomics as plain updates) instead of the sequential default.
+   */
+  parallel?: boolean;
+}
+
+export interface Scheduled {
+  fn: FunctionIR;
+  /** per nest, by its outermost loop */
+  decisions: Map<ForLoop, LoopDecisions>;
+}
+
+/** Replaces every `nestAdjoint` of `fn` by its schedule for the target. */
+export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Scheduled {
+  const decisions = new Map<ForLoop, LoopDecisions>();
+  const isArray = (n: string) => opts.kernel.params.some((p) => p.name === n && p.kind === 'array');
+  const lower = (body: Stmt[]): Stmt[] => body.flatMap((s): Stmt[] => {
+    switch (s.k) {
+      case 'nestAdjoint': {
+        const report = opts.reports.get(s.loop);
+        const reads = report?.reads ?? [];
+        const { stmts, chosen } = scheduleNest({ nest: s.nest, pass: s.pass, reads, names: opts.names, kernelBody: opts.kernel.body, isArray, force: opts.force, pragma: parsePragma(s.loop.pragma).strategy, gpu: opts.target === 'wgsl', parallel: opts.parallel });
+        decisions.set(s.loop, { line: report?.line ?? s.loop.loc?.line ?? 0, reads: chosen });
+        return stmts;
+      }
+      case 'if': return [{ ...s, then: lower(s.then), else: lower(s.else) }];
+      case 'for': case 'block': return [{ ...s, body: lower(s.body) }];
+      default: return [s];
+    }
+  });
+  return { fn: { ...fn, body: forwardCommutingLoops(lower(fn.body), opts.names) }, decisions };
+}
 
 export interface NestInput {
   /** the nest's loops as written, outermost first */
   nest: ForLoop[];
   /** the generated adjoint of the nest (same loops, adjoint body) */
   pass: ForLoop;
-  /** the analysis' verdicts for the nest (strategy and reason are updated to what is emitted) */
+  /** the analysis' verdicts for the nest (read only) */
   reads: ReadReport[];
   names: Names;
   /** the kernel body (integer definitions) */
@@ -36,74 +100,126 @@ export interface NestInput {
   isArray: (name: string) => boolean;
   /** strategy forced for every read (testing, experiments) */
   force?: Strategy;
+  /** strategy the loop's pragma asks for (`// @parallel adjoint=gather`) */
+  pragma?: Strategy;
+  /** JavaScript scheduled like a parallel target (see ScheduleOptions.parallel) */
+  parallel?: boolean;
   /**
    * Schedule for the GPU (the WGSL adjoint): reductions in a grid-stride nest of at most
    * GPU_COPIES invocations, each with its own private copy, combined by a `reduce` statement (a
    * workgroup-memory tree on the device); updates that other iterations make too (atomic strategy,
    * or direct forced on reads that are not exclusive) marked atomic.
+   * Otherwise the sequential JavaScript target.
    */
   gpu?: boolean;
 }
 
 interface Choice {
   read: ReadReport;
+  decision: ReadDecision;
   adjoint: string;
   gather?: GatherPlan;
   reduce?: boolean;
 }
 
-export function scheduleNest(input: NestInput): Stmt[] {
-  const out = scheduleStrategies(input);
-  if (!input.gpu) return out;
+export function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
+  const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
+  const stmts = scheduleStrategies(input, chosen);
+  if (!input.gpu) return { stmts, chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
-  const shared = new Set(input.reads.filter((r) => r.strategy === 'atomic' || (r.strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => input.names.b(r.name)));
-  return shared.size ? markAtomic(out, shared) : out;
+  const shared = new Set(input.reads.filter((r, i) => chosen[i].strategy === 'atomic' || (chosen[i].strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => input.names.b(r.name)));
+  return { stmts: shared.size ? markAtomic(stmts, shared) : stmts, chosen };
 }
 
-function scheduleStrategies(input: NestInput): Stmt[] {
+/**
+ * The strategy a read asks for before the schedule checks it applies: forced (option, then
+ * pragma) as given; on the sequential target the scatter, which is race-free there and does the
+ * least work; on the GPU (and JavaScript scheduled as parallel) the analysis' strategy.
+ */
+function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reason: string } {
+  if (input.force) return { strategy: input.force, reason: `forced (${input.force}); ${read.reason}` };
+  if (input.pragma) return { strategy: input.pragma, reason: `adjoint=${input.pragma} (pragma); ${read.reason}` };
+  if (input.gpu || input.parallel) return { strategy: read.strategy, reason: read.reason };
+  if (read.exclusiveRead === 'yes') return { strategy: 'direct', reason: read.reason };
+  return { strategy: 'direct', reason: `sequential target: plain updates cannot race and do the least work (exclusive read: ${read.exclusiveRead}${read.assumed ? ', assumed' : ''})` };
+}
+
+/**
+ * Work per element of a gather bounded by the fan-in: a nest loop a site sums over either does not
+ * occur in the index (every one of its iterations reads the element: that is the fan-in) or is
+ * narrowed to the iterations that can hit the element; an inner sequential loop costs at most its
+ * trips in the primal's iteration. A summed nest loop that occurs in the index without narrowing is
+ * scanned for every element, most of its iterations rejected by the guards: work |x| · |iterations|,
+ * the quadratic cliff.
+ */
+export function gatherBounded(plan: GatherPlan): string | undefined {
+  const own = plan as GatherPlan & { bounded?: boolean; why?: string };
+  if (own.bounded !== undefined) return own.bounded ? undefined : own.why ?? 'the gather would scan the iteration space for each element';
+  for (const site of plan.sites) {
+    const inIndex = new Set(site.digits.flatMap((d) => [...d.terms.keys()]));
+    for (const l of site.summed) {
+      if (!inIndex.has(l.v) || site.at.loops.includes(l)) continue;
+      const n = site.narrow.get(l.v);
+      if (!n?.lower.length || !n.upper.length) return `each element of ${plan.target} would scan every ${l.v} (no bounded inverse of its index)`;
+    }
+  }
+  return undefined;
+}
+
+function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const { nest, pass, names } = input;
   const inner = innermost(pass, nest.length);
   const body = inner.body;
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
   const ctx = { nest, body, forms, declared: declaredIn(body) };
+  /** a gather plan, or why it cannot be used */
+  const gatherOf = (read: ReadReport, adjoint: string): GatherPlan | string => {
+    if (!input.isArray(read.name)) return `${read.name} is a scalar`;
+    const plan = planGather(ctx, adjoint);
+    if (typeof plan === 'string') return plan;
+    if (!flat && needsStaging([plan])) return 'the iteration space is not rectangular';
+    return gatherBounded(plan) ?? plan;
+  };
 
   const safe: Choice[] = [];
   const versioned: Choice[] = [];
   const condition: string[] = [];
-  for (const read of input.reads) {
-    const wanted = input.force && input.force !== 'versioned' ? input.force : read.strategy;
-    if (input.force) read.strategy = wanted;
-    if (wanted === 'direct' || wanted === 'atomic') continue;
-    const c: Choice = { read, adjoint: names.b(read.name) };
+  input.reads.forEach((read, i) => {
+    const decision = chosen[i];
+    const want = input.force === 'versioned' ? { strategy: read.strategy, reason: read.reason } : wanted(read, input);
+    decision.strategy = want.strategy;
+    decision.reason = want.reason;
+    if (want.strategy === 'direct' || want.strategy === 'atomic') return;
+    const c: Choice = { read, decision, adjoint: names.b(read.name) };
     const fallback = (why: string, to: Strategy) => {
-      read.reason += `; ${wanted === 'versioned' ? 'the safe version' : wanted} cannot be used (${why}): ${to}`;
-      if (wanted !== 'versioned') read.strategy = to;
+      decision.reason += `; ${want.strategy === 'versioned' ? 'the safe version' : want.strategy} cannot be used (${why}): ${to}`;
+      if (want.strategy !== 'versioned') decision.strategy = to;
     };
-    if (wanted === 'gather' || wanted === 'versioned') {
-      const plan = input.isArray(read.name) ? planGather(ctx, c.adjoint) : `${read.name} is a scalar`;
-      if (typeof plan !== 'string' && (flat || !needsStaging([plan]))) c.gather = plan;
-      else fallback(typeof plan === 'string' ? plan : 'the iteration space is not rectangular', 'reduction');
+    if (want.strategy === 'gather' || want.strategy === 'versioned') {
+      const plan = gatherOf(read, c.adjoint);
+      if (typeof plan !== 'string') c.gather = plan;
+      else fallback(plan, 'reduction');
     }
     if (!c.gather) {
       let why = flat ? reductionApplies(body, c.adjoint) : 'the iteration space is not rectangular';
       // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
       if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest)) why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
-      const plan = why && input.gpu && input.isArray(read.name) ? planGather(ctx, c.adjoint) : undefined;
+      const plan = why && input.gpu ? gatherOf(read, c.adjoint) : undefined;
       if (!why) c.reduce = true;
-      else if (plan && typeof plan !== 'string' && (flat || !needsStaging([plan]))) {
+      else if (plan && typeof plan !== 'string') {
         fallback(why, 'gather');
         c.gather = plan;
       } else {
-        fallback(why, 'atomic');
-        continue;
+        fallback(typeof plan === 'string' && input.isArray(read.name) ? `${why}; a gather: ${plan}` : why, 'atomic');
+        return;
       }
     }
-    if (wanted === 'versioned' && read.condition) {
+    if (want.strategy === 'versioned' && read.condition) {
       versioned.push(c);
       condition.push(read.condition);
     } else safe.push(c);
-  }
+  });
   if (!safe.length && !versioned.length) return [pass];
 
   const withChecks = (choices: Choice[]): Stmt[] => {

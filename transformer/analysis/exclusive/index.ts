@@ -26,6 +26,8 @@ export interface ReadReport {
   /** stated by a pragma, not proven */
   assumed: boolean;
   reason: string;
+  /** the schedule's decision per target (filled by compile's schedule phase, not by the analysis) */
+  targets?: Partial<Record<'ts' | 'wgsl', { strategy: Strategy; reason: string }>>;
 }
 
 export interface RaceReport {
@@ -171,15 +173,23 @@ export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?
   return { report: { name: k.name, loops }, byLoop };
 }
 
-/** A table per kernel: loop, array, verdict, strategy, reason. */
+/**
+ * A table per kernel: loop, array, verdict, the strategy for a parallel target (WebGPU), the one
+ * for sequential JavaScript when it differs, and the reason.
+ */
 export function printReport(file: string, kernels: KernelReport[]): string {
-  const rows: string[][] = [['kernel', 'loop', 'read', 'exclusive', 'strategy', 'reason']];
+  const rows: string[][] = [['kernel', 'loop', 'read', 'exclusive', 'strategy', 'js', 'reason']];
   for (const k of kernels) {
     for (const l of k.loops) {
-      for (const r of l.reads) rows.push([k.name, `${file}:${l.line} (${l.indices.join(', ')})`, r.name, r.exclusiveRead + (r.assumed ? ' (assumed)' : ''), r.strategy, r.reason]);
-      if (!l.reads.length) rows.push([k.name, `${file}:${l.line} (${l.indices.join(', ')})`, '-', '-', '-', 'no active reads']);
+      const at = `${file}:${l.line} (${l.indices.join(', ')})`;
+      for (const r of l.reads) {
+        const js = r.targets?.ts?.strategy ?? r.strategy;
+        rows.push([k.name, at, r.name, r.exclusiveRead + (r.assumed ? ' (assumed)' : ''), r.strategy, js === r.strategy ? '=' : js, r.reason]);
+      }
+      if (!l.reads.length) rows.push([k.name, at, '-', '-', '-', '-', 'no active reads']);
     }
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (c === 5 ? 0 : r[c].length))));
-  return rows.map((r) => r.map((cell, c) => (c === 5 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+  const last = rows[0].length - 1;
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (c === last ? 0 : r[c].length))));
+  return rows.map((r) => r.map((cell, c) => (c === last ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }

@@ -1,0 +1,85 @@
+/**
+ * Cost bounds of the generated adjoints (exact counts, not timings): every fixture kernel's `K_b`,
+ * with the schedule's own strategies and with each strategy forced, runs at most a constant factor
+ * more loop iterations than its primal `K` on the same inputs, plus a constant number per element
+ * of the adjoint arrays (a gather visits each element, a reduction combines private copies of
+ * them). A gather that scans the iteration space for every element of the adjoint
+ * (|x| · |iterations| trips) fails this at once.
+ *
+ * The generated JavaScript is instrumented: every `for` loop's body counts one trip.
+ */
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compile, type CompileResult } from '../transformer/index.js';
+import type { Strategy } from '../transformer/analysis/exclusive/index.js';
+import { loadGenerated } from './support/load.js';
+import { specs } from '../fixtures/specs.js';
+import { argsFor } from './support/fixture-args.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Trips of K_b per trip of K: the schedule's choices and every forced strategy stay below this. */
+const FACTOR = 24;
+/** Trips per element of the adjoint arrays: 16 private copies of a reduction and their tree. */
+const PER_ELEMENT = 32;
+/** Trips any adjoint may spend on fixed-size work (reductions of a few private copies of a scalar). */
+const SLACK = 256;
+
+const STRATEGIES: (Strategy | undefined)[] = [undefined, 'direct', 'gather', 'reduction', 'atomic', 'versioned'];
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __paradTrips: { n: number };
+}
+globalThis.__paradTrips = { n: 0 };
+
+/** The module with a trip counter at the top of every loop body. */
+function instrumented(code: string) {
+  const counted = code.replace(/^(\s*for \(.*\) \{)$/gm, '$1 __paradTrips.n++;');
+  if (counted === code && /\bfor \(/.test(code)) throw new Error('no loop was instrumented');
+  return loadGenerated(counted);
+}
+
+const trips = (f: () => unknown): number => {
+  globalThis.__paradTrips.n = 0;
+  f();
+  return globalThis.__paradTrips.n;
+};
+
+const clone = (a: Record<string, unknown>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, ArrayBuffer.isView(v) ? (v as Float64Array).slice() : v]));
+
+const files = [...new Set(specs.map((s) => s.file))].filter((f) => fs.existsSync(path.join(root, 'fixtures', f, `${f}.ts`))).sort();
+
+describe.each(files)('fixture %s', (file) => {
+  const input = `fixtures/${file}/${file}.ts`;
+  const source = fs.readFileSync(path.join(root, input), 'utf8');
+  test.each(STRATEGIES.map((s) => [s ?? 'scheduled', s] as const))('K_b (%s) runs at most a constant factor more loop trips than K', async (_label, strategy) => {
+    const r: CompileResult = await compile(source, { fileName: input, format: 'js', strategy });
+    expect(r.code, 'compiles').toBeDefined();
+    const mod = instrumented(r.code!);
+    for (const spec of specs.filter((s) => s.file === file)) {
+      const meta = mod.__parad.kernels[spec.kernel];
+      if (!meta || meta.kind === 'layer' || !meta.modes.includes('b')) continue;
+      const args = argsFor(spec, meta.params);
+      const primal = mod[spec.kernel] as (...a: unknown[]) => unknown;
+      const adjoint = mod[`${spec.kernel}_b`] as (...a: unknown[]) => unknown;
+      const a = clone(args);
+      const p = trips(() => primal(...meta.params.map((q) => a[q.name])));
+      // K_b's arguments: each active array followed by its adjoint, then the returned value's adjoint
+      const b = clone(args);
+      const list: unknown[] = [];
+      let elements = 0;
+      for (const q of meta.params) {
+        list.push(b[q.name]);
+        if (!q.active || q.kind !== 'array') continue;
+        const length = (b[q.name] as Float64Array).length;
+        list.push(new Float64Array(length).fill(1));
+        elements += length;
+      }
+      if (meta.returns !== 'void') list.push(1);
+      const n = trips(() => adjoint(...list));
+      expect(n, `${spec.kernel}${spec.tag ? ` (${spec.tag})` : ''}: K_b ${n} trips, K ${p}, ${elements} adjoint elements`).toBeLessThanOrEqual(FACTOR * p + PER_ELEMENT * elements + SLACK);
+    }
+  });
+});
