@@ -246,22 +246,32 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         }
         cur = union(cur, demand);
       } else if (s.k === 'decl' || s.k === 'assign') {
+        const t = s.k === 'decl' ? s.name : targetName(s.target);
         if (isLive(s, scope.kind)) {
-          const t = s.k === 'decl' ? s.name : targetName(s.target);
           if (!loopVars.has(t) && !recomputed.has(s) && (cur.has(t) || needs(s).has(t))) {
             push.add(s);
             if (arrays.has(t)) modified.add(t);
           }
         }
         cur = union(cur, needs(s));
+        // a scalar's new value: what R needed of the old one, this statement's push restores; a
+        // later statement that overwrites it again needs no push unless something in between reads it
+        if (s.k === 'decl' || s.target.k === 'var') cur.delete(t);
       } else if (s.k === 'if') {
         if (isLive(s, scope.kind) && flagged(s)) flag.add(s);
         const a = walk(s.then, cur, scope);
         const b = walk(s.else, cur, scope);
         cur = union(union(a, b), flag.has(s) ? [] : readsOf(s.cond));
       } else if (s.k === 'for') {
-        cur = union(cur, neededDeep(s, scope.kind));
-        cur = walk(s.body, cur, scope);
+        // the reversed loop evaluates its bounds again; what an iteration's R needs, the R of the
+        // iteration before it (run after it) must find: the demand at the loop head, to a fixed point
+        let head = union(cur, union(readsOf(s.init), readsOf(s.bound)));
+        for (;;) {
+          const next = union(head, walk(s.body, head, scope));
+          if (next.size === head.size) break;
+          head = next;
+        }
+        cur = head;
       } else if (s.k === 'return') {
         cur = union(cur, needs(s));
       }

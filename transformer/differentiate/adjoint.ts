@@ -11,9 +11,9 @@ import type { Activity } from '../analysis/activity.js';
 import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf, collectTerms, type Linearized } from './linearize.js';
-import { readsOf, v, neg, num } from '../ir/build.js';
+import { readsOf, v, neg, num, walkExpr, sameExpr } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
-import { targetName, readsOfStmts } from '../ir/walk.js';
+import { targetName, readsOfStmts, forEachStmt } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
 
 /**
@@ -30,6 +30,39 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
 
   const isNest = (s: Stmt, scope: Scope): boolean => s.k === 'for' && s.parallel && scope.kind === 'top';
   const isLive = (s: Stmt, scope: Scope) => scope.kind === 'top' || plan.live.has(s);
+
+  // ---------------- values already held by locals ----------------
+  const assigned = new Set<string>();
+  forEachStmt(kernel.body, (s) => { if (s.k === 'assign') assigned.add(targetName(s.target)); });
+  /** Reads only names nothing assigns (parameters, constant locals, arrays the kernel never writes) and the nest's variables. */
+  const unchanging = (e: Expr, nestVars: Set<string>): boolean => {
+    let ok = true;
+    walkExpr(e, (x) => {
+      if (x.k === 'pop' || x.k === 'raw') ok = false;
+      else if (x.k === 'var' && assigned.has(x.name) && !nestVars.has(x.name)) ok = false;
+      else if ((x.k === 'index' || x.k === 'length') && assigned.has(x.array)) ok = false;
+    });
+    return ok;
+  };
+  /**
+   * In a nest's iteration: the constant locals of its body (top level, never reassigned, of values
+   * that do not change while the iteration runs) that hold an expression, once the pass has computed
+   * them (every statement in the fused pass, the live ones in a recompute pass; `before`: only those
+   * before it). The Linearizer then reuses them instead of computing the expression again.
+   */
+  const knownIn = (scope: Scope, fused: boolean, before?: Stmt) => {
+    if (scope.kind === 'top') return undefined;
+    const nestVars = new Set(scope.nest.map((l) => l.v));
+    const end = before ? scope.body.indexOf(before) : scope.body.length;
+    const held = scope.body.slice(0, end).filter((s): s is Stmt & { k: 'decl' } =>
+      s.k === 'decl' && !s.mutable && !scope.hoisted.has(s.name) && !plan.push.has(s) && (fused || plan.live.has(s)) && !assigned.has(s.name) && unchanging(s.init, nestVars));
+    if (!held.length) return undefined;
+    return (e: Expr): Expr | undefined => {
+      const d = held.find((x) => sameExpr(x.init, e));
+      return d && v(d.name);
+    };
+  };
+  let fusedScope: Scope | undefined;
 
   // ---------------- forward sweep ----------------
   /**
@@ -91,7 +124,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     const tb = bTarget(target);
     const tbExpr = lvalueExpr(tb);
     const name = targetName(target);
-    const L = new Linearizer(names, isActive);
+    const L = new Linearizer(names, isActive, knownIn(scope, scope === fusedScope));
     const acc = given ? undefined : accumulation(s);
     if (acc) {
       // x += e: x̄ is unchanged, ē += x̄
@@ -229,11 +262,12 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const fusedNest = (loop: ForLoop): Stmt[] => scheduled(loop, fusedPass(loop));
   const fusedPass = (loop: ForLoop): ForLoop => {
     const scope = plan.scopes.get(loop)!;
+    fusedScope = scope;
     // every statement runs: they produce the outputs
     const last = scope.body[scope.body.length - 1];
     if (last && (last.k === 'decl' || (last.k === 'assign' && last.op === '=')) && isActiveTarget(last, activity) && !plan.push.has(last) && !accumulation(last)) {
       // The last statement's reverse comes right after it: it reuses the statement's temporaries.
-      const L = new Linearizer(names, isActive);
+      const L = new Linearizer(names, isActive, knownIn(scope, true, last));
       const r = L.run(rhsOf(last));
       const primal: Stmt = last.k === 'decl' ? { ...last, init: r.value } : { ...last, value: r.value };
       const fwd = [...forward(scope.body.slice(0, -1), scope, undefined, true), ...L.pre, primal];

@@ -70,10 +70,17 @@ export class Linearizer {
   /** Temporaries (`const _tN = …`) the value and the linear map refer to, in order. */
   readonly pre: Stmt[] = [];
 
-  constructor(private readonly names: Names, private readonly isActive: (name: string) => boolean) {}
+  /**
+   * `known`: a local in scope that already holds the value of an expression (`r` for
+   * `Math.sqrt(r2)` after `const r = Math.sqrt(r2)`), used instead of computing it again.
+   */
+  constructor(private readonly names: Names, private readonly isActive: (name: string) => boolean, private readonly known?: (e: Expr) => Expr | undefined) {}
 
   private bind(e: Expr, force = false): Expr {
-    if (isTrivial(e) || (!force && cost(e) <= 3)) return e;
+    if (isTrivial(e)) return e;
+    const held = cost(e) > 3 ? this.known?.(e) : undefined;
+    if (held) return held;
+    if (!force && cost(e) <= 3) return e;
     const name = this.names.temp('t');
     this.pre.push({ k: 'decl', name, mutable: false, init: e });
     return v(name);
