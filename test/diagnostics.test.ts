@@ -97,10 +97,50 @@ describe('subset diagnostics', () => {
     expect(result.diagnostics).toEqual([]);
   });
 
-  test('a file without kernels warns and emits an empty module', async () => {
-    const r = await compile('export function f() {}\n', { fileName: 'none.ts' });
-    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['PARAD1010', 'warning']]);
-    expect(r.code).toContain('export const __parad');
+  test('a file without kernels is an error: no module', async () => {
+    for (const src of ['', 'export function f() {}\n']) {
+      const r = await compile(src, { fileName: 'none.ts' });
+      expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1010', 'error', 1]]);
+      expect(r.diagnostics[0].message).toMatch(/no kernels in this file: mark exported functions with a \/\*\* @kernel \*\//);
+      expect(r.code).toBeUndefined();
+    }
+  });
+});
+
+describe('syntax errors', () => {
+  // TypeScript's parser diagnostics, located, before lowering (no follow-up errors from its recovery)
+  const cases: [string, string, number, number, RegExp][] = [
+    ['a missing parenthesis', '  for (let i = 0; i < n; i++ {\n    y[i] = x[i];\n  }', 4, 30, /syntax error: '\)' expected \(TS1005\)/],
+    ['a missing operand', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i] * ;\n  }', 5, 19, /syntax error: Expression expected \(TS1109\)/],
+    ['a stray closing brace', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i];\n  }}', 7, 1, /syntax error: Declaration or statement expected \(TS1128\)/],
+    ['an unterminated string', "  y[0] = 'a;", 4, 13, /syntax error: Unterminated string literal \(TS1002\)/],
+  ];
+  test.each(cases)('%s', async (_name, body, line, column, message) => {
+    const { result, src } = await kernel(body);
+    expect(result.code).toBeUndefined();
+    const shown = result.diagnostics.map((d) => formatDiagnostic(d, src));
+    expect(result.diagnostics.map((d) => d.code), shown.join('\n')).toEqual(['PARAD1000']);
+    const [d] = result.diagnostics;
+    expect([d.severity, d.line, d.column]).toEqual(['error', line, column]);
+    expect(d.message).toMatch(message);
+    expect(shown[0]).toContain(`> ${line} |`);
+  });
+
+  test('every syntax error of a file is reported', async () => {
+    const { result } = await kernel('  y[0] = x[0] * ;\n  y[1] = (x[1];');
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD1000', 4], ['PARAD1000', 5]]);
+  });
+
+  test('a syntax error in a kernel file a layer imports is an error at the import', async () => {
+    const files: Record<string, string> = {
+      'k.ts': `${header}/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++ {\n    y[i] = 2 * x[i];\n  }\n}\n`,
+    };
+    const src = `${header}import { scale } from './k.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, n: i32): void {\n  scale(y, x, n);\n}\n`;
+    const r = await compile(src, { fileName: 'l.ts', resolveImport: (spec) => (spec === './k.js' ? { fileName: 'k.ts', source: files['k.ts'] } : undefined) });
+    expect(r.code).toBeUndefined();
+    const d = r.diagnostics.find((x) => x.code === 'PARAD1408');
+    expect(d?.message).toMatch(/\.\/k\.js has 1 error, the first at k\.ts:4:30: syntax error: '\)' expected/);
+    expect(d?.line).toBe(2);
   });
 });
 

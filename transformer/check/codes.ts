@@ -3,6 +3,7 @@
  * PARAD10xx: kernel declaration, PARAD11xx: statements, PARAD12xx: expressions, PARAD13xx: semantics.
  */
 export const CODES = {
+  syntax: 'PARAD1000',
   anonymousKernel: 'PARAD1001',
   notExported: 'PARAD1002',
   asyncKernel: 'PARAD1003',

@@ -482,6 +482,7 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
 };
 
 const MESSAGES: Record<keyof typeof CODES, string> = {
+  syntax: 'syntax error',
   layerStatement: 'this statement is not supported in layers',
   wgslLayer: 'the layer runs in JavaScript only',
   layerCall: 'layers call kernels and layers',

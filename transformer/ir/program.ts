@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { DiagnosticSink } from '../diagnostics.js';
 import { CODES } from '../check/codes.js';
-import { parseSource, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
+import { parseSource, syntaxProblems, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
 import { Lowerer } from './lower.js';
 import { LayerLowerer, layerAccesses } from './lower-layer.js';
 import type { Kernel } from './types.js';
@@ -68,7 +68,7 @@ export function kernelCallee(k: Kernel): Callee {
 /** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
 export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
   const units = new Map<string, Unit | 'loading'>();
-  const main = lowerUnit(source, fileName, sink, resolve, units);
+  const main = lowerUnit(source, fileName, sink, resolve, units, true);
   // the imported functions the main file's layers reach
   const needed = new Map<Unit, Set<string>>();
   const visit = (unit: Unit, names: Iterable<string>) => {
@@ -108,9 +108,13 @@ function calledBy(layer: Layer): Set<string> {
   return out;
 }
 
-function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>): Unit {
+function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, isMain = false): Unit {
   units.set(fileName, 'loading');
   const unit = parseSource(source, (sf): Unit => {
+    // a file TypeScript cannot parse is reported as such, not as whatever its error recovery lowers to
+    const syntax = syntaxProblems(sf);
+    for (const p of syntax) sink.error(CODES.syntax, `syntax error: ${p.message}`, p.start, p.end);
+    if (syntax.length) return { fileName, kernels: [], layers: [], typeImports: [], callees: new Map() };
     const lowerer = new Lowerer(sink);
     const kernelDecls = findKernels(sf);
     const layerDecls = findKernels(sf, 'layer');
@@ -119,8 +123,9 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
       const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
       if (k) kernels.push(k);
     }
-    if (!kernelDecls.length && !layerDecls.length) {
-      sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
+    // an imported file without kernels is a plain module the layers do not call into
+    if (!kernelDecls.length && !layerDecls.length && isMain) {
+      sink.error(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ (or /** @layer */) JSDoc', 0, 0);
     }
     const callees = new Map<string, Callee>(kernels.map((k) => [k.name, kernelCallee(k)]));
     if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, callees);
