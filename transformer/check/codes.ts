@@ -58,6 +58,12 @@ export const CODES = {
   layerRecursion: 'PARAD1409',
   checkpointPragma: 'PARAD1410',
 
+  // pragmas and JSDoc tags (PARAD15xx, check/pragmas.ts)
+  unknownPragma: 'PARAD1501',
+  pragmaOption: 'PARAD1502',
+  pragmaName: 'PARAD1503',
+  misplacedPragma: 'PARAD1504',
+
   // analysis (PARAD2xxx)
   notParallel: 'PARAD2001',
   maybeNotParallel: 'PARAD2002',

@@ -17,6 +17,7 @@ import { forEachLStmt } from './layer.js';
 import { forEachStmt, ownExprs } from './walk.js';
 import { walkExpr } from './build.js';
 import { checkKernel } from '../check/subset.js';
+import { checkPragmas } from '../check/pragmas.js';
 
 /** Reads the module `specifier` imports from `fromFile`: its file name and text, or undefined. */
 export type ResolveImport = (specifier: string, fromFile: string) => { fileName: string; source: string } | undefined;
@@ -118,6 +119,7 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
     const lowerer = new Lowerer(sink);
     const kernelDecls = findKernels(sf);
     const layerDecls = findKernels(sf, 'layer');
+    checkPragmas(sf, [...kernelDecls.map((d) => ({ fn: d.fn, kind: 'kernel' as const })), ...layerDecls.map((d) => ({ fn: d.fn, kind: 'layer' as const }))], sink);
     const kernels: Kernel[] = [];
     for (const decl of kernelDecls) {
       const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
