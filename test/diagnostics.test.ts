@@ -239,3 +239,36 @@ describe('pragmas and JSDoc tags', () => {
     expect((await diags('@checkpoint slot=2')).map((d) => d[0])).toEqual(['PARAD1410']);
   });
 });
+
+describe('messages that say what is wrong', () => {
+  test('-Infinity and Infinity are constants', async () => {
+    const { result, src } = await kernel('  let m = -Infinity;\n  for (let i = 0; i < n; i++) {\n    m = Math.max(m, x[i]);\n  }\n  y[0] = Math.min(m, Infinity);');
+    expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
+    expect(result.code).toContain('let m = -Infinity;');
+  });
+
+  test('x ** e is Math.pow; constant exponents fold in the derivatives; **= assigns', async () => {
+    const { result, src } = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i] ** 2 + a ** x[i];\n    y[i] **= 3;\n  }');
+    expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
+    const tangent = /export function k_d[\s\S]*?\n}\n/.exec(result.code!)![0];
+    expect(tangent).toContain('2 * x[i] * xd[i]');
+    expect(tangent).toContain('3 * Math.pow(y[i], 2) * yd[i]');
+    expect(tangent).toContain('y[i] = Math.pow(y[i], 3);');
+    // inside an expression, **= is an assignment like the others
+    await expectError('  let t = a;\n  y[0] = (t **= 2);', 'PARAD1202', 5);
+  });
+
+  test("a scalar's or a string's .length: the message says only arrays have one", async () => {
+    const d = await expectError('  y[0] = n.length;', 'PARAD1205', 4);
+    expect(d.message).toBe("'n.length': only array parameters have a length in kernels, and 'n' is a scalar");
+    // a parameter of an unsupported type is reported once, at its type, not again at each use
+    const { result } = await kernel('  for (let i = 0; i < mode.length; i++) {\n    y[i] = x[i];\n  }', '(y: Float64Array, x: Float64Array, mode: string): void');
+    expect(result.diagnostics.map((x) => [x.code, x.line])).toEqual([['PARAD1006', 3]]);
+  });
+
+  test('out[0] += x[i] in a @parallel loop: one race, not one per access kind', async () => {
+    const { result } = await kernel('  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[0] += x[i];\n  }');
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD2001', 5]]);
+    expect(result.diagnostics[0].message).toMatch(/both write y\[0\]/);
+  });
+});
