@@ -219,6 +219,8 @@ describe('pragmas and JSDoc tags', () => {
     }
     // ordinary comments, and an @ later in a comment, are not pragmas
     expect((await codes(`  // scale by a (see @parallel in the docs)\n  // e-mail: someone@example.org\n${LOOP}`)).list).toEqual([]);
+    // TypeScript's comment directives are not pragmas
+    expect((await codes(`  // @ts-ignore\n  y[0] = a;\n  // @ts-expect-error\n  y[1] = a;`)).list).toEqual([]);
   });
 
   test('misspelt parad JSDoc tags are errors; other JSDoc tags are left alone', async () => {

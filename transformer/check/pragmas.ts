@@ -118,7 +118,8 @@ function checkBody({ fn, kind }: PragmaTarget, sink: DiagnosticSink): void {
   const known: string[] = Object.values(LOOP_PRAGMAS);
   for (const c of lineComments(fn)) {
     const m = /^\/\/\s*@(\w+)(.*)$/.exec(c.text);
-    if (!m) continue;
+    // TypeScript's own comment directives (`// @ts-expect-error`) are not pragmas
+    if (!m || /^\/\/\s*@ts-/.test(c.text)) continue;
     const [, tag, rest] = m;
     const start = c.pos + c.text.indexOf('@');
     const span = [start, start + tag.length + 1] as const;
