@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { analyze, compile, formatDiagnostic, resolveFromDisk, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
+import { analyze, compile, formatDiagnostic, resolveFromDisk, type Diagnostic, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
+import { CODES } from '../transformer/check/codes.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -67,7 +68,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     .addOption(new Option('-f, --format <format>', 'output language').choices(['ts', 'js']).default('ts'))
     .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
     .addOption(new Option('-t, --target <targets>', 'targets, comma-separated: ts (the TypeScript/JS module), wgsl (also export `wgsl`: WebGPU compute shaders; docs/wgsl.md)').argParser(parseTargets).default(['ts'], 'ts'))
-    .option('--emit-wgsl <dir>', 'with --target wgsl: also write each shader to <dir>/<function>.<pass>.wgsl for inspection')
+    .option('--emit-wgsl <dir>', 'with --target wgsl (required): also write each shader to <dir>/<function>.<pass>.wgsl for inspection')
     .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the schedule\'s choice (direct: racy on parallel targets where reads are shared)').choices(['direct', 'gather', 'reduction', 'atomic']))
     .addOption(new Option('--schedule <kind>', 'how the JavaScript adjoint\'s parallel loops are scheduled: sequential (plain updates, the fastest in JS) or parallel (gathers and reductions, as a parallel target needs)').choices(['sequential', 'parallel']).default('sequential'))
     .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
@@ -133,9 +134,13 @@ function packageVersion(): string {
 const display = (ctx: Context, file: string) => path.relative(ctx.cwd, file).split(path.sep).join('/') || '.';
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** Input files for the patterns, in argument order (each glob's matches sorted), without duplicates. */
-async function resolveInputs(patterns: string[], ctx: Context): Promise<string[]> {
+/**
+ * Input files for the patterns, in argument order (each glob's matches sorted), without duplicates;
+ * `globbed`: the files only a glob matched (not named on the command line).
+ */
+async function resolveInputs(patterns: string[], ctx: Context): Promise<{ files: string[]; globbed: Set<string> }> {
   const files: string[] = [];
+  const named = new Set<string>();
   for (const pattern of patterns) {
     if (isDynamicPattern(pattern)) {
       const matches = await glob(pattern, { cwd: ctx.cwd, absolute: true, onlyFiles: true, ignore: ['**/node_modules/**', '**/*.ad.ts', '**/*.ad.js', '**/*.d.ts'] });
@@ -148,8 +153,19 @@ async function resolveInputs(patterns: string[], ctx: Context): Promise<string[]
     if (!info) throw new UsageError(`file not found: ${pattern}`);
     if (!info.isFile()) throw new UsageError(`${pattern} is not a file (to transpile a folder, pass a glob such as '${pattern.replace(/\/$/, '')}/*.ts')`);
     files.push(file);
+    named.add(file);
   }
-  return [...new Set(files)];
+  return { files: [...new Set(files)], globbed: new Set(files.filter((f) => !named.has(f))) };
+}
+
+/**
+ * A file a glob matched that declares no kernel or layer (a helper module beside the kernels) is
+ * skipped with a note; named on the command line, it is an error (PARAD1010).
+ */
+function skipped(input: string, globbed: Set<string>, diagnostics: Diagnostic[], ctx: Context): boolean {
+  if (!globbed.has(input) || diagnostics.length !== 1 || diagnostics[0].code !== CODES.noKernels) return false;
+  ctx.err(`${display(ctx, input)}: skipped (no @kernel or @layer functions)\n`);
+  return true;
 }
 
 /** Output path for each input; two inputs with the same name would overwrite each other. */
@@ -188,7 +204,9 @@ async function readIfExists(file: string): Promise<string | undefined> {
 }
 
 async function transpile(patterns: string[], opts: TranspileOptions, ctx: Context): Promise<number> {
-  const inputs = await resolveInputs(patterns, ctx);
+  // the shaders are part of the wgsl target's output: without it there would be nothing to write
+  if (opts.emitWgsl && !opts.target.includes('wgsl')) throw new UsageError('--emit-wgsl writes the shaders of --target wgsl: add --target wgsl');
+  const { files: inputs, globbed } = await resolveInputs(patterns, ctx);
   const outDir = path.resolve(ctx.cwd, opts.out);
   const outInfo = await stat(outDir).catch(() => undefined);
   if (outInfo && !outInfo.isDirectory()) throw new UsageError(`--out ${opts.out} is not a directory`);
@@ -214,6 +232,7 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
       failed = true;
       continue;
     }
+    if (skipped(input, globbed, result.diagnostics, ctx)) continue;
     for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors || result.code === undefined) {
@@ -257,13 +276,14 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
 
 /** `parad analyze`: the exclusive-read report (a table, or JSON on stdout); diagnostics on stderr. */
 async function analyzeFiles(patterns: string[], opts: { json?: boolean }, ctx: Context): Promise<number> {
-  const inputs = await resolveInputs(patterns, ctx);
+  const { files: inputs, globbed } = await resolveInputs(patterns, ctx);
   const files: FileReport[] = [];
   let failed = false;
   for (const input of inputs) {
     const fileName = display(ctx, input);
     const source = await readFile(input, 'utf8');
     const result = await analyze(source, { fileName, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
+    if (skipped(input, globbed, result.diagnostics, ctx)) continue;
     for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
     if (result.diagnostics.some((d) => d.severity === 'error')) failed = true;
     files.push(result.report);

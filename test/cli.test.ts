@@ -52,8 +52,28 @@ export function broken(y: Float64Array, n: i32): void {
 }
 `;
 
-/** Valid, but without kernels: compile() warns. */
+/** Valid, but without kernels: an error for a file named on the command line, skipped when a glob matched it. */
 const NO_KERNELS = 'export const answer = 42;\n';
+
+/** A kernel whose index uses `/`: compiles, with a warning (PARAD1210). */
+const HALF = `import type { i32 } from 'parad';
+/** @kernel */
+export function half(y: Float64Array, x: Float64Array, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    y[i] = x[i / 2];
+  }
+}
+`;
+
+/** A syntax error (the loop header's missing parenthesis, line 4 column 30). */
+const SYNTAX = `import type { i32 } from 'parad';
+/** @kernel */
+export function bad(y: Float64Array, n: i32): void {
+  for (let i = 0; i < n; i++ {
+    y[i] = 2 * y[i];
+  }
+}
+`;
 
 beforeAll(() => fs.mkdirSync(tmpRoot, { recursive: true }));
 afterAll(() => { if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true }); });
@@ -153,11 +173,39 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
   });
 
   test('warnings are printed and the file is still written', async () => {
-    write({ 'none.ts': NO_KERNELS });
-    const r = await parad('transpile', 'none.ts', '--out', 'out');
+    write({ 'half.ts': HALF });
+    const r = await parad('transpile', 'half.ts', '--out', 'out');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^none\.ts:1:1 - warning PARAD\d{4}: no kernels/m);
-    expect(r.stdout).toBe('wrote out/none.ad.ts (0 kernels)\n');
+    expect(r.stderr).toMatch(/^half\.ts:5:5 - warning PARAD1210: /m);
+    expect(r.stdout).toBe('wrote out/half.ad.ts (1 kernel)\n');
+  });
+
+  test('a file without kernels: named, an error (exit 1, nothing written); matched by a glob, skipped with a note', async () => {
+    write({ 'k/none.ts': NO_KERNELS, 'k/scale.ts': SCALE });
+    const named = await parad('transpile', 'k/none.ts', '--out', 'out');
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(/^k\/none\.ts:1:1 - error PARAD1010: no kernels in this file/m);
+    expect(named.stderr).toContain('k/none.ts: 1 error; out/none.ad.ts not written');
+    expect(named.stdout).toBe('');
+    expect(listing('out')).toEqual([]);
+    const globbed = await parad('transpile', 'k/*.ts', '--out', 'out');
+    expect(globbed).toEqual({ code: 0, stdout: 'wrote out/scale.ad.ts (1 kernel)\n', stderr: 'k/none.ts: skipped (no @kernel or @layer functions)\n' });
+    expect(listing('out')).toEqual(['scale.ad.ts']);
+    const analyzed = await parad('analyze', 'k/*.ts', '--json');
+    expect(analyzed.code).toBe(0);
+    expect((JSON.parse(analyzed.stdout) as { files: { file: string }[] }).files.map((f) => f.file)).toEqual(['k/scale.ts']);
+    expect((await parad('analyze', 'k/none.ts')).code).toBe(1);
+  });
+
+  test('a syntax error: located error with a code frame, exit 1, nothing written in either format', async () => {
+    write({ 'bad.ts': SYNTAX });
+    for (const format of ['ts', 'js']) {
+      const r = await parad('transpile', 'bad.ts', '--out', 'out', '--format', format);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^bad\.ts:4:30 - error PARAD1000: syntax error: '\)' expected \(TS1005\)\n  3 \| .*\n> 4 \|   for \(let i = 0; i < n; i\+\+ \{\n    \| {30}\^/m);
+      expect(r.stdout).toBe('');
+      expect(listing('out')).toEqual([]);
+    }
   });
 
   test('--quiet prints nothing on success', async () => {
@@ -293,6 +341,7 @@ describe('usage errors exit with 2 and say why', () => {
     ['an unknown mode', ['transpile', 'scale.ts', '--out', 'out', '--modes', 'd,x'], /unknown mode 'x'/],
     ['--out naming a file', ['transpile', 'scale.ts', '--out', 'scale.ts'], /--out scale\.ts is not a directory/],
     ['two inputs with the same name', ['transpile', 'scale.ts', 'sub/scale.ts', '--out', 'out'], /scale\.ts and sub\/scale\.ts would both be written to out\/scale\.ad\.ts/],
+    ['--emit-wgsl without --target wgsl', ['transpile', 'scale.ts', '--out', 'out', '--emit-wgsl', 'out/wgsl'], /error: --emit-wgsl writes the shaders of --target wgsl: add --target wgsl/],
     ['no command', [], /Usage: parad/],
   ])('%s', async (_name, args, message) => {
     write({ 'scale.ts': SCALE, 'sub/scale.ts': SCALE });

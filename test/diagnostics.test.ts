@@ -97,10 +97,50 @@ describe('subset diagnostics', () => {
     expect(result.diagnostics).toEqual([]);
   });
 
-  test('a file without kernels warns and emits an empty module', async () => {
-    const r = await compile('export function f() {}\n', { fileName: 'none.ts' });
-    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['PARAD1010', 'warning']]);
-    expect(r.code).toContain('export const __parad');
+  test('a file without kernels is an error: no module', async () => {
+    for (const src of ['', 'export function f() {}\n']) {
+      const r = await compile(src, { fileName: 'none.ts' });
+      expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1010', 'error', 1]]);
+      expect(r.diagnostics[0].message).toMatch(/no kernels in this file: mark exported functions with a \/\*\* @kernel \*\//);
+      expect(r.code).toBeUndefined();
+    }
+  });
+});
+
+describe('syntax errors', () => {
+  // TypeScript's parser diagnostics, located, before lowering (no follow-up errors from its recovery)
+  const cases: [string, string, number, number, RegExp][] = [
+    ['a missing parenthesis', '  for (let i = 0; i < n; i++ {\n    y[i] = x[i];\n  }', 4, 30, /syntax error: '\)' expected \(TS1005\)/],
+    ['a missing operand', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i] * ;\n  }', 5, 19, /syntax error: Expression expected \(TS1109\)/],
+    ['a stray closing brace', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i];\n  }}', 7, 1, /syntax error: Declaration or statement expected \(TS1128\)/],
+    ['an unterminated string', "  y[0] = 'a;", 4, 13, /syntax error: Unterminated string literal \(TS1002\)/],
+  ];
+  test.each(cases)('%s', async (_name, body, line, column, message) => {
+    const { result, src } = await kernel(body);
+    expect(result.code).toBeUndefined();
+    const shown = result.diagnostics.map((d) => formatDiagnostic(d, src));
+    expect(result.diagnostics.map((d) => d.code), shown.join('\n')).toEqual(['PARAD1000']);
+    const [d] = result.diagnostics;
+    expect([d.severity, d.line, d.column]).toEqual(['error', line, column]);
+    expect(d.message).toMatch(message);
+    expect(shown[0]).toContain(`> ${line} |`);
+  });
+
+  test('every syntax error of a file is reported', async () => {
+    const { result } = await kernel('  y[0] = x[0] * ;\n  y[1] = (x[1];');
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD1000', 4], ['PARAD1000', 5]]);
+  });
+
+  test('a syntax error in a kernel file a layer imports is an error at the import', async () => {
+    const files: Record<string, string> = {
+      'k.ts': `${header}/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++ {\n    y[i] = 2 * x[i];\n  }\n}\n`,
+    };
+    const src = `${header}import { scale } from './k.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, n: i32): void {\n  scale(y, x, n);\n}\n`;
+    const r = await compile(src, { fileName: 'l.ts', resolveImport: (spec) => (spec === './k.js' ? { fileName: 'k.ts', source: files['k.ts'] } : undefined) });
+    expect(r.code).toBeUndefined();
+    const d = r.diagnostics.find((x) => x.code === 'PARAD1408');
+    expect(d?.message).toMatch(/\.\/k\.js has 1 error, the first at k\.ts:4:30: syntax error: '\)' expected/);
+    expect(d?.line).toBe(2);
   });
 });
 
@@ -118,5 +158,119 @@ describe('accepted forms', () => {
     const { result, src } = await kernel(body);
     expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
     expect(result.code).toContain('export function k_b(');
+  });
+});
+
+describe('pragmas and JSDoc tags', () => {
+  const codes = async (body: string, sig?: string) => {
+    const { result, src } = await kernel(body, sig);
+    return { result, src, list: result.diagnostics.map((d) => [d.code, d.severity, d.line, d.column, d.message] as const) };
+  };
+  const LOOP = '  for (let i = 0; i < n; i++) {\n    y[i] = a * x[i];\n  }';
+
+  test('a misspelt pragma before a loop is an error with a suggestion', async () => {
+    const { list, result } = await codes(`  // @paralel\n${LOOP}`);
+    expect(list).toEqual([['PARAD1501', 'error', 4, 6, 'unknown pragma @paralel: did you mean @parallel?']]);
+    expect(result.code).toBeUndefined();
+    expect((await codes(`  // @Parallel\n${LOOP}`)).list[0][4]).toBe('unknown pragma @Parallel: did you mean @parallel?');
+  });
+
+  test('another // @word in a kernel is a warning; the kernel still compiles', async () => {
+    const { list, result } = await codes(`  // @todo vectorize\n${LOOP}`);
+    expect(list).toEqual([['PARAD1501', 'warning', 4, 6, 'unknown pragma @todo is ignored (kernels know // @parallel on the line before a for loop)']]);
+    expect(result.code).toContain('export function k_b(');
+  });
+
+  test('a layer pragma in a kernel is an error', async () => {
+    expect((await codes(`  // @checkpoint\n${LOOP}`)).list).toEqual([['PARAD1501', 'error', 4, 6, '@checkpoint is a pragma of layers (docs/layers.md); kernels have // @parallel']]);
+  });
+
+  test('@parallel that is not on the line right before a for is a warning', async () => {
+    expect((await codes(`  // @parallel\n\n${LOOP}`)).list).toEqual([['PARAD1504', 'warning', 4, 6, '// @parallel applies to the for loop on the line right after it: this one is ignored']]);
+    expect((await codes(`  // @parallel\n  y[0] = 1;`)).list.map((d) => d[0])).toEqual(['PARAD1504']);
+  });
+
+  test('unknown @parallel options and strategies are errors at the option', async () => {
+    expect((await codes(`  // @parallel adjoint=fast\n${LOOP}`)).list).toEqual([['PARAD1502', 'error', 4, 16, 'unknown adjoint strategy \'fast\': one of direct, gather, reduction, atomic, versioned']]);
+    expect((await codes(`  // @parallel adjoint=gahter\n${LOOP}`)).list[0][4]).toMatch(/unknown adjoint strategy 'gahter' \(did you mean gather\?\)/);
+    expect((await codes(`  // @parallel exclusive_read(x)\n${LOOP}`)).list[0]).toEqual(['PARAD1502', 'error', 4, 16, "unknown @parallel option 'exclusive_read(x)' (did you mean exclusive-read?); the options are exclusive-read(<arrays>), adjoint=<strategy> and workgroup=<size>"]);
+    expect((await codes(`  // @parallel fast\n${LOOP}`)).list.map((d) => d[0])).toEqual(['PARAD1502']);
+    expect((await codes(`  // @parallel workgroup=8y\n${LOOP}`)).list[0][4]).toMatch(/^workgroup=8y: write the workgroup size as workgroup=64/);
+  });
+
+  test('exclusive-read names array parameters: anything else is an error at the name', async () => {
+    const sig = '(y: Float64Array, x: Float64Array, idx: Int32Array, a: f64, n: i32): void';
+    const body = '  for (let i = 0; i < n; i++) {\n    y[i] = a * x[idx[i]];\n  }';
+    const r = await codes(`  // @parallel exclusive-read(nothere, idz, a)\n${body}`, sig);
+    expect(r.list).toEqual([
+      ['PARAD1503', 'error', 4, 31, "exclusive-read(nothere): 'nothere' is not a parameter of this kernel; name the array parameters whose reads are exclusive"],
+      ['PARAD1503', 'error', 4, 40, "exclusive-read(idz): 'idz' is not a parameter of this kernel; name the array parameters whose reads are exclusive (did you mean idx?)"],
+      ['PARAD1503', 'error', 4, 45, "exclusive-read(a): 'a' is a scalar parameter; name the array parameters whose reads are exclusive"],
+    ]);
+    expect(formatDiagnostic(r.result.diagnostics[0], r.src)).toContain(`|${' '.repeat(31)}^^^^^^^`);
+  });
+
+  test('valid pragmas are accepted silently', async () => {
+    const sig = '(y: Float64Array, x: Float64Array, idx: Int32Array, a: f64, n: i32): void';
+    const body = '  for (let i = 0; i < n; i++) {\n    y[idx[i]] = a * x[i];\n  }';
+    for (const pragma of ['@parallel', '@parallel exclusive-read(idx)', '@parallel exclusive-read(idx, x) adjoint=gather', '@parallel workgroup=64', '@parallel adjoint=versioned workgroup=4x16']) {
+      const { list } = await codes(`  // ${pragma}\n${body}`, sig);
+      expect(list.filter((d) => /PARAD15/.test(d[0])), pragma).toEqual([]);
+    }
+    // ordinary comments, and an @ later in a comment, are not pragmas
+    expect((await codes(`  // scale by a (see @parallel in the docs)\n  // e-mail: someone@example.org\n${LOOP}`)).list).toEqual([]);
+    // TypeScript's comment directives are not pragmas
+    expect((await codes(`  // @ts-ignore\n  y[0] = a;\n  // @ts-expect-error\n  y[1] = a;`)).list).toEqual([]);
+  });
+
+  test('misspelt parad JSDoc tags are errors; other JSDoc tags are left alone', async () => {
+    const src = `${header}/**\n * @kernel\n * @nodif a\n * @param y the output\n * @remarks fine\n * @customTag fine\n */\nexport function k(y: Float64Array, a: f64): void {\n  y[0] = a;\n}\n/** @kernal */\nexport function notKernel(y: Float64Array): void {\n  y[0] = 1;\n}\n`;
+    const r = await compile(src, { fileName: 'k.ts' });
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.line, d.column, d.message])).toEqual([
+      ['PARAD1501', 'error', 4, 4, 'unknown JSDoc tag @nodif: did you mean @nodiff?'],
+      ['PARAD1501', 'error', 12, 5, "unknown JSDoc tag @kernal: did you mean @kernel? ('notKernel' is not transpiled)"],
+    ]);
+  });
+
+  test('layers: a misspelt @checkpoint is an error; a @parallel loop is reported once (PARAD1401)', async () => {
+    const layer = (pragma: string) => `${header}/** @kernel */\nexport function s(y: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++) {\n    y[i] = 2 * y[i];\n  }\n}\n/** @layer */\nexport function L(y: Float64Array, n: i32, steps: i32): void {\n  // ${pragma}\n  for (let t = 0; t < steps; t++) {\n    s(y, n);\n  }\n}\n`;
+    const diags = async (pragma: string) => (await compile(layer(pragma), { fileName: 'l.ts' })).diagnostics.map((d) => [d.code, d.line, d.message]);
+    expect(await diags('@chekpoint slots=2')).toEqual([['PARAD1501', 10, 'unknown pragma @chekpoint: did you mean @checkpoint?']]);
+    expect(await diags('@checkpoint slots=2')).toEqual([]);
+    expect((await diags('@parallel')).map((d) => d[0])).toEqual(['PARAD1401']);
+    expect((await diags('@checkpoint slot=2')).map((d) => d[0])).toEqual(['PARAD1410']);
+  });
+});
+
+describe('messages that say what is wrong', () => {
+  test('-Infinity and Infinity are constants', async () => {
+    const { result, src } = await kernel('  let m = -Infinity;\n  for (let i = 0; i < n; i++) {\n    m = Math.max(m, x[i]);\n  }\n  y[0] = Math.min(m, Infinity);');
+    expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
+    expect(result.code).toContain('let m = -Infinity;');
+  });
+
+  test('x ** e is Math.pow; constant exponents fold in the derivatives; **= assigns', async () => {
+    const { result, src } = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i] ** 2 + a ** x[i];\n    y[i] **= 3;\n  }');
+    expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
+    const tangent = /export function k_d[\s\S]*?\n}\n/.exec(result.code!)![0];
+    expect(tangent).toContain('2 * x[i] * xd[i]');
+    expect(tangent).toContain('3 * Math.pow(y[i], 2) * yd[i]');
+    expect(tangent).toContain('y[i] = Math.pow(y[i], 3);');
+    // inside an expression, **= is an assignment like the others
+    await expectError('  let t = a;\n  y[0] = (t **= 2);', 'PARAD1202', 5);
+  });
+
+  test("a scalar's or a string's .length: the message says only arrays have one", async () => {
+    const d = await expectError('  y[0] = n.length;', 'PARAD1205', 4);
+    expect(d.message).toBe("'n.length': only array parameters have a length in kernels, and 'n' is a scalar");
+    // a parameter of an unsupported type is reported once, at its type, not again at each use
+    const { result } = await kernel('  for (let i = 0; i < mode.length; i++) {\n    y[i] = x[i];\n  }', '(y: Float64Array, x: Float64Array, mode: string): void');
+    expect(result.diagnostics.map((x) => [x.code, x.line])).toEqual([['PARAD1006', 3]]);
+  });
+
+  test('out[0] += x[i] in a @parallel loop: one race, not one per access kind', async () => {
+    const { result } = await kernel('  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[0] += x[i];\n  }');
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD2001', 5]]);
+    expect(result.diagnostics[0].message).toMatch(/both write y\[0\]/);
   });
 });

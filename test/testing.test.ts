@@ -7,7 +7,8 @@
 import { describe, expect, test } from 'vitest';
 import { test as prop } from '@fast-check/vitest';
 import fc from 'fast-check';
-import { checkAdjoint, checkAssumptions, checkTangent, makeArgs, type Args, type CheckResult } from '../testing/index.js';
+import { checkAdjoint, checkAssumptions, checkDefaults, checkTangent, makeArgs, type Args, type CheckResult, type DerivativeModule } from '../testing/index.js';
+import { GRU, LAYER_NORM } from './helpers/f32-models.js';
 import { compileAndLoad } from './support/load.js';
 import '../testing/vitest.js';
 import { broken, dot, gather, matvec, matvecWithAdjointError, mse, saxpy, square } from './helpers/handwritten.js';
@@ -271,5 +272,79 @@ export function plain(y: Float64Array, x: Float64Array, n: i32): void {
     const r = checkAssumptions(mod, 'plain', { y: vec(0, 0), x: vec(1, 2), n: 2 });
     expect(r.ok).toBe(true);
     expect(r.message).toContain('(nothing)');
+  });
+});
+
+describe('32-bit kernels and layers', async () => {
+  const layerNorm = await compileAndLoad(LAYER_NORM, { fileName: 'layer-norm.ts' });
+  const gru = await compileAndLoad(GRU, { fileName: 'gru.ts' });
+  const H = 6, X = 4;
+  const cases = [
+    ['layer norm (f32 kernel)', layerNorm, 'layerNorm', { sizes: { y: 8, x: 8, g: 8, b: 8, n: 8 } }],
+    ['GRU cell (f32 layer with Float32Array scratch)', gru, 'gru', { sizes: { hNew: H, x: X, h: H, Wz: H * X, Uz: H * H, bz: H, Wr: H * X, Ur: H * H, br: H, Wh: H * X, Uh: H * H, bh: H, H, X } }],
+  ] as const;
+  const seeds = [1, 2, 3, 4];
+
+  test.each(cases)('%s: in f64 (the default) arguments and what the module allocates are promoted: f64 accuracy', (_name, mod, kernel, args) => {
+    for (const seed of seeds) {
+      const t = checkTangent(mod, kernel, args, { seed });
+      expect(t.ok, t.message).toBe(true);
+      expect(t.relError).toBeLessThan(1e-8);
+      const a = checkAdjoint(mod, kernel, args, { seed });
+      expect(a.ok, a.message).toBe(true);
+      expect(a.relError).toBeLessThan(1e-12);
+    }
+    expect(globalThis.Float32Array, 'the global is restored').not.toBe(Float64Array);
+    expect(new Float32Array(1).BYTES_PER_ELEMENT).toBe(4);
+  });
+
+  test.each(cases)('%s: in f32 ({ f64: false }) the float32 step and tolerances apply and pass', (_name, mod, kernel, args) => {
+    const d = checkDefaults('f32');
+    for (const seed of seeds) {
+      const t = checkTangent(mod, kernel, args, { seed, f64: false });
+      expect(t.ok, t.message).toBe(true);
+      expect(t.tolerance).toBe(d.tangent);
+      const a = checkAdjoint(mod, kernel, args, { seed, f64: false });
+      expect(a.ok, a.message).toBe(true);
+      expect(a.tolerance).toBe(d.adjoint);
+      // well inside the tolerance: the float32 error is rounding, not a loose derivative
+      expect(t.relError).toBeLessThan(d.tangent / 10);
+      expect(a.relError).toBeLessThan(d.adjoint / 10);
+    }
+  });
+
+  test('the float32 defaults follow from the unit roundoff u = 2^-23; float64 keeps its own', () => {
+    const u = 2 ** -23;
+    expect(checkDefaults('f32')).toEqual({ h: Math.cbrt(u), tangent: 64 * u ** (2 / 3), adjoint: 1024 * u });
+    expect(checkDefaults('f32').h).toBeCloseTo(4.9e-3, 4);
+    expect(checkDefaults('f32').tangent).toBeCloseTo(1.55e-3, 4);
+    expect(checkDefaults('f32').adjoint).toBeCloseTo(1.22e-4, 6);
+    expect(checkDefaults('f64')).toEqual({ h: 1e-6, tangent: 1e-6, adjoint: 1e-10 });
+    // a 64-bit kernel checked with f64: false keeps the float64 defaults
+    expect(checkTangent(saxpy, 'saxpy', saxpyArgs(), { f64: false }).tolerance).toBe(1e-6);
+  });
+
+  test('in f32 a 1% error of the tangent or of one adjoint still fails', () => {
+    const args = cases[0][3];
+    const scaled = (name: string, f: (r: unknown, a: unknown[]) => void): DerivativeModule => ({
+      ...layerNorm,
+      [name]: (...a: unknown[]) => {
+        const r = (layerNorm[name] as (...x: unknown[]) => unknown)(...a);
+        f(r, a);
+        return r;
+      },
+    });
+    // layerNorm_d(y, yd, x, xd, g, gd, b, bd, n): yd scaled by 1.01
+    const badTangent = scaled('layerNorm_d', (_r, a) => { (a[1] as Float32Array).forEach((v, i, arr) => { arr[i] = v * 1.01; }); });
+    expectFailure(checkTangent(badTangent, 'layerNorm', args, { f64: false }), /^y\[\d+\]$/);
+    // layerNorm_b(y, yb, x, xb, g, gb, b, bb, n): gb scaled by 1.01
+    const badAdjoint = scaled('layerNorm_b', (_r, a) => { (a[5] as Float32Array).forEach((v, i, arr) => { arr[i] = v * 1.01; }); });
+    expectFailure(checkAdjoint(badAdjoint, 'layerNorm', args, { f64: false }), 'adjoint of g');
+  });
+
+  test('the global Float32Array is restored when the module throws', () => {
+    const throwing: DerivativeModule = { ...layerNorm, layerNorm: () => { throw new Error('boom'); } };
+    expect(() => checkTangent(throwing, 'layerNorm', cases[0][3])).toThrow('boom');
+    expect(new Float32Array(1).BYTES_PER_ELEMENT).toBe(4);
   });
 });

@@ -54,10 +54,47 @@ export interface CheckOptions {
   trials?: number;
   /** Largest relative error accepted (default 1e-6 for the tangent check, 1e-10 for the adjoint check). */
   tolerance?: number;
-  /** Finite-difference step, relative to the largest active input (at least 1): x ± h·max(1, |x|∞)·ẋ (default 1e-6). */
+  /** Finite-difference step, relative to the largest active input (at least 1): x ± h·max(1, |x|∞)·ẋ (default 1e-6; in float32, ∛u ≈ 4.9e-3). */
   h?: number;
-  /** Run in double precision: Float32Array arguments are copied into Float64Arrays (default true). */
+  /**
+   * Run in double precision (default true): Float32Array arguments are copied into Float64Arrays,
+   * and every Float32Array the module allocates while it runs (a layer's scratch, a partner) is a
+   * Float64Array. `false` runs a 32-bit kernel in float32, with the step and tolerances of its
+   * precision (docs/testing.md).
+   */
   f64?: boolean;
+}
+
+/** Unit roundoff of float32 (2^-23) and float64 (2^-52). */
+const UNIT_ROUNDOFF = { f32: 2 ** -23, f64: 2 ** -52 } as const;
+
+/**
+ * The defaults for a precision. float64: h = 1e-6, tolerances 1e-6 (tangent) and 1e-10 (adjoint).
+ * float32 (u = 2^-23): the central-difference step that balances truncation (h²) against rounding
+ * (u/h), h = ∛u ≈ 4.9e-3; the tangent tolerance 2^6·u^(2/3) ≈ 1.6e-3 (64 times that balanced error);
+ * the adjoint tolerance 2^10·u ≈ 1.2e-4 (rounding of the float32 partners over a dot product).
+ */
+export function checkDefaults(precision: 'f32' | 'f64'): { h: number; tangent: number; adjoint: number } {
+  if (precision === 'f64') return { h: 1e-6, tangent: 1e-6, adjoint: 1e-10 };
+  const u = UNIT_ROUNDOFF.f32;
+  return { h: Math.cbrt(u), tangent: 2 ** 6 * u ** (2 / 3), adjoint: 2 ** 10 * u };
+}
+
+/**
+ * Runs `f` with the global Float32Array replaced by Float64Array, so that what a module allocates
+ * while it runs (`new Float32Array(n)` in a layer, its partners) is 64-bit like the promoted
+ * arguments. The checks call modules synchronously: nothing else runs in between.
+ */
+function promoting<T>(on: boolean, f: () => T): T {
+  if (!on) return f();
+  const g = globalThis as { Float32Array: unknown };
+  const saved = g.Float32Array;
+  g.Float32Array = Float64Array;
+  try {
+    return f();
+  } finally {
+    g.Float32Array = saved;
+  }
 }
 
 export interface CheckResult {
@@ -98,7 +135,8 @@ class Harness {
   readonly meta: KernelMeta;
   private readonly primalFn: Fn;
 
-  constructor(private readonly mod: DerivativeModule, readonly kernel: string) {
+  /** `promote`: the module runs with its Float32Array allocations promoted (see `promoting`). */
+  constructor(private readonly mod: DerivativeModule, readonly kernel: string, private readonly promote = false) {
     this.meta = kernelMeta(mod, kernel);
     this.primalFn = this.fn(kernel);
   }
@@ -106,7 +144,7 @@ class Harness {
   /** The export `name` (the primal, or the derivative of `mode`). */
   private fn(name: string, mode?: 'd' | 'b'): Fn {
     const f = this.mod[name];
-    if (typeof f === 'function') return f as Fn;
+    if (typeof f === 'function') return (...args: unknown[]) => promoting(this.promote, () => (f as Fn)(...args));
     const hint = mode && !this.meta.modes.includes(mode) ? ` (it was generated with modes: ${this.meta.modes.join(',')})` : '';
     return fail(`the module does not export ${name}${hint}`);
   }
@@ -178,7 +216,7 @@ class Harness {
       }
       return element;
     };
-    replay(...this.meta.params.map((p) => args[p.name]), report);
+    promoting(this.promote, () => replay(...this.meta.params.map((p) => args[p.name]), report));
     return out;
   }
 
@@ -231,20 +269,23 @@ interface Setup {
   /** A private copy of the arguments (promoted to f64 unless opts.f64 is false). */
   args: Args;
   f64: boolean;
+  /** The precision the module runs in: f32 when f64 is false and a parameter is Float32Array or f32. */
+  precision: 'f32' | 'f64';
   rnd: () => number;
   seed: number;
   trials: number;
 }
 
 function setup(mod: DerivativeModule, kernel: string, input: ArgsInput, opts: CheckOptions): Setup {
-  const harness = new Harness(mod, kernel);
+  const f64 = opts.f64 ?? true;
+  const harness = new Harness(mod, kernel, f64);
   const given = isRecipe(input) ? makeArgs(mod, kernel, input) : input;
   validateArgs(harness.meta, given);
-  const f64 = opts.f64 ?? true;
+  const precision = !f64 && harness.meta.params.some((p) => p.type === 'Float32Array' || p.type === 'f32') ? 'f32' : 'f64';
   const seed = opts.seed ?? 1;
   const trials = opts.trials ?? 2;
   if (!(Number.isInteger(trials) && trials >= 1)) fail(`trials must be a positive integer, got ${trials}`);
-  return { harness, args: cloneArgs(given, f64), f64, rnd: prng(seed), seed, trials };
+  return { harness, args: cloneArgs(given, f64), f64, precision, rnd: prng(seed), seed, trials };
 }
 
 /** An array like `like` (same type, so f32 runs keep f32 partners) with values from `value`. */
@@ -310,16 +351,11 @@ export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsIn
     const v = s.args[p.name];
     for (const x of typeof v === 'number' ? [v] : v) largestInput = Math.max(largestInput, Math.abs(x));
   }
-  const eps = (opts.h ?? 1e-6) * largestInput;
+  const defaults = checkDefaults(s.precision);
+  const eps = (opts.h ?? defaults.h) * largestInput;
 
-  return runTrials(s, 'tangent', opts.tolerance ?? 1e-6, (worst) => {
+  return runTrials(s, 'tangent', opts.tolerance ?? defaults.tangent, (worst) => {
     const dirs = randomDirections(s);
-    const ref = cloneArgs(s.args, false);
-    const value = harness.primal(ref);
-    const state = cloneArgs(s.args, false), tangents = cloneArgs(dirs, false);
-    const valueDot = harness.tangent(state, tangents, value);
-    harness.samePrimalState(ref, state, `${kernel}_d`);
-
     const plus = cloneArgs(s.args, false), minus = cloneArgs(s.args, false);
     for (const p of active) {
       const d = dirs[p.name];
@@ -329,8 +365,17 @@ export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsIn
       } else {
         const a = plus[p.name] as FloatArray, b = minus[p.name] as FloatArray;
         for (let i = 0; i < d.length; i++) { a[i] += eps * d[i]; b[i] -= eps * d[i]; }
+        // a float32 array stores x ± εẋ rounded: the direction is the step actually taken
+        if (a instanceof Float32Array) for (let i = 0; i < d.length; i++) d[i] = (a[i] - b[i]) / (2 * eps);
       }
     }
+
+    const ref = cloneArgs(s.args, false);
+    const value = harness.primal(ref);
+    const state = cloneArgs(s.args, false), tangents = cloneArgs(dirs, false);
+    const valueDot = harness.tangent(state, tangents, value);
+    harness.samePrimalState(ref, state, `${kernel}_d`);
+
     const vPlus = harness.primal(plus), vMinus = harness.primal(minus);
 
     const pairs: { where: string; fd: number; t: number }[] = [];
@@ -359,7 +404,7 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
   const params = harness.meta.params;
   const arrays = params.filter(isActiveArray);
 
-  return runTrials(s, 'adjoint', opts.tolerance ?? 1e-10, (worst) => {
+  return runTrials(s, 'adjoint', opts.tolerance ?? checkDefaults(s.precision).adjoint, (worst) => {
     const dirs = randomDirections(s);
     const bars: Args = {};
     for (const p of arrays) bars[p.name] = arrayLike(s.args[p.name] as FloatArray, centered(s.rnd));
@@ -429,7 +474,7 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
  * two iterations of one run of the nest read. A kernel without such pragmas passes trivially.
  */
 export function checkAssumptions(mod: DerivativeModule, kernel: string, args: ArgsInput): AssumptionResult {
-  const harness = new Harness(mod, kernel);
+  const harness = new Harness(mod, kernel, true);
   const given = isRecipe(args) ? makeArgs(mod, kernel, args) : args;
   validateArgs(harness.meta, given);
   const assumptions = harness.meta.assumptions ?? [];

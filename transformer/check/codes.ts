@@ -3,6 +3,7 @@
  * PARAD10xx: kernel declaration, PARAD11xx: statements, PARAD12xx: expressions, PARAD13xx: semantics.
  */
 export const CODES = {
+  syntax: 'PARAD1000',
   anonymousKernel: 'PARAD1001',
   notExported: 'PARAD1002',
   asyncKernel: 'PARAD1003',
@@ -56,6 +57,12 @@ export const CODES = {
   layerImport: 'PARAD1408',
   layerRecursion: 'PARAD1409',
   checkpointPragma: 'PARAD1410',
+
+  // pragmas and JSDoc tags (PARAD15xx, check/pragmas.ts)
+  unknownPragma: 'PARAD1501',
+  pragmaOption: 'PARAD1502',
+  pragmaName: 'PARAD1503',
+  misplacedPragma: 'PARAD1504',
 
   // analysis (PARAD2xxx)
   notParallel: 'PARAD2001',

@@ -5,7 +5,7 @@
  * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, cond, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
+import { add, mul, cond, num, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
 import { ruleFor, type Rule } from './rules.js';
 import { diffReads } from '../analysis/activity.js';
 import type { Names } from '../naming.js';
@@ -135,7 +135,10 @@ export class Linearizer {
     if (used(resultHole)) value = this.bind(value, true);
     const fill = (e: Expr) => substitute(e, (x) => {
       if (x.k !== 'var' || !x.name.startsWith(HOLE)) return undefined;
-      return x.name === `${HOLE}r` ? value : values[Number(x.name.slice(HOLE.length))];
+      if (x.name === `${HOLE}r`) return value;
+      const arg = values[Number(x.name.slice(HOLE.length))];
+      // a negative literal (`x ** -1`) as a number, so that the partial folds (`-1 - 1` is -2)
+      return arg.k === 'unary' && arg.op === '-' && arg.e.k === 'num' ? num(-arg.e.value) : arg;
     });
     let lin: Lin | null = null;
     args.forEach((a, i) => {

@@ -9,7 +9,8 @@
  * Conventions at non-smooth points (docs/kernel-language.md): abs'(0) = 0; sign, floor, ceil,
  * round, trunc and % have derivative 0; min picks its first argument on ties (a <= b), max too
  * (a >= b); ∂pow(a,b)/∂b = 0 for a <= 0 and ∂pow(a,b)/∂a = 0 for b = 0; hypot'(0,0) = (0,0);
- * fround has derivative 1.
+ * fround has derivative 1. `a ** b` is lowered to Math.pow(a, b) (ir/lower.ts), so it shares this rule
+ * and its WGSL lowering.
  */
 import type { Expr } from '../ir/types.js';
 import { add, sub, mul, div, neg, num, call, cond, bin, ONE } from '../ir/build.js';
@@ -85,7 +86,8 @@ export const RULES = {
     arity: 2,
     usesArgs: true,
     usesResult: true,
-    // ∂/∂a = b·a^(b-1) (0 when b = 0), ∂/∂b = r·ln a (0 when a <= 0)
+    // ∂/∂a = b·a^(b-1) (0 when b = 0), ∂/∂b = r·ln a (0 when a <= 0); for a constant b (`x ** 2`)
+    // the builders fold the condition and b - 1
     partials: ([a, b], r) => [
       cond(bin('===', b, num(0)), num(0), mul(b, M('pow', a, sub(b, ONE)))),
       cond(bin('>', a, num(0)), mul(r, M('log', a)), num(0)),

@@ -6,8 +6,29 @@ export const ZERO = num(0);
 export const ONE = num(1);
 export const v = (name: string): Expr => ({ k: 'var', name });
 export const idx = (array: string, index: Expr): Expr => ({ k: 'index', array, index });
-export const call = (fn: string, ...args: Expr[]): Expr => ({ k: 'call', fn, args });
-export const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: 'cond', c, t, f });
+/** `fn(...args)`; `Math.pow(a, 1)` is `a` (exactly, in JavaScript) and `Math.pow(a, 0)` is 1. */
+export const call = (fn: string, ...args: Expr[]): Expr => {
+  if (fn === 'Math.pow' && isNum(args[1], 1)) return args[0];
+  if (fn === 'Math.pow' && isNum(args[1], 0)) return num(1);
+  return { k: 'call', fn, args };
+};
+/** `c ? t : f`; a comparison of two numbers (a rule's partial at a constant argument, `2 === 0`) picks its branch. */
+export const cond = (c: Expr, t: Expr, f: Expr): Expr => {
+  const known = c.k === 'binary' && c.l.k === 'num' && c.r.k === 'num' ? compareNumbers(c.op, c.l.value, c.r.value) : undefined;
+  return known === undefined ? { k: 'cond', c, t, f } : known ? t : f;
+};
+
+function compareNumbers(op: BinaryOp, a: number, b: number): boolean | undefined {
+  switch (op) {
+    case '===': case '==': return a === b;
+    case '!==': case '!=': return a !== b;
+    case '<': return a < b;
+    case '<=': return a <= b;
+    case '>': return a > b;
+    case '>=': return a >= b;
+    default: return undefined;
+  }
+}
 export const bin = (op: BinaryOp, l: Expr, r: Expr): Expr => ({ k: 'binary', op, l, r });
 
 export function formatNumber(x: number): string {
@@ -142,7 +163,7 @@ export function substitute(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
       }
     }
     case 'cond': return cond(substitute(e.c, f), substitute(e.t, f), substitute(e.f, f));
-    case 'call': return { ...e, args: e.args.map((a) => substitute(a, f)) };
+    case 'call': return call(e.fn, ...e.args.map((a) => substitute(a, f)));
     case 'tuple': return { ...e, items: e.items.map((a) => substitute(a, f)) };
     default: return e;
   }

@@ -35,7 +35,8 @@ const ASSIGN_OPS: Partial<Record<SyntaxKind, AssignOp>> = {
 /** Placeholder for an expression that failed to lower (an error was reported). */
 const BAD: Expr = num(0);
 
-type NameKind = 'array' | 'scalarParam' | 'const' | 'let' | 'loopVar';
+/** `rejected`: a parameter whose declaration was reported; its uses are not reported again. */
+type NameKind = 'array' | 'scalarParam' | 'const' | 'let' | 'loopVar' | 'rejected';
 
 export class Lowerer {
   /** Visible names, innermost block last. */
@@ -80,6 +81,7 @@ export class Lowerer {
   /** A name read as a scalar value. */
   useScalar(name: string, node: Node): void {
     const k = this.lookup(name);
+    if (k === 'rejected') return;
     if (!k) this.error(node, 'unknownName', `'${name}' is not a parameter or local of this kernel (kernels cannot use outer variables)`);
     else if (k === 'array') this.error(node, 'arrayAsValue', `array '${name}' used as a value; read an element: ${name}[i]`);
   }
@@ -87,6 +89,7 @@ export class Lowerer {
   /** A name indexed as an array. */
   useArray(name: string, node: Node): void {
     const k = this.lookup(name);
+    if (k === 'rejected') return;
     if (!k) this.error(node, 'unknownName', `'${name}' is not a parameter of this kernel`);
     else if (k !== 'array') this.error(node, 'scalarIndexed', `'${name}' is a scalar and cannot be indexed`);
   }
@@ -100,7 +103,7 @@ export class Lowerer {
   }
 
   /** The name, parameters and return type of a kernel or layer (`what`), each problem reported. */
-  signature(fn: FunctionDeclaration, nodiff: string[], what: 'kernel' | 'layer'): { name: string; params: Param[]; returns: Kernel['returns'] } | undefined {
+  signature(fn: FunctionDeclaration, nodiff: string[], what: 'kernel' | 'layer'): { name: string; params: Param[]; returns: Kernel['returns']; rejected: string[] } | undefined {
     const name = fn.getName();
     if (!name) {
       this.error(fn, 'anonymousKernel', what === 'kernel' ? undefined : 'a layer needs a name');
@@ -110,16 +113,19 @@ export class Lowerer {
     if (fn.isAsync() || fn.isGenerator()) this.error(fn, 'asyncKernel');
     if (fn.getTypeParameters().length) this.error(fn.getTypeParameters()[0], 'generic');
     const params: Param[] = [];
+    const rejected: string[] = [];
     for (const p of fn.getParameters()) {
       const typeNode = p.getTypeNode();
       const t = typeNode?.getText() ?? '';
       const pname = p.getName();
       if (p.getInitializer() || p.isOptional() || p.isRestParameter() || !Node.isIdentifier(p.getNameNode())) {
         this.error(p, 'paramForm');
+        if (Node.isIdentifier(p.getNameNode())) rejected.push(pname);
         continue;
       }
       if (!SCALAR_TYPES.has(t) && !ARRAY_TYPES.has(t)) {
         this.error(typeNode ?? p, 'paramType', `parameter '${pname}' has type '${t || 'none'}'; use Float32Array, Float64Array, Int32Array, Uint32Array, f32, f64, i32 or u32 (from 'parad')`);
+        rejected.push(pname);
         continue;
       }
       const kind = ARRAY_TYPES.has(t) ? 'array' : 'scalar';
@@ -136,13 +142,13 @@ export class Lowerer {
     let returns: Kernel['returns'] = 'void';
     if (rt === 'f32' || rt === 'f64' || rt === 'void') returns = rt;
     else this.error(rtNode ?? fn, 'returnType', `return type '${rt}' is not supported; use void, f32 or f64`);
-    return { name, params, returns };
+    return { name, params, returns, rejected };
   }
 
   kernel(fn: FunctionDeclaration, doc: string, nodiff: string[]): Kernel | undefined {
     const sig = this.signature(fn, nodiff, 'kernel');
     if (!sig) return undefined;
-    const { name, params, returns } = sig;
+    const { name, params, returns, rejected } = sig;
     const body = fn.getBody();
     if (!body || !Node.isBlock(body)) {
       this.error(fn, 'noBody');
@@ -151,6 +157,7 @@ export class Lowerer {
     this.declared = new Map();
     const stmts = this.inScope(() => {
       for (const p of params) this.declare(p.name, p.kind === 'array' ? 'array' : 'scalarParam', fn);
+      for (const r of rejected) this.declare(r, 'rejected', fn);
       return this.block(body.getStatements());
     });
     return { name, params, returns, body: stmts, sourceText: fn.getText(true), doc, loc: this.loc(fn) };
@@ -368,6 +375,13 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
     if (!Node.isExpressionStatement(s)) return undefined;
     const e = unparen(s.getExpression());
     if (Node.isBinaryExpression(e)) {
+      // t **= b is t = Math.pow(t, b) (the target is pure: reading it again is the same value)
+      if (e.getOperatorToken().getKind() === SyntaxKind.AsteriskAsteriskEqualsToken) {
+        const target = L.lvalue(e.getLeft());
+        const exponent = L.expr(e.getRight());
+        const current: Expr | undefined = target && (target.k === 'var' ? { k: 'var', name: target.name } : { k: 'index', array: target.array, index: target.index });
+        return target && current && { k: 'assign', target, op: '=', value: { k: 'call', fn: 'Math.pow', args: [current, exponent] }, loc: L.loc(s) };
+      }
       const op = ASSIGN_OPS[e.getOperatorToken().getKind()];
       if (op) {
         const target = L.lvalue(e.getLeft());
@@ -405,6 +419,8 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
 const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
   [SyntaxKind.NumericLiteral]: (_L, e) => (Node.isNumericLiteral(e) ? { k: 'num', value: e.getLiteralValue(), text: e.getText() } : BAD),
   [SyntaxKind.Identifier]: (L, e) => {
+    // the global constant (-Infinity is its negation), unless a local of that name hides it
+    if (e.getText() === 'Infinity' && !L.lookup('Infinity')) return { k: 'num', value: Infinity, text: 'Infinity' };
     L.useScalar(e.getText(), e);
     return { k: 'var', name: e.getText() };
   },
@@ -431,10 +447,13 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
   },
   [SyntaxKind.BinaryExpression]: (L, e) => {
     if (!Node.isBinaryExpression(e)) return BAD;
-    const op = BINARY_OPS[e.getOperatorToken().getKind()];
+    const kind = e.getOperatorToken().getKind();
+    // a ** b is Math.pow(a, b): the same value in JavaScript, and the same derivative rule
+    if (kind === SyntaxKind.AsteriskAsteriskToken) return { k: 'call', fn: 'Math.pow', args: [L.expr(e.getLeft()), L.expr(e.getRight())] };
+    const op = BINARY_OPS[kind];
     if (!op) {
-      L.error(e, ASSIGN_OPS[e.getOperatorToken().getKind()] ? 'sideEffect' : 'operator',
-        ASSIGN_OPS[e.getOperatorToken().getKind()] ? undefined : `operator '${e.getOperatorToken().getText()}' is not supported in kernels`);
+      const assigns = ASSIGN_OPS[kind] !== undefined || kind === SyntaxKind.AsteriskAsteriskEqualsToken;
+      L.error(e, assigns ? 'sideEffect' : 'operator', assigns ? undefined : `operator '${e.getOperatorToken().getText()}' is not supported in kernels`);
       return BAD;
     }
     return { k: 'binary', op, l: L.expr(e.getLeft()), r: L.expr(e.getRight()) };
@@ -458,6 +477,11 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
     const prop = e.getName();
     if (obj === 'Math' && prop in MATH_CONSTANTS) return { k: 'num', value: MATH_CONSTANTS[prop], text: `Math.${prop}` };
     if (prop === 'length' && Node.isIdentifier(e.getExpression())) {
+      const kind = L.lookup(obj);
+      if (kind && kind !== 'array' && kind !== 'rejected') {
+        L.error(e, 'property', `'${e.getText()}': only array parameters have a length in kernels, and '${obj}' is a scalar`);
+        return BAD;
+      }
       L.useArray(obj, e.getExpression());
       return { k: 'length', array: obj };
     }
@@ -482,6 +506,7 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
 };
 
 const MESSAGES: Record<keyof typeof CODES, string> = {
+  syntax: 'syntax error',
   layerStatement: 'this statement is not supported in layers',
   wgslLayer: 'the layer runs in JavaScript only',
   layerCall: 'layers call kernels and layers',
@@ -493,6 +518,10 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   layerImport: 'cannot read an imported kernel file',
   layerRecursion: 'layers cannot call themselves',
   checkpointPragma: 'unknown @checkpoint option',
+  unknownPragma: 'unknown pragma',
+  pragmaOption: 'unknown pragma option',
+  pragmaName: 'a pragma names no parameter',
+  misplacedPragma: 'a pragma that applies to nothing',
   anonymousKernel: 'a kernel must be a named function',
   notExported: 'a kernel must be exported',
   asyncKernel: 'a kernel cannot be async or a generator',

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { DiagnosticSink } from '../diagnostics.js';
 import { CODES } from '../check/codes.js';
-import { parseSource, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
+import { parseSource, syntaxProblems, findKernels, paradTypeImports, relativeImports, type KernelDecl } from '../parse/parse.js';
 import { Lowerer } from './lower.js';
 import { LayerLowerer, layerAccesses } from './lower-layer.js';
 import type { Kernel } from './types.js';
@@ -17,6 +17,7 @@ import { forEachLStmt } from './layer.js';
 import { forEachStmt, ownExprs } from './walk.js';
 import { walkExpr } from './build.js';
 import { checkKernel } from '../check/subset.js';
+import { checkPragmas } from '../check/pragmas.js';
 
 /** Reads the module `specifier` imports from `fromFile`: its file name and text, or undefined. */
 export type ResolveImport = (specifier: string, fromFile: string) => { fileName: string; source: string } | undefined;
@@ -68,7 +69,7 @@ export function kernelCallee(k: Kernel): Callee {
 /** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
 export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
   const units = new Map<string, Unit | 'loading'>();
-  const main = lowerUnit(source, fileName, sink, resolve, units);
+  const main = lowerUnit(source, fileName, sink, resolve, units, true);
   // the imported functions the main file's layers reach
   const needed = new Map<Unit, Set<string>>();
   const visit = (unit: Unit, names: Iterable<string>) => {
@@ -108,19 +109,25 @@ function calledBy(layer: Layer): Set<string> {
   return out;
 }
 
-function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>): Unit {
+function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, isMain = false): Unit {
   units.set(fileName, 'loading');
   const unit = parseSource(source, (sf): Unit => {
+    // a file TypeScript cannot parse is reported as such, not as whatever its error recovery lowers to
+    const syntax = syntaxProblems(sf);
+    for (const p of syntax) sink.error(CODES.syntax, `syntax error: ${p.message}`, p.start, p.end);
+    if (syntax.length) return { fileName, kernels: [], layers: [], typeImports: [], callees: new Map() };
     const lowerer = new Lowerer(sink);
     const kernelDecls = findKernels(sf);
     const layerDecls = findKernels(sf, 'layer');
+    checkPragmas(sf, [...kernelDecls.map((d) => ({ fn: d.fn, kind: 'kernel' as const })), ...layerDecls.map((d) => ({ fn: d.fn, kind: 'layer' as const }))], sink);
     const kernels: Kernel[] = [];
     for (const decl of kernelDecls) {
       const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
       if (k) kernels.push(k);
     }
-    if (!kernelDecls.length && !layerDecls.length) {
-      sink.warning(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ JSDoc', 0, 0);
+    // an imported file without kernels is a plain module the layers do not call into
+    if (!kernelDecls.length && !layerDecls.length && isMain) {
+      sink.error(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ (or /** @layer */) JSDoc', 0, 0);
     }
     const callees = new Map<string, Callee>(kernels.map((k) => [k.name, kernelCallee(k)]));
     if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, callees);

@@ -2,7 +2,7 @@
  * Parse phase: TS text → ts-morph SourceFile, and the kernels it declares (exported functions whose
  * JSDoc carries `@kernel`), with their JSDoc directives.
  */
-import { Project, Node, type SourceFile, type FunctionDeclaration } from 'ts-morph';
+import { Project, Node, ts, type SourceFile, type FunctionDeclaration } from 'ts-morph';
 
 let project: Project | undefined;
 let counter = 0;
@@ -16,6 +16,23 @@ export function parseSource<T>(text: string, use: (sf: SourceFile) => T): T {
   } finally {
     project.removeSourceFile(sf);
   }
+}
+
+/** A TypeScript syntax error of a parsed file (offsets into its text). */
+export interface SyntaxProblem {
+  start: number;
+  end: number;
+  /** TypeScript's message, without its final period, and its code (`TS1005`) */
+  message: string;
+}
+
+/** TypeScript's syntactic diagnostics of `sf` (the parser's: `)` expected, a stray `}`, …). */
+export function syntaxProblems(sf: SourceFile): SyntaxProblem[] {
+  return sf.getProject().getProgram().compilerObject.getSyntacticDiagnostics(sf.compilerNode).map((d) => {
+    const start = d.start ?? 0;
+    const message = ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\.$/, '');
+    return { start, end: start + (d.length ?? 1), message: `${message} (TS${d.code})` };
+  });
 }
 
 export interface KernelDecl {

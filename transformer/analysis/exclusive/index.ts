@@ -148,6 +148,8 @@ async function races(m: NestModel): Promise<RaceReport[]> {
       if (o.verdict === 'conflict' && o.certain) {
         const verb = kind === 'write-write' ? 'write' : 'access (one writes, the other reads)';
         out.push({ array, kind, verdict: 'race', witness: o.witness, reason: describeWitness(o.witness, verb, array) });
+        // two iterations writing one element: their reads of it would repeat the same race
+        if (kind === 'write-write') break;
       } else {
         const reason = o.verdict === 'unknown' ? o.reason : `${describeWitness(o.witness, 'may access', array)} (under data-dependent branches)`;
         out.push({ array, kind, verdict: 'unknown', witness: o.verdict === 'conflict' ? o.witness : null, reason });
