@@ -98,6 +98,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   // both targets' schedules, whichever are emitted: the report gives the decisions for each
   const scheduled = schedulePhase(analyzed, derivatives, ['ts', 'wgsl'], options.strategy, options.schedule === 'parallel');
   front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, scheduled);
+  reportAtomics(front.analysis.kernels, analyzed, sink);
 
   // GPU lowering, then emit
   const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
@@ -129,6 +130,7 @@ export async function analyzeSource(source: string, options: Pick<CompileOptions
   const derivatives = differentiatePhase({ ...front, file: { ...front.file, layers: [] } }, analyzed, ['b'], options.fileName, sink);
   if (sink.hasErrors) return done(front);
   front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, schedulePhase(analyzed, derivatives, ['ts', 'wgsl']));
+  reportAtomics(front.analysis.kernels, analyzed, sink);
   return done(front);
 }
 
@@ -337,11 +339,26 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
       if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
       else sink.warning(CODES.maybeNotParallel, `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`, at.start, at.end);
     }
-    for (const r of report.reads) {
-      if (r.exclusiveRead === 'unknown' && !r.assumed && r.strategy === 'atomic') {
-        sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it. A pragma // @parallel exclusive-read(${r.name}) states otherwise.`, at.start, at.end);
+  }
+}
+
+/**
+ * Reads left to atomic updates on a parallel target (the WebGPU schedule found no gather or
+ * reduction for them), in the file's own kernels.
+ */
+function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>, sink: DiagnosticSink): void {
+  for (const [k, { nests }] of analyzed) {
+    if (k.origin) continue;
+    const report = kernels.find((x) => x.name === k.name);
+    if (!report) continue;
+    [...nests.keys()].forEach((loop, i) => {
+      const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
+      for (const r of report.loops[i]?.reads ?? []) {
+        if (r.exclusiveRead === 'unknown' && !r.assumed && r.targets?.wgsl?.strategy === 'atomic') {
+          sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target. A pragma // @parallel exclusive-read(${r.name}) states otherwise.`, at.start, at.end);
+        }
       }
-    }
+    });
   }
 }
 

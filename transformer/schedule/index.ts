@@ -139,6 +139,9 @@ export function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDec
 function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reason: string } {
   if (input.force) return { strategy: input.force, reason: `forced (${input.force}); ${read.reason}` };
   if (input.pragma) return { strategy: input.pragma, reason: `adjoint=${input.pragma} (pragma); ${read.reason}` };
+  // reads the analysis could not decide: a gather or private copies are right whatever iterations
+  // read, and cheaper than atomics on the GPU (the fallbacks end at atomic where neither applies)
+  if (input.gpu && read.strategy === 'atomic' && read.exclusiveRead === 'unknown' && !read.assumed) return { strategy: 'gather', reason: read.reason };
   if (input.gpu || input.parallel) return { strategy: read.strategy, reason: read.reason };
   if (read.exclusiveRead === 'yes') return { strategy: 'direct', reason: read.reason };
   return { strategy: 'direct', reason: `sequential target: plain updates cannot race and do the least work (exclusive read: ${read.exclusiveRead}${read.assumed ? ', assumed' : ''})` };
@@ -228,6 +231,10 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     // the decomposition of the gathered index is unique only under these conditions
     // otherwise the scatter, whose updates race on the GPU
     const scatter = input.gpu ? markAtomic([pass], new Set(choices.map((c) => c.adjoint))) : [pass];
+    const otherwise = input.gpu ? 'atomic updates' : 'direct updates';
+    for (const c of choices) {
+      if (c.gather?.conditions.length && !c.decision.reason.includes(otherwise)) c.decision.reason += `; the gather's index decomposition is checked at run time, ${otherwise} otherwise`;
+    }
     return [{ k: 'if', cond: conds.reduce((a, b) => bin('&&', a, b)), then: build(choices), else: scatter }];
   };
 
