@@ -72,7 +72,8 @@ export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, fal
         const file = fileOf(id);
         if (!kernels.filter.test(file) || !path.isAbsolute(file)) return null;
         const k = await kernels.load(file, { root, format, sourcemap: true });
-        for (const f of k.watchFiles) if (f !== file) this.addWatchFile(f);
+        // Rollup watches only the files it read itself (Vite's module graph has the kernel file already)
+        for (const f of k.watchFiles) if (f !== file || meta.framework !== 'vite') this.addWatchFile(f);
         report(this, k);
         return k.code === undefined ? null : { code: k.code, map: k.map && JSON.stringify(k.map) };
       },
