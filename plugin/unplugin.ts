@@ -51,7 +51,9 @@ export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, fal
     }
     for (const w of warnings) ctx.warn(formatDiagnostic(w, k.source));
     if (errors.length) {
-      throw Object.assign(new Error(errors.map((d) => formatDiagnostic(d, k.source)).join('\n\n')), { hideStack: true, name: 'ParadError' });
+      const text = errors.map((d) => formatDiagnostic(d, k.source)).join('\n\n');
+      // the diagnostics are the whole story: no stack of parad's own frames under them
+      throw Object.assign(new Error(text), { name: 'ParadError', stack: text });
     }
   }
 
