@@ -1,9 +1,9 @@
 /**
  * The unplugin-based plugins (plugin/unplugin.ts): parad/rollup, parad/webpack, parad/rspack and
  * parad/bun bundle a small kernel module that runs in Node with the right derivatives (FD and
- * dot-product tests); diagnostics are each tool's located errors and warnings; Rollup's watch mode
- * and Vite's dev server (HMR) transpile an edited kernel and the layer that imports it again;
- * the cache answers unchanged kernels. (The Vite build of the browser example runs in Chromium in
+ * dot-product tests); diagnostics are each tool's located errors and warnings; the watch modes of
+ * Rollup, webpack and Rspack and Vite's dev server (HMR) transpile the layer that imports an edited
+ * kernel again; the cache answers unchanged kernels. (The Vite build of the browser example runs in Chromium in
  * test/deblur.e2e.test.ts.)
  *
  * The bundles import `parad` (the runtime) from a `node_modules/parad` link to this package.
@@ -195,6 +195,35 @@ describe.each([
     expect(stats.transpiled).toBe(2);
     await new Promise<void>((r) => c.close(() => r()));
   });
+
+  test(`${tool} --watch: editing the kernel a layer imports transpiles the layer again`, async () => {
+    write({ [`${tool}w/blur.kernel.ts`]: blurKernel(), [`${tool}w/twice.kernel.ts`]: twiceLayer, [`${tool}w/app.js`]: "export * from './twice.kernel.ts';\n" });
+    const { stats, options } = counting();
+    const c = compiler(`${tool}w/app.js`, options);
+    const results: Stats[] = [];
+    const failures: unknown[] = [];
+    const watching = c.watch({ aggregateTimeout: 50 }, (err, s) => void (err ? failures.push(err) : results.push(s as unknown as Stats)));
+    const built = async (n: number) => {
+      for (let t = 0; t < 200 && results.length < n && !failures.length; t++) await new Promise((r) => setTimeout(r, 50));
+      expect(failures).toEqual([]);
+      expect(results.length).toBe(n);
+      expect(results[n - 1].compilation.errors.map((e) => e.message)).toEqual([]);
+      return runTwice(createRequire(import.meta.url)(`${path.join(dir, `out/${tool}-app.cjs`)}`));
+    };
+    try {
+      const first = await built(1);
+      expect(stats.files).toEqual([`${tool}w/twice.kernel.ts`]);
+      await new Promise((r) => setTimeout(r, 300));
+      write({ [`${tool}w/blur.kernel.ts`]: blurKernel('2 * gain') });
+      const require = createRequire(import.meta.url);
+      delete require.cache[path.join(dir, `out/${tool}-app.cjs`)];
+      const second = await built(2);
+      expect(stats.files).toEqual([`${tool}w/twice.kernel.ts`, `${tool}w/twice.kernel.ts`]);
+      expect(second).not.toEqual(first);
+    } finally {
+      await new Promise<void>((r) => (watching ? watching.close(() => r()) : r()));
+    }
+  }, 30_000);
 
   test(`an error fails the ${tool} build with the located diagnostic and its code frame; a warning is a module warning`, async () => {
     write({ [`${tool}/bad.kernel.ts`]: blurKernel().replace('Math.tanh', 'Math.sinc'), [`${tool}/bad.js`]: "export * from './bad.kernel.ts';\n" });
