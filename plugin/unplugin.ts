@@ -46,7 +46,11 @@ export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, fal
         pluginCode: d.code,
       });
       for (const w of warnings) ctx.warn(log(w));
-      if (errors.length) ctx.error(log(errors[0], errors.slice(1)));
+      // an Error (Vite throws what it is given as it is)
+      if (errors.length) {
+        const { message, ...located } = log(errors[0], errors.slice(1));
+        ctx.error(Object.assign(new Error(message), located));
+      }
       return;
     }
     for (const w of warnings) ctx.warn(formatDiagnostic(w, k.source));
