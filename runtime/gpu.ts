@@ -14,6 +14,9 @@
 /// <reference types="@webgpu/types" />
 import type { GpuDispatch, WgslModule, WgslPass, WgslProgram } from './index.js';
 import { layerCalls } from './gpu-layers.js';
+import { checkShaderModule, type ShaderWarningHandler } from './shader-check.js';
+
+export { checkShaderModule, shaderSourceMap, type ShaderSourceLocation, type ShaderWarningHandler } from './shader-check.js';
 
 type TypedArray = Float32Array | Int32Array | Uint32Array;
 type Arg = TypedArray | GPUBuffer | number;
@@ -79,13 +82,22 @@ export function takeStorage(device: GPUDevice, bytes: number): GPUBuffer {
   return cacheOf(device).pool.take(Math.max(4, Math.ceil(bytes / 4) * 4), STORAGE_USAGE);
 }
 
+/** Options of `createKernels`. */
+export interface KernelOptions {
+  /**
+   * Receives each WGSL compiler warning, placed at the kernel's `file:line` (default `console.warn`);
+   * compile errors throw a ParadGpuError placed the same way.
+   */
+  onShaderWarning?: ShaderWarningHandler;
+}
+
 /** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
-export async function createKernels(device: GPUDevice, wgsl: WgslModule): Promise<Record<string, KernelCall>> {
+export async function createKernels(device: GPUDevice, wgsl: WgslModule, options: KernelOptions = {}): Promise<Record<string, KernelCall>> {
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
   watchLoss(device);
   const out: Record<string, KernelCall> = {};
   for (const k of Object.values(wgsl.kernels)) {
-    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program);
+    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program, options);
   }
   if (wgsl.layers) Object.assign(out, layerCalls(device, wgsl.layers, out));
   return out;
@@ -215,7 +227,7 @@ function uniformOf(device: GPUDevice, pool: BufferPool | undefined, data: ArrayB
   return uniform;
 }
 
-async function programCall(device: GPUDevice, program: WgslProgram): Promise<KernelCall> {
+async function programCall(device: GPUDevice, program: WgslProgram, options: KernelOptions): Promise<KernelCall> {
   const { pool, pipelines: cached } = cacheOf(device);
   const pipelines: GPUComputePipeline[] = [];
   for (const [i, pass] of program.passes.entries()) {
@@ -226,16 +238,12 @@ async function programCall(device: GPUDevice, program: WgslProgram): Promise<Ker
     }
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((m) => m.type === 'error');
-    // each error at the kernel line its WGSL line comes from
-    const where = (m: GPUCompilationMessage) => {
-      const line = pass.sourceLines?.[m.lineNum - 1];
-      return `${line ? `${program.file}:${line}` : `${program.file} (generated code)`} (WGSL ${m.lineNum}:${m.linePos})`;
-    };
-    if (errors.length) {
+    // errors and warnings at the kernel lines the WGSL lines come from (the shader's source map)
+    try {
+      await checkShaderModule(module, pass.code, `${program.name}: pass ${i}`, { onWarning: options.onShaderWarning, errorType: ParadGpuError, fallback: { file: program.file, sourceLines: pass.sourceLines } });
+    } catch (e) {
       await device.popErrorScope();
-      throw new ParadGpuError(`${program.name}: pass ${i} does not compile: ${errors.map((m) => `${where(m)}: ${m.message}`).join('; ')}`);
+      throw e;
     }
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` });
     pipelines.push(pipeline);

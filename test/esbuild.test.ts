@@ -28,6 +28,7 @@ function parad(options: ParadPluginOptions = {}) {
   return Object.assign(plugin, { stats });
 }
 import { checkAdjoint, checkTangent } from '../testing/index.js';
+import { blurKernel, gatherKernel, twiceLayer, writeFiles } from './support/kernel-files.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 let dir: string;
@@ -36,23 +37,9 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const write = (files: Record<string, string>) => {
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), text);
-  }
-};
+const write = (files: Record<string, string>) => writeFiles(dir, files);
 
-const blur = (gain = 'gain') => `import type { f64, i32 } from 'parad';
-
-/** @kernel */
-export function blur(out: Float64Array, inp: Float64Array, gain: f64, n: i32): void {
-  // @parallel
-  for (let i = 1; i < n - 1; i++) {
-    out[i] = Math.tanh(${gain} * (inp[i - 1] + inp[i] + inp[i + 1]));
-  }
-}
-`;
+const blur = (gain = 'gain') => blurKernel(gain);
 
 /** The plugin without the stats (esbuild rejects unknown keys on plugins). */
 const plain = ({ name, setup }: esbuild.Plugin): esbuild.Plugin => ({ name, setup });
@@ -106,15 +93,7 @@ describe('parad/esbuild', () => {
     expect(frame).toContain('bad.kernel.ts:7:13');
     // an unknown exclusive read is a warning, the bundle still builds
     write({
-      'gather.kernel.ts': `import type { i32 } from 'parad';
-/** @kernel */
-export function pick(y: Float64Array, x: Float64Array, idx: Int32Array, n: i32): void {
-  // @parallel
-  for (let i = 0; i < n; i++) {
-    y[i] = x[idx[i]];
-  }
-}
-`,
+      'gather.kernel.ts': gatherKernel,
       'g.ts': "export { pick_b } from './gather.kernel.ts';\n",
     });
     const w = await esbuild.build(options('g.ts', { outfile: path.join(dir, 'out/g.mjs'), plugins: [plain(parad())] }));
@@ -155,14 +134,7 @@ export function pick(y: Float64Array, x: Float64Array, idx: Int32Array, n: i32):
   }, 30_000);
 
   test('a layer file importing a kernel file: one module with both, the import watched, a change to it re-transpiles the layer', async () => {
-    const layer = `import type { f64, i32 } from 'parad';
-import { blur } from './blur.kernel.js';
-/** @layer */
-export function twice(out: Float64Array, inp: Float64Array, tmp: Float64Array, gain: f64, n: i32): void {
-  blur(tmp, inp, gain, n);
-  blur(out, tmp, gain, n);
-}
-`;
+    const layer = twiceLayer;
     write({ 'ly/blur.kernel.ts': blur(), 'ly/twice.kernel.ts': layer, 'ly/app.ts': "export * from './twice.kernel.ts';\n" });
     const plugin = parad();
     const ctx = await esbuild.context(options('ly/app.ts', { outfile: path.join(dir, 'out/ly.mjs'), plugins: [plain(plugin)], metafile: true }));

@@ -200,4 +200,7 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   expect(r.reuse).toMatchObject({ newBuffers: 0, newPipelines: 0 });
   // a WGSL compile error names the kernel line the shader line comes from
   expect(r.errors.compile).toMatch(/^heat: pass 0 does not compile: heat\.ts:8 \(WGSL \d+:\d+\): /);
+  // the shader's source map comment alone places it, and warnings reach the callback placed the same way
+  expect(r.errors.compileMapOnly).toMatch(/^heat: pass 0 does not compile: heat\.ts:8 \(WGSL \d+:\d+\): /);
+  expect(r.errors.warning).toMatch(/^heat: pass 0: WGSL warning at heat\.ts:8 \(WGSL \d+:\d+\): code is unreachable$/);
 });

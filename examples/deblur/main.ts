@@ -3,7 +3,8 @@
  * on Σ (blur(img, w) − target)² recovers the filter. The gradient comes from the generated adjoint
  * `blur_b`, run on WebGPU through parad/runtime (the loss seed is a kernel too); Adam updates the 25
  * filter values on the host.
- * Importing the kernel file gives the generated module (parad/esbuild).
+ * Importing the kernel file gives the generated module (parad/esbuild in build.mjs, parad/vite in
+ * vite.config.mjs).
  */
 import { createKernels } from 'parad/runtime';
 import * as deblur from './deblur.kernel.ad.js';

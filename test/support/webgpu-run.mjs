@@ -257,6 +257,13 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   const p = mod.wgsl.kernels.heat.primal;
   const brokenPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 let bad: i32 = 1.5;') };
   runtimeReport.errors.compile = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } } } }));
+  // the same, placed by the shader's source map comment alone (no sourceLines)
+  runtimeReport.errors.compileMapOnly = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [{ ...brokenPass, sourceLines: undefined }, ...p.passes.slice(1)] } } } }));
+  // a WGSL warning (unreachable code on the line of tmp[i] = …): to the callback, at the kernel line
+  const warnings = [];
+  const warnPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 return; let unreached: i32 = 1;') };
+  await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [warnPass, ...p.passes.slice(1)] } } } }, { onShaderWarning: (m) => warnings.push(m) });
+  runtimeReport.errors.warning = warnings.join('\n');
   // the per-device caches: a repeated call makes no buffer, a second createKernels no pipeline
   const counts = { buffers: 0, pipelines: 0 };
   const createBuffer = device.createBuffer.bind(device), createComputePipeline = device.createComputePipeline.bind(device);

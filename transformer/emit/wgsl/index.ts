@@ -11,6 +11,7 @@ import { CODES } from '../../check/codes.js';
 import { adjointName, gpuHostName, tangentName, type Names } from '../../naming.js';
 import { wgslProgram, type ProgramOut } from './program.js';
 import { WgslUnsupported } from './expr.js';
+import { withShaderSourceMap } from './sourcemap.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -66,5 +67,7 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
       sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
     }
   }
+  // every pass carries its source map to the kernel's lines (sourcemap.ts)
+  for (const p of out) p.passes = p.passes.map((pass, i) => ({ ...pass, code: withShaderSourceMap(pass.code, pass.sourceLines, sink.file, `${p.name} pass ${i}`) }));
   return out;
 }

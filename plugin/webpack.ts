@@ -1,0 +1,12 @@
+/**
+ * parad/webpack: importing a kernel file yields the module `parad transpile` generates for it, as
+ * with parad/esbuild (same options, same cache; docs/bundlers.md). The unplugin core is
+ * plugin/unplugin.ts.
+ */
+import { unpluginParad } from './unplugin.js';
+
+export type { ParadPluginOptions } from './core.js';
+
+/** The webpack plugin. */
+export const parad = unpluginParad.webpack;
+export default parad;
