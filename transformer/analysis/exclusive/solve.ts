@@ -21,14 +21,14 @@ let z3: Promise<{ ctx: Z; loadMs: number; allocated: () => number }> | undefined
 /** Where z3 does not run (the asking process), `getZ3` rejects with this: the query goes to the z3 worker. */
 export class NeedsZ3 extends Error {}
 
-/** z3 runs in this thread: the z3 worker's. */
-let z3Here = false;
+/** z3 runs in this thread (the z3 worker's), with these overrides of its Emscripten module. */
+let z3Here: Record<string, unknown> | undefined;
 /** calls of `getZ3` refused so far (`withoutZ3` looks for new ones) */
 let z3Refused = 0;
 
-/** Makes `getZ3` load z3 in this thread (the z3 worker calls it). */
-export function useZ3Here(): void {
-  z3Here = true;
+/** Makes `getZ3` load z3 in this thread (the z3 worker calls it), with `overrides` (a compiled module). */
+export function useZ3Here(overrides: Record<string, unknown> = {}): void {
+  z3Here = overrides;
 }
 
 /**
@@ -43,7 +43,7 @@ export function getZ3(): Promise<{ ctx: Z; loadMs: number; allocated: () => numb
   z3 ??= (async () => {
     const t0 = performance.now();
     const { init } = await import('z3-solver');
-    const { Context, Z3 } = await init();
+    const { Context, Z3 } = await init(z3Here);
     const ctx = Context('main');
     return { ctx, loadMs: performance.now() - t0, allocated: () => Number(Z3.get_estimated_alloc_size()) };
   })();

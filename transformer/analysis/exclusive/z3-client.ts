@@ -209,13 +209,24 @@ async function bundleWorker(entry: URL): Promise<URL> {
   return pathToFileURL(file);
 }
 
+/** z3's WASM module, compiled once for every worker (undefined if that failed: each worker then compiles it). */
+let compiled: Promise<WebAssembly.Module | undefined> | undefined;
+
+function z3Module(): Promise<WebAssembly.Module | undefined> {
+  compiled ??= (async () => {
+    const wasm = path.join(path.dirname(createRequire(import.meta.url).resolve('z3-solver')), 'z3-built.wasm');
+    return WebAssembly.compile(await fs.promises.readFile(wasm));
+  })().catch(() => undefined);
+  return compiled;
+}
+
 async function worker(): Promise<Z3Worker> {
   if (live) return live;
   await stopping;
-  const real = await realWorker();
+  const [real, module] = await Promise.all([realWorker(), z3Module()]);
   const standIn = options.worker !== undefined;
   const file = standIn ? new URL(options.worker!, pathToFileURL(`${process.cwd()}/`)) : real;
-  live = new Z3Worker(file, { real: real.href, standIn });
+  live = new Z3Worker(file, { real: real.href, standIn, module });
   stats.workers++;
   return live;
 }
