@@ -98,6 +98,11 @@ class Z3Worker {
     this.ready = this.next<Ready>(options.startMs, `z3 did not load within ${options.startMs / 1000} s`);
   }
 
+  /** It stopped (crashed, exited, was terminated), between queries too. */
+  get stopped(): boolean {
+    return this.cause !== undefined;
+  }
+
   /** The next message, or why none came: the worker stopped, or `ms` passed (`late`). */
   next<T>(ms: number, late: string): Promise<Answer<T>> {
     if (this.cause) return Promise.resolve({ ok: false, cause: this.cause });
@@ -221,7 +226,9 @@ function z3Module(): Promise<WebAssembly.Module | undefined> {
 }
 
 async function worker(): Promise<Z3Worker> {
-  if (live) return live;
+  if (live && !live.stopped) return live;
+  // one that died while idle (z3's threads can fail outside a query) is replaced before the query
+  if (live) letGo(live);
   await stopping;
   const [real, module] = await Promise.all([realWorker(), z3Module()]);
   const standIn = options.worker !== undefined;
