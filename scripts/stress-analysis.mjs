@@ -157,58 +157,60 @@ for (let f = FIRST_FILE; f < FIRST_FILE + FILES; f++) {
 }
 
 // 2. the esbuild plugin in watch mode: rewrite the kernel file, rebuild, many times
-const rand = random(SEED * 7919);
-const pool = [];
-for (let tried = 0; pool.length < POOL && tried < 50 * POOL; tried++) {
-  const kernel = randomKernel(rand, '__NAME__');
-  const before = z3Stats().queries;
-  await analyze(`import type { i32 } from 'parad';\n\n${kernel.replace('__NAME__', `pool${tried}`)}\n`, { fileName: 'pool.ts' });
-  if (z3Stats().queries > before) pool.push(kernel);
-}
-const roundFile = (round) => `import type { i32 } from 'parad';\n\n${Array.from({ length: ROUND_KERNELS }, (_, k) => pool[(round * ROUND_KERNELS + k) % pool.length].replace('__NAME__', `w${round}_${k}`)).join('\n\n')}\n`;
-console.log(`\nesbuild plugin, one context: ${ROUNDS} rebuilds, each after the kernel file is rewritten with ${ROUND_KERNELS} kernels (renamed) from a pool of ${pool.length} random kernels that need z3`);
-const watched = path.join(dir, 'watch');
-fs.mkdirSync(watched);
-const kernelPath = path.join(watched, 'k.kernel.ts');
-fs.writeFileSync(path.join(watched, 'app.ts'), "export * from './k.kernel.ts';\n");
-fs.writeFileSync(kernelPath, roundFile(0));
-const ctx = await esbuild.context({
-  entryPoints: [path.join(watched, 'app.ts')], bundle: true, format: 'esm', platform: 'node', absWorkingDir: watched,
-  external: ['parad'], write: false, logLevel: 'silent', plugins: [parad({ declarations: false })],
-});
-const times = [];
-const samples = [];
-const start = z3Stats();
-let buildErrors = 0, z3Warnings = 0;
-for (let round = 0; round < ROUNDS; round++) {
-  fs.writeFileSync(kernelPath, roundFile(round));
-  const t0 = performance.now();
-  try {
-    const r = await ctx.rebuild();
-    for (const w of r.warnings.filter((m) => m.text.startsWith('PARAD2004'))) {
-      if (z3Warnings++ < 3) console.log(`  round ${round}: ${w.text}`);
-    }
-  } catch (e) {
-    // a kernel with a race is a build error (PARAD2001), not a crash; anything else is one
-    const failure = /** @type {esbuild.BuildFailure} */ (e);
-    if (!failure.errors?.every((m) => /^PARAD\d{4}/.test(m.text))) {
-      crashes++;
-      console.log(`  round ${round}: CRASHED ${e}`);
-    }
-    buildErrors++;
+if (ROUNDS > 0) {
+  const rand = random(SEED * 7919);
+  const pool = [];
+  for (let tried = 0; pool.length < POOL && tried < 50 * POOL; tried++) {
+    const kernel = randomKernel(rand, '__NAME__');
+    const before = z3Stats().queries;
+    await analyze(`import type { i32 } from 'parad';\n\n${kernel.replace('__NAME__', `pool${tried}`)}\n`, { fileName: 'pool.ts' });
+    if (z3Stats().queries > before) pool.push(kernel);
   }
-  times.push(performance.now() - t0);
-  if (round % Math.max(1, Math.floor(ROUNDS / 10)) === 0 || round === ROUNDS - 1) {
-    const s = z3Stats();
-    samples.push({ round, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, ...s });
-    console.log(`  round ${String(round).padStart(4)}: RSS ${String(mb(process.memoryUsage().rss)).padStart(5)} MiB (JS heap ${mb(process.memoryUsage().heapUsed)} MiB), z3 queries ${s.queries - start.queries}, failures ${s.failures - start.failures}, workers started ${s.workers - start.workers} (${s.recycled - start.recycled} recycled), last 10 rebuilds ${median(times.slice(-10)).toFixed(0)} ms median`);
+  const roundFile = (round) => `import type { i32 } from 'parad';\n\n${Array.from({ length: ROUND_KERNELS }, (_, k) => pool[(round * ROUND_KERNELS + k) % pool.length].replace('__NAME__', `w${round}_${k}`)).join('\n\n')}\n`;
+  console.log(`\nesbuild plugin, one context: ${ROUNDS} rebuilds, each after the kernel file is rewritten with ${ROUND_KERNELS} kernels (renamed) from a pool of ${pool.length} random kernels that need z3`);
+  const watched = path.join(dir, 'watch');
+  fs.mkdirSync(watched);
+  const kernelPath = path.join(watched, 'k.kernel.ts');
+  fs.writeFileSync(path.join(watched, 'app.ts'), "export * from './k.kernel.ts';\n");
+  fs.writeFileSync(kernelPath, roundFile(0));
+  const ctx = await esbuild.context({
+    entryPoints: [path.join(watched, 'app.ts')], bundle: true, format: 'esm', platform: 'node', absWorkingDir: watched,
+    external: ['parad'], write: false, logLevel: 'silent', plugins: [parad({ declarations: false })],
+  });
+  const times = [];
+  const samples = [];
+  const start = z3Stats();
+  let buildErrors = 0, z3Warnings = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    fs.writeFileSync(kernelPath, roundFile(round));
+    const t0 = performance.now();
+    try {
+      const r = await ctx.rebuild();
+      for (const w of r.warnings.filter((m) => m.text.startsWith('PARAD2004'))) {
+        if (z3Warnings++ < 3) console.log(`  round ${round}: ${w.text}`);
+      }
+    } catch (e) {
+      // a kernel with a race is a build error (PARAD2001), not a crash; anything else is one
+      const failure = /** @type {esbuild.BuildFailure} */ (e);
+      if (!failure.errors?.every((m) => /^PARAD\d{4}/.test(m.text))) {
+        crashes++;
+        console.log(`  round ${round}: CRASHED ${e}`);
+      }
+      buildErrors++;
+    }
+    times.push(performance.now() - t0);
+    if (round % Math.max(1, Math.floor(ROUNDS / 10)) === 0 || round === ROUNDS - 1) {
+      const s = z3Stats();
+      samples.push({ round, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, ...s });
+      console.log(`  round ${String(round).padStart(4)}: RSS ${String(mb(process.memoryUsage().rss)).padStart(5)} MiB (JS heap ${mb(process.memoryUsage().heapUsed)} MiB), z3 queries ${s.queries - start.queries}, failures ${s.failures - start.failures}, workers started ${s.workers - start.workers} (${s.recycled - start.recycled} recycled), last 10 rebuilds ${median(times.slice(-10)).toFixed(0)} ms median`);
+    }
   }
+  await ctx.dispose();
+  const end = z3Stats();
+  console.log(`  ${ROUNDS} rebuilds: median ${median(times).toFixed(0)} ms, p95 ${pct(times, 0.95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; ${buildErrors} with race errors; ${z3Warnings} PARAD2004; z3: ${end.queries - start.queries} queries, ${end.failures - start.failures} failed, ${end.workers - start.workers} workers`);
+  const warm = samples.filter((s) => s.round >= ROUNDS / 5);
+  if (warm.length > 1) console.log(`  resident memory after warm-up (round >= ${Math.ceil(ROUNDS / 5)}): ${mb(Math.min(...warm.map((s) => s.rss)))}–${mb(Math.max(...warm.map((s) => s.rss)))} MiB`);
 }
-await ctx.dispose();
-const end = z3Stats();
-console.log(`  ${ROUNDS} rebuilds: median ${median(times).toFixed(0)} ms, p95 ${pct(times, 0.95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; ${buildErrors} with race errors; ${z3Warnings} PARAD2004; z3: ${end.queries - start.queries} queries, ${end.failures - start.failures} failed, ${end.workers - start.workers} workers`);
-const warm = samples.filter((s) => s.round >= ROUNDS / 5);
-if (warm.length > 1) console.log(`  resident memory after warm-up (round >= ${Math.ceil(ROUNDS / 5)}): ${mb(Math.min(...warm.map((s) => s.rss)))}–${mb(Math.max(...warm.map((s) => s.rss)))} MiB`);
 await stopZ3();
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`\n${crashes} crashes`);
