@@ -114,7 +114,8 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
         }
       }
     }
-    cache.set(file, { key, imports, result });
+    // a result in which z3 failed (PARAD2004) is not kept: the next build asks z3 again
+    if (!r.diagnostics.some((d) => d.code === 'PARAD2004')) cache.set(file, { key, imports, result });
     if (r.code && options.declarations !== false) await writeDeclarations(file, r.code);
     options.onKernel?.({ file: fileName, transpiled: true, ms: performance.now() - t0 });
     return result;

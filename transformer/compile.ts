@@ -303,7 +303,10 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
   const key = `${races}\0${k.doc}\0${k.sourceText}`;
   let cached = analysisCache.get(key);
   if (!cached) {
-    cached = (await analyzeNests(k, activity, { races })).report;
+    const fresh = await analyzeNests(k, activity, { races });
+    // z3 failed on some query: the next compile asks again
+    if (fresh.report.loops.some((l) => l.solverFailures)) return fresh;
+    cached = fresh.report;
     if (analysisCache.size >= CACHE_SIZE) analysisCache.delete(analysisCache.keys().next().value!);
     analysisCache.set(key, cached);
   }
@@ -335,6 +338,7 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
       continue;
     }
     const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
+    for (const failure of report.solverFailures ?? []) sink.warning(CODES.solverFailed, failure, at.start, at.end);
     for (const race of report.races) {
       if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
       else sink.warning(CODES.maybeNotParallel, `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`, at.start, at.end);

@@ -68,6 +68,7 @@ export const CODES = {
   notParallel: 'PARAD2001',
   maybeNotParallel: 'PARAD2002',
   unknownExclusiveRead: 'PARAD2003',
+  solverFailed: 'PARAD2004',
 
   // WGSL backend (PARAD3xxx)
   wgslUnsupported: 'PARAD3001',

@@ -565,6 +565,7 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   notParallel: 'not parallel',
   maybeNotParallel: 'maybe not parallel',
   unknownExclusiveRead: 'exclusive read unknown',
+  solverFailed: 'z3 failed on a query',
   wgslUnsupported: 'not supported by the WGSL backend',
   wgslNoAdjoint: 'no WGSL version of the adjoint yet',
   wgslSequential: 'runs as one invocation on WebGPU',

@@ -9,7 +9,7 @@
 import type { ForLoop, Kernel } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
-import { findConflict, exclusiveCondition, type Witness, type Outcome } from './solve.js';
+import { findConflict, conditionOf, type Witness, type Outcome } from './solve.js';
 import { symbolsOf } from './poly.js';
 import { fastVerdict, smallConflict, guessedCondition } from './fast.js';
 
@@ -43,6 +43,11 @@ export interface LoopReport {
   indices: string[];
   reads: ReadReport[];
   races: RaceReport[];
+  /**
+   * z3 failed on these queries of the nest (crashed, ran out of memory, did not answer in time):
+   * what each would have decided is left undecided (PARAD2004). Absent when none failed.
+   */
+  solverFailures?: string[];
 }
 
 export interface KernelReport {
@@ -86,7 +91,8 @@ const unboundedLoop = (m: NestModel): string | undefined => {
   return l && `the bounds of the loop over ${l.v} have no affine form (e.g. a division): not decidable statically`;
 };
 
-async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>): Promise<ReadReport> {
+/** `failures`: where z3's failures on the read's queries go (the loop's `solverFailures`). */
+async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>, failures: string[]): Promise<ReadReport> {
   const base = { name, condition: null, witness: null, assumed: false };
   const forced = pragma.strategy;
   // a read through an index array the pragma declares a permutation
@@ -113,13 +119,19 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
   }
   if (outcome.verdict === 'unknown') {
+    if (outcome.failure) failures.push(`z3 failed on the exclusive-read query for ${name}, now undecided: ${outcome.failure}`);
     return { ...base, exclusiveRead: 'unknown', strategy: undecided, reason: outcome.reason };
   }
   const text = describeWitness(outcome.witness, 'read', name);
   if (!outcome.certain) {
     return { ...base, exclusiveRead: 'unknown', strategy: undecided, witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
   }
-  const condition = guessedCondition(m, sites) ?? (await exclusiveCondition(m, sites));
+  let condition = guessedCondition(m, sites);
+  if (!condition) {
+    const asked = await conditionOf(m, sites);
+    if (asked.failure) failures.push(`z3 failed on the exclusive-read condition for ${name}, so its adjoint is not versioned: ${asked.failure}`);
+    condition = asked.condition;
+  }
   if (condition) {
     return { ...base, exclusiveRead: 'depends', strategy: forced ?? 'versioned', condition, witness: outcome.witness, reason: `exclusive iff ${condition}; otherwise ${text}` };
   }
@@ -127,7 +139,7 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   return { ...base, exclusiveRead: 'no', strategy, witness: outcome.witness, reason: text };
 }
 
-async function races(m: NestModel): Promise<RaceReport[]> {
+async function races(m: NestModel, failures: string[]): Promise<RaceReport[]> {
   const out: RaceReport[] = [];
   const written = [...new Set(m.sites.filter((s) => s.kind === 'write').map((s) => s.name))].sort();
   for (const array of written) {
@@ -145,6 +157,7 @@ async function races(m: NestModel): Promise<RaceReport[]> {
       const small = smallConflict(m, writes, second);
       const o: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, writes, second);
       if (o.verdict === 'none') continue;
+      if (o.verdict === 'unknown' && o.failure) failures.push(`z3 failed on the ${kind} query for ${array}, now undecided: ${o.failure}`);
       if (o.verdict === 'conflict' && o.certain) {
         const verb = kind === 'write-write' ? 'write' : 'access (one writes, the other reads)';
         out.push({ array, kind, verdict: 'race', witness: o.witness, reason: describeWitness(o.witness, verb, array) });
@@ -167,8 +180,10 @@ export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?
     const pragma = parsePragma(m.loop.pragma);
     const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
     const reads: ReadReport[] = [];
-    for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma));
-    const loop: LoopReport = { line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m) };
+    const failures: string[] = [];
+    for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma, failures));
+    const loop: LoopReport = { line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m, failures) };
+    if (failures.length) loop.solverFailures = failures;
     loops.push(loop);
     byLoop.set(m.loop, loop);
   }

@@ -1,6 +1,8 @@
 /**
  * Integer reasoning behind the exclusive-read analysis, with z3 (loaded lazily: the WASM build
  * takes a few hundred milliseconds to start, so only analyses that reach a query pay for it).
+ * The queries run in a worker thread (z3-worker.ts, asked through z3-client.ts): a crash, a hang
+ * or an out-of-memory in z3 makes the query undecided instead of ending the process.
  *
  * A *conflict* between two accesses is: parameter values, two different iterations of the nest
  * (each inside its loop ranges, each with values of its inner sequential loops inside theirs and
@@ -10,21 +12,40 @@ import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
 import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective } from './fast.js';
+import { askConflict, askCondition } from './z3-client.js';
 
 type Z = Context<'main'>;
 
-let z3: Promise<{ ctx: Z; loadMs: number }> | undefined;
-/** Time z3 took to load (0 until it was needed). */
-export let z3LoadMs = 0;
+let z3: Promise<{ ctx: Z; loadMs: number; allocated: () => number }> | undefined;
 
-export function getZ3(): Promise<{ ctx: Z; loadMs: number }> {
+/** Where z3 does not run (the asking process), `getZ3` rejects with this: the query goes to the z3 worker. */
+export class NeedsZ3 extends Error {}
+
+/** z3 runs in this thread (the z3 worker's), with these overrides of its Emscripten module. */
+let z3Here: Record<string, unknown> | undefined;
+/** calls of `getZ3` refused so far (`withoutZ3` looks for new ones) */
+let z3Refused = 0;
+
+/** Makes `getZ3` load z3 in this thread (the z3 worker calls it), with `overrides` (a compiled module). */
+export function useZ3Here(overrides: Record<string, unknown> = {}): void {
+  z3Here = overrides;
+}
+
+/**
+ * z3, loaded on first use, with the bytes it holds. Only in the z3 worker: elsewhere it rejects
+ * with NeedsZ3, and `withoutZ3` passes the query on to the worker.
+ */
+export function getZ3(): Promise<{ ctx: Z; loadMs: number; allocated: () => number }> {
+  if (!z3Here) {
+    z3Refused++;
+    return Promise.reject(new NeedsZ3('z3 runs in the z3 worker'));
+  }
   z3 ??= (async () => {
     const t0 = performance.now();
     const { init } = await import('z3-solver');
-    const { Context } = await init();
+    const { Context, Z3 } = await init(z3Here);
     const ctx = Context('main');
-    z3LoadMs = performance.now() - t0;
-    return { ctx, loadMs: z3LoadMs };
+    return { ctx, loadMs: performance.now() - t0, allocated: () => Number(Z3.get_estimated_alloc_size()) };
   })();
   return z3;
 }
@@ -42,7 +63,7 @@ export interface Witness {
 export type Outcome =
   | { verdict: 'none' }
   | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string }
-  | { verdict: 'unknown'; reason: string };
+  | { verdict: 'unknown'; reason: string; /** z3 failed on the query (crashed, ran out of memory, no answer in time): why */ failure?: string };
 
 /** Builds z3 terms for a nest: one copy of the iteration variables per iteration. */
 class Encoder {
@@ -151,29 +172,32 @@ function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): {
 }
 
 /**
- * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
- * the same array, from two different iterations)?
+ * `query`'s answer when it needs no z3 (the searches settle some cases before loading it), else
+ * undefined: then the z3 worker answers. A worker start per file that never needed z3 is spared.
  */
+async function withoutZ3<T>(query: () => Promise<T>): Promise<{ value: T } | undefined> {
+  const refused = z3Refused;
+  try {
+    const value = await query();
+    // a refusal caught inside the query (or another analysis' meanwhile): ask the worker
+    return z3Refused === refused ? { value } : undefined;
+  } catch (e) {
+    if (e instanceof NeedsZ3 || z3Refused !== refused) return undefined;
+    throw e;
+  }
+}
+
 /**
- * A wall-clock limit on a whole query: z3's own timeouts bound its solving, but a call into
- * z3-solver's WASM threads has been seen (rarely, on a loaded machine) never to settle. Past the
- * limit the query is undecided, which is always sound (unknown verdicts claim nothing).
+ * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
+ * the same array, from two different iterations)? Asked of the z3 worker: when z3 fails on the
+ * query (crash, out of memory, no answer by the deadline) the outcome is `unknown` with `failure`.
  */
-const QUERY_DEADLINE_MS = 30_000;
-export function withDeadline<T>(p: Promise<T>, fallback: () => T, ms = QUERY_DEADLINE_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback()), ms);
-    timer.unref?.();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+  return (await withoutZ3(() => searchConflict(m, first, second)))?.value ?? askConflict(m, first, second);
 }
 
-export function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
-  return withDeadline(searchConflict(m, first, second), () => ({ verdict: 'unknown', reason: `the solver did not answer within ${QUERY_DEADLINE_MS / 1000} s` }));
-}
-
-async function searchConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
+/** `findConflict` in the z3 worker. */
+export async function searchConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
   const bad = [...first, ...second].find((s) => !s.index);
   if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
   if (!first.length || !second.length) return { verdict: 'none' };
@@ -337,13 +361,20 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
  * The condition on parameters under which no conflict exists, if there are parameter values (with
  * at least two iterations) where the nest reads exclusively: then the verdict is `depends`.
  * Returns undefined when conflicts happen for every such parameter value, or when quantifier
- * elimination does not give an answer.
+ * elimination does not give an answer, or when z3 failed on the query.
  */
-export function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
-  return withDeadline(searchCondition(m, sites), () => undefined);
+export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+  return (await conditionOf(m, sites)).condition;
 }
 
-async function searchCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+/** `exclusiveCondition`, and when z3 failed on the query, why (then there is no condition). */
+export async function conditionOf(m: NestModel, sites: Site[]): Promise<{ condition?: string; failure?: string }> {
+  const here = await withoutZ3(() => searchCondition(m, sites));
+  return here ? { condition: here.value } : askCondition(m, sites);
+}
+
+/** `exclusiveCondition` in the z3 worker. */
+export async function searchCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
   // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
   const strided = positiveStridesFast(m, sites);
   if (strided) return strided;
