@@ -86,7 +86,7 @@ describe('z3 failures are unknown verdicts with a warning; the rest of the file 
     const failures = r.diagnostics.filter((d) => d.code === 'PARAD2004');
     faults.forEach((f, i) => {
       const read = cRead(r, `k_${f}`);
-      expect(read, f).toMatchObject({ exclusiveRead: 'unknown', strategy: 'atomic' });
+      expect(read, f).toMatchObject({ exclusiveRead: 'unknown', strategy: 'gather', targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } } });
       expect(read.reason, f).toMatch(causes[f]);
       const w = failures.find((d) => d.line === lines[i + 1]);
       expect(w, f).toMatchObject({ severity: 'warning' });
@@ -106,7 +106,7 @@ describe('z3 failures are unknown verdicts with a warning; the rest of the file 
   test('a worker that hangs (its thread busy) is terminated at the deadline', async () => {
     configure({ worker: faulty, deadlineMs: 1500 });
     const r = await analyze(file(transposed('k_hang', 'hang')), { fileName: 'hang.ts' });
-    expect(cRead(r, 'k_hang')).toMatchObject({ exclusiveRead: 'unknown', strategy: 'atomic' });
+    expect(cRead(r, 'k_hang')).toMatchObject({ exclusiveRead: 'unknown', strategy: 'gather', targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } } });
     expect(r.diagnostics.find((d) => d.code === 'PARAD2004')!.message).toBe('z3 failed on the exclusive-read query for c, now undecided: z3 did not answer within 1.5 s');
   });
 
