@@ -15,6 +15,7 @@ import type { DiagnosticSink } from '../diagnostics.js';
 import { ARRAY_TYPES, pragmaBefore } from '../ir/lower.js';
 import { parsePragma } from '../analysis/exclusive/index.js';
 import { CODES } from './codes.js';
+import { jsDocsOf } from '../parse/parse.js';
 
 /** The loop pragmas, by the kind of function whose loops they mark. */
 const LOOP_PRAGMAS = { kernel: 'parallel', layer: 'checkpoint' } as const;
@@ -72,13 +73,13 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
 function checkTags(sf: SourceFile, targets: Set<FunctionDeclaration>, sink: DiagnosticSink): void {
   for (const stmt of sf.getStatements()) {
     if (!Node.isFunctionDeclaration(stmt)) continue;
-    for (const doc of stmt.getJsDocs()) {
-      for (const tag of doc.getTags()) {
-        const name = tag.getTagName();
+    for (const doc of jsDocsOf(stmt)) {
+      for (const tag of doc.tags) {
+        const name = tag.name;
         if (PARAD_TAGS.includes(name) || JSDOC_TAGS.has(name.toLowerCase())) continue;
         const guess = nearest(name, PARAD_TAGS);
         if (!guess) continue;
-        const start = tag.getStart();
+        const start = tag.start;
         const what = targets.has(stmt) ? '' : ` ('${stmt.getName() ?? 'this function'}' is not transpiled)`;
         sink.error(CODES.unknownPragma, `unknown JSDoc tag @${name}: did you mean @${guess}?${what}`, start, start + name.length + 1);
       }

@@ -5,15 +5,21 @@
 import { Project, Node, ts, type SourceFile, type FunctionDeclaration } from 'ts-morph';
 
 let project: Project | undefined;
-let counter = 0;
+/** Files being parsed now (a layer's imported files are parsed while the layer's file is). */
+let depth = 0;
 
-/** One in-memory project reused across calls (creating one costs far more than parsing a kernel). */
+/**
+ * One in-memory project reused across calls (creating one costs far more than parsing a kernel).
+ * The file is named by its nesting depth, not by a counter: ts-morph and TypeScript keep per-name
+ * state, so a name per call would retain something of every call (a long watch session grows).
+ */
 export function parseSource<T>(text: string, use: (sf: SourceFile) => T): T {
   project ??= new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false } });
-  const sf = project.createSourceFile(`/parad_input_${counter++}.ts`, text, { overwrite: true });
+  const sf = project.createSourceFile(`/parad_input_${depth++}.ts`, text, { overwrite: true });
   try {
     return use(sf);
   } finally {
+    depth--;
     project.removeSourceFile(sf);
   }
 }
@@ -42,9 +48,20 @@ export interface KernelDecl {
   nodiff: string[];
 }
 
+/**
+ * The `/** … *\/` blocks of a function with their tags (name, offset of the `@`), read from the
+ * compiler's nodes: ts-morph's JSDoc wrappers stay cached after their file is removed, so every
+ * compile of a long watch session would keep some.
+ */
+export function jsDocsOf(fn: FunctionDeclaration): { text: string; tags: { name: string; start: number }[] }[] {
+  const text = fn.getSourceFile().getFullText();
+  const docs = (fn.compilerNode as ts.Node & { jsDoc?: ts.JSDoc[] }).jsDoc ?? [];
+  return docs.map((d) => ({ text: text.slice(d.pos, d.end), tags: (d.tags ?? []).map((t) => ({ name: t.tagName.text, start: t.pos })) }));
+}
+
 /** The JSDoc text of a function (all its `/** … *\/` blocks joined). */
 function jsDocText(fn: FunctionDeclaration): string {
-  return fn.getJsDocs().map((d) => d.getText()).join('\n');
+  return jsDocsOf(fn).map((d) => d.text).join('\n');
 }
 
 /** The functions whose JSDoc has `@kernel` (or `tag`: `@layer`). */
