@@ -3,10 +3,15 @@
 // where TF.js has the op, against `tf.grads` on TF.js's CPU backend (goal: parad >= 2x faster).
 // Before any timing every adjoint passes the dot-product test (parad/testing's checkAdjoint) and
 // agrees with TF.js's gradient on the benchmarked data; a disagreement stops the run.
+import fs from 'node:fs';
+import path from 'node:path';
 import { checkAdjoint } from '../dist/testing/index.js';
-import { arr, compileModule, tfjsWithGradients, mark, mismatch, ms, random, relativeError, seeds, table, timeInterleaved } from './common.mjs';
+import { root, arr, compileModule, tfjsWithGradients, mark, mismatch, ms, random, relativeError, seeds, table, timeInterleaved } from './common.mjs';
 
 export const NATURAL_FILE = 'bench/kernels/natural.ts';
+/** Per kernel, the sizes of the dot-product test (parad/testing's makeArgs recipe; test/bench-kernels.test.ts uses them too). */
+const SIZES_FILE = 'bench/kernels/natural.sizes.json';
+const SMALL = JSON.parse(fs.readFileSync(path.join(root, SIZES_FILE), 'utf8'));
 export const GOAL_RATIO = 3;
 export const GOAL_TF = 2;
 
@@ -16,8 +21,7 @@ let tf;
 const conv = (H, K, s) => Math.floor((H - K) / s) + 1;
 
 /**
- * The cases. `p`: the integer parameters of the timed run; `small`: those of the dot-product test;
- * `lengths(p)`: every array's length; `tf`: the same op in TF.js (`inputs`: the active arrays that
+ * The cases. `p`: the integer parameters of the timed run; `lengths(p)`: every array's length; `tf`: the same op in TF.js (`inputs`: the active arrays that
  * are its arguments, with their shapes; `op`: the tensors to the output; `output`: its shape), or
  * `none`: why there is no TF.js row.
  */
@@ -25,7 +29,6 @@ export const NATURAL = [
   {
     kernel: 'conv2dStrided', label: 'conv2d, OH/OW/stride parameters (s=2)',
     p: (() => { const H = 64, W = 64, K = 3, s = 2; return { H, W, C: 8, F: 16, K, stride: s, OH: conv(H, K, s), OW: conv(W, K, s) }; })(),
-    small: { H: 7, W: 6, C: 2, F: 3, K: 3, stride: 2, OH: 3, OW: 2 },
     lengths: (p) => ({ out: p.OH * p.OW * p.F, inp: p.H * p.W * p.C, w: p.K * p.K * p.C * p.F, bias: p.F }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]], ['w', [p.K, p.K, p.C, p.F]], ['bias', [p.F]]],
@@ -37,7 +40,6 @@ export const NATURAL = [
   {
     kernel: 'avgPool3s2', label: 'avgPool 3×3 s2, run-time sizes',
     p: { H: 128, W: 128, C: 16, OH: conv(128, 3, 2), OW: conv(128, 3, 2) },
-    small: { H: 7, W: 9, C: 2, OH: 3, OW: 4 },
     lengths: (p) => ({ out: p.OH * p.OW * p.C, inp: p.H * p.W * p.C }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]]],
@@ -49,7 +51,6 @@ export const NATURAL = [
   {
     kernel: 'maxPool3s2', label: 'maxPool 3×3 s2, run-time sizes',
     p: { H: 128, W: 128, C: 16, OH: conv(128, 3, 2), OW: conv(128, 3, 2) },
-    small: { H: 7, W: 9, C: 2, OH: 3, OW: 4 },
     lengths: (p) => ({ out: p.OH * p.OW * p.C, inp: p.H * p.W * p.C }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]]],
@@ -61,7 +62,6 @@ export const NATURAL = [
   {
     kernel: 'upsample2x', label: 'nearest upsample ×2, `y >> 1`',
     p: { H: 64, W: 64, C: 16 },
-    small: { H: 3, W: 4, C: 2 },
     lengths: (p) => ({ out: 4 * p.H * p.W * p.C, inp: p.H * p.W * p.C }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]]],
@@ -73,14 +73,12 @@ export const NATURAL = [
   {
     kernel: 'periodic3', label: 'periodic 3-point stencil, `(i + 1) % n`',
     p: { n: 1 << 18 },
-    small: { n: 7 },
     lengths: (p) => ({ out: p.n, u: p.n, w: 3 }),
     none: 'no periodic stencil op',
   },
   {
     kernel: 'pixelShuffle', label: 'pixel shuffle r=2, `/` and `%`',
     p: { H: 64, W: 64, C: 4, r: 2 },
-    small: { H: 3, W: 2, C: 2, r: 2 },
     lengths: (p) => ({ out: p.H * p.W * p.r * p.r * p.C, inp: p.H * p.W * p.r * p.r * p.C }),
     tf: {
       // tf.depthToSpace has no gradient in TF.js: reshape + transpose + reshape, as a user would write it
@@ -93,7 +91,6 @@ export const NATURAL = [
   {
     kernel: 'resizeBilinear', label: 'bilinear resize 64→96',
     p: { H: 64, W: 64, C: 16, OH: 96, OW: 96 },
-    small: { H: 3, W: 4, C: 2, OH: 5, OW: 7 },
     lengths: (p) => ({ out: p.OH * p.OW * p.C, inp: p.H * p.W * p.C }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]]],
@@ -105,7 +102,6 @@ export const NATURAL = [
   {
     kernel: 'convTranspose', label: 'transposed conv s=2, parallel over outputs',
     p: (() => { const H = 32, W = 32, K = 3, s = 2; return { H, W, C: 8, F: 8, K, stride: s, OH: (H - 1) * s + K, OW: (W - 1) * s + K }; })(),
-    small: { H: 3, W: 2, C: 2, F: 2, K: 3, stride: 2, OH: 7, OW: 5 },
     lengths: (p) => ({ out: p.OH * p.OW * p.F, inp: p.H * p.W * p.C, w: p.K * p.K * p.F * p.C }),
     tf: {
       inputs: (p) => [['inp', [1, p.H, p.W, p.C]], ['w', [p.K, p.K, p.F, p.C]]],
@@ -147,9 +143,9 @@ export async function runNatural() {
     const meta = mod.__parad.kernels[c.kernel];
     if (!meta) mismatch(`${NATURAL_FILE} has no kernel ${c.kernel}`);
     // 1. the dot-product test of both schedules' adjoints against the tangent, at small sizes
-    const lengths = c.lengths(c.small);
+    if (!SMALL[c.kernel]) mismatch(`${SIZES_FILE} has no sizes for ${c.kernel}`);
     for (const [which, m] of [['default', mod], ['parallel', par]]) {
-      const r = checkAdjoint(m, c.kernel, { sizes: { ...lengths, ...c.small } });
+      const r = checkAdjoint(m, c.kernel, { sizes: SMALL[c.kernel] });
       if (!r.ok) mismatch(`${c.kernel} (${which} schedule): ${r.message}`);
     }
     // 2. the timed data; the adjoint against TF.js's gradient on exactly that data
