@@ -42,19 +42,28 @@ export const seeds = (n) => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i
 export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 export const REPS = Number(process.env.BENCH_REPS ?? 21);
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+/**
+ * Each case repeats until it has REPS repetitions and has run MIN_MS milliseconds (at most
+ * MAX_REPS): on a loaded machine a fast kernel's median needs many more samples than a slow one's.
+ */
+export const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 3000);
+const MAX_REPS = 2000;
 
 /**
  * Times the variants of one case interleaved: each repetition calls every variant once, so drift
- * (other load on the machine, GC) hits all of them alike; returns the median ms per variant.
- * `variants[k]` is `{ state?: () => state, reset?: (state) => void, run: (state) => void }`: the
- * reset runs outside the timed region (in place, no allocation).
+ * (other load on the machine, GC) hits all of them alike; returns the median ms per variant and
+ * the number of repetitions (`reps`). `variants[k]` is
+ * `{ state?: () => state, reset?: (state) => void, run: (state) => void }`: the reset runs outside
+ * the timed region (in place, no allocation).
  */
 export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
   const names = Object.keys(variants);
   const states = Object.fromEntries(names.map((k) => [k, variants[k].state?.()]));
   const times = Object.fromEntries(names.map((k) => [k, []]));
   globalThis.gc?.();
-  for (let rep = 0; rep < reps + warmup; rep++) {
+  const start = performance.now();
+  let rep = 0;
+  for (; rep < warmup + reps || (performance.now() - start < MIN_MS && rep < warmup + MAX_REPS); rep++) {
     for (const k of names) {
       const v = variants[k];
       v.reset?.(states[k]);
@@ -65,7 +74,7 @@ export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
       if (rep >= warmup) times[k].push(dt);
     }
   }
-  return Object.fromEntries(names.map((k) => [k, median(times[k])]));
+  return { ...Object.fromEntries(names.map((k) => [k, median(times[k])])), reps: rep - warmup };
 }
 
 /** A state factory and an in-place reset from one template of named arrays. */

@@ -107,10 +107,10 @@ export async function runHand() {
     const t = await timeInterleaved(variants);
     rows.push([c.name, ms(t.primal), ms(t.generated), ms(t.parallel), ms(t.gather), ms(t.scatter),
       mark(t.generated / t.gather, GOAL_HAND), (t.generated / t.scatter).toFixed(2), (t.parallel / t.gather).toFixed(2),
-      mark(t.generated / t.primal, GOAL_ADJ), (t.gather / t.primal).toFixed(2)]);
+      mark(t.generated / t.primal, GOAL_ADJ), (t.gather / t.primal).toFixed(2), String(t.reps)]);
   }
   const head = ['kernel', 'primal ms', 'K_b ms', 'K_b parallel ms', 'hand gather ms', 'hand scatter ms',
-    `K_b / hand gather (goal <= ${GOAL_HAND})`, 'K_b / hand scatter', 'parallel / hand gather', `K_b / primal (goal <= ${GOAL_ADJ})`, 'hand gather / primal'];
+    `K_b / hand gather (goal <= ${GOAL_HAND})`, 'K_b / hand scatter', 'parallel / hand gather', `K_b / primal (goal <= ${GOAL_ADJ})`, 'hand gather / primal', 'reps'];
   return [
     '### Generated adjoint vs hand-written',
     '',

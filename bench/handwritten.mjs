@@ -46,9 +46,9 @@ export function stencil1d_b_gather(out, outb, u, ub, w, wb, n) {
   wb[2] += g2;
   // ub[j] += w0·outb[j+1] + w1·outb[j] + w2·outb[j-1] over the outputs 1 ≤ i ≤ n-2 that exist
   for (let j = 2; j < n - 2; j++) ub[j] += w0 * outb[j + 1] + w1 * outb[j] + w2 * outb[j - 1];
-  for (const j of new Set([0, 1, n - 2, n - 1])) {
-    if (j >= 0 && j < n) ub[j] += w0 * outb1d(outb, n, j + 1) + w1 * outb1d(outb, n, j) + w2 * outb1d(outb, n, j - 1);
-  }
+  const lo = Math.min(2, n);
+  for (let j = 0; j < lo; j++) edge1d(outb, ub, w0, w1, w2, n, j);
+  for (let j = Math.max(lo, n - 2); j < n; j++) edge1d(outb, ub, w0, w1, w2, n, j);
   if (n > 2) outb.fill(0, 1, n - 1);
 }
 
@@ -58,6 +58,11 @@ export function stencil1d_b_gather(out, outb, u, ub, w, wb, n) {
 /** stencil3's output adjoint at i: outb on the outputs 1 ≤ i ≤ n-2, 0 elsewhere. */
 function outb1d(outb, n, i) {
   return i >= 1 && i < n - 1 ? outb[i] : 0;
+}
+
+/** stencil3's gather at one boundary element of ub. */
+function edge1d(outb, ub, w0, w1, w2, n, j) {
+  ub[j] += w0 * outb1d(outb, n, j + 1) + w1 * outb1d(outb, n, j) + w2 * outb1d(outb, n, j - 1);
 }
 
 export function stencil2d_b(out, outb, u, ub, c, H, W) {
@@ -104,8 +109,14 @@ export function stencil2d_b_gather(out, outb, u, ub, c, H, W) {
       ub[k] += d * outb[k] + c * (outb[k - 1] + outb[k + 1] + outb[k - W] + outb[k + W]);
     }
   }
-  for (const y of new Set([0, 1, H - 2, H - 1])) if (y >= 0 && y < H) for (let x = 0; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
-  for (let y = 2; y < H - 2; y++) for (const x of new Set([0, 1, W - 2, W - 1])) if (x >= 0 && x < W) edge2d(outb, ub, c, H, W, y, x);
+  // the boundary: rows 0, 1, H-2, H-1 whole, then columns 0, 1, W-2, W-1 of the rows between
+  const ylo = Math.min(2, H), yhi = Math.max(ylo, H - 2), xlo = Math.min(2, W), xhi = Math.max(xlo, W - 2);
+  for (let y = 0; y < ylo; y++) for (let x = 0; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
+  for (let y = yhi; y < H; y++) for (let x = 0; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
+  for (let y = ylo; y < yhi; y++) {
+    for (let x = 0; x < xlo; x++) edge2d(outb, ub, c, H, W, y, x);
+    for (let x = xhi; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
+  }
   for (let y = 1; y < H - 1; y++) outb.fill(0, y * W + 1, y * W + W - 1);
   return { cb };
 }
@@ -117,8 +128,8 @@ function outb2d(outb, H, W, y, x) {
 
 /** laplace5's gather at one boundary element of ub. */
 function edge2d(outb, ub, c, H, W, y, x) {
-  const g = (yy, xx) => outb2d(outb, H, W, yy, xx);
-  ub[y * W + x] += (1 - 4 * c) * g(y, x) + c * (g(y, x - 1) + g(y, x + 1) + g(y - 1, x) + g(y + 1, x));
+  const around = outb2d(outb, H, W, y, x - 1) + outb2d(outb, H, W, y, x + 1) + outb2d(outb, H, W, y - 1, x) + outb2d(outb, H, W, y + 1, x);
+  ub[y * W + x] += (1 - 4 * c) * outb2d(outb, H, W, y, x) + c * around;
 }
 
 export function conv2d_b(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K) {

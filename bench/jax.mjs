@@ -53,10 +53,10 @@ export async function runJax() {
       gather: { state, reset, run: (st) => hand.conv2d_b_gather(...args(st)) },
       jax: { run: runJaxStep },
     });
-    rows.push([`conv2d C=8 64×64 F=8 K=3, jax-js ${dtype}`, ms(t.generated), ms(t.gather), ms(t.jax), mark(t.jax / t.generated, GOAL_JAX, true), (t.jax / t.gather).toFixed(2)]);
+    rows.push([`conv2d C=8 64×64 F=8 K=3, jax-js ${dtype}`, ms(t.generated), ms(t.gather), ms(t.jax), mark(t.jax / t.generated, GOAL_JAX, true), (t.jax / t.gather).toFixed(2), String(t.reps)]);
   }
   const version = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@jax-js/jax/package.json'), 'utf8')).version;
-  const head = ['case', 'parad K_b ms', 'hand gather ms', 'jax-js ms', `jax-js / K_b (goal >= ${GOAL_JAX})`, 'jax-js / hand gather'];
+  const head = ['case', 'parad K_b ms', 'hand gather ms', 'jax-js ms', `jax-js / K_b (goal >= ${GOAL_JAX})`, 'jax-js / hand gather', 'reps'];
   return [
     '### conv2d vs jax-js',
     '',

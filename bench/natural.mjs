@@ -206,10 +206,10 @@ export async function runNatural() {
     const t = await timeInterleaved(variants);
     rows.push([c.label, c.kernel, ms(t.primal), ms(t.adjoint), ms(t.parallel), ms(t.tf),
       mark(t.adjoint / t.primal, GOAL_RATIO), (t.parallel / t.primal).toFixed(2),
-      tfRun ? mark(t.tf / t.adjoint, GOAL_TF, true) : '—', tfNote, scheduleOf(reports[c.kernel])]);
+      tfRun ? mark(t.tf / t.adjoint, GOAL_TF, true) : '—', String(t.reps), tfNote, scheduleOf(reports[c.kernel])]);
   }
   const head = ['formulation', 'kernel', 'K ms', 'K_b ms', 'K_b parallel ms', 'tf.grads ms', `K_b / K (goal <= ${GOAL_RATIO})`, 'K_b parallel / K',
-    `tf.grads / K_b (goal >= ${GOAL_TF})`, 'TF.js op', 'WebGPU schedule (read verdict→strategy)'];
+    `tf.grads / K_b (goal >= ${GOAL_TF})`, 'reps', 'TF.js op', 'WebGPU schedule (read verdict→strategy)'];
   return [
     '### Natural formulations',
     '',

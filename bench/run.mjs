@@ -8,7 +8,8 @@
 //   npm run bench -- --natural    the natural formulations (bench/kernels/natural.ts) vs their primal and tf.grads
 //   npm run bench -- --jax        conv2d vs jax-js's jit(vjp) on wasm
 //   npm run bench -- --compile    transpile time and exclusive-read analysis time
-// BENCH_REPS (default 21) and BENCH_WARMUP (default 5) set the repetitions.
+// BENCH_REPS (default 21), BENCH_MIN_MS (default 3000: a case repeats at least that long) and
+// BENCH_WARMUP (default 5) set the repetitions.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { clearAnalysisCache } from '../dist/transformer/compile.js';
 import { HAND_KERNELS, runHand } from './hand.mjs';
 import { runNatural } from './natural.mjs';
 import { runJax } from './jax.mjs';
-import { REPS, WARMUP, here, mark, median, outDir, table } from './common.mjs';
+import { MIN_MS, REPS, WARMUP, here, mark, median, outDir, table } from './common.mjs';
 
 const SECTIONS = ['hand', 'natural', 'jax', 'compile'];
 const asked = process.argv.slice(2).map((a) => a.replace(/^--/, ''));
@@ -35,7 +36,7 @@ const print = (text) => {
   lines.push(text);
 };
 const load = os.loadavg()[0].toFixed(1);
-print(`parad bench: node ${process.version}, ${process.arch}, ${os.cpus().length} cores (load average ${load}), median of ${REPS} after ${WARMUP} warm-up, ${new Date().toISOString().slice(0, 10)}`);
+print(`parad bench: node ${process.version}, ${process.arch}, ${os.cpus().length} cores (load average ${load}), medians of >= ${REPS} interleaved repetitions and >= ${MIN_MS} ms per case after ${WARMUP} warm-up, ${new Date().toISOString().slice(0, 10)}`);
 if (run('hand')) print(`\n${await runHand()}`);
 if (run('natural')) print(`\n${await runNatural()}`);
 if (run('jax')) print(`\n${await runJax()}`);
