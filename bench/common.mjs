@@ -51,10 +51,13 @@ const MAX_REPS = 2000;
 
 /**
  * Times the variants of one case interleaved: each repetition calls every variant once, so drift
- * (other load on the machine, GC) hits all of them alike; returns the median ms per variant and
- * the number of repetitions (`reps`). `variants[k]` is
- * `{ state?: () => state, reset?: (state) => void, run: (state) => void }`: the reset runs outside
- * the timed region (in place, no allocation).
+ * (other load on the machine) hits all of them alike, starting with a different variant each time
+ * (the garbage one variant leaves is collected inside whichever runs next: rotating spreads that
+ * evenly). With `node --expose-gc` (as `npm run bench` runs) each case starts from a collected heap;
+ * a collection before every call would distort the times (V8 runs some code several times slower
+ * right after a full collection). Returns the median ms per variant and the number of repetitions
+ * (`reps`). `variants[k]` is `{ state?: () => state, reset?: (state) => void, run: (state) => void }`:
+ * the reset runs outside the timed region (in place, no allocation).
  */
 export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
   const names = Object.keys(variants);
@@ -64,7 +67,8 @@ export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
   const start = performance.now();
   let rep = 0;
   for (; rep < warmup + reps || (performance.now() - start < MIN_MS && rep < warmup + MAX_REPS); rep++) {
-    for (const k of names) {
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(rep + j) % names.length];
       const v = variants[k];
       v.reset?.(states[k]);
       const t0 = performance.now();
@@ -75,16 +79,6 @@ export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
     }
   }
   return { ...Object.fromEntries(names.map((k) => [k, median(times[k])])), reps: rep - warmup };
-}
-
-/** A state factory and an in-place reset from one template of named arrays. */
-export function stateOf(template) {
-  return {
-    state: () => Object.fromEntries(Object.entries(template).map(([k, v]) => [k, v.slice()])),
-    reset: (s) => {
-      for (const [k, v] of Object.entries(template)) s[k].set(v);
-    },
-  };
 }
 
 /**
