@@ -3,7 +3,6 @@
 // (goal: parad's K_b >= 1.5x faster). jax-js is checked against parad's adjoint first.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as jax from '@jax-js/jax';
 import { root, arr, compileModule, mark, mismatch, ms, random, relativeError, seeds, table, timeInterleaved } from './common.mjs';
 import * as hand from './handwritten.mjs';
 
@@ -11,13 +10,30 @@ export const GOAL_JAX = 1.5;
 
 /** Runs the section; returns its markdown table (with a title and notes). */
 export async function runJax() {
+  const { mod } = await compileModule('fixtures/conv2d/conv2d.ts');
+  // jax-js's wasm backend goes multi-threaded where `SharedArrayBuffer` and `Worker` exist, and
+  // checks that when it loads, when it creates its memory and when it generates each kernel. Node
+  // has no Worker, but z3-solver's Emscripten runtime defines one when the analysis loads it: if
+  // that happens in between, the kernels and the memory disagree on sharing (LinkError). jax-js
+  // runs without it here: single-threaded, as in Node without z3 and as parad's JavaScript runs.
+  const worker = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  if (worker) delete globalThis.Worker;
+  try {
+    return await runJaxSection(mod);
+  } finally {
+    if (worker) Object.defineProperty(globalThis, 'Worker', worker);
+  }
+}
+
+async function runJaxSection(mod) {
+  // imported here, with Worker hidden: jax-js also reads it when its module loads
+  const jax = await import('@jax-js/jax');
   const { lax, numpy: np } = jax;
   // only the wasm backend: init() without arguments also probes WebGPU through `navigator.gpu`,
   // which Node does not define (ReferenceError)
   const devices = await jax.init('wasm');
   if (!devices.includes('wasm')) throw new Error(`bench: jax-js has no wasm backend here (devices: ${devices.join(', ')})`);
   jax.defaultDevice('wasm');
-  const { mod } = await compileModule('fixtures/conv2d/conv2d.ts');
   const rows = [];
   // jax-js builds arrays from typed arrays through an `instanceof Float16Array` test, which throws
   // where the runtime has no Float16Array (Node < 24): there only float32 runs
@@ -60,7 +76,7 @@ export async function runJax() {
   return [
     '### conv2d vs jax-js',
     '',
-    `@jax-js/jax ${version}: \`jit\`(\`vjp\` of lax.conv + bias) on the wasm backend, forward + three cotangents + dataSync;`,
+    `@jax-js/jax ${version}: \`jit\`(\`vjp\` of lax.conv + bias) on the wasm backend (single-threaded: no Worker in Node), forward + three cotangents + dataSync;`,
     `parad: K_b on Float64Array data (the same values), both checked against each other first.${dtypes.length === 1 ? ' jax-js float64 needs Float16Array (Node >= 24), not in this Node.' : ''}`,
     '',
     table(head, rows),
