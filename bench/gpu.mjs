@@ -11,13 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire, register } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compile } from '../dist/transformer/index.js';
 import { createKernels } from '../dist/runtime/gpu.js';
 import * as runtime from '../dist/runtime/index.js';
 import { loadGenerated } from '../test/support/load-generated.mjs';
 import { download as downloadFrom, upload as uploadTo } from '../test/support/gpu-buffers.mjs';
+import { tfjsWithGradients } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -302,23 +302,9 @@ for (const c of cases) {
  * the forward alone, each until its device work is done.
  */
 async function tfjsConv2d() {
-  const require = createRequire(import.meta.url);
-  let tfPath;
-  try {
-    tfPath = require.resolve('@tensorflow/tfjs-core');
-    require.resolve('@tensorflow/tfjs-backend-webgpu');
-  } catch {
-    throw new Error('@tensorflow/tfjs-core and @tensorflow/tfjs-backend-webgpu are not installed');
-  }
   // the backend registers itself only where navigator.gpu exists (Node 20 has no navigator)
   if (!globalThis.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...globalThis.navigator, gpu }, configurable: true, writable: true });
-  const tf = require('@tensorflow/tfjs-core');
-  // tfjs-core's Node bundle registers no gradients; its ES modules do (register_all_gradients), but
-  // import extensionless paths, which Node's ESM loader rejects: a resolve hook tries '.js' first
-  const hook = "export async function resolve(s, c, next) { if (/^\\.\\.?\\//.test(s) && !/\\.m?js$/.test(s)) { try { return await next(s + '.js', c); } catch {} } return next(s, c); }";
-  register(`data:text/javascript,${encodeURIComponent(hook)}`);
-  await import(pathToFileURL(path.join(path.dirname(tfPath), 'register_all_gradients.js')).href);
-  require('@tensorflow/tfjs-backend-webgpu');
+  const tf = await tfjsWithGradients('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialize');
   const backend = tf.backend();
   // TF.js batches dispatches into an open compute pass: end it, submit, wait for the device
