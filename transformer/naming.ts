@@ -107,6 +107,11 @@ export class Names {
     return this.derived('read', 'read');
   }
 
+  /** A local summing the updates of one adjoint element across a nest (`_wb0` for `wb[0]`). */
+  accumulator(adjoint: string, index: number): string {
+    return this.fresh(`_${adjoint}${index}`);
+  }
+
   /** A fresh temporary: `_t1`, `_t2`, … (`prefix` distinguishes kinds: t value, s seed). */
   temp(prefix = 't'): string {
     const n = (this.counters.get(prefix) ?? 0) + 1;

@@ -20,8 +20,8 @@ import type { Expr, ForLoop, Kernel, Stmt } from '../ir/types.js';
 import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
-import { call, div, mul, num, v, bin, readsOf } from '../ir/build.js';
-import { declaredIn, forEachStmt } from '../ir/walk.js';
+import { call, div, mul, num, v, bin, readsOf, walkExpr } from '../ir/build.js';
+import { declaredIn, forEachStmt, ownExprs } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
@@ -125,6 +125,9 @@ interface Choice {
 export function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
   const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
   const stmts = scheduleStrategies(input, chosen);
+  if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
+    return { stmts: accumulateInLocals(input.pass, new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names), chosen };
+  }
   if (!input.gpu) return { stmts, chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
   const shared = new Set(input.reads.filter((r, i) => chosen[i].strategy === 'atomic' || (chosen[i].strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => input.names.b(r.name)));
@@ -310,6 +313,54 @@ function movesWithLoops(body: Stmt[], target: string, nest: ForLoop[]): boolean 
     if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && [...readsOf(s.target.index)].some((n) => loops.has(n))) moves = true;
   });
   return moves;
+}
+
+/**
+ * Sequential target: the updates of an adjoint element at a constant index (`wb[0] += u[i - 1] * s`,
+ * every iteration the same element) summed in a local across the nest and added once after it, as
+ * hand-written code does, instead of a load and a store per iteration. Only for adjoint arrays the
+ * nest touches through such updates alone.
+ */
+function accumulateInLocals(pass: ForLoop, adjoints: Set<string>, names: Names): Stmt[] {
+  const sites = new Map<string, Set<number>>();
+  const other = new Set<string>();
+  const visit = (e: Expr) => walkExpr(e, (x) => { if ((x.k === 'index' || x.k === 'length') && adjoints.has(x.array)) other.add(x.array); });
+  forEachStmt([pass], (s) => {
+    if (s.k === 'assign' && s.target.k === 'index' && adjoints.has(s.target.array)) {
+      const i = s.target.index;
+      if ((s.op === '+=' || s.op === '-=') && i.k === 'num' && Number.isInteger(i.value) && !s.atomic) {
+        const set = sites.get(s.target.array) ?? new Set<number>();
+        sites.set(s.target.array, set.add(i.value));
+        visit(s.value);
+        return;
+      }
+      other.add(s.target.array);
+    }
+    for (const e of ownExprs(s)) visit(e);
+  });
+  for (const a of other) sites.delete(a);
+  if (!sites.size) return [pass];
+  const local = new Map<string, string>();
+  const before: Stmt[] = [];
+  const after: Stmt[] = [];
+  for (const [a, indices] of [...sites].sort(([x], [y]) => x.localeCompare(y))) {
+    for (const k of [...indices].sort((x, y) => x - y)) {
+      const t = names.accumulator(a, k);
+      local.set(`${a}[${k}]`, t);
+      before.push({ k: 'decl', name: t, mutable: true, init: num(0) });
+      after.push({ k: 'assign', target: { k: 'index', array: a, index: num(k) }, op: '+=', value: v(t) });
+    }
+  }
+  const rewrite = (body: Stmt[]): Stmt[] => body.map((s): Stmt => {
+    if (s.k === 'assign' && s.target.k === 'index' && s.target.index.k === 'num') {
+      const t = local.get(`${s.target.array}[${s.target.index.value}]`);
+      if (t) return { ...s, target: { k: 'var', name: t } };
+    }
+    if (s.k === 'if') return { ...s, then: rewrite(s.then), else: rewrite(s.else) };
+    if (s.k === 'for' || s.k === 'block') return { ...s, body: rewrite(s.body) };
+    return s;
+  });
+  return [...before, rewrite([pass])[0], ...after];
 }
 
 /** `+=`/`-=` updates of `targets` marked atomic. */
