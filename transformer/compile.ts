@@ -237,7 +237,7 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
     }
     for (const r of report.reads) {
       if (r.exclusiveRead === 'unknown' && !r.assumed && r.strategy === 'atomic') {
-        sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it. A pragma // @parallel exclusive-read(${r.name}) states otherwise.`, at.start, at.end);
+        sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it.${r.witness ? '' : ` A pragma // @parallel exclusive-read(${r.name}) states otherwise.`}`, at.start, at.end);
       }
     }
   }
