@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, addPoly, constPoly } from '../analysis/exclusive/poly.js';
+import { type Poly, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -53,8 +53,8 @@ export interface GatherSite {
   at: SiteAt;
   sign: 1 | -1;
   digits: Digit[];
-  /** loop variables solved from a digit, in order, with the digit they come from */
-  solved: { v: string; digit: number; coef: number }[];
+  /** loop variables solved from a digit, in order, with the digit they come from and their coefficient (a constant or a parameter monomial) */
+  solved: { v: string; digit: number; coef: Poly }[];
   /** loop variables summed over, in loop order */
   summed: ForLoop[];
   /** digits all of whose variables are known otherwise: checked for equality */
@@ -65,6 +65,10 @@ export interface GatherSite {
   recompute: Decl[];
   /** bounds on summed loops implied by the solved variables' ranges (see `narrowing`) */
   narrow: Map<string, { lower: Poly[]; upper: Poly[] }>;
+  /** the loops the index is solved over: the nest's and the inner ones, a split variable's replaced by its quotient and remainder loops */
+  loops: ForLoop[];
+  /** split loop variables, rebuilt from their quotient and remainder (v = k·q + r) and checked against their loop */
+  rebuilt: { v: string; init: Expr; loop: ForLoop }[];
 }
 
 export interface GatherPlan {
@@ -73,6 +77,16 @@ export interface GatherPlan {
   sites: GatherSite[];
   /** run-time conditions under which the delinearization is unique (proven ones are omitted) */
   conditions: Expr[];
+  /**
+   * Is the gather's work bounded by the fan-in (elements times the iterations reading each, up to
+   * the trip counts of the primal's inner loops)? True when every summed loop of every site is a
+   * loop the index does not use (each of its values reads the element), narrowed to the window
+   * around the element, or an inner loop of the primal whose bounds do not move with the nest.
+   * False when some element scans iterations that mostly do not read it (`why` says which): such a
+   * gather costs about |x| × |iterations|, and a scheduler should not pick it.
+   */
+  bounded: boolean;
+  why?: string;
 }
 
 export interface GatherContext {
@@ -102,6 +116,8 @@ function quotient(b: string, a: string): string {
   return rest.sort().join('*');
 }
 const monoPoly = (key: string, c = 1): Poly => new Map([[key, c]]);
+/** A positive multiple of a product of parameters (no loop variable): `stride`, `2·K`. */
+const paramMonomial = (p: Poly, loopVars: Set<string>): boolean => p.size === 1 && [...p][0][1] > 0 && [...symbolsOf(p)].every((x) => !loopVars.has(x)) && !p.has('');
 const constOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
 
 /** Plans the gather of adjoint array `target`, or says why it does not apply. */
@@ -116,7 +132,24 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
     if (typeof s === 'string') return s;
     sites.push(s);
   }
-  return { target, sites, conditions };
+  const unique = conditions.filter((c, i) => conditions.findIndex((d) => sameExpr(c, d)) === i);
+  const why = sites.map((s) => unboundedSum(ctx, s, target)).find((x) => x !== undefined);
+  return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}) };
+}
+
+/** Why a site's gather scans more than the fan-in (a summed loop that filters), or undefined. */
+function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): string | undefined {
+  const nestVars = new Set(ctx.nest.map((l) => l.v));
+  const used = new Set(site.digits.flatMap((d) => [...d.terms.keys()]));
+  for (const l of site.summed) {
+    if (!used.has(l.v)) continue; // every value of it reads the element
+    const n = site.narrow.get(l.v);
+    if (n?.lower.length && n.upper.length) continue; // a window around the element
+    const inner = site.at.loops.includes(l);
+    if (inner && [...readsOf(l.init), ...readsOf(l.bound)].every((x) => !nestVars.has(x))) continue; // the primal runs it per iteration too
+    return `each element of ${target} scans ${inner ? 'the inner loop' : 'the parallel loop'} over ${l.v}, which its index uses but does not determine: ~${target}.length × its trip count in all`;
+  }
+  return undefined;
 }
 
 function findSites(body: Stmt[], target: string): SiteAt[] | string {
@@ -214,26 +247,46 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
   recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
 
   // ---- the index as digits ----
-  const p = ctx.forms.poly(target.index, loopVars);
-  if (!p) return `the index of ${where} has no polynomial form`;
-  const digits = delinearize(p, loopVars);
-  if (typeof digits === 'string') return digits;
-  const proven = digitsInRange(ctx, digits, loops, loopVars);
-  const ds = proven ? digits : [single(p, loopVars)];
-  if (proven) conditions.push(...proven);
+  const q = ctx.forms.quasiPoly(target.index, loopVars);
+  if (!q) return `the index of ${where} has no polynomial form`;
+  // quotients of loop variables (`i >> 2`, `(y / r) | 0`) as iter of their own
+  const split = splitQuotients(q, loops, ctx.forms.quasi);
+  if (typeof split === 'string') return `the index of ${where} ${split}`;
+  const { p, loops: iter, rebuilt } = split;
+  const iterVars = new Set(iter.map((l) => l.v));
+  // the digits of every monomial (a chain), else those of the inner iter' strides (see delinearize)
+  const innerVars = new Set(at.loops.map((l) => l.v));
+  const all = delinearize(p, iterVars, innerVars, false);
+  if (typeof all === 'string') return all;
+  const byInner = delinearize(p, iterVars, innerVars, true) as Digit[];
+  const inRangeAll = digitsInRange(ctx, all, iter, iterVars);
+  const inRangeInner = digitsInRange(ctx, byInner, iter, iterVars);
+  // proven digits first; then one digit rather than a run-time check that a window fits under a
+  // stride (`x[s·o + k]`: k < s only for non-overlapping windows); then checked digits
+  let ds: Digit[];
+  if (all.length > 1 && inRangeAll?.length === 0) ds = all;
+  else if (byInner.length > 1 && inRangeInner?.length === 0) ds = byInner;
+  else if (byInner.length === 1 && all.length > 1) ds = byInner;
+  else if (byInner.length > 1 && inRangeInner) ds = byInner;
+  else ds = all.length > 1 && inRangeAll ? all : [single(p, iterVars)];
+  const proven = ds === all ? inRangeAll : ds === byInner ? inRangeInner : [];
+  conditions.push(...(proven ?? []));
 
   // ---- which variables each digit yields ----
-  const order = loops.map((l) => l.v);
+  const order = iter.map((l) => l.v);
   const known = new Set<string>();
   const solved: GatherSite['solved'] = [];
   const sum = new Set<string>();
   const checked: number[] = [];
   ds.forEach((d, i) => {
     const free = [...d.terms.keys()].filter((x) => !known.has(x));
+    // a constant coefficient, or a parameter monomial (a run-time stride, checked >= 1 at run time)
+    const unit = (x: string) => Math.abs(constOf(d.terms.get(x)!) ?? 0) === 1;
     const candidates = free
-      .filter((x) => constOf(d.terms.get(x)!) !== undefined && constOf(d.terms.get(x)!) !== 0)
+      .filter((x) => (constOf(d.terms.get(x)!) ?? 0) !== 0 || paramMonomial(d.terms.get(x)!, iterVars))
       .sort((a, b) => Number(nestVars.has(b)) - Number(nestVars.has(a))
-        || Number(Math.abs(constOf(d.terms.get(a)!)!) !== 1) - Number(Math.abs(constOf(d.terms.get(b)!)!) !== 1)
+        || Number(!unit(a)) - Number(!unit(b))
+        || Number(constOf(d.terms.get(a)!) === undefined) - Number(constOf(d.terms.get(b)!) === undefined)
         || order.indexOf(a) - order.indexOf(b));
     if (!candidates.length) {
       free.forEach((x) => { sum.add(x); known.add(x); });
@@ -242,27 +295,73 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
     }
     const s = candidates[0];
     for (const x of free) if (x !== s) { sum.add(x); known.add(x); }
-    solved.push({ v: s, digit: i, coef: constOf(d.terms.get(s)!)! });
+    const coef = d.terms.get(s)!;
+    if (constOf(coef) === undefined) conditions.push(bin('>=', polyExpr(coef), num(1)));
+    solved.push({ v: s, digit: i, coef });
     known.add(s);
   });
   for (const x of order) if (!known.has(x)) sum.add(x);
-  const summed = loops.filter((l) => sum.has(l.v));
-  // a summed loop's bounds may use constants and the summed loops around it only
+  const summed = iter.filter((l) => sum.has(l.v));
+  // a summed loop's bounds may use constants and the summed iter around it only
   const seen = new Set<string>();
   for (const l of summed) {
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-      if (loopVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+      if (iterVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
     seen.add(l.v);
   }
-  for (const l of loops) {
+  for (const l of iter) {
     if (sum.has(l.v)) continue;
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-      if (!loopVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+      if (!iterVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
   }
-  const narrow = narrowing(ctx, ds, solved, summed, loops, loopVars);
-  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow };
+  const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
+  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
+}
+
+/**
+ * Loop variables the index uses through quotients, split: v over [0, B) (step 1) used as ⌊v / k⌋
+ * (`v >> 2`, `(v / k) | 0`, `Math.floor(v / k)`; the same as trunc for v ≥ 0) and as v (`v % k` is
+ * v − k·⌊v / k⌋) becomes v = k·q + r with q over [0, ⌊(B − 1) / k⌋ + 1) and r over [0, k): the
+ * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
+ * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
+ */
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt'] } | string {
+  const used = [...symbolsOf(p)].filter((x) => defs[x]);
+  if (!used.length) return { p, loops, rebuilt: [] };
+  const byVar = new Map<string, { den: Poly; syms: string[] }>();
+  for (const q of used) {
+    const d = defs[q];
+    const v = isQuot(d) && d.num.size === 1 && [...d.num][0][1] === 1 ? [...d.num][0][0] : undefined;
+    const l = v !== undefined ? loops.find((x) => x.v === v) : undefined;
+    if (!l || !isQuot(d) || !paramMonomial(d.den, new Set(loops.map((x) => x.v))) && constOf(d.den) === undefined) return 'uses a quotient or remainder the gather cannot invert';
+    if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+    const prev = byVar.get(l.v);
+    if (prev && !samePoly(prev.den, d.den)) return `divides ${l.v} by two different numbers`;
+    byVar.set(l.v, { den: d.den, syms: [...(prev?.syms ?? []), q] });
+  }
+  const out: ForLoop[] = [];
+  const rebuilt: GatherSite['rebuilt'] = [];
+  const repl = new Map<string, Poly>();
+  for (const l of loops) {
+    const sp = byVar.get(l.v);
+    if (!sp) {
+      out.push(l);
+      continue;
+    }
+    const qv = `${l.v}$q`, rv = `${l.v}$r`;
+    const k = polyExpr(sp.den);
+    // q < ⌊(B − 1) / k⌋ + 1
+    const qBound = add(call('Math.floor', div(sub(l.bound, num(1)), k)), num(1));
+    out.push({ ...l, v: qv, init: num(0), bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
+    repl.set(l.v, addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])));
+    for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
+    rebuilt.push({ v: l.v, init: add(mul(k, v(qv)), v(rv)), loop: l });
+  }
+  const p2 = substPoly(p, (x) => repl.get(x));
+  if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
+  return { p: p2, loops: out, rebuilt };
 }
 
 /** The symbol standing for digit `i` of the gathered element in `narrowing`'s polynomials. */
@@ -279,7 +378,8 @@ const digitSymbol = (i: number): string => `$digit${i}`;
 function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solved'], summed: ForLoop[], loops: ForLoop[], loopVars: Set<string>): GatherSite['narrow'] {
   const out: GatherSite['narrow'] = new Map();
   for (const s of solved) {
-    if (Math.abs(s.coef) !== 1) continue;
+    const coefValue = constOf(s.coef);
+    if (coefValue !== 1 && coefValue !== -1) continue;
     const l = loops.find((x) => x.v === s.v)!;
     const lo = ctx.forms.poly(l.init, loopVars);
     const bound = ctx.forms.poly(l.bound, loopVars);
@@ -288,7 +388,7 @@ function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solv
     const d = digits[s.digit];
     let rest: Poly = addPoly(new Map([[digitSymbol(s.digit), 1]]), d.offset, -1);
     for (const [x, coef] of d.terms) if (x !== s.v) rest = addPoly(rest, mulByVar(coef, x), -1);
-    const value = s.coef === 1 ? rest : addPoly(new Map(), rest, -1);
+    const value = coefValue === 1 ? rest : addPoly(new Map(), rest, -1);
     // each P >= k that holds where the site runs
     const up = l.step > 0;
     const facts: [Poly, number][] = [[up ? addPoly(value, lo, -1) : addPoly(lo, value, -1), 0]];
@@ -322,7 +422,7 @@ const mulByVar = (coef: Poly, x: string): Poly => {
 };
 
 /** Groups the index's terms by parameter monomial into digits ordered by stride, or says why not. */
-function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
+function delinearize(p: Poly, loopVars: Set<string>, innerVars: Set<string>, innerOnly: boolean): Digit[] | string {
   const groups = new Map<string, Map<string, Poly>>();
   const constants: [string, number][] = [];
   for (const [key, c] of p) {
@@ -338,16 +438,25 @@ function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
     g.set(lv[0], addPoly(g.get(lv[0]) ?? new Map(), constPoly(c)));
     groups.set(param, g);
   }
-  const strides = [...groups.keys()].sort((a, b) => monomial(b).length - monomial(a).length);
+  // The strides of the array's layout: every monomial, or (`innerOnly`) the monomials of the inner
+  // loops' terms (a window `ky·W`, a channel `c·H·W`), when there are inner loops: a parameter
+  // multiplying only nest variables (`oy·stride·W`, `ox·stride`) is then a coefficient.
+  const innerStrides = [...groups].filter(([, g]) => [...g.keys()].some((x) => innerVars.has(x))).map(([k]) => k);
+  const strides = (innerOnly && innerStrides.length ? innerStrides : [...groups.keys()]).sort((a, b) => monomial(b).length - monomial(a).length);
   if (!strides.includes('')) strides.push('');
   const chain = strides.every((s, i) => i === 0 || divides(s, strides[i - 1]));
   if (!chain) return [single(p, loopVars)];
   const digits: Digit[] = strides.map((stride, i) => ({
     stride,
     radix: i === 0 ? undefined : quotient(strides[i - 1], stride),
-    terms: groups.get(stride) ?? new Map(),
+    terms: new Map(),
     offset: new Map(),
   }));
+  // each term at the largest stride dividing it, its coefficient the rest of its monomial
+  for (const [param, g] of groups) {
+    const d = digits.find((x) => divides(x.stride, param))!;
+    for (const [x, c] of g) d.terms.set(x, addPoly(d.terms.get(x) ?? new Map(), mulPoly(c, monoPoly(quotient(param, d.stride)))));
+  }
   for (const [param, c] of constants) {
     const d = digits.find((x) => divides(x.stride, param))!;
     d.offset = addPoly(d.offset, monoPoly(quotient(param, d.stride), c));
@@ -396,7 +505,15 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
     for (const [x, coef] of d.terms) {
       const c = constOf(coef);
       const r = range.get(x);
-      if (c === undefined || !r) return undefined;
+      if (!r) return undefined;
+      if (c === undefined) {
+        // a parameter coefficient (a run-time stride): non-negative at run time
+        if (!paramMonomial(coef, loopVars)) return undefined;
+        out.push(bin('>=', polyExpr(coef), num(0)));
+        lo = addPoly(lo, mulPoly(coef, r.lo));
+        hi = addPoly(hi, mulPoly(coef, r.hi));
+        continue;
+      }
       lo = addPoly(lo, c > 0 ? r.lo : r.hi, c);
       hi = addPoly(hi, c > 0 ? r.hi : r.lo, c);
     }
@@ -482,7 +599,7 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
 }
 
 function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string): Stmt[] {
-  const loops = [...nest, ...site.at.loops];
+  const loops = site.loops;
   const loopOf = (x: string) => loops.find((l) => l.v === x)!;
   const value = (d: Digit, except: string): Expr => {
     let e = polyExpr(d.offset);
@@ -501,13 +618,15 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     const lv = Math.max(levelOf(rest), levelOf(l.init), levelOf(l.bound));
     level.set(s.v, lv);
     const range = inRange(l, v(s.v));
-    if (Math.abs(s.coef) === 1) {
-      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: s.coef === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
+    const c = constOf(s.coef);
+    if (c === 1 || c === -1) {
+      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
     } else {
       const t = names.temp('q');
+      const coef = polyExpr(s.coef);
       guards.push({ level: lv, stmts: (inner) => [
         { k: 'decl', name: t, mutable: false, init: rest },
-        { k: 'if', cond: bin('===', bin('%', v(t), num(s.coef)), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), num(s.coef)) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
+        { k: 'if', cond: bin('===', bin('%', v(t), coef), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), coef) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
       ] });
     }
   }
@@ -526,6 +645,13 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   for (const d of site.recompute) block.push({ ...d, init: stagedSub(d.init) });
   const contribution: Stmt = { k: 'assign', target: { k: 'var', name: acc }, op: site.sign < 0 ? '-=' : '+=', value: stagedSub(site.at.stmt.value) };
   block.push(site.at.conds.length ? { k: 'if', cond: site.at.conds.map(stagedSub).reduce((a, b) => bin('&&', a, b)), then: [contribution], else: [] } : contribution);
+  // split loop variables rebuilt from their quotient and remainder, inside their loop's range
+  if (site.rebuilt.length) {
+    block = [
+      ...site.rebuilt.map((r): Stmt => ({ k: 'decl', name: r.v, mutable: false, init: r.init })),
+      { k: 'if', cond: site.rebuilt.map((r) => inRange(r.loop, v(r.v))).reduce((a, b) => bin('&&', a, b)), then: block, else: [] },
+    ];
+  }
   for (let lv = site.summed.length; lv >= 0; lv--) {
     for (const g of [...guards].reverse()) if (g.level === lv) block = g.stmts(block);
     if (lv > 0) {
