@@ -611,10 +611,11 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   const level = new Map<string, number>();
   site.summed.forEach((l, i) => level.set(l.v, i + 1));
   const levelOf = (e: Expr): number => Math.max(0, ...[...readsOf(e)].map((n) => level.get(n) ?? 0));
-  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[] }[] = [];
+  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[]; solve?: { coef: Poly; rest: Expr; digit: Digit } }[] = [];
   for (const s of site.solved) {
     const l = loopOf(s.v);
     const rest = sub(jd[s.digit], value(site.digits[s.digit], s.v));
+    const solve = { coef: s.coef, rest, digit: site.digits[s.digit] };
     const lv = Math.max(levelOf(rest), levelOf(l.init), levelOf(l.bound));
     level.set(s.v, lv);
     const range = inRange(l, v(s.v));
@@ -624,7 +625,7 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     } else {
       const t = names.temp('q');
       const coef = polyExpr(s.coef);
-      guards.push({ level: lv, stmts: (inner) => [
+      guards.push({ level: lv, solve, stmts: (inner) => [
         { k: 'decl', name: t, mutable: false, init: rest },
         { k: 'if', cond: bin('===', bin('%', v(t), coef), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), coef) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
       ] });
@@ -662,6 +663,25 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
       // i <= U: `i < U + 1` under `<`
       const uppers = (n?.upper ?? []).map((u) => digitsIn(l.cmp === '<' ? addPoly(u, constPoly(1)) : u));
       const bound = uppers.length ? call('Math.min', l.bound, ...uppers) : l.bound;
+      // a summed loop whose value a stride divides (`x[s·o + k]` solves o = (j − k) / s): only the
+      // k ≡ j (mod s) are candidates, from the first one in range, step s
+      const strided = l.step === 1 && l.cmp === '<' ? guards.find((g) => g.level === lv && g.solve && (constOf(g.solve.coef) ?? 2) > 1 && Math.abs(constOf(g.solve.digit.terms.get(l.v) ?? new Map()) ?? 0) === 1) : undefined;
+      if (strided?.solve) {
+        const { coef, rest, digit } = strided.solve;
+        const unit = constOf(digit.terms.get(l.v)!)!;
+        const s = polyExpr(coef);
+        // rest = R0 − unit·k, divisible by s  ⇔  k ≡ unit·R0 (mod s)
+        const r0 = substitute(rest, (x) => (x.k === 'var' && x.name === l.v ? num(0) : undefined));
+        const first = names.temp('k0');
+        const start: Stmt = { k: 'decl', name: first, mutable: false, init: add(init, bin('%', add(bin('%', sub(unit === 1 ? r0 : mul(num(-1), r0), init), s), s), s)) };
+        const c = constOf(coef);
+        if (c !== undefined) block = [start, { k: 'for', v: l.v, init: v(first), cmp: '<', bound, step: c, body: block, parallel: false }];
+        else {
+          const t = names.temp('t');
+          block = [start, { k: 'for', v: t, init: num(0), cmp: '<', bound: call('Math.ceil', div(sub(bound, v(first)), s)), step: 1, body: [{ k: 'decl', name: l.v, mutable: false, init: add(v(first), mul(v(t), s)) }, ...block], parallel: false }];
+        }
+        continue;
+      }
       block = [{ k: 'for', v: l.v, init, cmp: l.cmp, bound, step: l.step, body: block, parallel: false }];
     }
   }
