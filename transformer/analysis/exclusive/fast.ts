@@ -395,7 +395,8 @@ const sideIndex = (s: Side): Poly => substPoly(s.site.index!, (x) => s.nest.get(
 /** The parameters (and outer loop variables) a witness depends on, at their values. */
 function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
   const ranges = [...m.loops, ...m.outer, ...sites.flatMap((s) => s.inner)];
-  const used = new Set([...sites.flatMap((s) => [...symbolsOf(s.index!)]), ...ranges.flatMap((r) => [...symbolsOf(r.lo), ...symbolsOf(r.bound)])]);
+  const syms = (p: Poly) => [...baseSymbols(p, m.defs)];
+  const used = new Set([...sites.flatMap((s) => [...syms(s.index!), ...s.guards.flatMap((g) => syms(g.p))]), ...ranges.flatMap((r) => [...syms(r.lo), ...syms(r.bound)])]);
   return Object.fromEntries([...m.params].sort().filter((p) => used.has(p)).map((p) => [p, env[p]]));
 }
 

@@ -7,7 +7,7 @@
  * satisfying its affine guards) at which both access the same element.
  */
 import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
-import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf, baseSymbols, defParts, isQuot } from './poly.js';
+import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf, baseSymbols, defParts, defSymbols, isQuot } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective } from './fast.js';
 
@@ -77,7 +77,8 @@ class Encoder {
       const k = this.poly(d.den, rename);
       const kq = k.mul(q);
       const floor = ctx.And(kq.le(e), e.le(kq.add(k).sub(1)));
-      this.defs.push(k.ge(1), d.op === 'floor' ? floor : ctx.Or(ctx.And(e.ge(0), floor), ctx.And(e.lt(0), kq.ge(e), e.ge(kq.sub(k).add(1)))));
+      // for a divisor below 1 the quotient is not an integer (an index of none): see `defined`
+      this.defs.push(ctx.Implies(k.ge(1), d.op === 'floor' ? floor : ctx.Or(ctx.And(e.ge(0), floor), ctx.And(e.lt(0), kq.ge(e), e.ge(kq.sub(k).add(1))))));
     }
     return q;
   }
@@ -89,6 +90,20 @@ class Encoder {
       this.vars.set(name, v);
     }
     return v;
+  }
+
+  /**
+   * Where the quotients `p` uses are integers: their divisors (those that are not constants) at
+   * least 1. A division by 0 makes an index NaN, which reads no element; a loop bound with such a
+   * division is assumed to have one.
+   */
+  defined(p: Poly, rename: (s: string) => string): Bool<'main'>[] {
+    const out: Bool<'main'>[] = [];
+    for (const q of defSymbols(p, this.model.defs)) {
+      const d = this.model.defs[q];
+      if (isQuot(d) && !(d.den.size === 1 && d.den.has(''))) out.push(this.poly(d.den, rename).ge(1));
+    }
+    return out;
   }
 
   /** A polynomial with symbols renamed by `rename`. */
@@ -105,6 +120,7 @@ class Encoder {
   /** v = lo ± step·k (k ≥ 0), v on the right side of its bound. */
   range(r: Range, rename: (s: string) => string, out: Bool<'main'>[]): void {
     if (r.step === 0) return; // a range without polynomial form: unconstrained
+    out.push(...this.defined(r.lo, rename), ...this.defined(r.bound, rename));
     const v = this.sym(rename(r.v));
     const lo = this.poly(r.lo, rename);
     const bound = this.poly(r.bound, rename);
@@ -119,7 +135,11 @@ class Encoder {
 
   guard(g: Constraint, rename: (s: string) => string): Bool<'main'> {
     const p = this.poly(g.p, rename);
-    return g.rel === '>=' ? p.ge(0) : g.rel === '==' ? p.eq(0) : p.neq(0);
+    const c = g.rel === '>=' ? p.ge(0) : g.rel === '==' ? p.eq(0) : p.neq(0);
+    // with a quotient by 0 (NaN), JavaScript's comparisons are false, `!==` true
+    const ok = this.defined(g.p, rename);
+    if (!ok.length) return c;
+    return g.rel === '!=' ? this.ctx.Or(c, this.ctx.Not(this.ctx.And(...ok))) : this.ctx.And(c, ...ok);
   }
 }
 
@@ -162,7 +182,7 @@ function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string
   for (const r of b.inner) enc.range(r, rb, parts);
   for (const g of a.guards) parts.push(enc.guard(g, ra));
   for (const g of b.guards) parts.push(enc.guard(g, rb));
-  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)));
+  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)), ...enc.defined(a.index!, ra), ...enc.defined(b.index!, rb));
   return enc.ctx.And(...parts);
 }
 
