@@ -250,7 +250,7 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
   const q = ctx.forms.quasiPoly(target.index, loopVars);
   if (!q) return `the index of ${where} has no polynomial form`;
   // quotients of loop variables (`i >> 2`, `(y / r) | 0`) as iter of their own
-  const split = splitQuotients(q, loops, ctx.forms.quasi);
+  const split = splitQuotients(q, loops, ctx.forms.quasi, (l) => ctx.forms.paramPoly(l.bound, loopVars));
   if (typeof split === 'string') return `the index of ${where} ${split}`;
   const { p, loops: iter, rebuilt } = split;
   const iterVars = new Set(iter.map((l) => l.v));
@@ -327,7 +327,7 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
  * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
  * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
  */
-function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt'] } | string {
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt'] } | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
   if (!used.length) return { p, loops, rebuilt: [] };
   const byVar = new Map<string, { den: Poly; syms: string[] }>();
@@ -352,8 +352,10 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs): { p: Poly; loops
     }
     const qv = `${l.v}$q`, rv = `${l.v}$r`;
     const k = polyExpr(sp.den);
-    // q < ⌊(B − 1) / k⌋ + 1
-    const qBound = add(call('Math.floor', div(sub(l.bound, num(1)), k)), num(1));
+    // q < B / k when k divides B (`y < H * r`), else q < ⌊(B − 1) / k⌋ + 1
+    const B = boundOf(l);
+    const M = B && divideBy(B, sp.den);
+    const qBound = M ? polyExpr(M) : add(call('Math.floor', div(sub(l.bound, num(1)), k)), num(1));
     out.push({ ...l, v: qv, init: num(0), bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
     repl.set(l.v, addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])));
     for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
@@ -362,6 +364,19 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs): { p: Poly; loops
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
   return { p: p2, loops: out, rebuilt };
+}
+
+/** `p / k` for a monomial (or positive constant) k dividing every term of p, else undefined. */
+function divideBy(p: Poly, k: Poly): Poly | undefined {
+  if (k.size !== 1) return undefined;
+  const [[key, c]] = [...k];
+  if (c <= 0) return undefined;
+  const out: Poly = new Map();
+  for (const [t, x] of p) {
+    if (x % c !== 0 || !divides(key, t)) return undefined;
+    out.set(quotient(t, key), x / c);
+  }
+  return out;
 }
 
 /** The symbol standing for digit `i` of the gathered element in `narrowing`'s polynomials. */

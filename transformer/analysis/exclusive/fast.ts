@@ -148,6 +148,14 @@ class Facts {
       }
       const x = [...f.keys()].find((k) => k && !k.includes('*') && !this.slacks.has(k) && Math.abs(f.get(k)!) === 1
         && ![...f.keys()].some((o) => o !== k && o.split('*').includes(k)));
+      // a product of sizes at least c (`H*r - 1 >= 0`, a loop up to H·r that runs): H·r = s + c
+      const mono = [...f.keys()].filter((k) => k);
+      if (!x && mono.length === 1 && mono[0].includes('*') && f.get(mono[0]) === 1 && !mono[0].split('*').some((y) => this.slacks.has(y))) {
+        const s = `$s${this.slacks.size}`;
+        this.slacks.add(s);
+        this.products.push([mono[0].split('*'), addPoly(symPoly(s), constPoly(-(f.get('') ?? 0)))]);
+        continue;
+      }
       if (!x) continue;
       const c = f.get(x)!;
       const s = `$s${this.slacks.size}`;
@@ -158,8 +166,29 @@ class Facts {
     }
   }
 
+  /** products of parameters by what they equal (`H*r` → `$s1 + 1`) */
+  private readonly products: [string[], Poly][] = [];
+
   private reduce(p: Poly): Poly {
     for (const [x, by] of this.subs) p = substPoly(p, (s) => (s === x ? by : undefined));
+    for (const [factors, by] of this.products) {
+      let out: Poly = new Map();
+      for (const [k, c] of p) {
+        const rest = k ? k.split('*') : [];
+        let term: Poly = constPoly(c);
+        // each occurrence of the product in the monomial
+        const contains = () => {
+          const r = [...rest];
+          return factors.every((f) => r.indexOf(f) >= 0 && r.splice(r.indexOf(f), 1).length === 1);
+        };
+        while (contains()) {
+          for (const f of factors) rest.splice(rest.indexOf(f), 1);
+          term = mulPoly(term, by);
+        }
+        out = addPoly(out, mulPoly(term, rest.length ? new Map([[rest.sort().join('*'), 1]]) : constPoly(1)));
+      }
+      p = out;
+    }
     return p;
   }
 
