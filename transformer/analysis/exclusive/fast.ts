@@ -26,7 +26,7 @@ export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: 
 export function fastVerdict(m: NestModel, sites: Site[]): FastVerdict {
   if (!sites.length || sites.some((s) => !s.index)) return undefined;
   const split = splitQuotients(m, sites);
-  if (split && injective(split.m, split.sites)) return { verdict: 'none' };
+  if (split && (injective(split.m, split.sites) || boxInjective(split.m, split.sites))) return { verdict: 'none' };
   // the identities below substitute loop variables, which quasi-affine symbols hide
   if (movingDefs(m, sites)) return undefined;
   const witness = everywhereConflict(m, sites);
@@ -320,6 +320,37 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
         budget = addPoly(budget, mulPoly(c, addPoly(sp.hi, sp.lo, -1)));
       }
     }
+  }
+  return true;
+}
+
+/**
+ * One access whose index is a mixed-radix number in all its variables, the nest's and the inner
+ * loops' interleaved: `x[(oy·K + ky)·OW·K + ox·K + kx]` (pooling with a run-time window K, stride
+ * K) orders kx, ox, ky, oy by coefficient, and each coefficient exceeds what the lower digits span.
+ * Equal elements then mean equal digits, the nest's among them: the same iteration.
+ */
+function boxInjective(m: NestModel, sites: Site[]): boolean {
+  const site = sites[0];
+  if (!sites.every((x) => samePoly(x.index!, site.index!) && x.inner.length === site.inner.length && x.inner.every((r, i) => r.v === site.inner[i].v && samePoly(r.lo, site.inner[i].lo) && samePoly(r.bound, site.inner[i].bound)))) return false;
+  const ranges = [...m.loops, ...site.inner];
+  const vars = new Set(ranges.map((r) => r.v));
+  const coefs = nestCoefficients(site.index!, vars);
+  if (!coefs) return false;
+  const facts = new Facts(loopFacts([...m.loops, ...m.outer, ...site.inner], m.params));
+  const digits: { c: Poly; r: Range; sp: { lo: Poly; hi: Poly } }[] = [];
+  for (const r of ranges) {
+    const c = coefs.get(r.v);
+    const sp = span(r);
+    if (!c || !sp || r.step === 0 || !mentionsOnly(sp.lo, m.params) || !mentionsOnly(sp.hi, m.params)) return false;
+    digits.push({ c: facts.nonNegative(c) ? c : scalePoly(c, -1), r, sp });
+  }
+  digits.sort((a, b) => degreeOf(a.c) - degreeOf(b.c) || Math.abs(a.c.get('') ?? 0) - Math.abs(b.c.get('') ?? 0));
+  let budget: Poly = new Map();
+  for (const d of digits) {
+    if (!facts.nonNegative(d.c)) return false;
+    if (!facts.nonNegative(addPoly(addPoly(scalePoly(d.c, Math.abs(d.r.step)), constPoly(-1)), budget, -1))) return false;
+    budget = addPoly(budget, mulPoly(d.c, addPoly(d.sp.hi, d.sp.lo, -1)));
   }
   return true;
 }
