@@ -57,11 +57,12 @@ const twoD = fc.record({
 
 /**
  * Quasi-affine reads (issue 13) in a 1-D nest over i with a run-time stride m: `x[(i >> s) + c]`,
- * `x[((i / d) | 0) + c]`, `x[Math.floor(i / d) + c]`, `x[i % d + c]`, and, with an inner loop over
+ * `x[((i / d) | 0) + c]`, `x[Math.floor(i / d) + c]`, `x[i % d + c]`, periodic `x[(i + c) % n]` and
+ * `x[((i - c) % n + n) % n]`, and, with an inner loop over
  * k, `x[i * m + k + c]` (the gather solves i = (j − k − c) / m for the k ≡ j − c (mod m)).
  */
 const quasi = fc.record({
-  reads: fc.array(fc.record({ form: fc.constantFrom('shr', 'divor', 'floor', 'mod', 'stride'), d: fc.integer({ min: 2, max: 4 }), c: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 3 }),
+  reads: fc.array(fc.record({ form: fc.constantFrom('shr', 'divor', 'floor', 'mod', 'stride', 'wrap', 'ewrap'), d: fc.integer({ min: 2, max: 4 }), c: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 3 }),
   inner: fc.integer({ min: 1, max: 4 }),
 }).map(({ reads, inner }) => {
   const idx = (r: { form: string; d: number; c: number }) => {
@@ -70,6 +71,8 @@ const quasi = fc.record({
       case 'divor': return `((i / ${r.d}) | 0) + ${r.c}`;
       case 'floor': return `Math.floor(i / ${r.d}) + ${r.c}`;
       case 'mod': return `i % ${r.d} + ${r.c}`;
+      case 'wrap': return `(i + ${r.c}) % n`;
+      case 'ewrap': return `(((i - ${r.c}) % n) + n) % n`;
       default: return `i * m + k + ${r.c}`;
     }
   };

@@ -330,16 +330,23 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
 function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt'] } | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
   if (!used.length) return { p, loops, rebuilt: [] };
-  const byVar = new Map<string, { den: Poly; syms: string[] }>();
+  const loopVars = new Set(loops.map((x) => x.v));
+  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[] }>();
   for (const q of used) {
     const d = defs[q];
-    const v = isQuot(d) && d.num.size === 1 && [...d.num][0][1] === 1 ? [...d.num][0][0] : undefined;
+    // ⌊(v + c) / k⌋: v a loop variable with coefficient 1, c free of loop variables
+    const v = isQuot(d) ? [...d.num].find(([key, c]) => c === 1 && loopVars.has(key))?.[0] : undefined;
     const l = v !== undefined ? loops.find((x) => x.v === v) : undefined;
-    if (!l || !isQuot(d) || !paramMonomial(d.den, new Set(loops.map((x) => x.v))) && constOf(d.den) === undefined) return 'uses a quotient or remainder the gather cannot invert';
+    const offset = v !== undefined && isQuot(d) ? addPoly(d.num, new Map([[v, 1]]), -1) : new Map<string, number>();
+    if (!l || !isQuot(d) || [...symbolsOf(offset)].some((x) => loopVars.has(x) || defs[x]) || (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)) {
+      return 'uses a quotient or remainder the gather cannot invert';
+    }
     if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+    // truncation is the floor where v + c >= 0: v >= 0 here, so a constant c >= 0
+    if (d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
     const prev = byVar.get(l.v);
-    if (prev && !samePoly(prev.den, d.den)) return `divides ${l.v} by two different numbers`;
-    byVar.set(l.v, { den: d.den, syms: [...(prev?.syms ?? []), q] });
+    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset))) return `divides ${l.v} in two different ways`;
+    byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q] });
   }
   const out: ForLoop[] = [];
   const rebuilt: GatherSite['rebuilt'] = [];
@@ -352,14 +359,16 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
     }
     const qv = `${l.v}$q`, rv = `${l.v}$r`;
     const k = polyExpr(sp.den);
-    // q < B / k when k divides B (`y < H * r`), else q < ⌊(B − 1) / k⌋ + 1
+    const c = polyExpr(sp.offset);
+    // v + c = k·q + r: q from ⌊c / k⌋ to ⌊(B − 1 + c) / k⌋; q < B / k when c = 0 and k divides B (`y < H * r`)
     const B = boundOf(l);
-    const M = B && divideBy(B, sp.den);
-    const qBound = M ? polyExpr(M) : add(call('Math.floor', div(sub(l.bound, num(1)), k)), num(1));
-    out.push({ ...l, v: qv, init: num(0), bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
-    repl.set(l.v, addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])));
+    const M = !sp.offset.size && B ? divideBy(B, sp.den) : undefined;
+    const qInit = sp.offset.size ? call('Math.floor', div(c, k)) : num(0);
+    const qBound = M ? polyExpr(M) : add(call('Math.floor', div(add(sub(l.bound, num(1)), c), k)), num(1));
+    out.push({ ...l, v: qv, init: qInit, bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
+    repl.set(l.v, addPoly(addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])), sp.offset, -1));
     for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
-    rebuilt.push({ v: l.v, init: add(mul(k, v(qv)), v(rv)), loop: l });
+    rebuilt.push({ v: l.v, init: sub(add(mul(k, v(qv)), v(rv)), c), loop: l });
   }
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
