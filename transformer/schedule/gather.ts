@@ -132,7 +132,12 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
     if (typeof s === 'string') return s;
     sites.push(s);
   }
-  const unique = conditions.filter((c, i) => conditions.findIndex((d) => sameExpr(c, d)) === i);
+  // once each; `s >= 0` where `s >= 1` is checked too
+  const atLeast = (c: Expr, n: number): Expr | undefined => (c.k === 'binary' && c.op === '>=' && c.r.k === 'num' && c.r.value === n ? c.l : undefined);
+  const unique = conditions.filter((c, i) => {
+    const e = atLeast(c, 0);
+    return conditions.findIndex((d) => sameExpr(c, d)) === i && !(e && conditions.some((d) => { const f = atLeast(d, 1); return f && sameExpr(e, f); }));
+  });
   const why = sites.map((s) => unboundedSum(ctx, s, target)).find((x) => x !== undefined);
   return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}) };
 }
