@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot } from '../analysis/exclusive/poly.js';
+import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -130,7 +130,7 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
   for (const at of found) {
     const s = planSite(ctx, at, conditions);
     if (typeof s === 'string') return s;
-    sites.push(s);
+    sites.push(...(Array.isArray(s) ? s : [s]));
   }
   // once each; `s >= 0` where `s >= 1` is checked too
   const atLeast = (c: Expr, n: number): Expr | undefined => (c.k === 'binary' && c.op === '>=' && c.r.k === 'num' && c.r.value === n ? c.l : undefined);
@@ -193,7 +193,10 @@ function assignedIn(s: Stmt): Set<string> {
   return out;
 }
 
-function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSite | string {
+/** A clamp's case: the index with the clamp replaced by one argument, and `upper` facts `a <= b` (`a < b` when strict) that select it. */
+interface ClampCase { index: Poly; upper: { a: Poly; b: Poly; strict: boolean }[] }
+
+function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?: ClampCase): GatherSite | GatherSite[] | string {
   const target = at.stmt.target as { k: 'index'; array: string; index: Expr };
   const loops = [...ctx.nest, ...at.loops];
   const loopVars = new Set(loops.map((l) => l.v));
@@ -252,12 +255,48 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
   recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
 
   // ---- the index as digits ----
-  const q = ctx.forms.quasiPoly(target.index, loopVars);
+  const q = clampCase?.index ?? ctx.forms.quasiPoly(target.index, loopVars);
   if (!q) return `the index of ${where} has no polynomial form`;
+  // a clamp (`Math.min(y0 + 1, H - 1)`): one site per case, under the condition that selects it
+  const clamp = [...symbolsOf(q)].find((x) => { const d = ctx.forms.quasi[x]; return d && !isQuot(d); });
+  if (clamp) {
+    const d = ctx.forms.quasi[clamp] as Def & { op: 'min' | 'max' };
+    const expr = (p: Poly) => defExpr(polyExpr(p), ctx.forms.quasi);
+    const out: GatherSite[] = [];
+    for (let i = 0; i < d.args.length; i++) {
+      // the first argument that is the least (greatest): <= the later ones, < the earlier ones
+      const cmp = (j: number): Expr => bin(d.op === 'min' ? (j > i ? '<=' : '<') : (j > i ? '>=' : '>'), expr(d.args[i]), expr(d.args[j]));
+      const others = d.args.map((_, j) => j).filter((j) => j !== i);
+      const upper = d.op === 'min' ? others.map((j) => ({ a: d.args[i], b: d.args[j], strict: j < i })) : [];
+      const index = substPoly(q, (x) => (x === clamp ? d.args[i] : undefined));
+      const r = planSite(ctx, { ...at, conds: [...at.conds, ...others.map(cmp)] }, conditions, { index, upper: [...(clampCase?.upper ?? []), ...upper] });
+      if (typeof r === 'string') return r;
+      out.push(...(Array.isArray(r) ? r : [r]));
+    }
+    return out;
+  }
   // quotients of loop variables (`i >> 2`, `(y / r) | 0`) as iter of their own
   const split = splitQuotients(q, loops, ctx.forms.quasi, (l) => ctx.forms.paramPoly(l.bound, loopVars));
   if (typeof split === 'string') return `the index of ${where} ${split}`;
-  const { p, loops: iter, rebuilt } = split;
+  const { p, rebuilt } = split;
+  // a clamp's case bounds the split loops (`Math.min(x0 + 1, W - 1)` taking x0 + 1: x0 < W - 1)
+  const iter = split.loops.map((l) => {
+    if (!clampCase || l.step !== 1 || l.cmp !== '<') return l;
+    let bound = ctx.forms.paramPoly(l.bound, loopVars);
+    let changed = false;
+    for (const f of clampCase.upper) {
+      // a − b = u + R (≤ 0, or < 0): u < −R + 1 (or u < −R)
+      const diff = addPoly(split.subst(f.a), split.subst(f.b), -1);
+      if (diff.get(l.v) !== 1 || [...symbolsOf(diff)].some((x) => x !== l.v && (loopVars.has(x) || split.loops.some((o) => o.v === x) || ctx.forms.quasi[x]))) continue;
+      const rest = addPoly(diff, new Map([[l.v, 1]]), -1);
+      const tighter = addPoly(constPoly(f.strict ? 0 : 1), rest, -1);
+      if (bound && (constOf(addPoly(bound, tighter, -1)) ?? -1) > 0) {
+        bound = tighter;
+        changed = true;
+      }
+    }
+    return bound && changed ? { ...l, bound: polyExpr(bound) } : l;
+  });
   const iterVars = new Set(iter.map((l) => l.v));
   // the digits of every monomial (a chain), else those of the inner iter' strides (see delinearize)
   const innerVars = new Set(at.loops.map((l) => l.v));
@@ -332,9 +371,9 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
  * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
  * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
  */
-function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt'] } | string {
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly } | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
-  if (!used.length) return { p, loops, rebuilt: [] };
+  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q };
   const loopVars = new Set(loops.map((x) => x.v));
   const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[] }>();
   for (const q of used) {
@@ -377,7 +416,17 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
   }
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
-  return { p: p2, loops: out, rebuilt };
+  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)) };
+}
+
+/** An expression with quasi-affine symbols (`$q0`) written back as JavaScript (`Math.floor(i / 2)`). */
+function defExpr(e: Expr, defs: Defs): Expr {
+  return substitute(e, (x) => {
+    const d = x.k === 'var' ? defs[x.name] : undefined;
+    if (!d) return undefined;
+    if (!isQuot(d)) return call(d.op === 'min' ? 'Math.min' : 'Math.max', ...d.args.map((a) => defExpr(polyExpr(a), defs)));
+    return call(d.op === 'floor' ? 'Math.floor' : 'Math.trunc', div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs)));
+  });
 }
 
 /** `p / k` for a monomial (or positive constant) k dividing every term of p, else undefined. */
