@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot } from '../analysis/exclusive/poly.js';
+import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -340,7 +340,7 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     const s = candidates[0];
     for (const x of free) if (x !== s) { sum.add(x); known.add(x); }
     const coef = d.terms.get(s)!;
-    if (constOf(coef) === undefined) conditions.push(bin('>=', polyExpr(coef), num(1)));
+    if (constOf(coef) === undefined && !positiveStride(ctx, coef, loopVars)) conditions.push(bin('>=', polyExpr(coef), num(1)));
     solved.push({ v: s, digit: i, coef });
     known.add(s);
   });
@@ -587,7 +587,7 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
       if (c === undefined) {
         // a parameter coefficient (a run-time stride): non-negative at run time
         if (!paramMonomial(coef, loopVars)) return undefined;
-        out.push(bin('>=', polyExpr(coef), num(0)));
+        if (!positiveStride(ctx, coef, loopVars)) out.push(bin('>=', polyExpr(coef), num(0)));
         lo = addPoly(lo, mulPoly(coef, r.lo));
         hi = addPoly(hi, mulPoly(coef, r.hi));
         continue;
@@ -602,10 +602,45 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
         if (c < 0) return undefined;
         continue;
       }
-      out.push(bin('>=', polyExpr(q), num(0)));
+      if (!floorFact(ctx, q, loopVars)) out.push(bin('>=', polyExpr(q), num(0)));
     }
   }
   return out;
+}
+
+/**
+ * Is a parameter coefficient `P` known to be at least 1 where the nest runs? When a nest loop
+ * runs over [0, c·P) (c > 0: P ≤ 0 leaves it empty, and both the gather and the scatter do
+ * nothing), or P divides in a nest loop's bound (`Math.floor((W - 3) / stride) + 1`: such a
+ * divisor is assumed at least 1, as the analysis does).
+ */
+function positiveStride(ctx: GatherContext, P: Poly, loopVars: Set<string>): boolean {
+  return ctx.nest.some((l) => {
+    const B = ctx.forms.paramPoly(l.bound, loopVars);
+    const c = l.step === 1 && l.cmp === '<' && l.init.k === 'num' && l.init.value === 0 && B ? constOf(divideBy(B, P) ?? new Map([['?', 1]])) : undefined;
+    if (c !== undefined && c > 0) return true;
+    const q = ctx.forms.quasiPoly(l.bound, loopVars);
+    return !!q && defSymbols(q, ctx.forms.quasi).some((x) => { const d = ctx.forms.quasi[x]; return isQuot(d) && samePoly(d.den, P); });
+  });
+}
+
+/**
+ * `q >= 0` from the definition of a quotient among the integer locals it uses (`OW` defined as
+ * `Math.floor((W - 3) / stride) + 1` gives stride·(OW − 1) ≤ W − 3): q minus num − den·⌊num/den⌋
+ * is a non-negative constant.
+ */
+function floorFact(ctx: GatherContext, q: Poly, loopVars: Set<string>): boolean {
+  const expanded = substPoly(q, (x) => {
+    const p = ctx.forms.quasiPoly(v(x), loopVars);
+    return p && !samePoly(p, new Map([[x, 1]])) ? p : undefined;
+  });
+  if ((constOf(expanded) ?? -1) >= 0) return true;
+  return [...symbolsOf(expanded)].some((x) => {
+    const d = ctx.forms.quasi[x];
+    if (!d || d.op !== 'floor') return false;
+    const fact = addPoly(d.num, mulPoly(d.den, new Map([[x, 1]])), -1);
+    return (constOf(addPoly(expanded, fact, -1)) ?? -1) >= 0;
+  });
 }
 
 /** Names shared by the passes: the staged values and the iteration numbering. */
