@@ -359,7 +359,7 @@ function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>,
       const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
       for (const r of report.loops[i]?.reads ?? []) {
         if (r.exclusiveRead === 'unknown' && !r.assumed && r.targets?.wgsl?.strategy === 'atomic') {
-          sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target. A pragma // @parallel exclusive-read(${r.name}) states otherwise.`, at.start, at.end);
+          sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target.${r.witness ? '' : ` A pragma // @parallel exclusive-read(${r.name}) states otherwise.`}`, at.start, at.end);
         }
       }
     });

@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, addPoly, constPoly } from '../analysis/exclusive/poly.js';
+import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -53,8 +53,8 @@ export interface GatherSite {
   at: SiteAt;
   sign: 1 | -1;
   digits: Digit[];
-  /** loop variables solved from a digit, in order, with the digit they come from */
-  solved: { v: string; digit: number; coef: number }[];
+  /** loop variables solved from a digit, in order, with the digit they come from and their coefficient (a constant or a parameter monomial) */
+  solved: { v: string; digit: number; coef: Poly }[];
   /** loop variables summed over, in loop order */
   summed: ForLoop[];
   /** digits all of whose variables are known otherwise: checked for equality */
@@ -65,6 +65,10 @@ export interface GatherSite {
   recompute: Decl[];
   /** bounds on summed loops implied by the solved variables' ranges (see `narrowing`) */
   narrow: Map<string, { lower: Poly[]; upper: Poly[] }>;
+  /** the loops the index is solved over: the nest's and the inner ones, a split variable's replaced by its quotient and remainder loops */
+  loops: ForLoop[];
+  /** split loop variables, rebuilt from their quotient and remainder (v = k·q + r) and checked against their loop */
+  rebuilt: { v: string; init: Expr; loop: ForLoop }[];
 }
 
 export interface GatherPlan {
@@ -73,6 +77,16 @@ export interface GatherPlan {
   sites: GatherSite[];
   /** run-time conditions under which the delinearization is unique (proven ones are omitted) */
   conditions: Expr[];
+  /**
+   * Is the gather's work bounded by the fan-in (elements times the iterations reading each, up to
+   * the trip counts of the primal's inner loops)? True when every summed loop of every site is a
+   * loop the index does not use (each of its values reads the element), narrowed to the window
+   * around the element, or an inner loop of the primal whose bounds do not move with the nest.
+   * False when some element scans iterations that mostly do not read it (`why` says which): such a
+   * gather costs about |x| × |iterations|, and a scheduler should not pick it.
+   */
+  bounded: boolean;
+  why?: string;
 }
 
 export interface GatherContext {
@@ -102,6 +116,8 @@ function quotient(b: string, a: string): string {
   return rest.sort().join('*');
 }
 const monoPoly = (key: string, c = 1): Poly => new Map([[key, c]]);
+/** A positive multiple of a product of parameters (no loop variable): `stride`, `2·K`. */
+const paramMonomial = (p: Poly, loopVars: Set<string>): boolean => p.size === 1 && [...p][0][1] > 0 && [...symbolsOf(p)].every((x) => !loopVars.has(x)) && !p.has('');
 const constOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
 
 /** Plans the gather of adjoint array `target`, or says why it does not apply. */
@@ -114,9 +130,31 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
   for (const at of found) {
     const s = planSite(ctx, at, conditions);
     if (typeof s === 'string') return s;
-    sites.push(s);
+    sites.push(...(Array.isArray(s) ? s : [s]));
   }
-  return { target, sites, conditions };
+  // once each; `s >= 0` where `s >= 1` is checked too
+  const atLeast = (c: Expr, n: number): Expr | undefined => (c.k === 'binary' && c.op === '>=' && c.r.k === 'num' && c.r.value === n ? c.l : undefined);
+  const unique = conditions.filter((c, i) => {
+    const e = atLeast(c, 0);
+    return conditions.findIndex((d) => sameExpr(c, d)) === i && !(e && conditions.some((d) => { const f = atLeast(d, 1); return f && sameExpr(e, f); }));
+  });
+  const why = sites.map((s) => unboundedSum(ctx, s, target)).find((x) => x !== undefined);
+  return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}) };
+}
+
+/** Why a site's gather scans more than the fan-in (a summed loop that filters), or undefined. */
+function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): string | undefined {
+  const nestVars = new Set(ctx.nest.map((l) => l.v));
+  const used = new Set(site.digits.flatMap((d) => [...d.terms.keys()]));
+  for (const l of site.summed) {
+    if (!used.has(l.v)) continue; // every value of it reads the element
+    const n = site.narrow.get(l.v);
+    if (n?.lower.length && n.upper.length) continue; // a window around the element
+    const inner = site.at.loops.includes(l);
+    if (inner && [...readsOf(l.init), ...readsOf(l.bound)].every((x) => !nestVars.has(x))) continue; // the primal runs it per iteration too
+    return `each element of ${target} scans ${inner ? 'the inner loop' : 'the parallel loop'} over ${l.v}, which its index uses but does not determine: ~${target}.length × its trip count in all`;
+  }
+  return undefined;
 }
 
 function findSites(body: Stmt[], target: string): SiteAt[] | string {
@@ -155,7 +193,10 @@ function assignedIn(s: Stmt): Set<string> {
   return out;
 }
 
-function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSite | string {
+/** A clamp's case: the index with the clamp replaced by one argument, and `upper` facts `a <= b` (`a < b` when strict) that select it. */
+interface ClampCase { index: Poly; upper: { a: Poly; b: Poly; strict: boolean }[] }
+
+function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?: ClampCase): GatherSite | GatherSite[] | string {
   const target = at.stmt.target as { k: 'index'; array: string; index: Expr };
   const loops = [...ctx.nest, ...at.loops];
   const loopVars = new Set(loops.map((l) => l.v));
@@ -214,26 +255,82 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
   recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
 
   // ---- the index as digits ----
-  const p = ctx.forms.poly(target.index, loopVars);
-  if (!p) return `the index of ${where} has no polynomial form`;
-  const digits = delinearize(p, loopVars);
-  if (typeof digits === 'string') return digits;
-  const proven = digitsInRange(ctx, digits, loops, loopVars);
-  const ds = proven ? digits : [single(p, loopVars)];
-  if (proven) conditions.push(...proven);
+  const q = clampCase?.index ?? ctx.forms.quasiPoly(target.index, loopVars);
+  if (!q) return `the index of ${where} has no polynomial form`;
+  // a clamp (`Math.min(y0 + 1, H - 1)`): one site per case, under the condition that selects it
+  const clamp = [...symbolsOf(q)].find((x) => { const d = ctx.forms.quasi[x]; return d && !isQuot(d); });
+  if (clamp) {
+    const d = ctx.forms.quasi[clamp] as Def & { op: 'min' | 'max' };
+    const expr = (p: Poly) => defExpr(polyExpr(p), ctx.forms.quasi);
+    const out: GatherSite[] = [];
+    for (let i = 0; i < d.args.length; i++) {
+      // the first argument that is the least (greatest): <= the later ones, < the earlier ones
+      const cmp = (j: number): Expr => bin(d.op === 'min' ? (j > i ? '<=' : '<') : (j > i ? '>=' : '>'), expr(d.args[i]), expr(d.args[j]));
+      const others = d.args.map((_, j) => j).filter((j) => j !== i);
+      const upper = d.op === 'min' ? others.map((j) => ({ a: d.args[i], b: d.args[j], strict: j < i })) : [];
+      const index = substPoly(q, (x) => (x === clamp ? d.args[i] : undefined));
+      const r = planSite(ctx, { ...at, conds: [...at.conds, ...others.map(cmp)] }, conditions, { index, upper: [...(clampCase?.upper ?? []), ...upper] });
+      if (typeof r === 'string') return r;
+      out.push(...(Array.isArray(r) ? r : [r]));
+    }
+    return out;
+  }
+  // quotients of loop variables (`i >> 2`, `(y / r) | 0`) as iter of their own
+  const split = splitQuotients(q, loops, ctx.forms.quasi, (l) => ctx.forms.paramPoly(l.bound, loopVars));
+  if (typeof split === 'string') return `the index of ${where} ${split}`;
+  const { p, rebuilt } = split;
+  // a clamp's case bounds the split loops (`Math.min(x0 + 1, W - 1)` taking x0 + 1: x0 < W - 1)
+  const iter = split.loops.map((l) => {
+    if (!clampCase || l.step !== 1 || l.cmp !== '<') return l;
+    let bound = ctx.forms.paramPoly(l.bound, loopVars);
+    let changed = false;
+    for (const f of clampCase.upper) {
+      // a − b = u + R (≤ 0, or < 0): u < −R + 1 (or u < −R)
+      const diff = addPoly(split.subst(f.a), split.subst(f.b), -1);
+      if (diff.get(l.v) !== 1 || [...symbolsOf(diff)].some((x) => x !== l.v && (loopVars.has(x) || split.loops.some((o) => o.v === x) || ctx.forms.quasi[x]))) continue;
+      const rest = addPoly(diff, new Map([[l.v, 1]]), -1);
+      const tighter = addPoly(constPoly(f.strict ? 0 : 1), rest, -1);
+      if (bound && (constOf(addPoly(bound, tighter, -1)) ?? -1) > 0) {
+        bound = tighter;
+        changed = true;
+      }
+    }
+    return bound && changed ? { ...l, bound: polyExpr(bound) } : l;
+  });
+  const iterVars = new Set(iter.map((l) => l.v));
+  // the digits of every monomial (a chain), else those of the inner iter' strides (see delinearize)
+  const innerVars = new Set(at.loops.map((l) => l.v));
+  const all = delinearize(p, iterVars, innerVars, false);
+  if (typeof all === 'string') return all;
+  const byInner = delinearize(p, iterVars, innerVars, true) as Digit[];
+  const inRangeAll = digitsInRange(ctx, all, iter, iterVars);
+  const inRangeInner = digitsInRange(ctx, byInner, iter, iterVars);
+  // proven digits first; then one digit rather than a run-time check that a window fits under a
+  // stride (`x[s·o + k]`: k < s only for non-overlapping windows); then checked digits
+  let ds: Digit[];
+  if (all.length > 1 && inRangeAll?.length === 0) ds = all;
+  else if (byInner.length > 1 && inRangeInner?.length === 0) ds = byInner;
+  else if (byInner.length === 1 && all.length > 1) ds = byInner;
+  else if (byInner.length > 1 && inRangeInner) ds = byInner;
+  else ds = all.length > 1 && inRangeAll ? all : [single(p, iterVars)];
+  const proven = ds === all ? inRangeAll : ds === byInner ? inRangeInner : [];
+  conditions.push(...(proven ?? []));
 
   // ---- which variables each digit yields ----
-  const order = loops.map((l) => l.v);
+  const order = iter.map((l) => l.v);
   const known = new Set<string>();
   const solved: GatherSite['solved'] = [];
   const sum = new Set<string>();
   const checked: number[] = [];
   ds.forEach((d, i) => {
     const free = [...d.terms.keys()].filter((x) => !known.has(x));
+    // a constant coefficient, or a parameter monomial (a run-time stride, checked >= 1 at run time)
+    const unit = (x: string) => Math.abs(constOf(d.terms.get(x)!) ?? 0) === 1;
     const candidates = free
-      .filter((x) => constOf(d.terms.get(x)!) !== undefined && constOf(d.terms.get(x)!) !== 0)
+      .filter((x) => (constOf(d.terms.get(x)!) ?? 0) !== 0 || paramMonomial(d.terms.get(x)!, iterVars))
       .sort((a, b) => Number(nestVars.has(b)) - Number(nestVars.has(a))
-        || Number(Math.abs(constOf(d.terms.get(a)!)!) !== 1) - Number(Math.abs(constOf(d.terms.get(b)!)!) !== 1)
+        || Number(!unit(a)) - Number(!unit(b))
+        || Number(constOf(d.terms.get(a)!) === undefined) - Number(constOf(d.terms.get(b)!) === undefined)
         || order.indexOf(a) - order.indexOf(b));
     if (!candidates.length) {
       free.forEach((x) => { sum.add(x); known.add(x); });
@@ -242,27 +339,107 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[]): GatherSit
     }
     const s = candidates[0];
     for (const x of free) if (x !== s) { sum.add(x); known.add(x); }
-    solved.push({ v: s, digit: i, coef: constOf(d.terms.get(s)!)! });
+    const coef = d.terms.get(s)!;
+    if (constOf(coef) === undefined && !positiveStride(ctx, coef, loopVars)) conditions.push(bin('>=', polyExpr(coef), num(1)));
+    solved.push({ v: s, digit: i, coef });
     known.add(s);
   });
   for (const x of order) if (!known.has(x)) sum.add(x);
-  const summed = loops.filter((l) => sum.has(l.v));
-  // a summed loop's bounds may use constants and the summed loops around it only
+  const summed = iter.filter((l) => sum.has(l.v));
+  // a summed loop's bounds may use constants and the summed iter around it only
   const seen = new Set<string>();
   for (const l of summed) {
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-      if (loopVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+      if (iterVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
     seen.add(l.v);
   }
-  for (const l of loops) {
+  for (const l of iter) {
     if (sum.has(l.v)) continue;
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-      if (!loopVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+      if (!iterVars.has(n) && !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
   }
-  const narrow = narrowing(ctx, ds, solved, summed, loops, loopVars);
-  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow };
+  const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
+  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
+}
+
+/**
+ * Loop variables the index uses through quotients, split: v over [0, B) (step 1) used as ⌊v / k⌋
+ * (`v >> 2`, `(v / k) | 0`, `Math.floor(v / k)`; the same as trunc for v ≥ 0) and as v (`v % k` is
+ * v − k·⌊v / k⌋) becomes v = k·q + r with q over [0, ⌊(B − 1) / k⌋ + 1) and r over [0, k): the
+ * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
+ * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
+ */
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly } | string {
+  const used = [...symbolsOf(p)].filter((x) => defs[x]);
+  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q };
+  const loopVars = new Set(loops.map((x) => x.v));
+  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[] }>();
+  for (const q of used) {
+    const d = defs[q];
+    // ⌊(v + c) / k⌋: v a loop variable with coefficient 1, c free of loop variables
+    const v = isQuot(d) ? [...d.num].find(([key, c]) => c === 1 && loopVars.has(key))?.[0] : undefined;
+    const l = v !== undefined ? loops.find((x) => x.v === v) : undefined;
+    const offset = v !== undefined && isQuot(d) ? addPoly(d.num, new Map([[v, 1]]), -1) : new Map<string, number>();
+    if (!l || !isQuot(d) || [...symbolsOf(offset)].some((x) => loopVars.has(x) || defs[x]) || (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)) {
+      return 'uses a quotient or remainder the gather cannot invert';
+    }
+    if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+    // truncation is the floor where v + c >= 0: v >= 0 here, so a constant c >= 0
+    if (d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
+    const prev = byVar.get(l.v);
+    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset))) return `divides ${l.v} in two different ways`;
+    byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q] });
+  }
+  const out: ForLoop[] = [];
+  const rebuilt: GatherSite['rebuilt'] = [];
+  const repl = new Map<string, Poly>();
+  for (const l of loops) {
+    const sp = byVar.get(l.v);
+    if (!sp) {
+      out.push(l);
+      continue;
+    }
+    const qv = `${l.v}$q`, rv = `${l.v}$r`;
+    const k = polyExpr(sp.den);
+    const c = polyExpr(sp.offset);
+    // v + c = k·q + r: q from ⌊c / k⌋ to ⌊(B − 1 + c) / k⌋; q < B / k when c = 0 and k divides B (`y < H * r`)
+    const B = boundOf(l);
+    const M = !sp.offset.size && B ? divideBy(B, sp.den) : undefined;
+    const qInit = sp.offset.size ? call('Math.floor', div(c, k)) : num(0);
+    const qBound = M ? polyExpr(M) : add(call('Math.floor', div(add(sub(l.bound, num(1)), c), k)), num(1));
+    out.push({ ...l, v: qv, init: qInit, bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
+    repl.set(l.v, addPoly(addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])), sp.offset, -1));
+    for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
+    rebuilt.push({ v: l.v, init: sub(add(mul(k, v(qv)), v(rv)), c), loop: l });
+  }
+  const p2 = substPoly(p, (x) => repl.get(x));
+  if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
+  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)) };
+}
+
+/** An expression with quasi-affine symbols (`$q0`) written back as JavaScript (`Math.floor(i / 2)`). */
+function defExpr(e: Expr, defs: Defs): Expr {
+  return substitute(e, (x) => {
+    const d = x.k === 'var' ? defs[x.name] : undefined;
+    if (!d) return undefined;
+    if (!isQuot(d)) return call(d.op === 'min' ? 'Math.min' : 'Math.max', ...d.args.map((a) => defExpr(polyExpr(a), defs)));
+    return call(d.op === 'floor' ? 'Math.floor' : 'Math.trunc', div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs)));
+  });
+}
+
+/** `p / k` for a monomial (or positive constant) k dividing every term of p, else undefined. */
+function divideBy(p: Poly, k: Poly): Poly | undefined {
+  if (k.size !== 1) return undefined;
+  const [[key, c]] = [...k];
+  if (c <= 0) return undefined;
+  const out: Poly = new Map();
+  for (const [t, x] of p) {
+    if (x % c !== 0 || !divides(key, t)) return undefined;
+    out.set(quotient(t, key), x / c);
+  }
+  return out;
 }
 
 /** The symbol standing for digit `i` of the gathered element in `narrowing`'s polynomials. */
@@ -279,7 +456,8 @@ const digitSymbol = (i: number): string => `$digit${i}`;
 function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solved'], summed: ForLoop[], loops: ForLoop[], loopVars: Set<string>): GatherSite['narrow'] {
   const out: GatherSite['narrow'] = new Map();
   for (const s of solved) {
-    if (Math.abs(s.coef) !== 1) continue;
+    const coefValue = constOf(s.coef);
+    if (coefValue !== 1 && coefValue !== -1) continue;
     const l = loops.find((x) => x.v === s.v)!;
     const lo = ctx.forms.poly(l.init, loopVars);
     const bound = ctx.forms.poly(l.bound, loopVars);
@@ -288,7 +466,7 @@ function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solv
     const d = digits[s.digit];
     let rest: Poly = addPoly(new Map([[digitSymbol(s.digit), 1]]), d.offset, -1);
     for (const [x, coef] of d.terms) if (x !== s.v) rest = addPoly(rest, mulByVar(coef, x), -1);
-    const value = s.coef === 1 ? rest : addPoly(new Map(), rest, -1);
+    const value = coefValue === 1 ? rest : addPoly(new Map(), rest, -1);
     // each P >= k that holds where the site runs
     const up = l.step > 0;
     const facts: [Poly, number][] = [[up ? addPoly(value, lo, -1) : addPoly(lo, value, -1), 0]];
@@ -322,7 +500,7 @@ const mulByVar = (coef: Poly, x: string): Poly => {
 };
 
 /** Groups the index's terms by parameter monomial into digits ordered by stride, or says why not. */
-function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
+function delinearize(p: Poly, loopVars: Set<string>, innerVars: Set<string>, innerOnly: boolean): Digit[] | string {
   const groups = new Map<string, Map<string, Poly>>();
   const constants: [string, number][] = [];
   for (const [key, c] of p) {
@@ -338,16 +516,25 @@ function delinearize(p: Poly, loopVars: Set<string>): Digit[] | string {
     g.set(lv[0], addPoly(g.get(lv[0]) ?? new Map(), constPoly(c)));
     groups.set(param, g);
   }
-  const strides = [...groups.keys()].sort((a, b) => monomial(b).length - monomial(a).length);
+  // The strides of the array's layout: every monomial, or (`innerOnly`) the monomials of the inner
+  // loops' terms (a window `ky·W`, a channel `c·H·W`), when there are inner loops: a parameter
+  // multiplying only nest variables (`oy·stride·W`, `ox·stride`) is then a coefficient.
+  const innerStrides = [...groups].filter(([, g]) => [...g.keys()].some((x) => innerVars.has(x))).map(([k]) => k);
+  const strides = (innerOnly && innerStrides.length ? innerStrides : [...groups.keys()]).sort((a, b) => monomial(b).length - monomial(a).length);
   if (!strides.includes('')) strides.push('');
   const chain = strides.every((s, i) => i === 0 || divides(s, strides[i - 1]));
   if (!chain) return [single(p, loopVars)];
   const digits: Digit[] = strides.map((stride, i) => ({
     stride,
     radix: i === 0 ? undefined : quotient(strides[i - 1], stride),
-    terms: groups.get(stride) ?? new Map(),
+    terms: new Map(),
     offset: new Map(),
   }));
+  // each term at the largest stride dividing it, its coefficient the rest of its monomial
+  for (const [param, g] of groups) {
+    const d = digits.find((x) => divides(x.stride, param))!;
+    for (const [x, c] of g) d.terms.set(x, addPoly(d.terms.get(x) ?? new Map(), mulPoly(c, monoPoly(quotient(param, d.stride)))));
+  }
   for (const [param, c] of constants) {
     const d = digits.find((x) => divides(x.stride, param))!;
     d.offset = addPoly(d.offset, monoPoly(quotient(param, d.stride), c));
@@ -396,7 +583,15 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
     for (const [x, coef] of d.terms) {
       const c = constOf(coef);
       const r = range.get(x);
-      if (c === undefined || !r) return undefined;
+      if (!r) return undefined;
+      if (c === undefined) {
+        // a parameter coefficient (a run-time stride): non-negative at run time
+        if (!paramMonomial(coef, loopVars)) return undefined;
+        if (!positiveStride(ctx, coef, loopVars)) out.push(bin('>=', polyExpr(coef), num(0)));
+        lo = addPoly(lo, mulPoly(coef, r.lo));
+        hi = addPoly(hi, mulPoly(coef, r.hi));
+        continue;
+      }
       lo = addPoly(lo, c > 0 ? r.lo : r.hi, c);
       hi = addPoly(hi, c > 0 ? r.hi : r.lo, c);
     }
@@ -407,10 +602,45 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
         if (c < 0) return undefined;
         continue;
       }
-      out.push(bin('>=', polyExpr(q), num(0)));
+      if (!floorFact(ctx, q, loopVars)) out.push(bin('>=', polyExpr(q), num(0)));
     }
   }
   return out;
+}
+
+/**
+ * Is a parameter coefficient `P` known to be at least 1 where the nest runs? When a nest loop
+ * runs over [0, c·P) (c > 0: P ≤ 0 leaves it empty, and both the gather and the scatter do
+ * nothing), or P divides in a nest loop's bound (`Math.floor((W - 3) / stride) + 1`: such a
+ * divisor is assumed at least 1, as the analysis does).
+ */
+function positiveStride(ctx: GatherContext, P: Poly, loopVars: Set<string>): boolean {
+  return ctx.nest.some((l) => {
+    const B = ctx.forms.paramPoly(l.bound, loopVars);
+    const c = l.step === 1 && l.cmp === '<' && l.init.k === 'num' && l.init.value === 0 && B ? constOf(divideBy(B, P) ?? new Map([['?', 1]])) : undefined;
+    if (c !== undefined && c > 0) return true;
+    const q = ctx.forms.quasiPoly(l.bound, loopVars);
+    return !!q && defSymbols(q, ctx.forms.quasi).some((x) => { const d = ctx.forms.quasi[x]; return isQuot(d) && samePoly(d.den, P); });
+  });
+}
+
+/**
+ * `q >= 0` from the definition of a quotient among the integer locals it uses (`OW` defined as
+ * `Math.floor((W - 3) / stride) + 1` gives stride·(OW − 1) ≤ W − 3): q minus num − den·⌊num/den⌋
+ * is a non-negative constant.
+ */
+function floorFact(ctx: GatherContext, q: Poly, loopVars: Set<string>): boolean {
+  const expanded = substPoly(q, (x) => {
+    const p = ctx.forms.quasiPoly(v(x), loopVars);
+    return p && !samePoly(p, new Map([[x, 1]])) ? p : undefined;
+  });
+  if ((constOf(expanded) ?? -1) >= 0) return true;
+  return [...symbolsOf(expanded)].some((x) => {
+    const d = ctx.forms.quasi[x];
+    if (!d || d.op !== 'floor') return false;
+    const fact = addPoly(d.num, mulPoly(d.den, new Map([[x, 1]])), -1);
+    return (constOf(addPoly(expanded, fact, -1)) ?? -1) >= 0;
+  });
 }
 
 /** Names shared by the passes: the staged values and the iteration numbering. */
@@ -482,7 +712,7 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
 }
 
 function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string): Stmt[] {
-  const loops = [...nest, ...site.at.loops];
+  const loops = site.loops;
   const loopOf = (x: string) => loops.find((l) => l.v === x)!;
   const value = (d: Digit, except: string): Expr => {
     let e = polyExpr(d.offset);
@@ -494,20 +724,23 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   const level = new Map<string, number>();
   site.summed.forEach((l, i) => level.set(l.v, i + 1));
   const levelOf = (e: Expr): number => Math.max(0, ...[...readsOf(e)].map((n) => level.get(n) ?? 0));
-  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[] }[] = [];
+  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[]; solve?: { coef: Poly; rest: Expr; digit: Digit } }[] = [];
   for (const s of site.solved) {
     const l = loopOf(s.v);
     const rest = sub(jd[s.digit], value(site.digits[s.digit], s.v));
+    const solve = { coef: s.coef, rest, digit: site.digits[s.digit] };
     const lv = Math.max(levelOf(rest), levelOf(l.init), levelOf(l.bound));
     level.set(s.v, lv);
     const range = inRange(l, v(s.v));
-    if (Math.abs(s.coef) === 1) {
-      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: s.coef === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
+    const c = constOf(s.coef);
+    if (c === 1 || c === -1) {
+      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
     } else {
       const t = names.temp('q');
-      guards.push({ level: lv, stmts: (inner) => [
+      const coef = polyExpr(s.coef);
+      guards.push({ level: lv, solve, stmts: (inner) => [
         { k: 'decl', name: t, mutable: false, init: rest },
-        { k: 'if', cond: bin('===', bin('%', v(t), num(s.coef)), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), num(s.coef)) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
+        { k: 'if', cond: bin('===', bin('%', v(t), coef), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), coef) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
       ] });
     }
   }
@@ -526,6 +759,13 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   for (const d of site.recompute) block.push({ ...d, init: stagedSub(d.init) });
   const contribution: Stmt = { k: 'assign', target: { k: 'var', name: acc }, op: site.sign < 0 ? '-=' : '+=', value: stagedSub(site.at.stmt.value) };
   block.push(site.at.conds.length ? { k: 'if', cond: site.at.conds.map(stagedSub).reduce((a, b) => bin('&&', a, b)), then: [contribution], else: [] } : contribution);
+  // split loop variables rebuilt from their quotient and remainder, inside their loop's range
+  if (site.rebuilt.length) {
+    block = [
+      ...site.rebuilt.map((r): Stmt => ({ k: 'decl', name: r.v, mutable: false, init: r.init })),
+      { k: 'if', cond: site.rebuilt.map((r) => inRange(r.loop, v(r.v))).reduce((a, b) => bin('&&', a, b)), then: block, else: [] },
+    ];
+  }
   for (let lv = site.summed.length; lv >= 0; lv--) {
     for (const g of [...guards].reverse()) if (g.level === lv) block = g.stmts(block);
     if (lv > 0) {
@@ -536,6 +776,25 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
       // i <= U: `i < U + 1` under `<`
       const uppers = (n?.upper ?? []).map((u) => digitsIn(l.cmp === '<' ? addPoly(u, constPoly(1)) : u));
       const bound = uppers.length ? call('Math.min', l.bound, ...uppers) : l.bound;
+      // a summed loop whose value a stride divides (`x[s·o + k]` solves o = (j − k) / s): only the
+      // k ≡ j (mod s) are candidates, from the first one in range, step s
+      const strided = l.step === 1 && l.cmp === '<' ? guards.find((g) => g.level === lv && g.solve && (constOf(g.solve.coef) ?? 2) > 1 && Math.abs(constOf(g.solve.digit.terms.get(l.v) ?? new Map()) ?? 0) === 1) : undefined;
+      if (strided?.solve) {
+        const { coef, rest, digit } = strided.solve;
+        const unit = constOf(digit.terms.get(l.v)!)!;
+        const s = polyExpr(coef);
+        // rest = R0 − unit·k, divisible by s  ⇔  k ≡ unit·R0 (mod s)
+        const r0 = substitute(rest, (x) => (x.k === 'var' && x.name === l.v ? num(0) : undefined));
+        const first = names.temp('k0');
+        const start: Stmt = { k: 'decl', name: first, mutable: false, init: add(init, bin('%', add(bin('%', sub(unit === 1 ? r0 : mul(num(-1), r0), init), s), s), s)) };
+        const c = constOf(coef);
+        if (c !== undefined) block = [start, { k: 'for', v: l.v, init: v(first), cmp: '<', bound, step: c, body: block, parallel: false }];
+        else {
+          const t = names.temp('t');
+          block = [start, { k: 'for', v: t, init: num(0), cmp: '<', bound: call('Math.ceil', div(sub(bound, v(first)), s)), step: 1, body: [{ k: 'decl', name: l.v, mutable: false, init: add(v(first), mul(v(t), s)) }, ...block], parallel: false }];
+        }
+        continue;
+      }
       block = [{ k: 'for', v: l.v, init, cmp: l.cmp, bound, step: l.step, body: block, parallel: false }];
     }
   }

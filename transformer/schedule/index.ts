@@ -235,8 +235,9 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     // otherwise the scatter, whose updates race on the GPU
     const scatter = input.gpu ? markAtomic([pass], new Set(choices.map((c) => c.adjoint))) : [pass];
     const otherwise = input.gpu ? 'atomic updates' : 'direct updates';
+    // (conv2d with OH, OW and the stride passed in: (OH - 1)·stride + K <= H)
     for (const c of choices) {
-      if (c.gather?.conditions.length && !c.decision.reason.includes(otherwise)) c.decision.reason += `; the gather's index decomposition is checked at run time, ${otherwise} otherwise`;
+      if (!c.decision.reason.includes(otherwise)) c.decision.reason += `; a gather's index decomposition is checked at run time, ${otherwise} otherwise`;
     }
     return [{ k: 'if', cond: conds.reduce((a, b) => bin('&&', a, b)), then: build(choices), else: scatter }];
   };

@@ -5,7 +5,7 @@
  */
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr } from '../ir/build.js';
-import { type Poly, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
+import { type Poly, type Defs, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
 import { forEachStmt, writesOf } from '../ir/walk.js';
 
 /** Number of iterations of a canonical loop (never negative). */
@@ -90,21 +90,33 @@ export class IndexForms {
     this.written = writesOf(body);
   }
 
+  /** Definitions of the quasi-affine symbols `quasiPoly` returns (`$q0` = ⌊i / 4⌋, …). */
+  readonly quasi: Defs = {};
+
   /** Polynomial of `e` with `loopVars` as symbols; undefined when it has none. */
   poly(e: Expr, loopVars: Set<string>): Poly | undefined {
+    return this.form(e, loopVars, undefined);
+  }
+
+  /** Like `poly`, with quasi-affine symbols (quotients, remainders, min/max; see analysis/exclusive/poly.ts) defined in `quasi`. */
+  quasiPoly(e: Expr, loopVars: Set<string>): Poly | undefined {
+    return this.form(e, loopVars, this.quasi);
+  }
+
+  private form(e: Expr, loopVars: Set<string>, quasi: Defs | undefined): Poly | undefined {
     const seen = new Set<string>();
     const lookup = (name: string): Poly | undefined => {
       if (loopVars.has(name)) return symPoly(name);
       const d = this.defs.get(name);
       if (d && !seen.has(name)) {
         seen.add(name);
-        const p = polyOf(d, lookup);
+        const p = polyOf(d, lookup, quasi);
         seen.delete(name);
         if (p) return p;
       }
       return this.written.has(name) ? undefined : symPoly(name);
     };
-    return polyOf(e, lookup);
+    return polyOf(e, lookup, quasi);
   }
 
   /** Is `name` constant while the nest runs (not written by its generated body)? */

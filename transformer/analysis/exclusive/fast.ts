@@ -19,15 +19,99 @@
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './solve.js';
-import { symbolsOf, type Poly, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf } from './poly.js';
+import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot } from './poly.js';
 
 export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: Witness } | undefined;
 
 export function fastVerdict(m: NestModel, sites: Site[]): FastVerdict {
   if (!sites.length || sites.some((s) => !s.index)) return undefined;
-  if (injective(m, sites)) return { verdict: 'none' };
+  const split = splitQuotients(m, sites);
+  if (split && (injective(split.m, split.sites) || boxInjective(split.m, split.sites))) return { verdict: 'none' };
+  // the identities below substitute loop variables, which quasi-affine symbols hide
+  if (movingDefs(m, sites)) return undefined;
   const witness = everywhereConflict(m, sites);
   return witness ? { verdict: 'conflict', witness } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quasi-affine symbols
+
+/** Quasi-affine symbols whose value is fixed while the nest runs (built from parameters only). */
+function fixedDefs(m: NestModel): string[] {
+  return Object.keys(m.defs).filter((q) => [...baseSymbols(symPoly(q), m.defs)].every((s) => m.params.has(s)));
+}
+
+/** Do the accesses (indices, guards, inner loop bounds) use a quasi-affine symbol that moves with the loops? */
+function movingDefs(m: NestModel, sites: Site[]): boolean {
+  const fixed = new Set(fixedDefs(m));
+  const polys = [...m.loops.flatMap((r) => [r.lo, r.bound]), ...sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])])];
+  return polys.some((p) => defSymbols(p, m.defs).some((q) => !fixed.has(q)));
+}
+
+/** `p / k` for a monomial (or positive constant) k that divides every term of p, else undefined. */
+function divideBy(p: Poly, k: Poly): Poly | undefined {
+  if (k.size !== 1) return undefined;
+  const [[key, c]] = [...k];
+  if (c <= 0) return undefined;
+  const out: Poly = new Map();
+  for (const [t, x] of p) {
+    if (x % c !== 0) return undefined;
+    const rest = t ? t.split('*') : [];
+    for (const s of key ? key.split('*') : []) {
+      const i = rest.indexOf(s);
+      if (i < 0) return undefined;
+      rest.splice(i, 1);
+    }
+    out.set(rest.sort().join('*'), x / c);
+  }
+  return out;
+}
+
+/**
+ * The nest with quotients of its variables as digits of their own: a nest variable v over
+ * [0, k·M) (step 1) that the indices use through ⌊v / k⌋ (or `(v / k) | 0`, the same for v ≥ 0)
+ * is v = k·q + r with q over [0, M) and r over [0, k): the same iterations, and `v % k`, which is
+ * v − k·⌊v / k⌋, becomes r. Pixel shuffle's `((c·r² + (y % r)·r + x % r)·H + y / r)·W + x / r`
+ * is then a mixed-radix number over (c, y%r, x%r, y/r, x/r). Quasi-affine symbols built from
+ * parameters only count as parameters. Undefined when other quasi-affine symbols remain.
+ */
+function splitQuotients(m: NestModel, sites: Site[]): { m: NestModel; sites: Site[] } | undefined {
+  const fixed = new Set(fixedDefs(m));
+  const params = new Set([...m.params, ...fixed]);
+  const nest = new Set(m.loops.map((l) => l.v));
+  const splits = new Map<string, { den: Poly; q: string; syms: string[] }>();
+  const polys = sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])]);
+  for (const p of polys) {
+    for (const q of symbolsOf(p)) {
+      const d = m.defs[q];
+      if (!d || fixed.has(q)) continue;
+      if (!isQuot(d) || d.num.size !== 1 || d.num.get([...d.num.keys()][0]) !== 1) return undefined;
+      const v = [...d.num.keys()][0];
+      if (!nest.has(v) || !mentionsOnly(d.den, params) || d.den.size !== 1) return undefined;
+      const prev = splits.get(v);
+      if (prev && !samePoly(prev.den, d.den)) return undefined;
+      splits.set(v, { den: d.den, q: `${v}/q`, syms: [...(prev?.syms ?? []), q] });
+    }
+  }
+  if (!splits.size) return { m: { ...m, params }, sites };
+  const loops: Range[] = [];
+  const sub = new Map<string, Poly>();
+  for (const r of m.loops) {
+    const sp = splits.get(r.v);
+    if (!sp) {
+      loops.push(r);
+      continue;
+    }
+    const M = r.step === 1 && r.lo.size === 0 && r.cmp === '<' ? divideBy(r.bound, sp.den) : undefined;
+    if (!M) return undefined;
+    const rv = `${r.v}/r`;
+    loops.push({ v: sp.q, lo: new Map(), bound: M, cmp: '<', step: 1 }, { v: rv, lo: new Map(), bound: sp.den, cmp: '<', step: 1 });
+    sub.set(r.v, addPoly(mulPoly(sp.den, symPoly(sp.q)), symPoly(rv)));
+    for (const q of sp.syms) sub.set(q, symPoly(sp.q));
+  }
+  const s = (p: Poly) => substPoly(p, (x) => sub.get(x));
+  const out = sites.map((x) => ({ ...x, index: s(x.index!), guards: x.guards.map((g) => ({ ...g, p: s(g.p) })), inner: x.inner.map((r) => ({ ...r, lo: s(r.lo), bound: s(r.bound) })) }));
+  return { m: { ...m, loops, params }, sites: out };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,6 +148,14 @@ class Facts {
       }
       const x = [...f.keys()].find((k) => k && !k.includes('*') && !this.slacks.has(k) && Math.abs(f.get(k)!) === 1
         && ![...f.keys()].some((o) => o !== k && o.split('*').includes(k)));
+      // a product of sizes at least c (`H*r - 1 >= 0`, a loop up to H·r that runs): H·r = s + c
+      const mono = [...f.keys()].filter((k) => k);
+      if (!x && mono.length === 1 && mono[0].includes('*') && f.get(mono[0]) === 1 && !mono[0].split('*').some((y) => this.slacks.has(y))) {
+        const s = `$s${this.slacks.size}`;
+        this.slacks.add(s);
+        this.products.push([mono[0].split('*'), addPoly(symPoly(s), constPoly(-(f.get('') ?? 0)))]);
+        continue;
+      }
       if (!x) continue;
       const c = f.get(x)!;
       const s = `$s${this.slacks.size}`;
@@ -74,8 +166,29 @@ class Facts {
     }
   }
 
+  /** products of parameters by what they equal (`H*r` → `$s1 + 1`) */
+  private readonly products: [string[], Poly][] = [];
+
   private reduce(p: Poly): Poly {
     for (const [x, by] of this.subs) p = substPoly(p, (s) => (s === x ? by : undefined));
+    for (const [factors, by] of this.products) {
+      let out: Poly = new Map();
+      for (const [k, c] of p) {
+        const rest = k ? k.split('*') : [];
+        let term: Poly = constPoly(c);
+        // each occurrence of the product in the monomial
+        const contains = () => {
+          const r = [...rest];
+          return factors.every((f) => r.indexOf(f) >= 0 && r.splice(r.indexOf(f), 1).length === 1);
+        };
+        while (contains()) {
+          for (const f of factors) rest.splice(rest.indexOf(f), 1);
+          term = mulPoly(term, by);
+        }
+        out = addPoly(out, mulPoly(term, rest.length ? new Map([[rest.sort().join('*'), 1]]) : constPoly(1)));
+      }
+      p = out;
+    }
     return p;
   }
 
@@ -211,6 +324,37 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
   return true;
 }
 
+/**
+ * One access whose index is a mixed-radix number in all its variables, the nest's and the inner
+ * loops' interleaved: `x[(oy·K + ky)·OW·K + ox·K + kx]` (pooling with a run-time window K, stride
+ * K) orders kx, ox, ky, oy by coefficient, and each coefficient exceeds what the lower digits span.
+ * Equal elements then mean equal digits, the nest's among them: the same iteration.
+ */
+function boxInjective(m: NestModel, sites: Site[]): boolean {
+  const site = sites[0];
+  if (!sites.every((x) => samePoly(x.index!, site.index!) && x.inner.length === site.inner.length && x.inner.every((r, i) => r.v === site.inner[i].v && samePoly(r.lo, site.inner[i].lo) && samePoly(r.bound, site.inner[i].bound)))) return false;
+  const ranges = [...m.loops, ...site.inner];
+  const vars = new Set(ranges.map((r) => r.v));
+  const coefs = nestCoefficients(site.index!, vars);
+  if (!coefs) return false;
+  const facts = new Facts(loopFacts([...m.loops, ...m.outer, ...site.inner], m.params));
+  const digits: { c: Poly; r: Range; sp: { lo: Poly; hi: Poly } }[] = [];
+  for (const r of ranges) {
+    const c = coefs.get(r.v);
+    const sp = span(r);
+    if (!c || !sp || r.step === 0 || !mentionsOnly(sp.lo, m.params) || !mentionsOnly(sp.hi, m.params)) return false;
+    digits.push({ c: facts.nonNegative(c) ? c : scalePoly(c, -1), r, sp });
+  }
+  digits.sort((a, b) => degreeOf(a.c) - degreeOf(b.c) || Math.abs(a.c.get('') ?? 0) - Math.abs(b.c.get('') ?? 0));
+  let budget: Poly = new Map();
+  for (const d of digits) {
+    if (!facts.nonNegative(d.c)) return false;
+    if (!facts.nonNegative(addPoly(addPoly(scalePoly(d.c, Math.abs(d.r.step)), constPoly(-1)), budget, -1))) return false;
+    budget = addPoly(budget, mulPoly(d.c, addPoly(d.sp.hi, d.sp.lo, -1)));
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Not exclusive at any size
 
@@ -227,22 +371,10 @@ function valueAt(r: Range, choice: Choice): Poly | undefined {
 
 const PAIRS: [Choice, Choice][] = [['first', 'second'], ['second', 'first'], ['first', 'last'], ['last', 'first']];
 
-const evalPoly = (p: Poly, env: Record<string, number>): number | undefined => {
-  let sum = 0;
-  for (const [k, c] of p) {
-    let term = c;
-    for (const s of k ? k.split('*') : []) {
-      if (env[s] === undefined) return undefined;
-      term *= env[s];
-    }
-    sum += term;
-  }
-  return sum;
-};
 
-const inRange = (r: Range, v: number, env: Record<string, number>): boolean => {
-  const lo = evalPoly(r.lo, env);
-  const bound = evalPoly(r.bound, env);
+const inRange = (r: Range, v: number, env: Record<string, number>, defs?: Defs): boolean => {
+  const lo = evalPoly(r.lo, env, defs);
+  const bound = evalPoly(r.bound, env, defs);
   if (lo === undefined || bound === undefined || r.step === 0) return false;
   const k = (v - lo) / r.step;
   const below = r.cmp === '<' ? v < bound : r.cmp === '<=' ? v <= bound : r.cmp === '>' ? v > bound : v >= bound;
@@ -323,47 +455,49 @@ const sideIndex = (s: Side): Poly => substPoly(s.site.index!, (x) => s.nest.get(
 /** The parameters (and outer loop variables) a witness depends on, at their values. */
 function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
   const ranges = [...m.loops, ...m.outer, ...sites.flatMap((s) => s.inner)];
-  const used = new Set([...sites.flatMap((s) => [...symbolsOf(s.index!)]), ...ranges.flatMap((r) => [...symbolsOf(r.lo), ...symbolsOf(r.bound)])]);
+  const syms = (p: Poly) => [...baseSymbols(p, m.defs)];
+  const used = new Set([...sites.flatMap((s) => [...syms(s.index!), ...s.guards.flatMap((g) => syms(g.p))]), ...ranges.flatMap((r) => [...syms(r.lo), ...syms(r.bound)])]);
   return Object.fromEntries([...m.params].sort().filter((p) => used.has(p)).map((p) => [p, env[p]]));
 }
 
 /** The identity at small concrete sizes, every value checked against its loop. */
 function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witness | undefined {
+  const defs = m.defs;
   const params = [...m.params].sort();
   for (const base of tries(params)) {
     const env: Record<string, number> = { ...base };
     // outer sequential loops at their first values
-    if (m.outer.some((r) => { const v = evalPoly(r.lo, env); if (v === undefined || !inRange(r, v, env)) return true; env[r.v] = v; return false; })) continue;
+    if (m.outer.some((r) => { const v = evalPoly(r.lo, env, defs); if (v === undefined || !inRange(r, v, env, defs)) return true; env[r.v] = v; return false; })) continue;
     // nest variables not in the pair at their first values; every nest loop runs twice
     const first: Record<string, number> = { ...env };
     let ok = true;
     for (const r of m.loops) {
-      const lo = evalPoly(r.lo, env);
-      if (lo === undefined || !inRange(r, lo, env) || !inRange(r, lo + r.step, env)) { ok = false; break; }
+      const lo = evalPoly(r.lo, env, defs);
+      if (lo === undefined || !inRange(r, lo, env, defs) || !inRange(r, lo + r.step, env, defs)) { ok = false; break; }
       first[r.v] = lo;
     }
     if (!ok) continue;
     for (const v of shared) {
       const r = a.site.inner.find((x) => x.v === v)!;
-      const lo = evalPoly(r.lo, env);
-      if (lo === undefined || !inRange(r, lo, env)) { ok = false; break; }
+      const lo = evalPoly(r.lo, env, defs);
+      if (lo === undefined || !inRange(r, lo, env, defs)) { ok = false; break; }
       first[v] = lo;
     }
     if (!ok) continue;
     const at = (s: Side): Record<string, number> | undefined => {
       const e = { ...first };
       for (const [v, p] of [...s.nest, ...s.inner]) {
-        const x = evalPoly(p, first);
+        const x = evalPoly(p, first, defs);
         if (x === undefined) return undefined;
         e[v] = x;
       }
       const loops = [...m.loops, ...s.site.inner];
-      return loops.every((r) => inRange(r, e[r.v], e)) ? e : undefined;
+      return loops.every((r) => inRange(r, e[r.v], e, defs)) ? e : undefined;
     };
     const ea = at(a), eb = at(b);
     if (!ea || !eb) continue;
-    const element = evalPoly(a.site.index!, ea);
-    if (element === undefined || element !== evalPoly(b.site.index!, eb)) continue;
+    const element = evalPoly(a.site.index!, ea, defs);
+    if (element === undefined || element !== evalPoly(b.site.index!, eb, defs)) continue;
     const iterations = [ea, eb].map((e) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]))) as Witness['iterations'];
     if (m.loops.every((l) => iterations[0][l.v] === iterations[1][l.v])) continue;
     return { params: witnessParams(m, env, [a.site, b.site]), iterations, element, accesses: [a.site.text, b.site.text] };
@@ -389,19 +523,19 @@ function smallSizes(params: string[]): Record<string, number>[] {
 }
 
 /** The values of a loop variable at concrete sizes, at most `cap` of them. */
-function values(r: Range, env: Record<string, number>, cap: number): number[] | undefined {
-  const lo = evalPoly(r.lo, env);
+function values(r: Range, env: Record<string, number>, cap: number, defs?: Defs): number[] | undefined {
+  const lo = evalPoly(r.lo, env, defs);
   if (lo === undefined || r.step === 0) return undefined;
   const out: number[] = [];
-  for (let v = lo; inRange(r, v, env); v += r.step) {
+  for (let v = lo; inRange(r, v, env, defs); v += r.step) {
     if (out.length >= cap) return undefined;
     out.push(v);
   }
   return out;
 }
 
-const holds = (g: Site['guards'][number], env: Record<string, number>): boolean | undefined => {
-  const v = evalPoly(g.p, env);
+const holds = (g: Site['guards'][number], env: Record<string, number>, defs?: Defs): boolean | undefined => {
+  const v = evalPoly(g.p, env, defs);
   return v === undefined ? undefined : g.rel === '>=' ? v >= 0 : g.rel === '==' ? v === 0 : v !== 0;
 };
 
@@ -455,25 +589,26 @@ export function guessedCondition(m: NestModel, sites: Site[]): string | undefine
  * once); undefined when the enumeration gives up (too large, or a value without form).
  */
 function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<string, number>): { witness?: Witness; nonDegenerate: boolean } | undefined {
+  const defs = m.defs;
   {
     const env: Record<string, number> = { ...sizes };
-    if (m.outer.some((r) => { const v = values(r, env, 64); if (!v?.length) return true; env[r.v] = v[0]; return false; })) return undefined;
+    if (m.outer.some((r) => { const v = values(r, env, 64, defs); if (!v?.length) return true; env[r.v] = v[0]; return false; })) return undefined;
     // the iterations, in order
     let its: Record<string, number>[] = [env];
     let nonDegenerate = true;
     for (const r of m.loops) {
       const e0 = its[0] ?? env;
-      const lo = evalPoly(r.lo, e0);
-      if (lo === undefined || !inRange(r, lo, e0) || !inRange(r, lo + r.step, e0)) nonDegenerate = false;
-      its = its.flatMap((e) => (values(r, e, 16) ?? [NaN]).map((v) => ({ ...e, [r.v]: v })));
+      const lo = evalPoly(r.lo, e0, defs);
+      if (lo === undefined || !inRange(r, lo, e0, defs) || !inRange(r, lo + r.step, e0, defs)) nonDegenerate = false;
+      its = its.flatMap((e) => (values(r, e, 16, defs) ?? [NaN]).map((v) => ({ ...e, [r.v]: v })));
       if (its.length > 256 || its.some((e) => Number.isNaN(e[r.v]))) return undefined;
     }
     if (its.length < 2) return { nonDegenerate: false };
     for (const s of new Set([...first, ...second])) {
       const e = { ...its[0] };
       for (const r of s.inner) {
-        const v = evalPoly(r.lo, e);
-        if (v === undefined || !inRange(r, v, e)) { nonDegenerate = false; break; }
+        const v = evalPoly(r.lo, e, defs);
+        if (v === undefined || !inRange(r, v, e, defs)) { nonDegenerate = false; break; }
         e[r.v] = v;
       }
     }
@@ -484,15 +619,15 @@ function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<s
       for (const s of sites) {
         let envs: Record<string, number>[] = [e];
         for (const r of s.inner) {
-          envs = envs.flatMap((x) => (values(r, x, 32) ?? [NaN]).map((v) => ({ ...x, [r.v]: v })));
+          envs = envs.flatMap((x) => (values(r, x, 32, defs) ?? [NaN]).map((v) => ({ ...x, [r.v]: v })));
           if (envs.some((x) => Number.isNaN(x[r.v]))) return undefined;
         }
         for (const x of envs) {
           if (++work > ENUMERATION_BUDGET) return undefined;
-          const g = s.guards.map((c) => holds(c, x));
+          const g = s.guards.map((c) => holds(c, x, defs));
           if (g.includes(undefined)) return undefined;
           if (g.includes(false)) continue;
-          const el = evalPoly(s.index!, x);
+          const el = evalPoly(s.index!, x, defs);
           if (el === undefined) return undefined;
           out.push([el, s]);
         }

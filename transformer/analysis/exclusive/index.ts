@@ -10,7 +10,7 @@ import type { ForLoop, Kernel } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, conditionOf, type Witness, type Outcome } from './solve.js';
-import { symbolsOf } from './poly.js';
+import { baseSymbols } from './poly.js';
 import { fastVerdict, smallConflict, guessedCondition } from './fast.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
@@ -22,6 +22,10 @@ export interface ReadReport {
   strategy: Strategy;
   /** for `depends`: the condition (over integer parameters) under which reads are exclusive */
   condition: string | null;
+  /**
+   * two iterations reading one element: for `no` and `depends` a real one; for `unknown` one that
+   * may happen (accesses under data-dependent branches), enough to rule out suggesting a pragma
+   */
   witness: Witness | null;
   /** stated by a pragma, not proven */
   assumed: boolean;
@@ -82,7 +86,7 @@ export function describeWitness(w: Witness, verb: string, name: string): string 
  */
 const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   const nest = new Set(m.loops.map((l) => l.v));
-  return sites.every((s) => s.index && [...symbolsOf(s.index)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
+  return sites.every((s) => s.index && [...baseSymbols(s.index, m.defs)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
 };
 
 /** A nest loop whose bounds have no polynomial form: the solver could only guess (the reason why). */

@@ -9,7 +9,7 @@ import { parallelNest } from '../tape.js';
 import { forEachStmt, declaredIn } from '../../ir/walk.js';
 import { printExpr } from '../../emit/print.js';
 import type { Activity } from '../activity.js';
-import { type Poly, polyOf, symPoly, addPoly, constPoly } from './poly.js';
+import { type Poly, type Defs, polyOf as polyOfWith, symPoly, addPoly, constPoly } from './poly.js';
 
 /** A loop variable's range: v = lo ± step·k, k ≥ 0, v below/above the bound. */
 export interface Range {
@@ -55,6 +55,8 @@ export interface NestModel {
   active: Set<string>;
   /** Float arrays and scalars (for reporting which reads matter to the adjoint). */
   arrays: Set<string>;
+  /** definitions of the quasi-affine symbols (`$q0` = ⌊…/…⌋, min, max) the polynomials use */
+  defs: Defs;
 }
 
 type Scope = Map<string, Poly | null>;
@@ -62,6 +64,8 @@ type Scope = Map<string, Poly | null>;
 /** Finds the parallel nests of a kernel and models each one. */
 export function modelNests(k: Kernel, activity: Activity): NestModel[] {
   const models: NestModel[] = [];
+  const defs: Defs = {};
+  const polyOf = (e: Expr, lookup: (n: string) => Poly | undefined) => polyOfWith(e, lookup, defs);
   const intParams = new Set(k.params.filter((p) => p.kind === 'scalar' && !p.float).map((p) => p.name));
   const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
   const floatScalars = new Set(k.params.filter((p) => p.kind === 'scalar' && p.float).map((p) => p.name));
@@ -166,8 +170,8 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
             break;
           case 'if': {
             exprSites(s.cond, inner, guards, certain, line, lookup);
-            const c = guardOf(s.cond, lookup);
-            const neg = guardOf({ k: 'unary', op: '!', e: s.cond }, lookup);
+            const c = guardOf(s.cond, lookup, defs);
+            const neg = guardOf({ k: 'unary', op: '!', e: s.cond }, lookup, defs);
             body(s.then, scs, inner, c ? [...guards, ...c] : guards, certain && !!c);
             body(s.else, scs, inner, neg ? [...guards, ...neg] : guards, certain && !!neg);
             break;
@@ -192,7 +196,7 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
     };
     body(nest[nest.length - 1].body, inScopes, [], [], true);
     const active = new Set([...activity.active].filter((n) => arrays.has(n) || floatScalars.has(n) || floatLocals.has(n)));
-    return { loop, loops, sites, params: new Set([...params, ...intParams]), outer, active, arrays: new Set([...arrays, ...floatScalars, ...floatLocals]) };
+    return { loop, loops, sites, params: new Set([...params, ...intParams]), outer, active, arrays: new Set([...arrays, ...floatScalars, ...floatLocals]), defs };
   };
 
   outside(k.body, [], [], new Set());
@@ -202,28 +206,28 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
 const printIndex = (e: Expr & { k: 'index' }): string => printExpr(e);
 
 /** Affine guard of a branch: a conjunction of comparisons, or undefined. */
-function guardOf(c: Expr, lookup: (n: string) => Poly | undefined): Constraint[] | undefined {
+function guardOf(c: Expr, lookup: (n: string) => Poly | undefined, defs: Defs): Constraint[] | undefined {
   if (c.k === 'unary' && c.op === '!') {
     const x = c.e;
     if (x.k === 'binary' && ['<', '<=', '>', '>=', '===', '==', '!==', '!='].includes(x.op)) {
       const flip: Record<string, string> = { '<': '>=', '<=': '>', '>': '<=', '>=': '<', '===': '!==', '==': '!=', '!==': '===', '!=': '==' };
-      return guardOf({ ...x, op: flip[x.op] as typeof x.op }, lookup);
+      return guardOf({ ...x, op: flip[x.op] as typeof x.op }, lookup, defs);
     }
     if (x.k === 'binary' && x.op === '||') {
-      const a = guardOf({ k: 'unary', op: '!', e: x.l }, lookup);
-      const b = guardOf({ k: 'unary', op: '!', e: x.r }, lookup);
+      const a = guardOf({ k: 'unary', op: '!', e: x.l }, lookup, defs);
+      const b = guardOf({ k: 'unary', op: '!', e: x.r }, lookup, defs);
       return a && b ? [...a, ...b] : undefined;
     }
     return undefined;
   }
   if (c.k !== 'binary') return undefined;
   if (c.op === '&&') {
-    const a = guardOf(c.l, lookup);
-    const b = guardOf(c.r, lookup);
+    const a = guardOf(c.l, lookup, defs);
+    const b = guardOf(c.r, lookup, defs);
     return a && b ? [...a, ...b] : undefined;
   }
-  const l = polyOf(c.l, lookup);
-  const r = polyOf(c.r, lookup);
+  const l = polyOfWith(c.l, lookup, defs);
+  const r = polyOfWith(c.r, lookup, defs);
   if (!l || !r) return undefined;
   const d = addPoly(l, r, -1); // l - r
   switch (c.op) {

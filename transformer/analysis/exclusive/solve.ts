@@ -9,7 +9,7 @@
  * satisfying its affine guards) at which both access the same element.
  */
 import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
-import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf } from './poly.js';
+import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf, baseSymbols, defParts, defSymbols, isQuot } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective } from './fast.js';
 import { askConflict, askCondition } from './z3-client.js';
@@ -65,11 +65,44 @@ export type Outcome =
   | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string }
   | { verdict: 'unknown'; reason: string; /** z3 failed on the query (crashed, ran out of memory, no answer in time): why */ failure?: string };
 
-/** Builds z3 terms for a nest: one copy of the iteration variables per iteration. */
+/**
+ * Builds z3 terms for a nest: one copy of the iteration variables per iteration. A quasi-affine
+ * symbol gets one copy per renaming of the variables it is built from, defined exactly (isl's
+ * encoding) by constraints collected in `defs`, which every formula built with the encoder must
+ * include: `q = ⌊e/k⌋` ⇔ k·q ≤ e ≤ k·q + k − 1; JavaScript's truncation is the same for e ≥ 0
+ * and k·q − k + 1 ≤ e ≤ k·q below; `q = min(a, b)` ⇔ q ≤ a ∧ q ≤ b ∧ (q = a ∨ q = b). The
+ * definitions are total functions of their operands (for divisors ≥ 1), so adding them to a
+ * formula only names values.
+ */
 class Encoder {
   readonly vars = new Map<string, Arith<'main'>>();
   readonly bound: Arith<'main'>[] = [];
+  readonly defs: Bool<'main'>[] = [];
   constructor(readonly ctx: Z, readonly model: NestModel) {}
+
+  /** The copy of quasi-affine symbol `s` for the renaming `rename`, defined on first use. */
+  private defSym(s: string, rename: (s: string) => string): Arith<'main'> {
+    const d = this.model.defs[s];
+    const name = `${s}[${[...baseSymbols(new Map([[s, 1]]), this.model.defs)].sort().map(rename).join(',')}]`;
+    let q = this.vars.get(name);
+    if (q) return q;
+    q = this.ctx.Int.const(name);
+    this.vars.set(name, q);
+    const ctx = this.ctx;
+    if (!isQuot(d)) {
+      const args = d.args.map((a) => this.poly(a, rename));
+      const x = q;
+      this.defs.push(...args.map((a) => (d.op === 'min' ? x.le(a) : x.ge(a))), ctx.Or(...args.map((a) => x.eq(a))));
+    } else {
+      const e = this.poly(d.num, rename);
+      const k = this.poly(d.den, rename);
+      const kq = k.mul(q);
+      const floor = ctx.And(kq.le(e), e.le(kq.add(k).sub(1)));
+      // for a divisor below 1 the quotient is not an integer (an index of none): see `defined`
+      this.defs.push(ctx.Implies(k.ge(1), d.op === 'floor' ? floor : ctx.Or(ctx.And(e.ge(0), floor), ctx.And(e.lt(0), kq.ge(e), e.ge(kq.sub(k).add(1))))));
+    }
+    return q;
+  }
 
   sym(name: string): Arith<'main'> {
     let v = this.vars.get(name);
@@ -80,12 +113,26 @@ class Encoder {
     return v;
   }
 
+  /**
+   * Where the quotients `p` uses are integers: their divisors (those that are not constants) at
+   * least 1. A division by 0 makes an index NaN, which reads no element; a loop bound with such a
+   * division is assumed to have one.
+   */
+  defined(p: Poly, rename: (s: string) => string): Bool<'main'>[] {
+    const out: Bool<'main'>[] = [];
+    for (const q of defSymbols(p, this.model.defs)) {
+      const d = this.model.defs[q];
+      if (isQuot(d) && !(d.den.size === 1 && d.den.has(''))) out.push(this.poly(d.den, rename).ge(1));
+    }
+    return out;
+  }
+
   /** A polynomial with symbols renamed by `rename`. */
   poly(p: Poly, rename: (s: string) => string): Arith<'main'> {
     let sum: Arith<'main'> = this.ctx.Int.val(0);
     for (const [k, c] of p) {
       let term: Arith<'main'> = this.ctx.Int.val(c);
-      for (const s of k ? k.split('*') : []) term = term.mul(this.sym(rename(s)));
+      for (const s of k ? k.split('*') : []) term = term.mul(this.model.defs[s] ? this.defSym(s, rename) : this.sym(rename(s)));
       sum = sum.add(term);
     }
     return sum;
@@ -94,6 +141,7 @@ class Encoder {
   /** v = lo ± step·k (k ≥ 0), v on the right side of its bound. */
   range(r: Range, rename: (s: string) => string, out: Bool<'main'>[]): void {
     if (r.step === 0) return; // a range without polynomial form: unconstrained
+    out.push(...this.defined(r.lo, rename), ...this.defined(r.bound, rename));
     const v = this.sym(rename(r.v));
     const lo = this.poly(r.lo, rename);
     const bound = this.poly(r.bound, rename);
@@ -108,7 +156,11 @@ class Encoder {
 
   guard(g: Constraint, rename: (s: string) => string): Bool<'main'> {
     const p = this.poly(g.p, rename);
-    return g.rel === '>=' ? p.ge(0) : g.rel === '==' ? p.eq(0) : p.neq(0);
+    const c = g.rel === '>=' ? p.ge(0) : g.rel === '==' ? p.eq(0) : p.neq(0);
+    // with a quotient by 0 (NaN), JavaScript's comparisons are false, `!==` true
+    const ok = this.defined(g.p, rename);
+    if (!ok.length) return c;
+    return g.rel === '!=' ? this.ctx.Or(c, this.ctx.Not(this.ctx.And(...ok))) : this.ctx.And(c, ...ok);
   }
 }
 
@@ -151,7 +203,7 @@ function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string
   for (const r of b.inner) enc.range(r, rb, parts);
   for (const g of a.guards) parts.push(enc.guard(g, ra));
   for (const g of b.guards) parts.push(enc.guard(g, rb));
-  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)));
+  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)), ...enc.defined(a.index!, ra), ...enc.defined(b.index!, rb));
   return enc.ctx.And(...parts);
 }
 
@@ -168,7 +220,7 @@ function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): {
     if (first === second && j < i) return; // symmetric
     pairs.push({ a, b, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
   }));
-  return { enc, formula: ctx.And(...base, ctx.Or(...pairs.map((p) => p.f))), pairs };
+  return { enc, formula: ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)), ...enc.defs), pairs };
 }
 
 /**
@@ -354,6 +406,11 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
     if (s.index) polys.push(s.index);
     for (const g of s.guards) polys.push(g.p);
   }
+  // a quotient by a parameter is a product of symbols in its definition
+  for (const d of Object.values(m.defs)) {
+    polys.push(...defParts(d));
+    if (isQuot(d)) polys.push(mulPoly(d.den, symPoly('$q')));
+  }
   return polys.every((p) => degreeOf(p) <= 1);
 }
 
@@ -397,6 +454,7 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
     two.pop(); // replace "the iterations differ" by "they differ in every loop variable"
     for (const l of m.loops) two.push(enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)));
     sites.forEach((site, i) => { for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two); });
+    two.push(...enc.defs);
     const twoVars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
     const twoParams = await qe(ctx.And(...two), twoVars);
     const exclusiveSomewhere = await withSolver(ctx, 2000, async (solver) => {

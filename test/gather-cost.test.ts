@@ -1,0 +1,89 @@
+/**
+ * The cost of gathers (issue 13): each fixture kernel's adjoint with the gather forced runs with
+ * every loop instrumented, and its loop trips must stay within a constant factor of the primal's.
+ * A gather that scans the iteration space for each element (|x| × |iterations|: a conv2d with a
+ * run-time stride whose digits were not solved, an `i >> 2` without its quotient loop) breaks the
+ * bound, and its ratio grows with the problem size, which the scaling test checks too.
+ */
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compile } from '../transformer/index.js';
+import { loadGenerated, type GeneratedModule } from './support/load.js';
+import { specs, type FixtureSpec } from '../fixtures/specs.js';
+import { argsFor } from './support/fixture-args.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+/** Fixtures whose reads are shared (gathers apply), with quasi-affine indices among them. */
+const DIRS = ['quasi', 'conv2d', 'stencil1d', 'stencil2d', 'pooling', 'window', 'dense', 'mirror', 'heat'];
+/** The most loop trips K_b may take per trip of K (forward sweep, adjoint nest, gathers). */
+const FACTOR = 12;
+
+const trips = { n: 0 };
+(globalThis as Record<string, unknown>).__trips = trips;
+
+/** Every `for (…) {` line of the generated code counts its trips. */
+const instrument = (code: string): string => code.replace(/^(\s*for \(.*\) \{)$/gm, '$1 __trips.n++;');
+
+/** Kernels where a forced gather fell back to private copies (their cost is 16 copies, not the gather's). */
+const reduced = new Set<string>();
+
+async function load(dir: string): Promise<GeneratedModule> {
+  const source = fs.readFileSync(path.join(root, `fixtures/${dir}/${dir}.ts`), 'utf8');
+  const r = await compile(source, { fileName: `fixtures/${dir}/${dir}.ts`, format: 'js', strategy: 'gather' });
+  expect(r.code, r.diagnostics.map((d) => d.message).join('\n')).toBeDefined();
+  for (const k of r.analysis.kernels) if (k.loops.some((l) => l.reads.some((x) => x.strategy === 'reduction'))) reduced.add(`${dir}/${k.name}`);
+  return loadGenerated(instrument(r.code!));
+}
+
+/** Trips of K and of K_b (all array adjoints 1) on the spec's inputs. */
+function count(mod: GeneratedModule, spec: FixtureSpec): { primal: number; adjoint: number } {
+  const meta = mod.__parad.kernels[spec.kernel];
+  const args = argsFor(spec, meta.params);
+  const call = (name: string, list: unknown[]) => (mod[name] as (...a: unknown[]) => unknown)(...list);
+  trips.n = 0;
+  call(spec.kernel, meta.params.map((p) => args[p.name]));
+  const primal = trips.n;
+  const list: unknown[] = [];
+  for (const p of meta.params) {
+    const a = argsFor(spec, meta.params)[p.name];
+    list.push(a);
+    if (p.active && ArrayBuffer.isView(a)) list.push(new Float64Array((a as Float64Array).length).fill(1));
+  }
+  if (meta.returns !== 'void') list.push(1);
+  trips.n = 0;
+  call(`${spec.kernel}_b`, list);
+  return { primal, adjoint: trips.n };
+}
+
+const modules = new Map<string, GeneratedModule>();
+for (const dir of DIRS) modules.set(dir, await load(dir));
+
+describe.each(DIRS)('gathered adjoints of fixtures/%s', (dir) => {
+  test.each(specs.filter((s) => s.file === dir).map((s) => [s.kernel + (s.tag ? ` (${s.tag})` : ''), s] as const))('%s: loop trips within a constant factor of the primal', (_name, spec) => {
+    if (reduced.has(`${dir}/${spec.kernel}`)) return;
+    const { primal, adjoint } = count(modules.get(dir)!, spec);
+    expect(primal).toBeGreaterThan(0);
+    expect(adjoint / primal, `${spec.kernel}: K_b ${adjoint} trips, K ${primal}`).toBeLessThanOrEqual(FACTOR);
+  });
+});
+
+test('the gathers of the quasi-affine fixtures apply (no fallback)', () => {
+  expect([...reduced].filter((k) => k.startsWith('quasi/')).sort()).toEqual(['quasi/convTranspose', 'quasi/maxPool']);
+});
+
+test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters, avgPool, upsample, bilinear)', () => {
+  const mod = modules.get('quasi')!;
+  const at = (kernel: string, sizes: Record<string, number>) => {
+    const { primal, adjoint } = count(mod, { file: 'quasi', kernel, sizes });
+    return adjoint / primal;
+  };
+  const conv = (H: number) => {
+    const OH = Math.floor((H - 3) / 2) + 1;
+    return at('conv2dStrided', { out: 2 * OH * OH, inp: 2 * H * H, w: 36, C: 2, H, W: H, F: 2, K: 3, OH, OW: OH, stride: 2 });
+  };
+  const pool = (H: number) => at('avgPool', { out: (Math.floor((H - 3) / 2) + 1) ** 2, x: H * H, H, W: H, stride: 2 });
+  const up = (n: number) => at('upsample', { out: n, inp: n / 4, n });
+  const bilinear = (H: number) => at('bilinear2x', { out: 4 * H * H, inp: H * H, H, W: H });
+  for (const [small, large] of [[conv(7), conv(31)], [pool(7), pool(31)], [up(16), up(256)], [bilinear(4), bilinear(32)]]) expect(large).toBeLessThanOrEqual(small * 1.5);
+});
