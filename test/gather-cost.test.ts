@@ -32,7 +32,7 @@ async function load(dir: string): Promise<GeneratedModule> {
   const source = fs.readFileSync(path.join(root, `fixtures/${dir}/${dir}.ts`), 'utf8');
   const r = await compile(source, { fileName: `fixtures/${dir}/${dir}.ts`, format: 'js', strategy: 'gather' });
   expect(r.code, r.diagnostics.map((d) => d.message).join('\n')).toBeDefined();
-  for (const k of r.analysis.kernels) if (k.loops.some((l) => l.reads.some((x) => x.strategy === 'reduction'))) reduced.add(`${dir}/${k.name}`);
+  for (const k of r.analysis.kernels) if (k.loops.some((l) => l.reads.some((x) => x.targets!.ts!.strategy === 'reduction'))) reduced.add(`${dir}/${k.name}`);
   return loadGenerated(instrument(r.code!));
 }
 

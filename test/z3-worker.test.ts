@@ -20,15 +20,16 @@ const root = path.resolve(import.meta.dirname, '..');
 const faulty = path.join(root, 'test/support/z3-faulty-worker.mjs');
 
 /**
- * `b[i] += c[j*n + i]` over an inner `j`: the reads of c are exclusive, which only z3 proves (one
- * conflict query). `fault` names an extra parameter that makes the stand-in fail that query.
+ * `b[i] += c[3*i + 5*j]` over an inner `j < 2`: the reads of c are exclusive (3·Δi = 5·Δj has no
+ * solution with |Δj| < 2 but Δi = Δj = 0), which only z3 proves (one conflict query). `fault` names an
+ * extra parameter that makes the stand-in fail that query.
  */
 const transposed = (name: string, fault?: string) => `/** @kernel */
 export function ${name}(b: Float64Array, c: Float64Array, n: i32, size: i32${fault ? `, ${fault}: i32` : ''}): void {
   // @parallel
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < size; j++) {
-      b[i] += c[j * n + i];
+    for (let j = 0; j < 2; j++) {
+      b[i] += c[3 * i + 5 * j];
     }
   }
 }
