@@ -107,6 +107,11 @@ export class Names {
     return this.derived('read', 'read');
   }
 
+  /** A local holding an element a nest reads and never writes (`_w0` for `w[0]`). */
+  invariant(array: string, index: number): string {
+    return this.fresh(`_${array}${index}`);
+  }
+
   /** A local summing the updates of one adjoint element across a nest (`_wb0` for `wb[0]`). */
   accumulator(adjoint: string, index: number): string {
     return this.fresh(`_${adjoint}${index}`);

@@ -21,7 +21,7 @@ import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '..
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr } from '../ir/build.js';
-import { declaredIn, forEachStmt, ownExprs } from '../ir/walk.js';
+import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
@@ -126,7 +126,8 @@ export function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDec
   const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
-    return { stmts: accumulateInLocals(input.pass, new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names), chosen };
+    const pass = hoistInvariantReads(input.pass, input.names);
+    return { stmts: [...pass.before, ...accumulateInLocals(pass.loop, new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names)], chosen };
   }
   if (!input.gpu) return { stmts, chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
@@ -301,6 +302,34 @@ function movesWithLoops(body: Stmt[], target: string, nest: ForLoop[]): boolean 
     if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && [...readsOf(s.target.index)].some((n) => loops.has(n))) moves = true;
   });
   return moves;
+}
+
+/**
+ * Sequential target: elements at constant indices of arrays the nest never writes (`w[0]` of a
+ * stencil's weights) read once into locals before it, as hand-written code does: the engine cannot
+ * hoist the loads itself, since for all it knows a store into another array may change them.
+ */
+function hoistInvariantReads(pass: ForLoop, names: Names): { before: Stmt[]; loop: ForLoop } {
+  const written = writesOf([pass]);
+  const found = new Map<string, { array: string; index: number }>();
+  forEachStmt([pass], (s) => {
+    for (const e of ownExprs(s)) {
+      walkExpr(e, (x) => {
+        if (x.k === 'index' && x.index.k === 'num' && Number.isInteger(x.index.value) && !written.has(x.array)) found.set(`${x.array}[${x.index.value}]`, { array: x.array, index: x.index.value });
+      });
+    }
+  });
+  if (!found.size) return { before: [], loop: pass };
+  const local = new Map<string, string>();
+  const before: Stmt[] = [];
+  for (const [key, { array, index }] of [...found].sort(([a], [b]) => a.localeCompare(b))) {
+    const t = names.invariant(array, index);
+    local.set(key, t);
+    before.push({ k: 'decl', name: t, mutable: false, init: { k: 'index', array, index: num(index) } });
+  }
+  const swap = (e: Expr) => mapExpr(e, (x) => (x.k === 'index' && x.index.k === 'num' && local.has(`${x.array}[${x.index.value}]`) ? v(local.get(`${x.array}[${x.index.value}]`)!) : undefined));
+  const [loop] = mapStmts([pass], (e) => swap(e)) as ForLoop[];
+  return { before, loop };
 }
 
 /**
