@@ -3,7 +3,8 @@
 // (gpu-check.mjs). A separate process: dawn.node is not stable inside vitest's workers.
 //   PARAD_GPU_CASES=cases.json PARAD_GPU_OUT=report.json node test/support/gpu-fuzz-run.mjs
 // cases.json: [{ name, source, specs: [{ kernel, tag, args, types }] }]; the report: { adapter,
-// canRun, cases: { [name]: entry } }.
+// canRun, cases: { [name]: entry } }, rewritten after each case; while a case runs its name is in
+// `${PARAD_GPU_OUT}.running` (the parent names a case that crashed the process, and goes on).
 import fs from 'node:fs';
 import { checkCompiled, compileSource, openDevice } from './gpu-check.mjs';
 
@@ -22,7 +23,10 @@ for (const [i, c] of cases.entries()) {
   } catch (e) {
     report.cases[c.name] = { diagnostics: [], tint: [], runs: [], failure: String(e?.stack ?? e) };
   }
+  // written after each case: a crash keeps what ran before it
+  fs.writeFileSync(process.env.PARAD_GPU_OUT, JSON.stringify(report));
 }
 fs.writeFileSync(process.env.PARAD_GPU_OUT, JSON.stringify(report));
+fs.rmSync(`${process.env.PARAD_GPU_OUT}.running`, { force: true });
 device.destroy();
 process.exit(0);
