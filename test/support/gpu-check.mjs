@@ -11,12 +11,11 @@ import { loadGenerated } from './load-generated.mjs';
 export const load = (code) => loadGenerated(code, runtime);
 
 /**
- * A WebGPU device of dawn.node (npm `webgpu`) over SwiftShader (`PARAD_VK_ICD`, default Debian
- * chromium's driver), or dawn's null backend without it (`canRun` false: shaders compile, nothing
- * runs). `maxStorageBuffers`: request the adapter's maximum of storage buffers per stage, else
- * WebGPU's default limits.
+ * A WebGPU device of dawn.node (npm `webgpu`) with WebGPU's default limits, over SwiftShader
+ * (`PARAD_VK_ICD`, default Debian chromium's driver), or dawn's null backend without it (`canRun`
+ * false: shaders compile, nothing runs).
  */
-export async function openDevice({ maxStorageBuffers = false } = {}) {
+export async function openDevice() {
   const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
   const canRun = fs.existsSync(SWIFTSHADER);
   if (canRun) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -25,8 +24,7 @@ export async function openDevice({ maxStorageBuffers = false } = {}) {
   Object.assign(globalThis, globals);
   const gpu = create(canRun ? [] : ['backend=null']);
   const adapter = await gpu.requestAdapter();
-  const limit = adapter.limits.maxStorageBuffersPerShaderStage;
-  const device = await adapter.requestDevice(maxStorageBuffers ? { requiredLimits: { maxStorageBuffersPerShaderStage: limit } } : {});
+  const device = await adapter.requestDevice();
   return { gpu, adapter, device, canRun };
 }
 
@@ -101,8 +99,7 @@ export async function checkSource(device, canRun, { source, fileName, resolveImp
 
 /**
  * The JavaScript modules (with their WebGPU programs) of `source`: as the analysis chose and with
- * each strategy forced. (A process can compile everything before it opens its device: z3's
- * threads starting while SwiftShader runs have crashed dawn.node.)
+ * each strategy forced.
  */
 export async function compileSource(source, fileName, resolveImport) {
   const options = { fileName, format: 'js', targets: ['ts', 'wgsl'], resolveImport };

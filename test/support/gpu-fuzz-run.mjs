@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { checkCompiled, compileSource, openDevice } from './gpu-check.mjs';
 
 const cases = JSON.parse(fs.readFileSync(process.env.PARAD_GPU_CASES, 'utf8'));
-// everything compiled before the device opens (see compileSource)
+// everything compiled before the device opens
 const compiled = [];
 for (const c of cases) compiled.push(await compileSource(c.source, `${c.name}.ts`).catch((e) => ({ error: String(e?.stack ?? e) })));
 const { adapter, device, canRun } = await openDevice();
