@@ -64,9 +64,10 @@ beforeAll(async () => {
 
 /**
  * Runs `list` in child processes (test/support/gpu-fuzz-run.mjs). dawn.node over SwiftShader has
- * been seen to abort the process now and then (`std::system_error`, a pthread assertion) on kernels
- * that then run fine: a case that crashes the process is run again alone, twice; one that crashes
- * every time fails (`crashed`), one that then runs counts among `crashes` (reported, not failed).
+ * been seen to abort the process now and then (`std::system_error`, a pthread assertion), or to
+ * wait for good, on kernels that then run fine: a case that crashes the process (or hangs it, the
+ * child's watchdog ends it) is run again alone, twice; one that crashes every time fails
+ * (`crashed`), one that then runs counts among `crashes` (reported, not failed).
  */
 function runCases(list: Case[]): typeof report {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-fuzz-'));
@@ -76,7 +77,8 @@ function runCases(list: Case[]): typeof report {
     fs.rmSync(out, { force: true });
     let crashed: string | undefined;
     try {
-      execFileSync(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], { env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out }, maxBuffer: 64 << 20, stdio: ['ignore', 'ignore', 'pipe'] });
+      // (the child ends a case that hangs itself; this is the backstop)
+      execFileSync(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], { env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out }, maxBuffer: 64 << 20, stdio: ['ignore', 'ignore', 'pipe'], timeout: (part.length * 300 + 120) * 1000, killSignal: 'SIGKILL' });
     } catch {
       crashed = fs.existsSync(`${out}.running`) ? fs.readFileSync(`${out}.running`, 'utf8') : part[0]?.name;
       fs.rmSync(`${out}.running`, { force: true });
@@ -104,7 +106,7 @@ function runCases(list: Case[]): typeof report {
 /** What is wrong with one case's report (empty: nothing), and whether it ran at all. */
 function problems(entry: Entry): { ran: boolean; refused?: string; problems: string[] } {
   const out: string[] = [];
-  if (entry.crashed) return { ran: false, problems: ['the process crashed on this case, three times'] };
+  if (entry.crashed) return { ran: false, problems: ['the process crashed (or hung) on this case, three times'] };
   if (entry.failure) return { ran: false, problems: [`failure: ${entry.failure}`] };
   const refused = entry.diagnostics.find((d) => d.code === 'PARAD3001' || d.code === 'PARAD3002');
   for (const d of entry.diagnostics) if (d.severity === 'error' && d.code !== 'PARAD3001') out.push(`${d.code}: ${d.message}`);

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { checkCompiled, compileSource, openDevice } from './gpu-check.mjs';
 
+const CASE_TIMEOUT_MS = Number(process.env.PARAD_GPU_CASE_TIMEOUT ?? 180) * 1000;
 const cases = JSON.parse(fs.readFileSync(process.env.PARAD_GPU_CASES, 'utf8'));
 // everything compiled before the device opens
 const compiled = [];
@@ -17,12 +18,15 @@ const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.t
 for (const [i, c] of cases.entries()) {
   // the case being run, for the parent to name if dawn.node or SwiftShader crash the process
   fs.writeFileSync(`${process.env.PARAD_GPU_OUT}.running`, c.name);
+  // a case that hangs (dawn.node waiting on SwiftShader for good) ends the process like a crash
+  const watchdog = setTimeout(() => process.exit(124), CASE_TIMEOUT_MS);
   try {
     if (compiled[i].error) throw new Error(compiled[i].error);
     report.cases[c.name] = await checkCompiled(device, canRun, compiled[i], c.specs);
   } catch (e) {
     report.cases[c.name] = { diagnostics: [], tint: [], runs: [], failure: String(e?.stack ?? e) };
   }
+  clearTimeout(watchdog);
   // written after each case: a crash keeps what ran before it
   fs.writeFileSync(process.env.PARAD_GPU_OUT, JSON.stringify(report));
 }
