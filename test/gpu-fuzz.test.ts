@@ -14,7 +14,7 @@
  */
 import { beforeAll, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ import { LEN, layerArb, oneD, parallelKernel, program, rowKernel, sequentialKern
 const RUNS = Number(process.env.PARAD_GPU_FUZZ_RUNS ?? 1);
 const SEED = Number(process.env.PARAD_GPU_FUZZ_SEED ?? 1);
 /** relative errors against JavaScript (f32 on both sides, f32 arithmetic on the GPU) and of the dot-product test */
+/** seconds one case may run (SwiftShader on a loaded machine is slow) before its process counts as hung */
+const CASE_TIMEOUT_S = Number(process.env.PARAD_GPU_CASE_TIMEOUT ?? 180);
 const TOLERANCE = { primal: 1e-3, adjoint: 1e-3, dot: 1e-4 };
 
 type Args = Record<string, number[] | number>;
@@ -59,42 +61,46 @@ beforeAll(async () => {
       cases.push({ name: `${gen.name}-${SEED}-${index}`, generator: gen.name, index, source, specs: [{ kernel: gen.kernel, tag: null, args, types }] });
     }
   }
-  report = runCases(cases);
+  report = await runCases(cases);
 }, 3_600_000);
 
 /**
  * Runs `list` in child processes (test/support/gpu-fuzz-run.mjs). dawn.node over SwiftShader has
  * been seen to abort the process now and then (`std::system_error`, a pthread assertion), or to
  * wait for good, on kernels that then run fine: a case that crashes the process (or hangs it, the
- * child's watchdog ends it) is run again alone, twice; one that crashes every time fails
+ * parent kills it after CASE_TIMEOUT_S) is run again alone, twice; one that crashes every time fails
  * (`crashed`), one that then runs counts among `crashes` (reported, not failed).
  */
-function runCases(list: Case[]): typeof report {
+async function runCases(list: Case[]): Promise<typeof report> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-fuzz-'));
-  const run = (part: Case[]): { report?: typeof report; crashed?: string } => {
-    const casesFile = path.join(dir, 'cases.json'), out = path.join(dir, 'report.json');
+  const run = async (part: Case[]): Promise<{ report?: typeof report; crashed?: string }> => {
+    const casesFile = path.join(dir, 'cases.json'), out = path.join(dir, 'report.json'), running = `${out}.running`;
     fs.writeFileSync(casesFile, JSON.stringify(part));
     fs.rmSync(out, { force: true });
-    let crashed: string | undefined;
-    try {
-      // (the child ends a case that hangs itself; this is the backstop)
-      execFileSync(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], { env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out }, maxBuffer: 64 << 20, stdio: ['ignore', 'ignore', 'pipe'], timeout: (part.length * 300 + 120) * 1000, killSignal: 'SIGKILL' });
-    } catch {
-      crashed = fs.existsSync(`${out}.running`) ? fs.readFileSync(`${out}.running`, 'utf8') : part[0]?.name;
-      fs.rmSync(`${out}.running`, { force: true });
-    }
+    const child = spawn(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], { env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out }, stdio: 'ignore' });
+    // a case running for longer than CASE_TIMEOUT_S has hung the process (its event loop too, at times): killed
+    let current = '', since = Date.now();
+    const watch = setInterval(() => {
+      const now = fs.existsSync(running) ? fs.readFileSync(running, 'utf8') : '';
+      if (now !== current) [current, since] = [now, Date.now()];
+      else if (Date.now() - since > CASE_TIMEOUT_S * 1000) child.kill('SIGKILL');
+    }, 1000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearInterval(watch);
+    const crashed = code === 0 ? undefined : fs.existsSync(running) ? fs.readFileSync(running, 'utf8') : part[0]?.name;
+    fs.rmSync(running, { force: true });
     return { report: fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) as typeof report : undefined, crashed };
   };
   const all: typeof report = { adapter: '', canRun: false, cases: {} };
   let rest = list;
   while (rest.length) {
-    const r = run(rest);
+    const r = await run(rest);
     if (r.report) Object.assign(all, { adapter: r.report.adapter, canRun: r.report.canRun, cases: { ...all.cases, ...r.report.cases } });
     if (!r.crashed) break;
     const at = rest.findIndex((c) => c.name === r.crashed);
     const c = rest[at];
-    let alone: ReturnType<typeof run> | undefined;
-    for (let attempt = 0; attempt < 2 && !alone?.report?.cases[c.name]; attempt++) alone = run([c]);
+    let alone: Awaited<ReturnType<typeof run>> | undefined;
+    for (let attempt = 0; attempt < 2 && !alone?.report?.cases[c.name]; attempt++) alone = await run([c]);
     const entry = alone?.report?.cases[c.name];
     if (alone?.report) Object.assign(all, { adapter: alone.report.adapter, canRun: alone.report.canRun });
     all.cases[c.name] = entry ? { ...entry, crashes: 1 } : { diagnostics: [], tint: [], runs: [], crashed: true };
