@@ -9,7 +9,7 @@
 /// <reference types="@webgpu/types" />
 import type { GpuLayerRuntime, WgslLayer } from './index.js';
 import { checkpointLoop } from './checkpoint.js';
-import { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, giveBack, isBuffer, pooledEncoders, takeStorage, takeUniform, type KernelCall, type TypedArray } from './gpu.js';
+import { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, giveBack, isBuffer, pooledEncoders, prepareKernels, takeStorage, takeUniform, type KernelCall, type TypedArray } from './gpu.js';
 
 /** The layer call being recorded (layers run synchronously: one at a time). */
 interface Run {
@@ -217,7 +217,11 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
     for (const [suffix, factory] of [['', layer.primal], ['_d', layer.d], ['_b', layer.b]] as const) {
       if (!factory) continue;
       const fnName = `${name}${suffix}`;
-      const call = (async (...args: unknown[]) => runLayer(device, fnName, rt[fnName] as (...a: unknown[]) => unknown, args)) as unknown as KernelCall;
+      const call = (async (...args: unknown[]) => {
+        // the kernels' pipelines, made before recording (one that fails rejects when the layer calls it)
+        await Promise.allSettled([prepareKernels(kernels)]);
+        return runLayer(device, fnName, rt[fnName] as (...a: unknown[]) => unknown, args);
+      }) as unknown as KernelCall;
       call.encode = () => {
         throw new ParadGpuError(`${fnName}: a layer runs whole: call it (its values are read back)`);
       };

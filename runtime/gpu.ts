@@ -86,7 +86,7 @@ export function takeStorage(device: GPUDevice, bytes: number): GPUBuffer {
 export interface KernelOptions {
   /**
    * Receives each WGSL compiler warning, placed at the kernel's `file:line` (default `console.warn`);
-   * compile errors throw a ParadGpuError placed the same way.
+   * compile errors reject the function's calls with a ParadGpuError placed the same way.
    */
   onShaderWarning?: ShaderWarningHandler;
 }
@@ -96,8 +96,10 @@ export async function createKernels(device: GPUDevice, wgsl: WgslModule, options
   if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
   watchLoss(device);
   const out: Record<string, KernelCall> = {};
+  // each function's pipelines are made on its first call: one that fails (a shader that does not
+  // compile, a limit of the device) rejects its own calls, not the module
   for (const k of Object.values(wgsl.kernels)) {
-    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = await programCall(device, program, options);
+    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = programCall(device, program, options);
   }
   if (wgsl.layers) Object.assign(out, layerCalls(device, wgsl.layers, out));
   return out;
@@ -227,30 +229,64 @@ function uniformOf(device: GPUDevice, pool: BufferPool | undefined, data: ArrayB
   return uniform;
 }
 
-async function programCall(device: GPUDevice, program: WgslProgram, options: KernelOptions): Promise<KernelCall> {
+/**
+ * Makes the compute pipelines of every function's passes (those not made yet), so that their
+ * errors surface now: a pipeline failing rejects with its ParadGpuError. Calls do this themselves
+ * on first use; `encode` (synchronous) after it has run gets WGSL errors at the kernel line.
+ */
+export async function prepareKernels(kernels: Record<string, KernelCall>): Promise<void> {
+  await Promise.all(Object.values(kernels).map((k) => readyOf.get(k)?.()));
+}
+
+/** Each call's `ready`: its pipelines made (once), or the error that prevents them. */
+const readyOf = new WeakMap<KernelCall, () => Promise<void>>();
+
+function programCall(device: GPUDevice, program: WgslProgram, options: KernelOptions): KernelCall {
   const { pool, pipelines: cached } = cacheOf(device);
-  const pipelines: GPUComputePipeline[] = [];
-  for (const [i, pass] of program.passes.entries()) {
-    const known = cached.get(pass.code);
-    if (known) {
-      pipelines.push(known);
-      continue;
+  let pipelines: GPUComputePipeline[] | undefined;
+  let failure: unknown;
+  let making: Promise<void> | undefined;
+  const make = async (): Promise<GPUComputePipeline[]> => {
+    const made: GPUComputePipeline[] = [];
+    for (const [i, pass] of program.passes.entries()) {
+      const known = cached.get(pass.code);
+      if (known) {
+        made.push(known);
+        continue;
+      }
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
+      // errors and warnings at the kernel lines the WGSL lines come from (the shader's source map)
+      try {
+        await checkShaderModule(module, pass.code, `${program.name}: pass ${i}`, { onWarning: options.onShaderWarning, errorType: ParadGpuError, fallback: { file: program.file, sourceLines: pass.sourceLines } });
+      } catch (e) {
+        await device.popErrorScope();
+        throw e;
+      }
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` });
+      const err = await device.popErrorScope();
+      if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
+      made.push(pipeline);
+      cached.set(pass.code, pipeline);
     }
-    device.pushErrorScope('validation');
-    const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
-    // errors and warnings at the kernel lines the WGSL lines come from (the shader's source map)
-    try {
-      await checkShaderModule(module, pass.code, `${program.name}: pass ${i}`, { onWarning: options.onShaderWarning, errorType: ParadGpuError, fallback: { file: program.file, sourceLines: pass.sourceLines } });
-    } catch (e) {
-      await device.popErrorScope();
-      throw e;
+    return made;
+  };
+  const ready = (): Promise<void> => (making ??= make().then((p) => { pipelines = p; }, (e) => { failure = e; throw e; }));
+  /** The pipelines for a synchronous `encode` before any call: made without waiting for compile messages. */
+  const pipelinesNow = (): GPUComputePipeline[] => {
+    if (failure) throw failure;
+    if (!pipelines) {
+      pipelines = program.passes.map((pass, i) => {
+        let p = cached.get(pass.code);
+        if (!p) {
+          const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
+          cached.set(pass.code, (p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` })));
+        }
+        return p;
+      });
     }
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` });
-    pipelines.push(pipeline);
-    cached.set(pass.code, pipeline);
-    const err = await device.popErrorScope();
-    if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
-  }
+    return pipelines;
+  };
 
   /** Arguments bound: storage buffers by name (uploaded typed arrays, or the caller's GPUBuffers), and what the host function gets. */
   const bind = (args: Arg[], allowTyped: boolean) => {
@@ -291,6 +327,7 @@ async function programCall(device: GPUDevice, program: WgslProgram, options: Ker
 
   /** Records the passes into `encoder` (the host function decides which, how often, over what). */
   const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[] | undefined) => {
+    const pipelines = pipelinesNow();
     // device work of the adjoint: buffers of the call (pooled after a call; an encode's live on with the caller's work)
     const temp = (bytes: number): GPUBuffer => {
       const size = Math.max(4, Math.ceil(bytes / 4) * 4);
@@ -397,6 +434,28 @@ async function programCall(device: GPUDevice, program: WgslProgram, options: Ker
         }
         if (y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: pass ${index} needs ${groups.join('×')} workgroups, over WebGPU's limit of ${MAX_WORKGROUPS} per dimension`);
         const entries: GPUBindGroupEntry[] = [];
+        // arrays packed into one binding (a pass over the storage-buffer limit): copied in at their
+        // offsets before the pass, the written ones copied back after it
+        const unpack: (() => void)[] = [];
+        for (const pack of pass.packs ?? []) {
+          let total = 0;
+          const at = pack.members.map((m) => {
+            const a = named(m.name);
+            const length = Math.floor(a.buffer.size / 4);
+            values = { ...values, [m.offset]: total, [m.length]: length };
+            total += length;
+            return { m, a, offset: values[m.offset], length };
+          });
+          const buffer = temp(total * 4);
+          for (const x of at) encoder.copyBufferToBuffer(x.a.buffer, 0, buffer, x.offset * 4, x.length * 4);
+          arrays.set(pack.name, { buffer, written: false, owned: false });
+          for (const x of at.filter((y) => y.m.written)) {
+            unpack.push(() => {
+              encoder.copyBufferToBuffer(buffer, x.offset * 4, x.a.buffer, 0, x.length * 4);
+              x.a.written = true;
+            });
+          }
+        }
         if (pass.uniforms.length) {
           const uniform = uniformBuffer(device, uniformsUsed && pool, pass, values);
           uniformsUsed?.push(uniform);
@@ -413,12 +472,14 @@ async function programCall(device: GPUDevice, program: WgslProgram, options: Ker
         cp.setBindGroup(0, bindGroup);
         cp.dispatchWorkgroups(x, y, z);
         cp.end();
+        for (const f of unpack) f();
       },
     };
     (program.host as (ctx: GpuDispatch, ...a: unknown[]) => void)(ctx, ...hostArgs);
   };
 
   const call = (async (...args: Arg[]) => {
+    await ready();
     const { arrays, hostArgs } = bind(args, true);
     if (program.returns) {
       const data = new Float32Array(program.returns);
@@ -495,6 +556,7 @@ async function programCall(device: GPUDevice, program: WgslProgram, options: Ker
   };
   call.encode = (encoder, ...args) => encodeWith(encoder, undefined, args);
   pooledEncoders.set(call, (encoder, used, ...args) => encodeWith(encoder, used, args));
+  readyOf.set(call, ready);
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
   const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean, used?: GPUBuffer[]): Float32Array => {
     const data = new Float32Array(Math.max(1, spec.count));

@@ -112,6 +112,13 @@ export interface WgslPass {
   bindings: { binding: number; name: string; access: 'read' | 'read_write' }[];
   /** the uniform struct's fields (4 bytes each, in order): scalars the pass reads */
   uniforms: { name: string; type: 'f32' | 'i32' | 'u32' }[];
+  /**
+   * Bindings holding several arrays (a pass that needs more storage buffers than WebGPU's default
+   * limit): binding `name` is the members one after the other; the runtime fills each member's
+   * uniforms `offset` (its first element) and `length`, copies the members in before the pass and
+   * the `written` ones back after it.
+   */
+  packs?: { name: string; members: { name: string; offset: string; length: string; written: boolean }[] }[];
 }
 
 /**

@@ -11,50 +11,11 @@ import { test, fc } from '@fast-check/vitest';
 import { compile } from '../transformer/index.js';
 import { checkAdjoint, prng } from '../testing/index.js';
 import { loadGenerated } from './support/load.js';
+import { LEN, oneD, twoD } from './support/generators.js';
 
 const RUNS = Number(process.env.PARAD_GATHER_RUNS ?? 25);
 const SEED = Number(process.env.PARAD_GATHER_SEED ?? 0);
 const header = "import type { i32 } from 'parad';\n";
-/** Arrays are long enough for every index the nests below produce (offsets keep them >= 0). */
-const LEN = 400;
-
-const term = fc.record({
-  a: fc.integer({ min: -2, max: 3 }),
-  b: fc.integer({ min: 0, max: 2 }),
-  c: fc.integer({ min: 0, max: 4 }),
-});
-
-/**
- * `x[a*i + b*k + c + 30]` in a 1-D nest over i (step 1 or 2) with an optional inner loop over k,
- * from 0 or (a window moving with i) from i - inner.
- */
-const oneD = fc.record({
-  reads: fc.array(term, { minLength: 1, maxLength: 3 }),
-  step: fc.constantFrom(1, 2),
-  inner: fc.integer({ min: 0, max: 3 }),
-  window: fc.boolean(),
-}).map(({ reads, step, inner, window }) => {
-  const idx = (t: { a: number; b: number; c: number }) => `${t.a} * i${inner ? ` + ${t.b} * k` : ''} + ${t.c + 30}`;
-  const e = reads.map((t) => `x[${idx(t)}]`).join(' * 0.5 + ');
-  const body = inner
-    ? `    let s = 0;\n    for (let k = ${window ? `i - ${inner}` : '0'}; k < ${window ? `i + ${inner}` : inner}; k++) {\n      s += ${e};\n    }\n    y[i] = s * s;`
-    : `    const s = ${e};\n    y[i] = s * s;`;
-  return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i += ${step}) {\n${body}\n  }\n}\n`;
-});
-
-/** `x[(p*r + q)*W + u*c + v + kx]` in a 2-D nest over (r, c), W a parameter, optional inner kx. */
-const twoD = fc.record({
-  reads: fc.array(fc.record({ p: fc.integer({ min: 1, max: 2 }), q: fc.integer({ min: 0, max: 2 }), u: fc.integer({ min: 1, max: 2 }), v: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 3 }),
-  inner: fc.integer({ min: 0, max: 2 }),
-}).map(({ reads, inner }) => {
-  const idx = (t: { p: number; q: number; u: number; v: number }) => `(${t.p} * r + ${t.q}) * W + ${t.u} * c + ${t.v}${inner ? ' + kx' : ''}`;
-  const e = reads.map((t) => `x[${idx(t)}]`).join(' + ');
-  const body = inner
-    ? `      let s = 0;\n      for (let kx = 0; kx < ${inner}; kx++) {\n        s += ${e};\n      }\n      y[r * C + c] = Math.sin(s);`
-    : `      y[r * C + c] = Math.sin(${e});`;
-  return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, R: i32, C: i32, W: i32): void {\n  // @parallel\n  for (let r = 0; r < R; r++) {\n    // @parallel\n    for (let c = 0; c < C; c++) {\n${body}\n    }\n  }\n}\n`;
-});
-
 /**
  * Quasi-affine reads (issue 13) in a 1-D nest over i with a run-time stride m: `x[(i >> s) + c]`,
  * `x[((i / d) | 0) + c]`, `x[Math.floor(i / d) + c]`, `x[i % d + c]`, periodic `x[(i + c) % n]` and

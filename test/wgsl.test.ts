@@ -36,7 +36,7 @@ interface Run { fn: string; kernel: string; tag: string | null; errors: Record<s
 interface Report {
   adapter: string;
   canRun: boolean;
-  runtime?: { buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; folded: { n: number; error: number; last: boolean }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
+  runtime?: { otherKernel: number; buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; folded: { n: number; error: number; last: boolean }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   /** heatRun_b with 5 slots on the GPU vs heatRunAll_b on the GPU and heatRun_b in JavaScript */
@@ -173,7 +173,7 @@ describe('Math functions on the GPU keep JavaScript semantics (negative bases, z
   });
 });
 
-test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, buffers pooled and pipelines cached, misuse names the parameter, compile errors the kernel line', () => {
+test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls in one submit, buffers pooled and pipelines cached, misuse names the parameter, compile errors the kernel line and leave the other kernels running', () => {
   if (!report.canRun) return;
   const r = report.runtime!;
   expect(r.buffers).toBeLessThanOrEqual(1e-6);
@@ -203,4 +203,8 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   // the shader's source map comment alone places it, and warnings reach the callback placed the same way
   expect(r.errors.compileMapOnly).toMatch(/^heat: pass 0 does not compile: heat\.ts:8 \(WGSL \d+:\d+\): /);
   expect(r.errors.warning).toMatch(/^heat: pass 0: WGSL warning at heat\.ts:8 \(WGSL \d+:\d+\): code is unreachable$/);
+  // pipelines per function, made on its first call: the broken kernel keeps failing, the module's other kernels run
+  expect(r.errors.compileAgain).toBe(r.errors.compile);
+  expect(r.errors.otherKernel).toBe('no error');
+  expect(r.otherKernel).toBeLessThanOrEqual(2e-4);
 });

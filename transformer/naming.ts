@@ -102,6 +102,11 @@ export class Names {
     return this.derived('gpu:tape', '_tp');
   }
 
+  /** A WGSL pass's storage buffer of per-iteration tape regions (what an iteration pushes and pops itself). */
+  tapeRegions(): string {
+    return this.derived('gpu:regions', '_tr');
+  }
+
   /** The callback a replay reports reads to. */
   reportRead(): string {
     return this.derived('read', 'read');

@@ -8,87 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../../dist/transformer/index.js';
 import { createKernels } from '../../dist/runtime/gpu.js';
 import * as runtime from '../../dist/runtime/index.js';
-import { loadGenerated } from './load-generated.mjs';
+import { checkSource, load, openDevice, relError } from './gpu-check.mjs';
 import { download as downloadFrom, upload as uploadTo } from './gpu-buffers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
-const canRun = fs.existsSync(SWIFTSHADER);
-if (canRun) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
-process.env.XDG_RUNTIME_DIR ??= fs.mkdtempSync('/tmp/parad-xdg-');
-
-const { create, globals } = await import('webgpu');
-Object.assign(globalThis, globals);
-const gpu = create(canRun ? [] : ['backend=null']);
-const adapter = await gpu.requestAdapter();
-// adjoint passes bind a kernel's arrays, their adjoints and staging buffers: more than the default 8
-const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
+// WebGPU's default limits: a pass over 8 storage buffers (fixtures/gru: up to 24) shares bindings
+const { gpu, adapter, device, canRun } = await openDevice();
 // the inputs, by fixture spec: { file, kernel, tag, args: { name: number[] | number }, types: { name: type } }
 const specs = process.env.PARAD_GPU_SPECS ? JSON.parse(fs.readFileSync(process.env.PARAD_GPU_SPECS, 'utf8')) : [];
 
-const load = (code) => loadGenerated(code, runtime);
-
 const to32 = (src) => src.replaceAll('Float64Array', 'Float32Array').replace(/\bf64\b/g, 'f32');
 const dirs = process.argv.length > 2 ? process.argv.slice(2) : fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-
-/** Largest error relative to the largest |value| (at least 1e-3); NaN where only one side is NaN counts as Infinity. */
-function relError(gpuValues, jsValues) {
-  let scale = 1e-3, worst = 0;
-  for (const x of jsValues) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
-  for (let i = 0; i < jsValues.length; i++) {
-    const a = gpuValues[i], b = jsValues[i];
-    if (Number.isNaN(a) && Number.isNaN(b)) continue;
-    if (Object.is(a, b)) continue;
-    worst = Math.max(worst, Number.isNaN(a - b) ? Infinity : Math.abs(a - b) / scale);
-  }
-  return worst;
-}
-
-const STRATEGIES = ['direct', 'gather', 'reduction', 'atomic'];
-const arrayOf = (type, v) => (type === 'Int32Array' ? Int32Array.from(v) : type === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v));
-const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
-
-/**
- * K_b of one spec on the GPU and in JavaScript (same inputs and adjoint seeds): the errors of every
- * array and returned adjoint; with `dotTest`, also <K_d·ẋ, ȳ> vs <ẋ, K_b·ȳ> with both on the GPU.
- */
-async function adjointRun(m, ks, spec, dotTest) {
-  const meta = m.__parad.kernels[spec.kernel];
-  const name = `${spec.kernel}_b`;
-  const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? arrayOf(spec.types[key], v) : v]));
-  const seedsOf = (a) => Object.fromEntries(meta.params.filter((p) => p.active && p.kind === 'array').map((p) => [p.name, Float32Array.from(a[p.name], (_, i) => Math.sin(i + 1))]));
-  const retb = meta.returns === 'void' ? [] : [0.75];
-  const listB = (a, seeds) => [...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [a[p.name], seeds[p.name]] : [a[p.name]])), ...retb];
-  const js = make(), gpuArgs = make();
-  const seedsJs = seedsOf(js), seedsGpu = seedsOf(gpuArgs);
-  const jsRet = m[name](...listB(js, seedsJs));
-  const gpuRet = await ks[name](...listB(gpuArgs, seedsGpu));
-  const errors = {};
-  for (const p of meta.params.filter((q) => q.kind === 'array')) {
-    errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
-    if (p.active) errors[`${p.name}b`] = relError(seedsGpu[p.name], seedsJs[p.name]);
-  }
-  for (const [key, v] of Object.entries(jsRet ?? {})) errors[key] = relError([gpuRet?.[key]], [v]);
-  if (!dotTest || !ks[`${spec.kernel}_d`]) return { errors };
-  // the dot-product test with K_d and K_b on the GPU: ẋ = cos, ȳ = the seeds above
-  const a = make(), ad = {};
-  const active = meta.params.filter((p) => p.active);
-  for (const p of active) ad[p.name] = p.kind === 'array' ? Float32Array.from(a[p.name], (_, i) => Math.cos(i)) : 0.25;
-  const xd = Object.fromEntries(active.map((p) => [p.name, p.kind === 'array' ? ad[p.name].slice() : ad[p.name]]));
-  const dRet = await ks[`${spec.kernel}_d`](...meta.params.flatMap((p) => (p.active ? [a[p.name], ad[p.name]] : [a[p.name]])));
-  const b = make(), seeds = seedsOf(b);
-  const ybar = Object.fromEntries(Object.entries(seeds).map(([k, v]) => [k, v.slice()]));
-  const bRet = await ks[name](...listB(b, seeds));
-  let lhs = 0, rhs = 0;
-  for (const p of active) {
-    if (p.kind === 'array') {
-      lhs += dot(ad[p.name], ybar[p.name]);
-      rhs += dot(xd[p.name], seeds[p.name]);
-    } else rhs += xd[p.name] * (bRet?.[`${p.name}b`] ?? 0);
-  }
-  if (retb.length) lhs += [dRet].flat()[1] * retb[0];
-  return { errors, dot: { lhs, rhs, rel: Math.abs(lhs - rhs) / Math.max(1e-3, Math.abs(lhs), Math.abs(rhs)) } };
-}
 
 const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.trim(), canRun, fixtures: {} };
 for (const dir of dirs) {
@@ -98,84 +28,7 @@ for (const dir of dirs) {
     const file = path.resolve(root, 'fixtures', dir, spec).replace(/\.js$/, '.ts');
     return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
   };
-  const r = await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport });
-  const entry = { diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })), tint: [], runs: [] };
-  report.fixtures[dir] = entry;
-  if (!r.code) continue;
-  const mod = load(r.code);
-  for (const k of Object.values(mod.wgsl.kernels)) {
-    for (const p of [k.primal, k.d, k.b].filter(Boolean)) {
-      for (const [i, pass] of p.passes.entries()) {
-        const info = await device.createShaderModule({ code: pass.code }).getCompilationInfo();
-        const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
-        entry.tint.push({ fn: p.name, pass: i, errors, code: errors.length ? pass.code : undefined });
-      }
-    }
-  }
-  if (!canRun) continue;
-  let kernels;
-  try {
-    kernels = await createKernels(device, mod.wgsl);
-  } catch (e) {
-    entry.failure = String(e?.message ?? e);
-    continue;
-  }
-  // kernels and the layers that run on WebGPU (their WebGPU variants)
-  const onGpu = (m, name) => m.wgsl.kernels[name] ?? m.wgsl.layers?.[name];
-  for (const spec of specs.filter((s) => s.file === dir)) {
-    if (!onGpu(mod, spec.kernel)) continue;
-    const meta = mod.__parad.kernels[spec.kernel];
-    for (const [name, withDirs] of [[spec.kernel, false], [`${spec.kernel}_d`, true]]) {
-      if (!kernels[name]) continue;
-      const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? (spec.types[key] === 'Int32Array' ? Int32Array.from(v) : spec.types[key] === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v)) : v]));
-      const js = make(), gpuArgs = make();
-      const dirsJs = {}, dirsGpu = {};
-      for (const p of meta.params.filter((q) => q.active)) {
-        const v = js[p.name];
-        const d = typeof v === 'number' ? 0.25 : Float32Array.from(v, (_, i) => Math.cos(i));
-        dirsJs[p.name] = typeof d === 'number' ? d : d.slice();
-        dirsGpu[p.name] = typeof d === 'number' ? d : d.slice();
-      }
-      const list = (a, ds) => meta.params.flatMap((p) => (withDirs && p.active ? [a[p.name], ds[p.name]] : [a[p.name]]));
-      const run = { fn: name, kernel: spec.kernel, tag: spec.tag ?? null, errors: {} };
-      try {
-        const jsRet = mod[name](...list(js, dirsJs));
-        const gpuRet = await kernels[name](...list(gpuArgs, dirsGpu));
-        for (const p of meta.params.filter((q) => q.kind === 'array')) {
-          run.errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
-          if (withDirs && p.active) run.errors[`${p.name}d`] = relError(dirsGpu[p.name], dirsJs[p.name]);
-        }
-        if (jsRet !== undefined) run.errors.return = relError([gpuRet].flat(), [jsRet].flat());
-      } catch (e) {
-        run.failure = String(e?.message ?? e);
-      }
-      entry.runs.push(run);
-    }
-  }
-  // K_b on the GPU vs JavaScript, with the strategies the analysis chose and with each one forced
-  // (the JS module compiled the same way), and the dot-product test on the GPU itself
-  entry.adjoints = [];
-  const kernelsWithB = specs.filter((s) => s.file === dir && onGpu(mod, s.kernel)?.b);
-  if (!kernelsWithB.length) continue;
-  for (const strategy of [undefined, ...STRATEGIES]) {
-    const m = strategy ? load((await compile(source, { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], strategy, resolveImport })).code) : mod;
-    let ks = kernels;
-    try {
-      if (strategy) ks = await createKernels(device, m.wgsl);
-    } catch (e) {
-      entry.adjoints.push({ fn: dir, strategy, failure: String(e?.message ?? e), errors: {} });
-      continue;
-    }
-    for (const spec of kernelsWithB) {
-      const run = { fn: `${spec.kernel}_b`, kernel: spec.kernel, tag: spec.tag ?? null, strategy: strategy ?? null, errors: {} };
-      try {
-        Object.assign(run, await adjointRun(m, ks, spec, !strategy));
-      } catch (e) {
-        run.failure = String(e?.stack ?? e);
-      }
-      entry.adjoints.push(run);
-    }
-  }
+  report.fixtures[dir] = await checkSource(device, canRun, { source, fileName: `${dir}.ts`, resolveImport, specs: specs.filter((s) => s.file === dir) });
 }
 // a checkpointed layer on the GPU: heatRun_b (5 slots) == heatRunAll_b, both on the GPU, T = 300,
 // following the optimal schedule; and against JavaScript (f32)
@@ -256,13 +109,13 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   // a shader that does not compile: the error points at the kernel line (tmp[i] = … is heat.ts:8)
   const p = mod.wgsl.kernels.heat.primal;
   const brokenPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 let bad: i32 = 1.5;') };
-  runtimeReport.errors.compile = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } } } }));
-  // the same, placed by the shader's source map comment alone (no sourceLines)
-  runtimeReport.errors.compileMapOnly = await message(() => createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [{ ...brokenPass, sourceLines: undefined }, ...p.passes.slice(1)] } } } }));
+  // the same, placed by the shader's source map comment alone (no sourceLines); pipelines are made on a function's first call
+  const callHeat = async (passes, options) => (await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes } } } }, options)).heat(init(), new Float32Array(n), 0.2, n, 1);
+  runtimeReport.errors.compileMapOnly = await message(() => callHeat([{ ...brokenPass, sourceLines: undefined }, ...p.passes.slice(1)]));
   // a WGSL warning (unreachable code on the line of tmp[i] = …): to the callback, at the kernel line
   const warnings = [];
   const warnPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 return; let unreached: i32 = 1;') };
-  await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [warnPass, ...p.passes.slice(1)] } } } }, { onShaderWarning: (m) => warnings.push(m) });
+  await callHeat([warnPass, ...p.passes.slice(1)], { onShaderWarning: (m) => warnings.push(m) });
   runtimeReport.errors.warning = warnings.join('\n');
   // the per-device caches: a repeated call makes no buffer, a second createKernels no pipeline
   const counts = { buffers: 0, pipelines: 0 };
@@ -277,6 +130,14 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   runtimeReport.reuse = { firstCallBuffers: afterFirst.buffers, newBuffers: counts.buffers - afterFirst.buffers, newPipelines: counts.pipelines - afterFirst.pipelines };
   device.createBuffer = createBuffer;
   device.createComputePipeline = createComputePipeline;
+  // pipelines are made per function on its first call: the broken one rejects, its module's other kernels run
+  const broken = await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } }, reactDiffuse: mod.wgsl.kernels.reactDiffuse } });
+  runtimeReport.errors.compile = await message(() => broken.heat(init(), new Float32Array(n), 0.2, n, 1));
+  runtimeReport.errors.compileAgain = await message(() => broken.heat(init(), new Float32Array(n), 0.2, n, 1));
+  const rdJs = init(), rdGpu = init();
+  mod.reactDiffuse(rdJs, new Float32Array(n), 0.2, 0.3, n, 2);
+  runtimeReport.errors.otherKernel = await message(() => broken.reactDiffuse(rdGpu, new Float32Array(n), 0.2, 0.3, n, 2));
+  runtimeReport.otherKernel = relError(rdGpu, rdJs);
   // K_b with GPUBuffers: the scalar adjoints are returned, the arrays stay on the GPU
   const seeds = () => Float32Array.from({ length: n }, (_, i) => Math.cos(i));
   const typedB = { u: init(), ub: seeds(), tmp: new Float32Array(n), tmpb: new Float32Array(n) };

@@ -284,7 +284,8 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
       if (isNest(s, kind)) continue;
       if (s.k === 'decl') {
         if (nested) scope.hoisted.add(s.name);
-        if (activity.isActive(s.name)) scope.activeLocals.push(s.name);
+        // (a name declared in two sibling blocks, `const d` in two loops, has one adjoint)
+        if (activity.isActive(s.name) && !scope.activeLocals.includes(s.name)) scope.activeLocals.push(s.name);
       }
       for (const child of childBlocks(s)) collectLocals(child, kind, true, scope);
     }

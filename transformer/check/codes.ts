@@ -75,6 +75,7 @@ export const CODES = {
   wgslNoAdjoint: 'PARAD3002',
   wgslSequential: 'PARAD3003',
   wgslLayer: 'PARAD3004',
+  wgslBindings: 'PARAD3005',
 
   internal: 'PARAD9001',
 } as const;

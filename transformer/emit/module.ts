@@ -124,6 +124,7 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
         out.push(`            workgroupSize: ${JSON.stringify(pass.workgroupSize)},`);
         out.push(`            bindings: ${JSON.stringify(pass.bindings)},`);
         out.push(`            uniforms: ${JSON.stringify(pass.uniforms)},`);
+        if (pass.packs) out.push(`            packs: ${JSON.stringify(pass.packs)},`);
         out.push('          },');
       }
       out.push('        ],', `        returns: ${p.returns},`);

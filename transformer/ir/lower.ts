@@ -569,4 +569,5 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   wgslUnsupported: 'not supported by the WGSL backend',
   wgslNoAdjoint: 'no WGSL version of the adjoint yet',
   wgslSequential: 'runs as one invocation on WebGPU',
+  wgslBindings: 'a WebGPU pass over the default limit of storage buffers',
 };

@@ -9,7 +9,7 @@ import type { FunctionIR } from '../../differentiate/function.js';
 import type { DiagnosticSink } from '../../diagnostics.js';
 import { CODES } from '../../check/codes.js';
 import { adjointName, gpuHostName, tangentName, type Names } from '../../naming.js';
-import { wgslProgram, type ProgramOut } from './program.js';
+import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOut } from './program.js';
 import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
 
@@ -56,7 +56,7 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
   }
   if (gpuAdjoint) {
     try {
-      const info = { results: gpuAdjoint.results ?? [], scalars: names.deviceScalars(), tapeSlots: names.tapeSlots() };
+      const info = { results: gpuAdjoint.results ?? [], scalars: names.deviceScalars(), tapeSlots: names.tapeSlots(), tapeRegions: names.tapeRegions() };
       const program = wgslProgram(gpuAdjoint.params, gpuAdjoint.body, ctx, info);
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
@@ -66,6 +66,16 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
       if (!(e instanceof WgslUnsupported)) throw e;
       sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
     }
+  }
+  // passes over WebGPU's default limit of storage buffers: packed (program.ts), said once per kernel
+  const over = out.flatMap((p) => p.passes.flatMap((pass, i) => {
+    if (!pass.packs) return [];
+    const line = pass.sourceLines.find((l) => l > 0);
+    const shared = pass.packs.reduce((m, pk) => m + pk.members.length, 0);
+    return [`${p.name} pass ${i}${line ? ` (line ${line})` : ''} needs ${storageBuffersNeeded(pass)} (${shared} arrays share ${pass.packs.length === 1 ? 'one binding' : `${pass.packs.length} bindings`})`];
+  }));
+  if (over.length) {
+    sink.warning(CODES.wgslBindings, `more storage buffers than WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} per shader stage: ${over.join(', ')}; the shared ones are copied in before the pass and the written ones back after it`, k.loc.start, k.loc.start + 1);
   }
   // every pass carries its source map to the kernel's lines (sourcemap.ts)
   for (const p of out) p.passes = p.passes.map((pass, i) => ({ ...pass, code: withShaderSourceMap(pass.code, pass.sourceLines, sink.file, `${p.name} pass ${i}`) }));

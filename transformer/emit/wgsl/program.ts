@@ -14,7 +14,7 @@
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
-import { declaredIn, forEachStmt, mapExpr, ownExprs, writesOf } from '../../ir/walk.js';
+import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, writesOf } from '../../ir/walk.js';
 import { num, readsOf, v, walkExpr } from '../../ir/build.js';
 import { printExpr, reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
@@ -46,6 +46,8 @@ export interface AdjointInfo {
   /** the device-scalar and tape-slot buffer names */
   scalars: string;
   tapeSlots: string;
+  /** the buffer of the per-iteration tape regions (pushes and pops within one iteration) */
+  tapeRegions: string;
 }
 
 const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: [8, 8, 1], 3: [4, 4, 4] };
@@ -70,8 +72,10 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     });
     arrays.add(adjoint.scalars);
     types.arrays.set(adjoint.scalars, 'f32');
-    arrays.add(adjoint.tapeSlots);
-    types.arrays.set(adjoint.tapeSlots, 'f32');
+    for (const b of [adjoint.tapeSlots, adjoint.tapeRegions]) {
+      arrays.add(b);
+      types.arrays.set(b, 'f32');
+    }
     let hostCode = false;
     forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) hostCode = true; });
     const d = deviceScalars(body, adjoint.results.map((r) => r.name), arrays, types, adjoint.scalars, hostCode);
@@ -171,25 +175,27 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     const count = extents.map((e) => `(${e})`).join(' * ');
     const nestLocal = declaredIn(inner);
     for (const l of nest) nestLocal.add(l.v);
-    // the tape: what each iteration pushes goes to its own tape slots (a segment per dispatch),
-    // popped by its reverse; pushes and pops within one iteration use the iteration's own region
-    let tape: { pushes: number } | undefined;
-    let perIteration: string | undefined;
+    // the tape: what each iteration pushes for another pass goes to its own slots of a segment (one
+    // per dispatch), popped by its reverse; what an iteration pushes and pops itself (a recomputed
+    // inner loop, a fused nest) goes to its own region of another buffer. A reverse pass can have both:
+    // it pops the stored values first, then recomputes and reverses with its own region.
+    let tape = false;
     if (adjoint && hasTape(inner)) {
       const slots = tapeSlots(inner, adjoint.tapeSlots);
       if (slots) {
-        tape = slots;
+        tape = true;
         inner = slots.body;
         before.push(slots.pushes ? call('pushSegment', quote(adjoint.tapeSlots), `${count} * ${slots.pushes}`) : call('popSegment', quote(adjoint.tapeSlots)));
-      } else {
+      }
+      if (hasTape(inner)) {
         const span = `${TAPE_SPAN}${++spans}`;
-        const own = invocationTape(inner, adjoint.tapeSlots, (n) => !nestLocal.has(n) && !arrays.has(n), { k: 'binary', op: '*', l: v(IT), r: v(span) });
-        if (!own.bound) throw new Error('internal: a tape without pushes');
+        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), { k: 'binary', op: '*', l: v(IT), r: v(span) });
+        if (!own.bound) throw new WgslUnsupported('a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)');
         inner = own.body;
         for (const n of own.integers) types.names.set(n, 'i32');
-        perIteration = span;
-        tape = { pushes: 0 };
-        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, call('alloc', quote(adjoint.tapeSlots), `${count} * ${span}`));
+        types.names.set(span, 'i32');
+        tape = true;
+        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, call('alloc', quote(adjoint.tapeRegions), `${count} * ${span}`));
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
@@ -200,35 +206,37 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       local.add(IT);
       types.names.set(IT, 'i32');
     }
-    if (perIteration) types.names.set(perIteration, 'i32');
     const res = resources(inner, nest.flatMap((l) => [l.init, l.bound]), arrays, types, (n) => !local.has(n));
+    inner = res.body;
+    const packs = res.packs.length ? { packs: res.packs } : {};
     if (loop.gridStride) {
       // a reduction's nest: loop.gridStride invocations, each its share of the iterations in turn
       const tripNames = trips.map((_, i) => `_gt${i}`);
-      const uniforms = [...res.uniforms, ...tripNames.map((name) => ({ name, type: 'i32' as const }))];
-      const code = gridStrideCode(nest, inner, types, uniforms, res.bindings, loop.gridStride, !!tape);
-      passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: [64, 1, 1], bindings: res.bindings, uniforms });
+      const uniforms = [...res.uniforms, ...tripNames.map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
+      const code = gridStrideCode(nest, inner, types, uniforms, res.bindings, loop.gridStride, tape);
+      passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: [64, 1, 1], bindings: res.bindings, uniforms, ...packs });
       const values = [...res.uniforms.map((u) => u.name), ...tripNames.map((n, i) => `${n}: ${trips[i]}`)];
       return [...before, dispatchCall(ctxName, passes.length - 1, [loop.gridStride], values)];
     }
     // the flat iteration number of a 2-D/3-D nest needs its extents
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
-    const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const }))];
+    const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
-    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, !!tape);
-    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms });
+    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape);
+    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms, ...packs });
     const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
   };
 
   /** Host statements on device values, run by one invocation. */
   const devicePass = (group: Stmt[]): Stmt => {
-    const { bindings, uniforms } = resources(group, [], arrays, types, () => true);
-    const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
-    stmts(group, types, 1, lines);
+    const res = resources(group, [], arrays, types, () => true);
+    const uniforms = [...res.uniforms, ...res.packUniforms];
+    const lines = header(uniforms, res.bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
+    stmts(res.body, types, 1, lines);
     lines.push('}', '');
-    passes.push({ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms });
-    return dispatchCall(ctxName, passes.length - 1, ['1'], uniforms.map((u) => u.name));
+    passes.push({ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings: res.bindings, uniforms, ...(res.packs.length ? { packs: res.packs } : {}) });
+    return dispatchCall(ctxName, passes.length - 1, ['1'], res.uniforms.map((u) => u.name));
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
@@ -244,36 +252,50 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
 }
 
 /**
- * A nest body's tape traffic as tape slots: iteration `_it`'s j-th push of k goes to
- * `slots[_it * k + j]` (the forward pass fills a segment of the tape), and its reverse's m-th pop
- * of k reads `slots[_it * k + k - 1 - m]` (the segment popped before the reverse pass). Pushes and
- * pops must be at the top of the body (a fixed number per iteration).
+ * A nest body's tape traffic with another pass as tape slots: iteration `_it`'s j-th push of k goes
+ * to `slots[_it * k + j]` (the forward pass fills a segment of the tape, its pushes at the top of
+ * the body: a fixed number per iteration), and its reverse's m-th pop of k reads
+ * `slots[_it * k + k - 1 - m]` (the segment popped before the reverse pass). The pops of a reverse
+ * pass are the body's leading statements (the adjoint pops stored values first); what the body
+ * pushes and pops after them is the iteration's own traffic, left as is (the caller gives it a
+ * region of its own). Undefined when the body exchanges nothing with another pass.
  */
 function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number } | undefined {
-  let pushes = 0, pops = 0, nested = false, nestedPops = false;
-  const countPops = (e: Expr) => walkExpr(e, (x) => { if (x.k === 'pop') pops++; });
-  for (const s of body) {
-    if (s.k === 'push') pushes++;
-    for (const e of ownExprs(s)) countPops(e);
-  }
+  const popsIn = (s: Stmt): number => {
+    let n = 0;
+    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') n++; });
+    return n;
+  };
+  let pushes = 0, pops = 0, anyPop = false, nestedPush = false;
   forEachStmt(body, (s) => {
-    if (body.includes(s)) return;
-    if (s.k === 'push' || s.k === 'pushArray') nested = true;
-    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') nestedPops = true; });
+    if (popsIn(s)) anyPop = true;
+    if ((s.k === 'push' || s.k === 'pushArray') && !body.includes(s)) nestedPush = true;
   });
-  // an iteration that pops what it pushed itself: its own region of the tape (the caller's)
-  if ((pushes || nested) && (pops || nestedPops)) return undefined;
-  if (nested || nestedPops) throw new WgslUnsupported('a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)');
-  if (!pushes && !pops) return undefined;
+  for (const s of body) if (s.k === 'push') pushes++;
+  if (!anyPop) {
+    if (nestedPush) throw new WgslUnsupported('a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)');
+    if (!pushes) return undefined;
+  }
+  // a reverse pass: the pops before its first push (or loop or branch with pops) read the segment
+  let lead = 0;
+  if (anyPop) {
+    const traffic = (s: Stmt): boolean => {
+      let t = false;
+      forEachStmt([s], (x) => { if (x.k === 'push' || x.k === 'pushArray' || (x !== s && popsIn(x))) t = true; });
+      return t || (s.k !== 'decl' && s.k !== 'assign' && popsIn(s) > 0);
+    };
+    while (lead < body.length && !traffic(body[lead])) pops += popsIn(body[lead++]);
+    if (!pops) return undefined;
+  }
   const k = pushes || pops;
-  const slot = (j: number): Expr => ({ k: 'index', array: buffer, index: { k: 'binary', op: '+', l: { k: 'binary', op: '*', l: v(IT), r: num(k) }, r: num(j) } });
+  const slot = (j: number): Expr & { k: 'index' } => ({ k: 'index', array: buffer, index: { k: 'binary', op: '+', l: { k: 'binary', op: '*', l: v(IT), r: num(k) }, r: num(j) } });
   let j = 0, m = 0;
-  const out = body.map((s): Stmt => {
-    if (s.k === 'push') return { k: 'assign', target: slot(j++) as { k: 'index'; array: string; index: Expr }, op: '=', value: s.value };
-    if (!pops) return s;
-    const pop = (e: Expr) => mapExpr(e, (x) => (x.k === 'pop' ? slot(k - 1 - m++) : undefined));
+  const pop = (e: Expr) => mapExpr(e, (x) => (x.k === 'pop' ? slot(k - 1 - m++) : undefined));
+  const out = body.map((s, i): Stmt => {
+    if (!anyPop) return s.k === 'push' ? { k: 'assign', target: slot(j++), op: '=', value: s.value } : s;
+    if (i >= lead) return s;
     if (s.k === 'decl') return { ...s, init: pop(s.init) };
-    if (s.k === 'assign') return { ...s, value: pop(s.value) };
+    if (s.k === 'assign') return { ...s, target: s.target.k === 'index' ? { ...s.target, index: pop(s.target.index) } : s.target, value: pop(s.value) };
     return s;
   });
   return { body: out, pushes };
@@ -374,20 +396,37 @@ function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt
     if (s.k === 'return' && s.value) returns = s.value.k === 'tuple' ? s.value.items.length : 1;
   });
   const paramNames = new Set(params.map((p) => p.name));
-  const { bindings, uniforms } = resources(body, [], arrays, types, (n) => paramNames.has(n));
+  const res = resources(body, [], arrays, types, (n) => paramNames.has(n), returns ? 1 : 0);
+  const bindings = res.bindings;
   if (returns) bindings.push({ binding: bindings.length + 1, name: RETURN_BUFFER, access: 'read_write' });
+  const uniforms = [...res.uniforms, ...res.packUniforms];
   const lines = header(uniforms, bindings.map((b) => ({ ...b, type: b.name === RETURN_BUFFER ? 'f32' : types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
-  stmts(body, types, 1, lines);
+  stmts(res.body, types, 1, lines);
   lines.push('}', '');
-  host.push(dispatchCall(ctxName, 0, ['1'], uniforms.map((u) => u.name)));
-  return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms }], host, returns };
+  host.push(dispatchCall(ctxName, 0, ['1'], res.uniforms.map((u) => u.name)));
+  return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms, ...(res.packs.length ? { packs: res.packs } : {}) }], host, returns };
+}
+
+/** WebGPU's default `maxStorageBuffersPerShaderStage`: what every device allows. */
+export const STORAGE_BUFFER_LIMIT = 8;
+
+/** How many storage buffers a pass would need without packing (its bindings, a pack counting its members). */
+export function storageBuffersNeeded(pass: PassOut): number {
+  return pass.bindings.length + (pass.packs ?? []).reduce((n, p) => n + p.members.length - 1, 0);
 }
 
 /**
  * What a pass over `body` binds: the arrays it uses (binding 1, 2, … by name; `read_write` where
  * written) and the scalars (of the names `uniform` admits) it reads, in its uniform struct.
+ *
+ * A pass that needs more than STORAGE_BUFFER_LIMIT storage buffers (`reserved` of them bound by the
+ * caller) gets some of its arrays packed into one binding per element type (`packs`; the runtime
+ * copies them in before the pass and the written ones back after it): `body` with their elements
+ * at `pack[offset + i]` and their lengths uniforms (`packUniforms`, filled by the runtime).
+ * Read-only arrays are packed first (no copy back); atomic arrays only with atomic arrays; arrays
+ * the nest's bounds read are not packed.
  */
-function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Types, uniform: (name: string) => boolean): { bindings: PassOut['bindings']; uniforms: PassOut['uniforms'] } {
+function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Types, uniform: (name: string) => boolean, reserved = 0): { body: Stmt[]; bindings: PassOut['bindings']; uniforms: PassOut['uniforms']; packUniforms: PassOut['uniforms']; packs: NonNullable<PassOut['packs']> } {
   const used = new Set<string>();
   for (const e of extra) readsOf(e, used);
   forEachStmt(body, (s) => {
@@ -395,9 +434,67 @@ function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Type
     if (s.k === 'assign') used.add(s.target.k === 'var' ? s.target.name : s.target.array);
   });
   const written = writesOf(body);
-  const bindings = [...used].filter((n) => arrays.has(n)).sort().map((name, i) => ({ binding: i + 1, name, access: (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write' }));
+  const access = (name: string) => (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write';
+  const numbered = (names: string[]) => names.sort().map((name, i) => ({ binding: i + 1, name, access: access(name) }));
+  const bound = [...used].filter((n) => arrays.has(n));
   const uniforms = [...used].filter((n) => !arrays.has(n) && uniform(n)).sort().map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
-  return { bindings, uniforms };
+  let excess = bound.length + reserved - STORAGE_BUFFER_LIMIT;
+  if (excess <= 0) return { body, bindings: numbered(bound), uniforms, packUniforms: [], packs: [] };
+  // the arrays that can share a binding, by element type, read-only ones first
+  const atomics = atomicArrays(body);
+  const inBounds = new Set<string>();
+  for (const e of extra) walkExpr(e, (x) => { if (x.k === 'index' || x.k === 'length') inBounds.add(x.array); });
+  const byType = new Map<string, string[]>();
+  for (const name of [...bound].sort((a, b) => Number(written.has(a)) - Number(written.has(b)) || (a < b ? -1 : 1))) {
+    if (inBounds.has(name)) continue;
+    // atomic arrays (atomic<u32> holding f32 bits) share a binding among themselves
+    const t = `${atomics.has(name) ? 'atomic ' : ''}${types.arrays.get(name) ?? 'f32'}`;
+    byType.set(t, [...(byType.get(t) ?? []), name]);
+  }
+  const taken = (n: string) => !types.packNames.has(n) && (arrays.has(n) || types.names.has(n) || used.has(n));
+  const fresh = (base: string) => {
+    let n = base;
+    while (taken(n)) n += '_';
+    return n;
+  };
+  const packs: NonNullable<PassOut['packs']> = [];
+  const member = new Map<string, { pack: string; offset: string; length: string }>();
+  for (const [t, group] of [...byType].sort((a, b) => b[1].length - a[1].length)) {
+    if (excess <= 0 || group.length < 2) continue;
+    const names = group.slice(0, excess + 1);
+    excess -= names.length - 1;
+    const pack = fresh(`_pk${packs.length + 1}`);
+    types.packNames.add(pack);
+    types.arrays.set(pack, t.replace('atomic ', '') as WType);
+    const members = names.map((name) => ({ name, offset: fresh(`_off_${name}`), length: fresh(`_len_${name}`), written: written.has(name) }));
+    for (const m of members) {
+      types.packNames.add(m.offset).add(m.length);
+      member.set(m.name, { pack, offset: m.offset, length: m.length });
+      types.names.set(m.offset, 'i32');
+      types.names.set(m.length, 'i32');
+    }
+    packs.push({ name: pack, members });
+  }
+  if (excess > 0) throw new WgslUnsupported(`a pass needs ${bound.length + reserved} storage buffers, over WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} even with the arrays of each element type sharing a binding (arrays the loop bounds read cannot)`);
+  const at = (array: string, index: Expr): Expr & { k: 'index' } => {
+    const m = member.get(array)!;
+    return { k: 'index', array: m.pack, index: { k: 'binary', op: '+', l: v(m.offset), r: index } };
+  };
+  const expr = (e: Expr) => mapExpr(e, (x) => (x.k === 'index' && member.has(x.array) ? at(x.array, x.index) : x.k === 'length' && member.has(x.array) ? v(member.get(x.array)!.length) : undefined));
+  const targets = (ss: Stmt[]): Stmt[] => ss.map((s): Stmt => {
+    if (s.k === 'assign' && s.target.k === 'index' && member.has(s.target.array)) return { ...s, target: at(s.target.array, s.target.index) };
+    if (s.k === 'if') return { ...s, then: targets(s.then), else: targets(s.else) };
+    if (s.k === 'for' || s.k === 'block') return { ...s, body: targets(s.body) };
+    return s;
+  });
+  const packed = targets(mapStmts(body, (e) => expr(e)));
+  const bindings = numbered([...bound.filter((n) => !member.has(n)), ...packs.map((p) => p.name)]);
+  for (const b of bindings) {
+    const p = packs.find((x) => x.name === b.name);
+    if (p) b.access = p.members.some((m) => m.written) ? 'read_write' : 'read';
+  }
+  const packUniforms = packs.flatMap((p) => p.members.flatMap((m) => [{ name: m.offset, type: 'i32' as const }, { name: m.length, type: 'i32' as const }]));
+  return { body: packed, bindings, uniforms, packUniforms, packs };
 }
 
 /** The host's `ctx.dispatch(pass, [extents], { uniforms })`; `values`: names, or `name: expression`. */

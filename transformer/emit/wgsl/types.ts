@@ -26,6 +26,8 @@ export class Types {
   readonly arrays = new Map<string, WType>();
   /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
   atomic = new Set<string>();
+  /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */
+  readonly packNames = new Set<string>();
 
   constructor(params: { name: string; type: string }[], body: Stmt[]) {
     for (const p of params) {

@@ -1,0 +1,191 @@
+// The WebGPU check of one kernel source (32-bit): every shader compiled by Tint, K and K_d on the
+// GPU against the JavaScript module (same inputs), K_b with the analysis' strategies and each one
+// forced against JavaScript, and the dot-product test with K_d and K_b both on the GPU. Used by
+// test/support/webgpu-run.mjs (the fixtures) and test/support/gpu-fuzz-run.mjs (random kernels).
+import fs from 'node:fs';
+import { compile } from '../../dist/transformer/index.js';
+import { createKernels } from '../../dist/runtime/gpu.js';
+import * as runtime from '../../dist/runtime/index.js';
+import { loadGenerated } from './load-generated.mjs';
+
+export const load = (code) => loadGenerated(code, runtime);
+
+/**
+ * A WebGPU device of dawn.node (npm `webgpu`) with WebGPU's default limits, over SwiftShader
+ * (`PARAD_VK_ICD`, default Debian chromium's driver), or dawn's null backend without it (`canRun`
+ * false: shaders compile, nothing runs).
+ */
+export async function openDevice() {
+  const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
+  const canRun = fs.existsSync(SWIFTSHADER);
+  if (canRun) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+  process.env.XDG_RUNTIME_DIR ??= fs.mkdtempSync('/tmp/parad-xdg-');
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create(canRun ? [] : ['backend=null']);
+  const adapter = await gpu.requestAdapter();
+  const device = await adapter.requestDevice();
+  return { gpu, adapter, device, canRun };
+}
+
+/** Largest error relative to the largest |value| (at least 1e-3); NaN where only one side is NaN counts as Infinity. */
+export function relError(gpuValues, jsValues) {
+  let scale = 1e-3, worst = 0;
+  for (const x of jsValues) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+  for (let i = 0; i < jsValues.length; i++) {
+    const a = gpuValues[i], b = jsValues[i];
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    if (Object.is(a, b)) continue;
+    worst = Math.max(worst, Number.isNaN(a - b) ? Infinity : Math.abs(a - b) / scale);
+  }
+  return worst;
+}
+
+export const STRATEGIES = ['direct', 'gather', 'reduction', 'atomic'];
+const arrayOf = (type, v) => (type === 'Int32Array' ? Int32Array.from(v) : type === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v));
+const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
+
+/**
+ * K_b of one spec on the GPU and in JavaScript (same inputs and adjoint seeds): the errors of every
+ * array and returned adjoint; with `dotTest`, also <K_d·ẋ, ȳ> vs <ẋ, K_b·ȳ> with both on the GPU.
+ */
+async function adjointRun(m, ks, spec, dotTest) {
+  const meta = m.__parad.kernels[spec.kernel];
+  const name = `${spec.kernel}_b`;
+  const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? arrayOf(spec.types[key], v) : v]));
+  const seedsOf = (a) => Object.fromEntries(meta.params.filter((p) => p.active && p.kind === 'array').map((p) => [p.name, Float32Array.from(a[p.name], (_, i) => Math.sin(i + 1))]));
+  const retb = meta.returns === 'void' ? [] : [0.75];
+  const listB = (a, seeds) => [...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [a[p.name], seeds[p.name]] : [a[p.name]])), ...retb];
+  const js = make(), gpuArgs = make();
+  const seedsJs = seedsOf(js), seedsGpu = seedsOf(gpuArgs);
+  const jsRet = m[name](...listB(js, seedsJs));
+  const gpuRet = await ks[name](...listB(gpuArgs, seedsGpu));
+  const errors = {};
+  for (const p of meta.params.filter((q) => q.kind === 'array')) {
+    errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
+    if (p.active) errors[`${p.name}b`] = relError(seedsGpu[p.name], seedsJs[p.name]);
+  }
+  for (const [key, v] of Object.entries(jsRet ?? {})) errors[key] = relError([gpuRet?.[key]], [v]);
+  if (!dotTest || !ks[`${spec.kernel}_d`]) return { errors };
+  // the dot-product test with K_d and K_b on the GPU: ẋ = cos, ȳ = the seeds above
+  const a = make(), ad = {};
+  const active = meta.params.filter((p) => p.active);
+  for (const p of active) ad[p.name] = p.kind === 'array' ? Float32Array.from(a[p.name], (_, i) => Math.cos(i)) : 0.25;
+  const xd = Object.fromEntries(active.map((p) => [p.name, p.kind === 'array' ? ad[p.name].slice() : ad[p.name]]));
+  const dRet = await ks[`${spec.kernel}_d`](...meta.params.flatMap((p) => (p.active ? [a[p.name], ad[p.name]] : [a[p.name]])));
+  const b = make(), seeds = seedsOf(b);
+  const ybar = Object.fromEntries(Object.entries(seeds).map(([k, v]) => [k, v.slice()]));
+  const bRet = await ks[name](...listB(b, seeds));
+  let lhs = 0, rhs = 0;
+  for (const p of active) {
+    if (p.kind === 'array') {
+      lhs += dot(ad[p.name], ybar[p.name]);
+      rhs += dot(xd[p.name], seeds[p.name]);
+    } else rhs += xd[p.name] * (bRet?.[`${p.name}b`] ?? 0);
+  }
+  if (retb.length) lhs += [dRet].flat()[1] * retb[0];
+  return { errors, dot: { lhs, rhs, rel: Math.abs(lhs - rhs) / Math.max(1e-3, Math.abs(lhs), Math.abs(rhs)) } };
+}
+
+/**
+ * Checks `source` (compiled as `fileName`; `resolveImport` for its imports) on `device` with the
+ * inputs of `specs` ({ kernel, tag, args: { name: number[] | number }, types: { name: type } }).
+ * Returns { diagnostics, tint, runs (K, K_d), adjoints (K_b per strategy), failure? }; without
+ * `canRun` (no SwiftShader) only the shaders are compiled.
+ */
+export async function checkSource(device, canRun, { source, fileName, resolveImport, specs }) {
+  return checkCompiled(device, canRun, await compileSource(source, fileName, resolveImport), specs);
+}
+
+/**
+ * The JavaScript modules (with their WebGPU programs) of `source`: as the analysis chose and with
+ * each strategy forced.
+ */
+export async function compileSource(source, fileName, resolveImport) {
+  const options = { fileName, format: 'js', targets: ['ts', 'wgsl'], resolveImport };
+  const r = await compile(source, options);
+  const forced = {};
+  if (r.code) for (const strategy of STRATEGIES) forced[strategy] = (await compile(source, { ...options, strategy })).code;
+  return { diagnostics: r.diagnostics, code: r.code, forced };
+}
+
+/** checkSource of what compileSource returned. */
+export async function checkCompiled(device, canRun, r, specs) {
+  const entry = { diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })), tint: [], runs: [] };
+  if (!r.code) return entry;
+  const mod = load(r.code);
+  for (const k of Object.values(mod.wgsl.kernels)) {
+    for (const p of [k.primal, k.d, k.b].filter(Boolean)) {
+      for (const [i, pass] of p.passes.entries()) {
+        const info = await device.createShaderModule({ code: pass.code }).getCompilationInfo();
+        const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
+        entry.tint.push({ fn: p.name, pass: i, errors, code: errors.length ? pass.code : undefined });
+      }
+    }
+  }
+  if (!canRun) return entry;
+  let kernels;
+  try {
+    kernels = await createKernels(device, mod.wgsl);
+  } catch (e) {
+    entry.failure = String(e?.message ?? e);
+    return entry;
+  }
+  // kernels and the layers that run on WebGPU (their WebGPU variants)
+  const onGpu = (m, name) => m.wgsl.kernels[name] ?? m.wgsl.layers?.[name];
+  for (const spec of specs) {
+    if (!onGpu(mod, spec.kernel)) continue;
+    const meta = mod.__parad.kernels[spec.kernel];
+    for (const [name, withDirs] of [[spec.kernel, false], [`${spec.kernel}_d`, true]]) {
+      if (!kernels[name]) continue;
+      const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? (spec.types[key] === 'Int32Array' ? Int32Array.from(v) : spec.types[key] === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v)) : v]));
+      const js = make(), gpuArgs = make();
+      const dirsJs = {}, dirsGpu = {};
+      for (const p of meta.params.filter((q) => q.active)) {
+        const v = js[p.name];
+        const d = typeof v === 'number' ? 0.25 : Float32Array.from(v, (_, i) => Math.cos(i));
+        dirsJs[p.name] = typeof d === 'number' ? d : d.slice();
+        dirsGpu[p.name] = typeof d === 'number' ? d : d.slice();
+      }
+      const list = (a, ds) => meta.params.flatMap((p) => (withDirs && p.active ? [a[p.name], ds[p.name]] : [a[p.name]]));
+      const run = { fn: name, kernel: spec.kernel, tag: spec.tag ?? null, errors: {} };
+      try {
+        const jsRet = mod[name](...list(js, dirsJs));
+        const gpuRet = await kernels[name](...list(gpuArgs, dirsGpu));
+        for (const p of meta.params.filter((q) => q.kind === 'array')) {
+          run.errors[p.name] = relError(gpuArgs[p.name], js[p.name]);
+          if (withDirs && p.active) run.errors[`${p.name}d`] = relError(dirsGpu[p.name], dirsJs[p.name]);
+        }
+        if (jsRet !== undefined) run.errors.return = relError([gpuRet].flat(), [jsRet].flat());
+      } catch (e) {
+        run.failure = String(e?.message ?? e);
+      }
+      entry.runs.push(run);
+    }
+  }
+  // K_b on the GPU vs JavaScript, with the strategies the analysis chose and with each one forced
+  // (the JS module compiled the same way), and the dot-product test on the GPU itself
+  entry.adjoints = [];
+  const kernelsWithB = specs.filter((s) => onGpu(mod, s.kernel)?.b);
+  if (!kernelsWithB.length) return entry;
+  for (const strategy of [undefined, ...STRATEGIES]) {
+    const m = strategy ? load(r.forced[strategy]) : mod;
+    let ks = kernels;
+    try {
+      if (strategy) ks = await createKernels(device, m.wgsl);
+    } catch (e) {
+      entry.adjoints.push({ fn: fileName, strategy, failure: String(e?.message ?? e), errors: {} });
+      continue;
+    }
+    for (const spec of kernelsWithB) {
+      const run = { fn: `${spec.kernel}_b`, kernel: spec.kernel, tag: spec.tag ?? null, strategy: strategy ?? null, errors: {} };
+      try {
+        Object.assign(run, await adjointRun(m, ks, spec, !strategy));
+      } catch (e) {
+        run.failure = String(e?.stack ?? e);
+      }
+      entry.adjoints.push(run);
+    }
+  }
+  return entry;
+}
