@@ -109,14 +109,6 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   // a shader that does not compile: the error points at the kernel line (tmp[i] = … is heat.ts:8)
   const p = mod.wgsl.kernels.heat.primal;
   const brokenPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 let bad: i32 = 1.5;') };
-  // the same, placed by the shader's source map comment alone (no sourceLines); pipelines are made on a function's first call
-  const callHeat = async (passes, options) => (await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes } } } }, options)).heat(init(), new Float32Array(n), 0.2, n, 1);
-  runtimeReport.errors.compileMapOnly = await message(() => callHeat([{ ...brokenPass, sourceLines: undefined }, ...p.passes.slice(1)]));
-  // a WGSL warning (unreachable code on the line of tmp[i] = …): to the callback, at the kernel line
-  const warnings = [];
-  const warnPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 return; let unreached: i32 = 1;') };
-  await callHeat([warnPass, ...p.passes.slice(1)], { onShaderWarning: (m) => warnings.push(m) });
-  runtimeReport.errors.warning = warnings.join('\n');
   // the per-device caches: a repeated call makes no buffer, a second createKernels no pipeline
   const counts = { buffers: 0, pipelines: 0 };
   const createBuffer = device.createBuffer.bind(device), createComputePipeline = device.createComputePipeline.bind(device);
@@ -130,6 +122,14 @@ if (canRun && (process.argv.length <= 2 || dirs.includes('heat'))) {
   runtimeReport.reuse = { firstCallBuffers: afterFirst.buffers, newBuffers: counts.buffers - afterFirst.buffers, newPipelines: counts.pipelines - afterFirst.pipelines };
   device.createBuffer = createBuffer;
   device.createComputePipeline = createComputePipeline;
+  // the same, placed by the shader's source map comment alone (no sourceLines); pipelines are made on a function's first call
+  const callHeat = async (passes, options) => (await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes } } } }, options)).heat(init(), new Float32Array(n), 0.2, n, 1);
+  runtimeReport.errors.compileMapOnly = await message(() => callHeat([{ ...brokenPass, sourceLines: undefined }, ...p.passes.slice(1)]));
+  // a WGSL warning (unreachable code on the line of tmp[i] = …): to the callback, at the kernel line
+  const warnings = [];
+  const warnPass = { ...p.passes[0], code: p.passes[0].code.replace(/(\n\s*tmp\[i\] = [^\n]*)/, '$1 return; let unreached: i32 = 1;') };
+  await callHeat([warnPass, ...p.passes.slice(1)], { onShaderWarning: (m) => warnings.push(m) });
+  runtimeReport.errors.warning = warnings.join('\n');
   // pipelines are made per function on its first call: the broken one rejects, its module's other kernels run
   const broken = await createKernels(device, { version: 1, kernels: { heat: { primal: { ...p, passes: [brokenPass, ...p.passes.slice(1)] } }, reactDiffuse: mod.wgsl.kernels.reactDiffuse } });
   runtimeReport.errors.compile = await message(() => broken.heat(init(), new Float32Array(n), 0.2, n, 1));
