@@ -19,11 +19,11 @@ const header = "import type { i32 } from 'parad';\n";
 /**
  * Quasi-affine reads (issue 13) in a 1-D nest over i with a run-time stride m: `x[(i >> s) + c]`,
  * `x[((i / d) | 0) + c]`, `x[Math.floor(i / d) + c]`, `x[i % d + c]`, periodic `x[(i + c) % n]` and
- * `x[((i - c) % n + n) % n]`, clamps `x[Math.min((i >> 1) + c, n - 1)]`, `x[Math.max(i - c, 0)]`, and, with an inner loop over
+ * `x[((i - c) % n + n) % n]`, `x[(i + n - c) % n]`, clamps `x[Math.min((i >> 1) + c, n - 1)]`, `x[Math.max(i - c, 0)]`, and, with an inner loop over
  * k, `x[i * m + k + c]` (the gather solves i = (j − k − c) / m for the k ≡ j − c (mod m)).
  */
 const quasi = fc.record({
-  reads: fc.array(fc.record({ form: fc.constantFrom('shr', 'divor', 'floor', 'mod', 'stride', 'wrap', 'ewrap', 'clamp', 'clampLo'), d: fc.integer({ min: 2, max: 4 }), c: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 3 }),
+  reads: fc.array(fc.record({ form: fc.constantFrom('shr', 'divor', 'floor', 'mod', 'stride', 'wrap', 'ewrap', 'nwrap', 'clamp', 'clampLo'), d: fc.integer({ min: 2, max: 4 }), c: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 3 }),
   inner: fc.integer({ min: 1, max: 4 }),
 }).map(({ reads, inner }) => {
   const idx = (r: { form: string; d: number; c: number }) => {
@@ -34,6 +34,7 @@ const quasi = fc.record({
       case 'mod': return `i % ${r.d} + ${r.c}`;
       case 'wrap': return `(i + ${r.c}) % n`;
       case 'ewrap': return `(((i - ${r.c}) % n) + n) % n`;
+      case 'nwrap': return `(i + n - ${r.c}) % n`;
       case 'clamp': return `Math.min((i >> 1) + ${r.c}, n - 1)`;
       case 'clampLo': return `Math.max(i - ${r.c}, 0)`;
       default: return `i * m + k + ${r.c}`;

@@ -386,8 +386,11 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
       return 'uses a quotient or remainder the gather cannot invert';
     }
     if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
-    // truncation is the floor where v + c >= 0: v >= 0 here, so a constant c >= 0
-    if (d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
+    // truncation is the floor where v + c >= 0: v >= 0 here, so a constant c >= 0, or c >= B − 1 for
+    // the loop's bound B (`(i + n - 1) % n` over i < n: B >= 1 wherever an iteration runs)
+    const bound = boundOf(l);
+    const aboveBound = bound ? constOf(addPoly(offset, bound, -1)) : undefined;
+    if (d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0) && !((aboveBound ?? -2) >= -1)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
     const prev = byVar.get(l.v);
     if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset))) return `divides ${l.v} in two different ways`;
     byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q] });
