@@ -13,9 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compile, type CompileResult } from '../transformer/index.js';
 import type { Strategy } from '../transformer/analysis/exclusive/index.js';
-import { loadGenerated } from './support/load.js';
 import { specs } from '../fixtures/specs.js';
-import { argsFor } from './support/fixture-args.js';
+import { instrumented, trips, tripsOf } from './support/trips.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -38,27 +37,6 @@ const VARIANTS: { label: string; options: { strategy?: Strategy; schedule?: 'par
   { label: 'reduction', options: { strategy: 'reduction', schedule: 'parallel' } },
 ];
 
-declare global {
-  // eslint-disable-next-line no-var
-  var __paradTrips: { n: number };
-}
-globalThis.__paradTrips = { n: 0 };
-
-/** The module with a trip counter at the top of every loop body. */
-function instrumented(code: string) {
-  const counted = code.replace(/^(\s*for \(.*\) \{)$/gm, '$1 __paradTrips.n++;');
-  if (counted === code && /\bfor \(/.test(code)) throw new Error('no loop was instrumented');
-  return loadGenerated(counted);
-}
-
-const trips = (f: () => unknown): number => {
-  globalThis.__paradTrips.n = 0;
-  f();
-  return globalThis.__paradTrips.n;
-};
-
-const clone = (a: Record<string, unknown>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, ArrayBuffer.isView(v) ? (v as Float64Array).slice() : v]));
-
 const files = [...new Set(specs.map((s) => s.file))].filter((f) => fs.existsSync(path.join(root, 'fixtures', f, `${f}.ts`))).sort();
 
 describe.each(files)('fixture %s', (file) => {
@@ -71,24 +49,7 @@ describe.each(files)('fixture %s', (file) => {
     for (const spec of specs.filter((s) => s.file === file)) {
       const meta = mod.__parad.kernels[spec.kernel];
       if (!meta || meta.kind === 'layer' || !meta.modes.includes('b')) continue;
-      const args = argsFor(spec, meta.params);
-      const primal = mod[spec.kernel] as (...a: unknown[]) => unknown;
-      const adjoint = mod[`${spec.kernel}_b`] as (...a: unknown[]) => unknown;
-      const a = clone(args);
-      const p = trips(() => primal(...meta.params.map((q) => a[q.name])));
-      // K_b's arguments: each active array followed by its adjoint, then the returned value's adjoint
-      const b = clone(args);
-      const list: unknown[] = [];
-      let elements = 0;
-      for (const q of meta.params) {
-        list.push(b[q.name]);
-        if (!q.active || q.kind !== 'array') continue;
-        const length = (b[q.name] as Float64Array).length;
-        list.push(new Float64Array(length).fill(1));
-        elements += length;
-      }
-      if (meta.returns !== 'void') list.push(1);
-      const n = trips(() => adjoint(...list));
+      const { primal: p, adjoint: n, elements } = tripsOf(mod, spec);
       expect(n, `${spec.kernel}${spec.tag ? ` (${spec.tag})` : ''}: K_b ${n} trips, K ${p}, ${elements} adjoint elements`).toBeLessThanOrEqual(FACTOR * p + PER_ELEMENT * elements + SLACK);
     }
   });

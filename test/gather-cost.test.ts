@@ -9,21 +9,15 @@ import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compile } from '../transformer/index.js';
-import { loadGenerated, type GeneratedModule } from './support/load.js';
-import { specs, type FixtureSpec } from '../fixtures/specs.js';
-import { argsFor } from './support/fixture-args.js';
+import type { GeneratedModule } from './support/load.js';
+import { instrumented, tripsOf } from './support/trips.js';
+import { specs } from '../fixtures/specs.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 /** Fixtures whose reads are shared (gathers apply), with quasi-affine indices among them. */
 const DIRS = ['quasi', 'conv2d', 'stencil1d', 'stencil2d', 'pooling', 'window', 'dense', 'mirror', 'heat'];
 /** The most loop trips K_b may take per trip of K (forward sweep, adjoint nest, gathers). */
 const FACTOR = 12;
-
-const trips = { n: 0 };
-(globalThis as Record<string, unknown>).__trips = trips;
-
-/** Every `for (…) {` line of the generated code counts its trips. */
-const instrument = (code: string): string => code.replace(/^(\s*for \(.*\) \{)$/gm, '$1 __trips.n++;');
 
 /** Kernels where a forced gather fell back to private copies (their cost is 16 copies, not the gather's). */
 const reduced = new Set<string>();
@@ -33,28 +27,9 @@ async function load(dir: string): Promise<GeneratedModule> {
   const r = await compile(source, { fileName: `fixtures/${dir}/${dir}.ts`, format: 'js', strategy: 'gather' });
   expect(r.code, r.diagnostics.map((d) => d.message).join('\n')).toBeDefined();
   for (const k of r.analysis.kernels) if (k.loops.some((l) => l.reads.some((x) => x.targets!.ts!.strategy === 'reduction'))) reduced.add(`${dir}/${k.name}`);
-  return loadGenerated(instrument(r.code!));
+  return instrumented(r.code!);
 }
 
-/** Trips of K and of K_b (all array adjoints 1) on the spec's inputs. */
-function count(mod: GeneratedModule, spec: FixtureSpec): { primal: number; adjoint: number } {
-  const meta = mod.__parad.kernels[spec.kernel];
-  const args = argsFor(spec, meta.params);
-  const call = (name: string, list: unknown[]) => (mod[name] as (...a: unknown[]) => unknown)(...list);
-  trips.n = 0;
-  call(spec.kernel, meta.params.map((p) => args[p.name]));
-  const primal = trips.n;
-  const list: unknown[] = [];
-  for (const p of meta.params) {
-    const a = argsFor(spec, meta.params)[p.name];
-    list.push(a);
-    if (p.active && ArrayBuffer.isView(a)) list.push(new Float64Array((a as Float64Array).length).fill(1));
-  }
-  if (meta.returns !== 'void') list.push(1);
-  trips.n = 0;
-  call(`${spec.kernel}_b`, list);
-  return { primal, adjoint: trips.n };
-}
 
 const modules = new Map<string, GeneratedModule>();
 for (const dir of DIRS) modules.set(dir, await load(dir));
@@ -62,7 +37,7 @@ for (const dir of DIRS) modules.set(dir, await load(dir));
 describe.each(DIRS)('gathered adjoints of fixtures/%s', (dir) => {
   test.each(specs.filter((s) => s.file === dir).map((s) => [s.kernel + (s.tag ? ` (${s.tag})` : ''), s] as const))('%s: loop trips within a constant factor of the primal', (_name, spec) => {
     if (reduced.has(`${dir}/${spec.kernel}`)) return;
-    const { primal, adjoint } = count(modules.get(dir)!, spec);
+    const { primal, adjoint } = tripsOf(modules.get(dir)!, spec);
     expect(primal).toBeGreaterThan(0);
     expect(adjoint / primal, `${spec.kernel}: K_b ${adjoint} trips, K ${primal}`).toBeLessThanOrEqual(FACTOR);
   });
@@ -75,7 +50,7 @@ test('the gathers of the quasi-affine fixtures apply (no fallback)', () => {
 test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters, avgPool, upsample, bilinear)', () => {
   const mod = modules.get('quasi')!;
   const at = (kernel: string, sizes: Record<string, number>) => {
-    const { primal, adjoint } = count(mod, { file: 'quasi', kernel, sizes });
+    const { primal, adjoint } = tripsOf(mod, { file: 'quasi', kernel, sizes });
     return adjoint / primal;
   };
   const conv = (H: number) => {

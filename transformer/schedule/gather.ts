@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols } from '../analysis/exclusive/poly.js';
+import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -430,19 +430,6 @@ function defExpr(e: Expr, defs: Defs): Expr {
     if (!isQuot(d)) return call(d.op === 'min' ? 'Math.min' : 'Math.max', ...d.args.map((a) => defExpr(polyExpr(a), defs)));
     return call(d.op === 'floor' ? 'Math.floor' : 'Math.trunc', div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs)));
   });
-}
-
-/** `p / k` for a monomial (or positive constant) k dividing every term of p, else undefined. */
-function divideBy(p: Poly, k: Poly): Poly | undefined {
-  if (k.size !== 1) return undefined;
-  const [[key, c]] = [...k];
-  if (c <= 0) return undefined;
-  const out: Poly = new Map();
-  for (const [t, x] of p) {
-    if (x % c !== 0 || !divides(key, t)) return undefined;
-    out.set(quotient(t, key), x / c);
-  }
-  return out;
 }
 
 /** The symbol standing for digit `i` of the gathered element in `narrowing`'s polynomials. */

@@ -19,7 +19,7 @@
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './solve.js';
-import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot } from './poly.js';
+import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot, divideBy } from './poly.js';
 
 export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: Witness } | undefined;
 
@@ -46,25 +46,6 @@ function movingDefs(m: NestModel, sites: Site[]): boolean {
   const fixed = new Set(fixedDefs(m));
   const polys = [...m.loops.flatMap((r) => [r.lo, r.bound]), ...sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])])];
   return polys.some((p) => defSymbols(p, m.defs).some((q) => !fixed.has(q)));
-}
-
-/** `p / k` for a monomial (or positive constant) k that divides every term of p, else undefined. */
-function divideBy(p: Poly, k: Poly): Poly | undefined {
-  if (k.size !== 1) return undefined;
-  const [[key, c]] = [...k];
-  if (c <= 0) return undefined;
-  const out: Poly = new Map();
-  for (const [t, x] of p) {
-    if (x % c !== 0) return undefined;
-    const rest = t ? t.split('*') : [];
-    for (const s of key ? key.split('*') : []) {
-      const i = rest.indexOf(s);
-      if (i < 0) return undefined;
-      rest.splice(i, 1);
-    }
-    out.set(rest.sort().join('*'), x / c);
-  }
-  return out;
 }
 
 /**

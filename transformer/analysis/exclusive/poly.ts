@@ -264,3 +264,22 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
     default: return undefined;
   }
 }
+
+/** `p / k` for a monomial (or positive constant) k that divides every term of p, else undefined. */
+export function divideBy(p: Poly, k: Poly): Poly | undefined {
+  if (k.size !== 1) return undefined;
+  const [[key, c]] = [...k];
+  if (c <= 0) return undefined;
+  const out: Poly = new Map();
+  for (const [t, x] of p) {
+    if (x % c !== 0) return undefined;
+    const rest = t ? t.split('*') : [];
+    for (const s of key ? key.split('*') : []) {
+      const i = rest.indexOf(s);
+      if (i < 0) return undefined;
+      rest.splice(i, 1);
+    }
+    out.set(rest.sort().join('*'), x / c);
+  }
+  return out;
+}
