@@ -23,7 +23,7 @@ import { emitModule, type KernelOutput } from './emit/module.js';
 import { replayFunction } from './emit/replay.js';
 import { wgslKernel } from './emit/wgsl/index.js';
 import { Names } from './naming.js';
-import { scheduleAdjoint, type Scheduled, type Target as ScheduleTarget } from './schedule/index.js';
+import { scheduleAdjoint, type Scheduled, type Target } from './schedule/index.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
 import { analyzeNests, type KernelReport, type LoopReport, type Strategy } from './analysis/exclusive/index.js';
@@ -57,7 +57,7 @@ export interface CompileOptions {
   resolveImport?: ResolveImport;
 }
 
-export type Target = 'ts' | 'wgsl';
+export type { Target } from './schedule/index.js';
 
 export interface CompileResult {
   /** Generated module text; `undefined` when there are errors. */
@@ -86,7 +86,7 @@ export interface CompileResult {
 export async function compile(source: string, options: CompileOptions): Promise<CompileResult> {
   const sink = new DiagnosticSink(options.fileName, source);
   const modes = options.modes ?? ['d', 'b'];
-  const targets: ScheduleTarget[] = options.targets?.includes('wgsl') ? ['ts', 'wgsl'] : ['ts'];
+  const targets: Target[] = options.targets?.includes('wgsl') ? ['ts', 'wgsl'] : ['ts'];
   const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: front?.own ?? [], analysis: front?.analysis ?? { file: options.fileName, kernels: [] } });
 
   const front = checkedFrontEnd(source, options, modes, sink);
@@ -236,10 +236,10 @@ function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, mo
 }
 
 /** Per derivative set, the adjoint scheduled for each target, with the decisions. */
-type ScheduledAdjoints = Partial<Record<ScheduleTarget, Scheduled>>;
+type ScheduledAdjoints = Partial<Record<Target, Scheduled>>;
 
 /** The schedule of every kernel adjoint's nests, per target (pure: the reports are not changed). */
-export function schedulePhase(analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], targets: ScheduleTarget[], force?: Strategy, parallel = false): ScheduledAdjoints[] {
+export function schedulePhase(analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], targets: Target[], force?: Strategy, parallel = false): ScheduledAdjoints[] {
   return derivatives.map((d) => {
     const out: ScheduledAdjoints = {};
     if (!d.kernel || !d.adjoint) return out;
@@ -259,7 +259,7 @@ function withTargets(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>, d
     const i = derivatives.findIndex((d) => d.kernel && !d.kernel.origin && d.kernel.name === report.name);
     if (i < 0) return report;
     const loops = [...analyzed.get(derivatives[i].kernel!)!.nests.keys()];
-    const decided = (t: ScheduleTarget, j: number, name: string) => scheduled[i][t]?.decisions.get(loops[j])?.reads.find((d) => d.name === name);
+    const decided = (t: Target, j: number, name: string) => scheduled[i][t]?.decisions.get(loops[j])?.reads.find((d) => d.name === name);
     return { ...report, loops: report.loops.map((l, j) => ({ ...l, reads: l.reads.map((r) => {
       const [ts, wgsl] = [decided('ts', j, r.name), decided('wgsl', j, r.name)];
       if (!ts || !wgsl) return r;
@@ -337,7 +337,7 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
       }
       continue;
     }
-    const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
+    const at = loopAt(k, loop);
     for (const failure of report.solverFailures ?? []) sink.warning(CODES.solverFailed, failure, at.start, at.end);
     for (const race of report.races) {
       if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
@@ -345,6 +345,9 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
     }
   }
 }
+
+/** Where a nest's diagnostics go: its loop, or the kernel's start. */
+const loopAt = (k: Kernel, loop: ForLoop) => loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
 
 /**
  * Reads left to atomic updates on a parallel target (the WebGPU schedule found no gather or
@@ -356,7 +359,7 @@ function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>,
     const report = kernels.find((x) => x.name === k.name);
     if (!report) continue;
     [...nests.keys()].forEach((loop, i) => {
-      const at = loop.loc ?? { start: k.loc.start, end: k.loc.start + 1 };
+      const at = loopAt(k, loop);
       for (const r of report.loops[i]?.reads ?? []) {
         if (r.exclusiveRead === 'unknown' && !r.assumed && r.targets?.wgsl?.strategy === 'atomic') {
           sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target.${r.witness ? '' : ` A pragma // @parallel exclusive-read(${r.name}) states otherwise.`}`, at.start, at.end);
