@@ -96,3 +96,15 @@ export function mapStmts(body: Stmt[], f: (e: Expr, s: Stmt) => Expr, g: (loop: 
     }
   });
 }
+
+/** Statements with every assignment (at any depth of branches, loops and blocks) replaced by `f`'s result. */
+export function mapAssigns(body: Stmt[], f: (s: Stmt & { k: 'assign' }) => Stmt): Stmt[] {
+  return body.map((s): Stmt => {
+    switch (s.k) {
+      case 'assign': return f(s);
+      case 'if': return { ...s, then: mapAssigns(s.then, f), else: mapAssigns(s.else, f) };
+      case 'for': case 'block': return { ...s, body: mapAssigns(s.body, f) };
+      default: return s;
+    }
+  });
+}

@@ -21,7 +21,7 @@ import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '..
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr } from '../ir/build.js';
-import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts } from '../ir/walk.js';
+import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts, mapAssigns, targetName } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
@@ -368,28 +368,16 @@ function accumulateInLocals(pass: ForLoop, adjoints: Set<string>, names: Names):
       after.push({ k: 'assign', target: { k: 'index', array: a, index: num(k) }, op: '+=', value: v(t) });
     }
   }
-  const rewrite = (body: Stmt[]): Stmt[] => body.map((s): Stmt => {
-    if (s.k === 'assign' && s.target.k === 'index' && s.target.index.k === 'num') {
-      const t = local.get(`${s.target.array}[${s.target.index.value}]`);
-      if (t) return { ...s, target: { k: 'var', name: t } };
-    }
-    if (s.k === 'if') return { ...s, then: rewrite(s.then), else: rewrite(s.else) };
-    if (s.k === 'for' || s.k === 'block') return { ...s, body: rewrite(s.body) };
-    return s;
-  });
-  return [...before, rewrite([pass])[0], ...after];
+  const rewrite = (s: Stmt & { k: 'assign' }): Stmt => {
+    const t = s.target.k === 'index' && s.target.index.k === 'num' ? local.get(`${s.target.array}[${s.target.index.value}]`) : undefined;
+    return t ? { ...s, target: { k: 'var', name: t } } : s;
+  };
+  return [...before, mapAssigns([pass], rewrite)[0], ...after];
 }
 
 /** `+=`/`-=` updates of `targets` marked atomic. */
 function markAtomic(body: Stmt[], targets: Set<string>): Stmt[] {
-  return body.map((s): Stmt => {
-    switch (s.k) {
-      case 'assign': return s.op !== '=' && targets.has(s.target.k === 'var' ? s.target.name : s.target.array) ? { ...s, atomic: true } : s;
-      case 'if': return { ...s, then: markAtomic(s.then, targets), else: markAtomic(s.else, targets) };
-      case 'for': case 'block': return { ...s, body: markAtomic(s.body, targets) };
-      default: return s;
-    }
-  });
+  return mapAssigns(body, (s) => (s.op !== '=' && targets.has(targetName(s.target)) ? { ...s, atomic: true } : s));
 }
 
 function innermost(loop: ForLoop, depth: number): ForLoop {

@@ -7,7 +7,7 @@
  */
 import type { Expr, Stmt } from '../ir/types.js';
 import { add, mul, num, v, bin, readsOf } from '../ir/build.js';
-import { ownExprs, targetName, forEachStmt } from '../ir/walk.js';
+import { ownExprs, targetName, forEachStmt, mapAssigns } from '../ir/walk.js';
 
 /** Private copies (iteration blocks) of a reduced adjoint; a power of two. */
 export const REDUCTION_BLOCKS = 16;
@@ -29,16 +29,11 @@ export function reductionApplies(body: Stmt[], target: string): string | undefin
 
 /** Redirects `target`'s updates into block `blk`'s private copy `partial` (element count `len`). */
 export function privatize(body: Stmt[], target: string, partial: string, blk: string, len: Expr | undefined): Stmt[] {
-  const redirect = (block: Stmt[]): Stmt[] => block.map((s): Stmt => {
-    if (s.k === 'assign' && targetName(s.target) === target) {
-      const index = s.target.k === 'index' && len ? add(mul(v(blk), len), s.target.index) : v(blk);
-      return { ...s, target: { k: 'index', array: partial, index } };
-    }
-    if (s.k === 'if') return { ...s, then: redirect(s.then), else: redirect(s.else) };
-    if (s.k === 'for' || s.k === 'block') return { ...s, body: redirect(s.body) };
-    return s;
+  return mapAssigns(body, (s) => {
+    if (targetName(s.target) !== target) return s;
+    const index = s.target.k === 'index' && len ? add(mul(v(blk), len), s.target.index) : v(blk);
+    return { ...s, target: { k: 'index', array: partial, index } };
   });
-  return redirect(body);
 }
 
 /** Tree reduction of the private copies into copy 0 (level l adds copy r + 2^l into r), then `target += copy 0`. */
