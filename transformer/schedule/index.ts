@@ -122,7 +122,7 @@ interface Choice {
   reduce?: boolean;
 }
 
-export function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
+function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
   const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
@@ -151,15 +151,6 @@ function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reaso
   return { strategy: 'direct', reason: `sequential target: plain updates cannot race and do the least work (exclusive read: ${read.exclusiveRead}${read.assumed ? ', assumed' : ''})` };
 }
 
-/**
- * Why a gather's work per element is not bounded by the fan-in (gather.ts's `bounded`: a summed
- * loop that occurs in the index without a bounded inverse would be scanned for every element,
- * work |x| · |iterations|, the quadratic cliff), or undefined when it is.
- */
-export function gatherBounded(plan: GatherPlan): string | undefined {
-  return plan.bounded ? undefined : plan.why ?? `each element of ${plan.target} would scan the iterations`;
-}
-
 function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const { nest, pass, names } = input;
   const inner = innermost(pass, nest.length);
@@ -173,7 +164,9 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     const plan = planGather(ctx, adjoint);
     if (typeof plan === 'string') return plan;
     if (!flat && needsStaging([plan])) return 'the iteration space is not rectangular';
-    return gatherBounded(plan) ?? plan;
+    // work per element bounded by the fan-in (gather.ts's `bounded`); otherwise each element would
+    // scan the iterations, |x| · |iterations| in all: the quadratic cliff
+    return plan.bounded ? plan : plan.why ?? `each element of ${plan.target} would scan the iterations`;
   };
 
   const safe: Choice[] = [];
