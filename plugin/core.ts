@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ts } from 'ts-morph';
 import { GenMapping, maybeAddMapping, setSourceContent, toEncodedMap, type EncodedSourceMap } from '@jridgewell/gen-mapping';
 import { TraceMap, eachMapping } from '@jridgewell/trace-mapping';
-import { compile, resolveFromDisk, type Mode, type Target } from '../transformer/index.js';
+import { compile, importCandidates, resolveFromDisk, type Mode, type Target } from '../transformer/index.js';
 import type { Diagnostic } from '../transformer/diagnostics.js';
 import type { Strategy } from '../transformer/analysis/exclusive/index.js';
 
@@ -28,6 +28,8 @@ export interface ParadPluginOptions {
   modes?: Mode[];
   /** one adjoint strategy for every parallel read where it applies (as `parad transpile --adjoint`) */
   adjoint?: Strategy;
+  /** how the JavaScript adjoint's parallel loops are scheduled (as `parad transpile --schedule`; default `sequential`) */
+  schedule?: 'sequential' | 'parallel';
   /**
    * Write `<kernel>.ad.d.ts` beside each kernel file (default true): TypeScript then types an import
    * of `./blur.kernel.ad.js` (which the plugin resolves to `./blur.kernel.ts`) as the generated
@@ -52,7 +54,11 @@ export interface LoadedKernel {
   code?: string;
   /** with `sourcemap`: each generated line to the kernel line it comes from */
   map?: EncodedSourceMap;
-  /** absolute paths: the kernel file and the kernel files its layers import (compiled into its module) */
+  /**
+   * absolute paths: the kernel file, the kernel files its layers import (compiled into its module),
+   * and, for an import that does not resolve (a deleted file), the paths it would resolve to: its
+   * return triggers a rebuild
+   */
   watchFiles: string[];
 }
 
@@ -68,34 +74,48 @@ export interface LoadOptions {
 /** An import of a kernel's generated module: `./blur.kernel.ad.js` (or `.ad`, `.ad.ts`). */
 export const AD_IMPORT = /\.ad(?:\.js|\.ts)?$/;
 
+/** The text of a file the last transpile read (or `undefined`: it was missing then). */
+interface Read {
+  fileName: string;
+  source: string | undefined;
+}
+
+/** The results kept per option set while a kernel file's text is unchanged (two builds with other options share one plugin). */
+const VARIANTS = 8;
+
 /** The transpiler of one plugin instance, with its cache (shared by every build the instance serves). */
 export function kernelTranspiler(options: ParadPluginOptions = {}) {
   const filter = options.filter ?? /\.kernel\.ts$/;
-  // by path: the key (content and options) of the last transpile, the kernel files its layers
-  // imported (with their text then), and what it gave
-  const cache = new Map<string, { key: string; imports: { fileName: string; source: string }[]; result: LoadedKernel }>();
-  const same = async (f: { fileName: string; source: string }) => (await fs.readFile(f.fileName, 'utf8').catch(() => undefined)) === f.source;
+  // by path: the text (and name) of the file last transpiled, and per set of options that change
+  // the output, the files its layers' imports read (with their text then, or missing) and what it gave
+  const cache = new Map<string, { text: string; variants: Map<string, { imports: Read[]; result: LoadedKernel }> }>();
+  const same = async (f: Read) => (await fs.readFile(f.fileName, 'utf8').catch(() => undefined)) === f.source;
 
   /** Transpiles the kernel file `file` (absolute), or answers from the cache. */
   async function load(file: string, { root, format, sourcemap }: LoadOptions): Promise<LoadedKernel> {
     const source = await fs.readFile(file, 'utf8');
     const fileName = path.relative(root, file).split(path.sep).join('/');
-    const key = createHash('sha256').update(JSON.stringify([source, fileName, options.target, options.modes, options.adjoint, format, sourcemap])).digest('hex');
-    const hit = cache.get(file);
-    if (hit?.key === key && options.cache !== false && (await Promise.all(hit.imports.map(same))).every(Boolean)) {
+    const text = hash([source, fileName]);
+    // every option that changes the generated module or its map
+    const key = hash([options.target ?? ['ts'], options.modes ?? ['d', 'b'], options.adjoint ?? null, options.schedule ?? 'sequential', format, sourcemap]);
+    const entry = cache.get(file);
+    const hit = entry?.text === text ? entry.variants.get(key) : undefined;
+    if (hit && options.cache !== false && (await Promise.all(hit.imports.map(same))).every(Boolean)) {
       options.onKernel?.({ file: fileName, transpiled: false, ms: 0 });
       return hit.result;
     }
     const t0 = performance.now();
-    // the kernel files a layer imports: compiled into its module, watched, part of the cache key
-    const imports: { fileName: string; source: string }[] = [];
+    // the kernel files a layer imports: compiled into its module, watched, checked by the cache;
+    // an import that does not resolve: the paths it would resolve to, watched till one appears
+    const imports: Read[] = [];
     const resolveImport = (spec: string, from: string) => {
       const f = resolveFromDisk(spec, from, root);
       if (f) imports.push({ fileName: path.resolve(root, f.fileName), source: f.source });
+      else for (const c of importCandidates(spec, from, root)) imports.push({ fileName: c, source: undefined });
       return f;
     };
-    const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint, resolveImport });
-    const result: LoadedKernel = { fileName, source, diagnostics: r.diagnostics, watchFiles: [file, ...imports.map((f) => f.fileName)] };
+    const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint, schedule: options.schedule, resolveImport });
+    const result: LoadedKernel = { fileName, source, diagnostics: r.diagnostics, watchFiles: [file, ...new Set(imports.map((f) => f.fileName))] };
     if (r.code) {
       const lines = r.sourceLines ?? [];
       if (format === 'ts') {
@@ -115,7 +135,12 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
       }
     }
     // a result in which z3 failed (PARAD2004) is not kept: the next build asks z3 again
-    if (!r.diagnostics.some((d) => d.code === 'PARAD2004')) cache.set(file, { key, imports, result });
+    if (!r.diagnostics.some((d) => d.code === 'PARAD2004')) {
+      const variants = entry?.text === text ? entry.variants : new Map();
+      variants.delete(key);
+      if (variants.size >= VARIANTS) variants.delete(variants.keys().next().value);
+      cache.set(file, { text, variants: variants.set(key, { imports, result }) });
+    }
     if (r.code && options.declarations !== false) await writeDeclarations(file, r.code);
     options.onKernel?.({ file: fileName, transpiled: true, ms: performance.now() - t0 });
     return result;
@@ -130,6 +155,8 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
 
   return { filter, load, resolveAdImport };
 }
+
+const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
 

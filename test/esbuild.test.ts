@@ -157,6 +157,72 @@ describe('parad/esbuild', () => {
     }
   });
 
+  test('deleting the kernel a layer imports fails the build; restoring it rebuilds (watch mode and rebuild())', async () => {
+    write({ 'del/blur.kernel.ts': blur(), 'del/twice.kernel.ts': twiceLayer, 'del/app.ts': "export * from './twice.kernel.ts';\n" });
+    const plugin = parad();
+    const ends: number[] = [];
+    const counter: esbuild.Plugin = { name: 'count', setup: (b) => b.onEnd((r) => void ends.push(r.errors.length)) };
+    const ctx = await esbuild.context(options('del/app.ts', { outfile: path.join(dir, 'out/del.mjs'), plugins: [plain(plugin), counter] }));
+    const waitFor = async (n: number) => {
+      for (let t = 0; t < 100 && ends.length < n; t++) await new Promise((r) => setTimeout(r, 50));
+      expect(ends.length).toBeGreaterThanOrEqual(n);
+    };
+    try {
+      expect((await ctx.rebuild()).errors).toEqual([]);
+      // rebuild(): the deleted import is an error, its return is seen (not answered from the cache)
+      fs.rmSync(path.join(dir, 'del/blur.kernel.ts'));
+      const gone = await ctx.rebuild().catch((e: esbuild.BuildFailure) => e);
+      expect((gone as esbuild.BuildFailure).errors?.length).toBeGreaterThan(0);
+      write({ 'del/blur.kernel.ts': blur() });
+      expect((await ctx.rebuild()).errors).toEqual([]);
+      expect(plugin.stats.transpiled).toBe(3);
+      // watch mode: deleting the file triggers a failing build, restoring it a passing one
+      await ctx.watch();
+      await new Promise((r) => setTimeout(r, 300));
+      const before = ends.length;
+      fs.rmSync(path.join(dir, 'del/blur.kernel.ts'));
+      await waitFor(before + 1);
+      expect(ends.at(-1)).toBeGreaterThan(0);
+      write({ 'del/blur.kernel.ts': blur('2 * gain') });
+      await waitFor(before + 2);
+      expect(ends.at(-1)).toBe(0);
+      expect(plugin.stats.transpiled).toBe(5);
+      const mod = await import(`${pathToFileURL(path.join(dir, 'out/del.mjs')).href}?restored`);
+      expect(Object.keys(mod)).toContain('twice_b');
+    } finally {
+      await ctx.dispose();
+    }
+  }, 30_000);
+
+  test('one plugin shared by two contexts that differ only in sourcemap: each gets its own output, and its cache on repeat', async () => {
+    write({ 'two/blur.kernel.ts': blur(), 'two/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
+    const plugin = parad();
+    const mapped = await esbuild.context(options('two/app.ts', { outfile: path.join(dir, 'out/two-map.mjs'), sourcemap: 'inline', plugins: [plain(plugin)] }));
+    const bare = await esbuild.context(options('two/app.ts', { outfile: path.join(dir, 'out/two-bare.mjs'), plugins: [plain(plugin)] }));
+    try {
+      for (let round = 0; round < 2; round++) {
+        await mapped.rebuild();
+        await bare.rebuild();
+      }
+      expect(plugin.stats).toMatchObject({ transpiled: 2, cached: 2 });
+      const map = fs.readFileSync(path.join(dir, 'out/two-map.mjs'), 'utf8');
+      expect(map).toMatch(/sourceMappingURL=data:/);
+      // the inline map leads to the kernel file (through the plugin's map of the generated module)
+      const json = JSON.parse(Buffer.from(map.match(/base64,(\S+)/)![1], 'base64').toString());
+      expect(json.sources.some((s: string) => /two\/blur\.kernel\.ts$/.test(s))).toBe(true);
+      expect(fs.readFileSync(path.join(dir, 'out/two-bare.mjs'), 'utf8')).not.toMatch(/sourceMappingURL/);
+    } finally {
+      await mapped.dispose();
+      await bare.dispose();
+    }
+    // the schedule option reaches the transpiler: the parallel schedule's adjoint gathers
+    const built = async (o: ParadPluginOptions, out: string) => {
+      await esbuild.build(options('two/app.ts', { outfile: path.join(dir, out), plugins: [plain(parad(o))] }));
+      return fs.readFileSync(path.join(dir, out), 'utf8');
+    };
+    expect(await built({ schedule: 'parallel' }, 'out/two-par.mjs')).not.toBe(await built({}, 'out/two-seq.mjs'));
+  });
+
   test('source maps lead from the generated adjoint back to the kernel lines', async () => {
     write({ 'sm/blur.kernel.ts': blur(), 'sm/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
     await esbuild.build(options('sm/app.ts', { outfile: path.join(dir, 'out/sm.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));

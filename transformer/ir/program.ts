@@ -28,14 +28,18 @@ export type ResolveImport = (specifier: string, fromFile: string) => { fileName:
  * `cwd` (default: the working directory) unless absolute.
  */
 export function resolveFromDisk(specifier: string, fromFile: string, cwd = process.cwd()): { fileName: string; source: string } | undefined {
-  const base = resolvePath(cwd, dirname(fromFile), specifier);
-  const candidates = [base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`];
-  for (const c of candidates) {
-    if (!/\.m?ts$/.test(c) || !existsSync(c)) continue;
+  for (const c of importCandidates(specifier, fromFile, cwd)) {
+    if (!existsSync(c)) continue;
     const fileName = isAbsolute(fromFile) ? c : relative(cwd, c).split(sep).join('/');
     return { fileName, source: readFileSync(c, 'utf8') };
   }
   return undefined;
+}
+
+/** The absolute paths resolveFromDisk tries for `specifier`, in order (a bundler watches them while none exists). */
+export function importCandidates(specifier: string, fromFile: string, cwd = process.cwd()): string[] {
+  const base = resolvePath(cwd, dirname(fromFile), specifier);
+  return [...new Set([base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`])].filter((c) => /\.m?ts$/.test(c));
 }
 
 export interface Unit {
