@@ -292,6 +292,11 @@ function programCall(device: GPUDevice, program: WgslProgram, options: KernelOpt
   const bind = (args: Arg[], allowTyped: boolean) => {
     checkLost(device, program.name);
     if (args.length !== program.params.length) throw new ParadGpuError(`${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`);
+    // an i32 or u32 scalar is an integer of its type (as the TypeScript entry points check), before anything is uploaded
+    program.params.forEach((p, i) => {
+      const a = args[i];
+      if (typeof a === 'number' && (p.type === 'i32' ? (a | 0) !== a : p.type === 'u32' && a >>> 0 !== a)) throw new RangeError(`${program.name}: ${p.name} is ${a}, needs an integer ${p.type === 'u32' ? '>= 0 ' : ''}(${p.type})`);
+    });
     const arrays = new Map<string, Bound>();
     const hostArgs: unknown[] = [];
     program.params.forEach((p, i) => {

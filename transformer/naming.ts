@@ -12,6 +12,22 @@ export const gpuHostName = (fn: string): string => `${fn}_gpu`;
 /** The kernel replayed with its assumed reads reported (module-local, reached through the metadata). */
 export const replayName = (kernel: string): string => `${kernel}_reads`;
 
+/**
+ * The calling contract of `K_d` and `K_b` (and a layer's `L_d`, `L_b`): a partner right after each
+ * active parameter of the primal. The array partners among a derivative's parameters `params`, as
+ * `[array, partner]` (`['x', 'xb']`); `primal` is the primal's parameters.
+ */
+export function arrayPartners(primal: readonly { name: string; kind: string; active: boolean }[], params: readonly { name: string }[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const p of primal) {
+    if (p.kind !== 'array' || !p.active) continue;
+    const i = params.findIndex((q) => q.name === p.name);
+    const partner = params[i + 1];
+    if (i >= 0 && partner && !primal.some((q) => q.name === partner.name)) out.push([p.name, partner.name]);
+  }
+  return out;
+}
+
 export class Names {
   private readonly used: Set<string>;
   private readonly memo = new Map<string, string>();

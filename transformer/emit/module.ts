@@ -3,7 +3,7 @@ import type { KernelFile } from '../ir/types.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import type { KernelMeta } from '../../runtime/index.js';
 import { printMapped, printStmts } from './print.js';
-import { META_EXPORT, WGSL_EXPORT } from '../naming.js';
+import { META_EXPORT, WGSL_EXPORT, arrayPartners } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
 import type { GpuLayerOut } from './wgsl/layers.js';
 import { LAYER_RUNTIME } from '../differentiate/layer-common.js';
@@ -68,7 +68,9 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
       const at = k.local ? 0 : k.meta.source.line;
       put(at, '/**', ...f.comment.map((c) => ` * ${c}`), ' */');
       const params = f.params.map((p) => `${p.name}: ${p.type}`).join(', ');
-      put(at, `${f.exported === false || k.local ? '' : 'export '}function ${f.name}(${params}): ${f.returnType} {`);
+      const entry = f.exported !== false && !k.local;
+      put(at, `${entry ? 'export ' : ''}function ${f.name}(${params}): ${f.returnType} {`);
+      if (entry) put(at, ...argumentChecks(f, k.meta, 1));
       const body = printMapped(f.body, 1, { fileName: k.local ?? file.fileName });
       out.push(body.text);
       lineMap.push(body.sources.map((l) => (k.local ? 0 : l || at)));
@@ -96,6 +98,25 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
     else sourceLines.push(...text.split('\n').map(() => m));
   });
   return { code: out.join('\n'), sourceLines };
+}
+
+/**
+ * The checks at the top of an entry point `f` (a kernel's or layer's `_d`/`_b`), cheap and once per
+ * call, throwing a RangeError naming the parameter: every array partner at least as long as its
+ * array (a shorter one would read and write past its end: NaNs, lost updates), every i32 and u32
+ * scalar an integer of its type (the index arithmetic assumes it). docs/kernel-language.md.
+ */
+function argumentChecks(f: Pick<FunctionIR, 'name' | 'params'>, meta: KernelMeta, depth: number): string[] {
+  const indent = '  '.repeat(depth);
+  const fail = (text: string) => `throw new RangeError(\`${f.name}: ${text}\`);`;
+  const out = arrayPartners(meta.params, f.params).map(([x, p]) =>
+    `${indent}if (${p}.length < ${x}.length) ${fail(`${p} has length \${${p}.length}, needs at least \${${x}.length} (the length of ${x})`)}`);
+  for (const p of f.params) {
+    const type = meta.params.find((q) => q.name === p.name && q.kind === 'scalar')?.type;
+    if (type === 'i32') out.push(`${indent}if ((${p.name} | 0) !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer (i32)`)}`);
+    if (type === 'u32') out.push(`${indent}if (${p.name} >>> 0 !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer >= 0 (u32)`)}`);
+  }
+  return out;
 }
 
 /** Host functions (the kernels' control flow around their nests, dispatching passes) and the `wgsl` export. */
@@ -151,6 +172,7 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
         out.push(`      ${mode}: ($: GpuLayerRuntime) => {`);
         out.push(`        const { ${[...LAYER_RUNTIME, ...g.uses].join(', ')} } = $;`);
         out.push(`        return function ${f.name}(${f.params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${f.returnType} {`);
+        if (mode !== 'primal') out.push(...argumentChecks(f, k.meta, 5));
         out.push(printMapped(f.body, 5, { fileName }).text);
         out.push('        };', '      },');
       }
