@@ -52,7 +52,7 @@ export interface LoadedKernel {
   diagnostics: Diagnostic[];
   /** the generated module (TypeScript or JavaScript, as asked); undefined when there are errors */
   code?: string;
-  /** with `sourcemap`: each generated line to the kernel line it comes from */
+  /** with `sourcemap`: each generated line to the kernel line it comes from (an imported kernel's: in its own file) */
   map?: EncodedSourceMap;
   /**
    * absolute paths: the kernel file, the kernel files its layers import (compiled into its module),
@@ -118,19 +118,25 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
     const result: LoadedKernel = { fileName, source, diagnostics: r.diagnostics, watchFiles: [file, ...new Set(imports.map((f) => f.fileName))] };
     if (r.code) {
       const lines = r.sourceLines ?? [];
+      // the files of the lines: this kernel file, then the imported ones (their text as compiled)
+      const files = (r.sourceFiles ?? [fileName]).map((f, i) => {
+        const abs = i === 0 ? file : path.resolve(root, f);
+        return { file: abs, source: i === 0 ? source : imports.find((x) => x.fileName === abs)?.source ?? null };
+      });
+      const at = (line: number): [number, number] => [r.sourceFileOf?.[line] ?? 0, lines[line] ?? 0];
       if (format === 'ts') {
         result.code = r.code;
-        if (sourcemap) result.map = lineMap(lines.map((line, i) => [i + 1, line]), file, source);
+        if (sourcemap) result.map = lineMap(lines.map((_, i) => [i + 1, ...at(i)]), file, files);
       } else {
         const js = ts.transpileModule(r.code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false, sourceMap: sourcemap } });
         result.code = js.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
         // the JavaScript's lines → the TypeScript's lines → the kernel's lines
         if (sourcemap && js.sourceMapText) {
-          const byLine = new Map<number, number>();
+          const byLine = new Map<number, [number, number]>();
           eachMapping(new TraceMap(js.sourceMapText), (m) => {
-            if (m.originalLine !== null && !byLine.has(m.generatedLine)) byLine.set(m.generatedLine, lines[m.originalLine - 1] ?? 0);
+            if (m.originalLine !== null && !byLine.has(m.generatedLine)) byLine.set(m.generatedLine, at(m.originalLine - 1));
           });
-          result.map = lineMap([...byLine], file, source);
+          result.map = lineMap([...byLine].map(([g, [f, l]]) => [g, f, l]), file, files);
         }
       }
     }
@@ -168,12 +174,15 @@ async function writeDeclarations(kernel: string, code: string): Promise<void> {
   if (old !== text) await fs.writeFile(file, text);
 }
 
-/** A source map of whole lines: `[generated line, kernel line]` pairs (1-based; kernel line 0: none). */
-function lineMap(pairs: [number, number][], file: string, source: string): EncodedSourceMap {
+/**
+ * A source map of whole lines: `[generated line, file, kernel line]` (lines 1-based, kernel line 0:
+ * none; file: an index into `files`, the kernel file and the imported ones, with their text).
+ */
+function lineMap(entries: [number, number, number][], file: string, files: { file: string; source: string | null }[]): EncodedSourceMap {
   const map = new GenMapping({ file: `${path.basename(file)}.ad.ts` });
-  setSourceContent(map, file, source);
-  for (const [generated, line] of pairs) {
-    if (line > 0) maybeAddMapping(map, { generated: { line: generated, column: 0 }, source: file, original: { line, column: 0 } });
+  for (const f of files) setSourceContent(map, f.file, f.source);
+  for (const [generated, index, line] of entries) {
+    if (line > 0 && files[index]) maybeAddMapping(map, { generated: { line: generated, column: 0 }, source: files[index].file, original: { line, column: 0 } });
   }
   return toEncodedMap(map);
 }

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import type { OnLoadResult, Plugin, PartialMessage } from 'esbuild';
-import type { Diagnostic } from '../transformer/diagnostics.js';
+import type { Diagnostic, Location } from '../transformer/diagnostics.js';
 import { AD_IMPORT, kernelTranspiler, withInlineMap, type ParadPluginOptions } from './core.js';
 
 export type { ParadPluginOptions } from './core.js';
@@ -36,7 +36,9 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
       });
       build.onLoad({ filter: kernels.filter }, async (args): Promise<OnLoadResult> => {
         const k = await kernels.load(args.path, { root, format: 'ts', sourcemap });
-        const messages = (severity: Diagnostic['severity']) => k.diagnostics.filter((d) => d.severity === severity).map((d) => message(d, args.path));
+        // a diagnostic of a kernel file a layer imports is in that file (and its import a note)
+        const fileOf = (name: string) => (name === k.fileName ? args.path : path.resolve(root, name));
+        const messages = (severity: Diagnostic['severity']) => k.diagnostics.filter((d) => d.severity === severity).map((d) => message(d, fileOf));
         return {
           errors: messages('error'),
           warnings: messages('warning'),
@@ -50,12 +52,14 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
   };
 }
 
-/** A parad diagnostic as an esbuild message (esbuild's columns are 0-based). */
-function message(d: Diagnostic, file: string): PartialMessage {
+/** A parad diagnostic as an esbuild message (esbuild's columns are 0-based); its related locations are notes. */
+function message(d: Diagnostic, fileOf: (name: string) => string): PartialMessage {
+  const location = (l: Location) => ({ file: fileOf(l.file), line: l.line, column: Math.max(0, l.column - 1), length: l.length, lineText: l.lineText });
   return {
     id: d.code,
     pluginName: 'parad',
     text: `${d.code}: ${d.message}`,
-    location: { file, line: d.line, column: Math.max(0, d.column - 1), length: d.length, lineText: d.lineText },
+    location: location(d),
+    ...(d.related ? { notes: d.related.map((r) => ({ text: r.message, location: location(r) })) } : {}),
   };
 }

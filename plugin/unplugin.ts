@@ -41,7 +41,8 @@ export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, fal
       const log = (d: Diagnostic, rest: Diagnostic[] = []) => ({
         message: `${d.code}: ${d.message}${rest.map((r) => `\n\n${formatDiagnostic(r, k.source)}`).join('')}`,
         id: file,
-        loc: { file, line: d.line, column: Math.max(0, d.column - 1) },
+        // a diagnostic of a kernel file a layer imports is in that file (formatDiagnostic adds the import)
+        loc: { file: path.resolve(root, d.file), line: d.line, column: Math.max(0, d.column - 1) },
         frame: formatDiagnostic(d, k.source).split('\n').slice(1).join('\n'),
         pluginCode: d.code,
       });

@@ -131,16 +131,51 @@ describe('syntax errors', () => {
     expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD1000', 4], ['PARAD1000', 5]]);
   });
 
-  test('a syntax error in a kernel file a layer imports is an error at the import', async () => {
+  test('a syntax error in a kernel file a layer imports is an error in that file, the import its second location', async () => {
     const files: Record<string, string> = {
       'k.ts': `${header}/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++ {\n    y[i] = 2 * x[i];\n  }\n}\n`,
     };
     const src = `${header}import { scale } from './k.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, n: i32): void {\n  scale(y, x, n);\n}\n`;
     const r = await compile(src, { fileName: 'l.ts', resolveImport: (spec) => (spec === './k.js' ? { fileName: 'k.ts', source: files['k.ts'] } : undefined) });
     expect(r.code).toBeUndefined();
-    const d = r.diagnostics.find((x) => x.code === 'PARAD1408');
-    expect(d?.message).toMatch(/\.\/k\.js has 1 error, the first at k\.ts:4:30: syntax error: '\)' expected/);
-    expect(d?.line).toBe(2);
+    const d = r.diagnostics.find((x) => x.file === 'k.ts');
+    expect(d).toMatchObject({ code: 'PARAD1000', line: 4, column: 30, related: [{ file: 'l.ts', line: 2, column: 10, message: 'imported here' }] });
+    expect(d?.message).toMatch(/syntax error: '\)' expected/);
+    // printed with both places, each with its code frame (l.ts's text is not k.ts's: no context lines from it)
+    expect(formatDiagnostic(d!, src).split('\n')).toEqual([
+      `k.ts:4:30 - error PARAD1000: ${d!.message}`,
+      '> 4 |   for (let i = 0; i < n; i++ {',
+      '    |                              ^',
+      '  l.ts:2:10 - note: imported here',
+      "  > 2 | import { scale } from './k.js';",
+      '      |          ^^^^^',
+    ]);
+  });
+
+  test('a race in a kernel file a layer imports (two files deep) is located in that file, with each import as a further location', async () => {
+    const files: Record<string, string> = {
+      'k/race.ts': `${header}/** @kernel */\nexport function race(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[0] = x[i];\n  }\n}\n`,
+      'k/mid.ts': `${header}import { race } from './race.js';\n/** @layer */\nexport function mid(y: Float64Array, x: Float64Array, n: i32): void {\n  race(y, x, n);\n}\n`,
+    };
+    const src = `${header}\nimport { mid } from './k/mid.js';\n/** @layer */\nexport function top(y: Float64Array, x: Float64Array, n: i32): void {\n  mid(y, x, n);\n}\n`;
+    const resolveImport = (spec: string, from: string) => {
+      const f = `${from.includes('/') ? `${from.slice(0, from.lastIndexOf('/'))}/` : ''}${spec.replace(/^\.\//, '').replace(/\.js$/, '.ts')}`;
+      return files[f] ? { fileName: f, source: files[f] } : undefined;
+    };
+    const r = await compile(src, { fileName: 'top.ts', resolveImport });
+    expect(r.code).toBeUndefined();
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'PARAD2001', file: 'k/race.ts', line: 5, column: 3 });
+    expect(errors[0].lineText).toBe('  for (let i = 0; i < n; i++) {');
+    expect(errors[0].related?.map((x) => `${x.file}:${x.line}:${x.column} ${x.message} ${x.lineText.trim()}`)).toEqual([
+      "k/mid.ts:2:10 imported here import { race } from './race.js';",
+      "top.ts:3:10 imported here import { mid } from './k/mid.js';",
+    ]);
+    const shown = formatDiagnostic(errors[0], src);
+    expect(shown).toMatch(/^k\/race\.ts:5:3 - error PARAD2001: this @parallel loop of 'race' is not parallel/);
+    expect(shown).toContain('  k/mid.ts:2:10 - note: imported here\n  > 2 | import { race }');
+    expect(shown).toContain('  top.ts:3:10 - note: imported here\n  > 3 | import { mid }');
   });
 });
 

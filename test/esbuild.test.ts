@@ -236,6 +236,34 @@ describe('parad/esbuild', () => {
     expect(pos.line).toBe(7);
   });
 
+  test('the code of a kernel a layer imports maps to its own file; its race is an error in that file, the import a note', async () => {
+    write({ 'smi/blur.kernel.ts': blur(), 'smi/twice.kernel.ts': twiceLayer, 'smi/app.ts': "export { twice_b } from './twice.kernel.ts';\n" });
+    await esbuild.build(options('smi/app.ts', { outfile: path.join(dir, 'out/smi.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));
+    const out = fs.readFileSync(path.join(dir, 'out/smi.mjs'), 'utf8').split('\n');
+    const map = new TraceMap(fs.readFileSync(path.join(dir, 'out/smi.mjs.map'), 'utf8'));
+    // blur_b, module-local in twice's module: its statement from blur's loop body (blur.kernel.ts line 7)
+    const start = out.findIndex((l) => /^function blur_b\(/.test(l));
+    const line = out.findIndex((l, i) => i > start && /Math\.tanh/.test(l) && /_t\d/.test(l));
+    expect(start).toBeGreaterThan(0);
+    expect(line).toBeGreaterThan(start);
+    const pos = originalPositionFor(map, { line: line + 1, column: out[line].search(/\S/) });
+    expect(pos.source).toMatch(/smi\/blur\.kernel\.ts$/);
+    expect(pos.line).toBe(7);
+    // the imported file's text is in the map too; twice_b's own lines map to twice.kernel.ts
+    expect(map.sourcesContent?.[map.sources.findIndex((x) => /blur\.kernel\.ts$/.test(x ?? ''))]).toContain('Math.tanh');
+    const call = out.findIndex((l) => /^function twice_b\(/.test(l));
+    const own = originalPositionFor(map, { line: call + 1, column: 0 });
+    expect(own.source).toMatch(/smi\/twice\.kernel\.ts$/);
+    // a race in the imported kernel: an esbuild error in blur.kernel.ts, with the import as a note
+    write({ 'smi/blur.kernel.ts': blur().replace('out[i] = Math.tanh', 'out[0] = Math.tanh') });
+    const err = await esbuild.build(options('smi/app.ts', { outfile: path.join(dir, 'out/smi2.mjs'), plugins: [plain(parad())] })).catch((e: esbuild.BuildFailure) => e);
+    const [e] = (err as esbuild.BuildFailure).errors;
+    expect(e.text).toMatch(/^PARAD2001: this @parallel loop of 'blur' is not parallel/);
+    expect(e.location).toMatchObject({ file: 'smi/blur.kernel.ts', line: 6, column: 2 });
+    // (esbuild adds a note of its own: the import that triggered the plugin)
+    expect(e.notes[0]).toMatchObject({ text: 'imported here', location: { file: 'smi/twice.kernel.ts', line: 2, column: 9 } });
+  });
+
   test('the generated declarations type an app that imports ./x.kernel.ad.js (tsc --noEmit), and catch misuse', async () => {
     write({
       'typed/blur.kernel.ts': blur(),

@@ -429,11 +429,12 @@ export function twice(x: Float64Array, a: f64, n: i32): f64 {
     expect(ab).toBeCloseTo(2 * 0.7 * 6, 12);
   });
 
-  test('an imported kernel whose @parallel loop is not parallel is an error of the import', async () => {
+  test('an imported kernel whose @parallel loop is not parallel is an error in its file, the import a second location', async () => {
     files['/src/race.kernel.ts'] = 'import type { i32 } from "parad";\n/** @kernel */\nexport function race(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[0] = x[i];\n}\n';
     const r = await compile(`import { race } from './race.kernel.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array): void {\n  race(y, x, 3);\n}\n`, { fileName: '/src/m.ts', resolveImport });
     expect(r.code).toBeUndefined();
-    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([expect.stringMatching(/^PARAD1408 kernel 'race' of \/src\/race\.kernel\.ts: the @parallel loop at line 5 is not parallel: iterations/)]);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.file}:${d.line}:${d.column} ${d.message}`)).toEqual([expect.stringMatching(/^PARAD2001 \/src\/race\.kernel\.ts:5:3 this @parallel loop of 'race' is not parallel: iterations/)]);
+    expect(r.diagnostics[0].related).toEqual([expect.objectContaining({ file: '/src/m.ts', line: 1, column: 10, message: 'imported here' })]);
   });
 
   test('an imported file with errors, and a name that is not a kernel', async () => {
@@ -441,7 +442,10 @@ export function twice(x: Float64Array, a: f64, n: i32): f64 {
     const r = await compile(`import { bad } from './bad.kernel.js';\nimport { helper } from './util.js';\n/** @layer */\nexport function L(x: Float64Array): void {\n  bad(x, 3);\n  helper(x);\n}\n`, { fileName: '/src/m.ts', resolveImport });
     expect(r.code).toBeUndefined();
     const msgs = r.diagnostics.map((d) => `${d.code} ${d.line}:${d.column} ${d.message}`);
-    expect(msgs).toContainEqual(expect.stringMatching(/^PARAD1408 1:10 \.\/bad\.kernel\.js has 1 error, the first at \/src\/bad\.kernel\.ts:4:3: a while loop is not supported/));
+    // the imported file's error in its own file, the import its second location
+    const bad = r.diagnostics.find((d) => d.file === '/src/bad.kernel.ts');
+    expect(bad).toMatchObject({ code: 'PARAD1101', line: 4, column: 3, related: [{ file: '/src/m.ts', line: 1, column: 10, message: 'imported here' }] });
+    expect(bad!.message).toMatch(/^a while loop is not supported/);
     expect(msgs).toContainEqual(expect.stringMatching(/^PARAD1402 6:3 'helper' is not a kernel or layer/));
   });
 });

@@ -3,10 +3,10 @@
  *   parse → lower to IR (enforcing the kernel subset) → check → analyze → differentiate → emit.
  */
 import { ts } from 'ts-morph';
-import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
+import { DiagnosticSink, type Diagnostic, type Severity } from './diagnostics.js';
 import type { KernelMeta } from '../runtime/index.js';
 import type { Kernel, KernelFile } from './ir/types.js';
-import { lowerProgram, type ResolveImport } from './ir/program.js';
+import { lowerProgram, type ImportedFiles, type ResolveImport } from './ir/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint } from './differentiate/layer-adjoint.js';
@@ -64,8 +64,15 @@ export interface CompileResult {
   code?: string;
   /** Errors and warnings, in source order. */
   diagnostics: Diagnostic[];
-  /** Per line of `code` (TypeScript format), the kernel source line it comes from (0: none), for source maps. */
+  /**
+   * Per line of `code` (TypeScript format), the kernel source line it comes from (0: none), for
+   * source maps: a line of `sourceFiles[sourceFileOf[i]]`.
+   */
   sourceLines?: number[];
+  /** The files of `sourceLines`: `fileName`, then each imported file whose kernels the module holds. */
+  sourceFiles?: string[];
+  /** Per line of `code`, the index in `sourceFiles` of the file its `sourceLines` entry is a line of. */
+  sourceFileOf?: number[];
   /** With target wgsl: every shader, by the function it belongs to (`heat_d`) and its pass number. */
   shaders?: { fn: string; pass: number; code: string }[];
   /** One entry per kernel found (also exported by the generated module as `__parad`). */
@@ -87,7 +94,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const sink = new DiagnosticSink(options.fileName, source);
   const modes = options.modes ?? ['d', 'b'];
   const targets: Target[] = options.targets?.includes('wgsl') ? ['ts', 'wgsl'] : ['ts'];
-  const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list), kernels: front?.own ?? [], analysis: front?.analysis ?? { file: options.fileName, kernels: [] } });
+  const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list, options.fileName), kernels: front?.own ?? [], analysis: front?.analysis ?? { file: options.fileName, kernels: [] } });
 
   const front = checkedFrontEnd(source, options, modes, sink);
   if (sink.hasErrors) return done(front);
@@ -113,7 +120,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { ...done(front, code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines }) };
+  return { ...done(front, code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines, sourceFiles: emitted.sourceFiles, sourceFileOf: emitted.sourceFileOf }) };
 }
 
 /**
@@ -122,7 +129,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
  */
 export async function analyzeSource(source: string, options: Pick<CompileOptions, 'fileName' | 'races' | 'resolveImport'>): Promise<Pick<CompileResult, 'analysis' | 'diagnostics'>> {
   const sink = new DiagnosticSink(options.fileName, source);
-  const done = (front: FrontEnd) => ({ diagnostics: sortDiagnostics(sink.list), analysis: front.analysis });
+  const done = (front: FrontEnd) => ({ diagnostics: sortDiagnostics(sink.list, options.fileName), analysis: front.analysis });
   const front = checkedFrontEnd(source, options, ['b'], sink);
   if (sink.hasErrors) return done(front);
   const analyzed = await analyzePhase(front, options, sink);
@@ -142,18 +149,20 @@ interface FrontEnd {
   /** metadata of this file's own kernels and layers (not imported ones) */
   own: KernelMeta[];
   analysis: CompileResult['analysis'];
+  /** the files read for the imports (where their diagnostics go) */
+  imports: ImportedFiles;
 }
 
 /** parse → lower (the subset check) → semantic checks, and the layer reports. */
 function checkedFrontEnd(source: string, options: CompileOptions, modes: Mode[], sink: DiagnosticSink): FrontEnd {
-  const file = frontEnd(source, options.fileName, sink, options.resolveImport);
+  const { imports, ...file } = frontEnd(source, options.fileName, sink, options.resolveImport);
   const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
   const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
   const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
   const analysis: CompileResult['analysis'] = { file: options.fileName, kernels: [] };
   const ownLayers = file.layers.filter((l) => !l.origin);
   if (!sink.hasErrors && ownLayers.length) analysis.layers = ownLayers.map((l) => layerReport(l, file.callees));
-  return { file, metas, layerMetas, own, analysis };
+  return { file, metas, layerMetas, own, analysis, imports };
 }
 
 /** Per kernel: its activity and the exclusive-read analysis of its nests (by outermost loop). */
@@ -170,7 +179,7 @@ async function analyzePhase(front: FrontEnd, options: { races?: boolean }, sink:
     const { report, byLoop } = await analyzeCached(k, activity, options.races ?? true);
     out.set(k, { activity, nests: byLoop });
     if (!k.origin) front.analysis.kernels.push(report);
-    reportNests(k, byLoop, sink);
+    reportNests(k, byLoop, sink, front.imports);
   }
   return out;
 }
@@ -193,15 +202,15 @@ interface Derivatives {
 /** Tangents and adjoints of every kernel, then every layer (a failure is an internal-error diagnostic). */
 function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, modes: Mode[], fileName: string, sink: DiagnosticSink): Derivatives[] {
   const out: Derivatives[] = [];
-  const guarded = (name: string, at: number, f: () => Derivatives) => {
+  const guarded = (fn: Kernel | Layer, f: () => Derivatives) => {
     try {
       out.push(f());
     } catch (e) {
       // a bug in parad, not in the kernel: still a located diagnostic, never a crash
-      sink.error(CODES.internal, `internal error while differentiating '${name}': ${(e as Error).message}. Please report it with this kernel.`, at, at + 1);
+      reportAt(front.imports, sink, fn.origin, 'error', CODES.internal, `internal error while differentiating '${fn.name}': ${(e as Error).message}. Please report it with this kernel.`, fn.loc.start, fn.loc.start + 1);
     }
   };
-  front.file.kernels.forEach((k, index) => guarded(k.name, k.origin ? 0 : k.loc.start, () => {
+  front.file.kernels.forEach((k, index) => guarded(k, () => {
     const userNames = namesOf(k);
     const names = new Names(userNames);
     const { activity, nests } = analyzed.get(k)!;
@@ -220,7 +229,7 @@ function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, mo
     if (replay) functions.push(replay);
     return { kernel: k, index, names, functions, adjoint, replay, runtime };
   }));
-  front.file.layers.forEach((l, index) => guarded(l.name, l.origin ? 0 : l.loc.start, () => {
+  front.file.layers.forEach((l, index) => guarded(l, () => {
     const ctx = layerContext(l, front.file, fileName);
     const functions: FunctionIR[] = [];
     const runtime: string[] = [];
@@ -329,21 +338,35 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
  * Races (errors with a witness, or warnings when not decidable) and reads needing atomics. A kernel
  * of an imported file gets its races only, as errors of the import (its own transpilation reports the rest).
  */
-function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: DiagnosticSink): void {
+function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: DiagnosticSink, imports: ImportedFiles): void {
   for (const [loop, report] of byLoop) {
+    const at = loopAt(k, loop);
     if (k.origin) {
       for (const race of report.races) {
-        if (race.verdict === 'race') sink.error(CODES.layerImport, `kernel '${k.name}' of ${k.origin}: the @parallel loop at line ${report.line} is not parallel: ${race.reason}`, 0, 0);
+        if (race.verdict === 'race') reportAt(imports, sink, k.origin, 'error', CODES.notParallel, `this @parallel loop of '${k.name}' is not parallel: ${race.reason}`, at.start, at.end);
       }
       continue;
     }
-    const at = loopAt(k, loop);
     for (const failure of report.solverFailures ?? []) sink.warning(CODES.solverFailed, failure, at.start, at.end);
     for (const race of report.races) {
       if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
       else sink.warning(CODES.maybeNotParallel, `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`, at.start, at.end);
     }
   }
+}
+
+/**
+ * A diagnostic at `start`…`end` of the file `origin` (a file the compiled one imports; undefined:
+ * the compiled file), with the imports that brought it in as its further locations.
+ */
+function reportAt(imports: ImportedFiles, sink: DiagnosticSink, origin: string | undefined, severity: Severity, code: string, message: string, start: number, end: number): void {
+  if (!origin) return sink.report(severity, code, message, start, end);
+  const sinkOf = (file: string) => (file === sink.file ? sink : new DiagnosticSink(file, imports.get(file)?.source ?? ''));
+  const related = [];
+  for (let f = imports.get(origin); f && related.length < imports.size; f = imports.get(f.importedAt.file)) {
+    related.push({ ...sinkOf(f.importedAt.file).locate(f.importedAt.start, f.importedAt.end), message: 'imported here' });
+  }
+  sink.add({ code, severity, message, ...sinkOf(origin).locate(start, end), ...(related.length ? { related } : {}) });
 }
 
 /** Where a nest's diagnostics go: its loop, or the kernel's start. */
@@ -373,8 +396,8 @@ function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>,
  * parse → lower (enforcing the kernel subset; layers and the kernel files they import) → semantic
  * checks; diagnostics go to `sink`.
  */
-export function frontEnd(source: string, fileName: string, sink: DiagnosticSink, resolve?: ResolveImport): KernelFile {
-  const { main, imported } = lowerProgram(source, fileName, sink, resolve);
+export function frontEnd(source: string, fileName: string, sink: DiagnosticSink, resolve?: ResolveImport): KernelFile & { imports: ImportedFiles } {
+  const { main, imported, files } = lowerProgram(source, fileName, sink, resolve);
   const typeImports = new Set(main.typeImports);
   const callees = new Map(main.callees);
   const kernels = [...main.kernels];
@@ -386,11 +409,13 @@ export function frontEnd(source: string, fileName: string, sink: DiagnosticSink,
     for (const t of u.typeImports) typeImports.add(t);
   }
   layers.push(...main.layers);
-  return { fileName, kernels, layers, callees, typeImports: [...typeImports] };
+  return { fileName, kernels, layers, callees, typeImports: [...typeImports], imports: files };
 }
 
-export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
+/** In source order: the compiled file's first, then each imported file's (by name). */
+export function sortDiagnostics(list: Diagnostic[], fileName?: string): Diagnostic[] {
+  const rank = (d: Diagnostic) => (d.file === fileName ? '' : d.file);
+  return [...list].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0) || a.line - b.line || a.column - b.column);
 }
 
 function metaOf(k: Pick<Kernel, 'name' | 'params' | 'returns' | 'loc'>, modes: Mode[], fileName: string): KernelMeta {

@@ -4,10 +4,8 @@
  */
 export type Severity = 'error' | 'warning';
 
-export interface Diagnostic {
-  code: string; // PARAD1xxx: kernel language; PARAD2xxx: analysis; PARAD9xxx: internal
-  severity: Severity;
-  message: string;
+/** A place in a file, with the text of its line. */
+export interface Location {
   file: string;
   /** 1-based */
   line: number;
@@ -15,8 +13,24 @@ export interface Diagnostic {
   column: number;
   /** length of the highlighted span (>= 1) */
   length: number;
-  /** the source line the diagnostic points at */
+  /** the source line the location is on */
   lineText: string;
+}
+
+/** A second place a diagnostic names: the import that brought an imported kernel's code in. */
+export interface RelatedLocation extends Location {
+  message: string;
+}
+
+export interface Diagnostic extends Location {
+  code: string; // PARAD1xxx: kernel language; PARAD2xxx: analysis; PARAD9xxx: internal
+  severity: Severity;
+  message: string;
+  /**
+   * Further places, printed after the first: for a diagnostic in a kernel file a layer imports
+   * (located in that file), the import that brought it in, and the one that brought that file, …
+   */
+  related?: RelatedLocation[];
 }
 
 export class DiagnosticError extends Error {
@@ -25,22 +39,34 @@ export class DiagnosticError extends Error {
   }
 }
 
-/** `file:line:col - error PARAD1001: message` followed by a code frame. */
+/**
+ * `file:line:col - error PARAD1001: message` followed by a code frame, then each related location
+ * (`file:line:col - note: imported here`) with its own frame. `sourceText`, the text of `d.file`,
+ * adds a line of context around the first frame.
+ */
 export function formatDiagnostic(d: Diagnostic, sourceText?: string): string {
   const head = `${d.file}:${d.line}:${d.column} - ${d.severity} ${d.code}: ${d.message}`;
-  const lines = sourceText?.split(/\r?\n/);
+  let lines = sourceText?.split(/\r?\n/);
+  // a text of another file (a caller passing the compiled file's for a diagnostic of an import)
+  if (lines && lines[d.line - 1] !== d.lineText) lines = undefined;
+  const notes = (d.related ?? []).map((r) => `  ${r.file}:${r.line}:${r.column} - note: ${r.message}\n${codeFrame(r, undefined, '  ')}`);
+  return [`${head}\n${codeFrame(d, lines)}`, ...notes].join('\n');
+}
+
+/** The lines of `at` (and with `lines`, the ones around it), the span marked with `^`. */
+function codeFrame(at: Location, lines: string[] | undefined, indent = ''): string {
   const frame: string[] = [];
-  const width = String(d.line + 1).length;
+  const width = String(at.line + 1).length;
   const show = (n: number, mark: boolean) => {
-    const text = lines ? lines[n - 1] : n === d.line ? d.lineText : undefined;
+    const text = lines ? lines[n - 1] : n === at.line ? at.lineText : undefined;
     if (text === undefined) return;
-    frame.push(`${mark ? '>' : ' '} ${String(n).padStart(width)} | ${text}`);
+    frame.push(`${indent}${mark ? '>' : ' '} ${String(n).padStart(width)} | ${text}`);
   };
-  if (lines) show(d.line - 1, false);
-  show(d.line, true);
-  frame.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, d.column - 1))}${'^'.repeat(Math.max(1, d.length))}`);
-  if (lines) show(d.line + 1, false);
-  return `${head}\n${frame.join('\n')}`;
+  if (lines) show(at.line - 1, false);
+  show(at.line, true);
+  frame.push(`${indent}  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.column - 1))}${'^'.repeat(Math.max(1, at.length))}`);
+  if (lines) show(at.line + 1, false);
+  return frame.join('\n');
 }
 
 /** Collects diagnostics for one file. */
@@ -65,10 +91,20 @@ export class DiagnosticSink {
     return { line: lo + 1, column: offset - start + 1, lineText };
   }
 
-  report(severity: Severity, code: string, message: string, start: number, end: number): void {
+  /** The location of the span `start`…`end` (offsets in the text). */
+  locate(start: number, end: number): Location {
     const p = this.position(start);
     const length = Math.max(1, Math.min(end - start, p.lineText.length - p.column + 1));
-    this.list.push({ code, severity, message, file: this.file, line: p.line, column: p.column, length, lineText: p.lineText });
+    return { file: this.file, line: p.line, column: p.column, length, lineText: p.lineText };
+  }
+
+  report(severity: Severity, code: string, message: string, start: number, end: number, related?: RelatedLocation[]): void {
+    this.list.push({ code, severity, message, ...this.locate(start, end), ...(related?.length ? { related } : {}) });
+  }
+
+  /** A diagnostic located elsewhere (in a file this one imports). */
+  add(d: Diagnostic): void {
+    this.list.push(d);
   }
   error(code: string, message: string, start: number, end: number): void {
     this.report('error', code, message, start, end);

@@ -22,11 +22,23 @@ export interface KernelOutput {
   gpuLayer?: GpuLayerOut;
 }
 
+/** The generated module's text and, per line, where it comes from (for source maps). */
+export interface EmittedModule {
+  code: string;
+  /** per line of `code`, the source line it comes from (0: none), in the file `sourceFiles[sourceFileOf[i]]` */
+  sourceLines: number[];
+  /** the files lines come from: the compiled file, then each imported file whose code the module holds */
+  sourceFiles: string[];
+  /** per line of `code`, the index of its file in `sourceFiles` */
+  sourceFileOf: number[];
+}
+
 /**
  * The module text and, per line, the kernel source line it comes from (0: none): the primal
- * kernels line by line, each generated statement its statement's line (for source maps).
+ * kernels line by line, each generated statement its statement's line (for source maps); the code
+ * of an imported kernel or layer maps to its own file.
  */
-export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: Set<string>): { code: string; sourceLines: number[] } {
+export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: Set<string>): EmittedModule {
   const types = new Set(file.typeImports);
   types.add('ModuleMeta');
   const gpu = kernels.some((k) => k.wgsl);
@@ -46,26 +58,31 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
     importLine,
     '',
   ];
-  // out[i] is one line or several; its source lines are in lineMap[i] (a number: all of them)
+  // out[i] is one line or several; its source lines are in lineMap[i] (a number: all of them), in
+  // the file sourceFiles[fileMap[i]] (index 0 when absent)
   const lineMap: (number | number[])[] = out.map(() => 0);
+  const sourceFiles = [file.fileName];
+  const fileMap: number[] = [];
+  let fileIndex = 0;
   const put = (line: number, ...text: string[]) => {
     for (const t of text) {
       out.push(t);
       lineMap.push(line);
+      fileMap[out.length - 1] = fileIndex;
     }
   };
   for (const k of kernels) {
-    // the kernel's text starts at its JSDoc; its line is the function's (an imported one's maps nowhere)
+    if (k.local && !sourceFiles.includes(k.local)) sourceFiles.push(k.local);
+    fileIndex = k.local ? sourceFiles.indexOf(k.local) : 0;
+    // the kernel's text starts at its JSDoc; its line is the function's (an imported one's in its own file)
     const text = k.sourceText.split('\n');
     const first = k.meta.source.line - Math.max(0, text.findIndex((l) => l.includes(`function ${k.meta.name}`)));
-    if (k.local) {
-      out.push(`// ${k.meta.kind ?? 'kernel'} ${k.meta.name}, imported from ${k.local}`);
-      lineMap.push(0);
-    }
+    if (k.local) put(0, `// ${k.meta.kind ?? 'kernel'} ${k.meta.name}, imported from ${k.local}`);
     out.push(k.local ? k.sourceText.replace(/^((?:\s*\/\*\*[\s\S]*?\*\/)?\s*)export\s+/, '$1') : k.sourceText, '');
-    lineMap.push(k.local ? 0 : text.map((_, i) => first + i), 0);
+    lineMap.push(text.map((_, i) => first + i), 0);
+    fileMap[out.length - 2] = fileMap[out.length - 1] = fileIndex;
     for (const f of k.functions) {
-      const at = k.local ? 0 : k.meta.source.line;
+      const at = k.meta.source.line;
       put(at, '/**', ...f.comment.map((c) => ` * ${c}`), ' */');
       const params = f.params.map((p) => `${p.name}: ${p.type}`).join(', ');
       const entry = f.exported !== false && !k.local;
@@ -73,7 +90,8 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
       if (entry) put(at, ...argumentChecks(f, k.meta, 1));
       const body = printMapped(f.body, 1, { fileName: k.local ?? file.fileName });
       out.push(body.text);
-      lineMap.push(body.sources.map((l) => (k.local ? 0 : l || at)));
+      lineMap.push(body.sources.map((l) => l || at));
+      fileMap[out.length - 1] = fileIndex;
       put(at, '}');
       put(0, '');
     }
@@ -92,12 +110,14 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
   out.push('  },', '};', '');
   if (gpu) out.push(...emitWgsl(kernels, file.fileName));
   const sourceLines: number[] = [];
+  const sourceFileOf: number[] = [];
   out.forEach((text, i) => {
     const m = lineMap[i] ?? 0;
-    if (Array.isArray(m)) sourceLines.push(...m);
-    else sourceLines.push(...text.split('\n').map(() => m));
+    const lines = Array.isArray(m) ? m : text.split('\n').map(() => m);
+    sourceLines.push(...lines);
+    sourceFileOf.push(...lines.map(() => fileMap[i] ?? 0));
   });
-  return { code: out.join('\n'), sourceLines };
+  return { code: out.join('\n'), sourceLines, sourceFiles, sourceFileOf };
 }
 
 /**

@@ -55,7 +55,12 @@ export interface Program {
   main: Unit;
   /** the imported files, each with only the kernels and layers the main file's layers use (transitively) */
   imported: Unit[];
+  /** every file read for the imports, by name: its text and the import that brought it (in the main file or another import) */
+  files: ImportedFiles;
 }
+
+/** Files read for imports, by name: their text, and the import (a span of the importing file) that brought each in first. */
+export type ImportedFiles = Map<string, { source: string; importedAt: { file: string; start: number; end: number } }>;
 
 export function kernelCallee(k: Kernel): Callee {
   const writes = new Set<string>();
@@ -73,7 +78,8 @@ export function kernelCallee(k: Kernel): Callee {
 /** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
 export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
   const units = new Map<string, Unit | 'loading'>();
-  const main = lowerUnit(source, fileName, sink, resolve, units, true);
+  const files: ImportedFiles = new Map();
+  const main = lowerUnit(source, fileName, sink, resolve, units, files, true);
   // the imported functions the main file's layers reach
   const needed = new Map<Unit, Set<string>>();
   const visit = (unit: Unit, names: Iterable<string>) => {
@@ -102,7 +108,7 @@ export function lowerProgram(source: string, fileName: string, sink: DiagnosticS
       seen.set(f.name, u.fileName);
     }
   }
-  return { main, imported };
+  return { main, imported, files };
 }
 
 function calledBy(layer: Layer): Set<string> {
@@ -113,7 +119,7 @@ function calledBy(layer: Layer): Set<string> {
   return out;
 }
 
-function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, isMain = false): Unit {
+function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, files: ImportedFiles, isMain = false): Unit {
   units.set(fileName, 'loading');
   const unit = parseSource(source, (sf): Unit => {
     // a file TypeScript cannot parse is reported as such, not as whatever its error recovery lowers to
@@ -134,7 +140,7 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
       sink.error(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ (or /** @layer */) JSDoc', 0, 0);
     }
     const callees = new Map<string, Callee>(kernels.map((k) => [k.name, kernelCallee(k)]));
-    if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, callees);
+    if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, files, callees);
     const layers = lowerLayers(layerDecls, sink, callees, fileName);
     return { fileName, kernels, layers, typeImports: paradTypeImports(sf), callees };
   });
@@ -143,7 +149,7 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
   return unit;
 }
 
-function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, callees: Map<string, Callee>): void {
+function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, files: ImportedFiles, callees: Map<string, Callee>): void {
   const byModule = new Map<string, ReturnType<typeof relativeImports>>();
   for (const imp of relativeImports(sf)) byModule.set(imp.from, [...(byModule.get(imp.from) ?? []), imp]);
   for (const [from, imps] of byModule) {
@@ -156,14 +162,14 @@ function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, r
       continue;
     }
     if (!unit) {
+      files.set(file.fileName, { source: file.source, importedAt: { file: fileName, start: at.start, end: at.end } });
       const inner = new DiagnosticSink(file.fileName, file.source);
-      unit = lowerUnit(file.source, file.fileName, inner, resolve, units);
+      unit = lowerUnit(file.source, file.fileName, inner, resolve, units, files);
+      // its errors where they are, with this import as the next place (its warnings are its own transpilation's)
       const errors = inner.list.filter((d) => d.severity === 'error');
-      if (errors.length) {
-        const first = errors[0];
-        sink.error(CODES.layerImport, `${from} has ${errors.length} error${errors.length > 1 ? 's' : ''}, the first at ${first.file}:${first.line}:${first.column}: ${first.message}`, at.start, at.end);
-        continue;
-      }
+      const here = { ...sink.locate(at.start, at.end), message: 'imported here' };
+      for (const d of errors) sink.add({ ...d, related: [...(d.related ?? []), here] });
+      if (errors.length) continue;
     }
     for (const imp of imps) {
       const c = unit.callees.get(imp.imported);
