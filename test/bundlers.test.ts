@@ -100,6 +100,27 @@ describe('parad/rollup', () => {
     expect(fs.readFileSync(path.join(dir, 'r/k/blur.kernel.ad.d.ts'), 'utf8')).toMatch(/export declare function blur_b\(/);
   });
 
+  test('the code of a kernel a layer imports maps to its own file through the JavaScript map; a race in it is a Rollup error in that file', async () => {
+    write({ 'ri/blur.kernel.ts': blurKernel(), 'ri/twice.kernel.ts': twiceLayer, 'ri/app.js': "export { twice_b } from './twice.kernel.ts';\n" });
+    const bundle = await rollup({ input: path.join(dir, 'ri/app.js'), plugins: [rollupParad()], external: ['parad'] });
+    await bundle.write({ file: path.join(dir, 'out/rollup-import.mjs'), format: 'esm', sourcemap: true });
+    await bundle.close();
+    const out = fs.readFileSync(path.join(dir, 'out/rollup-import.mjs'), 'utf8').split('\n');
+    const map = new TraceMap(fs.readFileSync(path.join(dir, 'out/rollup-import.mjs.map'), 'utf8'));
+    const adjoint = out.findIndex((l) => l.startsWith('function blur_b('));
+    const line = out.findIndex((l, i) => i > adjoint && /Math\.tanh/.test(l) && /_t\d/.test(l));
+    expect(adjoint).toBeGreaterThan(0);
+    expect(line).toBeGreaterThan(adjoint);
+    const pos = originalPositionFor(map, { line: line + 1, column: out[line].search(/\S/) });
+    expect(pos.source).toMatch(/ri\/blur\.kernel\.ts$/);
+    expect(pos.line).toBe(7);
+    write({ 'ri/blur.kernel.ts': blurKernel().replace('out[i] = Math.tanh', 'out[0] = Math.tanh') });
+    const err = await rollup({ input: path.join(dir, 'ri/app.js'), plugins: [rollupParad()], external: ['parad'] }).catch((e: RollupError) => e);
+    expect((err as RollupError).pluginCode).toBe('PARAD2001');
+    expect((err as RollupError).loc).toMatchObject({ file: path.join(dir, 'ri/blur.kernel.ts'), line: 6 });
+    expect((err as RollupError).frame).toContain('ri/twice.kernel.ts:2:10 - note: imported here');
+  });
+
   test('an error is a Rollup error with loc, frame and pluginCode; a warning is a Rollup warning at its line', async () => {
     write({ 'r/bad.kernel.ts': blurKernel().replace('Math.tanh', 'Math.sinc'), 'r/bad.js': "export * from './bad.kernel.ts';\n" });
     const err = (await rollup({ input: path.join(dir, 'r/bad.js'), plugins: [rollupParad()], external: ['parad'], onLog: () => {} }).catch((e: RollupError) => e)) as RollupError;
