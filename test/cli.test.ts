@@ -144,6 +144,17 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
     expect(exists('out/bad.ad.ts')).toBe(false);
   });
 
+  test('a race in a kernel file a layer imports: printed in that file with its code frame, then the import with its own', async () => {
+    write({
+      'k/racy.ts': SCALE.replace('y[i] = a * x[i]', 'y[0] = a * x[i]'),
+      'model/racy.ts': "import type { f64, i32 } from 'parad';\nimport { scale } from '../k/racy.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, a: f64, n: i32): void {\n  scale(y, x, a, n);\n}\n",
+    });
+    const r = await parad('transpile', 'model/racy.ts', '--out', 'out');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^k\/racy\.ts:5:3 - error PARAD2001: this @parallel loop of 'scale' is not parallel: .*\n> 5 \|   for \(let i = 0; i < n; i\+\+\) \{\n {4}\| {3}\^+\n {2}model\/racy\.ts:2:10 - note: imported here\n {2}> 2 \| import \{ scale \} from '\.\.\/k\/racy\.js';\n {6}\| {10}\^{5}\n/m);
+    expect(exists('out/racy.ad.ts')).toBe(false);
+  });
+
   test('several files and globs; generated modules and .d.ts files are not taken as input', async () => {
     write({ 'k/scale.ts': SCALE, 'k/rec.ts': RECURRENCE, 'k/old.ad.ts': '// generated\n', 'k/old.ad.js': '// generated\n', 'k/types.d.ts': 'export {};\n' });
     const r = await parad('transpile', 'k/*', 'k/scale.ts', '-o', 'out');
