@@ -336,7 +336,8 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
 
 /**
  * Races (errors with a witness, or warnings when not decidable) and reads needing atomics. A kernel
- * of an imported file gets its races only, as errors of the import (its own transpilation reports the rest).
+ * of an imported file gets its races only, as errors in its file with the import as a second
+ * location (its own transpilation reports the rest).
  */
 function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: DiagnosticSink, imports: ImportedFiles): void {
   for (const [loop, report] of byLoop) {

@@ -75,7 +75,7 @@ export function kernelCallee(k: Kernel): Callee {
   return { name: k.name, kind: 'kernel', params: k.params, returns: k.returns, writes, reads };
 }
 
-/** Lowers `source` and what its layers import; problems go to `sink` (problems of imported files at the import). */
+/** Lowers `source` and what its layers import; problems go to `sink` (an imported file's errors located in it, the import a related location). */
 export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
   const units = new Map<string, Unit | 'loading'>();
   const files: ImportedFiles = new Map();
