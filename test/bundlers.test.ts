@@ -181,6 +181,36 @@ describe('parad/rollup', () => {
       await watcher.close();
     }
   }, 30_000);
+
+  test('watch mode: deleting the kernel a layer imports fails the build, restoring it rebuilds', async () => {
+    write({ 'wd/blur.kernel.ts': blurKernel(), 'wd/twice.kernel.ts': twiceLayer, 'wd/app.js': "export * from './twice.kernel.ts';\n" });
+    const { stats, options } = counting();
+    const outFile = path.join(dir, 'out/watch-del.mjs');
+    const watcher = rollupWatch({ input: path.join(dir, 'wd/app.js'), plugins: [rollupParad(options)], external: ['parad'], output: { file: outFile, format: 'esm' }, watch: { buildDelay: 50 } });
+    const events: string[] = [];
+    watcher.on('event', (e) => {
+      if (e.code === 'BUNDLE_END') void e.result.close().then(() => events.push('ok'));
+      if (e.code === 'ERROR') events.push('error');
+    });
+    const next = async (n: number) => {
+      for (let t = 0; t < 200 && events.length < n; t++) await new Promise((r) => setTimeout(r, 50));
+      expect(events.length).toBeGreaterThanOrEqual(n);
+      return events[n - 1];
+    };
+    try {
+      expect(await next(1)).toBe('ok');
+      await new Promise((r) => setTimeout(r, 300));
+      fs.rmSync(path.join(dir, 'wd/blur.kernel.ts'));
+      expect(await next(2)).toBe('error');
+      await new Promise((r) => setTimeout(r, 300));
+      write({ 'wd/blur.kernel.ts': blurKernel('2 * gain') });
+      expect(await next(3)).toBe('ok');
+      expect(stats.transpiled).toBe(3);
+      expect(Object.keys(await import(`${pathToFileURL(outFile).href}?restored`))).toContain('twice_b');
+    } finally {
+      await watcher.close();
+    }
+  }, 30_000);
 });
 
 describe.each([
