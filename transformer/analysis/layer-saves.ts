@@ -12,7 +12,7 @@
  * the forward sweep (`skip`): its `_b` computes them.
  */
 import type { Callee, Layer, LStmt, LVar } from '../ir/layer.js';
-import { printExpr } from '../emit/print.js';
+import { printExpr } from '../ir/print.js';
 import { forEachLStmt } from '../ir/layer.js';
 import { bufferGroups, readArrays, writtenArrays } from '../ir/lower-layer.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Stmt, Expr, ForLoop, KernelFile } from '../ir/types.js';
 import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
-import { printExpr } from '../emit/print.js';
+import { printExpr } from '../ir/print.js';
 import { Names } from '../naming.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
