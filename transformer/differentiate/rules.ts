@@ -10,7 +10,7 @@
  * Conventions at non-smooth points (docs/kernel-language.md): abs'(0) = 0; sign, floor, ceil,
  * round, trunc and % have derivative 0; min picks its first argument on ties (a <= b), max too
  * (a >= b); ∂pow(a,b)/∂b = 0 for a <= 0 and ∂pow(a,b)/∂a = 0 for b = 0; hypot'(0,0) = (0,0);
- * fround has derivative 1. `a ** b` is lowered to Math.pow(a, b) (ir/lower.ts), so it shares this rule
+ * fround has derivative 1. `a ** b` is lowered to Math.pow(a, b) (parse/lower.ts), so it shares this rule
  * and its WGSL lowering.
  */
 import type { Expr } from '../ir/types.js';

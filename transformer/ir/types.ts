@@ -127,17 +127,5 @@ export interface Kernel {
   origin?: string;
 }
 
-export interface KernelFile {
-  fileName: string;
-  /** this file's kernels, then the imported ones (with `origin`) */
-  kernels: Kernel[];
-  /** this file's layers, then the imported ones (with `origin`), callees first */
-  layers: import('./layer.js').Layer[];
-  /** what the layers call, by name */
-  callees: Map<string, import('./layer.js').Callee>;
-  /** `import type` specifiers from 'parad' used by the file (re-imported by the output). */
-  typeImports: string[];
-}
-
 export const isFloatScalar = (t: string): boolean => t === 'f32' || t === 'f64';
 export const isFloatArray = (t: string): boolean => t === 'Float32Array' || t === 'Float64Array';

@@ -5,10 +5,10 @@
  */
 import { Node, SyntaxKind, type FunctionDeclaration, type Expression, type Statement, type ForStatement } from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
-import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from './types.js';
-import { isFloatArray, isFloatScalar } from './types.js';
-import { MATH_CONSTANTS, OPS, isMathFunction } from './ops.js';
-import { num } from './build.js';
+import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from '../ir/types.js';
+import { isFloatArray, isFloatScalar } from '../ir/types.js';
+import { MATH_CONSTANTS, OPS, isMathFunction } from '../ir/ops.js';
+import { num } from '../ir/build.js';
 import { CODES } from '../check/codes.js';
 
 const SCALAR_TYPES = new Set(['f32', 'f64', 'i32', 'u32']);
