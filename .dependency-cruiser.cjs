@@ -56,7 +56,8 @@ module.exports = {
     },
     {
       name: 'front-end-beside-the-pipeline',
-      comment: 'parse and check (TypeScript source → IR) import ir, the leaves, each other and the pragma grammar of analysis/exclusive only',
+      comment:
+        'parse and check (TypeScript source → IR) import ir, the leaves, each other and the pragma grammar of analysis/exclusive only',
       severity: 'error',
       from: { path: FRONT },
       to: {
@@ -66,7 +67,8 @@ module.exports = {
     },
     {
       name: 'runtime-independent-of-transformer',
-      comment: 'parad/runtime ships to browsers and workers: it never imports the transformer, the CLI, the plugins or testing',
+      comment:
+        'parad/runtime ships to browsers and workers: it never imports the transformer, the CLI, the plugins or testing',
       severity: 'error',
       from: { path: '^runtime/' },
       to: { path: '^(transformer|cli|plugin|testing)/' },
@@ -87,14 +89,16 @@ module.exports = {
     },
     {
       name: 'runtime-js-without-gpu',
-      comment: "the `parad` entry (index.ts: tape, types) and the checkpoint driver run without WebGPU: they import no GPU layer",
+      comment:
+        'the `parad` entry (index.ts: tape, types) and the checkpoint driver run without WebGPU: they import no GPU layer',
       severity: 'error',
       from: { path: '^runtime/(index|checkpoint)\\.ts$' },
       to: { path: '^runtime/(device|kernels|layers|gpu|shader-check)\\.ts$' },
     },
     {
       name: 'runtime-device-at-the-bottom',
-      comment: 'parad/runtime in layers: device (buffers, pipelines, loss) and shader messages → kernels → layers → gpu.ts (the entry)',
+      comment:
+        'parad/runtime in layers: device (buffers, pipelines, loss) and shader messages → kernels → layers → gpu.ts (the entry)',
       severity: 'error',
       from: { path: '^runtime/(device|shader-check)\\.ts$' },
       to: { path: '^runtime/(kernels|layers|gpu)\\.ts$' },
