@@ -1,6 +1,6 @@
 /**
- * parad/runtime, layers (above kernels.ts and device.ts): runs the WebGPU variants of a module's `@layer` functions (the `wgsl`
- * export's `layers`, docs/layers.md). A variant is the layer's generated code made for this file's
+ * parad/runtime, layers (above kernels.ts and device.ts): runs the WebGPU variants of a module's
+ * `@layer` functions (the `wgsl` export's `layers`, docs/layers.md). A variant is the layer's generated code made for this file's
  * runtime: `new Float32Array(n)` is a device array (a storage buffer), `.set`, `.slice`, `.fill`
  * are buffer copies and fills, each kernel call records its passes, and the floats calls return are
  * device scalars (`add` sums them). A call of a layer records all of it (submitting every 256
@@ -163,9 +163,10 @@ class DeviceSaveStack {
 
 /** The runtime a layer's WebGPU variant is made with: device arrays, helpers, the kernels' and layers' WebGPU versions. */
 function layerRuntime(recording: Recording, types: DeviceTypes, kernels: Record<string, KernelProgram>, layers: Record<string, WgslLayer>): GpuLayerRuntime {
-  const { DeviceArray: _base, ...arrayTypes } = types;
   const rt: GpuLayerRuntime = {
-    ...arrayTypes,
+    Float32Array: types.Float32Array,
+    Int32Array: types.Int32Array,
+    Uint32Array: types.Uint32Array,
     SaveStack: DeviceSaveStack,
     checkpointLoop,
     copyInto: (dst: DeviceArray | undefined, src: DeviceArray) => {
