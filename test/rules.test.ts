@@ -6,7 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MATH_FUNCTIONS, RULES, ruleFor } from '../transformer/differentiate/rules.js';
+import { RULES, ruleFor, type Rule } from '../transformer/differentiate/rules.js';
+import { MATH_FUNCTIONS, OPS, type OpName } from '../transformer/ir/ops.js';
 import { compile } from '../transformer/index.js';
 import { specs } from '../fixtures/specs.js';
 
@@ -22,7 +23,18 @@ describe('derivative rule registry', () => {
     expect([...MATH_FUNCTIONS].sort()).toEqual([...LANGUAGE].sort());
   });
 
-  test.each(Object.keys(RULES))('%s has a WGSL lowering and consistent arity', (key) => {
+  test('has exactly one rule per operator (the registry\'s type makes a missing one a compile error)', () => {
+    expect(Object.keys(RULES).sort()).toEqual(Object.keys(OPS).sort());
+    // @ts-expect-error a registry without Math.sin does not type-check
+    const missing: { [Op in OpName]: Rule<Op> } = (({ 'Math.sin': _, ...rest }) => rest)(RULES);
+    // @ts-expect-error nor does a rule with partials for a piecewise-constant operator
+    const smoothFloor: Rule<'Math.floor'> = { wgsl: ([x]) => x, partials: () => [null] };
+    // @ts-expect-error nor a rule of the wrong arity
+    const binarySin: Rule<'Math.sin'> = { wgsl: ([x, y]) => x + y, partials: () => [null, null] };
+    expect([missing, smoothFloor, binarySin].every(Boolean)).toBe(true);
+  });
+
+  test.each(Object.keys(RULES) as OpName[])('%s has a WGSL lowering and consistent arity', (key) => {
     const rule = ruleFor(key);
     const args = Array.from({ length: rule.arity }, (_, i) => `a${i}`);
     const wgsl = rule.wgsl(args);

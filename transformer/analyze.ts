@@ -7,7 +7,7 @@
  */
 import type { Diagnostic } from './diagnostics.js';
 import { analyzeSource } from './compile.js';
-import type { ResolveImport } from './ir/program.js';
+import type { ResolveImport } from './parse/program.js';
 import { printReport, type KernelReport } from './analysis/exclusive/index.js';
 import { printLayerReports, type LayerReport } from './analysis/layer-saves.js';
 

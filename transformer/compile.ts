@@ -5,8 +5,9 @@
 import { ts } from 'ts-morph';
 import { DiagnosticSink, type Diagnostic, type Severity } from './diagnostics.js';
 import type { KernelMeta } from '../runtime/index.js';
-import type { Kernel, KernelFile } from './ir/types.js';
-import { lowerProgram, type ImportedFiles, type ResolveImport } from './ir/program.js';
+import type { Kernel } from './ir/types.js';
+import type { KernelFile } from './ir/file.js';
+import { lowerProgram, type ImportedFiles, type ResolveImport } from './parse/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint } from './differentiate/layer-adjoint.js';
@@ -22,14 +23,14 @@ import { adjointFunction } from './differentiate/adjoint.js';
 import { emitModule, type KernelOutput } from './emit/module.js';
 import { replayFunction } from './emit/replay.js';
 import { wgslKernel } from './emit/wgsl/index.js';
-import { Names } from './naming.js';
+import { Names, type Mode } from './naming.js';
 import { scheduleAdjoint, type Scheduled, type Target } from './schedule/index.js';
 import { forEachStmt } from './ir/walk.js';
 import type { FunctionIR } from './differentiate/function.js';
 import { analyzeNests, type KernelReport, type LoopReport, type Strategy } from './analysis/exclusive/index.js';
 import type { ForLoop, Stmt } from './ir/types.js';
 
-export type Mode = 'd' | 'b';
+export type { Mode };
 
 export interface CompileOptions {
   /** Name used in diagnostics and in `// from <file>:LINE` comments (e.g. `kernels/blur.ts`). */

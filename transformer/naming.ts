@@ -2,6 +2,9 @@
  * Every generated identifier is chosen here, so the calling contract (Tapenade's `_d`/`_b`
  * suffixes, `d`/`b` partners) lives in one place and never collides with a user's names.
  */
+/** A derivative mode, by the suffix it gives names: tangent (`_d`) or adjoint (`_b`). */
+export type Mode = 'd' | 'b';
+
 export const tangentName = (kernel: string): string => `${kernel}_d`;
 export const adjointName = (kernel: string): string => `${kernel}_b`;
 export const META_EXPORT = '__parad';

@@ -5,7 +5,7 @@
  * Returns a side table (with a printer), never flags on IR nodes.
  */
 import type { Expr, Kernel, Stmt } from '../ir/types.js';
-import { ruleFor } from '../differentiate/rules.js';
+import { isConstantOp } from '../ir/ops.js';
 import { forEachStmt } from '../ir/walk.js';
 
 export interface Activity {
@@ -25,7 +25,7 @@ export function diffReads(e: Expr, out: Set<string> = new Set()): Set<string> {
     case 'unary': if (e.op === '-' || e.op === '+') diffReads(e.e, out); break;
     case 'binary': if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/') { diffReads(e.l, out); diffReads(e.r, out); } break;
     case 'cond': diffReads(e.t, out); diffReads(e.f, out); break;
-    case 'call': if (!ruleFor(e.fn).zero) for (const a of e.args) diffReads(a, out); break;
+    case 'call': if (!isConstantOp(e.fn)) for (const a of e.args) diffReads(a, out); break;
     default: break;
   }
   return out;

@@ -12,9 +12,9 @@
  * the forward sweep (`skip`): its `_b` computes them.
  */
 import type { Callee, Layer, LStmt, LVar } from '../ir/layer.js';
-import { printExpr } from '../emit/print.js';
+import { printExpr } from '../ir/print.js';
 import { forEachLStmt } from '../ir/layer.js';
-import { bufferGroups, readArrays, writtenArrays } from '../ir/lower-layer.js';
+import { bufferGroups, readArrays, writtenArrays } from '../ir/layer.js';
 
 export interface CallPlan {
   /** arrays the forward sweep copies before the call */

@@ -18,8 +18,10 @@
 import type { ForLoop, Stmt, Kernel } from '../ir/types.js';
 import { readsOf } from '../ir/build.js';
 import { childBlocks, declaredIn, forEachStmt, readsOfStmts, targetName, writesOf } from '../ir/walk.js';
-import type { Needs } from '../differentiate/needs.js';
 import type { Activity } from './activity.js';
+
+/** What the reverse sweep of a statement reads from the primal state (differentiate/needs.ts makes it). */
+export type Needs = (s: Stmt) => ReadonlySet<string>;
 
 export interface Scope {
   kind: 'top' | 'parallel';

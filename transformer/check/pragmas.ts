@@ -2,8 +2,8 @@
  * Pragma and JSDoc-tag checks, on the syntax tree (comments are not in the IR): a pragma parad does
  * not know, an option it does not know, a name that is not a parameter, or a pragma that applies to
  * nothing is reported instead of being ignored. The pragmas themselves are read where they are used
- * (`pragmaBefore` in ir/lower.ts; `parsePragma` in analysis/exclusive; `@checkpoint` options in
- * ir/lower-layer.ts, which reports its own option errors).
+ * (`pragmaBefore` in parse/lower.ts; `parsePragma` in analysis/exclusive; `@checkpoint` options in
+ * parse/lower-layer.ts, which reports its own option errors).
  *
  * Severity: a near miss of a known pragma or tag (`@paralel`, `@nodif`) and an unknown option or
  * value of a known pragma are errors (the user meant something parad would silently not do); any
@@ -12,7 +12,7 @@
  */
 import { Node, ts, type FunctionDeclaration, type SourceFile } from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
-import { ARRAY_TYPES, pragmaBefore } from '../ir/lower.js';
+import { ARRAY_TYPES, pragmaBefore } from '../parse/lower.js';
 import { parsePragma } from '../analysis/exclusive/index.js';
 import { CODES } from './codes.js';
 import { jsDocsOf } from '../parse/parse.js';

@@ -15,9 +15,9 @@
 import type { Stmt } from '../ir/types.js';
 import type { LStmt, LVar } from '../ir/layer.js';
 import { checkpointState, planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
-import { writtenArrays } from '../ir/lower-layer.js';
+import { writtenArrays } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
-import { printExpr, forHeader } from '../emit/print.js';
+import { printExpr, forHeader } from '../ir/print.js';
 import { adjointName } from '../naming.js';
 import { addTo, callArgs, iterationValue, line, nest, scaleOf, times, tripCount, type LayerContext } from './layer-common.js';
 

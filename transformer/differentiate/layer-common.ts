@@ -2,9 +2,10 @@
  * What the layer emitters (layer-tangent.ts, layer-adjoint.ts) share: the statements they build,
  * the arguments of a callee's primal, `_d` and `_b`, and the trip count of a loop.
  */
-import type { Stmt, Expr, ForLoop, KernelFile } from '../ir/types.js';
+import type { Stmt, Expr, ForLoop } from '../ir/types.js';
+import type { KernelFile } from '../ir/file.js';
 import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
-import { printExpr } from '../emit/print.js';
+import { printExpr } from '../ir/print.js';
 import { Names } from '../naming.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */

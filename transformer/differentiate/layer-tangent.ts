@@ -5,7 +5,7 @@
 import type { Stmt } from '../ir/types.js';
 import type { LStmt } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
-import { printExpr, forHeader } from '../emit/print.js';
+import { printExpr, forHeader } from '../ir/print.js';
 import { tangentName } from '../naming.js';
 import { addTo, callArgs, line, nest, scaleOf, type LayerContext } from './layer-common.js';
 

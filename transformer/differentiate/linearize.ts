@@ -6,7 +6,8 @@
  */
 import type { Expr, Stmt } from '../ir/types.js';
 import { add, mul, cond, num, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
-import { ruleFor, type Rule } from './rules.js';
+import { ruleFor, type AnyRule } from './rules.js';
+import { isOp } from '../ir/ops.js';
 import { diffReads } from '../analysis/activity.js';
 import type { Names } from '../naming.js';
 
@@ -104,6 +105,8 @@ export class Linearizer {
       case 'binary': {
         const a = this.run(e.l);
         const b = this.run(e.r);
+        // only + - * / carry derivatives (analysis/activity.ts): comparisons and bit operations never get here
+        if (!isOp(e.op)) return { value: { k: 'binary', op: e.op, l: a.value, r: b.value }, lin: null };
         return this.apply(ruleFor(e.op), [a, b], ([l, r]) => ({ k: 'binary', op: e.op, l, r }));
       }
       case 'cond': {
@@ -121,7 +124,7 @@ export class Linearizer {
     }
   }
 
-  private apply(rule: Rule, args: Linearized[], rebuild: (values: Expr[]) => Expr): Linearized {
+  private apply(rule: AnyRule, args: Linearized[], rebuild: (values: Expr[]) => Expr): Linearized {
     if (rule.zero || !rule.partials) return { value: rebuild(args.map((a) => a.value)), lin: null };
     // Partials are built over placeholders first, so only the argument values and the result that
     // the partials of *active* arguments use get computed once into temporaries.

@@ -7,6 +7,7 @@ import type { Expr, Stmt } from '../ir/types.js';
 import { bin, readsOf, sameExpr } from '../ir/build.js';
 import { Linearizer, linReads } from './linearize.js';
 import type { Activity } from '../analysis/activity.js';
+import type { Needs } from '../analysis/tape.js';
 import { Names } from '../naming.js';
 
 /** The right-hand side of an assignment as a plain expression (`x += e` → `x + e`). */
@@ -38,7 +39,7 @@ export function isActiveTarget(s: Stmt & { k: 'decl' | 'assign' }, activity: Act
   return activity.isActive(s.k === 'decl' ? s.name : s.target.k === 'var' ? s.target.name : s.target.array);
 }
 
-export type Needs = (s: Stmt) => ReadonlySet<string>;
+export type { Needs };
 
 export function makeNeeds(activity: Activity, userNames: Iterable<string>): Needs {
   const memo = new WeakMap<Stmt, Set<string>>();

@@ -1,11 +1,10 @@
 /** Emits the generated module: header, imports, primal kernels verbatim, `_d`/`_b`, metadata. */
-import type { KernelFile } from '../ir/types.js';
+import type { KernelFile } from '../ir/file.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import type { KernelMeta } from '../../runtime/index.js';
 import { printMapped, printStmts } from './print.js';
 import { META_EXPORT, WGSL_EXPORT, arrayPartners } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
-import type { GpuLayerOut } from './wgsl/layers.js';
 import { LAYER_RUNTIME } from '../differentiate/layer-common.js';
 
 export interface KernelOutput {
@@ -31,6 +30,15 @@ export interface EmittedModule {
   sourceFiles: string[];
   /** per line of `code`, the index of its file in `sourceFiles` */
   sourceFileOf: number[];
+}
+
+/** A layer's WebGPU variant (emit/wgsl/layers.ts). */
+export interface GpuLayerOut {
+  primal: FunctionIR;
+  d?: FunctionIR;
+  b?: FunctionIR;
+  /** the kernels and layers the code calls (their WebGPU versions, by function name) */
+  uses: string[];
 }
 
 /**

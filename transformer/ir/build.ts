@@ -1,5 +1,6 @@
 /** Expression builders with light algebraic simplification, used by the differentiation rules. */
 import type { Expr, BinaryOp } from './types.js';
+import type { MathFunction } from './ops.js';
 
 export const num = (value: number): Expr => ({ k: 'num', value, text: formatNumber(value) });
 export const ZERO = num(0);
@@ -7,7 +8,7 @@ export const ONE = num(1);
 export const v = (name: string): Expr => ({ k: 'var', name });
 export const idx = (array: string, index: Expr): Expr => ({ k: 'index', array, index });
 /** `fn(...args)`; `Math.pow(a, 1)` is `a` (exactly, in JavaScript) and `Math.pow(a, 0)` is 1. */
-export const call = (fn: string, ...args: Expr[]): Expr => {
+export const call = (fn: MathFunction, ...args: Expr[]): Expr => {
   if (fn === 'Math.pow' && isNum(args[1], 1)) return args[0];
   if (fn === 'Math.pow' && isNum(args[1], 0)) return num(1);
   return { k: 'call', fn, args };

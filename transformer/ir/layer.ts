@@ -94,3 +94,65 @@ export function forEachLStmt(body: LStmt[], f: (s: LStmt, inLoop: boolean) => vo
     }
   }
 }
+
+/** Union-find of array variables bound to the same buffers (aliases and swaps). */
+export function bufferGroups(layer: Pick<Layer, 'body' | 'vars'>): Map<string, Set<string>> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  const union = (a: string, b: string) => parent.set(find(a), find(b));
+  for (const v of layer.vars.keys()) parent.set(v, v);
+  forEachLStmt(layer.body, (s) => {
+    if (s.k === 'alias') union(s.name, s.of);
+    if (s.k === 'swap') union(s.a, s.b);
+  });
+  const groups = new Map<string, Set<string>>();
+  for (const v of layer.vars.keys()) {
+    const r = find(v);
+    if (!groups.has(r)) groups.set(r, new Set());
+    groups.get(r)!.add(v);
+  }
+  const out = new Map<string, Set<string>>();
+  for (const g of groups.values()) for (const v of g) out.set(v, g);
+  return out;
+}
+
+/** The array arguments of a call bound to parameters its callee reads (`reads`) or writes. */
+function callArrays(s: Extract<LStmt, { k: 'call' }>, callees: Map<string, Callee>, access: 'reads' | 'writes'): string[] {
+  const c = callees.get(s.callee);
+  const out = new Set<string>();
+  c?.params.forEach((p, i) => {
+    const a = s.args[i];
+    if (p.kind === 'array' && c[access].has(p.name) && a?.k === 'array') out.add(a.name);
+  });
+  return [...out];
+}
+
+/** The array variables each statement may write (a call's written array arguments, copies, fills). */
+export function writtenArrays(s: LStmt, callees: Map<string, Callee>): string[] {
+  if (s.k === 'call') return callArrays(s, callees, 'writes');
+  return s.k === 'copy' || s.k === 'fill' ? [s.dst] : [];
+}
+
+/** The array variables each statement may read (a call's arguments its callee reads, a copy's source). */
+export function readArrays(s: LStmt, callees: Map<string, Callee>): string[] {
+  if (s.k === 'call') return callArrays(s, callees, 'reads');
+  return s.k === 'copy' ? [s.src] : [];
+}
+
+/** The array parameters a layer may read and write (through aliases and swaps included). */
+export function layerAccesses(layer: Layer, callees: Map<string, Callee>): { reads: Set<string>; writes: Set<string> } {
+  const groups = bufferGroups(layer);
+  const reads = new Set<string>();
+  const writes = new Set<string>();
+  const params = (vars: string[], out: Set<string>) => {
+    for (const v of vars) for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
+  };
+  forEachLStmt(layer.body, (s) => {
+    params(writtenArrays(s, callees), writes);
+    params(readArrays(s, callees), reads);
+  });
+  return { reads, writes };
+}

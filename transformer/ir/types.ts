@@ -4,6 +4,7 @@
  * (no goto). Generated-only statement kinds (tape traffic, raw comments) live here too, so the
  * emitters print primal and derivative code with one printer.
  */
+import type { MathFunction } from './ops.js';
 
 export type ScalarType = 'f32' | 'f64' | 'i32' | 'u32';
 export type ArrayType = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array';
@@ -30,8 +31,8 @@ export type Expr =
   | { k: 'unary'; op: UnaryOp; e: Expr }
   | { k: 'binary'; op: BinaryOp; l: Expr; r: Expr }
   | { k: 'cond'; c: Expr; t: Expr; f: Expr }
-  /** `fn` is a key of the rule registry, e.g. `Math.sin`. */
-  | { k: 'call'; fn: string; args: Expr[] }
+  /** `fn` is an operator of ir/ops.ts (and so a key of the rule registry), e.g. `Math.sin`. */
+  | { k: 'call'; fn: MathFunction; args: Expr[] }
   /** Generated only: `tape.pop()`. */
   | { k: 'pop'; tape: string }
   /** Generated only: `[a, b]` (the tangent's returned pair). */
@@ -124,18 +125,6 @@ export interface Kernel {
   loc: Loc;
   /** the file of a kernel another file's layer imports (emitted module-local in that file's module) */
   origin?: string;
-}
-
-export interface KernelFile {
-  fileName: string;
-  /** this file's kernels, then the imported ones (with `origin`) */
-  kernels: Kernel[];
-  /** this file's layers, then the imported ones (with `origin`), callees first */
-  layers: import('./layer.js').Layer[];
-  /** what the layers call, by name */
-  callees: Map<string, import('./layer.js').Callee>;
-  /** `import type` specifiers from 'parad' used by the file (re-imported by the output). */
-  typeImports: string[];
 }
 
 export const isFloatScalar = (t: string): boolean => t === 'f32' || t === 'f64';

@@ -18,7 +18,7 @@
  */
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
-import { printExpr } from '../emit/print.js';
+import { printExpr } from '../ir/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
 import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';

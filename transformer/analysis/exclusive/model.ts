@@ -7,7 +7,7 @@
 import type { Expr, ForLoop, Kernel, Stmt } from '../../ir/types.js';
 import { parallelNest } from '../tape.js';
 import { forEachStmt, declaredIn } from '../../ir/walk.js';
-import { printExpr } from '../../emit/print.js';
+import { printExpr } from '../../ir/print.js';
 import type { Activity } from '../activity.js';
 import { type Poly, type Defs, polyOf as polyOfWith, symPoly, addPoly, constPoly } from './poly.js';
 

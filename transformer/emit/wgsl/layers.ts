@@ -6,25 +6,17 @@
  * A layer gets a variant when it is 32-bit, every callee has one, and no float local is passed
  * to a kernel as a value (a device value cannot be a uniform without a read-back); else a warning.
  */
-import type { KernelFile } from '../../ir/types.js';
+import type { KernelFile } from '../../ir/file.js';
 import type { Layer } from '../../ir/layer.js';
 import { forEachLStmt } from '../../ir/layer.js';
 import type { DiagnosticSink } from '../../diagnostics.js';
 import { CODES } from '../../check/codes.js';
-import type { KernelOutput } from '../module.js';
+import type { GpuLayerOut, KernelOutput } from '../module.js';
 import type { FunctionIR } from '../../differentiate/function.js';
-import type { Mode } from '../../compile.js';
+import type { Mode } from '../../naming.js';
 import { layerContext } from '../../differentiate/layer-common.js';
 import { layerTangent } from '../../differentiate/layer-tangent.js';
 import { layerAdjoint, layerPrimal } from '../../differentiate/layer-adjoint.js';
-
-export interface GpuLayerOut {
-  primal: FunctionIR;
-  d?: FunctionIR;
-  b?: FunctionIR;
-  /** the kernels and layers the code calls (their WebGPU versions, by function name) */
-  uses: string[];
-}
 
 /** Sets `gpuLayer` on the outputs of the layers that can run on WebGPU; warns about the others. */
 export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode[], fileName: string, sink: DiagnosticSink): void {

@@ -5,10 +5,10 @@
  */
 import { Node, SyntaxKind, type FunctionDeclaration, type Expression, type Statement, type ForStatement } from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
-import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from './types.js';
-import { isFloatArray, isFloatScalar } from './types.js';
-import { MATH_CONSTANTS, isMathFunction, ruleFor } from '../differentiate/rules.js';
-import { num } from './build.js';
+import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from '../ir/types.js';
+import { isFloatArray, isFloatScalar } from '../ir/types.js';
+import { MATH_CONSTANTS, OPS, isMathFunction } from '../ir/ops.js';
+import { num } from '../ir/build.js';
 import { CODES } from '../check/codes.js';
 
 const SCALAR_TYPES = new Set(['f32', 'f64', 'i32', 'u32']);
@@ -496,9 +496,9 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
       return BAD;
     }
     const args = e.getArguments().map((a) => L.expr(a as Expression));
-    const rule = ruleFor(callee);
-    if (rule.arity !== args.length) {
-      L.error(e, 'arity', `${callee} takes ${rule.arity} argument${rule.arity === 1 ? '' : 's'} in kernels, got ${args.length}`);
+    const { arity } = OPS[callee];
+    if (arity !== args.length) {
+      L.error(e, 'arity', `${callee} takes ${arity} argument${arity === 1 ? '' : 's'} in kernels, got ${args.length}`);
       return BAD;
     }
     return { k: 'call', fn: callee, args };
