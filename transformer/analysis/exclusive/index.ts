@@ -148,8 +148,9 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   }
   // a read of the same element by every iteration (w[0], a scalar) conflicts at every size where
   // the nest runs twice: no condition to look for (no quantifier elimination)
-  let condition = sameEverywhere(m, sites) ? undefined : guessedCondition(m, sites) ?? offsets?.condition;
-  if (!condition && !sameEverywhere(m, sites)) {
+  const same = sameEverywhere(m, sites);
+  let condition = same ? undefined : guessedCondition(m, sites) ?? offsets?.condition;
+  if (!condition && !same) {
     const asked = await conditionOf(m, sites);
     if (asked.failure) failures.push(`z3 failed on the exclusive-read condition for ${name}, so its adjoint is not versioned: ${asked.failure}`);
     condition = asked.condition;
