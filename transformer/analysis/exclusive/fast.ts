@@ -19,7 +19,7 @@
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './solve.js';
-import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot, divideBy } from './poly.js';
+import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot, divideBy, polyKey } from './poly.js';
 
 export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: Witness } | undefined;
 
@@ -29,8 +29,34 @@ export function fastVerdict(m: NestModel, sites: Site[]): FastVerdict {
   if (split && (injective(split.m, split.sites) || boxInjective(split.m, split.sites))) return { verdict: 'none' };
   // the identities below substitute loop variables, which quasi-affine symbols hide
   if (movingDefs(m, sites)) return undefined;
-  const witness = everywhereConflict(m, sites);
+  const witness = everywhereConflict(m, sites) ?? cornerConflict(m, sites);
   return witness ? { verdict: 'conflict', witness } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distinct accesses
+
+const rangeKey = (r: Range): string => `${r.v}=${polyKey(r.lo)}${r.cmp}${polyKey(r.bound)}:${r.step}`;
+
+/** Accesses with this key touch the same elements in the same iterations: one of them stands for all. */
+export function siteKey(s: Site): string {
+  const index = s.index ? polyKey(s.index) : `?${s.text}`;
+  return `${index}|${s.certain ? '' : '?'}|${s.inner.map(rangeKey).join(';')}|${s.guards.map((g) => g.rel + polyKey(g.p)).join(';')}`;
+}
+
+/**
+ * The accesses with duplicates (same index form, loops and guards) left out, in order: a chain of
+ * 1,000 statements reading `x` at five offsets is five accesses. Every verdict and witness is that
+ * of the full list (a pair with a duplicate is a pair with the first of its kind, found before it).
+ */
+export function distinctSites(sites: Site[]): Site[] {
+  const seen = new Set<string>();
+  return sites.filter((s) => {
+    const k = siteKey(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,7 +125,7 @@ function splitQuotients(m: NestModel, sites: Site[]): { m: NestModel; sites: Sit
 // Ranges and facts
 
 /** The values of a loop variable lie in [lo, hi] (polynomials), when its direction is sane. */
-function span(r: Range): { lo: Poly; hi: Poly } | undefined {
+export function span(r: Range): { lo: Poly; hi: Poly } | undefined {
   if (r.step > 0 && (r.cmp === '<' || r.cmp === '<=')) return { lo: r.lo, hi: r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.bound };
   if (r.step < 0 && (r.cmp === '>' || r.cmp === '>=')) return { lo: r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound, hi: r.lo };
   return undefined;
@@ -281,8 +307,22 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
     return degreeOf(ca) - degreeOf(cb) || Math.abs(ca.get('') ?? 0) - Math.abs(cb.get('') ?? 0);
   });
   const nestFacts = [...assumed, ...loopFacts([...m.loops, ...m.outer], m.params)];
-  for (let a = 0; a < sites.length; a++) {
-    for (let b = 0; b < sites.length; b++) {
+  // Accesses outside inner loops at constant offsets (a stencil's): a pair's budget grows with the
+  // first's offset and falls with the second's, so of those only the lowest and the highest count.
+  const constant = (k: number) => (!sites[k].inner.length && [...rests[k]!.lo.keys()].every((x) => x === '') ? rests[k]!.lo.get('') ?? 0 : undefined);
+  const pairs: number[] = [];
+  let lowest = -1, highest = -1;
+  for (let k = 0; k < sites.length; k++) {
+    const c = constant(k);
+    if (c === undefined) pairs.push(k);
+    else {
+      if (lowest < 0 || c < constant(lowest)!) lowest = k;
+      if (highest < 0 || c > constant(highest)!) highest = k;
+    }
+  }
+  if (lowest >= 0) pairs.push(...new Set([lowest, highest]));
+  for (const a of pairs) {
+    for (const b of pairs) {
       const facts = new Facts([...nestFacts, ...loopFacts([...sites[a].inner, ...sites[b].inner], m.params)]);
       // |rest_a − rest_b| ≤ hi_a − lo_b (this order) and hi_b − lo_a (the other, also checked)
       let budget = addPoly(rests[a]!.hi, rests[b]!.lo, -1);
@@ -353,7 +393,7 @@ function valueAt(r: Range, choice: Choice): Poly | undefined {
 const PAIRS: [Choice, Choice][] = [['first', 'second'], ['second', 'first'], ['first', 'last'], ['last', 'first']];
 
 
-const inRange = (r: Range, v: number, env: Record<string, number>, defs?: Defs): boolean => {
+export const inRange = (r: Range, v: number, env: Record<string, number>, defs?: Defs): boolean => {
   const lo = evalPoly(r.lo, env, defs);
   const bound = evalPoly(r.bound, env, defs);
   if (lo === undefined || bound === undefined || r.step === 0) return false;
@@ -406,8 +446,40 @@ function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
     const fixed = (p: Poly) => !mentions(p, nest) && !mentions(p, inner);
     return s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && fixed(r.lo) && fixed(r.bound));
   });
-  for (const a of usable) {
-    for (const b of usable) {
+  // Accesses outside inner loops pair up through a table: the index with one nest variable at one
+  // of its values, by key. A pair of them is an identity only if the table lists it, so each looks
+  // up its partners instead of trying every other access (the same pairs, in the same order).
+  const choices: Choice[] = ['first', 'second', 'last'];
+  const plain = (s: Site) => !s.inner.length;
+  const keys = usable.map((s) => (plain(s) ? m.loops.map((loop) => choices.map((c) => {
+    const v = valueAt(loop, c);
+    return v && polyKey(substPoly(s.index!, (x) => (x === loop.v ? v : undefined)));
+  })) : undefined));
+  const table = new Map<string, number[]>();
+  keys.forEach((k, b) => k?.forEach((byChoice, l) => byChoice.forEach((key, c) => {
+    if (key === undefined) return;
+    const slot = `${l}|${c}|${key}`;
+    const list = table.get(slot);
+    if (list) list.push(b);
+    else table.set(slot, [b]);
+  })));
+  const others = usable.map((_, b) => b).filter((b) => !keys[b]);
+  const partners = (ai: number): number[] => {
+    const ka = keys[ai];
+    if (!ka) return usable.map((_, b) => b);
+    const out = new Set(others);
+    m.loops.forEach((_, l) => {
+      for (const [ca, cb] of PAIRS) {
+        const key = ka[l][choices.indexOf(ca)];
+        if (key !== undefined) for (const b of table.get(`${l}|${choices.indexOf(cb)}|${key}`) ?? []) out.add(b);
+      }
+    });
+    return [...out].sort((x, y) => x - y);
+  };
+  for (let ai = 0; ai < usable.length; ai++) {
+    const a = usable[ai];
+    for (const bi of partners(ai)) {
+      const b = usable[bi];
       for (const choiceA of innerChoices(a, b)) {
         for (const choiceB of innerChoices(b, a)) {
           // `shared` on one side only is no identity
@@ -431,33 +503,136 @@ function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
   return undefined;
 }
 
+/**
+ * `everywhereConflict` with several nest variables moving at once, each between its first and
+ * second value: two iterations at corners of the nest's first 2×…×2 box that read the same element
+ * as a polynomial identity (a conflict whenever every nest loop runs twice). The flattened 5-point
+ * stencil's `u[k - W]` at (y₀ + 1, x₀) and `u[k - 1]` at (y₀, x₀ + 1) both read `u[y₀·W + x₀]`.
+ * Only accesses outside inner loops, without guards; each finds its partners through a table of
+ * the elements its corners read.
+ */
+function cornerConflict(m: NestModel, sites: Site[]): Witness | undefined {
+  const nest = new Set(m.loops.map((l) => l.v));
+  if (m.loops.length < 2 || m.loops.length > 4) return undefined;
+  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest))) return undefined;
+  const plain = sites.filter((s) => s.certain && !s.guards.length && !s.inner.length);
+  const corners: Map<string, Poly>[] = [new Map()];
+  for (const l of m.loops) {
+    const [first, second] = [valueAt(l, 'first')!, valueAt(l, 'second')!];
+    corners.splice(0, corners.length, ...corners.flatMap((c) => [new Map([...c, [l.v, first]]), new Map([...c, [l.v, second]])]));
+  }
+  // element key → the accesses (and corners) reading it, in order
+  const table = new Map<string, { site: number; corner: number }[]>();
+  const keys = plain.map((s, i) => corners.map((c, k) => {
+    const key = polyKey(substPoly(s.index!, (x) => c.get(x)));
+    const list = table.get(key);
+    if (list) list.push({ site: i, corner: k });
+    else table.set(key, [{ site: i, corner: k }]);
+    return key;
+  }));
+  for (let a = 0; a < plain.length; a++) {
+    const hits = corners.flatMap((_, ca) => table.get(keys[a][ca])!.filter((x) => x.corner !== ca).map((x) => ({ ca, ...x })));
+    hits.sort((x, y) => x.site - y.site || x.ca - y.ca || x.corner - y.corner);
+    for (const h of hits) {
+      const sa: Side = { site: plain[a], nest: corners[h.ca], inner: new Map() };
+      const sb: Side = { site: plain[h.site], nest: corners[h.corner], inner: new Map() };
+      const w = concreteWitness(m, sa, sb, []);
+      if (w) return w;
+    }
+  }
+  return undefined;
+}
+
 const sideIndex = (s: Side): Poly => substPoly(s.site.index!, (x) => s.nest.get(x) ?? s.inner.get(x));
 
 /** The parameters (and outer loop variables) a witness depends on, at their values. */
-function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
+export function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
   const ranges = [...m.loops, ...m.outer, ...sites.flatMap((s) => s.inner)];
   const syms = (p: Poly) => [...baseSymbols(p, m.defs)];
   const used = new Set([...sites.flatMap((s) => [...syms(s.index!), ...s.guards.flatMap((g) => syms(g.p))]), ...ranges.flatMap((r) => [...syms(r.lo), ...syms(r.bound)])]);
   return Object.fromEntries([...m.params].sort().filter((p) => used.has(p)).map((p) => [p, env[p]]));
 }
 
-/** The identity at small concrete sizes, every value checked against its loop. */
-function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witness | undefined {
+/**
+ * The first parameter values (`tries`' small ones, then `largerSizes`) where `ok` holds, with the
+ * outer sequential loops at their first values.
+ */
+export function sizesWhere(m: NestModel, ok: (env: Record<string, number>) => boolean): Record<string, number> | undefined {
+  const params = [...m.params].sort();
+  const at = (sizes: Record<string, number>): Record<string, number> | undefined => {
+    const env: Record<string, number> = { ...sizes };
+    for (const r of m.outer) {
+      const v = evalPoly(r.lo, env, m.defs);
+      if (v === undefined || !inRange(r, v, env, m.defs)) return undefined;
+      env[r.v] = v;
+    }
+    return ok(env) ? env : undefined;
+  };
+  for (const sizes of tries(params)) {
+    const env = at(sizes);
+    if (env) return env;
+  }
+  for (const sizes of params.length ? largerSizes(params) : []) {
+    const env = at(sizes);
+    if (env) return env;
+  }
+  return undefined;
+}
+
+/** Parameter values where every nest loop runs at least twice (outer loops at their first values), and the nest's first values there. */
+type Base = { env: Record<string, number>; first: Record<string, number> };
+const basesOf = new WeakMap<NestModel, Base[]>();
+
+/** Uniform parameter values past `tries`' (a halo of 5 or more needs sizes above 10), then mixed ones scaled up. */
+function* largerSizes(params: string[]): Generator<Record<string, number>> {
+  for (let v = 11; v <= 4096; v++) yield Object.fromEntries(params.map((p) => [p, v]));
+  for (let s = 2; s <= 512; s *= 2) yield Object.fromEntries(params.map((p, k) => [p, s * (3 + ((k * 5) % 7))]));
+}
+
+/**
+ * The sizes a witness is looked for at: `tries`' small ones where every nest loop runs twice, then
+ * the first (smallest uniform) larger one where they do: a stencil of radius 161 gets n = 324.
+ */
+function nestBases(m: NestModel): Base[] {
+  const known = basesOf.get(m);
+  if (known) return known;
   const defs = m.defs;
   const params = [...m.params].sort();
-  for (const base of tries(params)) {
-    const env: Record<string, number> = { ...base };
+  const at = (sizes: Record<string, number>): Base | undefined => {
+    const env: Record<string, number> = { ...sizes };
     // outer sequential loops at their first values
-    if (m.outer.some((r) => { const v = evalPoly(r.lo, env, defs); if (v === undefined || !inRange(r, v, env, defs)) return true; env[r.v] = v; return false; })) continue;
-    // nest variables not in the pair at their first values; every nest loop runs twice
+    if (m.outer.some((r) => { const v = evalPoly(r.lo, env, defs); if (v === undefined || !inRange(r, v, env, defs)) return true; env[r.v] = v; return false; })) return undefined;
+    // nest variables at their first values; every nest loop runs twice
     const first: Record<string, number> = { ...env };
-    let ok = true;
     for (const r of m.loops) {
       const lo = evalPoly(r.lo, env, defs);
-      if (lo === undefined || !inRange(r, lo, env, defs) || !inRange(r, lo + r.step, env, defs)) { ok = false; break; }
+      if (lo === undefined || !inRange(r, lo, env, defs) || !inRange(r, lo + r.step, env, defs)) return undefined;
       first[r.v] = lo;
     }
-    if (!ok) continue;
+    return { env, first };
+  };
+  const out: Base[] = [];
+  for (const sizes of tries(params)) {
+    const b = at(sizes);
+    if (b) out.push(b);
+  }
+  for (const sizes of params.length ? largerSizes(params) : []) {
+    const b = at(sizes);
+    if (b) {
+      out.push(b);
+      break;
+    }
+  }
+  basesOf.set(m, out);
+  return out;
+}
+
+/** The identity at concrete sizes (small ones first), every value checked against its loop. */
+function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witness | undefined {
+  const defs = m.defs;
+  for (const { env, first: nestFirst } of nestBases(m)) {
+    const first: Record<string, number> = { ...nestFirst };
+    let ok = true;
     for (const v of shared) {
       const r = a.site.inner.find((x) => x.v === v)!;
       const lo = evalPoly(r.lo, env, defs);
@@ -526,12 +701,26 @@ const holds = (g: Site['guards'][number], env: Record<string, number>, defs?: De
  * (affine guards, polynomial bounds), so what it finds is a real conflict.
  */
 export function smallConflict(m: NestModel, first: Site[], second: Site[]): Witness | undefined {
-  for (const sizes of smallSizes(enumerable(m, [...first, ...second]))) {
+  const params = enumerable(m, [...first, ...second]);
+  for (const sizes of smallSizes(params)) {
     const r = conflictAt(m, first, second, sizes);
     if (r?.witness) return r.witness;
   }
+  // Larger uniform sizes (a halo of 5 or more leaves the small ones degenerate), from the first
+  // where the nest runs twice, until the enumeration gives up (too many iterations or accesses).
+  let tried = 0;
+  for (const sizes of params.length ? largerSizes(params) : []) {
+    const r = conflictAt(m, first, second, sizes);
+    if (r?.witness) return r.witness;
+    if (r?.nonDegenerate) tried++;
+    else if (tried && !r) break;
+    if (tried >= LARGER_TRIES) break;
+  }
   return undefined;
 }
+
+/** Non-degenerate larger sizes the enumeration tries after the small ones. */
+const LARGER_TRIES = 32;
 
 /** The parameters to enumerate over, or none when the accesses cannot be enumerated. */
 function enumerable(m: NestModel, all: Site[]): string[] {

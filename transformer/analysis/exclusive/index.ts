@@ -10,8 +10,9 @@ import type { ForLoop, Kernel } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, conditionOf, type Witness, type Outcome } from './solve.js';
-import { baseSymbols } from './poly.js';
-import { fastVerdict, smallConflict, guessedCondition } from './fast.js';
+import { baseSymbols, symbolsOf } from './poly.js';
+import { fastVerdict, smallConflict, guessedCondition, distinctSites } from './fast.js';
+import { offsetVerdict } from './offsets.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
 export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
@@ -89,6 +90,13 @@ const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   return sites.every((s) => s.index && [...baseSymbols(s.index, m.defs)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
 };
 
+/** Does every iteration read one element through one of the accesses (an unguarded read at an index of parameters only)? */
+const sameEverywhere = (m: NestModel, sites: Site[]): boolean => {
+  const nest = new Set(m.loops.map((l) => l.v));
+  if (m.loops.some((l) => l.step === 0 || [...baseSymbols(l.lo, m.defs), ...baseSymbols(l.bound, m.defs)].some((v) => nest.has(v)))) return false;
+  return sites.some((s) => s.index && s.certain && !s.guards.length && !s.inner.length && [...symbolsOf(s.index)].every((v) => m.params.has(v)));
+};
+
 /** A nest loop whose bounds have no polynomial form: the solver could only guess (the reason why). */
 const unboundedLoop = (m: NestModel): string | undefined => {
   const l = m.loops.find((r) => r.step === 0);
@@ -117,7 +125,15 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   const undecided = forced ?? (fixedElements(m, sites) ? 'reduction' : 'atomic');
   const vague = unboundedLoop(m);
   if (vague) return { ...base, exclusiveRead: 'unknown', strategy: undecided, reason: vague };
-  const small = smallConflict(m, sites, sites);
+  // one loop reading at constant offsets: decided from the offsets' differences
+  const offsets = offsetVerdict(m, sites);
+  if (offsets?.verdict === 'none') {
+    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'different iterations read different elements (proven from the offsets)' };
+  }
+  if (offsets?.verdict === 'conflict') {
+    return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: offsets.witness, reason: describeWitness(offsets.witness, 'read', name) };
+  }
+  const small = smallConflict(m, sites, sites) ?? offsets?.witness;
   const outcome: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
     return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
@@ -130,8 +146,11 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   if (!outcome.certain) {
     return { ...base, exclusiveRead: 'unknown', strategy: undecided, witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
   }
-  let condition = guessedCondition(m, sites);
-  if (!condition) {
+  // a read of the same element by every iteration (w[0], a scalar) conflicts at every size where
+  // the nest runs twice: no condition to look for (no quantifier elimination)
+  const same = sameEverywhere(m, sites);
+  let condition = same ? undefined : guessedCondition(m, sites) ?? offsets?.condition;
+  if (!condition && !same) {
     const asked = await conditionOf(m, sites);
     if (asked.failure) failures.push(`z3 failed on the exclusive-read condition for ${name}, so its adjoint is not versioned: ${asked.failure}`);
     condition = asked.condition;
@@ -147,8 +166,8 @@ async function races(m: NestModel, failures: string[]): Promise<RaceReport[]> {
   const out: RaceReport[] = [];
   const written = [...new Set(m.sites.filter((s) => s.kind === 'write').map((s) => s.name))].sort();
   for (const array of written) {
-    const writes = m.sites.filter((s) => s.kind === 'write' && s.name === array);
-    const reads = m.sites.filter((s) => s.kind === 'read' && s.name === array);
+    const writes = distinctSites(m.sites.filter((s) => s.kind === 'write' && s.name === array));
+    const reads = distinctSites(m.sites.filter((s) => s.kind === 'read' && s.name === array));
     for (const [kind, second] of [['write-write', writes], ['read-write', reads]] as const) {
       if (!second.length) continue;
       // one injective index for all these accesses: only the same iteration touches an element
@@ -185,7 +204,7 @@ export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?
     const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
     const reads: ReadReport[] = [];
     const failures: string[] = [];
-    for (const name of names) reads.push(await readVerdict(m, name, m.sites.filter((s) => s.kind === 'read' && s.name === name), pragma, failures));
+    for (const name of names) reads.push(await readVerdict(m, name, distinctSites(m.sites.filter((s) => s.kind === 'read' && s.name === name)), pragma, failures));
     const loop: LoopReport = { line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m, failures) };
     if (failures.length) loop.solverFailures = failures;
     loops.push(loop);

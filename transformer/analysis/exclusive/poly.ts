@@ -96,7 +96,8 @@ export type Defs = Record<string, Def>;
 
 export const isDefSymbol = (s: string): boolean => s.startsWith('$q');
 
-const polyKey = (p: Poly): string => [...p].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${c}:${k}`).join(',');
+/** A canonical text of `p` (equal polynomials, equal keys). */
+export const polyKey = (p: Poly): string => [...p].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${c}:${k}`).join(',');
 const defKey = (d: Def): string => (isQuot(d) ? `${d.op}(${polyKey(d.num)}/${polyKey(d.den)})` : `${d.op}(${d.args.map(polyKey).join(';')})`);
 
 /** The symbol of definition `d` in `defs` (the same definition twice gets the same symbol). */
@@ -282,4 +283,13 @@ export function divideBy(p: Poly, k: Poly): Poly | undefined {
     out.set(rest.sort().join('*'), x / c);
   }
   return out;
+}
+
+/** `d >= 0` printed with positive terms on each side (`2*size + 1 <= n`), or `d === 0` / `d !== 0` with `eq`. */
+export function printCompare(d: Poly, strict: boolean, eq: '' | '===' | '!=='): string {
+  const pos: Poly = new Map(), neg: Poly = new Map();
+  for (const [k, c] of d) (c > 0 ? pos : neg).set(k, Math.abs(c));
+  if (eq) return `${printPoly(pos)} ${eq} ${printPoly(neg)}`;
+  // d >= 0 ⟺ neg <= pos
+  return `${printPoly(neg)} ${strict ? '<' : '<='} ${printPoly(pos)}`;
 }

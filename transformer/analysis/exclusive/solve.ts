@@ -9,9 +9,9 @@
  * satisfying its affine guards) at which both access the same element.
  */
 import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
-import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printPoly, degreeOf, baseSymbols, defParts, defSymbols, isQuot } from './poly.js';
+import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printCompare, degreeOf, baseSymbols, defParts, defSymbols, isQuot } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
-import { injective } from './fast.js';
+import { injective, siteKey } from './fast.js';
 import { askConflict, askCondition } from './z3-client.js';
 
 type Z = Context<'main'>;
@@ -92,7 +92,7 @@ class Encoder {
     if (!isQuot(d)) {
       const args = d.args.map((a) => this.poly(a, rename));
       const x = q;
-      this.defs.push(...args.map((a) => (d.op === 'min' ? x.le(a) : x.ge(a))), ctx.Or(...args.map((a) => x.eq(a))));
+      this.defs.push(...args.map((a) => (d.op === 'min' ? x.le(a) : x.ge(a))), anyOf(ctx, args.map((a) => x.eq(a))));
     } else {
       const e = this.poly(d.num, rename);
       const k = this.poly(d.den, rename);
@@ -160,11 +160,28 @@ class Encoder {
     // with a quotient by 0 (NaN), JavaScript's comparisons are false, `!==` true
     const ok = this.defined(g.p, rename);
     if (!ok.length) return c;
-    return g.rel === '!=' ? this.ctx.Or(c, this.ctx.Not(this.ctx.And(...ok))) : this.ctx.And(c, ...ok);
+    return g.rel === '!=' ? this.ctx.Or(c, this.ctx.Not(allOf(this.ctx, ok))) : allOf(this.ctx, [c, ...ok]);
   }
 }
 
 type Solver = InstanceType<Z['Solver']>;
+
+/** Lists up to this long go to z3's `And` / `Or` in one call; longer ones as a balanced tree of such calls. */
+const CHUNK = 256;
+
+/**
+ * The conjunction (`op` 'and') or disjunction of `xs`, never one call with more than CHUNK
+ * arguments: spreading a list of ~65k terms into one call overflows the stack.
+ */
+function combine(ctx: Z, op: 'and' | 'or', xs: Bool<'main'>[]): Bool<'main'> {
+  const call = (ys: Bool<'main'>[]) => (op === 'and' ? ctx.And(...ys) : ctx.Or(...ys));
+  if (xs.length <= CHUNK) return call(xs);
+  const parts: Bool<'main'>[] = [];
+  for (let k = 0; k < xs.length; k += CHUNK) parts.push(combine(ctx, op, xs.slice(k, k + CHUNK)));
+  return combine(ctx, op, parts);
+}
+const allOf = (ctx: Z, xs: Bool<'main'>[]) => combine(ctx, 'and', xs);
+const anyOf = (ctx: Z, xs: Bool<'main'>[]) => combine(ctx, 'or', xs);
 
 /** Runs `f` with a fresh solver (with a time limit) and frees it: z3's WASM heap does not grow past 2 GiB. */
 async function withSolver<T>(ctx: Z, timeoutMs: number, f: (s: Solver) => Promise<T>): Promise<T> {
@@ -191,36 +208,95 @@ function iterationPair(enc: Encoder, m: NestModel, out: Bool<'main'>[]): void {
   const ctx = enc.ctx;
   for (const it of [1, 2]) for (const r of m.loops) enc.range(r, (s) => (nestVars(m).has(s) ? `${s}#${it}` : s), out);
   for (const r of m.outer) enc.range(r, (s) => s, out);
-  out.push(ctx.Or(...m.loops.map((l) => enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)))));
+  out.push(anyOf(ctx, m.loops.map((l) => enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)))));
 }
 
 /** Access `a` in iteration 1 and access `b` in iteration 2 touch the same element. */
 function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string, tagB: string): Bool<'main'> {
-  const parts: Bool<'main'>[] = [];
   const ra = renamer(m, a, 1, tagA);
   const rb = renamer(m, b, 2, tagB);
-  for (const r of a.inner) enc.range(r, ra, parts);
-  for (const r of b.inner) enc.range(r, rb, parts);
-  for (const g of a.guards) parts.push(enc.guard(g, ra));
-  for (const g of b.guards) parts.push(enc.guard(g, rb));
+  const parts = [...accessAt(enc, m, a, ra), ...accessAt(enc, m, b, rb)];
   parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)), ...enc.defined(a.index!, ra), ...enc.defined(b.index!, rb));
-  return enc.ctx.And(...parts);
+  return allOf(enc.ctx, parts);
+}
+
+/** Where access `site` happens under renaming `r`: its inner loops' ranges and its guards. */
+function accessAt(enc: Encoder, m: NestModel, site: Site, r: (s: string) => string): Bool<'main'>[] {
+  const parts: Bool<'main'>[] = [];
+  for (const x of site.inner) enc.range(x, r, parts);
+  for (const g of site.guards) parts.push(enc.guard(g, r));
+  return parts;
 }
 
 /** The value of an integer term in a model (z3 prints negative numerals as `(- 3)`). */
 const num = (model: Model<'main'>, e: Arith<'main'>): number => Number(model.eval(e, true).toString().replace(/^\(- (\d+)\)$/, '-$1'));
 
-/** The conflict formula of `first` × `second` (each pair of accesses from two different iterations). */
-function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): { enc: Encoder; formula: Bool<'main'>; pairs: { a: Site; b: Site; f: Bool<'main'> }[] } {
+/** Up to this many pairs of accesses, one disjunct per pair; past it, one per access (see `conflictProblem`). */
+const PAIRWISE = 64;
+
+type Problem = {
+  enc: Encoder;
+  formula: Bool<'main'>;
+  /** the accesses the model's conflict is between */
+  pick: (model: Model<'main'>) => { a: Site; b: Site; tagA: string };
+};
+
+/**
+ * The conflict formula of `first` × `second` (an access of each, from two different iterations,
+ * touching one element). A few pairs: one disjunct per pair. More: the element is a variable `e`
+ * that some access of `first` touches in iteration 1 (a disjunction over `first`) and some access
+ * of `second` in iteration 2 (one over `second`): S₁ + S₂ disjuncts for S₁·S₂ pairs (the same
+ * formula, distributed), so a stencil of 323 reads is 646 disjuncts, not 52,000.
+ */
+function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): Problem {
   const enc = new Encoder(ctx, m);
   const base: Bool<'main'>[] = [];
   iterationPair(enc, m, base);
-  const pairs: { a: Site; b: Site; f: Bool<'main'> }[] = [];
-  first.forEach((a, i) => second.forEach((b, j) => {
-    if (first === second && j < i) return; // symmetric
-    pairs.push({ a, b, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
-  }));
-  return { enc, formula: ctx.And(...base, ctx.Or(...pairs.map((p) => p.f)), ...enc.defs), pairs };
+  const holds = (model: Model<'main'>, f: Bool<'main'>) => model.eval(f, true).toString() === 'true';
+  if (first.length * second.length <= PAIRWISE) {
+    const pairs: { a: Site; b: Site; f: Bool<'main'>; tagA: string }[] = [];
+    first.forEach((a, i) => second.forEach((b, j) => {
+      if (first === second && j < i) return; // symmetric
+      pairs.push({ a, b, tagA: `a${i}`, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
+    }));
+    const formula = allOf(ctx, [...base, anyOf(ctx, pairs.map((p) => p.f)), ...enc.defs]);
+    return { enc, formula, pick: (model) => pairs.find((p) => holds(model, p.f)) ?? pairs[0] };
+  }
+  const e = enc.sym('$element');
+  const side = (sites: Site[], it: number, tag: string) => sites.map((site, i) => {
+    const r = renamer(m, site, it, `${tag}${i}`);
+    const f = allOf(ctx, [...accessAt(enc, m, site, r), enc.poly(site.index!, r).eq(e), ...enc.defined(site.index!, r)]);
+    return { site, f, tag: `${tag}${i}` };
+  });
+  const as = side(first, 1, 'a');
+  const bs = side(second, 2, 'b');
+  const formula = allOf(ctx, [...base, anyOf(ctx, as.map((x) => x.f)), anyOf(ctx, bs.map((x) => x.f)), ...enc.defs]);
+  return {
+    enc,
+    formula,
+    pick: (model) => {
+      const a = as.find((x) => holds(model, x.f)) ?? as[0];
+      const b = bs.find((x) => holds(model, x.f)) ?? bs[0];
+      return { a: a.site, b: b.site, tagA: a.tag };
+    },
+  };
+}
+
+/**
+ * The conflict problems built last (in this thread, the z3 worker's), by nest and accesses: the
+ * exclusive condition of an array reuses its conflict query's formula instead of building it again.
+ */
+const problems = new Map<string, Problem>();
+
+function problemOf(ctx: Z, m: NestModel, first: Site[], second: Site[]): Problem {
+  const key = JSON.stringify([m.loops, m.outer, [...m.params].sort(), m.defs, first.map(siteKey), first === second ? '=' : second.map(siteKey)], (_, v) => (v instanceof Map ? [...v] : v));
+  let p = problems.get(key);
+  if (!p) {
+    p = conflictProblem(ctx, m, first, second);
+    problems.set(key, p);
+    if (problems.size > 8) problems.delete(problems.keys().next().value!);
+  }
+  return p;
 }
 
 /**
@@ -254,7 +330,7 @@ export async function searchConflict(m: NestModel, first: Site[], second: Site[]
   if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
   if (!first.length || !second.length) return { verdict: 'none' };
   const { ctx } = await getZ3();
-  const { enc, formula, pairs } = conflictProblem(ctx, m, first, second);
+  const { enc, formula, pick } = problemOf(ctx, m, first, second);
   const symbols = [...enc.vars.keys()].filter((n) => m.params.has(n));
   return withSolver(ctx, 2000, async (solver): Promise<Outcome> => {
     solver.add(formula);
@@ -270,11 +346,11 @@ export async function searchConflict(m: NestModel, first: Site[], second: Site[]
     }
     const found = model;
     try {
-      const hit = pairs.find((p) => found.eval(p.f, true).toString() === 'true') ?? pairs[0];
+      const hit = pick(found);
       const params: Record<string, number> = {};
       for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(found, enc.sym(p));
       const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(found, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
-      const ra = renamer(m, hit.a, 1, `a${first.indexOf(hit.a)}`);
+      const ra = renamer(m, hit.a, 1, hit.tagA);
       const element = num(found, enc.poly(hit.a.index!, ra));
       // a nest range without polynomial form was left unconstrained: the witness may not be real
       const boundsKnown = m.loops.every((l) => l.step !== 0);
@@ -307,9 +383,9 @@ async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Pr
     const kept: Bool<'main'>[] = [];
     for (let i = 0; i < parts.length; i++) {
       const others = [...kept, ...parts.slice(i + 1)];
-      if (!(await valid(others.length ? ctx.Implies(ctx.And(...others), parts[i]) : parts[i]))) kept.push(parts[i]);
+      if (!(await valid(others.length ? ctx.Implies(allOf(ctx, others), parts[i]) : parts[i]))) kept.push(parts[i]);
     }
-    return kept.length === 0 ? ctx.Bool.val(true) : kept.length === 1 ? kept[0] : ctx.And(...kept);
+    return kept.length === 0 ? ctx.Bool.val(true) : kept.length === 1 ? kept[0] : allOf(ctx, kept);
   }
   if (name === 'or') {
     let parts: Bool<'main'>[] = [];
@@ -324,9 +400,9 @@ async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Pr
     const out: Bool<'main'>[] = [];
     for (let i = 0; i < parts.length; i++) {
       const others = [...out, ...parts.slice(i + 1)];
-      if (!(others.length && (await valid(ctx.Implies(parts[i], ctx.Or(...others)))))) out.push(parts[i]);
+      if (!(others.length && (await valid(ctx.Implies(parts[i], anyOf(ctx, others)))))) out.push(parts[i]);
     }
-    return out.length === 0 ? ctx.Bool.val(false) : out.length === 1 ? out[0] : ctx.Or(...out);
+    return out.length === 0 ? ctx.Bool.val(false) : out.length === 1 ? out[0] : anyOf(ctx, out);
   }
   return f;
 }
@@ -436,7 +512,7 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
   const strided = positiveStridesFast(m, sites);
   if (strided) return strided;
   const { ctx } = await getZ3();
-  const conflict = conflictProblem(ctx, m, sites, sites);
+  const conflict = problemOf(ctx, m, sites, sites);
   if (!linearProblem(m, sites)) return positiveStrides(ctx, m, sites, conflict.formula);
   try {
     const qe = async (f: Bool<'main'>, vars: Arith<'main'>[]): Promise<Bool<'main'>> => {
@@ -456,7 +532,7 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
     sites.forEach((site, i) => { for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two); });
     two.push(...enc.defs);
     const twoVars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
-    const twoParams = await qe(ctx.And(...two), twoVars);
+    const twoParams = await qe(allOf(ctx, two), twoVars);
     const exclusiveSomewhere = await withSolver(ctx, 2000, async (solver) => {
       solver.add(twoParams, ctx.Not(conflictParams));
       return (await solver.check()) === 'sat';
@@ -494,15 +570,6 @@ function termPoly(e: Node): Poly | undefined {
     case '-': return ps.length === 1 ? scalePoly(ps[0], -1) : ps.slice(1).reduce((a, b) => addPoly(a, b, -1), ps[0]);
     default: return undefined;
   }
-}
-
-/** `d >= 0` printed with positive terms on each side: `2*size + 1 <= n`. */
-function printCompare(d: Poly, strict: boolean, eq: '' | '===' | '!=='): string {
-  const pos: Poly = new Map(), neg: Poly = new Map();
-  for (const [k, c] of d) (c > 0 ? pos : neg).set(k, Math.abs(c));
-  if (eq) return `${printPoly(pos)} ${eq} ${printPoly(neg)}`;
-  // d >= 0 ⟺ neg <= pos
-  return `${printPoly(neg)} ${strict ? '<' : '<='} ${printPoly(pos)}`;
 }
 
 /** A z3 Boolean term over integer parameters as a TypeScript expression. */
