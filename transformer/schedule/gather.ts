@@ -641,13 +641,38 @@ export interface Staging {
   trips: string[];
   /** `variable@version` → staging array, the version being the last top-level statement assigning it */
   arrays: Map<string, string>;
+  /** the body's top-level statements by position, and the positions writing each name (ascending); built once */
+  positions?: { of: Map<Stmt, number>; writers: Map<string, number[]> };
 }
 
 /** The staging array holding `x` as it is before `top` runs (shared by tops that see the same value). */
 function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
   const name = x.k === 'var' ? x.name : x.k === 'index' ? x.array : '';
-  let version = -1;
-  for (let i = 0; i < st.body.length && st.body[i] !== top; i++) if (writesOf([st.body[i]]).has(name)) version = i;
+  // one walk of the body for all staged values (linear in its statements, not per value)
+  if (!st.positions) {
+    const of = new Map<Stmt, number>();
+    const writers = new Map<string, number[]>();
+    st.body.forEach((s, i) => {
+      of.set(s, i);
+      for (const w of writesOf([s])) {
+        const list = writers.get(w);
+        if (list) list.push(i);
+        else writers.set(w, [i]);
+      }
+    });
+    st.positions = { of, writers };
+  }
+  const at = st.positions.of.get(top) ?? st.body.length;
+  const ws = st.positions.writers.get(name) ?? [];
+  // the last writer before `top` (binary search)
+  let lo = 0;
+  let hi = ws.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ws[mid] < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const version = lo > 0 ? ws[lo - 1] : -1;
   const key = `${printExpr(x)}@${version}`;
   let a = st.arrays.get(key);
   if (!a) st.arrays.set(key, (a = names.staged(name)));

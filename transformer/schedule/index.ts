@@ -26,6 +26,7 @@ import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from '.
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
+import { mergeUpdates } from './merge.js';
 
 /** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
 export const GPU_COPIES = 65536;
@@ -154,7 +155,11 @@ function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reaso
 function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const { nest, pass, names } = input;
   const inner = innermost(pass, nest.length);
-  const body = inner.body;
+  // the updates each iteration makes to one element summed in a local first (merge.ts): a chain of
+  // statements reading x at a few offsets stages, gathers or updates once per offset
+  const nestVars = new Set(nest.map((l) => l.v));
+  const arrays = new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => names.b(r.name)));
+  const body = mergeUpdates(inner.body, arrays, new IndexForms(intDefinitions([input.kernelBody, inner.body]), inner.body), nestVars, names);
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
   const ctx = { nest, body, forms, declared: declaredIn(body) };
