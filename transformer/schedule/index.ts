@@ -296,7 +296,9 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
       }
     }
     for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
-    for (const g of gathers) post.push(...gatherPass(g, nest, st, names));
+    // JavaScript: the boundary peeled (loops without range tests inside); GPU: one pass per gather,
+    // where a range test is a predicated compare and two more dispatches would cost more
+    for (const g of gathers) post.push(...gatherPass(g, nest, st, names, !input.gpu));
     const what = choices.map((c) => `${c.adjoint} by ${c.gather ? 'gather' : 'reduction'}`).join(', ');
     const scheduled = replaceInnermost(pass, nest.length, [...head, ...newBody]);
     return [{ k: 'comment', text: `adjoint strategies of this loop: ${what}` }, ...pre, gridStride ? { ...scheduled, gridStride } : scheduled, ...post];
