@@ -142,9 +142,14 @@ interface Choice {
 
 function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
   // what an iteration pushes and pops itself kept in its locals (locals.ts), on every target
+  // and the updates each iteration makes to one element summed in a local first (merge.ts): a
+  // chain of statements reading x at a few offsets stages, gathers or updates once per offset
   const inner = innermost(given.pass, given.nest.length);
   const ownTape = tapeInLocals(inner.body, given.names);
-  const input = ownTape === inner.body ? given : { ...given, pass: replaceInnermost(given.pass, given.nest.length, ownTape) };
+  const arrays = new Set(given.reads.filter((r) => given.isArray(r.name)).map((r) => given.names.b(r.name)));
+  const forms = new IndexForms(intDefinitions([given.kernelBody, ownTape]), ownTape);
+  const body = mergeUpdates(ownTape, arrays, forms, new Set(given.nest.map((l) => l.v)), given.names);
+  const input = body === inner.body ? given : { ...given, pass: replaceInnermost(given.pass, given.nest.length, body) };
   const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
@@ -176,11 +181,7 @@ function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reaso
 function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const { nest, pass, names } = input;
   const inner = innermost(pass, nest.length);
-  // the updates each iteration makes to one element summed in a local first (merge.ts): a chain of
-  // statements reading x at a few offsets stages, gathers or updates once per offset
-  const nestVars = new Set(nest.map((l) => l.v));
-  const arrays = new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => names.b(r.name)));
-  const body = mergeUpdates(inner.body, arrays, new IndexForms(intDefinitions([input.kernelBody, inner.body]), inner.body), nestVars, names);
+  const body = inner.body;
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
   const ctx = { nest, body, forms, declared: declaredIn(body) };
