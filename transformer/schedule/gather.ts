@@ -706,8 +706,9 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     }
     return v(name);
   };
-  // boundary peeling where j (or each digit) is a loop of its own
-  const canPeel = peel && (digitLoops || plan.sites.every((s) => s.digits.length === 1));
+  // boundary peeling where j (or each digit) is a loop of its own and an element's work is a few
+  // loads (no summed loop), where a range test per candidate is a large part of it
+  const canPeel = peel && (digitLoops || plan.sites.every((s) => s.digits.length === 1)) && plan.sites.every((s) => s.summed.length === 0);
   const ranges = new Map<string, { lo: Expr[]; hi: Expr[] }>();
   const sitesInto = (out: Stmt[], interior?: Interior) => {
     for (const site of plan.sites) {
@@ -718,8 +719,10 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     out.push({ k: 'assign', target: { k: 'index', array: plan.target, index: v(j) }, op: '+=', value: v(acc) });
   };
   sitesInto(body, canPeel ? { drop: false, ranges } : undefined);
-  // the body without the range tests of the peelable sites, for the interior
-  const inner: Stmt[] | undefined = canPeel && ranges.size ? [{ k: 'decl', name: acc, mutable: true, init: num(0) }] : undefined;
+  // the body without the range tests of the peelable sites, for the interior; only worth its code
+  // when the innermost variable (j, or the last digit) loses tests
+  const innermostVar = digitLoops ? digitVars.get(keyOf(plan.sites[0].digits[plan.sites[0].digits.length - 1]))! : j;
+  const inner: Stmt[] | undefined = canPeel && ranges.has(innermostVar) ? [{ k: 'decl', name: acc, mutable: true, init: num(0) }] : undefined;
   if (inner) sitesInto(inner, { drop: true, ranges: new Map() });
   const loopOver = (x: string, from: Expr, to: Expr, b: Stmt[]): Stmt => ({ k: 'for', v: x, init: from, cmp: '<', bound: to, step: 1, body: b, parallel: true });
   /** `const lo = max(0, …)`, `const hi = max(lo, min(end, …))`: the interior of variable `x` */
@@ -727,8 +730,8 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     const r = ranges.get(x) ?? { lo: [], hi: [] };
     const lo = names.temp('lo');
     const hi = names.temp('hi');
-    decls.push({ k: 'decl', name: lo, mutable: false, init: call('Math.max', num(0), ...r.lo) });
-    decls.push({ k: 'decl', name: hi, mutable: false, init: call('Math.max', v(lo), call('Math.min', end, ...r.hi)) });
+    decls.push({ k: 'decl', name: lo, mutable: false, init: r.lo.length ? call('Math.max', num(0), ...r.lo) : num(0) });
+    decls.push({ k: 'decl', name: hi, mutable: false, init: call('Math.max', v(lo), r.hi.length ? call('Math.min', end, ...r.hi) : end) });
     return { lo: v(lo), hi: v(hi) };
   };
   if (!digitLoops) {
