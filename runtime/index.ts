@@ -64,6 +64,29 @@ export class Tape {
   }
 }
 
+/** Scratch arrays of generated adjoints, per adjoint function (released with its module). */
+const scratchPools = new WeakMap<object, Float64Array[]>();
+
+/**
+ * The scratch array `slot` of the generated adjoint `owner` (a gather's per-iteration staging, a
+ * reduction's private copies), with at least `n` elements, reused across calls instead of
+ * allocated per call: it grows on demand and is kept for the next call. `fill`: the value its
+ * first `n` elements are set to (0 for private copies); staging is written before it is read, so
+ * it is left as the last call left it. An adjoint runs to
+ * completion before anything else can call it (generated code never calls adjoints), so a slot is
+ * never in use twice at once.
+ */
+export function scratch(owner: object, slot: number, n: number, fill?: number): Float64Array {
+  let pool = scratchPools.get(owner);
+  if (!pool) scratchPools.set(owner, (pool = []));
+  let a = pool[slot];
+  if (!a || a.length < n) {
+    pool[slot] = a = new Float64Array(n);
+    if (fill) a.fill(fill);
+  } else if (fill !== undefined) a.fill(fill, 0, n);
+  return a;
+}
+
 /** Parameter description in a generated module's `__parad` metadata. */
 export interface ParamMeta {
   name: string;

@@ -112,7 +112,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
   if (sink.hasErrors) return done(front);
   if (targets.includes('wgsl')) gpuLayers(front.file, outputs, modes, options.fileName, sink);
-  const runtime = new Set(derivatives.flatMap((d) => d.runtime));
+  const runtime = new Set([...derivatives.flatMap((d) => d.runtime), ...scheduled.flatMap((s) => s.ts?.runtime ?? [])]);
   const emitted = emitModule(front.file, outputs, runtime);
   let code = emitted.code;
   const shaders = targets.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;

@@ -86,6 +86,11 @@ export class Names {
     return this.derived('ret:d', `${kernel}d`);
   }
 
+  /** The runtime's `scratch` (reused scratch arrays), imported under this name. */
+  scratch(): string {
+    return this.derived('runtime:scratch', 'scratch');
+  }
+
   /** The tape object of an adjoint. */
   tape(): string {
     return this.derived('tape', 'tape');

@@ -11,7 +11,7 @@ export function loadGenerated(jsCode: string): GeneratedModule {
   const names: string[] = [];
   const body = jsCode
     .replace(/^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m, (_m, spec: string) =>
-      `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).join(', ')} } = __runtime;`)
+      `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).map((s) => s.replace(/\s+as\s+/, ': ')).join(', ')} } = __runtime;`)
     .replace(/^export (function|const) ([A-Za-z_$][\w$]*)/gm, (_m, kw: string, name: string) => {
       names.push(name);
       return `${kw} ${name}`;

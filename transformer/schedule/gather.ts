@@ -641,13 +641,38 @@ export interface Staging {
   trips: string[];
   /** `variable@version` → staging array, the version being the last top-level statement assigning it */
   arrays: Map<string, string>;
+  /** the body's top-level statements by position, and the positions writing each name (ascending); built once */
+  positions?: { of: Map<Stmt, number>; writers: Map<string, number[]> };
 }
 
 /** The staging array holding `x` as it is before `top` runs (shared by tops that see the same value). */
 function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
   const name = x.k === 'var' ? x.name : x.k === 'index' ? x.array : '';
-  let version = -1;
-  for (let i = 0; i < st.body.length && st.body[i] !== top; i++) if (writesOf([st.body[i]]).has(name)) version = i;
+  // one walk of the body for all staged values (linear in its statements, not per value)
+  if (!st.positions) {
+    const of = new Map<Stmt, number>();
+    const writers = new Map<string, number[]>();
+    st.body.forEach((s, i) => {
+      of.set(s, i);
+      for (const w of writesOf([s])) {
+        const list = writers.get(w);
+        if (list) list.push(i);
+        else writers.set(w, [i]);
+      }
+    });
+    st.positions = { of, writers };
+  }
+  const at = st.positions.of.get(top) ?? st.body.length;
+  const ws = st.positions.writers.get(name) ?? [];
+  // the last writer before `top` (binary search)
+  let lo = 0;
+  let hi = ws.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ws[mid] < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const version = lo > 0 ? ws[lo - 1] : -1;
   const key = `${printExpr(x)}@${version}`;
   let a = st.arrays.get(key);
   if (!a) st.arrays.set(key, (a = names.staged(name)));
@@ -655,7 +680,7 @@ function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
 }
 
 /** The loop over xb's elements that gathers every site's contributions. */
-export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names: Names): Stmt[] {
+export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names: Names, peel = false): Stmt[] {
   const j = names.temp('j');
   const acc = names.temp('a');
   const comment: Stmt = { k: 'comment', text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute` };
@@ -681,27 +706,71 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     }
     return v(name);
   };
-  for (const site of plan.sites) {
-    const jd = site.digits.map(digitOf);
-    const stmts = sitePass(site, jd, nest, st, names, acc);
-    body.push(...(plan.sites.length > 1 ? [{ k: 'block', body: stmts } as Stmt] : stmts));
+  // boundary peeling where j (or each digit) is a loop of its own and an element's work is a few
+  // loads (no summed loop), where a range test per candidate is a large part of it
+  const canPeel = peel && (digitLoops || plan.sites.every((s) => s.digits.length === 1)) && plan.sites.every((s) => s.summed.length === 0);
+  const ranges = new Map<string, { lo: Expr[]; hi: Expr[] }>();
+  const sitesInto = (out: Stmt[], interior?: Interior) => {
+    for (const site of plan.sites) {
+      const jd = site.digits.map(digitOf);
+      const stmts = sitePass(site, jd, nest, st, names, acc, interior);
+      out.push(...(plan.sites.length > 1 ? [{ k: 'block', body: stmts } as Stmt] : stmts));
+    }
+    out.push({ k: 'assign', target: { k: 'index', array: plan.target, index: v(j) }, op: '+=', value: v(acc) });
+  };
+  sitesInto(body, canPeel ? { drop: false, ranges } : undefined);
+  // the body without the range tests of the peelable sites, for the interior; only worth its code
+  // when the innermost variable (j, or the last digit) loses tests
+  const innermostVar = digitLoops ? digitVars.get(keyOf(plan.sites[0].digits[plan.sites[0].digits.length - 1]))! : j;
+  const inner: Stmt[] | undefined = canPeel && ranges.has(innermostVar) ? [{ k: 'decl', name: acc, mutable: true, init: num(0) }] : undefined;
+  if (inner) sitesInto(inner, { drop: true, ranges: new Map() });
+  const loopOver = (x: string, from: Expr, to: Expr, b: Stmt[]): Stmt => ({ k: 'for', v: x, init: from, cmp: '<', bound: to, step: 1, body: b, parallel: true });
+  /** `const lo = max(0, …)`, `const hi = max(lo, min(end, …))`: the interior of variable `x` */
+  const interiorOf = (x: string, end: Expr, decls: Stmt[]): { lo: Expr; hi: Expr } => {
+    const r = ranges.get(x) ?? { lo: [], hi: [] };
+    const lo = names.temp('lo');
+    const hi = names.temp('hi');
+    decls.push({ k: 'decl', name: lo, mutable: false, init: r.lo.length ? call('Math.max', num(0), ...r.lo) : num(0) });
+    decls.push({ k: 'decl', name: hi, mutable: false, init: call('Math.max', v(lo), r.hi.length ? call('Math.min', end, ...r.hi) : end) });
+    return { lo: v(lo), hi: v(hi) };
+  };
+  if (!digitLoops) {
+    if (!inner) return [comment, loopOver(j, num(0), len, body)];
+    // PerforAD's peeling: the elements whose every candidate iteration is in range run without the tests
+    const decls: Stmt[] = [];
+    const { lo, hi } = interiorOf(j, len, decls);
+    return [comment, { k: 'comment', text: 'boundary peeled: the interior without range tests' }, ...decls, loopOver(j, num(0), lo, body), loopOver(j, lo, hi, inner), loopOver(j, hi, len, body)];
   }
-  body.push({ k: 'assign', target: { k: 'index', array: plan.target, index: v(j) }, op: '+=', value: v(acc) });
-  if (!digitLoops) return [comment, { k: 'for', v: j, init: num(0), cmp: '<', bound: len, step: 1, body, parallel: true }];
 
   // j = Σ k_d · S_d with k_0 in [0, ceil(len / S_0)) and k_d in [0, radix_d)
   const digits = plan.sites[0].digits;
   const jOf = digits.map((d) => mul(digitOf(d), polyExpr(monoPoly(d.stride)))).reduce((a, b) => add(a, b));
-  let loop: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, { k: 'if', cond: bin('<', v(j), len), then: body, else: [] }];
-  for (let d = digits.length - 1; d >= 0; d--) {
-    const k = digitVars.get(keyOf(digits[d]))!;
-    const bound = d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!));
-    loop = [{ k: 'for', v: k, init: num(0), cmp: '<', bound, step: 1, body: loop, parallel: true }];
-  }
-  return [comment, ...loop];
+  const guarded: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, { k: 'if', cond: bin('<', v(j), len), then: body, else: [] }];
+  const kOf = (d: number) => digitVars.get(keyOf(digits[d]))!;
+  const boundOf = (d: number) => (d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!)));
+  const full = (d: number): Stmt[] => (d === digits.length ? guarded : [loopOver(kOf(d), num(0), boundOf(d), full(d + 1))]);
+  if (!inner) return [comment, ...full(0)];
+  // peeled: the rows k_0 < ⌊len / S_0⌋ are whole (j < len), the interior of each digit has no tests
+  const decls: Stmt[] = [];
+  const bounds = digits.map((d, i) => interiorOf(kOf(i), i === 0 ? call('Math.floor', div(len, polyExpr(monoPoly(d.stride)))) : boundOf(i), decls));
+  const interiorElem: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, ...inner];
+  const peeled = (d: number): Stmt[] => {
+    const k = kOf(d);
+    const { lo, hi } = bounds[d];
+    if (d === digits.length - 1) return [loopOver(k, num(0), lo, full(d + 1)), loopOver(k, lo, hi, interiorElem), loopOver(k, hi, boundOf(d), full(d + 1))];
+    return [loopOver(k, num(0), boundOf(d), [{ k: 'if', cond: bin('&&', bin('>=', v(k), lo), bin('<', v(k), hi)), then: peeled(d + 1), else: full(d + 1) }])];
+  };
+  return [comment, { k: 'comment', text: 'boundary peeled: the interior without range tests' }, ...decls, ...peeled(0)];
 }
 
-function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string): Stmt[] {
+/**
+ * The interior of a gather (boundary peeling, as PerforAD does): per digit variable (`j`, or `k_d`
+ * of the digit loops), the bounds of the range where a site's range test of a variable solved with
+ * coefficient ±1 always holds; `drop`: that test is left out (the caller runs the body only there).
+ */
+interface Interior { drop: boolean; ranges: Map<string, { lo: Expr[]; hi: Expr[] }> }
+
+function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string, interior?: Interior): Stmt[] {
   const loops = site.loops;
   const loopOf = (x: string) => loops.find((l) => l.v === x)!;
   const value = (d: Digit, except: string): Expr => {
@@ -723,6 +792,28 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     level.set(s.v, lv);
     const range = inRange(l, v(s.v));
     const c = constOf(s.coef);
+    // a range test of j's own digit against bounds the gather knows before it starts: peelable
+    const at = jd[s.digit];
+    const off = value(site.digits[s.digit], s.v);
+    const local = new Set([...loops.map((x) => x.v), ...site.rebuilt.map((r) => r.v)]);
+    const peelable = interior && lv === 0 && l.step === 1 && (l.cmp === '<' || l.cmp === '<=') && at.k === 'var' && [off, l.init, l.bound].every((e) => [...readsOf(e)].every((n) => !local.has(n) && !jd.some((d) => d.k === 'var' && d.name === n)));
+    if ((c === 1 || c === -1) && peelable && at.k === 'var') {
+      const r = interior.ranges.get(at.name) ?? { lo: [], hi: [] };
+      interior.ranges.set(at.name, r);
+      const le = l.cmp === '<=' ? 1 : 0;
+      // c = 1: v = j − off, init ≤ v < bound; c = −1: v = off − j
+      if (c === 1) {
+        r.lo.push(add(l.init, off));
+        r.hi.push(add(add(l.bound, off), num(le)));
+      } else {
+        r.lo.push(add(sub(off, l.bound), num(1 - le)));
+        r.hi.push(add(sub(off, l.init), num(1)));
+      }
+      if (interior.drop) {
+        guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, ...inner] });
+        continue;
+      }
+    }
     if (c === 1 || c === -1) {
       guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
     } else {

@@ -21,11 +21,14 @@ import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '..
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr } from '../ir/build.js';
+import { printExpr } from '../ir/print.js';
 import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts, mapAssigns, targetName } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
+import { mergeUpdates } from './merge.js';
+import { tapeInLocals } from './locals.js';
 
 /** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
 export const GPU_COPIES = 65536;
@@ -62,6 +65,8 @@ export interface ScheduleOptions {
 
 export interface Scheduled {
   fn: FunctionIR;
+  /** runtime values the scheduled function uses, as the module imports them (`scratch`, `scratch as scratch1`) */
+  runtime: string[];
   /** per nest, by its outermost loop */
   decisions: Map<ForLoop, LoopDecisions>;
 }
@@ -69,13 +74,24 @@ export interface Scheduled {
 /** Replaces every `nestAdjoint` of `fn` by its schedule for the target. */
 export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Scheduled {
   const decisions = new Map<ForLoop, LoopDecisions>();
+  const runtime = new Set<string>();
+  // JavaScript: scratch arrays (staging, private copies) from the runtime's pool, one slot per
+  // array of the function, reused across calls; WebGPU: device scratch buffers (emit/wgsl/device.ts)
+  let slot = 0;
+  const alloc = (size: Expr, zero: boolean): Expr => {
+    if (opts.target === 'wgsl') return { k: 'raw', text: `new Float64Array(${printExpr(size)})` };
+    const helper = opts.names.scratch();
+    runtime.add(helper === 'scratch' ? helper : `scratch as ${helper}`);
+    // a runtime call (not an operator of ir/ops.ts): printed as is until the IR has runtime-call nodes
+    return { k: 'raw', text: `${helper}(${fn.name}, ${slot++}, ${printExpr(size)}${zero ? ', 0' : ''})` };
+  };
   const isArray = (n: string) => opts.kernel.params.some((p) => p.name === n && p.kind === 'array');
   const lower = (body: Stmt[]): Stmt[] => body.flatMap((s): Stmt[] => {
     switch (s.k) {
       case 'nestAdjoint': {
         const report = opts.reports.get(s.loop);
         const reads = report?.reads ?? [];
-        const { stmts, chosen } = scheduleNest({ nest: s.nest, pass: s.pass, reads, names: opts.names, kernelBody: opts.kernel.body, isArray, force: opts.force, pragma: parsePragma(s.loop.pragma).strategy, gpu: opts.target === 'wgsl', parallel: opts.parallel });
+        const { stmts, chosen } = scheduleNest({ nest: s.nest, pass: s.pass, reads, names: opts.names, kernelBody: opts.kernel.body, isArray, force: opts.force, pragma: parsePragma(s.loop.pragma).strategy, gpu: opts.target === 'wgsl', parallel: opts.parallel, alloc });
         decisions.set(s.loop, { line: report?.line ?? s.loop.loc?.line ?? 0, reads: chosen });
         return stmts;
       }
@@ -84,7 +100,8 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
       default: return [s];
     }
   });
-  return { fn: { ...fn, body: forwardCommutingLoops(lower(fn.body), opts.names) }, decisions };
+  const body = forwardCommutingLoops(lower(fn.body), opts.names);
+  return { fn: { ...fn, body }, decisions, runtime: [...runtime] };
 }
 
 export interface NestInput {
@@ -112,6 +129,8 @@ export interface NestInput {
    * Otherwise the sequential JavaScript target.
    */
   gpu?: boolean;
+  /** a scratch array of `size` elements (zeroed when `zero`), as the target allocates it */
+  alloc: (size: Expr, zero: boolean) => Expr;
 }
 
 interface Choice {
@@ -122,7 +141,16 @@ interface Choice {
   reduce?: boolean;
 }
 
-function scheduleNest(input: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
+function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[] } {
+  // what an iteration pushes and pops itself kept in its locals (locals.ts), on every target
+  // and the updates each iteration makes to one element summed in a local first (merge.ts): a
+  // chain of statements reading x at a few offsets stages, gathers or updates once per offset
+  const inner = innermost(given.pass, given.nest.length);
+  const ownTape = tapeInLocals(inner.body, given.names);
+  const arrays = new Set(given.reads.filter((r) => given.isArray(r.name)).map((r) => given.names.b(r.name)));
+  const forms = new IndexForms(intDefinitions([given.kernelBody, ownTape]), ownTape);
+  const body = mergeUpdates(ownTape, arrays, forms, new Set(given.nest.map((l) => l.v)), given.names);
+  const input = body === inner.body ? given : { ...given, pass: replaceInnermost(given.pass, given.nest.length, body) };
   const chosen: ReadDecision[] = input.reads.map((r) => ({ name: r.name, strategy: r.strategy, reason: r.reason }));
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
@@ -259,17 +287,20 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
         pre.push({ k: 'decl', name: size, mutable: false, init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))) });
         head.push({ k: 'decl', name: blk, mutable: false, init: call('Math.floor', div(v(it), v(size))) });
       }
+      const copiesExpr = input.gpu ? v(copies) : num(REDUCTION_BLOCKS);
       for (const c of reduced) {
         const partial = names.partials(c.adjoint);
         const len: Expr | undefined = input.isArray(c.read.name) ? { k: 'length', array: c.adjoint } : undefined;
-        pre.push({ k: 'decl', name: partial, mutable: false, init: { k: 'raw', text: `new Float64Array(${copies}${len ? ` * ${c.adjoint}.length` : ''})` } });
+        pre.push({ k: 'decl', name: partial, mutable: false, init: input.alloc(len ? mul(copiesExpr, len) : copiesExpr, true) });
         newBody = privatize(newBody, c.adjoint, partial, blk, len);
         if (input.gpu) post.push({ k: 'reduce', partial, copies: v(copies), len, target: c.adjoint });
         else post.push(...combine(c.adjoint, partial, len, (p) => names.temp(p)));
       }
     }
-    for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: { k: 'raw', text: `new Float64Array(${count})` } });
-    for (const g of gathers) post.push(...gatherPass(g, nest, st, names));
+    for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
+    // JavaScript: the boundary peeled (loops without range tests inside); GPU: one pass per gather,
+    // where a range test is a predicated compare and two more dispatches would cost more
+    for (const g of gathers) post.push(...gatherPass(g, nest, st, names, !input.gpu));
     const what = choices.map((c) => `${c.adjoint} by ${c.gather ? 'gather' : 'reduction'}`).join(', ');
     const scheduled = replaceInnermost(pass, nest.length, [...head, ...newBody]);
     return [{ k: 'comment', text: `adjoint strategies of this loop: ${what}` }, ...pre, gridStride ? { ...scheduled, gridStride } : scheduled, ...post];
