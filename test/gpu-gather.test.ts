@@ -1,0 +1,47 @@
+/**
+ * Issue 13: on WebGPU, never a CAS loop where a gather, a reduction or a direct write is correct.
+ * The natural formulations of fixtures/gpu-gather (and the quasi fixture's transposed conv) must
+ * get a gather, a reduction or direct updates for every read on the wgsl target, and the same
+ * schedule run in JavaScript (`schedule: 'parallel'`, the gathers and reductions the GPU runs)
+ * must pass the dot-product test. fixtures.test.ts checks goldens, FD and dot tests of the
+ * sequential schedule; wgsl.test.ts runs them on WebGPU.
+ */
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compile } from '../transformer/index.js';
+import { checkAdjoint } from '../testing/index.js';
+import { loadGenerated } from './support/load.js';
+import { specs } from '../fixtures/specs.js';
+import { argsFor } from './support/fixture-args.js';
+import { to32 } from './support/fixtures32.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const CASES: { file: string; kernel: string }[] = [
+  ...specs.filter((s) => s.file === 'gpu-gather').map((s) => ({ file: s.file, kernel: s.kernel })),
+  { file: 'quasi', kernel: 'convTranspose' },
+];
+
+describe.each(CASES)('$file/$kernel', ({ file, kernel }) => {
+  const source = fs.readFileSync(path.join(root, `fixtures/${file}/${file}.ts`), 'utf8');
+
+  test('the WebGPU schedule has no atomic updates', async () => {
+    const r = await compile(to32(source), { fileName: `${file}.ts`, targets: ['ts', 'wgsl'], modes: ['b'] });
+    const k = r.analysis.kernels.find((x) => x.name === kernel)!;
+    const reads = k.loops.flatMap((l) => l.reads);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const x of reads) expect(x.targets!.wgsl!.strategy, `${x.name}: ${x.targets!.wgsl!.reason}`).not.toBe('atomic');
+  });
+
+  test('the parallel schedule (the GPU\'s gathers, in JavaScript) passes the dot-product test', async () => {
+    const r = await compile(source, { fileName: `${file}.ts`, format: 'js', schedule: 'parallel' });
+    const mod = loadGenerated(r.code!);
+    const k = r.analysis.kernels.find((x) => x.name === kernel)!;
+    expect(k.loops.flatMap((l) => l.reads).some((x) => x.targets!.ts!.strategy === 'gather')).toBe(true);
+    const meta = mod.__parad.kernels[kernel];
+    for (const spec of specs.filter((s) => s.file === file && s.kernel === kernel)) {
+      const a = checkAdjoint(mod, kernel, argsFor(spec, meta.params), { seed: 5 });
+      expect(a.ok, JSON.stringify(a)).toBe(true);
+    }
+  });
+});
