@@ -15,7 +15,7 @@ import { specs } from '../fixtures/specs.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 /** Fixtures whose reads are shared (gathers apply), with quasi-affine indices among them. */
-const DIRS = ['quasi', 'conv2d', 'stencil1d', 'stencil2d', 'pooling', 'window', 'dense', 'mirror', 'heat'];
+const DIRS = ['quasi', 'gpu-gather', 'conv2d', 'stencil1d', 'stencil2d', 'pooling', 'window', 'dense', 'mirror', 'heat'];
 /** The most loop trips K_b may take per trip of K (forward sweep, adjoint nest, gathers). */
 const FACTOR = 12;
 

@@ -409,7 +409,8 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     }
   }
   const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
-  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
+  const checked_at = split.checks.length ? { ...at, conds: [...at.conds, ...split.checks] } : at;
+  return { at: checked_at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
 }
 
 /**
@@ -419,13 +420,28 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
  * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
  * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
  */
-function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined, exact: Quot[] = []): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly; exactDens: Poly[]; exactLoops: { v: string; sym: string; num: Poly }[] } | string {
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined, exact: Quot[] = []): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly; exactDens: Poly[]; exactLoops: { v: string; sym: string; num: Poly }[]; checks: Expr[] } | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
-  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q, exactDens: [], exactLoops: [] };
+  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q, exactDens: [], exactLoops: [], checks: [] };
   const loopVars = new Set(loops.map((x) => x.v));
-  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[]; exact: boolean }>();
+  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[]; exact: boolean; scale?: Poly }>();
+  const checks: Expr[] = [];
   for (const q of used) {
     const d = defs[q];
+    // ⌊(a·v + c) / k⌋ with a ≠ 1 (a parameter or constant: bilinear resize's ⌊oy·H / OH⌋)
+    const sc = isQuot(d) && !exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den)) ? scaledQuotient(d, loops, loopVars, defs) : undefined;
+    if (sc && isQuot(d)) {
+      const { l, a, offset } = sc;
+      if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+      if (!((constOf(offset) ?? -1) >= 0) || (!paramMonomial(d.den, loopVars) && !((constOf(d.den) ?? 0) > 0))) return 'uses a quotient or remainder the gather cannot invert';
+      if (p.has(l.v) || byVar.has(l.v)) return `divides ${l.v} in two different ways`;
+      byVar.set(l.v, { den: d.den, offset, syms: [q], exact: false, scale: a });
+      // the iteration's own quotient, computed as the primal does (floating point on the GPU too),
+      // must be the element's: the candidates cover one more on each side for its rounding
+      const fn = d.op === 'floor' ? 'Math.floor' : 'Math.trunc';
+      checks.push(bin('===', call(fn, div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs))), { k: 'var', name: `${l.v}$q` }));
+      continue;
+    }
     // the guard says the division leaves no remainder: (v + c) / k = q exactly, whatever c (other
     // loop variables too) and the rounding, so v = k·q − c (a transposed convolution's o = s·i + k)
     const isExact = isQuot(d) && exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den));
@@ -458,6 +474,19 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
     const qv = `${l.v}$q`, rv = `${l.v}$r`;
     const k = polyExpr(sp.den);
     const c = polyExpr(sp.offset);
+    if (sp.scale) {
+      // q = ⌊(a·v + c) / k⌋ over v in [0, B): q from ⌊c / k⌋ (0 when c = 0) below a when c = 0 and
+      // B = k (`oy < OH`, q < H), else ⌊(a·(B − 1) + c) / k⌋ + 1; v from ⌈(k·q − c) / a⌉ − 1, at
+      // most 2·⌈k / a⌉ + 2 candidates (the check keeps those whose quotient is q)
+      const a = polyExpr(sp.scale);
+      const Bp = boundOf(l);
+      const qBound = !sp.offset.size && Bp && samePoly(Bp, sp.den) ? a : add(call('Math.floor', div(add(mul(a, sub(l.bound, num(1))), c), k)), num(1));
+      out.push({ ...l, v: qv, init: sp.offset.size ? call('Math.floor', div(c, k)) : num(0), bound: qBound, body: [] });
+      out.push({ ...l, v: rv, init: num(0), bound: add(mul(num(2), call('Math.ceil', div(k, a))), num(2)), body: [] });
+      for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
+      rebuilt.push({ v: l.v, init: add(sub(call('Math.ceil', div(sub(mul(k, v(qv)), c), a)), num(1)), v(rv)), loop: l });
+      continue;
+    }
     // v + c = k·q + r: q from ⌊c / k⌋ to ⌊(B − 1 + c) / k⌋; q < B / k when c = 0 and k divides B (`y < H * r`)
     const B = boundOf(l);
     const M = !sp.offset.size && B ? divideBy(B, sp.den) : undefined;
@@ -478,8 +507,26 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
   }
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
+  if ([...byVar].some(([lv, x]) => x.scale && symbolsOf(p2).has(lv))) return 'uses a scaled quotient of a loop variable and the variable itself';
   const exactLoops = [...byVar].filter(([, x]) => x.exact && x.syms.length === 1).map(([lv, x]) => ({ v: `${lv}$q`, sym: x.syms[0], num: (defs[x.syms[0]] as Quot).num }));
-  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)), exactDens: [...byVar.values()].filter((x) => x.exact).map((x) => x.den), exactLoops };
+  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)), exactDens: [...byVar.values()].filter((x) => x.exact).map((x) => x.den), exactLoops, checks };
+}
+
+/** ⌊(a·v + c) / k⌋ with v a loop variable, a a constant other than 1 or a parameter monomial, c free of loop variables. */
+function scaledQuotient(d: Quot, loops: ForLoop[], loopVars: Set<string>, defs: Defs): { l: ForLoop; a: Poly; offset: Poly } | undefined {
+  const withLoop = [...d.num].filter(([key]) => monomial(key).some((x) => loopVars.has(x)));
+  if (withLoop.length !== 1) return undefined;
+  const [key, c] = withLoop[0];
+  const syms = monomial(key);
+  const lv = syms.filter((x) => loopVars.has(x));
+  if (lv.length !== 1 || (syms.length === 1 && c === 1) || c <= 0 || syms.some((x) => defs[x])) return undefined;
+  const l = loops.find((x) => x.v === lv[0])!;
+  const rest = [...syms];
+  rest.splice(rest.indexOf(lv[0]), 1);
+  const offset = new Map(d.num);
+  offset.delete(key);
+  if ([...symbolsOf(offset)].some((x) => loopVars.has(x) || defs[x])) return undefined;
+  return { l, a: monoPoly(rest.sort().join('*'), c), offset };
 }
 
 /**
