@@ -62,5 +62,10 @@ test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters
   const bilinear = (H: number) => at('bilinear2x', { out: 4 * H * H, inp: H * H, H, W: H });
   // the guarded quotient (t / s | 0 under t % s === 0) solved as o = s·i + k
   const convT = (n: number) => at('convTranspose', { out: 2 * n + 1, x: n, w: 3, n, K: 3, s: 2, nOut: 2 * n + 1 });
-  for (const [small, large] of [[conv(7), conv(31)], [pool(7), pool(31)], [up(16), up(256)], [bilinear(4), bilinear(32)], [convT(5), convT(200)]]) expect(large).toBeLessThanOrEqual(small * 1.5);
+  // float source coordinates, Math.floor(oy * H / OH): candidates bounded by the scale, not by OH
+  const resize = (H: number) => {
+    const { primal, adjoint } = tripsOf(modules.get('gpu-gather')!, { file: 'gpu-gather', kernel: 'resizeBilinear', sizes: { out: 9 * H * H * 2 / 4, inp: H * H * 2, H, W: H, C: 2, OH: 3 * H / 2, OW: 3 * H / 2 } });
+    return adjoint / primal;
+  };
+  for (const [small, large] of [[conv(7), conv(31)], [pool(7), pool(31)], [up(16), up(256)], [bilinear(4), bilinear(32)], [convT(5), convT(200)], [resize(4), resize(40)]]) expect(large).toBeLessThanOrEqual(small * 1.5);
 });
