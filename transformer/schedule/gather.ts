@@ -19,7 +19,7 @@
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr, walkExpr } from '../ir/build.js';
 import { printExpr } from '../emit/print.js';
-import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
+import { ownExprs, targetName, forEachStmt, writesOf, mapExpr } from '../ir/walk.js';
 import { type Poly, type Def, type Defs, type Quot, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
@@ -176,6 +176,49 @@ function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<
   let problem: string | undefined;
   const nestVars = new Set(nest.map((l) => l.v));
   const changed = assignedIn({ k: 'block', body });
+  // The forward sweep's branches, by condition and enclosing loop variables: the locals each
+  // assigns last at its top level (`iy = ty / stride`), with the defs reaching that assignment.
+  const forward = new Map<string, { defs: Map<string, Expr>; then: Stmt[] }[]>();
+  const keyOf = (cond: Expr, loops: ForLoop[]) => `${loops.map((l) => l.v).join(',')}|${printExpr(cond)}`;
+  const collect = (block: Stmt[], loops: ForLoop[]) => {
+    for (const s of block) {
+      if (s.k === 'for') {
+        if (!s.reversed) collect(s.body, [...loops, s]);
+      } else if (s.k === 'if') {
+        const list = forward.get(keyOf(s.cond, loops)) ?? [];
+        list.push({ defs: new Map(), then: s.then });
+        forward.set(keyOf(s.cond, loops), list);
+        collect(s.then, loops);
+        collect(s.else, loops);
+      } else if (s.k === 'block') collect(s.body, loops);
+    }
+  };
+  collect(body, []);
+  /**
+   * A branch of the reverse sweep that restores `x = tape.pop()` at its top level runs, by the
+   * adjoint's invariant, in the state its forward branch (same condition, same loops) left: `x`
+   * holds what that branch assigned it last, when it did so once, at its top level, with a value
+   * the defs at the site give (`iy = ty / stride`, ty = oy - ky on the way to both).
+   */
+  const restored = (s: Stmt & { k: 'if' }, loops: ForLoop[], defs: Map<string, Expr>, loopVars: Set<string>): Map<string, Expr> => {
+    const out = new Map<string, Expr>();
+    if (!loops.length || !loops.every((l) => l.reversed)) return out;
+    const popped = s.then.flatMap((x) => (x.k === 'assign' && x.op === '=' && x.target.k === 'var' && x.value.k === 'pop' ? [x.target.name] : []));
+    if (!popped.length) return out;
+    const matches = (forward.get(keyOf(s.cond, loops)) ?? []).filter((f) => f.then !== s.then);
+    if (matches.length !== 1) return out;
+    const fwd = matches[0].then;
+    for (const x of popped) {
+      const writes = fwd.filter((t) => assignedIn(t).has(x));
+      const w = writes.length === 1 ? writes[0] : undefined;
+      if (!w || w.k !== 'assign' || w.op !== '=' || w.target.k !== 'var' || !pure(w.value)) continue;
+      // what the value reads must not change in the forward branch after the assignment... nor before it
+      if ([...readsOf(w.value)].some((n) => fwd.some((t) => assignedIn(t).has(n)))) continue;
+      const value = substitute(w.value, (e) => (e.k === 'var' ? defs.get(e.name) : undefined));
+      if ([...readsOf(value)].every((n) => loopVars.has(n) || (!changed.has(n) && !declared.has(n)))) out.set(x, value);
+    }
+    return out;
+  };
   const walk = (block: Stmt[], top: Stmt | undefined, loops: ForLoop[], conds: Expr[], visible: Decl[], reaching: Map<string, Expr>) => {
     const vis = [...visible];
     const defs = new Map(reaching);
@@ -196,7 +239,7 @@ function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<
       const inner = new Map(defs);
       if (s.k === 'for') for (const n of assignedIn(s)) inner.delete(n);
       if (s.k === 'if') {
-        walk(s.then, t, loops, [...conds, s.cond], vis, inner);
+        walk(s.then, t, loops, [...conds, s.cond], vis, new Map([...inner, ...restored(s, loops, defs, loopVars)]));
         walk(s.else, t, loops, [...conds, { k: 'unary', op: '!', e: s.cond }], vis, inner);
       } else if (s.k === 'for') walk(s.body, t, entered, conds, vis, inner);
       else if (s.k === 'block') walk(s.body, t, loops, conds, vis, inner);
@@ -292,7 +335,13 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
 
   // ---- the index as digits ----
   const withDefs = (e: Expr): Expr => substitute(e, (x) => (x.k === 'var' ? at.defs.get(x.name) : undefined));
-  const q = clampCase?.index ?? ctx.forms.quasiPoly(withDefs(target.index), loopVars);
+  // a division the guard makes exact (`iy = ty / stride` under `ty % stride === 0`) is its truncation
+  const guarded = at.conds.map(withDefs).flatMap(conjunctsOf).flatMap((c) => {
+    const m = c.k === 'binary' && (c.op === '===' || c.op === '==') ? (c.r.k === 'num' && c.r.value === 0 ? c.l : c.l.k === 'num' && c.l.value === 0 ? c.r : undefined) : undefined;
+    return m && m.k === 'binary' && m.op === '%' ? [m] : [];
+  });
+  const exactDivisions = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'binary' && x.op === '/' && guarded.some((m) => sameExpr(m.l, x.l) && sameExpr(m.r, x.r)) ? call('Math.trunc', x) : undefined));
+  const q = clampCase?.index ?? ctx.forms.quasiPoly(exactDivisions(withDefs(target.index)), loopVars);
   if (!q) return `the index of ${where} has no polynomial form`;
   // a clamp (`Math.min(y0 + 1, H - 1)`): one site per case, under the condition that selects it
   const clamp = [...symbolsOf(q)].find((x) => { const d = ctx.forms.quasi[x]; return d && !isQuot(d); });
@@ -322,7 +371,7 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   // polynomial one where the loop's own (⌊c / k⌋ … from the other loop variables) is not
   split.loops = split.loops.map((l) => {
     const e = split.exactLoops.find((x) => x.v === l.v);
-    const r = e && guardRange(at.conds.map(withDefs), e.sym, e.num, (x) => ctx.forms.quasiPoly(x, loopVars), loopVars);
+    const r = e && guardRange(at.conds.map((c) => exactDivisions(withDefs(c))), e.sym, e.num, (x) => ctx.forms.quasiPoly(x, loopVars), loopVars);
     return r ? { ...l, init: num(0), bound: polyExpr(r) } : l;
   });
   // an exact quotient's loop v = s·q − c is rebuilt with s >= 1 (the range of q assumes it)
@@ -556,9 +605,11 @@ function guardRange(conds: Expr[], sym: string, num: Poly, polyOf: (e: Expr) => 
  * Quotients a site's guard makes exact: conjuncts `e % k === 0` (or `0 === e % k`, `==`) of its
  * branch conditions, as ⌊e / k⌋'s numerator and denominator polynomials.
  */
+const conjunctsOf = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjunctsOf(e.l), ...conjunctsOf(e.r)] : [e]);
+
 function exactQuotients(conds: Expr[], polyOf: (e: Expr) => Poly | undefined): Quot[] {
   const out: Quot[] = [];
-  const conjuncts = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjuncts(e.l), ...conjuncts(e.r)] : [e]);
+  const conjuncts = conjunctsOf;
   const zero = (e: Expr) => e.k === 'num' && e.value === 0;
   for (const c of conds.flatMap(conjuncts)) {
     if (c.k !== 'binary' || (c.op !== '===' && c.op !== '==')) continue;
