@@ -17,10 +17,10 @@
  * back to another strategy) with the reason.
  */
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
-import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr } from '../ir/build.js';
+import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr, walkExpr } from '../ir/build.js';
 import { printExpr } from '../ir/print.js';
-import { ownExprs, targetName, forEachStmt, writesOf } from '../ir/walk.js';
-import { type Poly, type Def, type Defs, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
+import { ownExprs, targetName, forEachStmt, writesOf, mapExpr } from '../ir/walk.js';
+import { type Poly, type Def, type Defs, type Quot, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -38,6 +38,13 @@ interface SiteAt {
   conds: Expr[];
   /** declarations inside `top` that are in scope at the site, in order */
   visible: Decl[];
+  /**
+   * Locals of the iteration whose value at the site is the last plain assignment before it on the
+   * way there (`t = o - k` at the top of the loop around the site), written in loop variables and
+   * constants: no other statement on the way assigns them, and no loop entered after that
+   * assignment does either (so none carries a value from an earlier iteration)
+   */
+  defs: Map<string, Expr>;
 }
 
 /** One digit of the delinearized index: Σ coef·var + offset, at stride `stride` (a monomial key). */
@@ -122,7 +129,7 @@ const constOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 
 
 /** Plans the gather of adjoint array `target`, or says why it does not apply. */
 export function planGather(ctx: GatherContext, target: string): GatherPlan | string {
-  const found = findSites(ctx.body, target);
+  const found = findSites(ctx.body, target, ctx.nest, ctx.declared);
   if (typeof found === 'string') return found;
   if (!found.length) return `no update of ${target} in the loop`;
   const sites: GatherSite[] = [];
@@ -157,30 +164,95 @@ function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): str
   return undefined;
 }
 
-function findSites(body: Stmt[], target: string): SiteAt[] | string {
+/** No tape, no opaque text: a value that can be evaluated again. */
+const pure = (e: Expr): boolean => {
+  let ok = true;
+  walkExpr(e, (x) => { if (x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false; });
+  return ok;
+};
+
+function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<string>): SiteAt[] | string {
   const sites: SiteAt[] = [];
   let problem: string | undefined;
-  const walk = (block: Stmt[], top: Stmt | undefined, loops: ForLoop[], conds: Expr[], visible: Decl[]) => {
+  const nestVars = new Set(nest.map((l) => l.v));
+  const changed = assignedIn({ k: 'block', body });
+  // The forward sweep's branches, by condition and enclosing loop variables: the locals each
+  // assigns last at its top level (`iy = ty / stride`), with the defs reaching that assignment.
+  const forward = new Map<string, { defs: Map<string, Expr>; then: Stmt[] }[]>();
+  const keyOf = (cond: Expr, loops: ForLoop[]) => `${loops.map((l) => l.v).join(',')}|${printExpr(cond)}`;
+  const collect = (block: Stmt[], loops: ForLoop[]) => {
+    for (const s of block) {
+      if (s.k === 'for') {
+        if (!s.reversed) collect(s.body, [...loops, s]);
+      } else if (s.k === 'if') {
+        const list = forward.get(keyOf(s.cond, loops)) ?? [];
+        list.push({ defs: new Map(), then: s.then });
+        forward.set(keyOf(s.cond, loops), list);
+        collect(s.then, loops);
+        collect(s.else, loops);
+      } else if (s.k === 'block') collect(s.body, loops);
+    }
+  };
+  collect(body, []);
+  /**
+   * A branch of the reverse sweep that restores `x = tape.pop()` at its top level runs, by the
+   * adjoint's invariant, in the state its forward branch (same condition, same loops) left: `x`
+   * holds what that branch assigned it last, when it did so once, at its top level, with a value
+   * the defs at the site give (`iy = ty / stride`, ty = oy - ky on the way to both).
+   */
+  const restored = (s: Stmt & { k: 'if' }, loops: ForLoop[], defs: Map<string, Expr>, loopVars: Set<string>): Map<string, Expr> => {
+    const out = new Map<string, Expr>();
+    if (!loops.length || !loops.every((l) => l.reversed)) return out;
+    const popped = s.then.flatMap((x) => (x.k === 'assign' && x.op === '=' && x.target.k === 'var' && x.value.k === 'pop' ? [x.target.name] : []));
+    if (!popped.length) return out;
+    const matches = (forward.get(keyOf(s.cond, loops)) ?? []).filter((f) => f.then !== s.then);
+    if (matches.length !== 1) return out;
+    const fwd = matches[0].then;
+    for (const x of popped) {
+      const writes = fwd.filter((t) => assignedIn(t).has(x));
+      const w = writes.length === 1 ? writes[0] : undefined;
+      if (!w || w.k !== 'assign' || w.op !== '=' || w.target.k !== 'var' || !pure(w.value)) continue;
+      // what the value reads must not change in the forward branch after the assignment... nor before it
+      if ([...readsOf(w.value)].some((n) => fwd.some((t) => assignedIn(t).has(n)))) continue;
+      const value = substitute(w.value, (e) => (e.k === 'var' ? defs.get(e.name) : undefined));
+      if ([...readsOf(value)].every((n) => loopVars.has(n) || (!changed.has(n) && !declared.has(n)))) out.set(x, value);
+    }
+    return out;
+  };
+  const walk = (block: Stmt[], top: Stmt | undefined, loops: ForLoop[], conds: Expr[], visible: Decl[], reaching: Map<string, Expr>) => {
     const vis = [...visible];
+    const defs = new Map(reaching);
+    const loopVars = new Set([...nestVars, ...loops.map((l) => l.v)]);
     for (const s of block) {
       const t = top ?? s;
       if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && (s.op === '+=' || s.op === '-=')) {
         if (readsOf(s.value).has(target) || readsOf(s.target.index).has(target)) problem ??= `an update of ${target} reads ${target}`;
-        sites.push({ stmt: s, top: t, loops, conds, visible: vis });
+        sites.push({ stmt: s, top: t, loops, conds, visible: vis, defs: new Map(defs) });
         continue;
       }
       if (ownExprs(s).some((e) => readsOf(e).has(target)) || (s.k === 'assign' && targetName(s.target) === target)) {
         problem ??= `the loop also reads or resets ${target}`;
       }
       if (s.k === 'decl' && top) vis.push(s);
+      const entered = s.k === 'for' ? [...loops, s] : loops;
+      // a loop's body starts from what reaches it, less what the loop changes (carried from an earlier iteration)
+      const inner = new Map(defs);
+      if (s.k === 'for') for (const n of assignedIn(s)) inner.delete(n);
       if (s.k === 'if') {
-        walk(s.then, t, loops, [...conds, s.cond], vis);
-        walk(s.else, t, loops, [...conds, { k: 'unary', op: '!', e: s.cond }], vis);
-      } else if (s.k === 'for') walk(s.body, t, [...loops, s], conds, vis);
-      else if (s.k === 'block') walk(s.body, t, loops, conds, vis);
+        walk(s.then, t, loops, [...conds, s.cond], vis, new Map([...inner, ...restored(s, loops, defs, loopVars)]));
+        walk(s.else, t, loops, [...conds, { k: 'unary', op: '!', e: s.cond }], vis, inner);
+      } else if (s.k === 'for') walk(s.body, t, entered, conds, vis, inner);
+      else if (s.k === 'block') walk(s.body, t, loops, conds, vis, inner);
+      // what reaches the statements after s
+      for (const n of assignedIn(s)) defs.delete(n);
+      if (s.k === 'assign' && s.op === '=' && s.target.k === 'var') {
+        const value = substitute(s.value, (x) => (x.k === 'var' ? defs.get(x.name) : undefined));
+        const known = [...readsOf(value)].every((n) => loopVars.has(n) || (!changed.has(n) && !declared.has(n)));
+        if (known && pure(value)) defs.set(s.target.name, value);
+      }
     }
   };
-  walk(body, undefined, [], [], []);
+  walk(body, undefined, [], [], [], new Map());
   return problem ?? sites;
 }
 
@@ -237,6 +309,13 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   };
   const useVar = (name: string) => {
     if (loopVars.has(name) || recompute.some((d) => d.name === name)) return;
+    // a local assigned on the way to the site (findSites' defs): recomputed from its value there
+    const def = at.defs.get(name);
+    if (def) {
+      visit(def);
+      recompute.push({ k: 'decl', name, mutable: false, init: def });
+      return;
+    }
     const local = at.visible.find((d) => d.name === name);
     if (local) {
       if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
@@ -255,7 +334,14 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
 
   // ---- the index as digits ----
-  const q = clampCase?.index ?? ctx.forms.quasiPoly(target.index, loopVars);
+  const withDefs = (e: Expr): Expr => substitute(e, (x) => (x.k === 'var' ? at.defs.get(x.name) : undefined));
+  // a division the guard makes exact (`iy = ty / stride` under `ty % stride === 0`) is its truncation
+  const guarded = at.conds.map(withDefs).flatMap(conjunctsOf).flatMap((c) => {
+    const m = c.k === 'binary' && (c.op === '===' || c.op === '==') ? (c.r.k === 'num' && c.r.value === 0 ? c.l : c.l.k === 'num' && c.l.value === 0 ? c.r : undefined) : undefined;
+    return m && m.k === 'binary' && m.op === '%' ? [m] : [];
+  });
+  const exactDivisions = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'binary' && x.op === '/' && guarded.some((m) => sameExpr(m.l, x.l) && sameExpr(m.r, x.r)) ? call('Math.trunc', x) : undefined));
+  const q = clampCase?.index ?? ctx.forms.quasiPoly(exactDivisions(withDefs(target.index)), loopVars);
   if (!q) return `the index of ${where} has no polynomial form`;
   // a clamp (`Math.min(y0 + 1, H - 1)`): one site per case, under the condition that selects it
   const clamp = [...symbolsOf(q)].find((x) => { const d = ctx.forms.quasi[x]; return d && !isQuot(d); });
@@ -276,9 +362,20 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     return out;
   }
   // quotients of loop variables (`i >> 2`, `(y / r) | 0`) as iter of their own
-  const split = splitQuotients(q, loops, ctx.forms.quasi, (l) => ctx.forms.paramPoly(l.bound, loopVars));
+  // quotients the site's guard makes exact (`if (t % s === 0) … x[(t / s) | 0]`)
+  const exact = exactQuotients(at.conds.map(withDefs), (e) => ctx.forms.quasiPoly(e, loopVars));
+  const split = splitQuotients(q, loops, ctx.forms.quasi, (l) => ctx.forms.paramPoly(l.bound, loopVars), exact);
   if (typeof split === 'string') return `the index of ${where} ${split}`;
   const { p, rebuilt } = split;
+  // an exact quotient's range from the guard (`ty >= 0 && ((ty / stride) | 0) < H`: [0, H)), a
+  // polynomial one where the loop's own (⌊c / k⌋ … from the other loop variables) is not
+  split.loops = split.loops.map((l) => {
+    const e = split.exactLoops.find((x) => x.v === l.v);
+    const r = e && guardRange(at.conds.map((c) => exactDivisions(withDefs(c))), e.sym, e.num, (x) => ctx.forms.quasiPoly(x, loopVars), loopVars);
+    return r ? { ...l, init: num(0), bound: polyExpr(r) } : l;
+  });
+  // an exact quotient's loop v = s·q − c is rebuilt with s >= 1 (the range of q assumes it)
+  for (const den of split.exactDens) if (constOf(den) === undefined && !positiveStride(ctx, den, loopVars)) conditions.push(bin('>=', polyExpr(den), num(1)));
   // a clamp's case bounds the split loops (`Math.min(x0 + 1, W - 1)` taking x0 + 1: x0 < W - 1)
   const iter = split.loops.map((l) => {
     if (!clampCase || l.step !== 1 || l.cmp !== '<') return l;
@@ -361,7 +458,8 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     }
   }
   const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
-  return { at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
+  const checked_at = split.checks.length ? { ...at, conds: [...at.conds, ...split.checks] } : at;
+  return { at: checked_at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
 }
 
 /**
@@ -371,18 +469,36 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
  * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
  * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
  */
-function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly } | string {
+function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined, exact: Quot[] = []): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly; exactDens: Poly[]; exactLoops: { v: string; sym: string; num: Poly }[]; checks: Expr[] } | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
-  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q };
+  if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q, exactDens: [], exactLoops: [], checks: [] };
   const loopVars = new Set(loops.map((x) => x.v));
-  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[] }>();
+  const byVar = new Map<string, { den: Poly; offset: Poly; syms: string[]; exact: boolean; scale?: Poly }>();
+  const checks: Expr[] = [];
   for (const q of used) {
     const d = defs[q];
-    // ⌊(v + c) / k⌋: v a loop variable with coefficient 1, c free of loop variables
-    const v = isQuot(d) ? [...d.num].find(([key, c]) => c === 1 && loopVars.has(key))?.[0] : undefined;
+    // ⌊(a·v + c) / k⌋ with a ≠ 1 (a parameter or constant: bilinear resize's ⌊oy·H / OH⌋)
+    const sc = isQuot(d) && !exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den)) ? scaledQuotient(d, loops, loopVars, defs) : undefined;
+    if (sc && isQuot(d)) {
+      const { l, a, offset } = sc;
+      if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+      if (!((constOf(offset) ?? -1) >= 0) || (!paramMonomial(d.den, loopVars) && !((constOf(d.den) ?? 0) > 0))) return 'uses a quotient or remainder the gather cannot invert';
+      if (p.has(l.v) || byVar.has(l.v)) return `divides ${l.v} in two different ways`;
+      byVar.set(l.v, { den: d.den, offset, syms: [q], exact: false, scale: a });
+      // the iteration's own quotient, computed as the primal does (floating point on the GPU too),
+      // must be the element's: the candidates cover one more on each side for its rounding
+      const fn = d.op === 'floor' ? 'Math.floor' : 'Math.trunc';
+      checks.push(bin('===', call(fn, div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs))), { k: 'var', name: `${l.v}$q` }));
+      continue;
+    }
+    // the guard says the division leaves no remainder: (v + c) / k = q exactly, whatever c (other
+    // loop variables too) and the rounding, so v = k·q − c (a transposed convolution's o = s·i + k)
+    const isExact = isQuot(d) && exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den));
+    // ⌊(v + c) / k⌋: v a loop variable with coefficient 1 (the outermost such), c free of loop variables unless exact
+    const v = isQuot(d) ? loops.find((l) => d.num.get(l.v) === 1)?.v : undefined;
     const l = v !== undefined ? loops.find((x) => x.v === v) : undefined;
     const offset = v !== undefined && isQuot(d) ? addPoly(d.num, new Map([[v, 1]]), -1) : new Map<string, number>();
-    if (!l || !isQuot(d) || [...symbolsOf(offset)].some((x) => loopVars.has(x) || defs[x]) || (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)) {
+    if (!l || !isQuot(d) || [...symbolsOf(offset)].some((x) => (loopVars.has(x) && !isExact) || x === v || defs[x]) || (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)) {
       return 'uses a quotient or remainder the gather cannot invert';
     }
     if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
@@ -390,10 +506,10 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
     // the loop's bound B (`(i + n - 1) % n` over i < n: B >= 1 wherever an iteration runs)
     const bound = boundOf(l);
     const aboveBound = bound ? constOf(addPoly(offset, bound, -1)) : undefined;
-    if (d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0) && !((aboveBound ?? -2) >= -1)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
+    if (!isExact && d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0) && !((aboveBound ?? -2) >= -1)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
     const prev = byVar.get(l.v);
-    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset))) return `divides ${l.v} in two different ways`;
-    byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q] });
+    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset) || prev.exact !== isExact)) return `divides ${l.v} in two different ways`;
+    byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q], exact: isExact });
   }
   const out: ForLoop[] = [];
   const rebuilt: GatherSite['rebuilt'] = [];
@@ -407,11 +523,32 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
     const qv = `${l.v}$q`, rv = `${l.v}$r`;
     const k = polyExpr(sp.den);
     const c = polyExpr(sp.offset);
+    if (sp.scale) {
+      // q = ⌊(a·v + c) / k⌋ over v in [0, B): q from ⌊c / k⌋ (0 when c = 0) below a when c = 0 and
+      // B = k (`oy < OH`, q < H), else ⌊(a·(B − 1) + c) / k⌋ + 1; v from ⌈(k·q − c) / a⌉ − 1, at
+      // most 2·⌈k / a⌉ + 2 candidates (the check keeps those whose quotient is q)
+      const a = polyExpr(sp.scale);
+      const Bp = boundOf(l);
+      const qBound = !sp.offset.size && Bp && samePoly(Bp, sp.den) ? a : add(call('Math.floor', div(add(mul(a, sub(l.bound, num(1))), c), k)), num(1));
+      out.push({ ...l, v: qv, init: sp.offset.size ? call('Math.floor', div(c, k)) : num(0), bound: qBound, body: [] });
+      out.push({ ...l, v: rv, init: num(0), bound: add(mul(num(2), call('Math.ceil', div(k, a))), num(2)), body: [] });
+      for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
+      rebuilt.push({ v: l.v, init: add(sub(call('Math.ceil', div(sub(mul(k, v(qv)), c), a)), num(1)), v(rv)), loop: l });
+      continue;
+    }
     // v + c = k·q + r: q from ⌊c / k⌋ to ⌊(B − 1 + c) / k⌋; q < B / k when c = 0 and k divides B (`y < H * r`)
     const B = boundOf(l);
     const M = !sp.offset.size && B ? divideBy(B, sp.den) : undefined;
     const qInit = sp.offset.size ? call('Math.floor', div(c, k)) : num(0);
     const qBound = M ? polyExpr(M) : add(call('Math.floor', div(add(sub(l.bound, num(1)), c), k)), num(1));
+    if (sp.exact) {
+      // no remainder: v = k·q − c, q over ⌊c / k⌋ … ⌊(B − 1 + c) / k⌋ (c may use other loop variables)
+      out.push({ ...l, v: qv, init: qInit, bound: qBound, body: [] });
+      repl.set(l.v, addPoly(mulPoly(sp.den, new Map([[qv, 1]])), sp.offset, -1));
+      for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
+      rebuilt.push({ v: l.v, init: sub(mul(k, v(qv)), c), loop: l });
+      continue;
+    }
     out.push({ ...l, v: qv, init: qInit, bound: qBound, body: [] }, { ...l, v: rv, init: num(0), bound: k, body: [] });
     repl.set(l.v, addPoly(addPoly(mulPoly(sp.den, new Map([[qv, 1]])), new Map([[rv, 1]])), sp.offset, -1));
     for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
@@ -419,7 +556,70 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
   }
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
-  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)) };
+  if ([...byVar].some(([lv, x]) => x.scale && symbolsOf(p2).has(lv))) return 'uses a scaled quotient of a loop variable and the variable itself';
+  const exactLoops = [...byVar].filter(([, x]) => x.exact && x.syms.length === 1).map(([lv, x]) => ({ v: `${lv}$q`, sym: x.syms[0], num: (defs[x.syms[0]] as Quot).num }));
+  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)), exactDens: [...byVar.values()].filter((x) => x.exact).map((x) => x.den), exactLoops, checks };
+}
+
+/** ⌊(a·v + c) / k⌋ with v a loop variable, a a constant other than 1 or a parameter monomial, c free of loop variables. */
+function scaledQuotient(d: Quot, loops: ForLoop[], loopVars: Set<string>, defs: Defs): { l: ForLoop; a: Poly; offset: Poly } | undefined {
+  const withLoop = [...d.num].filter(([key]) => monomial(key).some((x) => loopVars.has(x)));
+  if (withLoop.length !== 1) return undefined;
+  const [key, c] = withLoop[0];
+  const syms = monomial(key);
+  const lv = syms.filter((x) => loopVars.has(x));
+  if (lv.length !== 1 || (syms.length === 1 && c === 1) || c <= 0 || syms.some((x) => defs[x])) return undefined;
+  const l = loops.find((x) => x.v === lv[0])!;
+  const rest = [...syms];
+  rest.splice(rest.indexOf(lv[0]), 1);
+  const offset = new Map(d.num);
+  offset.delete(key);
+  if ([...symbolsOf(offset)].some((x) => loopVars.has(x) || defs[x])) return undefined;
+  return { l, a: monoPoly(rest.sort().join('*'), c), offset };
+}
+
+/**
+ * [0, B) for the quotient `sym` = e / k when the guard has `e >= 0` (or `sym >= 0`) and `sym < B`
+ * (or `sym <= B − 1`), B free of loop variables; undefined otherwise.
+ */
+function guardRange(conds: Expr[], sym: string, num: Poly, polyOf: (e: Expr) => Poly | undefined, loopVars: Set<string>): Poly | undefined {
+  const conjuncts = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjuncts(e.l), ...conjuncts(e.r)] : [e]);
+  const q: Poly = new Map([[sym, 1]]);
+  let lower = false;
+  let upper: Poly | undefined;
+  for (const c of conds.flatMap(conjuncts)) {
+    if (c.k !== 'binary' || !['<', '<=', '>', '>='].includes(c.op)) continue;
+    // as a < b or a <= b
+    const [a, b] = c.op === '<' || c.op === '<=' ? [c.l, c.r] : [c.r, c.l];
+    const strict = c.op === '<' || c.op === '>';
+    const pa = polyOf(a);
+    const pb = polyOf(b);
+    if (!pa || !pb) continue;
+    if (!strict && constOf(pa) === 0 && (samePoly(pb, num) || samePoly(pb, q))) lower = true;
+    if (samePoly(pa, q) && [...symbolsOf(pb)].every((x) => !loopVars.has(x) && !x.startsWith('$'))) upper = strict ? pb : addPoly(pb, constPoly(1));
+  }
+  return lower ? upper : undefined;
+}
+
+/**
+ * Quotients a site's guard makes exact: conjuncts `e % k === 0` (or `0 === e % k`, `==`) of its
+ * branch conditions, as ⌊e / k⌋'s numerator and denominator polynomials.
+ */
+const conjunctsOf = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjunctsOf(e.l), ...conjunctsOf(e.r)] : [e]);
+
+function exactQuotients(conds: Expr[], polyOf: (e: Expr) => Poly | undefined): Quot[] {
+  const out: Quot[] = [];
+  const conjuncts = conjunctsOf;
+  const zero = (e: Expr) => e.k === 'num' && e.value === 0;
+  for (const c of conds.flatMap(conjuncts)) {
+    if (c.k !== 'binary' || (c.op !== '===' && c.op !== '==')) continue;
+    const m = zero(c.r) ? c.l : zero(c.l) ? c.r : undefined;
+    if (!m || m.k !== 'binary' || m.op !== '%') continue;
+    const n = polyOf(m.l);
+    const d = polyOf(m.r);
+    if (n && d) out.push({ op: 'trunc', num: n, den: d });
+  }
+  return out;
 }
 
 /** An expression with quasi-affine symbols (`$q0`) written back as JavaScript (`Math.floor(i / 2)`). */

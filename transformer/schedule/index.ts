@@ -26,6 +26,8 @@ import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts, mapAssi
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
+import { hoistInvariantDecls } from './hoist.js';
+import { removeDeadCode } from '../ir/dead.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
 import { mergeUpdates } from './merge.js';
 import { tapeInLocals } from './locals.js';
@@ -100,7 +102,7 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
       default: return [s];
     }
   });
-  const body = forwardCommutingLoops(lower(fn.body), opts.names);
+  const body = removeDeadCode(forwardCommutingLoops(lower(fn.body), opts.names));
   return { fn: { ...fn, body }, decisions, runtime: [...runtime] };
 }
 
@@ -155,7 +157,7 @@ function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[]
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
     const pass = hoistInvariantReads(input.pass, input.names);
-    return { stmts: [...pass.before, ...accumulateInLocals(pass.loop, new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names)], chosen };
+    return { stmts: [...pass.before, ...accumulateInLocals(hoistInvariantDecls(pass.loop), new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names)], chosen };
   }
   if (!input.gpu) return { stmts, chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)

@@ -76,6 +76,13 @@ export function intDefinitions(bodies: Stmt[][]): Map<string, Expr> {
     });
   }
   for (const n of [...twice, ...assigned]) defs.delete(n);
+  // `Math.floor(sy)` of a local `sy = oy * H / OH`: the quotient itself (bilinear's source row)
+  for (const [n, e] of defs) {
+    if (e.k === 'call' && (e.fn === 'Math.floor' || e.fn === 'Math.trunc') && e.args.length === 1 && e.args[0].k === 'var') {
+      const q = defs.get(e.args[0].name);
+      if (q?.k === 'binary' && q.op === '/') defs.set(n, { ...e, args: [q] });
+    }
+  }
   return defs;
 }
 
