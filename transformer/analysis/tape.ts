@@ -20,6 +20,7 @@ import { readsOf } from '../ir/build.js';
 import { childBlocks, declaredIn, forEachStmt, readsOfStmts, targetName, writesOf } from '../ir/walk.js';
 import type { Needs } from '../differentiate/needs.js';
 import type { Activity } from './activity.js';
+import { kernelReductionsOf, nestOf } from '../ir/reduction.js';
 
 export interface Scope {
   kind: 'top' | 'parallel';
@@ -66,16 +67,8 @@ export interface TapePlan {
   print(): string;
 }
 
-/** The perfect nest of `@parallel` loops starting at `loop`. */
-export function parallelNest(loop: ForLoop): ForLoop[] {
-  const nest = [loop];
-  let cur = loop;
-  while (cur.body.length === 1 && cur.body[0].k === 'for' && cur.body[0].parallel) {
-    cur = cur.body[0];
-    nest.push(cur);
-  }
-  return nest;
-}
+/** The perfect nest of `@parallel` loops starting at `loop` (ir/reduction.ts). */
+export const parallelNest = nestOf;
 
 const union = <T>(a: Iterable<T>, b: Iterable<T>): Set<T> => {
   const s = new Set(a);
@@ -361,7 +354,10 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   // targets no reverse statement of the body reads (so they need no push).
   let fused: ForLoop | undefined;
   const last = kernel.body[kernel.body.length - 1];
-  if (last && last.k === 'for' && last.parallel && !snapshot.has(last)) {
+  // `*`, `max` and `min` reductions: their adjoints' coefficients are known once every iteration ran
+  const reductions = kernelReductionsOf(kernel);
+  const coefficients = (l: ForLoop) => (reductions.get(l) ?? []).some((r) => r.op !== '+');
+  if (last && last.k === 'for' && last.parallel && !snapshot.has(last) && !coefficients(last)) {
     const scope = scopes.get(last)!;
     const needed = new Set<string>();
     forEachStmt(scope.body, (x) => { for (const n of needs(x)) needed.add(n); });
@@ -380,7 +376,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     }
   }
 
-  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0;
+  // a nest inside a top-level loop or branch pushes what its reductions' adjoints need
+  const tapedReductions = [...reductions.keys()].some((l) => coefficients(l) && !kernel.body.includes(l));
+  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0 || tapedReductions;
   return {
     push, flag, snapshot, live, scopes, modified, usesTape, recompute, store, fused,
     print: () => {
