@@ -111,15 +111,17 @@ export function steps(y: Float64Array, x: Float64Array, n: i32, T: i32): f64 {
 });
 
 test('the fixtures\' reductions with the JavaScript adjoint scheduled as on a parallel machine', async () => {
-  const file = 'fixtures/reductions/reductions.ts';
-  const src = fs.readFileSync(path.resolve(import.meta.dirname, '..', file), 'utf8');
-  const mod = await compileAndLoad(src, { fileName: file, schedule: 'parallel' });
+  const load = (dir: string) => {
+    const file = `fixtures/${dir}/${dir}.ts`;
+    return compileAndLoad(fs.readFileSync(path.resolve(import.meta.dirname, '..', file), 'utf8'), { fileName: file, schedule: 'parallel' });
+  };
+  const mods = { reductions: await load('reductions'), extrema: await load('extrema') };
   const rnd = (n: number) => Float64Array.from({ length: n }, (_, i) => 0.2 + ((i * 7919) % 13) / 13);
-  const cases: [string, Record<string, unknown>][] = [
-    ['crossEntropy', { z: rnd(20), labels: Int32Array.from([3, 0, 4, 3]), B: 4, C: 5 }],
-    ['sumSquaresPar', { x: rnd(9), n: 9 }],
-    ['maxPar', { x: rnd(9), n: 9 }],
-    ['productPar', { out: rnd(9), x: rnd(9), n: 9 }],
+  const cases: [keyof typeof mods, string, Record<string, unknown>][] = [
+    ['reductions', 'crossEntropy', { z: rnd(20), labels: Int32Array.from([3, 0, 4, 3]), B: 4, C: 5 }],
+    ['reductions', 'sumSquaresPar', { x: rnd(9), n: 9 }],
+    ['extrema', 'maxPar', { x: rnd(9), n: 9 }],
+    ['extrema', 'productPar', { out: rnd(9), x: rnd(9), n: 9 }],
   ];
-  for (const [k, args] of cases) expect(checkAdjoint(mod, k, args as never).ok, k).toBe(true);
+  for (const [dir, k, args] of cases) expect(checkAdjoint(mods[dir], k, args as never).ok, k).toBe(true);
 });

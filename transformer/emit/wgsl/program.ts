@@ -52,7 +52,13 @@ export interface AdjointInfo {
 
 const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: [8, 8, 1], 3: [4, 4, 4] };
 
-export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo): ProgramOut {
+/**
+ * `device` (the primal and `K_d`): the storage buffer for float scalars that must live on the
+ * device: the scalar reductions of parallel loops (ir/reduction.ts; every iteration adds its
+ * contribution atomically) and what host code computes from them. A float the function returns is
+ * then computed by a single-invocation pass into `_ret`.
+ */
+export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo, device?: { scalars: string }): ProgramOut {
   const types = new Types(params, fnBody);
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
@@ -82,6 +88,27 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     body = d.body;
     slots = d.slots;
   }
+  let returns = 0;
+  let onDevice: string | undefined = adjoint?.scalars;
+  if (!adjoint && device && hasParallel(body)) {
+    arrays.add(device.scalars);
+    types.arrays.set(device.scalars, 'f32');
+    const d = deviceScalars(body, [], arrays, types, device.scalars, true);
+    const last = d.body[d.body.length - 1];
+    if (d.slots.length || (last?.k === 'return' && last.value)) {
+      body = d.body;
+      slots = d.slots;
+      onDevice = device.scalars;
+      if (last?.k === 'return' && last.value) {
+        // the returned value(s), computed where the scalars are: into `_ret`
+        const items = last.value.k === 'tuple' ? last.value.items : [last.value];
+        returns = items.length;
+        arrays.add(RETURN_BUFFER);
+        types.arrays.set(RETURN_BUFFER, 'f32');
+        body = [...body.slice(0, -1), ...items.map((value, i): Stmt => ({ k: 'assign', target: { k: 'index', array: RETURN_BUFFER, index: num(i) }, op: '=', value, loc: last.loc }))];
+      }
+    }
+  }
   const passes: PassOut[] = [];
   let spans = 0;
   const quote = JSON.stringify;
@@ -95,7 +122,7 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       group = [];
     };
     for (const s of stmts) {
-      if (adjoint && s.k === 'assign' && s.target.k === 'index') group.push(s);
+      if (onDevice && s.k === 'assign' && s.target.k === 'index') group.push(s);
       else {
         flush();
         out.push(...hostStmt(s));
@@ -199,7 +226,7 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
-    if (adjoint) inner = atomicScalars(inner, adjoint.scalars);
+    if (onDevice) inner = atomicScalars(inner, onDevice);
     const local = declaredIn(inner);
     for (const l of nest) local.add(l.v);
     if (tape) {
@@ -241,14 +268,18 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
   const scalars = params.map((p) => ({ name: p.name, type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type }));
-  let parallel = false;
-  forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
-  if (!parallel) {
+  if (!hasParallel(body)) {
     const single = singleInvocation(params, body, types, arrays, ctxName, adjoint);
     return { ...single, scalars, sequential: true, ...(slots ? { deviceScalars: slots } : {}) };
   }
   const hostBody = host(body);
-  return { passes, host: hostBody, scalars, returns: 0, sequential: false, ...(slots ? { deviceScalars: slots } : {}) };
+  return { passes, host: hostBody, scalars, returns, sequential: false, ...(slots?.length || adjoint ? { deviceScalars: slots } : {}) };
+}
+
+function hasParallel(body: Stmt[]): boolean {
+  let parallel = false;
+  forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
+  return parallel;
 }
 
 /**
