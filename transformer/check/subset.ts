@@ -77,9 +77,7 @@ function checkLoop(s: ForLoop, arrays: Set<string>, at: (s: Stmt, code: string, 
   if (s.parallel) {
     // locals declared outside the loop are shared by all iterations: writing them is a race, unless
     // every write is a reduction update (ir/reduction.ts)
-    const arrayWrites = new Set<string>();
-    forEachStmt(s.body, (x) => { if (x.k === 'assign' && x.target.k === 'index') arrayWrites.add(x.target.array); });
-    const { problems } = nestReductions(parallelNest(s), new Set([...arrays, ...arrayWrites]));
+    const { problems } = nestReductions(parallelNest(s), (n) => arrays.has(n));
     for (const [n, problem] of problems) at(s, CODES.parallelWritesOuter, notAReduction(n, problem));
   }
 }

@@ -38,21 +38,22 @@ export function reductionUpdate(s: Stmt, name: string): { op: ReductionOp; e: Ex
   return undefined;
 }
 
-const OP_TEXT: Record<ReductionOp, string> = { '+': '+=/-=', '*': '*=', max: 'Math.max', min: 'Math.min' };
+export const OP_TEXT: Record<ReductionOp, string> = { '+': '+=/-=', '*': '*=', max: 'Math.max', min: 'Math.min' };
 
 /**
  * The reductions of a parallel nest (outermost loop `nest[0]`, body the innermost loop's), and for
  * each other scalar declared outside it that the nest writes, why it is not a reduction.
  */
-export function nestReductions(nest: ForLoop[], arrays: ReadonlySet<string>): { reductions: Reduction[]; problems: Map<string, string> } {
+export function nestReductions(nest: ForLoop[], isArray: (name: string) => boolean): { reductions: Reduction[]; problems: Map<string, string> } {
   const loop = nest[0];
   const body = nest[nest.length - 1].body;
   const inner = declaredIn(loop.body);
   inner.add(loop.v);
+  forEachStmt(loop.body, (s) => { if (s.k === 'assign' && s.target.k === 'index') inner.add(s.target.array); });
   const reductions: Reduction[] = [];
   const problems = new Map<string, string>();
   for (const name of writesOf(loop.body)) {
-    if (inner.has(name) || arrays.has(name)) continue;
+    if (inner.has(name) || isArray(name)) continue;
     const problem = reductionProblem(loop, body, name);
     if (typeof problem === 'string') problems.set(name, problem);
     else reductions.push(problem);
@@ -106,15 +107,13 @@ export interface NestReduction extends Reduction {
  * stands), by the nest's outermost loop. The kernel has passed the subset check: every scalar a
  * nest writes and does not declare is a reduction.
  */
-export function kernelReductions(body: Stmt[], arrays: ReadonlySet<string>): Map<ForLoop, NestReduction[]> {
+export function kernelReductions(body: Stmt[], isArray: (name: string) => boolean): Map<ForLoop, NestReduction[]> {
   const out = new Map<ForLoop, NestReduction[]>();
-  const written = new Set(arrays);
-  forEachStmt(body, (s) => { if (s.k === 'assign' && s.target.k === 'index') written.add(s.target.array); });
   const visit = (stmts: Stmt[]): void => {
     for (const s of stmts) {
       if (s.k === 'for' && s.parallel) {
         const nest = nestOf(s);
-        const { reductions } = nestReductions(nest, written);
+        const { reductions } = nestReductions(nest, isArray);
         if (reductions.length) out.set(s, reductions.map((r) => ({ ...r, nest })));
         continue;
       }
@@ -146,5 +145,6 @@ export function coefficientUpdates(reductions: Map<ForLoop, NestReduction[]>): M
 
 /** {@link kernelReductions} of a kernel (its array parameters and the arrays it writes are not reductions). */
 export function kernelReductionsOf(k: Kernel): Map<ForLoop, NestReduction[]> {
-  return kernelReductions(k.body, new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name)));
+  const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
+  return kernelReductions(k.body, (n) => arrays.has(n));
 }

@@ -90,12 +90,13 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
   }
   let returns = 0;
   let onDevice: string | undefined = adjoint?.scalars;
-  if (!adjoint && device && hasParallel(body)) {
+  const lastStmt = body[body.length - 1];
+  if (!adjoint && device && hasParallel(body) && (reducesScalars(body) || (lastStmt?.k === 'return' && lastStmt.value))) {
     arrays.add(device.scalars);
     types.arrays.set(device.scalars, 'f32');
     const d = deviceScalars(body, [], arrays, types, device.scalars, true);
     const last = d.body[d.body.length - 1];
-    if (d.slots.length || (last?.k === 'return' && last.value)) {
+    {
       body = d.body;
       slots = d.slots;
       onDevice = device.scalars;
@@ -274,6 +275,17 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
   }
   const hostBody = host(body);
   return { passes, host: hostBody, scalars, returns, sequential: false, ...(slots?.length || adjoint ? { deviceScalars: slots } : {}) };
+}
+
+/** Does a parallel loop of `body` assign a scalar declared outside it (a reduction, ir/reduction.ts)? */
+function reducesScalars(body: Stmt[]): boolean {
+  let found = false;
+  forEachStmt(body, (s) => {
+    if (s.k !== 'for' || !s.parallel) return;
+    const local = declaredIn([s]);
+    forEachStmt(s.body, (t) => { if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) found = true; });
+  });
+  return found;
 }
 
 function hasParallel(body: Stmt[]): boolean {
