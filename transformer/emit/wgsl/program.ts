@@ -250,7 +250,9 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
     const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
-    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape);
+    // the device scalars the iterations add to: a sum per workgroup in workgroup memory, then one atomic add each
+    const sums = onDevice ? workgroupSums(inner, onDevice) : undefined;
+    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape, sums && { buffer: onDevice!, slots: sums });
     passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms, ...packs });
     const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
@@ -568,7 +570,7 @@ function atomicArrays(body: Stmt[]): Set<string> {
 }
 
 /** Uniform struct, bindings and the entry point's first line; a compare-and-swap add per atomic array. */
-function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set()): Code {
+function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set(), shared: string[] = []): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
   if (uniforms.length) lines.push('struct Uniforms {', ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`), '}', '@group(0) @binding(0) var<uniform> u: Uniforms;');
@@ -579,16 +581,56 @@ function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][nu
     lines.push('', `fn ${atomicAdd(a)}(i: i32, v: f32) {`, `  var old: u32 = atomicLoad(&${x}[i]);`, '  loop {',
       `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`, '    if (r.exchanged) {', '      break;', '    }', '    old = r.old_value;', '  }', '}');
   }
+  if (shared.length) lines.push('', ...shared);
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
-  lines.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {');
+  lines.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${shared.length ? ', @builtin(local_invocation_index) _lid: u32' : ''}) {`);
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
 
-/** The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number). */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean): Code {
+/** Private and workgroup-memory names of the workgroup sum of device scalar `slot` (expr.ts reserves them). */
+const privateSum = (slot: number) => `_gr${slot}`;
+const workgroupSum = (slot: number) => `_gw${slot}`;
+
+/**
+ * The constant slots of the device-scalar buffer that a pass body only adds to atomically (`+=`,
+ * `-=`: the scalar reductions of parallel loops, ir/reduction.ts, and scalar adjoints the schedule
+ * left to atomics): each invocation adds to a private sum instead, passCode adds the sums of a
+ * workgroup in workgroup memory and makes one atomic add per workgroup.
+ */
+function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
+  const slots = new Set<number>();
+  const read = new Set<number>();
+  let dynamic = false;
+  const reads = (e: Expr) => walkExpr(e, (x) => {
+    if (x.k !== 'index' || x.array !== buffer) return;
+    if (x.index.k === 'num') read.add(x.index.value);
+    else dynamic = true;
+  });
+  forEachStmt(body, (s) => {
+    for (const e of ownExprs(s)) reads(e);
+    if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer) return;
+    if (s.target.index.k !== 'num') dynamic = true;
+    else if (s.atomic && (s.op === '+=' || s.op === '-=')) slots.add(s.target.index.value);
+    else read.add(s.target.index.value);
+  });
+  const summed = [...slots].filter((k) => !read.has(k)).sort((a, b) => a - b);
+  return dynamic || !summed.length ? undefined : summed;
+}
+
+/**
+ * The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number;
+ * `sums`: device scalars summed per workgroup, see workgroupSums).
+ */
+function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean, sums?: { buffer: string; slots: number[] }): Code {
   const atomics = atomicArrays(body);
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics);
+  if (sums) {
+    atomics.add(sums.buffer);
+    types.sums = new Set(sums.slots);
+  }
+  const size = wg[0] * wg[1] * wg[2];
+  const shared = sums ? sums.slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
+  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics, shared);
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
   // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
   const axes = nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
@@ -608,13 +650,30 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
   });
   const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
   lines.line = nest[0].loc?.line ?? 0;
-  lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
+  // with workgroup sums every invocation reaches the barriers: the body is guarded, not returned from
+  const depth = sums ? 2 : 1;
+  if (sums) lines.push(...sums.slots.map((k) => `  var ${privateSum(k)}: f32 = 0.0;`), `  if (${inRange}) {`);
+  else lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
+  const pad = '  '.repeat(depth);
   if (tape) {
     const flat = nest.length === 1 ? `i32(${axes[0]})` : nest.length === 2 ? 'i32(gid.x) + _e0 * i32(gid.y)' : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
     // (gid.z of a deeper nest is already the flat number of its outer loops)
-    lines.push(`  let ${IT}: i32 = ${flat};`);
+    lines.push(`${pad}let ${IT}: i32 = ${flat};`);
   }
-  atomicStmts(body, types, atomics, 1, lines);
+  try {
+    atomicStmts(body, types, atomics, depth, lines);
+  } finally {
+    types.sums = new Set();
+  }
+  if (sums) {
+    // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
+    const half = 2 ** Math.ceil(Math.log2(size)) / 2;
+    lines.line = 0;
+    lines.push('  }', ...sums.slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`), '  workgroupBarrier();',
+      `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`, `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
+      ...sums.slots.map((k) => `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`), '    }', '    workgroupBarrier();', '  }',
+      '  if (_lid == 0u) {', ...sums.slots.map((k) => `    ${atomicAdd(sums.buffer)}(${k}, ${workgroupSum(k)}[0]);`), '  }');
+  }
   lines.line = 0;
   lines.push('}', '');
   return lines;
@@ -673,6 +732,7 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
           if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
+          else if ((s.op === '+=' || s.op === '-=') && s.target.index.k === 'num' && t.sums.has(s.target.index.value)) out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
           else if (s.op === '+=' || s.op === '-=') out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
           else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
           break;
