@@ -8,7 +8,7 @@
  * on the GPU.
  *
  * `npm test` runs PARAD_GPU_FUZZ_RUNS (default 1) cases per generator from PARAD_GPU_FUZZ_SEED
- * (default 1001); `npm run fuzz:gpu` runs thousands in batches (scripts/fuzz-gpu.mjs). A failure
+ * (default 1001), of every generator or those named in PARAD_GPU_FUZZ_GENERATORS; `npm run fuzz:gpu` runs thousands in batches (scripts/fuzz-gpu.mjs). A failure
  * prints the case's source and the seed to replay it. Kernels the backend refuses (PARAD3001, or
  * K_b staying in JavaScript, PARAD3002) are counted, not failed.
  */
@@ -27,6 +27,8 @@ const RUNS = Number(process.env.PARAD_GPU_FUZZ_RUNS ?? 1);
 // (seed 1's row kernel, 69 rows, aborts dawn.node over SwiftShader every time, with this tree's
 // runtime and with the one before issue 14: open, see the issue's notes; replay with PARAD_GPU_FUZZ_SEED=1)
 const SEED = Number(process.env.PARAD_GPU_FUZZ_SEED ?? 1001);
+/** PARAD_GPU_FUZZ_GENERATORS=rows,reduction: only these generators (same samples as in a full run) */
+const ONLY = process.env.PARAD_GPU_FUZZ_GENERATORS?.split(',');
 /** relative errors against JavaScript (f32 on both sides, f32 arithmetic on the GPU) and of the dot-product test */
 /** seconds one case may run (SwiftShader on a loaded machine is slow) before its process counts as hung */
 const CASE_TIMEOUT_S = Number(process.env.PARAD_GPU_CASE_TIMEOUT ?? 180);
@@ -56,6 +58,7 @@ let report: { adapter: string; canRun: boolean; cases: Record<string, Entry> };
 
 beforeAll(async () => {
   for (const [g, gen] of GENERATORS.entries()) {
+    if (ONLY && !ONLY.includes(gen.name)) continue;
     const samples = fc.sample(gen.arb, { seed: SEED * 7919 + g, numRuns: RUNS });
     for (const [index, { source: src, args }] of samples.entries()) {
       const source = to32(src);
