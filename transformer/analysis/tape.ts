@@ -251,10 +251,13 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         // later statement that overwrites it again needs no push unless something in between reads it
         if (s.k === 'decl' || s.target.k === 'var') cur.delete(t);
       } else if (s.k === 'if') {
-        if (isLive(s, scope.kind) && flagged(s)) flag.add(s);
         const a = walk(s.then, cur, scope);
         const b = walk(s.else, cur, scope);
-        cur = union(union(a, b), flag.has(s) ? [] : readsOf(s.cond));
+        // R evaluates the branch only if its branches have a reverse: otherwise a flag would be dead
+        // (pushed, popped, unused: `if (tape.pop() !== 0) {}`) and the condition is not read
+        const work = reverseWork(s, scope.kind);
+        if (isLive(s, scope.kind) && flagged(s) && work) flag.add(s);
+        cur = union(union(a, b), flag.has(s) || !work ? [] : readsOf(s.cond));
       } else if (s.k === 'for') {
         // the reversed loop evaluates its bounds again; what an iteration's R needs, the R of the
         // iteration before it (run after it) must find: the demand at the loop head, to a fixed point
@@ -270,6 +273,20 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
       }
     }
     return cur;
+  };
+
+  /**
+   * Does R of the branch `s` do anything: adjoints of active targets, pops of pushed values, a
+   * parallel nest's reverse (in the top scope), a nested branch's flag?
+   */
+  const reverseWork = (s: Stmt & { k: 'if' }, kind: Scope['kind']): boolean => {
+    let work = false;
+    forEachStmt([...s.then, ...s.else], (x) => {
+      if ((x.k === 'decl' || x.k === 'assign') && (activity.isActive(x.k === 'decl' ? x.name : targetName(x.target)) || push.has(x))) work = true;
+      else if (x.k === 'if' && flag.has(x)) work = true;
+      else if (isNest(x, kind)) work = true;
+    });
+    return work;
   };
 
   const collectLocals = (body: Stmt[], kind: Scope['kind'], nested: boolean, scope: Scope): void => {
