@@ -46,11 +46,32 @@ describe('subset diagnostics', () => {
     ['write to const', '  const t = 1;\n  t = 2;', 'PARAD1304', 5],
     ['write to loop variable', '  for (let i = 0; i < n; i++) {\n    i = 3;\n  }', 'PARAD1305', 5],
     ['loop bound changed in loop', '  let m = n;\n  for (let i = 0; i < m; i++) {\n    m = m - 1;\n  }', 'PARAD1306', 5],
-    ['parallel loop writes outer local', '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s += x[i];\n  }', 'PARAD1307', 6],
+    ['parallel loop writes outer local', '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s = x[i];\n  }', 'PARAD1307', 6],
     ['early return', '  for (let i = 0; i < n; i++) {\n    return;\n  }', 'PARAD1110', 5],
   ];
   test.each(cases)('%s', async (_name, body, code, line) => {
     await expectError(body, code, line);
+  });
+
+  test('parallel scalar reductions: +=, -=, *=, Math.max/min are accepted; anything else says what a reduction is', async () => {
+    const loop = (body: string, init = '0') => `  let s = ${init};\n  // @parallel\n  for (let i = 0; i < n; i++) {\n${body}\n  }\n  y[0] = s;`;
+    for (const ok of ['    s += x[i];', '    s -= x[i] * a;\n    if (x[i] > 0.5) s += 1;', '    s *= x[i];', '    s = Math.max(s, x[i]);', '    s = Math.min(x[i] * 2, s);']) {
+      const { result, src } = await kernel(loop(ok));
+      expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, src)), ok).toEqual([]);
+    }
+    const bad: [string, RegExp][] = [
+      ['    s += x[i];\n    y[i] = s;', /the loop reads 's' outside its updates/],
+      ['    s = x[i];', /'s' is assigned with a plain =/],
+      ['    s += x[i] * s;', /the update of 's' reads 's' in its right-hand side/],
+      ['    s += x[i];\n    s *= 2;', /'s' is updated with both \+=\/-= and \*=/],
+      ['    if (x[i] > 0) s = Math.max(s, x[i]);', /a Math.max reduction needs a single update of 's' at the top level/],
+      ['    s /= x[i];', /'s' is assigned with \/=/],
+    ];
+    for (const [body, message] of bad) {
+      const hit = await expectError(loop(body), 'PARAD1307', 6);
+      expect(hit.message).toMatch(message);
+      expect(hit.message).toContain('A reduction updates \'s\' only with s += e, s -= e, s *= e, s = Math.max(s, e) or s = Math.min(s, e)');
+    }
   });
 
   test('parameter types', async () => {

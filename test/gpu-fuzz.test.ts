@@ -2,13 +2,13 @@
  * Differential GPU fuzzing: the random kernels of the property tests (test/support/generators.ts:
  * straight-line parallel kernels with max/min, sequential recurrences, programs with loops, branches,
  * in-place updates and reassigned locals, row loops mixing scalars and inner loops, affine nests
- * with inner loops, random layers), made 32-bit, run K, K_d and K_b (the analysis' strategies and
+ * with inner loops, scalar += / -= reductions of parallel loops, random layers), made 32-bit, run K, K_d and K_b (the analysis' strategies and
  * each strategy forced) on WebGPU (dawn.node over SwiftShader, WebGPU's default limits) and must
  * match the JavaScript module (f32 tolerance) and pass the dot-product test with K_d and K_b both
  * on the GPU.
  *
  * `npm test` runs PARAD_GPU_FUZZ_RUNS (default 1) cases per generator from PARAD_GPU_FUZZ_SEED
- * (default 1001); `npm run fuzz:gpu` runs thousands in batches (scripts/fuzz-gpu.mjs). A failure
+ * (default 1001), of every generator or those named in PARAD_GPU_FUZZ_GENERATORS; `npm run fuzz:gpu` runs thousands in batches (scripts/fuzz-gpu.mjs). A failure
  * prints the case's source and the seed to replay it. Kernels the backend refuses (PARAD3001, or
  * K_b staying in JavaScript, PARAD3002) are counted, not failed.
  */
@@ -21,12 +21,14 @@ import path from 'node:path';
 import { prng } from '../testing/index.js';
 import { compile } from '../transformer/index.js';
 import { to32 } from './support/fixtures32.js';
-import { LEN, layerArb, oneD, parallelKernel, program, rowKernel, sequentialKernel, SIZE, twoD } from './support/generators.js';
+import { LEN, layerArb, oneD, parallelKernel, program, reductionKernel, rowKernel, sequentialKernel, SIZE, twoD } from './support/generators.js';
 
 const RUNS = Number(process.env.PARAD_GPU_FUZZ_RUNS ?? 1);
 // (seed 1's row kernel, 69 rows, aborts dawn.node over SwiftShader every time, with this tree's
 // runtime and with the one before issue 14: open, see the issue's notes; replay with PARAD_GPU_FUZZ_SEED=1)
 const SEED = Number(process.env.PARAD_GPU_FUZZ_SEED ?? 1001);
+/** PARAD_GPU_FUZZ_GENERATORS=rows,reduction: only these generators (same samples as in a full run) */
+const ONLY = process.env.PARAD_GPU_FUZZ_GENERATORS?.split(',');
 /** relative errors against JavaScript (f32 on both sides, f32 arithmetic on the GPU) and of the dot-product test */
 /** seconds one case may run (SwiftShader on a loaded machine is slow) before its process counts as hung */
 const CASE_TIMEOUT_S = Number(process.env.PARAD_GPU_CASE_TIMEOUT ?? 180);
@@ -42,6 +44,8 @@ const GENERATORS: Generator[] = [
   { name: 'rows', kernel: 'k', arb: fc.tuple(rowKernel, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 5 })).map(([source, rows, cols]) => ({ source, args: ((r) => ({ y: floats(r, rows * cols), x: floats(r, rows * cols), w: floats(r, cols), rows, cols }))(prng(rows * 10 + cols)) })) },
   { name: 'affine1d', kernel: 'k', arb: fc.tuple(oneD, fc.integer({ min: 1, max: 12 })).map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, 24), x: floats(r, LEN), n }))(prng(n)) })) },
   { name: 'affine2d', kernel: 'k', arb: fc.tuple(twoD, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 })).map(([source, R, C, W]) => ({ source, args: ((r) => ({ y: floats(r, R * C), x: floats(r, LEN), R, C, W }))(prng(R * 100 + C * 10 + W)) })) },
+  // += / -= reductions of a parallel loop (WGSL: workgroup sums, one atomic per workgroup), up to 4 workgroups
+  { name: 'reduction', kernel: 'k', arb: fc.tuple(reductionKernel(['+=', '-=']), fc.integer({ min: 2, max: 200 })).map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)) })) },
   { name: 'layer', kernel: 'L', arb: layerArb.map((source) => ({ source, args: ((r) => ({ p: floats(r, 5).map((v) => v - 0.7), q: floats(r, 5).map((v) => v - 0.7), k: 0.7, n: 5 }))(prng(5)) })) },
 ];
 
@@ -54,6 +58,7 @@ let report: { adapter: string; canRun: boolean; cases: Record<string, Entry> };
 
 beforeAll(async () => {
   for (const [g, gen] of GENERATORS.entries()) {
+    if (ONLY && !ONLY.includes(gen.name)) continue;
     const samples = fc.sample(gen.arb, { seed: SEED * 7919 + g, numRuns: RUNS });
     for (const [index, { source: src, args }] of samples.entries()) {
       const source = to32(src);

@@ -7,7 +7,7 @@ import { describe, expect } from 'vitest';
 import { test } from '@fast-check/vitest';
 import { checkAdjoint, checkTangent, prng } from '../testing/index.js';
 import { compileAndLoad } from './support/load.js';
-import { header, parallelKernel, program, sequentialKernel, SIZE } from './support/generators.js';
+import { header, parallelKernel, program, reductionKernel, sequentialKernel, SIZE } from './support/generators.js';
 
 const RUNS = Number(process.env.PARAD_PROP_RUNS ?? (process.env.CI ? 60 : 100));
 
@@ -39,6 +39,14 @@ describe('random kernels pass FD and dot-product checks', () => {
 describe('random programs with control flow pass FD and dot-product checks', () => {
   test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })('loops, branches, in-place updates, reassigned locals', async (src) => {
     const rnd = prng(77);
+    const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
+    await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
+  });
+});
+
+describe('random parallel scalar reductions pass FD and dot-product checks', () => {
+  test.prop([reductionKernel()], { numRuns: RUNS, seed: 45 })('+=, -=, *=, Math.max, Math.min, alone or in a time loop', async (src) => {
+    const rnd = prng(78);
     const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
     await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
   });

@@ -18,6 +18,7 @@ import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
 import { planTape } from './analysis/tape.js';
 import { makeNeeds } from './differentiate/needs.js';
+import { coefficientUpdates, kernelReductionsOf } from './ir/reduction.js';
 import { tangentFunction } from './differentiate/tangent.js';
 import { adjointFunction } from './differentiate/adjoint.js';
 import { emitModule, type KernelOutput } from './emit/module.js';
@@ -220,7 +221,7 @@ function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, mo
     let adjoint: FunctionIR | undefined;
     if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, fileName));
     if (modes.includes('b')) {
-      const plan = planTape(k, activity, makeNeeds(activity, userNames));
+      const plan = planTape(k, activity, makeNeeds(activity, userNames, coefficientUpdates(kernelReductionsOf(k))));
       if (plan.usesTape) runtime.push('Tape');
       adjoint = adjointFunction(k, activity, plan, names, fileName);
       functions.push(adjoint);

@@ -146,6 +146,15 @@ export class Names {
     return this.fresh(`_${adjoint}${index}`);
   }
 
+  /**
+   * What the forward sweep records about a parallel reduction of `s` for its adjoint: `_s_won`,
+   * `_s_at0` (the arg-max/arg-min iteration), `_s_zeros`, `_s_nz` (zero factors, product of the
+   * others), `_s_init` (the value before the loop).
+   */
+  reduction(s: string, what: string): string {
+    return this.fresh(`_${s}_${what}`);
+  }
+
   /** A fresh temporary: `_t1`, `_t2`, … (`prefix` distinguishes kinds: t value, s seed). */
   temp(prefix = 't'): string {
     const n = (this.counters.get(prefix) ?? 0) + 1;

@@ -126,6 +126,23 @@ export const program = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.array(fc.inte
     });
   });
 
+/**
+ * A scalar reduction of a parallel loop (`+=`, `-=`, `*=`, `Math.max`, `Math.min`; kernel-language.md),
+ * the loop also updating y in place, optionally inside a sequential loop (its adjoint's records on
+ * the tape), the result returned through another expression.
+ */
+export const REDUCTION_OPS = ['+=', '-=', '*=', 'max', 'min'] as const;
+export const reductionKernel = (ops: readonly (typeof REDUCTION_OPS)[number][] = REDUCTION_OPS) => fc.tuple(fc.constantFrom(...ops), smooth(['x[i]', 'y[i]', 'a']), smooth(['x[i]', 't', 'a']), fc.boolean())
+  .map(([op, e1, e2, timed]) => {
+    const init = op === '*=' ? '1 + 0.1 * a' : op === '+=' || op === '-=' ? 'a' : '0.5 * a';
+    const update = op === 'max' || op === 'min' ? `s = Math.${op}(s, ${e2});` : `s ${op} ${op === '*=' ? `0.5 + ${e2}` : e2};`;
+    const loop = ['let s = ' + init + ';', '// @parallel', 'for (let i = 0; i < n; i++) {', `  const t = ${e1};`, '  y[i] = t * y[i] + 0.1;', `  ${update}`, '}'];
+    const body = timed
+      ? ['let total = 0;', 'for (let r = 0; r < 2; r++) {', ...loop.map((l) => `  ${l}`), '  total += s * (r + 1);', '}', 'return total * a + y[1];']
+      : [...loop, 'return s * a + y[1];'];
+    return `${header}/** @kernel */\nexport function k(y: Float64Array, x: Float64Array, a: f64, n: i32): f64 {\n${body.map((l) => `  ${l}`).join('\n')}\n}\n`;
+  });
+
 const headerI32 = "import type { i32 } from 'parad';\n";
 /** Arrays are long enough for every index the nests below produce (offsets keep them >= 0). */
 export const LEN = 400;

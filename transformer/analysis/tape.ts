@@ -19,6 +19,7 @@ import type { ForLoop, Stmt, Kernel } from '../ir/types.js';
 import { readsOf } from '../ir/build.js';
 import { childBlocks, declaredIn, forEachStmt, readsOfStmts, targetName, writesOf } from '../ir/walk.js';
 import type { Activity } from './activity.js';
+import { kernelReductionsOf, nestOf } from '../ir/reduction.js';
 
 /** What the reverse sweep of a statement reads from the primal state (differentiate/needs.ts makes it). */
 export type Needs = (s: Stmt) => ReadonlySet<string>;
@@ -68,16 +69,8 @@ export interface TapePlan {
   print(): string;
 }
 
-/** The perfect nest of `@parallel` loops starting at `loop`. */
-export function parallelNest(loop: ForLoop): ForLoop[] {
-  const nest = [loop];
-  let cur = loop;
-  while (cur.body.length === 1 && cur.body[0].k === 'for' && cur.body[0].parallel) {
-    cur = cur.body[0];
-    nest.push(cur);
-  }
-  return nest;
-}
+/** The perfect nest of `@parallel` loops starting at `loop` (ir/reduction.ts). */
+export const parallelNest = nestOf;
 
 const union = <T>(a: Iterable<T>, b: Iterable<T>): Set<T> => {
   const s = new Set(a);
@@ -260,10 +253,13 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
         // later statement that overwrites it again needs no push unless something in between reads it
         if (s.k === 'decl' || s.target.k === 'var') cur.delete(t);
       } else if (s.k === 'if') {
-        if (isLive(s, scope.kind) && flagged(s)) flag.add(s);
         const a = walk(s.then, cur, scope);
         const b = walk(s.else, cur, scope);
-        cur = union(union(a, b), flag.has(s) ? [] : readsOf(s.cond));
+        // R evaluates the branch only if its branches have a reverse: otherwise a flag would be dead
+        // (pushed, popped, unused: `if (tape.pop() !== 0) {}`) and the condition is not read
+        const work = reverseWork(s, scope.kind);
+        if (isLive(s, scope.kind) && flagged(s) && work) flag.add(s);
+        cur = union(union(a, b), flag.has(s) || !work ? [] : readsOf(s.cond));
       } else if (s.k === 'for') {
         // the reversed loop evaluates its bounds again; what an iteration's R needs, the R of the
         // iteration before it (run after it) must find: the demand at the loop head, to a fixed point
@@ -279,6 +275,20 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
       }
     }
     return cur;
+  };
+
+  /**
+   * Does R of the branch `s` do anything: adjoints of active targets, pops of pushed values, a
+   * parallel nest's reverse (in the top scope), a nested branch's flag?
+   */
+  const reverseWork = (s: Stmt & { k: 'if' }, kind: Scope['kind']): boolean => {
+    let work = false;
+    forEachStmt([...s.then, ...s.else], (x) => {
+      if ((x.k === 'decl' || x.k === 'assign') && (activity.isActive(x.k === 'decl' ? x.name : targetName(x.target)) || push.has(x))) work = true;
+      else if (x.k === 'if' && flag.has(x)) work = true;
+      else if (isNest(x, kind)) work = true;
+    });
+    return work;
   };
 
   const collectLocals = (body: Stmt[], kind: Scope['kind'], nested: boolean, scope: Scope): void => {
@@ -363,7 +373,10 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   // targets no reverse statement of the body reads (so they need no push).
   let fused: ForLoop | undefined;
   const last = kernel.body[kernel.body.length - 1];
-  if (last && last.k === 'for' && last.parallel && !snapshot.has(last)) {
+  // `*`, `max` and `min` reductions: their adjoints' coefficients are known once every iteration ran
+  const reductions = kernelReductionsOf(kernel);
+  const coefficients = (l: ForLoop) => (reductions.get(l) ?? []).some((r) => r.op !== '+');
+  if (last && last.k === 'for' && last.parallel && !snapshot.has(last) && !coefficients(last)) {
     const scope = scopes.get(last)!;
     const needed = new Set<string>();
     forEachStmt(scope.body, (x) => { for (const n of needs(x)) needed.add(n); });
@@ -382,7 +395,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
     }
   }
 
-  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0;
+  // a nest inside a top-level loop or branch pushes what its reductions' adjoints need
+  const tapedReductions = [...reductions.keys()].some((l) => coefficients(l) && !kernel.body.includes(l));
+  const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0 || tapedReductions;
   return {
     push, flag, snapshot, live, scopes, modified, usesTape, recompute, store, fused,
     print: () => {

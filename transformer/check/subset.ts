@@ -6,7 +6,9 @@
 import type { Kernel, Stmt, ForLoop, Expr } from '../ir/types.js';
 import type { DiagnosticSink } from '../diagnostics.js';
 import { readsOf, walkExpr } from '../ir/build.js';
-import { forEachStmt, writesOf, declaredIn, ownExprs } from '../ir/walk.js';
+import { forEachStmt, writesOf, ownExprs } from '../ir/walk.js';
+import { nestReductions, notAReduction } from '../ir/reduction.js';
+import { nestOf as parallelNest } from '../ir/reduction.js';
 import { CODES } from './codes.js';
 
 export function checkKernel(k: Kernel, sink: DiagnosticSink): void {
@@ -73,20 +75,9 @@ function checkLoop(s: ForLoop, arrays: Set<string>, at: (s: Stmt, code: string, 
     }
   }
   if (s.parallel) {
-    const inner = declaredIn(s.body);
-    for (const n of writesOf(s.body)) {
-      // locals declared outside the loop are shared by all iterations: writing them is a race
-      if (!inner.has(n) && !isArrayWrite(s.body, n)) {
-        at(s, CODES.parallelWritesOuter, `this @parallel loop assigns '${n}', declared outside it: every iteration would write the same variable (a race). Use a sequential loop or write to an array element.`);
-      }
-    }
+    // locals declared outside the loop are shared by all iterations: writing them is a race, unless
+    // every write is a reduction update (ir/reduction.ts)
+    const { problems } = nestReductions(parallelNest(s), (n) => arrays.has(n));
+    for (const [n, problem] of problems) at(s, CODES.parallelWritesOuter, notAReduction(n, problem));
   }
-}
-
-function isArrayWrite(body: Stmt[], name: string): boolean {
-  let arr = false;
-  forEachStmt(body, (s) => {
-    if (s.k === 'assign' && s.target.k === 'index' && s.target.array === name) arr = true;
-  });
-  return arr;
 }

@@ -15,6 +15,7 @@ import { readsOf, v, neg, num, walkExpr, sameExpr } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts, forEachStmt } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
+import { kernelReductionsOf, reductionUpdate, type NestReduction } from '../ir/reduction.js';
 
 /**
  * The adjoint function. Each parallel nest's adjoint is left as a `nestAdjoint` statement (one pass
@@ -29,6 +30,122 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const topScope = plan.scopes.get('top')!;
 
   const isNest = (s: Stmt, scope: Scope): boolean => s.k === 'for' && s.parallel && scope.kind === 'top';
+
+  // ---------------- reductions of parallel nests (ir/reduction.ts) ----------------
+  /**
+   * A `*`, `max` or `min` reduction of an active scalar s: its result's linearization is
+   * c₀·ṡ₀ + Σᵢ cᵢ·ėᵢ, an accumulation with coefficients. The forward sweep records, per nest, what
+   * the coefficients need (declared before the nest, updated by each iteration; pushed after the
+   * nest when it stands inside a top-level loop or branch); each iteration's reverse adds cᵢ·s̄ to
+   * its contribution's adjoint, and after the nest's reverse s̄ becomes c₀·s̄.
+   * - max/min: the iteration whose contribution is the result: cᵢ = 1 there, 0 elsewhere. Ties are
+   *   broken as the sequential loop's adjoint does: `Math.max(s, e)` keeps the earlier value (the
+   *   initial one, then the first iteration), `Math.max(e, s)` takes the later one.
+   * - `*`: cᵢ = s₀·Π_{j≠i} eⱼ, from the count of zero factors and the product of the others.
+   */
+  interface ReductionAdjoint {
+    red: NestReduction;
+    /** forward sweep: before the nest */
+    decls: Stmt[];
+    /** what the forward sweep records, pushed after a nest that is not at the kernel's top level */
+    recorded: string[];
+    /** forward sweep, in the iteration: after `const t = e` */
+    track: (t: string) => Stmt[];
+    /** reverse sweep, in the iteration: the contribution's seed, given its value and s̄ */
+    seed: (value: Expr, sb: Expr) => Expr;
+    /** reverse sweep, after the nest: s̄'s new value (the initial value's adjoint) */
+    initial: (sb: Expr) => Expr;
+  }
+  const kernelReductions = kernelReductionsOf(kernel);
+  const sFirst = (red: NestReduction): boolean => {
+    const u = red.updates[0];
+    return u.value.k === 'call' && u.value.args[0].k === 'var' && u.value.args[0].name === red.name;
+  };
+  const reductionAdjoints = new Map<ForLoop, ReductionAdjoint[]>();
+  const byUpdate = new Map<Stmt, ReductionAdjoint>();
+  const eq = (a: Expr, b: Expr): Expr => ({ k: 'binary', op: '===', l: a, r: b });
+  const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: 'cond', c, t, f });
+  for (const [loop, reds] of kernelReductions) {
+    const list: ReductionAdjoint[] = [];
+    for (const red of reds) {
+      if (red.op === '+' || !isActive(red.name)) continue;
+      const sName = red.name;
+      let ra: ReductionAdjoint;
+      if (red.op === 'max' || red.op === 'min') {
+        const won = names.reduction(sName, 'won');
+        const at = red.nest.map((_, k) => names.reduction(sName, `at${k}`));
+        ra = {
+          red,
+          decls: [won, ...at].map((n) => ({ k: 'decl', name: n, mutable: true, init: num(0) })),
+          recorded: [won, ...at],
+          // the iteration wins as in the sequential loop's adjoint: Math.max(s, e) keeps s on ties, Math.max(e, s) takes e
+          track: (t) => [{ k: 'if', cond: sFirst(red)
+            ? { k: 'unary', op: '!', e: { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(sName), r: v(t) } }
+            : { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(t), r: v(sName) }, else: [],
+            then: [{ k: 'assign', target: { k: 'var', name: won }, op: '=', value: num(1) }, ...red.nest.map((l, k): Stmt => ({ k: 'assign', target: { k: 'var', name: at[k] }, op: '=', value: v(l.v) }))] }],
+          seed: (_value, sb) => cond(red.nest.reduce((c: Expr, l, k) => ({ k: 'binary', op: '&&', l: c, r: eq(v(l.v), v(at[k])) }), eq(v(won), num(1))), sb, num(0)),
+          initial: (sb) => cond(eq(v(won), num(0)), sb, num(0)),
+        };
+      } else {
+        const zeros = names.reduction(sName, 'zeros');
+        const nz = names.reduction(sName, 'nz');
+        const init = names.reduction(sName, 'init');
+        const others = (value: Expr | undefined, sb: Expr): Expr => {
+          const p: Expr = { k: 'binary', op: '*', l: v(init), r: v(nz) };
+          return { k: 'binary', op: '*', l: value ? { k: 'binary', op: '/', l: p, r: value } : p, r: sb };
+        };
+        ra = {
+          red,
+          decls: [
+            { k: 'decl', name: zeros, mutable: true, init: num(0) },
+            { k: 'decl', name: nz, mutable: true, init: num(1) },
+            { k: 'decl', name: init, mutable: false, init: v(sName) },
+          ],
+          recorded: [zeros, nz, init],
+          track: (t) => [{ k: 'if', cond: eq(v(t), num(0)),
+            then: [{ k: 'assign', target: { k: 'var', name: zeros }, op: '+=', value: num(1) }],
+            else: [{ k: 'assign', target: { k: 'var', name: nz }, op: '*=', value: v(t) }] }],
+          seed: (value, sb) => cond({ k: 'binary', op: '!==', l: value, r: num(0) },
+            cond(eq(v(zeros), num(0)), others(value, sb), num(0)),
+            cond(eq(v(zeros), num(1)), others(undefined, sb), num(0))),
+          initial: (sb) => cond(eq(v(zeros), num(0)), { k: 'binary', op: '*', l: v(nz), r: sb }, num(0)),
+        };
+      }
+      list.push(ra);
+      byUpdate.set(red.updates[0], ra);
+    }
+    if (list.length) reductionAdjoints.set(loop, list);
+  }
+  /** The nest's body as the forward sweep runs it: each coefficient reduction's contribution recorded. */
+  const tracked = (loop: ForLoop, body: Stmt[]): Stmt[] => {
+    if (!reductionAdjoints.has(loop)) return body;
+    return body.flatMap((s): Stmt[] => {
+      const ra = byUpdate.get(s);
+      if (!ra || s.k !== 'assign') return [s];
+      const u = reductionUpdate(s, ra.red.name)!;
+      const t = names.temp('t');
+      const value: Expr = s.value.k === 'call' ? { ...s.value, args: s.value.args.map((a) => (a.k === 'var' && a.name === ra.red.name ? a : v(t))) } : v(t);
+      return [{ k: 'decl', name: t, mutable: false, init: u.e }, ...ra.track(t), { ...s, value }];
+    });
+  };
+  /** Forward sweep around a nest: what its reductions' adjoints record, before and after it. */
+  const reductionsAround = (loop: ForLoop, nestStmt: Stmt): Stmt[] => {
+    const list = reductionAdjoints.get(loop);
+    if (!list) return [nestStmt];
+    const pushes = kernel.body.includes(loop) ? [] : list.flatMap((ra) => ra.recorded.map((n): Stmt => ({ k: 'push', tape, value: v(n) })));
+    return [...list.flatMap((ra) => ra.decls), nestStmt, ...pushes];
+  };
+  /** Reverse sweep around a nest: pop what the forward sweep pushed; afterwards the initial values' adjoints. */
+  const reductionsReversed = (loop: ForLoop, rev: Stmt[]): Stmt[] => {
+    const list = reductionAdjoints.get(loop);
+    if (!list) return rev;
+    const pops = kernel.body.includes(loop) ? [] : list.flatMap((ra) => ra.recorded).reverse().map((n): Stmt => ({ k: 'decl', name: n, mutable: false, init: { k: 'pop', tape } }));
+    const after = list.map((ra): Stmt => {
+      const sb = names.b(ra.red.name);
+      return { k: 'assign', target: { k: 'var', name: sb }, op: '=', value: ra.initial(v(sb)) };
+    });
+    return [...pops, ...rev, ...after];
+  };
   const isLive = (s: Stmt, scope: Scope) => scope.kind === 'top' || plan.live.has(s);
 
   // ---------------- values already held by locals ----------------
@@ -74,7 +191,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     for (const s of body) {
       if (isNest(s, scope)) {
         for (const a of plan.snapshot.get(s as ForLoop) ?? []) out.push({ k: 'pushArray', tape, array: a });
-        out.push(withStores(s as ForLoop));
+        out.push(...reductionsAround(s as ForLoop, withStores(s as ForLoop)));
         continue;
       }
       const r = restored?.get(s);
@@ -125,6 +242,17 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     const tbExpr = lvalueExpr(tb);
     const name = targetName(target);
     const L = new Linearizer(names, isActive, knownIn(scope, scope === fusedScope));
+    const ra = byUpdate.get(s);
+    if (ra) {
+      // a coefficient reduction's update: ē += cᵢ·s̄, s̄ unchanged until the nest's reverse is done
+      const r = L.run(reductionUpdate(s, name)!.e);
+      if (!r.lin) return;
+      out.push(...L.pre);
+      const seed = names.temp('s');
+      out.push({ k: 'decl', name: seed, mutable: false, init: ra.seed(r.value, tbExpr) });
+      transposeOf(collectTerms(r.lin), v(seed), names, out);
+      return;
+    }
     const acc = given ? undefined : accumulation(s);
     if (acc) {
       // x += e: x̄ is unchanged, ē += x̄
@@ -158,7 +286,7 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     for (let i = body.length - 1; i >= 0; i--) {
       const s = body[i];
       if (isNest(s, scope)) {
-        out.push(...reverseNest(s as ForLoop));
+        out.push(...reductionsReversed(s as ForLoop, reverseNest(s as ForLoop)));
         continue;
       }
       switch (s.k) {
@@ -217,8 +345,8 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   /** The nest as the forward sweep runs it: the results of stored loops pushed after them. */
   const withStores = (loop: ForLoop): ForLoop => {
     const scope = plan.scopes.get(loop)!;
-    if (!storedIn(scope.body).length) return loop;
-    const body = scope.body.flatMap((s): Stmt[] => [s, ...(plan.store.get(s) ?? []).map((n): Stmt => ({ k: 'push', tape, value: v(n) }))]);
+    if (!storedIn(scope.body).length && !reductionAdjoints.has(loop)) return loop;
+    const body = tracked(loop, scope.body).flatMap((s): Stmt[] => [s, ...(plan.store.get(s) ?? []).map((n): Stmt => ({ k: 'push', tape, value: v(n) }))]);
     return rebuildNest(scope.nest, body, false);
   };
 

@@ -9,6 +9,8 @@ import { Linearizer, linReads } from './linearize.js';
 import type { Activity } from '../analysis/activity.js';
 import type { Needs } from '../analysis/tape.js';
 import { Names } from '../naming.js';
+import { reductionUpdate } from '../ir/reduction.js';
+import { targetName } from '../ir/walk.js';
 
 /** The right-hand side of an assignment as a plain expression (`x += e` → `x + e`). */
 export function rhsOf(s: Stmt & { k: 'decl' | 'assign' }): Expr {
@@ -41,7 +43,11 @@ export function isActiveTarget(s: Stmt & { k: 'decl' | 'assign' }, activity: Act
 
 export type { Needs };
 
-export function makeNeeds(activity: Activity, userNames: Iterable<string>): Needs {
+/**
+ * `reductions`: the updates of `*`, `max` and `min` reductions of parallel loops (ir/reduction.ts),
+ * whose reverse reads the contribution's partials (and, for `*`, its value), never the reduced scalar.
+ */
+export function makeNeeds(activity: Activity, userNames: Iterable<string>, reductions: ReadonlyMap<Stmt, { op: string; updates: Stmt[] }> = new Map()): Needs {
   const memo = new WeakMap<Stmt, Set<string>>();
   const scratch = new Names(userNames);
   const ofExpr = (e: Expr, out: Set<string>) => {
@@ -53,7 +59,12 @@ export function makeNeeds(activity: Activity, userNames: Iterable<string>): Need
     let out = memo.get(s);
     if (out) return out;
     out = new Set<string>();
-    if ((s.k === 'decl' || s.k === 'assign') && isActiveTarget(s, activity)) {
+    const red = reductions.get(s);
+    const u = red && reductionUpdate(s, targetName((s as Stmt & { k: 'assign' }).target));
+    if (u && isActiveTarget(s as Stmt & { k: 'assign' }, activity)) {
+      ofExpr(u.e, out);
+      if (u.op === '*') readsOf(u.e, out);
+    } else if ((s.k === 'decl' || s.k === 'assign') && isActiveTarget(s, activity)) {
       if (s.k === 'assign' && s.target.k === 'index') readsOf(s.target.index, out);
       ofExpr(rhsOf(s), out);
     } else if (s.k === 'return' && s.value) {

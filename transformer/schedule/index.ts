@@ -31,6 +31,7 @@ import { removeDeadCode } from '../ir/dead.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
 import { mergeUpdates } from './merge.js';
 import { tapeInLocals } from './locals.js';
+import { nestReductions, OP_TEXT } from '../ir/reduction.js';
 
 /** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
 export const GPU_COPIES = 65536;
@@ -202,8 +203,17 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const safe: Choice[] = [];
   const versioned: Choice[] = [];
   const condition: string[] = [];
+  const reductions = nestReductions(nest, input.isArray).reductions;
   input.reads.forEach((read, i) => {
     const decision = chosen[i];
+    const red = reductions.find((r) => r.name === read.name);
+    if (red) {
+      // ir/reduction.ts: the iterations' adjoints read the reduced scalar's adjoint, none updates it
+      decision.strategy = 'direct';
+      const forced = input.force ?? input.pragma;
+      decision.reason = `a ${OP_TEXT[red.op]} reduction of the parallel loop: each iteration's adjoint reads ${names.b(read.name)} and updates nothing${forced && forced !== 'direct' ? ` (${forced} cannot be used: there is no update)` : ''}`;
+      return;
+    }
     const want = input.force === 'versioned' ? { strategy: read.strategy, reason: read.reason } : wanted(read, input);
     decision.strategy = want.strategy;
     decision.reason = want.reason;

@@ -10,7 +10,7 @@ import type { Types, WType } from './types.js';
 /** Words WGSL reserves, its types, the builtins the lowering calls, and the shader's own names: kernel identifiers that collide get a trailing `_`. */
 const RESERVED = new Set(`alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override requires return struct switch true var while
 NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield
-f32 f16 i32 u32 bool vec2 vec3 vec4 mat2x2 mat3x3 mat4x4 array atomic ptr sampler texture_2d main u gid nwg
+f32 f16 i32 u32 bool vec2 vec3 vec4 mat2x2 mat3x3 mat4x4 array atomic ptr sampler texture_2d main u gid nwg _lid _grs
 sin cos tan asin acos atan atan2 sinh cosh tanh exp exp2 log log2 pow sqrt abs sign floor ceil trunc fract min max select length arrayLength bitcast`.split(/\s+/));
 
 /** A kernel identifier as a WGSL identifier. */
@@ -18,7 +18,8 @@ export const wname = (name: string): string => {
   const clean = name.replace(/\$/g, '_S');
   // WGSL identifiers must not start with two underscores (`__s1_g` → `_U_s1_g`)
   if (clean.startsWith('__')) return `_U${clean.slice(1)}`;
-  return RESERVED.has(clean) ? `${clean}_` : clean;
+  // `_gr0`, `_gw0`: the workgroup sums of program.ts
+  return RESERVED.has(clean) || /^_g[rw]\d+$/.test(clean) ? `${clean}_` : clean;
 };
 
 const FLOAT_TEXT = (x: number): string => {

@@ -12,6 +12,7 @@ import { adjointName, gpuHostName, tangentName, type Names } from '../../naming.
 import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOut } from './program.js';
 import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
+import { kernelReductionsOf } from '../../ir/reduction.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -45,7 +46,16 @@ export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: Funct
   const partners = (of: (n: string) => string): [string, string][] => k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
   let out: WgslProgramOut[];
   try {
-    out = sources.map((s) => ({ ...wgslProgram(s.params, s.body, ctx), mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx, ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}) }));
+    const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
+    if (nonAdditive) {
+      const line = 'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : '';
+      throw new WgslUnsupported(`the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${line} runs in JavaScript only: on WebGPU, parallel loops reduce with += and -= for now`);
+    }
+    const scalars = names.deviceScalars();
+    out = sources.map((s) => {
+      const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
+      return { ...program, mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx, ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}), ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}) };
+    });
     if (out[0].sequential) {
       sink.warning(CODES.wgslSequential, `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`, k.loc.start, k.loc.start + 1);
     }

@@ -52,7 +52,13 @@ export interface AdjointInfo {
 
 const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: [8, 8, 1], 3: [4, 4, 4] };
 
-export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo): ProgramOut {
+/**
+ * `device` (the primal and `K_d`): the storage buffer for float scalars that must live on the
+ * device: the scalar reductions of parallel loops (ir/reduction.ts; every iteration adds its
+ * contribution atomically) and what host code computes from them. A float the function returns is
+ * then computed by a single-invocation pass into `_ret`.
+ */
+export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo, device?: { scalars: string }): ProgramOut {
   const types = new Types(params, fnBody);
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
@@ -82,6 +88,28 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     body = d.body;
     slots = d.slots;
   }
+  let returns = 0;
+  let onDevice: string | undefined = adjoint?.scalars;
+  const lastStmt = body[body.length - 1];
+  if (!adjoint && device && hasParallel(body) && (reducesScalars(body) || (lastStmt?.k === 'return' && lastStmt.value))) {
+    arrays.add(device.scalars);
+    types.arrays.set(device.scalars, 'f32');
+    const d = deviceScalars(body, [], arrays, types, device.scalars, true);
+    const last = d.body[d.body.length - 1];
+    {
+      body = d.body;
+      slots = d.slots;
+      onDevice = device.scalars;
+      if (last?.k === 'return' && last.value) {
+        // the returned value(s), computed where the scalars are: into `_ret`
+        const items = last.value.k === 'tuple' ? last.value.items : [last.value];
+        returns = items.length;
+        arrays.add(RETURN_BUFFER);
+        types.arrays.set(RETURN_BUFFER, 'f32');
+        body = [...body.slice(0, -1), ...items.map((value, i): Stmt => ({ k: 'assign', target: { k: 'index', array: RETURN_BUFFER, index: num(i) }, op: '=', value, loc: last.loc }))];
+      }
+    }
+  }
   const passes: PassOut[] = [];
   let spans = 0;
   const quote = JSON.stringify;
@@ -95,7 +123,7 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       group = [];
     };
     for (const s of stmts) {
-      if (adjoint && s.k === 'assign' && s.target.k === 'index') group.push(s);
+      if (onDevice && s.k === 'assign' && s.target.k === 'index') group.push(s);
       else {
         flush();
         out.push(...hostStmt(s));
@@ -199,7 +227,7 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
-    if (adjoint) inner = atomicScalars(inner, adjoint.scalars);
+    if (onDevice) inner = atomicScalars(inner, onDevice);
     const local = declaredIn(inner);
     for (const l of nest) local.add(l.v);
     if (tape) {
@@ -222,7 +250,9 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
     const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
-    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape);
+    // the device scalars the iterations add to: a sum per workgroup in workgroup memory, then one atomic add each
+    const sums = onDevice ? workgroupSums(inner, onDevice) : undefined;
+    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape, sums && { buffer: onDevice!, slots: sums });
     passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms, ...packs });
     const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
@@ -241,14 +271,29 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
   const scalars = params.map((p) => ({ name: p.name, type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type }));
-  let parallel = false;
-  forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
-  if (!parallel) {
+  if (!hasParallel(body)) {
     const single = singleInvocation(params, body, types, arrays, ctxName, adjoint);
     return { ...single, scalars, sequential: true, ...(slots ? { deviceScalars: slots } : {}) };
   }
   const hostBody = host(body);
-  return { passes, host: hostBody, scalars, returns: 0, sequential: false, ...(slots ? { deviceScalars: slots } : {}) };
+  return { passes, host: hostBody, scalars, returns, sequential: false, ...(slots?.length || adjoint ? { deviceScalars: slots } : {}) };
+}
+
+/** Does a parallel loop of `body` assign a scalar declared outside it (a reduction, ir/reduction.ts)? */
+function reducesScalars(body: Stmt[]): boolean {
+  let found = false;
+  forEachStmt(body, (s) => {
+    if (s.k !== 'for' || !s.parallel) return;
+    const local = declaredIn([s]);
+    forEachStmt(s.body, (t) => { if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) found = true; });
+  });
+  return found;
+}
+
+function hasParallel(body: Stmt[]): boolean {
+  let parallel = false;
+  forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
+  return parallel;
 }
 
 /**
@@ -525,7 +570,7 @@ function atomicArrays(body: Stmt[]): Set<string> {
 }
 
 /** Uniform struct, bindings and the entry point's first line; a compare-and-swap add per atomic array. */
-function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set()): Code {
+function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set(), shared: string[] = []): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
   if (uniforms.length) lines.push('struct Uniforms {', ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`), '}', '@group(0) @binding(0) var<uniform> u: Uniforms;');
@@ -536,16 +581,56 @@ function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][nu
     lines.push('', `fn ${atomicAdd(a)}(i: i32, v: f32) {`, `  var old: u32 = atomicLoad(&${x}[i]);`, '  loop {',
       `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`, '    if (r.exchanged) {', '      break;', '    }', '    old = r.old_value;', '  }', '}');
   }
+  if (shared.length) lines.push('', ...shared);
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
-  lines.push('fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {');
+  lines.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${shared.length ? ', @builtin(local_invocation_index) _lid: u32' : ''}) {`);
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
 
-/** The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number). */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean): Code {
+/** Private and workgroup-memory names of the workgroup sum of device scalar `slot` (expr.ts reserves them). */
+const privateSum = (slot: number) => `_gr${slot}`;
+const workgroupSum = (slot: number) => `_gw${slot}`;
+
+/**
+ * The constant slots of the device-scalar buffer that a pass body only adds to atomically (`+=`,
+ * `-=`: the scalar reductions of parallel loops, ir/reduction.ts, and scalar adjoints the schedule
+ * left to atomics): each invocation adds to a private sum instead, passCode adds the sums of a
+ * workgroup in workgroup memory and makes one atomic add per workgroup.
+ */
+function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
+  const slots = new Set<number>();
+  const read = new Set<number>();
+  let dynamic = false;
+  const reads = (e: Expr) => walkExpr(e, (x) => {
+    if (x.k !== 'index' || x.array !== buffer) return;
+    if (x.index.k === 'num') read.add(x.index.value);
+    else dynamic = true;
+  });
+  forEachStmt(body, (s) => {
+    for (const e of ownExprs(s)) reads(e);
+    if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer) return;
+    if (s.target.index.k !== 'num') dynamic = true;
+    else if (s.atomic && (s.op === '+=' || s.op === '-=')) slots.add(s.target.index.value);
+    else read.add(s.target.index.value);
+  });
+  const summed = [...slots].filter((k) => !read.has(k)).sort((a, b) => a - b);
+  return dynamic || !summed.length ? undefined : summed;
+}
+
+/**
+ * The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number;
+ * `sums`: device scalars summed per workgroup, see workgroupSums).
+ */
+function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean, sums?: { buffer: string; slots: number[] }): Code {
   const atomics = atomicArrays(body);
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics);
+  if (sums) {
+    atomics.add(sums.buffer);
+    types.sums = new Set(sums.slots);
+  }
+  const size = wg[0] * wg[1] * wg[2];
+  const shared = sums ? sums.slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
+  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics, shared);
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
   // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
   const axes = nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
@@ -565,13 +650,30 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
   });
   const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
   lines.line = nest[0].loc?.line ?? 0;
-  lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
+  // with workgroup sums every invocation reaches the barriers: the body is guarded, not returned from
+  const depth = sums ? 2 : 1;
+  if (sums) lines.push(...sums.slots.map((k) => `  var ${privateSum(k)}: f32 = 0.0;`), `  if (${inRange}) {`);
+  else lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
+  const pad = '  '.repeat(depth);
   if (tape) {
     const flat = nest.length === 1 ? `i32(${axes[0]})` : nest.length === 2 ? 'i32(gid.x) + _e0 * i32(gid.y)' : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
     // (gid.z of a deeper nest is already the flat number of its outer loops)
-    lines.push(`  let ${IT}: i32 = ${flat};`);
+    lines.push(`${pad}let ${IT}: i32 = ${flat};`);
   }
-  atomicStmts(body, types, atomics, 1, lines);
+  try {
+    atomicStmts(body, types, atomics, depth, lines);
+  } finally {
+    types.sums = new Set();
+  }
+  if (sums) {
+    // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
+    const half = 2 ** Math.ceil(Math.log2(size)) / 2;
+    lines.line = 0;
+    lines.push('  }', ...sums.slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`), '  workgroupBarrier();',
+      `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`, `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
+      ...sums.slots.map((k) => `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`), '    }', '    workgroupBarrier();', '  }',
+      '  if (_lid == 0u) {', ...sums.slots.map((k) => `    ${atomicAdd(sums.buffer)}(${k}, ${workgroupSum(k)}[0]);`), '  }');
+  }
   lines.line = 0;
   lines.push('}', '');
   return lines;
@@ -630,6 +732,7 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
           if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
+          else if ((s.op === '+=' || s.op === '-=') && s.target.index.k === 'num' && t.sums.has(s.target.index.value)) out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
           else if (s.op === '+=' || s.op === '-=') out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
           else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
           break;

@@ -26,6 +26,8 @@ export class Types {
   readonly arrays = new Map<string, WType>();
   /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
   atomic = new Set<string>();
+  /** slots of the device-scalar buffer the pass being emitted sums per workgroup (program.ts workgroupSums): their updates go to private sums */
+  sums = new Set<number>();
   /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */
   readonly packNames = new Set<string>();
 
