@@ -23,17 +23,34 @@ export function blur${i}(out: Float64Array, inp: Float64Array, w: Float64Array, 
 }
 `;
 for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, `k${i}.kernel.ts`), kernel(i, 'gain'));
-fs.writeFileSync(path.join(dir, 'index.ts'), Array.from({ length: 20 }, (_, i) => `export * from './k${i}.kernel.ts';`).join('\n'));
+fs.writeFileSync(
+  path.join(dir, 'index.ts'),
+  Array.from({ length: 20 }, (_, i) => `export * from './k${i}.kernel.ts';`).join('\n'),
+);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function measure(cache) {
-  const cold = [], rebuild = [];
+  const cold = [],
+    rebuild = [];
   let transpiled = 0;
   for (let rep = 0; rep < REPS; rep++) {
     const ctx = await esbuild.context({
-      entryPoints: [path.join(dir, 'index.ts')], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
-      absWorkingDir: dir, alias: { parad: path.join(root, 'dist/runtime/index.js') },
-      plugins: [parad({ cache, onKernel: (e) => { if (e.transpiled) transpiled++; } })],
+      entryPoints: [path.join(dir, 'index.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      write: false,
+      logLevel: 'silent',
+      absWorkingDir: dir,
+      alias: { parad: path.join(root, 'dist/runtime/index.js') },
+      plugins: [
+        parad({
+          cache,
+          onKernel: (e) => {
+            if (e.transpiled) transpiled++;
+          },
+        }),
+      ],
     });
     let t0 = performance.now();
     await ctx.rebuild();
@@ -49,9 +66,15 @@ async function measure(cache) {
 }
 const withCache = await measure(true);
 const without = await measure(false);
-console.log(`parad bench:build (node ${process.version}, esbuild ${esbuild.version}, median of ${REPS}): 20 kernel files`);
+console.log(
+  `parad bench:build (node ${process.version}, esbuild ${esbuild.version}, median of ${REPS}): 20 kernel files`,
+);
 console.log('                 cold build ms   rebuild after one change ms   kernels transpiled by the rebuild');
-console.log(`with cache      ${withCache.cold.toFixed(1).padStart(11)}   ${withCache.rebuild.toFixed(1).padStart(27)}   ${String(withCache.transpiled).padStart(5)}`);
-console.log(`without cache   ${without.cold.toFixed(1).padStart(11)}   ${without.rebuild.toFixed(1).padStart(27)}   ${String(without.transpiled).padStart(5)}`);
+console.log(
+  `with cache      ${withCache.cold.toFixed(1).padStart(11)}   ${withCache.rebuild.toFixed(1).padStart(27)}   ${String(withCache.transpiled).padStart(5)}`,
+);
+console.log(
+  `without cache   ${without.cold.toFixed(1).padStart(11)}   ${without.rebuild.toFixed(1).padStart(27)}   ${String(without.transpiled).padStart(5)}`,
+);
 console.log(`rebuild speed-up from the cache: ${(without.rebuild / withCache.rebuild).toFixed(1)}×`);
 fs.rmSync(dir, { recursive: true, force: true });

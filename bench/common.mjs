@@ -87,7 +87,8 @@ export async function timeInterleaved(variants, reps = REPS, warmup = WARMUP) {
  */
 export function relativeError(got, want) {
   if (got.length !== want.length) return Infinity;
-  let scale = 1e-300, err = 0;
+  let scale = 1e-300,
+    err = 0;
   for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
   for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
   return err / scale;
@@ -124,8 +125,10 @@ export function table(head, rows) {
  */
 export function differs(a, ra = {}, b, rb = {}) {
   for (const key of [...Object.keys(a), ...Object.keys(rb ?? {})]) {
-    const x = key in a ? a[key] : [ra?.[key]], y = key in b ? b[key] : [rb?.[key]];
-    let err = x.length === y.length ? 0 : Infinity, scale = 1e-300;
+    const x = key in a ? a[key] : [ra?.[key]],
+      y = key in b ? b[key] : [rb?.[key]];
+    let err = x.length === y.length ? 0 : Infinity,
+      scale = 1e-300;
     for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]));
     for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(x[i] - y[i]) / Math.min(scale, 1 + Math.abs(y[i])));
     if (!(err <= 1e-9)) return `'${key}' (relative ${err.toExponential(2)})`;
@@ -151,7 +154,8 @@ export async function tfjsWithGradients(backend) {
   }
   const tf = require('@tensorflow/tfjs-core');
   if (!tfjsGradients) {
-    const hook = "export async function resolve(s, c, next) { if (/^\\.\\.?\\//.test(s) && !/\\.m?js$/.test(s)) { try { return await next(s + '.js', c); } catch {} } return next(s, c); }";
+    const hook =
+      "export async function resolve(s, c, next) { if (/^\\.\\.?\\//.test(s) && !/\\.m?js$/.test(s)) { try { return await next(s + '.js', c); } catch {} } return next(s, c); }";
     register(`data:text/javascript,${encodeURIComponent(hook)}`);
     await import(pathToFileURL(path.join(path.dirname(tfPath), 'register_all_gradients.js')).href);
     tfjsGradients = true;

@@ -27,8 +27,10 @@ const SMALL = process.env.BENCH_SMALL === '1';
 // relative error vs the JavaScript adjoint: at the check size, and (looser) at the benchmarked size,
 // where a single f32 accumulator sums millions of terms (forced gather or atomics of poly3's wb: the
 // sequential f32 sum of its 4M positive terms is 3.4e-3 off JavaScript's f64 one)
-const TOLERANCE = 1e-3, TOLERANCE_LARGE = 1e-2;
-const GOAL_ADJ = 3, GOAL_CONTENTION = 10;
+const TOLERANCE = 1e-3,
+  TOLERANCE_LARGE = 1e-2;
+const GOAL_ADJ = 3,
+  GOAL_CONTENTION = 10;
 
 // ---- WebGPU on dawn.node ------------------------------------------------------------------------
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -40,11 +42,15 @@ Object.assign(globalThis, globals);
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
 if (!adapter) {
-  console.error('bench:gpu: no WebGPU adapter (install chromium for SwiftShader, or set PARAD_GPU_NATIVE=1 on a machine with a GPU driver)');
+  console.error(
+    'bench:gpu: no WebGPU adapter (install chromium for SwiftShader, or set PARAD_GPU_NATIVE=1 on a machine with a GPU driver)',
+  );
   process.exit(1);
 }
 // adjoint passes bind a kernel's arrays, their adjoints and staging buffers: more than the default 8
-const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
+const device = await adapter.requestDevice({
+  requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
+});
 const info = adapter.info;
 const adapterName = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
 const swiftshader = /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description} ${info.device}`);
@@ -54,7 +60,9 @@ const say = (line = '') => {
   console.log(line);
   out.push(line);
 };
-say(`parad bench:gpu (node ${process.version}, ${new Date().toISOString().slice(0, 10)}, median of ${REPS} after ${WARMUP} warm-up${SMALL ? ', BENCH_SMALL: sizes / 16' : ''})`);
+say(
+  `parad bench:gpu (node ${process.version}, ${new Date().toISOString().slice(0, 10)}, median of ${REPS} after ${WARMUP} warm-up${SMALL ? ', BENCH_SMALL: sizes / 16' : ''})`,
+);
 say(`adapter: ${adapterName}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
 if (swiftshader) {
   say('  SwiftShader is CPU emulation of a GPU: the times are CPU times, and atomic contention is hidden');
@@ -83,7 +91,7 @@ export function poly3(y: Float32Array, x: Float32Array, w: Float32Array, n: i32)
 `;
 
 let seed = 42;
-const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 const arr = (n) => Float32Array.from({ length: n }, () => rnd() - 0.5);
 /** Deterministic, non-uniform adjoint seeds. */
 const seeds = (n) => Float32Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919) % 101) / 101);
@@ -92,22 +100,41 @@ const div = SMALL ? 16 : 1;
 /** Each case: a kernel, and its arguments by parameter name at the benchmarked size and at a small check size. */
 const cases = [
   {
-    name: 'stencil3', file: 'fixtures/stencil1d/stencil1d.ts', kernel: 'stencil3',
+    name: 'stencil3',
+    file: 'fixtures/stencil1d/stencil1d.ts',
+    kernel: 'stencil3',
     what: 'out[i] = w[0]·u[i-1] + w[1]·u[i] + w[2]·u[i+1]',
     make: (n) => ({ out: new Float32Array(n), u: arr(n), w: Float32Array.of(0.25, 0.5, 0.25), n }),
-    size: [2 ** 22 / div], check: [3001],
+    size: [2 ** 22 / div],
+    check: [3001],
   },
   {
-    name: 'conv2d', file: 'fixtures/conv2d/conv2d.ts', kernel: 'conv2d',
+    name: 'conv2d',
+    file: 'fixtures/conv2d/conv2d.ts',
+    kernel: 'conv2d',
     what: 'C=16 H=W=%H F=16 K=3, NCHW, valid',
-    make: (C, H, W, F, K) => ({ out: new Float32Array(F * (H - K + 1) * (W - K + 1)), inp: arr(C * H * W), w: arr(F * C * K * K), bias: arr(F), C, H, W, F, K }),
-    size: [16, 128 / Math.sqrt(div), 128 / Math.sqrt(div), 16, 3], check: [3, 13, 11, 4, 3],
+    make: (C, H, W, F, K) => ({
+      out: new Float32Array(F * (H - K + 1) * (W - K + 1)),
+      inp: arr(C * H * W),
+      w: arr(F * C * K * K),
+      bias: arr(F),
+      C,
+      H,
+      W,
+      F,
+      K,
+    }),
+    size: [16, 128 / Math.sqrt(div), 128 / Math.sqrt(div), 16, 3],
+    check: [3, 13, 11, 4, 3],
   },
   {
-    name: 'poly3', source: POLY3, kernel: 'poly3',
+    name: 'poly3',
+    source: POLY3,
+    kernel: 'poly3',
     what: 'y[i] = w[0]·x[i] + w[1]·x[i]² + w[2]·sin(x[i]): all iterations read w',
     make: (n) => ({ y: new Float32Array(n), x: arr(n), w: Float32Array.of(0.7, -0.3, 0.2), n }),
-    size: [2 ** 22 / div], check: [100003],
+    size: [2 ** 22 / div],
+    check: [100003],
   },
 ];
 const VARIANTS = [
@@ -119,7 +146,8 @@ const VARIANTS = [
 
 /** Largest error relative to the largest |value| (at least 1e-3); NaN on one side only is Infinity. */
 function relError(a, b) {
-  let scale = 1e-3, worst = 0;
+  let scale = 1e-3,
+    worst = 0;
   for (const x of b) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
   for (let i = 0; i < b.length; i++) {
     if (Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
@@ -133,11 +161,13 @@ function relError(a, b) {
  */
 function strategiesOf(r, kernel) {
   const reads = r.analysis.kernels.find((k) => k.name === kernel).loops.flatMap((l) => l.reads);
-  return reads.map((x) => {
-    const d = x.targets?.wgsl ?? x;
-    const fell = d.reason.includes('cannot be used') ? ` (${d.reason.slice(d.reason.indexOf('; ') + 2)})` : '';
-    return `${x.name} ${d.strategy}${fell}`;
-  }).join(', ');
+  return reads
+    .map((x) => {
+      const d = x.targets?.wgsl ?? x;
+      const fell = d.reason.includes('cannot be used') ? ` (${d.reason.slice(d.reason.indexOf('; ') + 2)})` : '';
+      return `${x.name} ${d.strategy}${fell}`;
+    })
+    .join(', ');
 }
 const upload = (a) => uploadTo(device, a);
 const download = (b) => downloadFrom(device, b);
@@ -150,7 +180,8 @@ function argsOf(meta, values) {
   return {
     all,
     primal: () => meta.params.map((p) => all[p.name]),
-    adjoint: (v = all) => meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [v[p.name], v[`${p.name}b`]] : [v[p.name]])),
+    adjoint: (v = all) =>
+      meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [v[p.name], v[`${p.name}b`]] : [v[p.name]])),
   };
 }
 /** The largest error of two states (primal and adjoint arrays) and the array it is in. */
@@ -175,7 +206,10 @@ const fail = (what) => {
 const f2 = (x) => (x === undefined ? 'n/a' : x.toFixed(2));
 const ratio = (a, b) => (a === undefined || b === undefined ? undefined : a / b);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const short = (e) => String(e?.message ?? e).split('\n')[0].slice(0, 160);
+const short = (e) =>
+  String(e?.message ?? e)
+    .split('\n')[0]
+    .slice(0, 160);
 
 const results = [];
 /** Each case's compiled variants and median times (the TF.js comparison uses conv2d's). */
@@ -208,14 +242,16 @@ for (const c of cases) {
     const base = c.make(...c.check);
     const { k, mod } = variants[0];
     if (k) {
-      const js = clone(base), g = clone(base);
+      const js = clone(base),
+        g = clone(base);
       mod[c.kernel](...meta.params.map((p) => js[p.name]));
       await k[c.kernel](...meta.params.map((p) => g[p.name]));
       const bad = mismatch(g, js);
       if (bad) fail(`${c.name}: primal on the GPU and in JavaScript differ in ${bad}`);
     }
     for (const v of variants.filter((x) => !x.failure)) {
-      const js = argsOf(meta, clone(base)), g = argsOf(meta, clone(base));
+      const js = argsOf(meta, clone(base)),
+        g = argsOf(meta, clone(base));
       v.mod[`${c.kernel}_b`](...js.adjoint());
       try {
         await v.k[`${c.kernel}_b`](...g.adjoint());
@@ -224,7 +260,10 @@ for (const c of cases) {
         continue;
       }
       const bad = mismatch(g.all, js.all);
-      if (bad) fail(`${c.name} ${v.label} (${v.strategies}): K_b on the GPU and in JavaScript differ in ${bad} at the check size`);
+      if (bad)
+        fail(
+          `${c.name} ${v.label} (${v.strategies}): K_b on the GPU and in JavaScript differ in ${bad} at the check size`,
+        );
     }
   }
 
@@ -245,9 +284,13 @@ for (const c of cases) {
     await device.queue.onSubmittedWorkDone();
   };
   const primalArgs = meta.params.map((p) => bufs[p.name]);
-  const adjointArgs = meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [bufs[p.name], bufs[`${p.name}b`]] : [bufs[p.name]]));
+  const adjointArgs = meta.params.flatMap((p) =>
+    p.active && p.kind === 'array' ? [bufs[p.name], bufs[`${p.name}b`]] : [bufs[p.name]],
+  );
   // the timed runs: the call (validated and submitted) and the device work it submitted
-  const runs = variants[0].k ? [{ label: 'primal', call: () => variants[0].k[c.kernel](...primalArgs), times: [] }] : [];
+  const runs = variants[0].k
+    ? [{ label: 'primal', call: () => variants[0].k[c.kernel](...primalArgs), times: [] }]
+    : [];
   for (const v of variants) {
     if (v.failure) continue;
     // the benchmarked size's result itself must match JavaScript (this is also a first warm-up)
@@ -259,7 +302,10 @@ for (const c of cases) {
       for (const k of names) got[k] = await download(live[k]);
       v.error = worstError(got, ref.all).err;
       const bad = mismatch(got, ref.all, TOLERANCE_LARGE);
-      if (bad) fail(`${c.name} ${v.label} (${v.strategies}): K_b on the GPU and in JavaScript differ in ${bad} at the benchmarked size`);
+      if (bad)
+        fail(
+          `${c.name} ${v.label} (${v.strategies}): K_b on the GPU and in JavaScript differ in ${bad} at the benchmarked size`,
+        );
     } catch (e) {
       v.failure = short(e);
       continue;
@@ -303,7 +349,12 @@ for (const c of cases) {
  */
 async function tfjsConv2d() {
   // the backend registers itself only where navigator.gpu exists (Node 20 has no navigator)
-  if (!globalThis.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...globalThis.navigator, gpu }, configurable: true, writable: true });
+  if (!globalThis.navigator?.gpu)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...globalThis.navigator, gpu },
+      configurable: true,
+      writable: true,
+    });
   const tf = await tfjsWithGradients('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialize');
   const backend = tf.backend();
@@ -315,14 +366,23 @@ async function tfjsConv2d() {
   };
   const { variants, ms } = byCase.conv2d;
   const meta = variants[0].meta;
-  const toNHWC = (a, C, H, W) => Float32Array.from({ length: a.length }, (_, j) => a[((j % C) * H + Math.floor(j / C / W)) * W + (Math.floor(j / C) % W)]);
-  const filterOf = (w, F, C, K) => Float32Array.from({ length: w.length }, (_, j) => {
-    const f = j % F, c = Math.floor(j / F) % C, kx = Math.floor(j / F / C) % K, ky = Math.floor(j / F / C / K);
-    return w[((f * C + c) * K + ky) * K + kx];
-  });
+  const toNHWC = (a, C, H, W) =>
+    Float32Array.from(
+      { length: a.length },
+      (_, j) => a[((j % C) * H + Math.floor(j / C / W)) * W + (Math.floor(j / C) % W)],
+    );
+  const filterOf = (w, F, C, K) =>
+    Float32Array.from({ length: w.length }, (_, j) => {
+      const f = j % F,
+        c = Math.floor(j / F) % C,
+        kx = Math.floor(j / F / C) % K,
+        ky = Math.floor(j / F / C / K);
+      return w[((f * C + c) * K + ky) * K + kx];
+    });
   const setup = (C, H, W, F, K) => {
     const a = cases[1].make(C, H, W, F, K);
-    const OH = H - K + 1, OW = W - K + 1;
+    const OH = H - K + 1,
+      OW = W - K + 1;
     const seedNCHW = seeds(F * OH * OW);
     const x = tf.tensor4d(toNHWC(a.inp, C, H, W), [1, H, W, C]);
     const w = tf.tensor4d(filterOf(a.w, F, C, K), [K, K, C, F]);
@@ -336,13 +396,28 @@ async function tfjsConv2d() {
   {
     const t = setup(...cases[1].check);
     const { C, H, W, F, K } = t.dims;
-    const js = { ...t.a, outb: t.seedNCHW.slice(), inpb: new Float32Array(t.a.inp.length), wb: new Float32Array(t.a.w.length), biasb: new Float32Array(F) };
-    variants[0].mod.conv2d_b(...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [js[p.name], js[`${p.name}b`]] : [js[p.name]])));
+    const js = {
+      ...t.a,
+      outb: t.seedNCHW.slice(),
+      inpb: new Float32Array(t.a.inp.length),
+      wb: new Float32Array(t.a.w.length),
+      biasb: new Float32Array(F),
+    };
+    variants[0].mod.conv2d_b(
+      ...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [js[p.name], js[`${p.name}b`]] : [js[p.name]])),
+    );
     const [dx, dw, db] = t.grads([t.x, t.w, t.b]);
-    const pairs = [['inpb', await dx.data(), toNHWC(js.inpb, C, H, W)], ['wb', await dw.data(), filterOf(js.wb, F, C, K)], ['biasb', await db.data(), js.biasb]];
+    const pairs = [
+      ['inpb', await dx.data(), toNHWC(js.inpb, C, H, W)],
+      ['wb', await dw.data(), filterOf(js.wb, F, C, K)],
+      ['biasb', await db.data(), js.biasb],
+    ];
     for (const [key, got, want] of pairs) {
       const e = relError(got, want);
-      if (!(e <= TOLERANCE)) fail(`TF.js's gradient and parad's JavaScript adjoint of conv2d differ in '${key}' (relative error ${e.toExponential(2)})`);
+      if (!(e <= TOLERANCE))
+        fail(
+          `TF.js's gradient and parad's JavaScript adjoint of conv2d differ in '${key}' (relative error ${e.toExponential(2)})`,
+        );
     }
     tf.dispose([dx, dw, db, t.x, t.w, t.b, t.s]);
   }
@@ -375,16 +450,37 @@ async function tfjsConv2d() {
 const rows = results.map((r) => {
   const adjPrimal = ratio(r.ms.adjoint, r.ms.primal);
   const ag = ratio(r.ms.atomic, r.ms.gather);
-  const contentionMark = r.contention && ag !== undefined ? (swiftshader ? ' (n/m)' : ag >= GOAL_CONTENTION ? ' ok' : ' MISS') : '';
-  return [r.name, f2(r.ms.primal), f2(r.ms.adjoint), f2(r.ms.gather), f2(r.ms.reduction), f2(r.ms.atomic),
+  const contentionMark =
+    r.contention && ag !== undefined ? (swiftshader ? ' (n/m)' : ag >= GOAL_CONTENTION ? ' ok' : ' MISS') : '';
+  return [
+    r.name,
+    f2(r.ms.primal),
+    f2(r.ms.adjoint),
+    f2(r.ms.gather),
+    f2(r.ms.reduction),
+    f2(r.ms.atomic),
     adjPrimal === undefined ? 'n/a' : `${f2(adjPrimal)} ${adjPrimal <= GOAL_ADJ ? 'ok' : 'MISS'}`,
-    `${f2(ag)}${contentionMark}`, f2(ratio(r.ms.atomic, r.ms.reduction)), f2(ratio(r.ms.atomic, r.ms.adjoint))];
+    `${f2(ag)}${contentionMark}`,
+    f2(ratio(r.ms.atomic, r.ms.reduction)),
+    f2(ratio(r.ms.atomic, r.ms.adjoint)),
+  ];
 });
-const head = ['case', 'primal ms', 'adjoint ms', 'gather ms', 'reduction ms', 'atomic ms', `adjoint/primal (goal <= ${GOAL_ADJ})`, `atomic/gather (goal >= ${GOAL_CONTENTION} on poly3, real GPU)`, 'atomic/reduction', 'atomic/adjoint'];
+const head = [
+  'case',
+  'primal ms',
+  'adjoint ms',
+  'gather ms',
+  'reduction ms',
+  'atomic ms',
+  `adjoint/primal (goal <= ${GOAL_ADJ})`,
+  `atomic/gather (goal >= ${GOAL_CONTENTION} on poly3, real GPU)`,
+  'atomic/reduction',
+  'atomic/adjoint',
+];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((x, i) => (i ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ');
 say();
-say('adjoint = K_b on WebGPU with the analysis\' strategies; gather / reduction / atomic = the same forced');
+say("adjoint = K_b on WebGPU with the analysis' strategies; gather / reduction / atomic = the same forced");
 say('(n/a: failed, see above); every K_b also runs the primal; times until the submitted work is done;');
 say('err above: the largest relative error of the GPU adjoint vs the JavaScript K_b at the benchmarked size');
 say(line(head));
@@ -399,10 +495,20 @@ try {
 }
 // ---- a layer: the heat equation's time loop on WebGPU, checkpointed vs stored ---------------------
 try {
-  const m = load((await compile(to32(fs.readFileSync(path.join(root, 'fixtures/timestep/timestep.ts'), 'utf8')), { fileName: 'fixtures/timestep/timestep.ts', format: 'js', targets: ['ts', 'wgsl'] })).code);
+  const m = load(
+    (
+      await compile(to32(fs.readFileSync(path.join(root, 'fixtures/timestep/timestep.ts'), 'utf8')), {
+        fileName: 'fixtures/timestep/timestep.ts',
+        format: 'js',
+        targets: ['ts', 'wgsl'],
+      })
+    ).code,
+  );
   const k = await createKernels(device, m.wgsl);
-  const n = SMALL ? 1 << 14 : 1 << 18, T = SMALL ? 100 : 300;
-  const u0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i / 97) + 1), w = Float32Array.from({ length: n }, () => 1);
+  const n = SMALL ? 1 << 14 : 1 << 18,
+    T = SMALL ? 100 : 300;
+  const u0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i / 97) + 1),
+    w = Float32Array.from({ length: n }, () => 1);
   const timeLayer = async (f) => {
     const times = [];
     for (let rep = 0; rep < Math.min(REPS, 3) + 1; rep++) {
@@ -415,12 +521,16 @@ try {
   const primal = await timeLayer(() => k.heatRun(u0.slice(), w, 0.2, n, T));
   const stored = await timeLayer(() => k.heatRunAll_b(u0.slice(), new Float32Array(n), w, 0.2, n, T, 1));
   say(`layer heatRun on WebGPU (n = ${n}, T = ${T}; typed arrays in and out, one read-back per call):`);
-  say(`  primal ${primal.toFixed(1)} ms; store-all heatRunAll_b ${stored.toFixed(1)} ms = ${f2(stored / primal)}x the primal`);
+  say(
+    `  primal ${primal.toFixed(1)} ms; store-all heatRunAll_b ${stored.toFixed(1)} ms = ${f2(stored / primal)}x the primal`,
+  );
   for (const c of [5, 10, 30]) {
     runtime.setCheckpointing({ slots: c }, 'heatRun');
     const ms = await timeLayer(() => k.heatRun_b(u0.slice(), new Float32Array(n), w, 0.2, n, T, 1));
     const st = runtime.lastCheckpointRun().stats;
-    say(`  c = ${String(c).padStart(2)}: ${ms.toFixed(1)} ms = ${f2(ms / primal)}x the primal, ${st.forwardSteps} forward steps (${st.recomputed} recomputed)`);
+    say(
+      `  c = ${String(c).padStart(2)}: ${ms.toFixed(1)} ms = ${f2(ms / primal)}x the primal, ${st.forwardSteps} forward steps (${st.recomputed} recomputed)`,
+    );
   }
   runtime.resetCheckpointing();
 } catch (e) {

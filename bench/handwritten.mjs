@@ -11,10 +11,16 @@
 //   guards, clamped window ranges), then the reset of the output adjoint. No allocation per call.
 
 export function stencil1d_b(out, outb, u, ub, w, wb, n) {
-  const w0 = w[0], w1 = w[1], w2 = w[2];
-  let g0 = 0, g1 = 0, g2 = 0;
+  const w0 = w[0],
+    w1 = w[1],
+    w2 = w[2];
+  let g0 = 0,
+    g1 = 0,
+    g2 = 0;
   for (let i = 1; i < n - 1; i++) {
-    const a = u[i - 1], b = u[i], c = u[i + 1];
+    const a = u[i - 1],
+      b = u[i],
+      c = u[i + 1];
     out[i] = w0 * a + w1 * b + w2 * c;
     const g = outb[i];
     outb[i] = 0;
@@ -31,10 +37,16 @@ export function stencil1d_b(out, outb, u, ub, w, wb, n) {
 }
 
 export function stencil1d_b_gather(out, outb, u, ub, w, wb, n) {
-  const w0 = w[0], w1 = w[1], w2 = w[2];
-  let g0 = 0, g1 = 0, g2 = 0;
+  const w0 = w[0],
+    w1 = w[1],
+    w2 = w[2];
+  let g0 = 0,
+    g1 = 0,
+    g2 = 0;
   for (let i = 1; i < n - 1; i++) {
-    const a = u[i - 1], b = u[i], c = u[i + 1];
+    const a = u[i - 1],
+      b = u[i],
+      c = u[i + 1];
     out[i] = w0 * a + w1 * b + w2 * c;
     const g = outb[i];
     g0 += g * a;
@@ -110,7 +122,10 @@ export function stencil2d_b_gather(out, outb, u, ub, c, H, W) {
     }
   }
   // the boundary: rows 0, 1, H-2, H-1 whole, then columns 0, 1, W-2, W-1 of the rows between
-  const ylo = Math.min(2, H), yhi = Math.max(ylo, H - 2), xlo = Math.min(2, W), xhi = Math.max(xlo, W - 2);
+  const ylo = Math.min(2, H),
+    yhi = Math.max(ylo, H - 2),
+    xlo = Math.min(2, W),
+    xhi = Math.max(xlo, W - 2);
   for (let y = 0; y < ylo; y++) for (let x = 0; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
   for (let y = yhi; y < H; y++) for (let x = 0; x < W; x++) edge2d(outb, ub, c, H, W, y, x);
   for (let y = ylo; y < yhi; y++) {
@@ -128,12 +143,17 @@ function outb2d(outb, H, W, y, x) {
 
 /** laplace5's gather at one boundary element of ub. */
 function edge2d(outb, ub, c, H, W, y, x) {
-  const around = outb2d(outb, H, W, y, x - 1) + outb2d(outb, H, W, y, x + 1) + outb2d(outb, H, W, y - 1, x) + outb2d(outb, H, W, y + 1, x);
+  const around =
+    outb2d(outb, H, W, y, x - 1) +
+    outb2d(outb, H, W, y, x + 1) +
+    outb2d(outb, H, W, y - 1, x) +
+    outb2d(outb, H, W, y + 1, x);
   ub[y * W + x] += (1 - 4 * c) * outb2d(outb, H, W, y, x) + c * around;
 }
 
 export function conv2d_b(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K) {
-  const OH = H - K + 1, OW = W - K + 1;
+  const OH = H - K + 1,
+    OW = W - K + 1;
   for (let f = 0; f < F; f++) {
     let gbias = 0;
     for (let oy = 0; oy < OH; oy++) {
@@ -141,7 +161,8 @@ export function conv2d_b(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K
         let acc = bias[f];
         for (let c = 0; c < C; c++) {
           for (let ky = 0; ky < K; ky++) {
-            const wrow = ((f * C + c) * K + ky) * K, irow = (c * H + oy + ky) * W + ox;
+            const wrow = ((f * C + c) * K + ky) * K,
+              irow = (c * H + oy + ky) * W + ox;
             for (let kx = 0; kx < K; kx++) acc += w[wrow + kx] * inp[irow + kx];
           }
         }
@@ -152,7 +173,8 @@ export function conv2d_b(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K
         gbias += g;
         for (let c = 0; c < C; c++) {
           for (let ky = 0; ky < K; ky++) {
-            const wrow = ((f * C + c) * K + ky) * K, irow = (c * H + oy + ky) * W + ox;
+            const wrow = ((f * C + c) * K + ky) * K,
+              irow = (c * H + oy + ky) * W + ox;
             for (let kx = 0; kx < K; kx++) {
               wb[wrow + kx] += inp[irow + kx] * g;
               inpb[irow + kx] += w[wrow + kx] * g;
@@ -166,7 +188,8 @@ export function conv2d_b(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K
 }
 
 export function conv2d_b_gather(out, outb, inp, inpb, w, wb, bias, biasb, C, H, W, F, K) {
-  const OH = H - K + 1, OW = W - K + 1;
+  const OH = H - K + 1,
+    OW = W - K + 1;
   for (let f = 0; f < F; f++) {
     let gbias = 0;
     for (let oy = 0; oy < OH; oy++) {
@@ -174,7 +197,8 @@ export function conv2d_b_gather(out, outb, inp, inpb, w, wb, bias, biasb, C, H, 
         let acc = bias[f];
         for (let c = 0; c < C; c++) {
           for (let ky = 0; ky < K; ky++) {
-            const wrow = ((f * C + c) * K + ky) * K, irow = (c * H + oy + ky) * W + ox;
+            const wrow = ((f * C + c) * K + ky) * K,
+              irow = (c * H + oy + ky) * W + ox;
             for (let kx = 0; kx < K; kx++) acc += w[wrow + kx] * inp[irow + kx];
           }
         }
@@ -192,7 +216,8 @@ export function conv2d_b_gather(out, outb, inp, inpb, w, wb, bias, biasb, C, H, 
         for (let kx = 0; kx < K; kx++) {
           let s = 0;
           for (let oy = 0; oy < OH; oy++) {
-            const orow = (f * OH + oy) * OW, irow = (c * H + oy + ky) * W + kx;
+            const orow = (f * OH + oy) * OW,
+              irow = (c * H + oy + ky) * W + kx;
             for (let ox = 0; ox < OW; ox++) s += outb[orow + ox] * inp[irow + ox];
           }
           wb[((f * C + c) * K + ky) * K + kx] += s;
@@ -204,13 +229,16 @@ export function conv2d_b_gather(out, outb, inp, inpb, w, wb, bias, biasb, C, H, 
   // the outputs that exist (no per-term guard)
   for (let c = 0; c < C; c++) {
     for (let iy = 0; iy < H; iy++) {
-      const ky0 = Math.max(0, iy - OH + 1), ky1 = Math.min(K - 1, iy);
+      const ky0 = Math.max(0, iy - OH + 1),
+        ky1 = Math.min(K - 1, iy);
       for (let ix = 0; ix < W; ix++) {
-        const kx0 = Math.max(0, ix - OW + 1), kx1 = Math.min(K - 1, ix);
+        const kx0 = Math.max(0, ix - OW + 1),
+          kx1 = Math.min(K - 1, ix);
         let s = 0;
         for (let f = 0; f < F; f++) {
           for (let ky = ky0; ky <= ky1; ky++) {
-            const wrow = ((f * C + c) * K + ky) * K, orow = (f * OH + iy - ky) * OW + ix;
+            const wrow = ((f * C + c) * K + ky) * K,
+              orow = (f * OH + iy - ky) * OW + ix;
             for (let kx = kx0; kx <= kx1; kx++) s += w[wrow + kx] * outb[orow - kx];
           }
         }

@@ -42,7 +42,8 @@ export function stencil2d(T, name = 'stencil2d') {
   const h = (T - 1) >> 1;
   const terms = [];
   for (let dy = -h; dy <= h; dy++) {
-    for (let dx = -h; dx <= h; dx++) terms.push(`w[${terms.length}] * u[c${dy ? ` ${dy < 0 ? '-' : '+'} ${Math.abs(dy)} * W` : ''}${signed(dx)}]`);
+    for (let dx = -h; dx <= h; dx++)
+      terms.push(`w[${terms.length}] * u[c${dy ? ` ${dy < 0 ? '-' : '+'} ${Math.abs(dy)} * W` : ''}${signed(dx)}]`);
   }
   return `/** flattened 2-D stencil, ${T}x${T} taps. @kernel */
 export function ${name}(out: Float64Array, u: Float64Array, w: Float64Array, H: i32, W: i32): void {
@@ -75,7 +76,8 @@ ${lines.join('\n')}
 }
 
 /** K stencil kernels: 1-D of radius 1–4 and 2-D of 3×3–7×7 taps, alternating. */
-export const stencilFile = (K) => Array.from({ length: K }, (_, k) => (k % 2 ? stencil1d(1 + (k % 4), `k${k}`) : stencil2d(3 + 2 * (k % 3), `k${k}`)));
+export const stencilFile = (K) =>
+  Array.from({ length: K }, (_, k) => (k % 2 ? stencil1d(1 + (k % 4), `k${k}`) : stencil2d(3 + 2 * (k % 3), `k${k}`)));
 
 /** A kernel file of the given kernels. */
 export const kernelFile = (kernels) => `${header}\n${kernels.join('\n')}`;
@@ -92,7 +94,12 @@ export const families = {
     kernel: 'stencil1d',
     args: (R, rnd) => {
       const n = 200_000;
-      return { n, primal: [new Float64Array(n), fill(rnd, n), fill(rnd, 2 * R + 1), n], adjoints: { out: n, x: n, w: 2 * R + 1 }, seed: 'out' };
+      return {
+        n,
+        primal: [new Float64Array(n), fill(rnd, n), fill(rnd, 2 * R + 1), n],
+        adjoints: { out: n, x: n, w: 2 * R + 1 },
+        seed: 'out',
+      };
     },
   },
   stencil2d: {
@@ -101,8 +108,15 @@ export const families = {
     sizes: [3, 5, 9, 13, 19],
     kernel: 'stencil2d',
     args: (T, rnd) => {
-      const H = 400, W = 400, n = H * W;
-      return { n, primal: [new Float64Array(n), fill(rnd, n), fill(rnd, T * T), H, W], adjoints: { out: n, u: n, w: T * T }, seed: 'out' };
+      const H = 400,
+        W = 400,
+        n = H * W;
+      return {
+        n,
+        primal: [new Float64Array(n), fill(rnd, n), fill(rnd, T * T), H, W],
+        adjoints: { out: n, u: n, w: T * T },
+        seed: 'out',
+      };
     },
   },
   chain: {
@@ -117,7 +131,11 @@ export const families = {
   },
   file: {
     source: (K) => kernelFile(stencilFile(K)),
-    reads: (K) => Array.from({ length: K }, (_, k) => (k % 2 ? 2 * (2 * (1 + (k % 4)) + 1) : 2 * (3 + 2 * (k % 3)) ** 2)).reduce((a, b) => a + b, 0),
+    reads: (K) =>
+      Array.from({ length: K }, (_, k) => (k % 2 ? 2 * (2 * (1 + (k % 4)) + 1) : 2 * (3 + 2 * (k % 3)) ** 2)).reduce(
+        (a, b) => a + b,
+        0,
+      ),
     sizes: [1, 4, 15, 60],
     // the first kernel (a 3×3 stencil) stands for the file's
     kernel: 'k0',
@@ -138,8 +156,10 @@ function random(seed = 42) {
 export function slope(xs, ys) {
   const pts = xs.map((x, i) => [Math.log(x), Math.log(ys[i])]).filter(([, y]) => Number.isFinite(y));
   if (pts.length < 2) return NaN;
-  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length, my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
-  const sxy = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0), sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length,
+    my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+  const sxy = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0),
+    sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
   return sxy / sxx;
 }
 
@@ -163,7 +183,14 @@ async function compileChild(family, size) {
   const r = await compile(source, { fileName: `${family}-${size}.ts` });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const out = { ms, cpuMs: (cpu.user + cpu.system) / 1000, peakMb: peakMb(), warmMb, queries: z3Stats().queries, errors: r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message) };
+  const out = {
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakMb: peakMb(),
+    warmMb,
+    queries: z3Stats().queries,
+    errors: r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+  };
   if (r.code) {
     const js = await esbuild.transform(r.code, { loader: 'ts', format: 'esm' });
     fs.mkdirSync(outDir, { recursive: true });
@@ -193,10 +220,13 @@ async function runChild(family, size, which) {
     }
     return args;
   };
-  const call = which === 'K' ? () => mod[f.kernel](...primal) : (() => {
-    const args = bArgs();
-    return () => mod[`${f.kernel}_b`](...args);
-  })();
+  const call =
+    which === 'K'
+      ? () => mod[f.kernel](...primal)
+      : (() => {
+          const args = bArgs();
+          return () => mod[`${f.kernel}_b`](...args);
+        })();
   globalThis.gc?.();
   const dataMb = peakMb();
   const reps = Number(process.env.BENCH_SCALE_REPS ?? 5);
@@ -211,7 +241,11 @@ async function runChild(family, size, which) {
 }
 
 function child(args) {
-  const text = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  const text = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=8192', fileURLToPath(import.meta.url), ...args],
+    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return JSON.parse(text);
 }
 
@@ -223,7 +257,9 @@ async function main(selected) {
     const f = families[family];
     const sizes = process.env.BENCH_SCALE_SIZES ? process.env.BENCH_SCALE_SIZES.split(',').map(Number) : f.sizes;
     console.log(`\n## ${family}\n`);
-    console.log('| size | reads | transpile ms | CPU ms | peak MB | compile MB | z3 queries | K ms | K_b ms | K_b/K time | K MB | K_b MB | K_b/K memory | K_b +arrays of n |');
+    console.log(
+      '| size | reads | transpile ms | CPU ms | peak MB | compile MB | z3 queries | K ms | K_b ms | K_b/K time | K MB | K_b MB | K_b/K memory | K_b +arrays of n |',
+    );
     console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const rows = [];
     for (const size of sizes) {
@@ -237,17 +273,40 @@ async function main(selected) {
       const row = { size, reads: f.reads(size), ...c, compileMb: c.peakMb - c.warmMb, k, b };
       rows.push(row);
       const extra = ((b.peakMb - b.dataMb) * 2 ** 20) / (8 * b.n);
-      console.log(`| ${size} | ${row.reads} | ${fmt(c.ms)} | ${fmt(c.cpuMs)} | ${fmt(c.peakMb)} | ${fmt(row.compileMb)} | ${c.queries} | ${fmt(k.ms, 1)} | ${fmt(b.ms, 1)} | ${fmt(b.ms / k.ms, 2)} | ${fmt(k.peakMb)} | ${fmt(b.peakMb)} | ${fmt(b.peakMb / k.peakMb, 2)} | ${fmt(extra, 1)} |`);
+      console.log(
+        `| ${size} | ${row.reads} | ${fmt(c.ms)} | ${fmt(c.cpuMs)} | ${fmt(c.peakMb)} | ${fmt(row.compileMb)} | ${c.queries} | ${fmt(k.ms, 1)} | ${fmt(b.ms, 1)} | ${fmt(b.ms / k.ms, 2)} | ${fmt(k.peakMb)} | ${fmt(b.peakMb)} | ${fmt(b.peakMb / k.peakMb, 2)} | ${fmt(extra, 1)} |`,
+      );
     }
     const reads = rows.map((r) => r.reads);
-    const s = { family, time: slope(reads, rows.map((r) => r.ms)), cpu: slope(reads, rows.map((r) => r.cpuMs)), memory: slope(reads, rows.map((r) => r.compileMb)), kb: slope(reads, rows.map((r) => r.b.ms / r.k.ms)) };
+    const s = {
+      family,
+      time: slope(
+        reads,
+        rows.map((r) => r.ms),
+      ),
+      cpu: slope(
+        reads,
+        rows.map((r) => r.cpuMs),
+      ),
+      memory: slope(
+        reads,
+        rows.map((r) => r.compileMb),
+      ),
+      kb: slope(
+        reads,
+        rows.map((r) => r.b.ms / r.k.ms),
+      ),
+    };
     summary.push(s);
-    console.log(`\ngrowth exponent against reads: transpile time ${fmt(s.time, 2)} (CPU ${fmt(s.cpu, 2)}), compile memory ${fmt(s.memory, 2)}, K_b/K time ${fmt(s.kb, 2)}`);
+    console.log(
+      `\ngrowth exponent against reads: transpile time ${fmt(s.time, 2)} (CPU ${fmt(s.cpu, 2)}), compile memory ${fmt(s.memory, 2)}, K_b/K time ${fmt(s.kb, 2)}`,
+    );
   }
   console.log('\n## growth exponents (log-log slope against reads; 1 = linear)\n');
   console.log('| family | transpile time | transpile CPU | compile memory | K_b/K time |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const s of summary) console.log(`| ${s.family} | ${fmt(s.time, 2)} | ${fmt(s.cpu, 2)} | ${fmt(s.memory, 2)} | ${fmt(s.kb, 2)} |`);
+  for (const s of summary)
+    console.log(`| ${s.family} | ${fmt(s.time, 2)} | ${fmt(s.cpu, 2)} | ${fmt(s.memory, 2)} | ${fmt(s.kb, 2)} |`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -9,7 +9,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { analyze, compile, formatDiagnostic, resolveFromDisk, type Diagnostic, type FileReport, type Mode, type Strategy, type Target } from '../transformer/index.js';
+import {
+  analyze,
+  compile,
+  formatDiagnostic,
+  resolveFromDisk,
+  type Diagnostic,
+  type FileReport,
+  type Mode,
+  type Strategy,
+  type Target,
+} from '../transformer/index.js';
 import { CODES } from '../transformer/check/codes.js';
 
 export const EXIT_OK = 0;
@@ -63,14 +73,40 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
   program
     .command('transpile')
     .description('write the tangent (K_d) and adjoint (K_b) of every @kernel in the given files to <dir>/<name>.ad.ts')
-    .argument('<files...>', 'kernel files or globs (quote globs: \'kernels/**/*.ts\')')
+    .argument('<files...>', "kernel files or globs (quote globs: 'kernels/**/*.ts')")
     .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
     .addOption(new Option('-f, --format <format>', 'output language').choices(['ts', 'js']).default('ts'))
-    .addOption(new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)').argParser(parseModes).default(['d', 'b'], 'd,b'))
-    .addOption(new Option('-t, --target <targets>', 'targets, comma-separated: ts (the TypeScript/JS module), wgsl (also export `wgsl`: WebGPU compute shaders; docs/wgsl.md)').argParser(parseTargets).default(['ts'], 'ts'))
-    .option('--emit-wgsl <dir>', 'with --target wgsl (required): also write each shader to <dir>/<function>.<pass>.wgsl for inspection')
-    .addOption(new Option('--adjoint <strategy>', 'use this adjoint strategy for every parallel read where it applies, instead of the schedule\'s choice (direct: racy on parallel targets where reads are shared)').choices(['direct', 'gather', 'reduction', 'atomic']))
-    .addOption(new Option('--schedule <kind>', 'how the JavaScript adjoint\'s parallel loops are scheduled: sequential (plain updates, the fastest in JS) or parallel (gathers and reductions, as a parallel target needs)').choices(['sequential', 'parallel']).default('sequential'))
+    .addOption(
+      new Option('-m, --modes <modes>', 'derivative modes to generate, comma-separated: d (tangent), b (adjoint)')
+        .argParser(parseModes)
+        .default(['d', 'b'], 'd,b'),
+    )
+    .addOption(
+      new Option(
+        '-t, --target <targets>',
+        'targets, comma-separated: ts (the TypeScript/JS module), wgsl (also export `wgsl`: WebGPU compute shaders; docs/wgsl.md)',
+      )
+        .argParser(parseTargets)
+        .default(['ts'], 'ts'),
+    )
+    .option(
+      '--emit-wgsl <dir>',
+      'with --target wgsl (required): also write each shader to <dir>/<function>.<pass>.wgsl for inspection',
+    )
+    .addOption(
+      new Option(
+        '--adjoint <strategy>',
+        "use this adjoint strategy for every parallel read where it applies, instead of the schedule's choice (direct: racy on parallel targets where reads are shared)",
+      ).choices(['direct', 'gather', 'reduction', 'atomic']),
+    )
+    .addOption(
+      new Option(
+        '--schedule <kind>',
+        "how the JavaScript adjoint's parallel loops are scheduled: sequential (plain updates, the fastest in JS) or parallel (gathers and reductions, as a parallel target needs)",
+      )
+        .choices(['sequential', 'parallel'])
+        .default('sequential'),
+    )
     .option('--check', 'write nothing; exit 1 if an output is missing or differs from what would be written')
     .option('-q, --quiet', 'print only diagnostics and errors')
     .action(async (files: string[], opts: TranspileOptions) => {
@@ -101,16 +137,24 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
 }
 
 function parseTargets(value: string): Target[] {
-  const targets = value.split(',').map((m) => m.trim()).filter(Boolean);
+  const targets = value
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const bad = targets.filter((m) => m !== 'ts' && m !== 'wgsl');
-  if (!targets.length || bad.length) throw new InvalidArgumentError(`expected ts, wgsl or ts,wgsl${bad.length ? ` (unknown target '${bad[0]}')` : ''}`);
+  if (!targets.length || bad.length)
+    throw new InvalidArgumentError(`expected ts, wgsl or ts,wgsl${bad.length ? ` (unknown target '${bad[0]}')` : ''}`);
   return [...new Set(['ts', ...targets])] as Target[];
 }
 
 function parseModes(value: string): Mode[] {
-  const modes = value.split(',').map((m) => m.trim()).filter(Boolean);
+  const modes = value
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const bad = modes.filter((m) => m !== 'd' && m !== 'b');
-  if (!modes.length || bad.length) throw new InvalidArgumentError(`expected d, b or d,b${bad.length ? ` (unknown mode '${bad[0]}')` : ''}`);
+  if (!modes.length || bad.length)
+    throw new InvalidArgumentError(`expected d, b or d,b${bad.length ? ` (unknown mode '${bad[0]}')` : ''}`);
   return [...new Set(modes)] as Mode[];
 }
 
@@ -119,7 +163,10 @@ function packageVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'parad' && pkg.version) return pkg.version;
     } catch {
       // no package.json here: keep looking upwards
@@ -143,7 +190,12 @@ async function resolveInputs(patterns: string[], ctx: Context): Promise<{ files:
   const named = new Set<string>();
   for (const pattern of patterns) {
     if (isDynamicPattern(pattern)) {
-      const matches = await glob(pattern, { cwd: ctx.cwd, absolute: true, onlyFiles: true, ignore: ['**/node_modules/**', '**/*.ad.ts', '**/*.ad.js', '**/*.d.ts'] });
+      const matches = await glob(pattern, {
+        cwd: ctx.cwd,
+        absolute: true,
+        onlyFiles: true,
+        ignore: ['**/node_modules/**', '**/*.ad.ts', '**/*.ad.js', '**/*.d.ts'],
+      });
       if (!matches.length) throw new UsageError(`no files match '${pattern}'`);
       files.push(...matches.map((f) => path.resolve(f)).sort());
       continue;
@@ -151,7 +203,10 @@ async function resolveInputs(patterns: string[], ctx: Context): Promise<{ files:
     const file = path.resolve(ctx.cwd, pattern);
     const info = await stat(file).catch(() => undefined);
     if (!info) throw new UsageError(`file not found: ${pattern}`);
-    if (!info.isFile()) throw new UsageError(`${pattern} is not a file (to transpile a folder, pass a glob such as '${pattern.replace(/\/$/, '')}/*.ts')`);
+    if (!info.isFile())
+      throw new UsageError(
+        `${pattern} is not a file (to transpile a folder, pass a glob such as '${pattern.replace(/\/$/, '')}/*.ts')`,
+      );
     files.push(file);
     named.add(file);
   }
@@ -175,7 +230,10 @@ function planOutputs(inputs: string[], outDir: string, format: 'ts' | 'js', ctx:
   for (const input of inputs) {
     const target = path.join(outDir, `${path.basename(input, path.extname(input))}.ad.${format}`);
     const other = owner.get(target);
-    if (other) throw new UsageError(`${display(ctx, other)} and ${display(ctx, input)} would both be written to ${display(ctx, target)}`);
+    if (other)
+      throw new UsageError(
+        `${display(ctx, other)} and ${display(ctx, input)} would both be written to ${display(ctx, target)}`,
+      );
     owner.set(target, input);
     targets.set(input, target);
   }
@@ -184,7 +242,10 @@ function planOutputs(inputs: string[], outDir: string, format: 'ts' | 'js', ctx:
 
 /** Writes through a temporary file in the same directory, so a reader never sees a partial file. */
 async function writeAtomically(target: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     await writeFile(tmp, text, { flag: 'wx' });
     await rename(tmp, target);
@@ -205,7 +266,8 @@ async function readIfExists(file: string): Promise<string | undefined> {
 
 async function transpile(patterns: string[], opts: TranspileOptions, ctx: Context): Promise<number> {
   // the shaders are part of the wgsl target's output: without it there would be nothing to write
-  if (opts.emitWgsl && !opts.target.includes('wgsl')) throw new UsageError('--emit-wgsl writes the shaders of --target wgsl: add --target wgsl');
+  if (opts.emitWgsl && !opts.target.includes('wgsl'))
+    throw new UsageError('--emit-wgsl writes the shaders of --target wgsl: add --target wgsl');
   const { files: inputs, globbed } = await resolveInputs(patterns, ctx);
   const outDir = path.resolve(ctx.cwd, opts.out);
   const outInfo = await stat(outDir).catch(() => undefined);
@@ -214,10 +276,14 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
   if (opts.format === 'js' && !opts.check) {
     const pkg = nearestPackageJson(outDir);
     if (pkg?.type !== 'module') {
-      ctx.err(`parad: warning: the generated .ad.js files are ES modules, but Node will load them as CommonJS: ${pkg ? `${display(ctx, pkg.file)} has no "type": "module"` : 'no package.json with "type": "module" above the output folder'}. Set it, or use --format ts with a bundler.\n`);
+      ctx.err(
+        `parad: warning: the generated .ad.js files are ES modules, but Node will load them as CommonJS: ${pkg ? `${display(ctx, pkg.file)} has no "type": "module"` : 'no package.json with "type": "module" above the output folder'}. Set it, or use --format ts with a bundler.\n`,
+      );
     }
   }
-  const say = (text: string) => { if (!opts.quiet) ctx.out(`${text}\n`); };
+  const say = (text: string) => {
+    if (!opts.quiet) ctx.out(`${text}\n`);
+  };
   let failed = false;
 
   for (const input of inputs) {
@@ -226,9 +292,19 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const source = await readFile(input, 'utf8');
     let result;
     try {
-      result = await compile(source, { fileName, format: opts.format, modes: opts.modes, strategy: opts.adjoint, schedule: opts.schedule, targets: opts.target, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
+      result = await compile(source, {
+        fileName,
+        format: opts.format,
+        modes: opts.modes,
+        strategy: opts.adjoint,
+        schedule: opts.schedule,
+        targets: opts.target,
+        resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd),
+      });
     } catch (e) {
-      ctx.err(`parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`);
+      ctx.err(
+        `parad: error: internal error while compiling ${fileName}: ${(e as Error).stack ?? e}\nPlease report it with this file.\n`,
+      );
       failed = true;
       continue;
     }
@@ -237,7 +313,9 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors || result.code === undefined) {
       const warnings = result.diagnostics.length - errors;
-      ctx.err(`${fileName}: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}; ${display(ctx, target)} not ${opts.check ? 'checked' : 'written'}\n`);
+      ctx.err(
+        `${fileName}: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}; ${display(ctx, target)} not ${opts.check ? 'checked' : 'written'}\n`,
+      );
       failed = true;
       continue;
     }
@@ -248,7 +326,9 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
       if (current === result.code) {
         say(`${shown} is up to date`);
       } else {
-        ctx.err(`${shown} is ${current === undefined ? 'missing' : 'out of date'} (run the same command without --check to regenerate it)\n`);
+        ctx.err(
+          `${shown} is ${current === undefined ? 'missing' : 'out of date'} (run the same command without --check to regenerate it)\n`,
+        );
         failed = true;
       }
       continue;
@@ -263,7 +343,9 @@ async function transpile(patterns: string[], opts: TranspileOptions, ctx: Contex
     }
     const layers = result.kernels.filter((k) => k.kind === 'layer').length;
     const kernels = result.kernels.length - layers;
-    say(`wrote ${shown} (${[kernels || !layers ? plural(kernels, 'kernel') : '', layers ? plural(layers, 'layer') : ''].filter(Boolean).join(', ')})`);
+    say(
+      `wrote ${shown} (${[kernels || !layers ? plural(kernels, 'kernel') : '', layers ? plural(layers, 'layer') : ''].filter(Boolean).join(', ')})`,
+    );
     if (opts.emitWgsl && result.shaders?.length) {
       const dir = path.resolve(ctx.cwd, opts.emitWgsl);
       await mkdir(dir, { recursive: true });
@@ -282,7 +364,10 @@ async function analyzeFiles(patterns: string[], opts: { json?: boolean }, ctx: C
   for (const input of inputs) {
     const fileName = display(ctx, input);
     const source = await readFile(input, 'utf8');
-    const result = await analyze(source, { fileName, resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd) });
+    const result = await analyze(source, {
+      fileName,
+      resolveImport: (spec, from) => resolveFromDisk(spec, from, ctx.cwd),
+    });
     if (skipped(input, globbed, result.diagnostics, ctx)) continue;
     for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d, source)}\n\n`);
     if (result.diagnostics.some((d) => d.severity === 'error')) failed = true;
@@ -308,7 +393,10 @@ function toJson(files: FileReport[]) {
             exclusiveRead: r.exclusiveRead,
             strategy: r.strategy,
             reason: r.reason,
-            targets: { ts: r.targets?.ts ?? { strategy: r.strategy, reason: r.reason }, wgsl: r.targets?.wgsl ?? { strategy: r.strategy, reason: r.reason } },
+            targets: {
+              ts: r.targets?.ts ?? { strategy: r.strategy, reason: r.reason },
+              wgsl: r.targets?.wgsl ?? { strategy: r.strategy, reason: r.reason },
+            },
             condition: r.condition,
             witness: r.witness,
             assumed: r.assumed,

@@ -10,7 +10,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ts } from 'ts-morph';
-import { GenMapping, maybeAddMapping, setSourceContent, toEncodedMap, type EncodedSourceMap } from '@jridgewell/gen-mapping';
+import {
+  GenMapping,
+  maybeAddMapping,
+  setSourceContent,
+  toEncodedMap,
+  type EncodedSourceMap,
+} from '@jridgewell/gen-mapping';
 import { TraceMap, eachMapping } from '@jridgewell/trace-mapping';
 import { compile, importCandidates, resolveFromDisk, type Mode, type Target } from '../transformer/index.js';
 import type { Diagnostic } from '../transformer/diagnostics.js';
@@ -97,7 +103,14 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
     const fileName = path.relative(root, file).split(path.sep).join('/');
     const text = hash([source, fileName]);
     // every option that changes the generated module or its map
-    const key = hash([options.target ?? ['ts'], options.modes ?? ['d', 'b'], options.adjoint ?? null, options.schedule ?? 'sequential', format, sourcemap]);
+    const key = hash([
+      options.target ?? ['ts'],
+      options.modes ?? ['d', 'b'],
+      options.adjoint ?? null,
+      options.schedule ?? 'sequential',
+      format,
+      sourcemap,
+    ]);
     const entry = cache.get(file);
     const hit = entry?.text === text ? entry.variants.get(key) : undefined;
     if (hit && options.cache !== false && (await Promise.all(hit.imports.map(same))).every(Boolean)) {
@@ -114,29 +127,58 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
       else for (const c of importCandidates(spec, from, root)) imports.push({ fileName: c, source: undefined });
       return f;
     };
-    const r = await compile(source, { fileName, targets: options.target ?? ['ts'], modes: options.modes, strategy: options.adjoint, schedule: options.schedule, resolveImport });
-    const result: LoadedKernel = { fileName, source, diagnostics: r.diagnostics, watchFiles: [file, ...new Set(imports.map((f) => f.fileName))] };
+    const r = await compile(source, {
+      fileName,
+      targets: options.target ?? ['ts'],
+      modes: options.modes,
+      strategy: options.adjoint,
+      schedule: options.schedule,
+      resolveImport,
+    });
+    const result: LoadedKernel = {
+      fileName,
+      source,
+      diagnostics: r.diagnostics,
+      watchFiles: [file, ...new Set(imports.map((f) => f.fileName))],
+    };
     if (r.code) {
       const lines = r.sourceLines ?? [];
       // the files of the lines: this kernel file, then the imported ones (their text as compiled)
       const files = (r.sourceFiles ?? [fileName]).map((f, i) => {
         const abs = i === 0 ? file : path.resolve(root, f);
-        return { file: abs, source: i === 0 ? source : imports.find((x) => x.fileName === abs)?.source ?? null };
+        return { file: abs, source: i === 0 ? source : (imports.find((x) => x.fileName === abs)?.source ?? null) };
       });
       const at = (line: number): [number, number] => [r.sourceFileOf?.[line] ?? 0, lines[line] ?? 0];
       if (format === 'ts') {
         result.code = r.code;
-        if (sourcemap) result.map = lineMap(lines.map((_, i) => [i + 1, ...at(i)]), file, files);
+        if (sourcemap)
+          result.map = lineMap(
+            lines.map((_, i) => [i + 1, ...at(i)]),
+            file,
+            files,
+          );
       } else {
-        const js = ts.transpileModule(r.code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false, sourceMap: sourcemap } });
+        const js = ts.transpileModule(r.code, {
+          compilerOptions: {
+            target: ts.ScriptTarget.ES2022,
+            module: ts.ModuleKind.ESNext,
+            verbatimModuleSyntax: false,
+            sourceMap: sourcemap,
+          },
+        });
         result.code = js.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
         // the JavaScript's lines → the TypeScript's lines → the kernel's lines
         if (sourcemap && js.sourceMapText) {
           const byLine = new Map<number, [number, number]>();
           eachMapping(new TraceMap(js.sourceMapText), (m) => {
-            if (m.originalLine !== null && !byLine.has(m.generatedLine)) byLine.set(m.generatedLine, at(m.originalLine - 1));
+            if (m.originalLine !== null && !byLine.has(m.generatedLine))
+              byLine.set(m.generatedLine, at(m.originalLine - 1));
           });
-          result.map = lineMap([...byLine].map(([g, [f, l]]) => [g, f, l]), file, files);
+          result.map = lineMap(
+            [...byLine].map(([g, [f, l]]) => [g, f, l]),
+            file,
+            files,
+          );
         }
       }
     }
@@ -154,7 +196,7 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
 
   /** `./blur.kernel.ad.js` imported from the folder `dir`: the kernel file it stands for, if there is one. */
   async function resolveAdImport(spec: string, dir: string): Promise<string | undefined> {
-    if (!AD_IMPORT.test(spec) || !/^\.{1,2}\//.test(spec) && !path.isAbsolute(spec)) return undefined;
+    if (!AD_IMPORT.test(spec) || (!/^\.{1,2}\//.test(spec) && !path.isAbsolute(spec))) return undefined;
     const kernel = path.resolve(dir, spec.replace(AD_IMPORT, '.ts'));
     return filter.test(kernel) && (await exists(kernel)) ? kernel : undefined;
   }
@@ -164,7 +206,11 @@ export function kernelTranspiler(options: ParadPluginOptions = {}) {
 
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
-const exists = (file: string) => fs.access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** `<kernel>.ad.d.ts`: the declarations of the generated module (its signatures are all explicit). */
 async function writeDeclarations(kernel: string, code: string): Promise<void> {
@@ -178,11 +224,20 @@ async function writeDeclarations(kernel: string, code: string): Promise<void> {
  * A source map of whole lines: `[generated line, file, kernel line]` (lines 1-based, kernel line 0:
  * none; file: an index into `files`, the kernel file and the imported ones, with their text).
  */
-function lineMap(entries: [number, number, number][], file: string, files: { file: string; source: string | null }[]): EncodedSourceMap {
+function lineMap(
+  entries: [number, number, number][],
+  file: string,
+  files: { file: string; source: string | null }[],
+): EncodedSourceMap {
   const map = new GenMapping({ file: `${path.basename(file)}.ad.ts` });
   for (const f of files) setSourceContent(map, f.file, f.source);
   for (const [generated, index, line] of entries) {
-    if (line > 0 && files[index]) maybeAddMapping(map, { generated: { line: generated, column: 0 }, source: files[index].file, original: { line, column: 0 } });
+    if (line > 0 && files[index])
+      maybeAddMapping(map, {
+        generated: { line: generated, column: 0 },
+        source: files[index].file,
+        original: { line, column: 0 },
+      });
   }
   return toEncodedMap(map);
 }

@@ -38,7 +38,8 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
         const k = await kernels.load(args.path, { root, format: 'ts', sourcemap });
         // a diagnostic of a kernel file a layer imports is in that file (and its import a note)
         const fileOf = (name: string) => (name === k.fileName ? args.path : path.resolve(root, name));
-        const messages = (severity: Diagnostic['severity']) => k.diagnostics.filter((d) => d.severity === severity).map((d) => message(d, fileOf));
+        const messages = (severity: Diagnostic['severity']) =>
+          k.diagnostics.filter((d) => d.severity === severity).map((d) => message(d, fileOf));
         return {
           errors: messages('error'),
           warnings: messages('warning'),
@@ -54,7 +55,13 @@ export function parad(options: ParadPluginOptions = {}): Plugin {
 
 /** A parad diagnostic as an esbuild message (esbuild's columns are 0-based); its related locations are notes. */
 function message(d: Diagnostic, fileOf: (name: string) => string): PartialMessage {
-  const location = (l: Location) => ({ file: fileOf(l.file), line: l.line, column: Math.max(0, l.column - 1), length: l.length, lineText: l.lineText });
+  const location = (l: Location) => ({
+    file: fileOf(l.file),
+    line: l.line,
+    column: Math.max(0, l.column - 1),
+    length: l.length,
+    lineText: l.lineText,
+  });
   return {
     id: d.code,
     pluginName: 'parad',

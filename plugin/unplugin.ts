@@ -25,12 +25,19 @@ export type { ParadPluginOptions } from './core.js';
 /** A bundler's module id as a file path: no query (`?v=…`), no virtual-module prefix. */
 const fileOf = (id: string) => id.replace(/^\0/, '').replace(/[?#].*$/, '');
 
-export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, false> = createUnplugin<ParadPluginOptions | undefined, false>((options = {}, meta) => {
+export const unpluginParad: UnpluginInstance<ParadPluginOptions | undefined, false> = createUnplugin<
+  ParadPluginOptions | undefined,
+  false
+>((options = {}, meta) => {
   const kernels = kernelTranspiler(options);
   let root = process.cwd();
   // esbuild and Bun compile TypeScript themselves; the others get JavaScript (and its map)
   const format = meta.framework === 'bun' || meta.framework === 'esbuild' ? 'ts' : 'js';
-  const rollupLike = meta.framework === 'rollup' || meta.framework === 'vite' || meta.framework === 'rolldown' || meta.framework === 'unloader';
+  const rollupLike =
+    meta.framework === 'rollup' ||
+    meta.framework === 'vite' ||
+    meta.framework === 'rolldown' ||
+    meta.framework === 'unloader';
 
   /** The kernel's diagnostics, in the tool's way (an error throws). */
   function report(ctx: UnpluginContext, k: LoadedKernel): void {

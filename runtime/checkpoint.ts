@@ -122,15 +122,20 @@ interface Planner {
  */
 export function checkpointSchedule(steps: number | ChainCosts, slots: number): Schedule {
   const chain = typeof steps === 'number' ? undefined : steps;
-  const l = chain ? chain.forwardCost.length : steps as number;
-  if (!Number.isInteger(l) || l < 0) throw new RangeError(`parad: chain length must be a non-negative integer, got ${l}`);
-  if (!(slots >= 0) || Number.isNaN(slots)) throw new RangeError(`parad: checkpoint budget must be a non-negative number, got ${slots}`);
+  const l = chain ? chain.forwardCost.length : (steps as number);
+  if (!Number.isInteger(l) || l < 0)
+    throw new RangeError(`parad: chain length must be a non-negative integer, got ${l}`);
+  if (!(slots >= 0) || Number.isNaN(slots))
+    throw new RangeError(`parad: checkpoint budget must be a non-negative number, got ${slots}`);
   const f = chain?.forwardCost ?? [];
-  for (const v of f) if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`parad: forward costs must be finite and >= 0, got ${v}`);
+  for (const v of f)
+    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`parad: forward costs must be finite and >= 0, got ${v}`);
   const sizes = chain?.stateSize;
   if (sizes) {
-    if (sizes.length !== l) throw new RangeError(`parad: stateSize needs one size per state x_0..x_${l - 1} (${l}), got ${sizes.length}`);
-    for (const s of sizes) if (!Number.isInteger(s) || s < 1) throw new RangeError(`parad: state sizes must be positive integers, got ${s}`);
+    if (sizes.length !== l)
+      throw new RangeError(`parad: stateSize needs one size per state x_0..x_${l - 1} (${l}), got ${sizes.length}`);
+    for (const s of sizes)
+      if (!Number.isInteger(s) || s < 1) throw new RangeError(`parad: state sizes must be positive integers, got ${s}`);
   }
   const budget = Math.floor(slots);
   const first = sizes?.[0] ?? 1;
@@ -139,9 +144,10 @@ export function checkpointSchedule(steps: number | ChainCosts, slots: number): S
   }
   const backward = (chain?.backwardCost ?? []).reduce((s, v) => s + v, 0);
   const unit = f.length > 0 && f.every((v) => v === f[0]) ? f[0] : chain ? undefined : 1;
-  const planner = sizes || unit === undefined
-    ? dpPlanner(f, sizes ?? new Array<number>(l).fill(1), budget - first)
-    : uniformPlanner(l, Math.min(budget, l), unit);
+  const planner =
+    sizes || unit === undefined
+      ? dpPlanner(f, sizes ?? new Array<number>(l).fill(1), budget - first)
+      : uniformPlanner(l, Math.min(budget, l), unit);
   const schedule = emit(l, budget, planner);
   schedule.cost = planner.total + backward;
   return schedule;
@@ -176,7 +182,10 @@ function uniformPlanner(l: number, c: number, unit: number): Planner {
       // n - 1 (advancing to x_{b-1} once) is a lower bound
       for (let m = 1; m < n - 1 && bestCost > n - 1; m++) {
         const v = cost(n, m, k);
-        if (v < bestCost) { best = m; bestCost = v; }
+        if (v < bestCost) {
+          best = m;
+          bestCost = v;
+        }
       }
       return a + best;
     },
@@ -192,7 +201,9 @@ function dpPlanner(f: number[], sizes: number[], extra: number): Planner {
   for (let m = 1; m < l - 1; m++) all += sizes[m];
   const W = Math.max(0, Math.min(extra, all)) + 1;
   if ((l * l * l * W) / 6 > DP_WORK_LIMIT) {
-    throw new RangeError(`parad: a heterogeneous chain of ${l} steps with budget ${extra} is too large to plan exactly (give uniform costs, or fewer steps)`);
+    throw new RangeError(
+      `parad: a heterogeneous chain of ${l} steps with budget ${extra} is too large to plan exactly (give uniform costs, or fewer steps)`,
+    );
   }
   const P = new Float64Array(l + 1); // P[m] - P[a] = F(a, m), the cost of advancing x_a to x_m
   for (let i = 0; i < l; i++) P[i + 1] = P[i] + f[i];
@@ -274,7 +285,10 @@ function emit(l: number, budget: number, planner: Planner): Schedule {
   }
   while (tasks.length > 0) {
     const t = tasks.pop()!;
-    if ('free' in t) { release(t.free); continue; }
+    if ('free' in t) {
+      release(t.free);
+      continue;
+    }
     const { a, b, budget: M, slot } = t;
     if (cur !== a) actions.push({ kind: 'restore', slot, state: a });
     const m = b - a === 1 ? a : planner.split(a, b, M);
@@ -309,7 +323,13 @@ let last: CheckpointStats | undefined;
 /** Runs `schedule` through `ops`; its statistics are also `lastCheckpointStats()`. */
 export function runCheckpointed(schedule: Schedule, ops: CheckpointOps): CheckpointStats {
   const stats: CheckpointStats = {
-    steps: schedule.steps, forwardSteps: 0, recomputed: 0, reverseSteps: 0, stores: 0, restores: 0, peakSlots: 0,
+    steps: schedule.steps,
+    forwardSteps: 0,
+    recomputed: 0,
+    reverseSteps: 0,
+    stores: 0,
+    restores: 0,
+    peakSlots: 0,
   };
   runActions(schedule.actions, 0, schedule.actions.length, ops, stats, { n: 0 });
   stats.recomputed = stats.forwardSteps - Math.max(0, schedule.steps - 1);
@@ -410,7 +430,9 @@ export function checkpointSlots(site: CheckpointSite, steps: number, bytesPerSta
   else if (s?.budgetBytes !== undefined) {
     slots = slotsForBudget(s.budgetBytes, bytesPerState);
     if (slots < 1) {
-      throw new RangeError(`parad: ${site.layer} (line ${site.line}): a checkpoint budget of ${s.budgetBytes} bytes holds no state of ${bytesPerState} bytes`);
+      throw new RangeError(
+        `parad: ${site.layer} (line ${site.line}): a checkpoint budget of ${s.budgetBytes} bytes holds no state of ${bytesPerState} bytes`,
+      );
     }
   } else slots = site.slots ?? Math.max(1, Math.ceil(Math.sqrt(steps)));
   return slots;
@@ -467,16 +489,31 @@ export interface CheckpointedLoop {
  * reverse steps do not restore their input). So a run holds `slots + 1` copies and the working
  * state; its statistics do not count step l's run in `forward` (a primal run) nor the final restore.
  */
-export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerState: number, ops: CheckpointOps, costs?: number[]): CheckpointedLoop {
+export function checkpointLoop(
+  site: CheckpointSite,
+  steps: number,
+  bytesPerState: number,
+  ops: CheckpointOps,
+  costs?: number[],
+): CheckpointedLoop {
   const slots = checkpointSlots(site, steps, bytesPerState);
   const schedule = costs ? cachedSchedule(steps, slots, costs) : cachedSchedule(steps, slots);
-  const stats: CheckpointStats = { steps, forwardSteps: 0, recomputed: 0, reverseSteps: 0, stores: 0, restores: 0, peakSlots: 0 };
+  const stats: CheckpointStats = {
+    steps,
+    forwardSteps: 0,
+    recomputed: 0,
+    reverseSteps: 0,
+    stores: 0,
+    restores: 0,
+    peakSlots: 0,
+  };
   const first = schedule.actions.findIndex((a) => a.kind === 'reverse');
   const held = { n: 0 };
   let state: 'new' | 'forward' | 'done' = 'new';
   return {
     forward() {
-      if (state !== 'new') throw new Error(`parad: checkpointed loop of ${site.layer} (line ${site.line}) run forward twice`);
+      if (state !== 'new')
+        throw new Error(`parad: checkpointed loop of ${site.layer} (line ${site.line}) run forward twice`);
       state = 'forward';
       if (steps === 0) return;
       runActions(schedule.actions, 0, first, ops, stats, held);
@@ -484,7 +521,10 @@ export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerStat
       ops.forward(steps);
     },
     reverse() {
-      if (state !== 'forward') throw new Error(`parad: checkpointed loop of ${site.layer} (line ${site.line}) reversed before its forward sweep`);
+      if (state !== 'forward')
+        throw new Error(
+          `parad: checkpointed loop of ${site.layer} (line ${site.line}) reversed before its forward sweep`,
+        );
       state = 'done';
       if (steps > 0) {
         ops.restore(slots, steps - 1);
@@ -503,7 +543,14 @@ export function checkpointLoop(site: CheckpointSite, steps: number, bytesPerStat
   };
 }
 
-function runActions(actions: CheckpointAction[], from: number, to: number, ops: CheckpointOps, stats: CheckpointStats, held: { n: number }): void {
+function runActions(
+  actions: CheckpointAction[],
+  from: number,
+  to: number,
+  ops: CheckpointOps,
+  stats: CheckpointStats,
+  held: { n: number },
+): void {
   for (let i = from; i < to; i++) {
     const act = actions[i];
     switch (act.kind) {

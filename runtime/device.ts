@@ -9,7 +9,11 @@
 
 export type TypedArray = Float32Array | Int32Array | Uint32Array;
 
-export const isBuffer = (a: unknown): a is GPUBuffer => typeof a === 'object' && a !== null && typeof (a as GPUBuffer).mapAsync === 'function' && typeof (a as GPUBuffer).size === 'number';
+export const isBuffer = (a: unknown): a is GPUBuffer =>
+  typeof a === 'object' &&
+  a !== null &&
+  typeof (a as GPUBuffer).mapAsync === 'function' &&
+  typeof (a as GPUBuffer).size === 'number';
 
 export const GPU_BUFFER_USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
 /** Storage buffers of a call: arrays, scratch, copies (copied to and from). */
@@ -50,7 +54,10 @@ export class DeviceContext {
 
   /** Throws the ParadGpuError of `name`'s call once the device is lost. */
   checkLost(name: string): void {
-    if (this.lost !== undefined) throw new ParadGpuError(`${name}: the GPU device was lost (${this.lost}); create a new device and call createKernels again`);
+    if (this.lost !== undefined)
+      throw new ParadGpuError(
+        `${name}: the GPU device was lost (${this.lost}); create a new device and call createKernels again`,
+      );
   }
 
   /** A storage buffer from the pool (not zeroed), at least 4 bytes, a multiple of 4. */
@@ -61,7 +68,9 @@ export class DeviceContext {
   /** A uniform buffer holding `data`: from the pool when `pooled` (a call's), else a new one (an `encode`'s: the caller submits later). */
   uniform(data: ArrayBuffer | Uint32Array<ArrayBuffer>, pooled = true): GPUBuffer {
     const usage = GPU_BUFFER_USAGE.UNIFORM | GPU_BUFFER_USAGE.COPY_DST;
-    const uniform = pooled ? this.pool.take(data.byteLength, usage) : this.device.createBuffer({ size: data.byteLength, usage });
+    const uniform = pooled
+      ? this.pool.take(data.byteLength, usage)
+      : this.device.createBuffer({ size: data.byteLength, usage });
     this.device.queue.writeBuffer(uniform, 0, data);
     return uniform;
   }
@@ -76,7 +85,11 @@ export class DeviceContext {
     let p = this.pipelines.get(code);
     if (!p) {
       const module = this.device.createShaderModule(label ? { code, label } : { code });
-      p = this.device.createComputePipeline(label ? { layout: 'auto', compute: { module, entryPoint: 'main' }, label } : { layout: 'auto', compute: { module, entryPoint: 'main' } });
+      p = this.device.createComputePipeline(
+        label
+          ? { layout: 'auto', compute: { module, entryPoint: 'main' }, label }
+          : { layout: 'auto', compute: { module, entryPoint: 'main' } },
+      );
       this.pipelines.set(code, p);
     }
     return p;

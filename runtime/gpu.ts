@@ -22,16 +22,38 @@ import { ParadGpuError, contextOf } from './device.js';
 import { kernelPrograms, type KernelCall, type KernelOptions } from './kernels.js';
 import { layerCalls } from './layers.js';
 
-export { checkShaderModule, shaderSourceMap, type ShaderSourceLocation, type ShaderWarningHandler } from './shader-check.js';
-export { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, STORAGE_USAGE, giveBack, isBuffer, takeStorage, takeUniform, type TypedArray } from './device.js';
+export {
+  checkShaderModule,
+  shaderSourceMap,
+  type ShaderSourceLocation,
+  type ShaderWarningHandler,
+} from './shader-check.js';
+export {
+  GPU_BUFFER_USAGE,
+  MAX_WORKGROUPS,
+  ParadGpuError,
+  STORAGE_USAGE,
+  giveBack,
+  isBuffer,
+  takeStorage,
+  takeUniform,
+  type TypedArray,
+} from './device.js';
 export { REDUCE_WGSL, prepareKernels, type KernelCall, type KernelOptions } from './kernels.js';
 
 /** Kernels, tangents and adjoints of a generated module's `wgsl` export, by function name (`K`, `K_d`, `K_b`). */
-export async function createKernels(device: GPUDevice, wgsl: WgslModule, options: KernelOptions = {}): Promise<Record<string, KernelCall>> {
-  if (wgsl?.version !== 1) throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
+export async function createKernels(
+  device: GPUDevice,
+  wgsl: WgslModule,
+  options: KernelOptions = {},
+): Promise<Record<string, KernelCall>> {
+  if (wgsl?.version !== 1)
+    throw new ParadGpuError('createKernels: expected the `wgsl` export of a module generated with --target ts,wgsl');
   contextOf(device); // the device's loss is watched from here on
   const programs = kernelPrograms(device, wgsl.kernels, options);
-  const out: Record<string, KernelCall> = Object.fromEntries(Object.entries(programs).map(([name, p]) => [name, p.call]));
+  const out: Record<string, KernelCall> = Object.fromEntries(
+    Object.entries(programs).map(([name, p]) => [name, p.call]),
+  );
   if (wgsl.layers) Object.assign(out, layerCalls(device, wgsl.layers, programs));
   return out;
 }

@@ -8,7 +8,16 @@
 /// <reference types="@webgpu/types" />
 import type { GpuDispatch, WgslPass, WgslProgram } from './index.js';
 import { checkShaderModule, type ShaderWarningHandler } from './shader-check.js';
-import { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, STORAGE_USAGE, contextOf, isBuffer, type DeviceContext, type TypedArray } from './device.js';
+import {
+  GPU_BUFFER_USAGE,
+  MAX_WORKGROUPS,
+  ParadGpuError,
+  STORAGE_USAGE,
+  contextOf,
+  isBuffer,
+  type DeviceContext,
+  type TypedArray,
+} from './device.js';
 
 type Arg = TypedArray | GPUBuffer | number;
 /**
@@ -26,7 +35,10 @@ export interface KernelCall {
    * once the work is done; a float kernel (K_d of one) where its value (and tangent) will be: `ret`,
    * elements 0 (and 1).
    */
-  encode(encoder: GPUCommandEncoder, ...args: (GPUBuffer | number)[]): { scalars: GPUBuffer; keys: string[] } | { ret: GPUBuffer; count: number } | undefined;
+  encode(
+    encoder: GPUCommandEncoder,
+    ...args: (GPUBuffer | number)[]
+  ): { scalars: GPUBuffer; keys: string[] } | { ret: GPUBuffer; count: number } | undefined;
 }
 
 /** An array argument bound to a storage buffer. */
@@ -119,7 +131,11 @@ function uniformBuffer(gpu: DeviceContext, pooled: boolean, pass: WgslPass, valu
 export interface KernelProgram {
   readonly call: KernelCall;
   /** `encode` with its buffers from the device's pool, collected in `used` (the caller gives them back after its work is done) */
-  encodePooled(encoder: GPUCommandEncoder, used: GPUBuffer[], ...args: (GPUBuffer | number)[]): ReturnType<KernelCall['encode']>;
+  encodePooled(
+    encoder: GPUCommandEncoder,
+    used: GPUBuffer[],
+    ...args: (GPUBuffer | number)[]
+  ): ReturnType<KernelCall['encode']>;
   /** its pipelines made (once), or the error that prevents them */
   ready(): Promise<void>;
 }
@@ -138,12 +154,17 @@ export async function prepareKernels(kernels: Record<string, KernelCall>): Promi
 }
 
 /** The calls of a module's kernels, tangents and adjoints, by function name (`K`, `K_d`, `K_b`). */
-export function kernelPrograms(device: GPUDevice, kernels: Record<string, { primal: WgslProgram; d?: WgslProgram; b?: WgslProgram }>, options: KernelOptions): Record<string, KernelProgram> {
+export function kernelPrograms(
+  device: GPUDevice,
+  kernels: Record<string, { primal: WgslProgram; d?: WgslProgram; b?: WgslProgram }>,
+  options: KernelOptions,
+): Record<string, KernelProgram> {
   const out: Record<string, KernelProgram> = {};
   // each function's pipelines are made on its first call: one that fails (a shader that does not
   // compile, a limit of the device) rejects its own calls, not the module
   for (const k of Object.values(kernels)) {
-    for (const program of [k.primal, k.d, k.b]) if (program) out[program.name] = programCall(contextOf(device), program, options);
+    for (const program of [k.primal, k.d, k.b])
+      if (program) out[program.name] = programCall(contextOf(device), program, options);
   }
   return out;
 }
@@ -165,12 +186,20 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
       const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
       // errors and warnings at the kernel lines the WGSL lines come from (the shader's source map)
       try {
-        await checkShaderModule(module, pass.code, `${program.name}: pass ${i}`, { onWarning: options.onShaderWarning, errorType: ParadGpuError, fallback: { file: program.file, sourceLines: pass.sourceLines } });
+        await checkShaderModule(module, pass.code, `${program.name}: pass ${i}`, {
+          onWarning: options.onShaderWarning,
+          errorType: ParadGpuError,
+          fallback: { file: program.file, sourceLines: pass.sourceLines },
+        });
       } catch (e) {
         await device.popErrorScope();
         throw e;
       }
-      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` });
+      const pipeline = device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: `${program.name} pass ${i}`,
+      });
       const err = await device.popErrorScope();
       if (err) throw new ParadGpuError(`${program.name}: pass ${i}: ${err.message}`);
       made.push(pipeline);
@@ -178,7 +207,16 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
     }
     return made;
   };
-  const ready = (): Promise<void> => (making ??= make().then((p) => { pipelines = p; }, (e) => { failure = e; throw e; }));
+  const ready = (): Promise<void> =>
+    (making ??= make().then(
+      (p) => {
+        pipelines = p;
+      },
+      (e) => {
+        failure = e;
+        throw e;
+      },
+    ));
   /** The pipelines for a synchronous `encode` before any call: made without waiting for compile messages. */
   const pipelinesNow = (): GPUComputePipeline[] => {
     if (failure) throw failure;
@@ -187,7 +225,14 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
         let p = cached.get(pass.code);
         if (!p) {
           const module = device.createShaderModule({ code: pass.code, label: `${program.name} pass ${i}` });
-          cached.set(pass.code, (p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `${program.name} pass ${i}` })));
+          cached.set(
+            pass.code,
+            (p = device.createComputePipeline({
+              layout: 'auto',
+              compute: { module, entryPoint: 'main' },
+              label: `${program.name} pass ${i}`,
+            })),
+          );
         }
         return p;
       });
@@ -198,11 +243,17 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
   /** Arguments bound: storage buffers by name (uploaded typed arrays, or the caller's GPUBuffers), and what the host function gets. */
   const bind = (args: Arg[], allowTyped: boolean) => {
     gpu.checkLost(program.name);
-    if (args.length !== program.params.length) throw new ParadGpuError(`${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`);
+    if (args.length !== program.params.length)
+      throw new ParadGpuError(
+        `${program.name} takes ${program.params.length} arguments (${program.params.map((p) => p.name).join(', ')}), got ${args.length}`,
+      );
     // an i32 or u32 scalar is an integer of its type (as the TypeScript entry points check), before anything is uploaded
     program.params.forEach((p, i) => {
       const a = args[i];
-      if (typeof a === 'number' && (p.type === 'i32' ? (a | 0) !== a : p.type === 'u32' && a >>> 0 !== a)) throw new RangeError(`${program.name}: ${p.name} is ${a}, needs an integer ${p.type === 'u32' ? '>= 0 ' : ''}(${p.type})`);
+      if (typeof a === 'number' && (p.type === 'i32' ? (a | 0) !== a : p.type === 'u32' && a >>> 0 !== a))
+        throw new RangeError(
+          `${program.name}: ${p.name} is ${a}, needs an integer ${p.type === 'u32' ? '>= 0 ' : ''}(${p.type})`,
+        );
     });
     const arrays = new Map<string, Bound>();
     const hostArgs: unknown[] = [];
@@ -210,7 +261,8 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
       const a = args[i];
       const ctor = ARRAY_TYPES[p.type];
       if (!ctor) {
-        if (typeof a !== 'number') throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a number (${p.type})`);
+        if (typeof a !== 'number')
+          throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a number (${p.type})`);
         hostArgs.push(a);
         return;
       }
@@ -219,8 +271,12 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
         hostArgs.push({ length: Math.floor(a.size / 4) });
         return;
       }
-      if (!allowTyped) throw new ParadGpuError(`${program.name}.encode: argument '${p.name}' must be a GPUBuffer (typed arrays need a call, which uploads and reads back)`);
-      if (!(a instanceof ctor)) throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type} or a GPUBuffer`);
+      if (!allowTyped)
+        throw new ParadGpuError(
+          `${program.name}.encode: argument '${p.name}' must be a GPUBuffer (typed arrays need a call, which uploads and reads back)`,
+        );
+      if (!(a instanceof ctor))
+        throw new ParadGpuError(`${program.name}: argument '${p.name}' must be a ${p.type} or a GPUBuffer`);
       // storage buffers: at least 4 bytes, a multiple of 4
       // exactly the array's size (a shader's arrayLength is x.length), at least 4 bytes
       const buffer = pool.take(Math.max(4, a.byteLength), STORAGE_USAGE);
@@ -230,15 +286,24 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
     });
     // a derivative array has its array's length
     for (const [partner, of] of program.partners ?? []) {
-      const a = args[program.params.findIndex((p) => p.name === partner)], b = args[program.params.findIndex((p) => p.name === of)];
+      const a = args[program.params.findIndex((p) => p.name === partner)],
+        b = args[program.params.findIndex((p) => p.name === of)];
       const len = (x: Arg) => (isBuffer(x) ? Math.floor(x.size / 4) : (x as TypedArray).length);
-      if (len(a) !== len(b)) throw new ParadGpuError(`${program.name}: argument '${partner}' has ${len(a)} elements, '${of}' ${len(b)}: a derivative array has the length of its array`);
+      if (len(a) !== len(b))
+        throw new ParadGpuError(
+          `${program.name}: argument '${partner}' has ${len(a)} elements, '${of}' ${len(b)}: a derivative array has the length of its array`,
+        );
     }
     return { arrays, hostArgs };
   };
 
   /** Records the passes into `encoder` (the host function decides which, how often, over what). */
-  const record = (encoder: GPUCommandEncoder, arrays: Map<string, Bound>, hostArgs: unknown[], uniformsUsed: GPUBuffer[] | undefined) => {
+  const record = (
+    encoder: GPUCommandEncoder,
+    arrays: Map<string, Bound>,
+    hostArgs: unknown[],
+    uniformsUsed: GPUBuffer[] | undefined,
+  ) => {
     const pipelines = pipelinesNow();
     // device work of the adjoint: buffers of the call (pooled after a call; an encode's live on with the caller's work)
     const temp = (bytes: number): GPUBuffer => {
@@ -265,12 +330,15 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
     const snapshots: GPUBuffer[] = [];
     const segments: GPUBuffer[] = [];
     const scalars: number[] = [];
-    const underflow = (what: string) => new ParadGpuError(`${program.name}: tape underflow (${what}): the generated adjoint is inconsistent`);
+    const underflow = (what: string) =>
+      new ParadGpuError(`${program.name}: tape underflow (${what}): the generated adjoint is inconsistent`);
     const ctx: GpuDispatch = {
       alloc(name, length) {
         const limit = device.limits.maxStorageBufferBindingSize;
         if (length * 4 > limit) {
-          throw new ParadGpuError(`${program.name}: the scratch buffer '${name}' needs ${length * 4} bytes, over the device's maxStorageBufferBindingSize of ${limit} (request a higher limit in requestDevice)`);
+          throw new ParadGpuError(
+            `${program.name}: the scratch buffer '${name}' needs ${length * 4} bytes, over the device's maxStorageBufferBindingSize of ${limit} (request a higher limit in requestDevice)`,
+          );
         }
         const buffer = temp(length * 4);
         encoder.clearBuffer(buffer);
@@ -314,16 +382,24 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
         const dst = named(target);
         dst.written = true;
         let src = named(partial).buffer;
-        for (let m = copies; ;) {
+        for (let m = copies; ; ) {
           const chunks = Math.ceil(m / REDUCE_SPAN);
-          if (chunks > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: a reduction over ${copies} copies is over WebGPU's workgroup limit`);
+          if (chunks > MAX_WORKGROUPS)
+            throw new ParadGpuError(
+              `${program.name}: a reduction over ${copies} copies is over WebGPU's workgroup limit`,
+            );
           const last = chunks === 1;
           const out = last ? dst.buffer : temp(chunks * len * 4);
           const uniform = gpu.uniform(new Uint32Array([m, len, offset, last ? 1 : 0]), uniformsUsed !== undefined);
           uniformsUsed?.push(uniform);
-          const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
-            { binding: 0, resource: { buffer: uniform } }, { binding: 1, resource: { buffer: src } }, { binding: 2, resource: { buffer: out } },
-          ] });
+          const bindGroup = device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: { buffer: uniform } },
+              { binding: 1, resource: { buffer: src } },
+              { binding: 2, resource: { buffer: out } },
+            ],
+          });
           const cp = encoder.beginComputePass({ label: `${program.name} reduce` });
           cp.setPipeline(pipeline);
           cp.setBindGroup(0, bindGroup);
@@ -344,7 +420,10 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
           y = Math.ceil(x / MAX_WORKGROUPS);
           x = MAX_WORKGROUPS;
         }
-        if (y > MAX_WORKGROUPS || z > MAX_WORKGROUPS) throw new ParadGpuError(`${program.name}: pass ${index} needs ${groups.join('×')} workgroups, over WebGPU's limit of ${MAX_WORKGROUPS} per dimension`);
+        if (y > MAX_WORKGROUPS || z > MAX_WORKGROUPS)
+          throw new ParadGpuError(
+            `${program.name}: pass ${index} needs ${groups.join('×')} workgroups, over WebGPU's limit of ${MAX_WORKGROUPS} per dimension`,
+          );
         const entries: GPUBindGroupEntry[] = [];
         // arrays packed into one binding (a pass over the storage-buffer limit): copied in at their
         // offsets before the pass, the written ones copied back after it
@@ -395,7 +474,12 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
     const { arrays, hostArgs } = bind(args, true);
     if (program.returns) {
       const data = new Float32Array(program.returns);
-      arrays.set('_ret', { data, buffer: pool.take(16, GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC), written: false, owned: true });
+      arrays.set('_ret', {
+        data,
+        buffer: pool.take(16, GPU_BUFFER_USAGE.STORAGE | GPU_BUFFER_USAGE.COPY_SRC),
+        written: false,
+        owned: true,
+      });
     }
     const scalars = program.scalars && deviceScalars(program.scalars, arrays, true);
     device.pushErrorScope('validation');
@@ -454,7 +538,11 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
   const encodeWith = (encoder: GPUCommandEncoder, used: GPUBuffer[] | undefined, args: Arg[]) => {
     const { arrays, hostArgs } = bind(args, false);
     // a float kernel's value (K_d: and its tangent) stays in a buffer of its own
-    const ret = program.returns ? (used ? pool.take(16, STORAGE_USAGE) : device.createBuffer({ size: 16, usage: STORAGE_USAGE })) : undefined;
+    const ret = program.returns
+      ? used
+        ? pool.take(16, STORAGE_USAGE)
+        : device.createBuffer({ size: 16, usage: STORAGE_USAGE })
+      : undefined;
     if (ret) {
       used?.push(ret);
       arrays.set('_ret', { buffer: ret, written: false, owned: false });
@@ -469,9 +557,17 @@ function programCall(gpu: DeviceContext, program: WgslProgram, options: KernelOp
   call.encode = (encoder, ...args) => encodeWith(encoder, undefined, args);
   (call as ReadyCall)[READY] = ready;
   /** K_b's float scalars: a zeroed storage buffer (read back after a call: `data`). */
-  const deviceScalars = (spec: { buffer: string; count: number }, arrays: Map<string, Bound>, pooled: boolean, used?: GPUBuffer[]): Float32Array => {
+  const deviceScalars = (
+    spec: { buffer: string; count: number },
+    arrays: Map<string, Bound>,
+    pooled: boolean,
+    used?: GPUBuffer[],
+  ): Float32Array => {
     const data = new Float32Array(Math.max(1, spec.count));
-    const buffer = pooled || used ? pool.take(data.byteLength, STORAGE_USAGE) : device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
+    const buffer =
+      pooled || used
+        ? pool.take(data.byteLength, STORAGE_USAGE)
+        : device.createBuffer({ size: data.byteLength, usage: STORAGE_USAGE });
     used?.push(buffer);
     device.queue.writeBuffer(buffer, 0, data);
     arrays.set(spec.buffer, { data, buffer, written: true, owned: pooled });

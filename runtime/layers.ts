@@ -11,7 +11,15 @@
 /// <reference types="@webgpu/types" />
 import type { GpuLayerRuntime, WgslLayer } from './index.js';
 import { checkpointLoop } from './checkpoint.js';
-import { GPU_BUFFER_USAGE, MAX_WORKGROUPS, ParadGpuError, contextOf, isBuffer, type DeviceContext, type TypedArray } from './device.js';
+import {
+  GPU_BUFFER_USAGE,
+  MAX_WORKGROUPS,
+  ParadGpuError,
+  contextOf,
+  isBuffer,
+  type DeviceContext,
+  type TypedArray,
+} from './device.js';
 import type { KernelCall, KernelProgram } from './kernels.js';
 
 /** One call of a layer being recorded: its command encoder and the buffers it took. */
@@ -21,7 +29,10 @@ class LayerRun {
   readonly pooled: GPUBuffer[] = [];
   /** kernel calls recorded into `encoder` */
   calls = 0;
-  constructor(readonly gpu: DeviceContext, label: string) {
+  constructor(
+    readonly gpu: DeviceContext,
+    label: string,
+  ) {
     this.encoder = gpu.device.createCommandEncoder({ label });
   }
 }
@@ -48,7 +59,11 @@ function deviceArrayTypes(recording: Recording) {
     readonly gpu: GPUBuffer;
     readonly byteLength: number;
     /** `buffer`: the caller's; else one from the pool, zeroed like a new typed array unless `upload` fills it */
-    constructor(readonly length: number, buffer?: GPUBuffer, upload = false) {
+    constructor(
+      readonly length: number,
+      buffer?: GPUBuffer,
+      upload = false,
+    ) {
       this.byteLength = length * 4;
       if (buffer) this.gpu = buffer;
       else {
@@ -73,7 +88,8 @@ function deviceArrayTypes(recording: Recording) {
     }
 
     fill(value: number, start = 0, end = this.length): this {
-      const from = Math.max(0, Math.min(start, this.length)), to = Math.max(from, Math.min(end, this.length));
+      const from = Math.max(0, Math.min(start, this.length)),
+        to = Math.max(from, Math.min(end, this.length));
       if (to === from) return this;
       const r = recording.active();
       if (this.bits(value) === 0) {
@@ -87,22 +103,36 @@ function deviceArrayTypes(recording: Recording) {
 
   const f32Bits = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0];
   class DeviceFloat32Array extends DeviceArray {
-    protected bits(v: number) { return f32Bits(v); }
+    protected bits(v: number) {
+      return f32Bits(v);
+    }
   }
   class DeviceInt32Array extends DeviceArray {
-    protected bits(v: number) { return v >>> 0; }
+    protected bits(v: number) {
+      return v >>> 0;
+    }
   }
   class DeviceUint32Array extends DeviceArray {
-    protected bits(v: number) { return v >>> 0; }
+    protected bits(v: number) {
+      return v >>> 0;
+    }
   }
-  return { DeviceArray, Float32Array: DeviceFloat32Array, Int32Array: DeviceInt32Array, Uint32Array: DeviceUint32Array };
+  return {
+    DeviceArray,
+    Float32Array: DeviceFloat32Array,
+    Int32Array: DeviceInt32Array,
+    Uint32Array: DeviceUint32Array,
+  };
 }
 type DeviceTypes = ReturnType<typeof deviceArrayTypes>;
 type DeviceArray = InstanceType<DeviceTypes['DeviceArray']>;
 
 /** A float calls returned, on the device: Σ coef · element of a buffer, plus a constant. */
 class DeviceScalar {
-  constructor(readonly terms: { buffer: GPUBuffer; index: number; coef: number }[], readonly constant = 0) {}
+  constructor(
+    readonly terms: { buffer: GPUBuffer; index: number; coef: number }[],
+    readonly constant = 0,
+  ) {}
 }
 const add = (a: number | DeviceScalar, b: number | DeviceScalar): number | DeviceScalar => {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
@@ -110,7 +140,12 @@ const add = (a: number | DeviceScalar, b: number | DeviceScalar): number | Devic
   return new DeviceScalar(terms, (typeof a === 'number' ? a : a.constant) + (typeof b === 'number' ? b : b.constant));
 };
 const scaled = (c: number, v: number | DeviceScalar): number | DeviceScalar =>
-  typeof v === 'number' ? c * v : new DeviceScalar(v.terms.map((t) => ({ ...t, coef: c * t.coef })), c * v.constant);
+  typeof v === 'number'
+    ? c * v
+    : new DeviceScalar(
+        v.terms.map((t) => ({ ...t, coef: c * t.coef })),
+        c * v.constant,
+      );
 
 const FILL_WGSL = `struct P { n: u32, off: u32, bits: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -129,15 +164,25 @@ const ADD_WGSL = `struct P { n: u32, a: u32, b: u32, c: u32 }
 }`;
 
 /** One dispatch of a helper pass over `n` elements (a long range folds into y). */
-function pass(r: LayerRun, pipeline: GPUComputePipeline, params: Uint32Array<ArrayBuffer>, buffers: GPUBuffer[], n: number): void {
+function pass(
+  r: LayerRun,
+  pipeline: GPUComputePipeline,
+  params: Uint32Array<ArrayBuffer>,
+  buffers: GPUBuffer[],
+  n: number,
+): void {
   const uniform = r.gpu.uniform(params);
   r.pooled.push(uniform);
   const bindGroup = r.gpu.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uniform } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
+    entries: [
+      { binding: 0, resource: { buffer: uniform } },
+      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+    ],
   });
   const groups = Math.ceil(n / 256);
-  const x = Math.min(groups, MAX_WORKGROUPS), y = Math.ceil(groups / MAX_WORKGROUPS);
+  const x = Math.min(groups, MAX_WORKGROUPS),
+    y = Math.ceil(groups / MAX_WORKGROUPS);
   const cp = r.encoder.beginComputePass({ label: 'parad layer helper' });
   cp.setPipeline(pipeline);
   cp.setBindGroup(0, bindGroup);
@@ -162,7 +207,12 @@ class DeviceSaveStack {
 }
 
 /** The runtime a layer's WebGPU variant is made with: device arrays, helpers, the kernels' and layers' WebGPU versions. */
-function layerRuntime(recording: Recording, types: DeviceTypes, kernels: Record<string, KernelProgram>, layers: Record<string, WgslLayer>): GpuLayerRuntime {
+function layerRuntime(
+  recording: Recording,
+  types: DeviceTypes,
+  kernels: Record<string, KernelProgram>,
+  layers: Record<string, WgslLayer>,
+): GpuLayerRuntime {
   const rt: GpuLayerRuntime = {
     Float32Array: types.Float32Array,
     Int32Array: types.Int32Array,
@@ -193,18 +243,28 @@ function layerRuntime(recording: Recording, types: DeviceTypes, kernels: Record<
         r.encoder = r.gpu.device.createCommandEncoder({ label: 'parad layer' });
         r.calls = 1;
       }
-      const out = kernel.encodePooled(r.encoder, r.pooled, ...args.map((a) => (a instanceof types.DeviceArray ? a.gpu : (a as number))));
+      const out = kernel.encodePooled(
+        r.encoder,
+        r.pooled,
+        ...args.map((a) => (a instanceof types.DeviceArray ? a.gpu : (a as number))),
+      );
       if (!out) return undefined;
       if ('ret' in out) {
         const at = (index: number) => new DeviceScalar([{ buffer: out.ret, index, coef: 1 }]);
         return out.count === 1 ? at(0) : [at(0), at(1)];
       }
-      return Object.fromEntries(out.keys.map((k, index) => [k, new DeviceScalar([{ buffer: out.scalars, index, coef: 1 }])]));
+      return Object.fromEntries(
+        out.keys.map((k, index) => [k, new DeviceScalar([{ buffer: out.scalars, index, coef: 1 }])]),
+      );
     };
   }
   // a layer calling a layer: the callee's variant, made with the same runtime (layers are acyclic)
   for (const [name, layer] of Object.entries(layers)) {
-    for (const [suffix, factory] of [['', layer.primal], ['_d', layer.d], ['_b', layer.b]] as const) {
+    for (const [suffix, factory] of [
+      ['', layer.primal],
+      ['_d', layer.d],
+      ['_b', layer.b],
+    ] as const) {
       if (!factory) continue;
       let fn: ((...a: never[]) => unknown) | undefined;
       Object.defineProperty(rt, `${name}${suffix}`, { enumerable: true, get: () => (fn ??= factory(rt)) });
@@ -213,10 +273,15 @@ function layerRuntime(recording: Recording, types: DeviceTypes, kernels: Record<
   return rt;
 }
 
-const isTyped = (a: unknown): a is TypedArray => a instanceof Float32Array || a instanceof Int32Array || a instanceof Uint32Array;
+const isTyped = (a: unknown): a is TypedArray =>
+  a instanceof Float32Array || a instanceof Int32Array || a instanceof Uint32Array;
 
 /** Calls of the layers' WebGPU variants (`L`, `L_d`, `L_b`), with the TS functions' arguments (typed arrays or GPUBuffers). */
-export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>, kernels: Record<string, KernelProgram>): Record<string, KernelCall> {
+export function layerCalls(
+  device: GPUDevice,
+  layers: Record<string, WgslLayer>,
+  kernels: Record<string, KernelProgram>,
+): Record<string, KernelCall> {
   const recording = new Recording();
   const types = deviceArrayTypes(recording);
   const rt = layerRuntime(recording, types, kernels, layers);
@@ -224,7 +289,11 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
   const programs = Object.values(kernels);
   const out: Record<string, KernelCall> = {};
   for (const [name, layer] of Object.entries(layers)) {
-    for (const [suffix, factory] of [['', layer.primal], ['_d', layer.d], ['_b', layer.b]] as const) {
+    for (const [suffix, factory] of [
+      ['', layer.primal],
+      ['_d', layer.d],
+      ['_b', layer.b],
+    ] as const) {
       if (!factory) continue;
       const fnName = `${name}${suffix}`;
       const call = (async (...args: unknown[]) => {
@@ -241,7 +310,14 @@ export function layerCalls(device: GPUDevice, layers: Record<string, WgslLayer>,
   return out;
 }
 
-async function runLayer(recording: Recording, types: DeviceTypes, gpu: DeviceContext, name: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<never> {
+async function runLayer(
+  recording: Recording,
+  types: DeviceTypes,
+  gpu: DeviceContext,
+  name: string,
+  fn: (...a: unknown[]) => unknown,
+  args: unknown[],
+): Promise<never> {
   if (recording.run) throw new ParadGpuError(`${name}: another layer call is being recorded`);
   const { device } = gpu;
   const r = new LayerRun(gpu, name);
@@ -252,13 +328,18 @@ async function runLayer(recording: Recording, types: DeviceTypes, gpu: DeviceCon
   try {
     const mapped = args.map((a) => {
       if (isTyped(a)) {
-        const array = new types[a.constructor.name as 'Float32Array' | 'Int32Array' | 'Uint32Array'](a.length, undefined, true);
+        const array = new types[a.constructor.name as 'Float32Array' | 'Int32Array' | 'Uint32Array'](
+          a.length,
+          undefined,
+          true,
+        );
         device.queue.writeBuffer(array.gpu, 0, a.buffer, a.byteOffset, a.byteLength);
         typed.push({ data: a, array });
         return array;
       }
       if (isBuffer(a)) return new types.Float32Array(Math.floor(a.size / 4), a);
-      if (typeof a !== 'number') throw new ParadGpuError(`${name}: arguments are typed arrays (32-bit), GPUBuffers or numbers`);
+      if (typeof a !== 'number')
+        throw new ParadGpuError(`${name}: arguments are typed arrays (32-bit), GPUBuffers or numbers`);
       return a;
     });
     result = fn(...mapped);
@@ -280,7 +361,10 @@ async function runLayer(recording: Recording, types: DeviceTypes, gpu: DeviceCon
   collect(result);
   const terms = scalars.flatMap((s) => s.terms);
   const stagingBytes = typed.reduce((n, t) => n + Math.ceil(t.data.byteLength / 4) * 4, 0) + terms.length * 4;
-  const staging = device.createBuffer({ size: Math.max(4, stagingBytes), usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST });
+  const staging = device.createBuffer({
+    size: Math.max(4, stagingBytes),
+    usage: GPU_BUFFER_USAGE.MAP_READ | GPU_BUFFER_USAGE.COPY_DST,
+  });
   let offset = 0;
   for (const t of typed) {
     if (t.data.byteLength) r.encoder.copyBufferToBuffer(t.array.gpu, 0, staging, offset, t.data.byteLength);
@@ -301,7 +385,9 @@ async function runLayer(recording: Recording, types: DeviceTypes, gpu: DeviceCon
   gpu.giveBack(r.pooled);
   offset = 0;
   for (const t of typed) {
-    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(bytes.subarray(offset, offset + t.data.byteLength));
+    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(
+      bytes.subarray(offset, offset + t.data.byteLength),
+    );
     offset += Math.ceil(t.data.byteLength / 4) * 4;
   }
   const values = new Float32Array(bytes.buffer, termsAt, terms.length);

@@ -34,7 +34,8 @@ export function shaderSourceMap(code: string): (ShaderSourceLocation | undefined
   // source map v3: lines split by ';', segments by ','; fields are base64 VLQ, the source index and
   // line relative to the previous segment's (the first segment of a line is the one we keep)
   const out: (ShaderSourceLocation | undefined)[] = [];
-  let source = 0, line = 0;
+  let source = 0,
+    line = 0;
   for (const text of map.mappings.split(';')) {
     let first: ShaderSourceLocation | undefined;
     for (const segment of text ? text.split(',') : []) {
@@ -53,7 +54,8 @@ export function shaderSourceMap(code: string): (ShaderSourceLocation | undefined
 /** The integers of one base64 VLQ segment. */
 function vlq(segment: string): number[] {
   const values: number[] = [];
-  let value = 0, shift = 0;
+  let value = 0,
+    shift = 0;
   for (const ch of segment) {
     const digit = BASE64.indexOf(ch);
     if (digit < 0) return [];
@@ -81,7 +83,11 @@ export async function checkShaderModule(
   module: GPUShaderModule,
   code: string,
   label: string,
-  options: { onWarning?: ShaderWarningHandler; errorType?: new (message: string) => Error; fallback?: { file: string; sourceLines?: number[] } } = {},
+  options: {
+    onWarning?: ShaderWarningHandler;
+    errorType?: new (message: string) => Error;
+    fallback?: { file: string; sourceLines?: number[] };
+  } = {},
 ): Promise<void> {
   const info = await module.getCompilationInfo();
   if (!info.messages.length) return;
@@ -89,7 +95,11 @@ export async function checkShaderModule(
   const where = (m: GPUCompilationMessage) => {
     const fromMap = m.lineNum > 0 ? map?.[m.lineNum - 1] : undefined;
     const fallback = !map && m.lineNum > 0 && options.fallback?.sourceLines?.[m.lineNum - 1];
-    const at = fromMap ? `${fromMap.file}:${fromMap.line}` : fallback ? `${options.fallback!.file}:${fallback}` : `${map?.find(Boolean)?.file ?? options.fallback?.file ?? 'shader'} (generated code)`;
+    const at = fromMap
+      ? `${fromMap.file}:${fromMap.line}`
+      : fallback
+        ? `${options.fallback!.file}:${fallback}`
+        : `${map?.find(Boolean)?.file ?? options.fallback?.file ?? 'shader'} (generated code)`;
     return `${at} (WGSL ${m.lineNum}:${m.linePos})`;
   };
   const errors = info.messages.filter((m) => m.type === 'error');
@@ -98,6 +108,7 @@ export async function checkShaderModule(
     throw new Err(`${label} does not compile: ${errors.map((m) => `${where(m)}: ${m.message}`).join('; ')}`);
   }
   for (const m of info.messages) {
-    if (m.type === 'warning') (options.onWarning ?? console.warn)(`${label}: WGSL warning at ${where(m)}: ${m.message}`);
+    if (m.type === 'warning')
+      (options.onWarning ?? console.warn)(`${label}: WGSL warning at ${where(m)}: ${m.message}`);
   }
 }

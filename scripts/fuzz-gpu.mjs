@@ -19,17 +19,25 @@ for (let seed = firstSeed; sum.cases < total; seed++) {
   const t0 = Date.now();
   const reportFile = path.join(dir, `${seed}.json`);
   const r = spawnSync('npx', ['vitest', 'run', 'test/gpu-fuzz.test.ts', '--testTimeout=0'], {
-    env: { ...process.env, PARAD_GPU_FUZZ_RUNS: String(batch), PARAD_GPU_FUZZ_SEED: String(seed), PARAD_GPU_FUZZ_REPORT: reportFile },
+    env: {
+      ...process.env,
+      PARAD_GPU_FUZZ_RUNS: String(batch),
+      PARAD_GPU_FUZZ_SEED: String(seed),
+      PARAD_GPU_FUZZ_REPORT: reportFile,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
   });
   const rep = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : undefined;
   const counts = rep?.counts ?? { cases: batch * GENERATORS, ran: 0, adjoints: 0, refused: 0, crashes: 0 };
   for (const k of Object.keys(counts)) sum[k] += counts[k];
-  const failures = rep?.failures ?? (r.status === 0 ? [] : [`the run failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`]);
+  const failures =
+    rep?.failures ?? (r.status === 0 ? [] : [`the run failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`]);
   sum.failed += failures.length;
   if (failures.length) failedSeeds.push(seed);
-  console.log(`seed ${seed}: ${JSON.stringify(counts)} ${failures.length ? `${failures.length} FAILED` : 'ok'} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${sum.cases}/${total})`);
+  console.log(
+    `seed ${seed}: ${JSON.stringify(counts)} ${failures.length ? `${failures.length} FAILED` : 'ok'} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${sum.cases}/${total})`,
+  );
   for (const f of failures) console.log(`  ${f.split('\n').join('\n  ')}`);
 }
 console.log(`total: ${JSON.stringify(sum)}${failedSeeds.length ? `; failed seeds ${failedSeeds.join(', ')}` : ''}`);

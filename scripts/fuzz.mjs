@@ -16,7 +16,9 @@ for (let seed = firstSeed; done < total; seed++) {
     encoding: 'utf8',
   });
   done += runs;
-  console.log(`seed ${seed}: ${runs} cases ${r.status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${done}/${total})`);
+  console.log(
+    `seed ${seed}: ${runs} cases ${r.status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${done}/${total})`,
+  );
   if (r.status !== 0) {
     console.log(r.stdout.slice(-4000), r.stderr.slice(-2000));
     process.exit(1);

@@ -74,14 +74,26 @@ function randomKernel(rand, name) {
   };
   const reads = Array.from({ length: int(1, 3) }, () => `x[${affine(true)}]`).join(' + ');
   const target = rand() < 0.7 ? (d === 2 ? 'out[i * n + j]' : 'out[i]') : `out[${affine(true).replace(/\bq\b/g, '0')}]`;
-  const lines = ['/** @kernel */', `export function ${name}(out: Float64Array, x: Float64Array, n: i32, m: i32): void {`];
+  const lines = [
+    '/** @kernel */',
+    `export function ${name}(out: Float64Array, x: Float64Array, n: i32, m: i32): void {`,
+  ];
   let indent = '  ';
   loops.forEach((l, k) => {
-    lines.push(`${indent}// @parallel`, `${indent}for (let ${vars[k]} = ${l.lo}; ${vars[k]} < n - ${l.hiOff}; ${vars[k]} += ${l.step}) {`);
+    lines.push(
+      `${indent}// @parallel`,
+      `${indent}for (let ${vars[k]} = ${l.lo}; ${vars[k]} < n - ${l.hiOff}; ${vars[k]} += ${l.step}) {`,
+    );
     indent += '  ';
   });
   if (inner) {
-    lines.push(`${indent}let s = 0.0;`, window ? `${indent}for (let q = i - m; q <= i + m; q++) {` : `${indent}for (let q = 0; q < m; q++) {`, `${indent}  s += ${reads};`, `${indent}}`, `${indent}${target} = s;`);
+    lines.push(
+      `${indent}let s = 0.0;`,
+      window ? `${indent}for (let q = i - m; q <= i + m; q++) {` : `${indent}for (let q = 0; q < m; q++) {`,
+      `${indent}  s += ${reads};`,
+      `${indent}}`,
+      `${indent}${target} = s;`,
+    );
   } else {
     lines.push(`${indent}${target} = ${reads};`);
   }
@@ -90,7 +102,8 @@ function randomKernel(rand, name) {
   return lines.join('\n');
 }
 
-const kernelFile = (rand, n, prefix) => `import type { i32 } from 'parad';\n\n${Array.from({ length: n }, (_, k) => randomKernel(rand, `${prefix}${k}`)).join('\n\n')}\n`;
+const kernelFile = (rand, n, prefix) =>
+  `import type { i32 } from 'parad';\n\n${Array.from({ length: n }, (_, k) => randomKernel(rand, `${prefix}${k}`)).join('\n\n')}\n`;
 
 const mb = (bytes) => Math.round(bytes / 2 ** 20);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -110,11 +123,21 @@ function peakRss(pid) {
 function analyzeRun(file) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(root, 'bin/parad.js'), 'analyze', path.basename(file), '--json'], { cwd: path.dirname(file) });
-    let stdout = '', stderr = '', peak = 0;
-    child.stdout.on('data', (b) => { stdout += b; });
-    child.stderr.on('data', (b) => { stderr += b; });
-    const poll = setInterval(() => { peak = Math.max(peak, peakRss(child.pid)); }, 100);
+    const child = spawn(process.execPath, [path.join(root, 'bin/parad.js'), 'analyze', path.basename(file), '--json'], {
+      cwd: path.dirname(file),
+    });
+    let stdout = '',
+      stderr = '',
+      peak = 0;
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
+    const poll = setInterval(() => {
+      peak = Math.max(peak, peakRss(child.pid));
+    }, 100);
     child.on('exit', (code, signal) => {
       clearInterval(poll);
       resolve({ code, signal, stdout, stderr, ms: performance.now() - t0, peak });
@@ -141,19 +164,42 @@ for (let f = FIRST_FILE; f < FIRST_FILE + FILES; f++) {
       json = undefined;
     }
     const kernels = json?.files?.[0]?.kernels ?? [];
-    const crashed = !json || kernels.length !== KERNELS || (r.code !== 0 && r.code !== 1) || /uncaught|RuntimeError: |Pthread .* sent an error/i.test(r.stderr.replace(/^.*PARAD\d{4}.*$/gm, ''));
+    const crashed =
+      !json ||
+      kernels.length !== KERNELS ||
+      (r.code !== 0 && r.code !== 1) ||
+      /uncaught|RuntimeError: |Pthread .* sent an error/i.test(r.stderr.replace(/^.*PARAD\d{4}.*$/gm, ''));
     if (crashed) crashes++;
     const failures = (r.stderr.match(/warning PARAD2004/g) ?? []).length;
     const races = (r.stderr.match(/error PARAD2001/g) ?? []).length;
     // the same file, the same verdicts (unless z3 failed on a query)
-    if (!failures && json) verdicts.push(kernels.map((k) => `${k.name}: ${k.loops.map((l) => l.reads.map((x) => `${x.name} ${x.exclusiveRead}`).join(', ')).join('; ')}`));
-    console.log(`  file ${f} run ${run}: ${crashed ? `CRASHED (exit ${r.code ?? r.signal})` : `exit ${r.code}`}, ${(r.ms / 1000).toFixed(1)} s (${(r.ms / KERNELS).toFixed(0)} ms per kernel), peak RSS ${mb(r.peak)} MiB, ${races} race errors, ${failures} PARAD2004${crashed ? `\n${r.stderr.slice(-1500)}` : ''}`);
+    if (!failures && json)
+      verdicts.push(
+        kernels.map(
+          (k) =>
+            `${k.name}: ${k.loops.map((l) => l.reads.map((x) => `${x.name} ${x.exclusiveRead}`).join(', ')).join('; ')}`,
+        ),
+      );
+    console.log(
+      `  file ${f} run ${run}: ${crashed ? `CRASHED (exit ${r.code ?? r.signal})` : `exit ${r.code}`}, ${(r.ms / 1000).toFixed(1)} s (${(r.ms / KERNELS).toFixed(0)} ms per kernel), peak RSS ${mb(r.peak)} MiB, ${races} race errors, ${failures} PARAD2004${crashed ? `\n${r.stderr.slice(-1500)}` : ''}`,
+    );
     // what z3 failed on, and why
     for (const m of (r.stderr.match(/[^\n]*warning PARAD2004[^\n]*/g) ?? []).slice(0, 3)) console.log(`    ${m}`);
   }
   // z3's time limits (2 s a check) can decide a query in one run and not in the next on a loaded machine
-  const differ = verdicts.length ? verdicts[0].flatMap((v, k) => (verdicts.some((run) => run[k] !== v) ? [verdicts.map((run) => run[k])] : [])) : [];
-  console.log(`  file ${f}: ${differ.length ? `${differ.length} kernels with verdicts that differ between runs:${differ.slice(0, 5).map((d) => `\n    ${d.join('  |  ')}`).join('')}` : 'the same verdicts in every run'}`);
+  const differ = verdicts.length
+    ? verdicts[0].flatMap((v, k) => (verdicts.some((run) => run[k] !== v) ? [verdicts.map((run) => run[k])] : []))
+    : [];
+  console.log(
+    `  file ${f}: ${
+      differ.length
+        ? `${differ.length} kernels with verdicts that differ between runs:${differ
+            .slice(0, 5)
+            .map((d) => `\n    ${d.join('  |  ')}`)
+            .join('')}`
+        : 'the same verdicts in every run'
+    }`,
+  );
 }
 
 // 2. the esbuild plugin in watch mode: rewrite the kernel file, rebuild, many times
@@ -163,24 +209,37 @@ if (ROUNDS > 0) {
   for (let tried = 0; pool.length < POOL && tried < 50 * POOL; tried++) {
     const kernel = randomKernel(rand, '__NAME__');
     const before = z3Stats().queries;
-    await analyze(`import type { i32 } from 'parad';\n\n${kernel.replace('__NAME__', `pool${tried}`)}\n`, { fileName: 'pool.ts' });
+    await analyze(`import type { i32 } from 'parad';\n\n${kernel.replace('__NAME__', `pool${tried}`)}\n`, {
+      fileName: 'pool.ts',
+    });
     if (z3Stats().queries > before) pool.push(kernel);
   }
-  const roundFile = (round) => `import type { i32 } from 'parad';\n\n${Array.from({ length: ROUND_KERNELS }, (_, k) => pool[(round * ROUND_KERNELS + k) % pool.length].replace('__NAME__', `w${round}_${k}`)).join('\n\n')}\n`;
-  console.log(`\nesbuild plugin, one context: ${ROUNDS} rebuilds, each after the kernel file is rewritten with ${ROUND_KERNELS} kernels (renamed) from a pool of ${pool.length} random kernels that need z3`);
+  const roundFile = (round) =>
+    `import type { i32 } from 'parad';\n\n${Array.from({ length: ROUND_KERNELS }, (_, k) => pool[(round * ROUND_KERNELS + k) % pool.length].replace('__NAME__', `w${round}_${k}`)).join('\n\n')}\n`;
+  console.log(
+    `\nesbuild plugin, one context: ${ROUNDS} rebuilds, each after the kernel file is rewritten with ${ROUND_KERNELS} kernels (renamed) from a pool of ${pool.length} random kernels that need z3`,
+  );
   const watched = path.join(dir, 'watch');
   fs.mkdirSync(watched);
   const kernelPath = path.join(watched, 'k.kernel.ts');
   fs.writeFileSync(path.join(watched, 'app.ts'), "export * from './k.kernel.ts';\n");
   fs.writeFileSync(kernelPath, roundFile(0));
   const ctx = await esbuild.context({
-    entryPoints: [path.join(watched, 'app.ts')], bundle: true, format: 'esm', platform: 'node', absWorkingDir: watched,
-    external: ['parad'], write: false, logLevel: 'silent', plugins: [parad({ declarations: false })],
+    entryPoints: [path.join(watched, 'app.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    absWorkingDir: watched,
+    external: ['parad'],
+    write: false,
+    logLevel: 'silent',
+    plugins: [parad({ declarations: false })],
   });
   const times = [];
   const samples = [];
   const start = z3Stats();
-  let buildErrors = 0, z3Warnings = 0;
+  let buildErrors = 0,
+    z3Warnings = 0;
   for (let round = 0; round < ROUNDS; round++) {
     fs.writeFileSync(kernelPath, roundFile(round));
     const t0 = performance.now();
@@ -202,14 +261,21 @@ if (ROUNDS > 0) {
     if (round % Math.max(1, Math.floor(ROUNDS / 10)) === 0 || round === ROUNDS - 1) {
       const s = z3Stats();
       samples.push({ round, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, ...s });
-      console.log(`  round ${String(round).padStart(4)}: RSS ${String(mb(process.memoryUsage().rss)).padStart(5)} MiB (JS heap ${mb(process.memoryUsage().heapUsed)} MiB), z3 queries ${s.queries - start.queries}, failures ${s.failures - start.failures}, workers started ${s.workers - start.workers} (${s.recycled - start.recycled} recycled), last 10 rebuilds ${median(times.slice(-10)).toFixed(0)} ms median`);
+      console.log(
+        `  round ${String(round).padStart(4)}: RSS ${String(mb(process.memoryUsage().rss)).padStart(5)} MiB (JS heap ${mb(process.memoryUsage().heapUsed)} MiB), z3 queries ${s.queries - start.queries}, failures ${s.failures - start.failures}, workers started ${s.workers - start.workers} (${s.recycled - start.recycled} recycled), last 10 rebuilds ${median(times.slice(-10)).toFixed(0)} ms median`,
+      );
     }
   }
   await ctx.dispose();
   const end = z3Stats();
-  console.log(`  ${ROUNDS} rebuilds: median ${median(times).toFixed(0)} ms, p95 ${pct(times, 0.95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; ${buildErrors} with race errors; ${z3Warnings} PARAD2004; z3: ${end.queries - start.queries} queries, ${end.failures - start.failures} failed, ${end.workers - start.workers} workers`);
+  console.log(
+    `  ${ROUNDS} rebuilds: median ${median(times).toFixed(0)} ms, p95 ${pct(times, 0.95).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; ${buildErrors} with race errors; ${z3Warnings} PARAD2004; z3: ${end.queries - start.queries} queries, ${end.failures - start.failures} failed, ${end.workers - start.workers} workers`,
+  );
   const warm = samples.filter((s) => s.round >= ROUNDS / 5);
-  if (warm.length > 1) console.log(`  resident memory after warm-up (round >= ${Math.ceil(ROUNDS / 5)}): ${mb(Math.min(...warm.map((s) => s.rss)))}–${mb(Math.max(...warm.map((s) => s.rss)))} MiB`);
+  if (warm.length > 1)
+    console.log(
+      `  resident memory after warm-up (round >= ${Math.ceil(ROUNDS / 5)}): ${mb(Math.min(...warm.map((s) => s.rss)))}–${mb(Math.max(...warm.map((s) => s.rss)))} MiB`,
+    );
 }
 await stopZ3();
 fs.rmSync(dir, { recursive: true, force: true });

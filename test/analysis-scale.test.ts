@@ -18,7 +18,12 @@ async function analyzed(src: string) {
   const before = z3Stats().queries;
   const r = await analyze(src, { fileName: 'k.ts' });
   const reads = r.report.kernels.flatMap((k) => k.loops.flatMap((l) => l.reads));
-  return { r, reads, read: (name: string): ReadReport => reads.find((x) => x.name === name)!, queries: z3Stats().queries - before };
+  return {
+    r,
+    reads,
+    read: (name: string): ReadReport => reads.find((x) => x.name === name)!,
+    queries: z3Stats().queries - before,
+  };
 }
 
 /** Does iteration `it` read `element` through `x[i + o]` for one of `offsets`? */
@@ -29,7 +34,8 @@ describe('stencils of any radius: no z3 query, the same verdicts and witnesses',
     const { read, queries, r } = await analyzed(kernelFile([stencil1d(R)]));
     expect(queries).toBe(0);
     expect(r.diagnostics).toEqual([]);
-    const x = read('x'), w = read('w');
+    const x = read('x'),
+      w = read('w');
     expect(x).toMatchObject({ exclusiveRead: 'no', strategy: 'gather' });
     expect(w).toMatchObject({ exclusiveRead: 'no', strategy: 'reduction' });
     // the smallest size where the loop runs twice, two neighbouring iterations
@@ -77,7 +83,11 @@ export function k(b: Float64Array, c: Float64Array, H: i32, W: i32): void {
     expect(queries).toBe(0);
     const c = read('c');
     expect(c.exclusiveRead).toBe('no');
-    const { params: { W }, iterations, element } = c.witness!;
+    const {
+      params: { W },
+      iterations,
+      element,
+    } = c.witness!;
     for (const it of iterations) expect([-1, 1, -W, W].map((d) => it.y * W + it.x + d)).toContain(element);
     expect(iterations[0].y).not.toBe(iterations[1].y);
     expect(iterations[0].x).not.toBe(iterations[1].x);
@@ -99,12 +109,21 @@ export function k(b: Float64Array, c: Float64Array, n: i32): void {
     expect(read('c')).toMatchObject({ exclusiveRead: 'yes', strategy: 'direct' });
     const two = await analyzed(one(0, 'n', 'c[2 * i] + c[2 * i + 3] + c[2 * i + 7]'));
     expect(two.queries).toBe(0);
-    expect(two.read('c')).toMatchObject({ exclusiveRead: 'depends', condition: 'n <= 2', reason: 'exclusive iff n <= 2; otherwise iterations i=2 and i=0 both read c[7] when n=4' });
+    expect(two.read('c')).toMatchObject({
+      exclusiveRead: 'depends',
+      condition: 'n <= 2',
+      reason: 'exclusive iff n <= 2; otherwise iterations i=2 and i=0 both read c[7] when n=4',
+    });
   });
 
   test('offsets 10 apart (and 6 apart): exclusive iff the loop runs at most that often, a real witness', async () => {
-    for (const [stmt, n] of [['c[i - 5] + c[i + 5]', 20], ['c[i - 7] * c[i + 7] + c[i - 1]', 20]] as const) {
-      const { read, queries } = await analyzed(one(stmt.includes('7') ? 7 : 5, `n - ${stmt.includes('7') ? 7 : 5}`, stmt));
+    for (const [stmt, n] of [
+      ['c[i - 5] + c[i + 5]', 20],
+      ['c[i - 7] * c[i + 7] + c[i - 1]', 20],
+    ] as const) {
+      const { read, queries } = await analyzed(
+        one(stmt.includes('7') ? 7 : 5, `n - ${stmt.includes('7') ? 7 : 5}`, stmt),
+      );
       expect(queries).toBe(0);
       const c = read('c');
       expect(c).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition: `n <= ${n}` });
@@ -137,7 +156,11 @@ export function k(b: Float64Array, c: Float64Array, n: i32, p: i32, q: i32): voi
     expect(queries).toBeLessThanOrEqual(2);
     const c = read('c');
     expect(c.exclusiveRead).toBe('no');
-    const { params: { p, q }, iterations, element } = c.witness!;
+    const {
+      params: { p, q },
+      iterations,
+      element,
+    } = c.witness!;
     const offsets = [p, q, p + 2 * q, 3 * p, 3 * q, 5 * p, 5 * q, 7 * p, 7 * q];
     for (const it of iterations) expect(offsets.map((o) => 2 * it.i + o)).toContain(element);
   });

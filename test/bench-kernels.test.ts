@@ -24,9 +24,13 @@ describe.each(['sequential', 'parallel'] as const)('bench kernels, %s schedule',
     expect(Object.keys(sizes).sort()).toEqual([...kernels].sort());
   });
 
-  test.each(kernels)('%s: K_b passes the dot-product test', async (kernel) => {
-    const m = await load();
-    const r = checkAdjoint(m, kernel, { sizes: (sizes as Record<string, Record<string, number>>)[kernel] });
-    expect(r.ok, r.message).toBe(true);
-  }, 180_000);
+  test.each(kernels)(
+    '%s: K_b passes the dot-product test',
+    async (kernel) => {
+      const m = await load();
+      const r = checkAdjoint(m, kernel, { sizes: (sizes as Record<string, Record<string, number>>)[kernel] });
+      expect(r.ok, r.message).toBe(true);
+    },
+    180_000,
+  );
 });

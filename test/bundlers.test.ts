@@ -66,8 +66,15 @@ function expectBlurDerivatives(mod: DerivativeModule) {
 
 /** `twice` run once: its output (the layer's value for a fixed input). */
 function runTwice(mod: Record<string, unknown>): number[] {
-  const n = 8, out = new Float64Array(n);
-  (mod.twice as (...a: unknown[]) => void)(out, Float64Array.from({ length: n }, (_, i) => 0.1 * i), new Float64Array(n), 0.7, n);
+  const n = 8,
+    out = new Float64Array(n);
+  (mod.twice as (...a: unknown[]) => void)(
+    out,
+    Float64Array.from({ length: n }, (_, i) => 0.1 * i),
+    new Float64Array(n),
+    0.7,
+    n,
+  );
   return [...out];
 }
 
@@ -78,7 +85,11 @@ describe('parad/rollup', () => {
       'r/app.js': "export * from './k/blur.kernel.ts';\nexport { blur_b as viaAd } from './k/blur.kernel.ad.js';\n",
     });
     const { stats, options } = counting();
-    const bundle = await rollup({ input: path.join(dir, 'r/app.js'), plugins: [rollupParad(options)], external: ['parad'] });
+    const bundle = await rollup({
+      input: path.join(dir, 'r/app.js'),
+      plugins: [rollupParad(options)],
+      external: ['parad'],
+    });
     await bundle.write({ file: path.join(dir, 'out/rollup.mjs'), format: 'esm', sourcemap: true });
     await bundle.close();
     // one transpile serves both imports
@@ -97,11 +108,17 @@ describe('parad/rollup', () => {
     expect(pos.source).toMatch(/r\/k\/blur\.kernel\.ts$/);
     expect(pos.line).toBe(7);
     // the declarations beside the kernel, as with parad/esbuild
-    expect(fs.readFileSync(path.join(dir, 'r/k/blur.kernel.ad.d.ts'), 'utf8')).toMatch(/export declare function blur_b\(/);
+    expect(fs.readFileSync(path.join(dir, 'r/k/blur.kernel.ad.d.ts'), 'utf8')).toMatch(
+      /export declare function blur_b\(/,
+    );
   });
 
   test('the code of a kernel a layer imports maps to its own file through the JavaScript map; a race in it is a Rollup error in that file', async () => {
-    write({ 'ri/blur.kernel.ts': blurKernel(), 'ri/twice.kernel.ts': twiceLayer, 'ri/app.js': "export { twice_b } from './twice.kernel.ts';\n" });
+    write({
+      'ri/blur.kernel.ts': blurKernel(),
+      'ri/twice.kernel.ts': twiceLayer,
+      'ri/app.js': "export { twice_b } from './twice.kernel.ts';\n",
+    });
     const bundle = await rollup({ input: path.join(dir, 'ri/app.js'), plugins: [rollupParad()], external: ['parad'] });
     await bundle.write({ file: path.join(dir, 'out/rollup-import.mjs'), format: 'esm', sourcemap: true });
     await bundle.close();
@@ -115,17 +132,34 @@ describe('parad/rollup', () => {
     expect(pos.source).toMatch(/ri\/blur\.kernel\.ts$/);
     expect(pos.line).toBe(7);
     write({ 'ri/blur.kernel.ts': blurKernel().replace('out[i] = Math.tanh', 'out[0] = Math.tanh') });
-    const err = await rollup({ input: path.join(dir, 'ri/app.js'), plugins: [rollupParad()], external: ['parad'] }).catch((e: RollupError) => e);
+    const err = await rollup({
+      input: path.join(dir, 'ri/app.js'),
+      plugins: [rollupParad()],
+      external: ['parad'],
+    }).catch((e: RollupError) => e);
     expect((err as RollupError).pluginCode).toBe('PARAD2001');
     expect((err as RollupError).loc).toMatchObject({ file: path.join(dir, 'ri/blur.kernel.ts'), line: 6 });
     expect((err as RollupError).frame).toContain('ri/twice.kernel.ts:2:10 - note: imported here');
   });
 
   test('an error is a Rollup error with loc, frame and pluginCode; a warning is a Rollup warning at its line', async () => {
-    write({ 'r/bad.kernel.ts': blurKernel().replace('Math.tanh', 'Math.sinc'), 'r/bad.js': "export * from './bad.kernel.ts';\n" });
-    const err = (await rollup({ input: path.join(dir, 'r/bad.js'), plugins: [rollupParad()], external: ['parad'], onLog: () => {} }).catch((e: RollupError) => e)) as RollupError;
+    write({
+      'r/bad.kernel.ts': blurKernel().replace('Math.tanh', 'Math.sinc'),
+      'r/bad.js': "export * from './bad.kernel.ts';\n",
+    });
+    const err = (await rollup({
+      input: path.join(dir, 'r/bad.js'),
+      plugins: [rollupParad()],
+      external: ['parad'],
+      onLog: () => {},
+    }).catch((e: RollupError) => e)) as RollupError;
     expect(err).toBeInstanceOf(Error);
-    expect(err).toMatchObject({ plugin: 'parad', code: 'PLUGIN_ERROR', hook: 'load', id: path.join(dir, 'r/bad.kernel.ts') });
+    expect(err).toMatchObject({
+      plugin: 'parad',
+      code: 'PLUGIN_ERROR',
+      hook: 'load',
+      id: path.join(dir, 'r/bad.kernel.ts'),
+    });
     expect(err.pluginCode).toMatch(/^PARAD\d{4}$/);
     expect(err.message).toMatch(/Math\.sinc/);
     // Rollup's columns are 0-based: `Math` starts after 13 characters
@@ -134,19 +168,34 @@ describe('parad/rollup', () => {
     // an unknown exclusive read: a warning, and the bundle still builds
     write({ 'r/gather.kernel.ts': gatherKernel, 'r/g.js': "export { pick_b } from './gather.kernel.ts';\n" });
     const logs: RollupLog[] = [];
-    const ok = await rollup({ input: path.join(dir, 'r/g.js'), plugins: [rollupParad()], external: ['parad'], onLog: (level, log) => void (level === 'warn' && logs.push(log)) });
+    const ok = await rollup({
+      input: path.join(dir, 'r/g.js'),
+      plugins: [rollupParad()],
+      external: ['parad'],
+      onLog: (level, log) => void (level === 'warn' && logs.push(log)),
+    });
     await ok.generate({ format: 'esm' });
     expect(logs.map((l) => [l.plugin, l.pluginCode, l.loc?.line])).toEqual([['parad', 'PARAD2003', 5]]);
     expect(logs[0].message).toMatch(/reads of x may not be exclusive/);
   });
 
   test('watch mode: an edited kernel file is rebuilt; editing the kernel a layer imports transpiles the layer again', async () => {
-    write({ 'w/blur.kernel.ts': blurKernel(), 'w/twice.kernel.ts': twiceLayer, 'w/app.js': "export * from './twice.kernel.ts';\nexport * as blurModule from './blur.kernel.ts';\n" });
+    write({
+      'w/blur.kernel.ts': blurKernel(),
+      'w/twice.kernel.ts': twiceLayer,
+      'w/app.js': "export * from './twice.kernel.ts';\nexport * as blurModule from './blur.kernel.ts';\n",
+    });
     const { stats, options } = counting();
     // parad/rollup names files relative to the working directory
     const rel = (f: string) => path.relative(process.cwd(), path.join(dir, f)).split(path.sep).join('/');
     const outFile = path.join(dir, 'out/watch.mjs');
-    const watcher = rollupWatch({ input: path.join(dir, 'w/app.js'), plugins: [rollupParad(options)], external: ['parad'], output: { file: outFile, format: 'esm' }, watch: { buildDelay: 50 } });
+    const watcher = rollupWatch({
+      input: path.join(dir, 'w/app.js'),
+      plugins: [rollupParad(options)],
+      external: ['parad'],
+      output: { file: outFile, format: 'esm' },
+      watch: { buildDelay: 50 },
+    });
     // each build that ended, with how many transpiles had happened then
     const builds: number[] = [];
     const failures: unknown[] = [];
@@ -156,7 +205,8 @@ describe('parad/rollup', () => {
     });
     /** The bundle once a build that transpiled `n` times in all has ended. */
     const built = async (n: number) => {
-      for (let t = 0; t < 200 && !builds.some((b) => b >= n) && !failures.length; t++) await new Promise((r) => setTimeout(r, 50));
+      for (let t = 0; t < 200 && !builds.some((b) => b >= n) && !failures.length; t++)
+        await new Promise((r) => setTimeout(r, 50));
       expect(failures).toEqual([]);
       expect(builds.some((b) => b >= n)).toBe(true);
       return import(`${pathToFileURL(outFile).href}?${n}`);
@@ -166,7 +216,12 @@ describe('parad/rollup', () => {
       expect(stats).toMatchObject({ transpiled: 2 });
       // the layer's own file: only it is transpiled again
       await new Promise((r) => setTimeout(r, 300));
-      write({ 'w/twice.kernel.ts': twiceLayer.replace('blur(out, tmp, gain, n);', 'blur(out, tmp, gain, n);\n  blur(tmp, out, gain, n);') });
+      write({
+        'w/twice.kernel.ts': twiceLayer.replace(
+          'blur(out, tmp, gain, n);',
+          'blur(out, tmp, gain, n);\n  blur(tmp, out, gain, n);',
+        ),
+      });
       await built(3);
       expect(stats.files.slice(2)).toEqual([rel('w/twice.kernel.ts')]);
       expect(stats.cached).toBe(1);
@@ -183,10 +238,20 @@ describe('parad/rollup', () => {
   }, 30_000);
 
   test('watch mode: deleting the kernel a layer imports fails the build, restoring it rebuilds', async () => {
-    write({ 'wd/blur.kernel.ts': blurKernel(), 'wd/twice.kernel.ts': twiceLayer, 'wd/app.js': "export * from './twice.kernel.ts';\n" });
+    write({
+      'wd/blur.kernel.ts': blurKernel(),
+      'wd/twice.kernel.ts': twiceLayer,
+      'wd/app.js': "export * from './twice.kernel.ts';\n",
+    });
     const { stats, options } = counting();
     const outFile = path.join(dir, 'out/watch-del.mjs');
-    const watcher = rollupWatch({ input: path.join(dir, 'wd/app.js'), plugins: [rollupParad(options)], external: ['parad'], output: { file: outFile, format: 'esm' }, watch: { buildDelay: 50 } });
+    const watcher = rollupWatch({
+      input: path.join(dir, 'wd/app.js'),
+      plugins: [rollupParad(options)],
+      external: ['parad'],
+      output: { file: outFile, format: 'esm' },
+      watch: { buildDelay: 50 },
+    });
     const events: string[] = [];
     watcher.on('event', (e) => {
       if (e.code === 'BUNDLE_END') void e.result.close().then(() => events.push('ok'));
@@ -225,15 +290,29 @@ describe.each([
       entry: `./${entry}`,
       target: 'node',
       devtool: false,
-      output: { path: path.join(dir, 'out'), filename: `${tool}-${path.basename(entry, '.js')}.cjs`, library: { type: 'commonjs2' } },
+      output: {
+        path: path.join(dir, 'out'),
+        filename: `${tool}-${path.basename(entry, '.js')}.cjs`,
+        library: { type: 'commonjs2' },
+      },
       externals: { parad: 'commonjs parad' },
       plugins: [plugin(options) as webpack.WebpackPluginInstance],
     })!;
-  type Stats = { hasErrors(): boolean; compilation: { errors: { message: string }[]; warnings: { message: string }[] } };
-  const run = (c: ReturnType<typeof compiler>) => new Promise<Stats>((resolve, reject) => c.run((err, stats) => (err ? reject(err) : resolve(stats as unknown as Stats))));
+  type Stats = {
+    hasErrors(): boolean;
+    compilation: { errors: { message: string }[]; warnings: { message: string }[] };
+  };
+  const run = (c: ReturnType<typeof compiler>) =>
+    new Promise<Stats>((resolve, reject) =>
+      c.run((err, stats) => (err ? reject(err) : resolve(stats as unknown as Stats))),
+    );
 
   test(`a ${tool} bundle of a kernel module runs its derivatives; the next run transpiles an edited kernel again`, async () => {
-    write({ [`${tool}/k/blur.kernel.ts`]: blurKernel(), [`${tool}/app.js`]: "export * from './k/blur.kernel.ts';\nexport { blur_b as viaAd } from './k/blur.kernel.ad.js';\n" });
+    write({
+      [`${tool}/k/blur.kernel.ts`]: blurKernel(),
+      [`${tool}/app.js`]:
+        "export * from './k/blur.kernel.ts';\nexport { blur_b as viaAd } from './k/blur.kernel.ad.js';\n",
+    });
     const { stats, options } = counting();
     const c = compiler(`${tool}/app.js`, options);
     const s = await run(c);
@@ -250,7 +329,11 @@ describe.each([
   });
 
   test(`${tool} --watch: editing the kernel a layer imports transpiles the layer again`, async () => {
-    write({ [`${tool}w/blur.kernel.ts`]: blurKernel(), [`${tool}w/twice.kernel.ts`]: twiceLayer, [`${tool}w/watched.js`]: "export * from './twice.kernel.ts';\n" });
+    write({
+      [`${tool}w/blur.kernel.ts`]: blurKernel(),
+      [`${tool}w/twice.kernel.ts`]: twiceLayer,
+      [`${tool}w/watched.js`]: "export * from './twice.kernel.ts';\n",
+    });
     const { stats, options } = counting();
     const c = compiler(`${tool}w/watched.js`, options);
     const out = path.join(dir, `out/${tool}-watched.cjs`);
@@ -259,7 +342,13 @@ describe.each([
     // on its own at start, for files written just before the watcher's first scan)
     const results: { stats: Stats; transpiled: number }[] = [];
     const failures: unknown[] = [];
-    const watching = c.watch({ aggregateTimeout: 50 }, (err, s) => void (err ? failures.push(err) : results.push({ stats: s as unknown as Stats, transpiled: stats.files.length })));
+    const watching = c.watch(
+      { aggregateTimeout: 50 },
+      (err, s) =>
+        void (err
+          ? failures.push(err)
+          : results.push({ stats: s as unknown as Stats, transpiled: stats.files.length })),
+    );
     /** The layer's output once a build that transpiled `n` times in all has ended. */
     const built = async (n: number) => {
       const done = () => results.find((r) => r.transpiled >= n);
@@ -283,22 +372,34 @@ describe.each([
   }, 30_000);
 
   test(`an error fails the ${tool} build with the located diagnostic and its code frame; a warning is a module warning`, async () => {
-    write({ [`${tool}/bad.kernel.ts`]: blurKernel().replace('Math.tanh', 'Math.sinc'), [`${tool}/bad.js`]: "export * from './bad.kernel.ts';\n" });
+    write({
+      [`${tool}/bad.kernel.ts`]: blurKernel().replace('Math.tanh', 'Math.sinc'),
+      [`${tool}/bad.js`]: "export * from './bad.kernel.ts';\n",
+    });
     const s = await run(compiler(`${tool}/bad.js`));
     expect(s.hasErrors()).toBe(true);
     const [e] = s.compilation.errors;
     expect(e.message).toMatch(new RegExp(`${tool}/bad\\.kernel\\.ts:7:14 - error PARAD\\d{4}: .*Math\\.sinc`));
     expect(e.message).toMatch(/> 7 \|.*Math\.sinc/);
-    write({ [`${tool}/gather.kernel.ts`]: gatherKernel, [`${tool}/g.js`]: "export { pick_b } from './gather.kernel.ts';\n" });
+    write({
+      [`${tool}/gather.kernel.ts`]: gatherKernel,
+      [`${tool}/g.js`]: "export { pick_b } from './gather.kernel.ts';\n",
+    });
     const w = await run(compiler(`${tool}/g.js`));
     expect(w.hasErrors()).toBe(false);
-    expect(w.compilation.warnings.map((x) => x.message).join('\n')).toMatch(new RegExp(`${tool}/gather\\.kernel\\.ts:5:\\d+ - warning PARAD2003: reads of x may not be exclusive`));
+    expect(w.compilation.warnings.map((x) => x.message).join('\n')).toMatch(
+      new RegExp(`${tool}/gather\\.kernel\\.ts:5:\\d+ - warning PARAD2003: reads of x may not be exclusive`),
+    );
   });
 });
 
 describe('parad/vite', () => {
-  test('the dev server serves the generated module; editing the kernel a layer imports invalidates the layer\'s module (HMR) and transpiles it again; an error is located', async () => {
-    write({ 'v/blur.kernel.ts': blurKernel(), 'v/twice.kernel.ts': twiceLayer, 'v/app.ts': "export * from './twice.kernel.ts';\n" });
+  test("the dev server serves the generated module; editing the kernel a layer imports invalidates the layer's module (HMR) and transpiles it again; an error is located", async () => {
+    write({
+      'v/blur.kernel.ts': blurKernel(),
+      'v/twice.kernel.ts': twiceLayer,
+      'v/app.ts': "export * from './twice.kernel.ts';\n",
+    });
     const { stats, options } = counting();
     const server = await createServer({
       root: path.join(dir, 'v'),
@@ -328,7 +429,11 @@ describe('parad/vite', () => {
       write({ 'v/bad.kernel.ts': blurKernel().replace('Math.tanh', 'Math.sinc') });
       const err = (await env.transformRequest('/bad.kernel.ts').catch((e: unknown) => e)) as RollupError;
       expect(err).toBeInstanceOf(Error);
-      expect(err).toMatchObject({ plugin: 'parad', id: path.join(dir, 'v/bad.kernel.ts'), loc: { file: path.join(dir, 'v/bad.kernel.ts'), line: 7, column: 13 } });
+      expect(err).toMatchObject({
+        plugin: 'parad',
+        id: path.join(dir, 'v/bad.kernel.ts'),
+        loc: { file: path.join(dir, 'v/bad.kernel.ts'), line: 7, column: 13 },
+      });
       expect(err.message).toMatch(/PARAD\d{4}: .*Math\.sinc/);
       expect(err.frame).toMatch(/> 7 \|.*Math\.sinc/);
     } finally {
@@ -339,7 +444,8 @@ describe('parad/vite', () => {
 
 const bunAvailable = fs.existsSync(BUN) && spawnSync(BUN, ['--version']).status === 0;
 // bun is a devDependency (npm's `bun` package ships the binary): under CI its test must run
-if (process.env.CI && !bunAvailable) throw new Error(`no runnable Bun at ${BUN} (npm ci installs it): the parad/bun test must run in CI`);
+if (process.env.CI && !bunAvailable)
+  throw new Error(`no runnable Bun at ${BUN} (npm ci installs it): the parad/bun test must run in CI`);
 
 describe.skipIf(!bunAvailable)('parad/bun', () => {
   test('Bun.build with parad/bun bundles a kernel module that runs its derivatives in Node; an error fails the build at its line', async () => {
@@ -353,7 +459,11 @@ const r = await Bun.build({ entrypoints: [process.argv[2]], outdir: process.argv
 if (!r.success) { console.error(r.logs.map(String).join('\\n')); process.exit(1); }
 `,
     });
-    const bun = (entry: string) => spawnSync(BUN, [path.join(dir, 'b/build.ts'), path.join(dir, 'b', entry), path.join(dir, 'out/bun')], { cwd: dir, encoding: 'utf8' });
+    const bun = (entry: string) =>
+      spawnSync(BUN, [path.join(dir, 'b/build.ts'), path.join(dir, 'b', entry), path.join(dir, 'out/bun')], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
     const ok = bun('app.ts');
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);

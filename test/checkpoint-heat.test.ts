@@ -12,19 +12,34 @@ import { compileAndLoad } from './support/load.js';
 import { arraySlots, checkpointSchedule, runCheckpointed } from '../runtime/index.js';
 
 type Heat = (u: Float64Array, tmp: Float64Array, kappa: number, n: number, T: number) => void;
-type HeatB = (u: Float64Array, ub: Float64Array, tmp: Float64Array, tmpb: Float64Array, kappa: number, n: number, T: number) => { kappab: number };
+type HeatB = (
+  u: Float64Array,
+  ub: Float64Array,
+  tmp: Float64Array,
+  tmpb: Float64Array,
+  kappa: number,
+  n: number,
+  T: number,
+) => { kappab: number };
 
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let scale = 1e-300, err = 0;
+  let scale = 1e-300,
+    err = 0;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
   for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / scale);
   return err;
 };
 
 describe('checkpointed heat equation with the generated heat_b', async () => {
-  const mod = await compileAndLoad(fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/heat/heat.ts'), 'utf8'), { fileName: 'heat.ts' });
-  const heat = mod.heat as Heat, heatB = mod.heat_b as HeatB;
-  const n = 40, T = 1000, kappa = 0.2;
+  const mod = await compileAndLoad(
+    fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/heat/heat.ts'), 'utf8'),
+    { fileName: 'heat.ts' },
+  );
+  const heat = mod.heat as Heat,
+    heatB = mod.heat_b as HeatB;
+  const n = 40,
+    T = 1000,
+    kappa = 0.2;
   const u0 = Float64Array.from({ length: n }, (_, i) => Math.sin((Math.PI * i) / (n - 1)) + 0.1 * Math.cos(7 * i));
   const seed = Float64Array.from({ length: n }, (_, i) => Math.cos(i / 3));
 
@@ -33,8 +48,10 @@ describe('checkpointed heat equation with the generated heat_b', async () => {
   const { kappab: refKappab } = heatB(ref.u, ref.ub, ref.tmp, ref.tmpb, kappa, n, T);
 
   test.each([2, 5, 10, 40])('c = %i slots', (c) => {
-    const u = u0.slice(), tmp = new Float64Array(n);
-    const ub = seed.slice(), tmpb = new Float64Array(n);
+    const u = u0.slice(),
+      tmp = new Float64Array(n);
+    const ub = seed.slice(),
+      tmpb = new Float64Array(n);
     let kappab = 0;
     const schedule = checkpointSchedule(T, c);
     const stats = runCheckpointed(schedule, {

@@ -7,14 +7,21 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
-  arraySlots, checkpointSchedule, lastCheckpointStats, runCheckpointed, slotsForBudget, stateBytes,
-  type ChainCosts, type Schedule,
+  arraySlots,
+  checkpointSchedule,
+  lastCheckpointStats,
+  runCheckpointed,
+  slotsForBudget,
+  stateBytes,
+  type ChainCosts,
+  type Schedule,
 } from '../runtime/index.js';
 
 /** Pascal's triangle, rows 0..N. */
 const N = 200;
 const PASCAL: number[][] = [[1]];
-for (let n = 1; n <= N; n++) PASCAL.push(Array.from({ length: n + 1 }, (_, k) => (PASCAL[n - 1][k - 1] ?? 0) + (PASCAL[n - 1][k] ?? 0)));
+for (let n = 1; n <= N; n++)
+  PASCAL.push(Array.from({ length: n + 1 }, (_, k) => (PASCAL[n - 1][k - 1] ?? 0) + (PASCAL[n - 1][k] ?? 0)));
 const beta = (s: number, r: number) => (r < 0 ? 0 : PASCAL[s + r][s]);
 
 /**
@@ -34,7 +41,10 @@ function revolve(l: number, s: number): number {
   return r * l - beta(s + 1, r - 1);
 }
 
-interface Chain { cost?: number[]; sizes?: number[] }
+interface Chain {
+  cost?: number[];
+  sizes?: number[];
+}
 
 /**
  * Runs a schedule on the slot machine, without trusting it: the working state is known only after
@@ -50,7 +60,9 @@ function simulate(s: Schedule, l: number, budget: number, { cost, sizes }: Chain
   let used = 0;
   let peakSlots = 0;
   let peakSize = 0;
-  const fail = (why: string, i: number) => { throw new Error(`action ${i} ${JSON.stringify(s.actions[i])}: ${why}`); };
+  const fail = (why: string, i: number) => {
+    throw new Error(`action ${i} ${JSON.stringify(s.actions[i])}: ${why}`);
+  };
   s.actions.forEach((act, i) => {
     switch (act.kind) {
       case 'store':
@@ -96,7 +108,13 @@ function simulate(s: Schedule, l: number, budget: number, { cost, sizes }: Chain
  * stored states, the working state), with no assumption on the schedule's shape; `persistent`
  * keeps each stored x_j until step j + 1 is reversed.
  */
-function bruteForce(l: number, budget: number, cost: number[], sizes = new Array<number>(l).fill(1), persistent = false): number {
+function bruteForce(
+  l: number,
+  budget: number,
+  cost: number[],
+  sizes = new Array<number>(l).fill(1),
+  persistent = false,
+): number {
   const B = 1 << l;
   const key = (k: number, mask: number, cur: number) => (k * B + mask) * (l + 1) + cur + 1;
   const dist = new Float64Array((l + 1) * B * (l + 1)).fill(Infinity);
@@ -106,7 +124,7 @@ function bruteForce(l: number, budget: number, cost: number[], sizes = new Array
     if (d >= dist[id]) return;
     dist[id] = d;
     heap.push([d, k, mask, cur]);
-    for (let i = heap.length - 1; i > 0;) {
+    for (let i = heap.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
       if (heap[p][0] <= heap[i][0]) break;
       [heap[p], heap[i]] = [heap[i], heap[p]];
@@ -118,7 +136,7 @@ function bruteForce(l: number, budget: number, cost: number[], sizes = new Array
     const end = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = end;
-      for (let i = 0; ;) {
+      for (let i = 0; ; ) {
         const [lc, rc] = [2 * i + 1, 2 * i + 2];
         let m = i;
         if (lc < heap.length && heap[lc][0] < heap[m][0]) m = lc;
@@ -214,7 +232,8 @@ describe('uniform chains', () => {
 
   test('the binomial formula is the exhaustive optimum (l <= 8, c <= 4)', () => {
     for (let l = 1; l <= 8; l++) {
-      for (let c = 1; c <= 4; c++) expect(bruteForce(l, c, new Array<number>(l).fill(1)), `l = ${l}, c = ${c}`).toBe(revolve(l, c));
+      for (let c = 1; c <= 4; c++)
+        expect(bruteForce(l, c, new Array<number>(l).fill(1)), `l = ${l}, c = ${c}`).toBe(revolve(l, c));
     }
   });
 
@@ -375,9 +394,15 @@ describe('runCheckpointed', () => {
     let peak = 0;
     const copies = arraySlots([x]);
     const stats = runCheckpointed(s, {
-      save(slot, state) { copies.save(slot, state); slots.add(slot); peak = Math.max(peak, slots.size); },
+      save(slot, state) {
+        copies.save(slot, state);
+        slots.add(slot);
+        peak = Math.max(peak, slots.size);
+      },
       restore: copies.restore,
-      free(slot) { slots.delete(slot); },
+      free(slot) {
+        slots.delete(slot);
+      },
       forward: (i) => forward(i, x),
       reverse(i) {
         adjoint(i, x, xb, ab);
@@ -389,7 +414,8 @@ describe('runCheckpointed', () => {
 
   const ref = storeAll();
   const close = (got: Float64Array, want: Float64Array) => {
-    for (let j = 0; j < want.length; j++) expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-12 * Math.abs(want[j]) + 1e-300);
+    for (let j = 0; j < want.length; j++)
+      expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-12 * Math.abs(want[j]) + 1e-300);
   };
 
   test('the hand-written adjoint matches central differences', () => {

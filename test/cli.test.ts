@@ -76,7 +76,9 @@ export function bad(y: Float64Array, n: i32): void {
 `;
 
 beforeAll(() => fs.mkdirSync(tmpRoot, { recursive: true }));
-afterAll(() => { if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true }); });
+afterAll(() => {
+  if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+});
 
 beforeEach(() => {
   // one folder per test: .tmp/cli-test-<pid>/<n>
@@ -93,12 +95,22 @@ function write(files: Record<string, string>): void {
 const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
 const exists = (name: string) => fs.existsSync(path.join(dir, name));
 /** Every file under `sub`, relative to it (temporary files included). */
-const listing = (sub: string) => (exists(sub) ? (fs.readdirSync(path.join(dir, sub), { recursive: true }) as string[]).sort() : []);
+const listing = (sub: string) =>
+  exists(sub) ? (fs.readdirSync(path.join(dir, sub), { recursive: true }) as string[]).sort() : [];
 
 /** Runs `parad ...args` in-process in the test's folder. */
 async function parad(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const code = await main(args, { cwd: dir, stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
+  let stdout = '',
+    stderr = '';
+  const code = await main(args, {
+    cwd: dir,
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+  });
   return { code, stdout, stderr };
 }
 
@@ -137,7 +149,7 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
     const a = await parad('analyze', 'model/layer.ts', '--json');
     expect(a.code, a.stderr).toBe(0);
     // a missing import: the call is reported at its location
-    write({ 'model/bad.ts': "/** @layer */\nexport function L(x: Float64Array): void {\n  nothing(x);\n}\n" });
+    write({ 'model/bad.ts': '/** @layer */\nexport function L(x: Float64Array): void {\n  nothing(x);\n}\n' });
     const bad = await parad('transpile', 'model/bad.ts', '--out', 'out');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^model\/bad\.ts:3:3 - error PARAD1402: 'nothing' is not a kernel or layer/m);
@@ -147,16 +159,25 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
   test('a race in a kernel file a layer imports: printed in that file with its code frame, then the import with its own', async () => {
     write({
       'k/racy.ts': SCALE.replace('y[i] = a * x[i]', 'y[0] = a * x[i]'),
-      'model/racy.ts': "import type { f64, i32 } from 'parad';\nimport { scale } from '../k/racy.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, a: f64, n: i32): void {\n  scale(y, x, a, n);\n}\n",
+      'model/racy.ts':
+        "import type { f64, i32 } from 'parad';\nimport { scale } from '../k/racy.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, a: f64, n: i32): void {\n  scale(y, x, a, n);\n}\n",
     });
     const r = await parad('transpile', 'model/racy.ts', '--out', 'out');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^k\/racy\.ts:5:3 - error PARAD2001: this @parallel loop of 'scale' is not parallel: .*\n> 5 \|   for \(let i = 0; i < n; i\+\+\) \{\n {4}\| {3}\^+\n {2}model\/racy\.ts:2:10 - note: imported here\n {2}> 2 \| import \{ scale \} from '\.\.\/k\/racy\.js';\n {6}\| {10}\^{5}\n/m);
+    expect(r.stderr).toMatch(
+      /^k\/racy\.ts:5:3 - error PARAD2001: this @parallel loop of 'scale' is not parallel: .*\n> 5 \|   for \(let i = 0; i < n; i\+\+\) \{\n {4}\| {3}\^+\n {2}model\/racy\.ts:2:10 - note: imported here\n {2}> 2 \| import \{ scale \} from '\.\.\/k\/racy\.js';\n {6}\| {10}\^{5}\n/m,
+    );
     expect(exists('out/racy.ad.ts')).toBe(false);
   });
 
   test('several files and globs; generated modules and .d.ts files are not taken as input', async () => {
-    write({ 'k/scale.ts': SCALE, 'k/rec.ts': RECURRENCE, 'k/old.ad.ts': '// generated\n', 'k/old.ad.js': '// generated\n', 'k/types.d.ts': 'export {};\n' });
+    write({
+      'k/scale.ts': SCALE,
+      'k/rec.ts': RECURRENCE,
+      'k/old.ad.ts': '// generated\n',
+      'k/old.ad.js': '// generated\n',
+      'k/types.d.ts': 'export {};\n',
+    });
     const r = await parad('transpile', 'k/*', 'k/scale.ts', '-o', 'out');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('wrote out/rec.ad.ts (1 kernel)\nwrote out/scale.ad.ts (1 kernel)\n');
@@ -200,11 +221,17 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
     expect(named.stdout).toBe('');
     expect(listing('out')).toEqual([]);
     const globbed = await parad('transpile', 'k/*.ts', '--out', 'out');
-    expect(globbed).toEqual({ code: 0, stdout: 'wrote out/scale.ad.ts (1 kernel)\n', stderr: 'k/none.ts: skipped (no @kernel or @layer functions)\n' });
+    expect(globbed).toEqual({
+      code: 0,
+      stdout: 'wrote out/scale.ad.ts (1 kernel)\n',
+      stderr: 'k/none.ts: skipped (no @kernel or @layer functions)\n',
+    });
     expect(listing('out')).toEqual(['scale.ad.ts']);
     const analyzed = await parad('analyze', 'k/*.ts', '--json');
     expect(analyzed.code).toBe(0);
-    expect((JSON.parse(analyzed.stdout) as { files: { file: string }[] }).files.map((f) => f.file)).toEqual(['k/scale.ts']);
+    expect((JSON.parse(analyzed.stdout) as { files: { file: string }[] }).files.map((f) => f.file)).toEqual([
+      'k/scale.ts',
+    ]);
     expect((await parad('analyze', 'k/none.ts')).code).toBe(1);
   });
 
@@ -213,7 +240,9 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
     for (const format of ['ts', 'js']) {
       const r = await parad('transpile', 'bad.ts', '--out', 'out', '--format', format);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^bad\.ts:4:30 - error PARAD1000: syntax error: '\)' expected \(TS1005\)\n  3 \| .*\n> 4 \|   for \(let i = 0; i < n; i\+\+ \{\n    \| {30}\^/m);
+      expect(r.stderr).toMatch(
+        /^bad\.ts:4:30 - error PARAD1000: syntax error: '\)' expected \(TS1005\)\n  3 \| .*\n> 4 \|   for \(let i = 0; i < n; i\+\+ \{\n    \| {30}\^/m,
+      );
       expect(r.stdout).toBe('');
       expect(listing('out')).toEqual([]);
     }
@@ -221,7 +250,11 @@ export function twice(y: Float64Array, x: Float64Array, a: f64, n: i32): void {
 
   test('--quiet prints nothing on success', async () => {
     write({ 'scale.ts': SCALE });
-    expect(await parad('transpile', 'scale.ts', '--out', 'out', '--quiet')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await parad('transpile', 'scale.ts', '--out', 'out', '--quiet')).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '',
+    });
     expect(exists('out/scale.ad.ts')).toBe(true);
   });
 
@@ -247,7 +280,9 @@ export function win(b: Float64Array, c: Float64Array, n: i32): void {
     expect(read('out/win.ad.ts')).not.toContain('gather (TF-MAD)');
     expect((await parad('transpile', 'win.ts', '--out', 'par', '--schedule', 'parallel')).code).toBe(0);
     expect(read('par/win.ad.ts')).toContain('gather (TF-MAD)');
-    expect((await parad('transpile', 'win.ts', '--out', 'direct', '--adjoint', 'direct', '--schedule', 'parallel')).code).toBe(0);
+    expect(
+      (await parad('transpile', 'win.ts', '--out', 'direct', '--adjoint', 'direct', '--schedule', 'parallel')).code,
+    ).toBe(0);
     const text = read('direct/win.ad.ts');
     expect(text).toBe((await compile(window, { fileName: 'win.ts', strategy: 'direct', schedule: 'parallel' })).code);
     expect(text).not.toContain('gather (TF-MAD)');
@@ -271,17 +306,41 @@ export function heat(u: Float32Array, tmp: Float32Array, kappa: f32, n: i32): vo
     expect(r.stderr).not.toContain('PARAD3002'); // the adjoint runs on WGSL too
     // K_b: the two forward passes, the reverse of the copy, the reverse of the stencil (staging ub's
     // contributions, private copies of kappab), the gather of ub
-    expect(fs.readdirSync(path.join(dir, 'out/wgsl')).sort()).toEqual(['heat.0.wgsl', 'heat.1.wgsl', ...[0, 1, 2, 3, 4].map((i) => `heat_b.${i}.wgsl`), 'heat_d.0.wgsl', 'heat_d.1.wgsl']);
+    expect(fs.readdirSync(path.join(dir, 'out/wgsl')).sort()).toEqual([
+      'heat.0.wgsl',
+      'heat.1.wgsl',
+      ...[0, 1, 2, 3, 4].map((i) => `heat_b.${i}.wgsl`),
+      'heat_d.0.wgsl',
+      'heat_d.1.wgsl',
+    ]);
     expect(read('out/wgsl/heat.0.wgsl')).toContain('@compute @workgroup_size(64, 1, 1)');
     const text = read('out/heat.ad.ts');
     expect(text).toContain('export const wgsl: WgslModule = {');
     // the module type-checks (strict), `parad` resolving to this package
     const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
-    const check = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', path.join(dir, 'out/heat.ad.ts')], { encoding: 'utf8' });
+    const check = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--target',
+        'es2022',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        path.join(dir, 'out/heat.ad.ts'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(check.stdout + check.stderr).toBe('');
     const f64 = await parad('transpile', 'scale.ts', '--out', 'out64', '--target', 'wgsl');
     expect(f64.code).toBe(1);
-    expect(f64.stderr).toMatch(/PARAD3001: kernel 'scale' cannot run on WebGPU: 'y' is Float64Array: WGSL has no 64-bit floats/);
+    expect(f64.stderr).toMatch(
+      /PARAD3001: kernel 'scale' cannot run on WebGPU: 'y' is Float64Array: WGSL has no 64-bit floats/,
+    );
     expect(exists('out64/scale.ad.ts')).toBe(false);
     expect((await parad('transpile', 'heat.ts', '--out', 'x', '--target', 'glsl')).code).toBe(2);
   });
@@ -312,7 +371,11 @@ describe('parad transpile --check', () => {
     expect((await parad('transpile', 'scale.ts', 'rec.ts', '--out', 'out')).code).toBe(0);
 
     const fresh = await parad('transpile', 'scale.ts', 'rec.ts', '--out', 'out', '--check');
-    expect(fresh).toEqual({ code: 0, stdout: 'out/scale.ad.ts is up to date\nout/rec.ad.ts is up to date\n', stderr: '' });
+    expect(fresh).toEqual({
+      code: 0,
+      stdout: 'out/scale.ad.ts is up to date\nout/rec.ad.ts is up to date\n',
+      stderr: '',
+    });
 
     fs.appendFileSync(path.join(dir, 'out/scale.ad.ts'), '// edited\n');
     fs.rmSync(path.join(dir, 'out/rec.ad.ts'));
@@ -346,13 +409,25 @@ describe('usage errors exit with 2 and say why', () => {
     ['no --out', ['transpile', 'scale.ts'], /required option '-o, --out <dir>' not specified/],
     ['no input files', ['transpile', '--out', 'out'], /missing required argument 'files'/],
     ['a missing file', ['transpile', 'nope.ts', '--out', 'out'], /error: file not found: nope\.ts/],
-    ['a glob matching nothing', ['transpile', 'kernels/*.ts', '--out', 'out'], /error: no files match 'kernels\/\*\.ts'/],
+    [
+      'a glob matching nothing',
+      ['transpile', 'kernels/*.ts', '--out', 'out'],
+      /error: no files match 'kernels\/\*\.ts'/,
+    ],
     ['a folder instead of files', ['transpile', 'sub', '--out', 'out'], /sub is not a file .*'sub\/\*\.ts'/],
     ['an unknown format', ['transpile', 'scale.ts', '--out', 'out', '--format', 'wgsl'], /argument 'wgsl' is invalid/],
     ['an unknown mode', ['transpile', 'scale.ts', '--out', 'out', '--modes', 'd,x'], /unknown mode 'x'/],
     ['--out naming a file', ['transpile', 'scale.ts', '--out', 'scale.ts'], /--out scale\.ts is not a directory/],
-    ['two inputs with the same name', ['transpile', 'scale.ts', 'sub/scale.ts', '--out', 'out'], /scale\.ts and sub\/scale\.ts would both be written to out\/scale\.ad\.ts/],
-    ['--emit-wgsl without --target wgsl', ['transpile', 'scale.ts', '--out', 'out', '--emit-wgsl', 'out/wgsl'], /error: --emit-wgsl writes the shaders of --target wgsl: add --target wgsl/],
+    [
+      'two inputs with the same name',
+      ['transpile', 'scale.ts', 'sub/scale.ts', '--out', 'out'],
+      /scale\.ts and sub\/scale\.ts would both be written to out\/scale\.ad\.ts/,
+    ],
+    [
+      '--emit-wgsl without --target wgsl',
+      ['transpile', 'scale.ts', '--out', 'out', '--emit-wgsl', 'out/wgsl'],
+      /error: --emit-wgsl writes the shaders of --target wgsl: add --target wgsl/,
+    ],
     ['no command', [], /Usage: parad/],
   ])('%s', async (_name, args, message) => {
     write({ 'scale.ts': SCALE, 'sub/scale.ts': SCALE });
@@ -375,7 +450,17 @@ describe('help and version', () => {
   test('transpile --help lists its options', async () => {
     const r = await parad('transpile', '--help');
     expect(r.code).toBe(0);
-    for (const option of ['--out <dir>', '--format <format>', '--modes <modes>', '--target <targets>', '--emit-wgsl <dir>', '--adjoint <strategy>', '--check', '--quiet']) expect(r.stdout).toContain(option);
+    for (const option of [
+      '--out <dir>',
+      '--format <format>',
+      '--modes <modes>',
+      '--target <targets>',
+      '--emit-wgsl <dir>',
+      '--adjoint <strategy>',
+      '--check',
+      '--quiet',
+    ])
+      expect(r.stdout).toContain(option);
   });
 
   test('--version prints the package version', async () => {
@@ -388,7 +473,8 @@ describe('the installed command (needs npm run build)', () => {
   const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
 
   beforeAll(() => {
-    if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run npm run build first');
+    if (!fs.existsSync(path.join(root, 'dist/cli/main.js')))
+      throw new Error('dist/ is missing: run npm run build first');
   });
 
   test('node bin/parad.js transpile: exit codes and output', async () => {

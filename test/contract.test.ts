@@ -21,7 +21,11 @@ test('shared/contract check passes', (ctx) => {
   expect(present, `${contract} (the shared contract check) must be beside the repo under CI=true`).toBe(true);
   const out = path.join(root, '.contract-out');
   fs.rmSync(out, { recursive: true, force: true });
-  const t = spawnSync(process.execPath, [path.join(root, 'bin/parad.js'), 'transpile', path.join(contract, 'examples.ts'), '--out', out, '--format', 'js'], { encoding: 'utf8' });
+  const t = spawnSync(
+    process.execPath,
+    [path.join(root, 'bin/parad.js'), 'transpile', path.join(contract, 'examples.ts'), '--out', out, '--format', 'js'],
+    { encoding: 'utf8' },
+  );
   expect(t.status, t.stderr).toBe(0);
   const check = spawnSync(process.execPath, [path.join(contract, 'check.mjs'), out], { encoding: 'utf8' });
   expect(check.stdout).toMatch(/(\d+) passed, 0 failed/);

@@ -37,22 +37,30 @@ const VARIANTS: { label: string; options: { strategy?: Strategy; schedule?: 'par
   { label: 'reduction', options: { strategy: 'reduction', schedule: 'parallel' } },
 ];
 
-const files = [...new Set(specs.map((s) => s.file))].filter((f) => fs.existsSync(path.join(root, 'fixtures', f, `${f}.ts`))).sort();
+const files = [...new Set(specs.map((s) => s.file))]
+  .filter((f) => fs.existsSync(path.join(root, 'fixtures', f, `${f}.ts`)))
+  .sort();
 
 describe.each(files)('fixture %s', (file) => {
   const input = `fixtures/${file}/${file}.ts`;
   const source = fs.readFileSync(path.join(root, input), 'utf8');
-  test.each(VARIANTS.map((x) => [x.label, x.options] as const))('K_b (%s) runs at most a constant factor more loop trips than K', async (_label, options) => {
-    const r: CompileResult = await compile(source, { fileName: input, format: 'js', ...options });
-    expect(r.code, 'compiles').toBeDefined();
-    const mod = instrumented(r.code!);
-    for (const spec of specs.filter((s) => s.file === file)) {
-      const meta = mod.__parad.kernels[spec.kernel];
-      if (!meta || meta.kind === 'layer' || !meta.modes.includes('b')) continue;
-      const { primal: p, adjoint: n, elements } = tripsOf(mod, spec);
-      expect(n, `${spec.kernel}${spec.tag ? ` (${spec.tag})` : ''}: K_b ${n} trips, K ${p}, ${elements} adjoint elements`).toBeLessThanOrEqual(FACTOR * p + PER_ELEMENT * elements + SLACK);
-    }
-  });
+  test.each(VARIANTS.map((x) => [x.label, x.options] as const))(
+    'K_b (%s) runs at most a constant factor more loop trips than K',
+    async (_label, options) => {
+      const r: CompileResult = await compile(source, { fileName: input, format: 'js', ...options });
+      expect(r.code, 'compiles').toBeDefined();
+      const mod = instrumented(r.code!);
+      for (const spec of specs.filter((s) => s.file === file)) {
+        const meta = mod.__parad.kernels[spec.kernel];
+        if (!meta || meta.kind === 'layer' || !meta.modes.includes('b')) continue;
+        const { primal: p, adjoint: n, elements } = tripsOf(mod, spec);
+        expect(
+          n,
+          `${spec.kernel}${spec.tag ? ` (${spec.tag})` : ''}: K_b ${n} trips, K ${p}, ${elements} adjoint elements`,
+        ).toBeLessThanOrEqual(FACTOR * p + PER_ELEMENT * elements + SLACK);
+      }
+    },
+  );
 });
 
 test('conv2d with the output sizes and a run-time stride as parameters: whatever the schedule does, no gather scans the iterations for each element', async () => {
@@ -79,8 +87,27 @@ export function conv(out: Float64Array, inp: Float64Array, w: Float64Array, H: i
     const mod = instrumented(r.code!);
     const inp = Float64Array.from({ length: H * W }, (_, i) => Math.sin(i));
     const w = Float64Array.from({ length: K * K }, (_, i) => Math.cos(i));
-    const p = trips(() => (mod.conv as (...a: unknown[]) => void)(new Float64Array(OH * OW), inp, w, H, W, K, s, OH, OW));
-    const b = trips(() => (mod.conv_b as (...a: unknown[]) => void)(new Float64Array(OH * OW), new Float64Array(OH * OW).fill(1), inp, new Float64Array(inp.length), w, new Float64Array(w.length), H, W, K, s, OH, OW));
-    expect(b, `${JSON.stringify(options)}: K_b ${b} trips, K ${p}`).toBeLessThanOrEqual(FACTOR * p + PER_ELEMENT * (2 * OH * OW + inp.length + w.length) + SLACK);
+    const p = trips(() =>
+      (mod.conv as (...a: unknown[]) => void)(new Float64Array(OH * OW), inp, w, H, W, K, s, OH, OW),
+    );
+    const b = trips(() =>
+      (mod.conv_b as (...a: unknown[]) => void)(
+        new Float64Array(OH * OW),
+        new Float64Array(OH * OW).fill(1),
+        inp,
+        new Float64Array(inp.length),
+        w,
+        new Float64Array(w.length),
+        H,
+        W,
+        K,
+        s,
+        OH,
+        OW,
+      ),
+    );
+    expect(b, `${JSON.stringify(options)}: K_b ${b} trips, K ${p}`).toBeLessThanOrEqual(
+      FACTOR * p + PER_ELEMENT * (2 * OH * OW + inp.length + w.length) + SLACK,
+    );
   }
 });

@@ -39,14 +39,29 @@ describe('subset diagnostics', () => {
     ['unsupported Math member', '  y[0] = Math.random();', 'PARAD1206', 4],
     ['array as value', '  const t = x;', 'PARAD1208', 4],
     ['scalar indexed', '  y[0] = a[0];', 'PARAD1209', 4],
-    ['shadowing', '  const t = 1;\n  for (let i = 0; i < n; i++) {\n    const t = 2;\n    y[i] = t;\n  }', 'PARAD1301', 6],
+    [
+      'shadowing',
+      '  const t = 1;\n  for (let i = 0; i < n; i++) {\n    const t = 2;\n    y[i] = t;\n  }',
+      'PARAD1301',
+      6,
+    ],
     ['unknown name', '  y[0] = zz;', 'PARAD1302', 4],
     ['write to scalar parameter', '  a = 2;', 'PARAD1303', 4],
     ['write to array parameter', '  x = y;', 'PARAD1303', 4],
     ['write to const', '  const t = 1;\n  t = 2;', 'PARAD1304', 5],
     ['write to loop variable', '  for (let i = 0; i < n; i++) {\n    i = 3;\n  }', 'PARAD1305', 5],
-    ['loop bound changed in loop', '  let m = n;\n  for (let i = 0; i < m; i++) {\n    m = m - 1;\n  }', 'PARAD1306', 5],
-    ['parallel loop writes outer local', '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s = x[i];\n  }', 'PARAD1307', 6],
+    [
+      'loop bound changed in loop',
+      '  let m = n;\n  for (let i = 0; i < m; i++) {\n    m = m - 1;\n  }',
+      'PARAD1306',
+      5,
+    ],
+    [
+      'parallel loop writes outer local',
+      '  let s = 0;\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    s = x[i];\n  }',
+      'PARAD1307',
+      6,
+    ],
     ['early return', '  for (let i = 0; i < n; i++) {\n    return;\n  }', 'PARAD1110', 5],
   ];
   test.each(cases)('%s', async (_name, body, code, line) => {
@@ -54,23 +69,38 @@ describe('subset diagnostics', () => {
   });
 
   test('parallel scalar reductions: +=, -=, *=, Math.max/min are accepted; anything else says what a reduction is', async () => {
-    const loop = (body: string, init = '0') => `  let s = ${init};\n  // @parallel\n  for (let i = 0; i < n; i++) {\n${body}\n  }\n  y[0] = s;`;
-    for (const ok of ['    s += x[i];', '    s -= x[i] * a;\n    if (x[i] > 0.5) s += 1;', '    s *= x[i];', '    s = Math.max(s, x[i]);', '    s = Math.min(x[i] * 2, s);']) {
+    const loop = (body: string, init = '0') =>
+      `  let s = ${init};\n  // @parallel\n  for (let i = 0; i < n; i++) {\n${body}\n  }\n  y[0] = s;`;
+    for (const ok of [
+      '    s += x[i];',
+      '    s -= x[i] * a;\n    if (x[i] > 0.5) s += 1;',
+      '    s *= x[i];',
+      '    s = Math.max(s, x[i]);',
+      '    s = Math.min(x[i] * 2, s);',
+    ]) {
       const { result, src } = await kernel(loop(ok));
-      expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, src)), ok).toEqual([]);
+      expect(
+        result.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, src)),
+        ok,
+      ).toEqual([]);
     }
     const bad: [string, RegExp][] = [
       ['    s += x[i];\n    y[i] = s;', /the loop reads 's' outside its updates/],
       ['    s = x[i];', /'s' is assigned with a plain =/],
       ['    s += x[i] * s;', /the update of 's' reads 's' in its right-hand side/],
       ['    s += x[i];\n    s *= 2;', /'s' is updated with both \+=\/-= and \*=/],
-      ['    if (x[i] > 0) s = Math.max(s, x[i]);', /a Math.max reduction needs a single update of 's' at the top level/],
+      [
+        '    if (x[i] > 0) s = Math.max(s, x[i]);',
+        /a Math.max reduction needs a single update of 's' at the top level/,
+      ],
       ['    s /= x[i];', /'s' is assigned with \/=/],
     ];
     for (const [body, message] of bad) {
       const hit = await expectError(loop(body), 'PARAD1307', 6);
       expect(hit.message).toMatch(message);
-      expect(hit.message).toContain('A reduction updates \'s\' only with s += e, s -= e, s *= e, s = Math.max(s, e) or s = Math.min(s, e)');
+      expect(hit.message).toContain(
+        "A reduction updates 's' only with s += e, s -= e, s *= e, s = Math.max(s, e) or s = Math.min(s, e)",
+      );
     }
   });
 
@@ -109,7 +139,9 @@ describe('subset diagnostics', () => {
     const warn = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i / 2];\n  }');
     expect(warn.result.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1210', 'warning', 5]]);
     expect(warn.result.code).toBeDefined();
-    const ok = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[(i / 2) | 0] + x[i >> 1] + x[Math.floor(i / 2)];\n  }');
+    const ok = await kernel(
+      '  for (let i = 0; i < n; i++) {\n    y[i] = x[(i / 2) | 0] + x[i >> 1] + x[Math.floor(i / 2)];\n  }',
+    );
     expect(ok.result.diagnostics).toEqual([]);
   });
 
@@ -122,7 +154,9 @@ describe('subset diagnostics', () => {
     for (const src of ['', 'export function f() {}\n']) {
       const r = await compile(src, { fileName: 'none.ts' });
       expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['PARAD1010', 'error', 1]]);
-      expect(r.diagnostics[0].message).toMatch(/no kernels in this file: mark exported functions with a \/\*\* @kernel \*\//);
+      expect(r.diagnostics[0].message).toMatch(
+        /no kernels in this file: mark exported functions with a \/\*\* @kernel \*\//,
+      );
       expect(r.code).toBeUndefined();
     }
   });
@@ -131,16 +165,37 @@ describe('subset diagnostics', () => {
 describe('syntax errors', () => {
   // TypeScript's parser diagnostics, located, before lowering (no follow-up errors from its recovery)
   const cases: [string, string, number, number, RegExp][] = [
-    ['a missing parenthesis', '  for (let i = 0; i < n; i++ {\n    y[i] = x[i];\n  }', 4, 30, /syntax error: '\)' expected \(TS1005\)/],
-    ['a missing operand', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i] * ;\n  }', 5, 19, /syntax error: Expression expected \(TS1109\)/],
-    ['a stray closing brace', '  for (let i = 0; i < n; i++) {\n    y[i] = x[i];\n  }}', 7, 1, /syntax error: Declaration or statement expected \(TS1128\)/],
+    [
+      'a missing parenthesis',
+      '  for (let i = 0; i < n; i++ {\n    y[i] = x[i];\n  }',
+      4,
+      30,
+      /syntax error: '\)' expected \(TS1005\)/,
+    ],
+    [
+      'a missing operand',
+      '  for (let i = 0; i < n; i++) {\n    y[i] = x[i] * ;\n  }',
+      5,
+      19,
+      /syntax error: Expression expected \(TS1109\)/,
+    ],
+    [
+      'a stray closing brace',
+      '  for (let i = 0; i < n; i++) {\n    y[i] = x[i];\n  }}',
+      7,
+      1,
+      /syntax error: Declaration or statement expected \(TS1128\)/,
+    ],
     ['an unterminated string', "  y[0] = 'a;", 4, 13, /syntax error: Unterminated string literal \(TS1002\)/],
   ];
   test.each(cases)('%s', async (_name, body, line, column, message) => {
     const { result, src } = await kernel(body);
     expect(result.code).toBeUndefined();
     const shown = result.diagnostics.map((d) => formatDiagnostic(d, src));
-    expect(result.diagnostics.map((d) => d.code), shown.join('\n')).toEqual(['PARAD1000']);
+    expect(
+      result.diagnostics.map((d) => d.code),
+      shown.join('\n'),
+    ).toEqual(['PARAD1000']);
     const [d] = result.diagnostics;
     expect([d.severity, d.line, d.column]).toEqual(['error', line, column]);
     expect(d.message).toMatch(message);
@@ -149,7 +204,10 @@ describe('syntax errors', () => {
 
   test('every syntax error of a file is reported', async () => {
     const { result } = await kernel('  y[0] = x[0] * ;\n  y[1] = (x[1];');
-    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([['PARAD1000', 4], ['PARAD1000', 5]]);
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([
+      ['PARAD1000', 4],
+      ['PARAD1000', 5],
+    ]);
   });
 
   test('a syntax error in a kernel file a layer imports is an error in that file, the import its second location', async () => {
@@ -157,10 +215,18 @@ describe('syntax errors', () => {
       'k.ts': `${header}/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++ {\n    y[i] = 2 * x[i];\n  }\n}\n`,
     };
     const src = `${header}import { scale } from './k.js';\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, n: i32): void {\n  scale(y, x, n);\n}\n`;
-    const r = await compile(src, { fileName: 'l.ts', resolveImport: (spec) => (spec === './k.js' ? { fileName: 'k.ts', source: files['k.ts'] } : undefined) });
+    const r = await compile(src, {
+      fileName: 'l.ts',
+      resolveImport: (spec) => (spec === './k.js' ? { fileName: 'k.ts', source: files['k.ts'] } : undefined),
+    });
     expect(r.code).toBeUndefined();
     const d = r.diagnostics.find((x) => x.file === 'k.ts');
-    expect(d).toMatchObject({ code: 'PARAD1000', line: 4, column: 30, related: [{ file: 'l.ts', line: 2, column: 10, message: 'imported here' }] });
+    expect(d).toMatchObject({
+      code: 'PARAD1000',
+      line: 4,
+      column: 30,
+      related: [{ file: 'l.ts', line: 2, column: 10, message: 'imported here' }],
+    });
     expect(d?.message).toMatch(/syntax error: '\)' expected/);
     // printed with both places, each with its code frame (l.ts's text is not k.ts's: no context lines from it)
     expect(formatDiagnostic(d!, src).split('\n')).toEqual([
@@ -202,14 +268,26 @@ describe('syntax errors', () => {
 
 describe('accepted forms', () => {
   test.each([
-    ['sibling loops reuse a loop variable', '  for (let i = 0; i < n; i++) { y[i] = x[i]; }\n  for (let i = 0; i < n; i++) { y[i] *= 2; }'],
-    ['sibling blocks reuse a local name', '  for (let i = 0; i < n; i++) { const t = x[i]; y[i] = t; }\n  for (let j = 0; j < n; j++) { const t = y[j]; y[j] = t * t; }'],
+    [
+      'sibling loops reuse a loop variable',
+      '  for (let i = 0; i < n; i++) { y[i] = x[i]; }\n  for (let i = 0; i < n; i++) { y[i] *= 2; }',
+    ],
+    [
+      'sibling blocks reuse a local name',
+      '  for (let i = 0; i < n; i++) { const t = x[i]; y[i] = t; }\n  for (let j = 0; j < n; j++) { const t = y[j]; y[j] = t * t; }',
+    ],
     ['down-counting loop with step', '  for (let i = n - 1; i >= 0; i -= 3) { y[i] = x[i]; }'],
     ['<= bound and constant step', '  for (let i = 0; i <= n - 2; i += 2) { y[i] = x[i + 1]; }'],
     ['integer index arithmetic', '  for (let i = 0; i < n; i++) { y[i] = x[(i * 7 + 3) % n] + x[(i >> 1) | 0]; }'],
-    ['ternaries, logic and comparisons', '  for (let i = 0; i < n; i++) { y[i] = x[i] > 0.5 && !(i === 2) || i < 1 ? x[i] : -x[i]; }'],
+    [
+      'ternaries, logic and comparisons',
+      '  for (let i = 0; i < n; i++) { y[i] = x[i] > 0.5 && !(i === 2) || i < 1 ? x[i] : -x[i]; }',
+    ],
     ['Math constants and length', '  for (let i = 0; i < x.length; i++) { y[i] = Math.PI * x[i] + Math.E; }'],
-    ['typed locals', '  const m: i32 = n - 1;\n  let s: f64 = 0;\n  for (let i = 0; i < m; i++) { s += x[i]; }\n  y[0] = s;'],
+    [
+      'typed locals',
+      '  const m: i32 = n - 1;\n  let s: f64 = 0;\n  for (let i = 0; i < m; i++) { s += x[i]; }\n  y[0] = s;',
+    ],
   ])('%s', async (_name, body) => {
     const { result, src } = await kernel(body);
     expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
@@ -220,7 +298,11 @@ describe('accepted forms', () => {
 describe('pragmas and JSDoc tags', () => {
   const codes = async (body: string, sig?: string) => {
     const { result, src } = await kernel(body, sig);
-    return { result, src, list: result.diagnostics.map((d) => [d.code, d.severity, d.line, d.column, d.message] as const) };
+    return {
+      result,
+      src,
+      list: result.diagnostics.map((d) => [d.code, d.severity, d.line, d.column, d.message] as const),
+    };
   };
   const LOOP = '  for (let i = 0; i < n; i++) {\n    y[i] = a * x[i];\n  }';
 
@@ -228,30 +310,68 @@ describe('pragmas and JSDoc tags', () => {
     const { list, result } = await codes(`  // @paralel\n${LOOP}`);
     expect(list).toEqual([['PARAD1501', 'error', 4, 6, 'unknown pragma @paralel: did you mean @parallel?']]);
     expect(result.code).toBeUndefined();
-    expect((await codes(`  // @Parallel\n${LOOP}`)).list[0][4]).toBe('unknown pragma @Parallel: did you mean @parallel?');
+    expect((await codes(`  // @Parallel\n${LOOP}`)).list[0][4]).toBe(
+      'unknown pragma @Parallel: did you mean @parallel?',
+    );
   });
 
   test('another // @word in a kernel is a warning; the kernel still compiles', async () => {
     const { list, result } = await codes(`  // @todo vectorize\n${LOOP}`);
-    expect(list).toEqual([['PARAD1501', 'warning', 4, 6, 'unknown pragma @todo is ignored (kernels know // @parallel on the line before a for loop)']]);
+    expect(list).toEqual([
+      [
+        'PARAD1501',
+        'warning',
+        4,
+        6,
+        'unknown pragma @todo is ignored (kernels know // @parallel on the line before a for loop)',
+      ],
+    ]);
     expect(result.code).toContain('export function k_b(');
   });
 
   test('a layer pragma in a kernel is an error', async () => {
-    expect((await codes(`  // @checkpoint\n${LOOP}`)).list).toEqual([['PARAD1501', 'error', 4, 6, '@checkpoint is a pragma of layers (docs/layers.md); kernels have // @parallel']]);
+    expect((await codes(`  // @checkpoint\n${LOOP}`)).list).toEqual([
+      ['PARAD1501', 'error', 4, 6, '@checkpoint is a pragma of layers (docs/layers.md); kernels have // @parallel'],
+    ]);
   });
 
   test('@parallel that is not on the line right before a for is a warning', async () => {
-    expect((await codes(`  // @parallel\n\n${LOOP}`)).list).toEqual([['PARAD1504', 'warning', 4, 6, '// @parallel applies to the for loop on the line right after it: this one is ignored']]);
+    expect((await codes(`  // @parallel\n\n${LOOP}`)).list).toEqual([
+      [
+        'PARAD1504',
+        'warning',
+        4,
+        6,
+        '// @parallel applies to the for loop on the line right after it: this one is ignored',
+      ],
+    ]);
     expect((await codes(`  // @parallel\n  y[0] = 1;`)).list.map((d) => d[0])).toEqual(['PARAD1504']);
   });
 
   test('unknown @parallel options and strategies are errors at the option', async () => {
-    expect((await codes(`  // @parallel adjoint=fast\n${LOOP}`)).list).toEqual([['PARAD1502', 'error', 4, 16, 'unknown adjoint strategy \'fast\': one of direct, gather, reduction, atomic, versioned']]);
-    expect((await codes(`  // @parallel adjoint=gahter\n${LOOP}`)).list[0][4]).toMatch(/unknown adjoint strategy 'gahter' \(did you mean gather\?\)/);
-    expect((await codes(`  // @parallel exclusive_read(x)\n${LOOP}`)).list[0]).toEqual(['PARAD1502', 'error', 4, 16, "unknown @parallel option 'exclusive_read(x)' (did you mean exclusive-read?); the options are exclusive-read(<arrays>), adjoint=<strategy> and workgroup=<size>"]);
+    expect((await codes(`  // @parallel adjoint=fast\n${LOOP}`)).list).toEqual([
+      [
+        'PARAD1502',
+        'error',
+        4,
+        16,
+        "unknown adjoint strategy 'fast': one of direct, gather, reduction, atomic, versioned",
+      ],
+    ]);
+    expect((await codes(`  // @parallel adjoint=gahter\n${LOOP}`)).list[0][4]).toMatch(
+      /unknown adjoint strategy 'gahter' \(did you mean gather\?\)/,
+    );
+    expect((await codes(`  // @parallel exclusive_read(x)\n${LOOP}`)).list[0]).toEqual([
+      'PARAD1502',
+      'error',
+      4,
+      16,
+      "unknown @parallel option 'exclusive_read(x)' (did you mean exclusive-read?); the options are exclusive-read(<arrays>), adjoint=<strategy> and workgroup=<size>",
+    ]);
     expect((await codes(`  // @parallel fast\n${LOOP}`)).list.map((d) => d[0])).toEqual(['PARAD1502']);
-    expect((await codes(`  // @parallel workgroup=8y\n${LOOP}`)).list[0][4]).toMatch(/^workgroup=8y: write the workgroup size as workgroup=64/);
+    expect((await codes(`  // @parallel workgroup=8y\n${LOOP}`)).list[0][4]).toMatch(
+      /^workgroup=8y: write the workgroup size as workgroup=64/,
+    );
   });
 
   test('exclusive-read names array parameters: anything else is an error at the name', async () => {
@@ -259,9 +379,27 @@ describe('pragmas and JSDoc tags', () => {
     const body = '  for (let i = 0; i < n; i++) {\n    y[i] = a * x[idx[i]];\n  }';
     const r = await codes(`  // @parallel exclusive-read(nothere, idz, a)\n${body}`, sig);
     expect(r.list).toEqual([
-      ['PARAD1503', 'error', 4, 31, "exclusive-read(nothere): 'nothere' is not a parameter of this kernel; name the array parameters whose reads are exclusive"],
-      ['PARAD1503', 'error', 4, 40, "exclusive-read(idz): 'idz' is not a parameter of this kernel; name the array parameters whose reads are exclusive (did you mean idx?)"],
-      ['PARAD1503', 'error', 4, 45, "exclusive-read(a): 'a' is a scalar parameter; name the array parameters whose reads are exclusive"],
+      [
+        'PARAD1503',
+        'error',
+        4,
+        31,
+        "exclusive-read(nothere): 'nothere' is not a parameter of this kernel; name the array parameters whose reads are exclusive",
+      ],
+      [
+        'PARAD1503',
+        'error',
+        4,
+        40,
+        "exclusive-read(idz): 'idz' is not a parameter of this kernel; name the array parameters whose reads are exclusive (did you mean idx?)",
+      ],
+      [
+        'PARAD1503',
+        'error',
+        4,
+        45,
+        "exclusive-read(a): 'a' is a scalar parameter; name the array parameters whose reads are exclusive",
+      ],
     ]);
     expect(formatDiagnostic(r.result.diagnostics[0], r.src)).toContain(`|${' '.repeat(31)}^^^^^^^`);
   });
@@ -269,12 +407,23 @@ describe('pragmas and JSDoc tags', () => {
   test('valid pragmas are accepted silently', async () => {
     const sig = '(y: Float64Array, x: Float64Array, idx: Int32Array, a: f64, n: i32): void';
     const body = '  for (let i = 0; i < n; i++) {\n    y[idx[i]] = a * x[i];\n  }';
-    for (const pragma of ['@parallel', '@parallel exclusive-read(idx)', '@parallel exclusive-read(idx, x) adjoint=gather', '@parallel workgroup=64', '@parallel adjoint=versioned workgroup=4x16']) {
+    for (const pragma of [
+      '@parallel',
+      '@parallel exclusive-read(idx)',
+      '@parallel exclusive-read(idx, x) adjoint=gather',
+      '@parallel workgroup=64',
+      '@parallel adjoint=versioned workgroup=4x16',
+    ]) {
       const { list } = await codes(`  // ${pragma}\n${body}`, sig);
-      expect(list.filter((d) => /PARAD15/.test(d[0])), pragma).toEqual([]);
+      expect(
+        list.filter((d) => /PARAD15/.test(d[0])),
+        pragma,
+      ).toEqual([]);
     }
     // ordinary comments, and an @ later in a comment, are not pragmas
-    expect((await codes(`  // scale by a (see @parallel in the docs)\n  // e-mail: someone@example.org\n${LOOP}`)).list).toEqual([]);
+    expect(
+      (await codes(`  // scale by a (see @parallel in the docs)\n  // e-mail: someone@example.org\n${LOOP}`)).list,
+    ).toEqual([]);
     // TypeScript's comment directives are not pragmas
     expect((await codes(`  // @ts-ignore\n  y[0] = a;\n  // @ts-expect-error\n  y[1] = a;`)).list).toEqual([]);
   });
@@ -289,9 +438,13 @@ describe('pragmas and JSDoc tags', () => {
   });
 
   test('layers: a misspelt @checkpoint is an error; a @parallel loop is reported once (PARAD1401)', async () => {
-    const layer = (pragma: string) => `${header}/** @kernel */\nexport function s(y: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++) {\n    y[i] = 2 * y[i];\n  }\n}\n/** @layer */\nexport function L(y: Float64Array, n: i32, steps: i32): void {\n  // ${pragma}\n  for (let t = 0; t < steps; t++) {\n    s(y, n);\n  }\n}\n`;
-    const diags = async (pragma: string) => (await compile(layer(pragma), { fileName: 'l.ts' })).diagnostics.map((d) => [d.code, d.line, d.message]);
-    expect(await diags('@chekpoint slots=2')).toEqual([['PARAD1501', 10, 'unknown pragma @chekpoint: did you mean @checkpoint?']]);
+    const layer = (pragma: string) =>
+      `${header}/** @kernel */\nexport function s(y: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++) {\n    y[i] = 2 * y[i];\n  }\n}\n/** @layer */\nexport function L(y: Float64Array, n: i32, steps: i32): void {\n  // ${pragma}\n  for (let t = 0; t < steps; t++) {\n    s(y, n);\n  }\n}\n`;
+    const diags = async (pragma: string) =>
+      (await compile(layer(pragma), { fileName: 'l.ts' })).diagnostics.map((d) => [d.code, d.line, d.message]);
+    expect(await diags('@chekpoint slots=2')).toEqual([
+      ['PARAD1501', 10, 'unknown pragma @chekpoint: did you mean @checkpoint?'],
+    ]);
     expect(await diags('@checkpoint slots=2')).toEqual([]);
     expect((await diags('@parallel')).map((d) => d[0])).toEqual(['PARAD1401']);
     expect((await diags('@checkpoint slot=2')).map((d) => d[0])).toEqual(['PARAD1410']);
@@ -300,13 +453,17 @@ describe('pragmas and JSDoc tags', () => {
 
 describe('messages that say what is wrong', () => {
   test('-Infinity and Infinity are constants', async () => {
-    const { result, src } = await kernel('  let m = -Infinity;\n  for (let i = 0; i < n; i++) {\n    m = Math.max(m, x[i]);\n  }\n  y[0] = Math.min(m, Infinity);');
+    const { result, src } = await kernel(
+      '  let m = -Infinity;\n  for (let i = 0; i < n; i++) {\n    m = Math.max(m, x[i]);\n  }\n  y[0] = Math.min(m, Infinity);',
+    );
     expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
     expect(result.code).toContain('let m = -Infinity;');
   });
 
   test('x ** e is Math.pow; constant exponents fold in the derivatives; **= assigns', async () => {
-    const { result, src } = await kernel('  for (let i = 0; i < n; i++) {\n    y[i] = x[i] ** 2 + a ** x[i];\n    y[i] **= 3;\n  }');
+    const { result, src } = await kernel(
+      '  for (let i = 0; i < n; i++) {\n    y[i] = x[i] ** 2 + a ** x[i];\n    y[i] **= 3;\n  }',
+    );
     expect(result.diagnostics.map((d) => formatDiagnostic(d, src))).toEqual([]);
     const tangent = /export function k_d[\s\S]*?\n}\n/.exec(result.code!)![0];
     expect(tangent).toContain('2 * x[i] * xd[i]');
@@ -320,7 +477,10 @@ describe('messages that say what is wrong', () => {
     const d = await expectError('  y[0] = n.length;', 'PARAD1205', 4);
     expect(d.message).toBe("'n.length': only array parameters have a length in kernels, and 'n' is a scalar");
     // a parameter of an unsupported type is reported once, at its type, not again at each use
-    const { result } = await kernel('  for (let i = 0; i < mode.length; i++) {\n    y[i] = x[i];\n  }', '(y: Float64Array, x: Float64Array, mode: string): void');
+    const { result } = await kernel(
+      '  for (let i = 0; i < mode.length; i++) {\n    y[i] = x[i];\n  }',
+      '(y: Float64Array, x: Float64Array, mode: string): void',
+    );
     expect(result.diagnostics.map((x) => [x.code, x.line])).toEqual([['PARAD1006', 3]]);
   });
 

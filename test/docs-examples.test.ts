@@ -25,7 +25,13 @@ function examples(page: string, heading: string): { files: Record<string, string
   const commands: string[] = [];
   for (const m of section.matchAll(/```(\w+)\n([\s\S]*?)```/g)) {
     const [, lang, body] = m;
-    if (lang === 'sh') commands.push(...body.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean));
+    if (lang === 'sh')
+      commands.push(
+        ...body
+          .split('\n')
+          .map((l) => l.replace(/\s+#.*$/, '').trim())
+          .filter(Boolean),
+      );
     const name = /^\/\/ (\S+)\n/.exec(body);
     if (name) files[name[1]] = body;
   }
@@ -35,7 +41,11 @@ function examples(page: string, heading: string): { files: Record<string, string
 test('docs/wgsl.md: the Node example runs as written on dawn.node', (ctx) => {
   const { files, commands } = examples('wgsl.md', '### In Node');
   expect(Object.keys(files).sort()).toEqual(['run.mjs', 'scale.ts']);
-  expect(commands).toEqual(['npm install webgpu', 'npx parad transpile scale.ts --out out --target ts,wgsl --format js', 'node run.mjs']);
+  expect(commands).toEqual([
+    'npm install webgpu',
+    'npx parad transpile scale.ts --out out --target ts,wgsl --format js',
+    'node run.mjs',
+  ]);
   if (!fs.existsSync(SWIFTSHADER)) {
     if (process.env.CI === 'true') expect.fail(`no SwiftShader at ${SWIFTSHADER}: apt-get install chromium libvulkan1`);
     ctx.skip(`no SwiftShader at ${SWIFTSHADER} (apt-get install chromium libvulkan1) to run WebGPU on the CPU`);

@@ -64,12 +64,19 @@ describe('parad/esbuild', () => {
       'app.ts': "export * from './k/blur.kernel.ts';\n",
     });
     const plugin = parad();
-    const r = await esbuild.build(options('app.ts', { outfile: path.join(dir, 'out/app.mjs'), plugins: [plain(plugin)] }));
+    const r = await esbuild.build(
+      options('app.ts', { outfile: path.join(dir, 'out/app.mjs'), plugins: [plain(plugin)] }),
+    );
     expect(r.errors).toEqual([]);
     expect(plugin.stats.transpiled).toBe(1);
     const mod = await import(pathToFileURL(path.join(dir, 'out/app.mjs')).href);
     expect(Object.keys(mod)).toEqual(expect.arrayContaining(['blur', 'blur_d', 'blur_b', '__parad']));
-    const args = { out: new Float64Array(9), inp: Float64Array.from({ length: 9 }, (_, i) => 0.1 * i), gain: 0.7, n: 9 };
+    const args = {
+      out: new Float64Array(9),
+      inp: Float64Array.from({ length: 9 }, (_, i) => 0.1 * i),
+      gain: 0.7,
+      n: 9,
+    };
     expect(checkTangent(mod, 'blur', args).ok).toBe(true);
     const adj = checkAdjoint(mod, 'blur', args);
     expect(adj.ok, adj.message).toBe(true);
@@ -80,7 +87,9 @@ describe('parad/esbuild', () => {
       'bad.kernel.ts': blur('gain').replace('out[i] = Math.tanh', 'out[i] = Math.sinc'),
       'main.ts': "import { blur } from './bad.kernel.ts';\nconsole.log(blur);\n",
     });
-    const err = await esbuild.build(options('main.ts', { outfile: path.join(dir, 'out/bad.mjs'), plugins: [plain(parad())] })).catch((e: esbuild.BuildFailure) => e);
+    const err = await esbuild
+      .build(options('main.ts', { outfile: path.join(dir, 'out/bad.mjs'), plugins: [plain(parad())] }))
+      .catch((e: esbuild.BuildFailure) => e);
     expect(err).toBeInstanceOf(Error);
     const [e] = (err as esbuild.BuildFailure).errors;
     expect(e.pluginName).toBe('parad');
@@ -97,19 +106,24 @@ describe('parad/esbuild', () => {
       'g.ts': "export { pick_b } from './gather.kernel.ts';\n",
     });
     const w = await esbuild.build(options('g.ts', { outfile: path.join(dir, 'out/g.mjs'), plugins: [plain(parad())] }));
-    expect(w.warnings.map((m) => m.text)).toEqual([expect.stringMatching(/^PARAD2003: reads of x may not be exclusive/)]);
+    expect(w.warnings.map((m) => m.text)).toEqual([
+      expect.stringMatching(/^PARAD2003: reads of x may not be exclusive/),
+    ]);
     expect(w.warnings[0].location).toMatchObject({ file: 'gather.kernel.ts', line: 5 });
   });
 
   test('rebuilding after touching one of 20 kernel files transpiles only that one; watch mode sees kernel edits', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 20; i++) files[`many/k${i}.kernel.ts`] = blur().replaceAll('blur', `blur${i}`);
-    files['many/index.ts'] = Array.from({ length: 20 }, (_, i) => `export * from './k${i}.kernel.ts';`).join('\n') + '\n';
+    files['many/index.ts'] =
+      Array.from({ length: 20 }, (_, i) => `export * from './k${i}.kernel.ts';`).join('\n') + '\n';
     write(files);
     const plugin = parad();
     let builds = 0;
     const counter: esbuild.Plugin = { name: 'count', setup: (b) => b.onEnd(() => void builds++) };
-    const ctx = await esbuild.context(options('many/index.ts', { outfile: path.join(dir, 'out/many.mjs'), plugins: [plain(plugin), counter] }));
+    const ctx = await esbuild.context(
+      options('many/index.ts', { outfile: path.join(dir, 'out/many.mjs'), plugins: [plain(plugin), counter] }),
+    );
     try {
       await ctx.rebuild();
       expect(plugin.stats.transpiled).toBe(20);
@@ -135,15 +149,27 @@ describe('parad/esbuild', () => {
 
   test('a layer file importing a kernel file: one module with both, the import watched, a change to it re-transpiles the layer', async () => {
     const layer = twiceLayer;
-    write({ 'ly/blur.kernel.ts': blur(), 'ly/twice.kernel.ts': layer, 'ly/app.ts': "export * from './twice.kernel.ts';\n" });
+    write({
+      'ly/blur.kernel.ts': blur(),
+      'ly/twice.kernel.ts': layer,
+      'ly/app.ts': "export * from './twice.kernel.ts';\n",
+    });
     const plugin = parad();
-    const ctx = await esbuild.context(options('ly/app.ts', { outfile: path.join(dir, 'out/ly.mjs'), plugins: [plain(plugin)], metafile: true }));
+    const ctx = await esbuild.context(
+      options('ly/app.ts', { outfile: path.join(dir, 'out/ly.mjs'), plugins: [plain(plugin)], metafile: true }),
+    );
     try {
       const r = await ctx.rebuild();
       expect(r.errors).toEqual([]);
       const mod = await import(`${pathToFileURL(path.join(dir, 'out/ly.mjs')).href}?1`);
       expect(Object.keys(mod).sort()).toEqual(['__parad', 'twice', 'twice_b', 'twice_d']);
-      const args = { out: new Float64Array(8), inp: Float64Array.from({ length: 8 }, (_, i) => 0.1 * i), tmp: new Float64Array(8), gain: 0.7, n: 8 };
+      const args = {
+        out: new Float64Array(8),
+        inp: Float64Array.from({ length: 8 }, (_, i) => 0.1 * i),
+        tmp: new Float64Array(8),
+        gain: 0.7,
+        n: 8,
+      };
       expect(checkAdjoint(mod, 'twice', args).ok).toBe(true);
       expect(plugin.stats.files).toEqual(['ly/twice.kernel.ts']);
       await ctx.rebuild();
@@ -158,11 +184,17 @@ describe('parad/esbuild', () => {
   });
 
   test('deleting the kernel a layer imports fails the build; restoring it rebuilds (watch mode and rebuild())', async () => {
-    write({ 'del/blur.kernel.ts': blur(), 'del/twice.kernel.ts': twiceLayer, 'del/app.ts': "export * from './twice.kernel.ts';\n" });
+    write({
+      'del/blur.kernel.ts': blur(),
+      'del/twice.kernel.ts': twiceLayer,
+      'del/app.ts': "export * from './twice.kernel.ts';\n",
+    });
     const plugin = parad();
     const ends: number[] = [];
     const counter: esbuild.Plugin = { name: 'count', setup: (b) => b.onEnd((r) => void ends.push(r.errors.length)) };
-    const ctx = await esbuild.context(options('del/app.ts', { outfile: path.join(dir, 'out/del.mjs'), plugins: [plain(plugin), counter] }));
+    const ctx = await esbuild.context(
+      options('del/app.ts', { outfile: path.join(dir, 'out/del.mjs'), plugins: [plain(plugin), counter] }),
+    );
     const waitFor = async (n: number) => {
       for (let t = 0; t < 100 && ends.length < n; t++) await new Promise((r) => setTimeout(r, 50));
       expect(ends.length).toBeGreaterThanOrEqual(n);
@@ -197,8 +229,16 @@ describe('parad/esbuild', () => {
   test('one plugin shared by two contexts that differ only in sourcemap: each gets its own output, and its cache on repeat', async () => {
     write({ 'two/blur.kernel.ts': blur(), 'two/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
     const plugin = parad();
-    const mapped = await esbuild.context(options('two/app.ts', { outfile: path.join(dir, 'out/two-map.mjs'), sourcemap: 'inline', plugins: [plain(plugin)] }));
-    const bare = await esbuild.context(options('two/app.ts', { outfile: path.join(dir, 'out/two-bare.mjs'), plugins: [plain(plugin)] }));
+    const mapped = await esbuild.context(
+      options('two/app.ts', {
+        outfile: path.join(dir, 'out/two-map.mjs'),
+        sourcemap: 'inline',
+        plugins: [plain(plugin)],
+      }),
+    );
+    const bare = await esbuild.context(
+      options('two/app.ts', { outfile: path.join(dir, 'out/two-bare.mjs'), plugins: [plain(plugin)] }),
+    );
     try {
       for (let round = 0; round < 2; round++) {
         await mapped.rebuild();
@@ -225,7 +265,9 @@ describe('parad/esbuild', () => {
 
   test('source maps lead from the generated adjoint back to the kernel lines', async () => {
     write({ 'sm/blur.kernel.ts': blur(), 'sm/app.ts': "export { blur_b } from './blur.kernel.ts';\n" });
-    await esbuild.build(options('sm/app.ts', { outfile: path.join(dir, 'out/sm.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));
+    await esbuild.build(
+      options('sm/app.ts', { outfile: path.join(dir, 'out/sm.mjs'), sourcemap: 'external', plugins: [plain(parad())] }),
+    );
     const out = fs.readFileSync(path.join(dir, 'out/sm.mjs'), 'utf8').split('\n');
     const map = new TraceMap(fs.readFileSync(path.join(dir, 'out/sm.mjs.map'), 'utf8'));
     // the adjoint's update of out's adjoint comes from the loop body's statement (kernel line 7)
@@ -237,8 +279,18 @@ describe('parad/esbuild', () => {
   });
 
   test('the code of a kernel a layer imports maps to its own file; its race is an error in that file, the import a note', async () => {
-    write({ 'smi/blur.kernel.ts': blur(), 'smi/twice.kernel.ts': twiceLayer, 'smi/app.ts': "export { twice_b } from './twice.kernel.ts';\n" });
-    await esbuild.build(options('smi/app.ts', { outfile: path.join(dir, 'out/smi.mjs'), sourcemap: 'external', plugins: [plain(parad())] }));
+    write({
+      'smi/blur.kernel.ts': blur(),
+      'smi/twice.kernel.ts': twiceLayer,
+      'smi/app.ts': "export { twice_b } from './twice.kernel.ts';\n",
+    });
+    await esbuild.build(
+      options('smi/app.ts', {
+        outfile: path.join(dir, 'out/smi.mjs'),
+        sourcemap: 'external',
+        plugins: [plain(parad())],
+      }),
+    );
     const out = fs.readFileSync(path.join(dir, 'out/smi.mjs'), 'utf8').split('\n');
     const map = new TraceMap(fs.readFileSync(path.join(dir, 'out/smi.mjs.map'), 'utf8'));
     // blur_b, module-local in twice's module: its statement from blur's loop body (blur.kernel.ts line 7)
@@ -250,18 +302,25 @@ describe('parad/esbuild', () => {
     expect(pos.source).toMatch(/smi\/blur\.kernel\.ts$/);
     expect(pos.line).toBe(7);
     // the imported file's text is in the map too; twice_b's own lines map to twice.kernel.ts
-    expect(map.sourcesContent?.[map.sources.findIndex((x) => /blur\.kernel\.ts$/.test(x ?? ''))]).toContain('Math.tanh');
+    expect(map.sourcesContent?.[map.sources.findIndex((x) => /blur\.kernel\.ts$/.test(x ?? ''))]).toContain(
+      'Math.tanh',
+    );
     const call = out.findIndex((l) => /^function twice_b\(/.test(l));
     const own = originalPositionFor(map, { line: call + 1, column: 0 });
     expect(own.source).toMatch(/smi\/twice\.kernel\.ts$/);
     // a race in the imported kernel: an esbuild error in blur.kernel.ts, with the import as a note
     write({ 'smi/blur.kernel.ts': blur().replace('out[i] = Math.tanh', 'out[0] = Math.tanh') });
-    const err = await esbuild.build(options('smi/app.ts', { outfile: path.join(dir, 'out/smi2.mjs'), plugins: [plain(parad())] })).catch((e: esbuild.BuildFailure) => e);
+    const err = await esbuild
+      .build(options('smi/app.ts', { outfile: path.join(dir, 'out/smi2.mjs'), plugins: [plain(parad())] }))
+      .catch((e: esbuild.BuildFailure) => e);
     const [e] = (err as esbuild.BuildFailure).errors;
     expect(e.text).toMatch(/^PARAD2001: this @parallel loop of 'blur' is not parallel/);
     expect(e.location).toMatchObject({ file: 'smi/blur.kernel.ts', line: 6, column: 2 });
     // (esbuild adds a note of its own: the import that triggered the plugin)
-    expect(e.notes[0]).toMatchObject({ text: 'imported here', location: { file: 'smi/twice.kernel.ts', line: 2, column: 9 } });
+    expect(e.notes[0]).toMatchObject({
+      text: 'imported here',
+      location: { file: 'smi/twice.kernel.ts', line: 2, column: 9 },
+    });
   });
 
   test('the generated declarations type an app that imports ./x.kernel.ad.js (tsc --noEmit), and catch misuse', async () => {
@@ -274,21 +333,38 @@ blur(out, inp, 0.7, n);
 export const result: number = gainb;
 `,
       'typed/tsconfig.json': JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true, allowImportingTsExtensions: true, paths: { parad: [path.join(root, 'runtime/index.ts')] } },
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'es2022',
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          skipLibCheck: true,
+          allowImportingTsExtensions: true,
+          paths: { parad: [path.join(root, 'runtime/index.ts')] },
+        },
         files: ['app.ts'],
       }),
     });
-    const r = await esbuild.build(options('typed/app.ts', { outfile: path.join(dir, 'out/typed.mjs'), plugins: [plain(parad())] }));
+    const r = await esbuild.build(
+      options('typed/app.ts', { outfile: path.join(dir, 'out/typed.mjs'), plugins: [plain(parad())] }),
+    );
     expect(r.errors).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'typed/blur.kernel.ad.d.ts'))).toBe(true);
     const mod = await import(pathToFileURL(path.join(dir, 'out/typed.mjs')).href);
     expect(Number.isFinite(mod.result)).toBe(true);
-    const tsc = (project: string) => spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' });
+    const tsc = (project: string) =>
+      spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], {
+        encoding: 'utf8',
+      });
     const ok = tsc(path.join(dir, 'typed/tsconfig.json'));
     expect(ok.stdout + ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     // a wrong call is a type error: blur_b wants the adjoint partner after each active array
-    fs.writeFileSync(path.join(dir, 'typed/app.ts'), "import { blur_b } from './blur.kernel.ad.js';\nblur_b(new Float64Array(1), new Float64Array(1), 0.7, 1);\n");
+    fs.writeFileSync(
+      path.join(dir, 'typed/app.ts'),
+      "import { blur_b } from './blur.kernel.ad.js';\nblur_b(new Float64Array(1), new Float64Array(1), 0.7, 1);\n",
+    );
     const bad = tsc(path.join(dir, 'typed/tsconfig.json'));
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/app\.ts\(2,\d+\): error TS2554/);

@@ -15,7 +15,9 @@ const header = "import type { i32 } from 'parad';\n";
 
 describe('verdicts on fixtures/quasi', async () => {
   const { report } = await analyze(source, { fileName: 'quasi.ts' });
-  const reads = new Map(report.kernels.flatMap((k) => k.loops.flatMap((l) => l.reads.map((r) => [`${k.name}.${r.name}`, r] as const))));
+  const reads = new Map(
+    report.kernels.flatMap((k) => k.loops.flatMap((l) => l.reads.map((r) => [`${k.name}.${r.name}`, r] as const))),
+  );
 
   test('each read gets the exact verdict', () => {
     expect(Object.fromEntries([...reads].map(([k, r]) => [k, r.exclusiveRead]))).toEqual({
@@ -32,7 +34,7 @@ describe('verdicts on fixtures/quasi', async () => {
     });
   });
 
-  test('the periodic stencil\'s witness is real (u[(i + 1) % n], u[i], u[((i - 1) % n + n) % n])', () => {
+  test("the periodic stencil's witness is real (u[(i + 1) % n], u[i], u[((i - 1) % n + n) % n])", () => {
     const w = reads.get('periodic.u')!.witness!;
     const n = w.params.n;
     const read = (i: number) => [(i + 1) % n, i, (((i - 1) % n) + n) % n];

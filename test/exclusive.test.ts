@@ -34,7 +34,9 @@ describe('reference loops (Hückelheim & Hovland)', () => {
   });
 
   test('loop 3: a window c[i-size..i+size] depends on size', async () => {
-    const { byName } = await reads('  // @parallel\n  for (let i = size; i < n - size; i++) {\n    b[i] = 0;\n    for (let j = i - size; j <= i + size; j++) {\n      b[i] = b[i] + c[j];\n    }\n  }');
+    const { byName } = await reads(
+      '  // @parallel\n  for (let i = size; i < n - size; i++) {\n    b[i] = 0;\n    for (let j = i - size; j <= i + size; j++) {\n      b[i] = b[i] + c[j];\n    }\n  }',
+    );
     const c = byName('c');
     expect(c).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition: 'size <= 0' });
     expect(c.witness!.params.size).toBeGreaterThan(0);
@@ -62,14 +64,16 @@ describe('affine reads', () => {
   test('2-D 5-point stencil on a flattened grid', async () => {
     const { byName } = await reads(
       '  // @parallel\n  for (let y = 1; y < H - 1; y++) {\n    // @parallel\n    for (let x = 1; x < W - 1; x++) {\n      b[y * W + x] = c[y * W + x - 1] + c[y * W + x + 1] + c[(y - 1) * W + x] + c[(y + 1) * W + x];\n    }\n  }',
-      '(b: Float64Array, c: Float64Array, H: i32, W: i32)');
+      '(b: Float64Array, c: Float64Array, H: i32, W: i32)',
+    );
     expect(byName('c')).toMatchObject({ exclusiveRead: 'no', strategy: 'gather' });
   });
 
   test('dense layer: the input vector is read by every output (no), each weight once (yes)', async () => {
     const { byName } = await reads(
       '  // @parallel\n  for (let o = 0; o < nOut; o++) {\n    let acc = 0;\n    for (let i = 0; i < nIn; i++) {\n      acc += w[o * nIn + i] * x[i];\n    }\n    y[o] = acc;\n  }',
-      '(y: Float64Array, w: Float64Array, x: Float64Array, nOut: i32, nIn: i32)');
+      '(y: Float64Array, w: Float64Array, x: Float64Array, nOut: i32, nIn: i32)',
+    );
     expect(byName('x')).toMatchObject({ exclusiveRead: 'no', strategy: 'gather' });
     expect(byName('w').exclusiveRead).toBe('yes');
   });
@@ -77,19 +81,24 @@ describe('affine reads', () => {
   test('softmax rows: reads only inside the row loops are exclusive', async () => {
     const { byName } = await reads(
       '  // @parallel\n  for (let r = 0; r < rows; r++) {\n    let s = 0;\n    for (let j = 0; j < cols; j++) {\n      s += Math.exp(x[r * cols + j]);\n    }\n    for (let j = 0; j < cols; j++) {\n      y[r * cols + j] = Math.exp(x[r * cols + j]) / s;\n    }\n  }',
-      '(y: Float64Array, x: Float64Array, rows: i32, cols: i32)');
+      '(y: Float64Array, x: Float64Array, rows: i32, cols: i32)',
+    );
     expect(byName('x')).toMatchObject({ exclusiveRead: 'yes', strategy: 'direct' });
   });
 
   test('softmax rows reading the row start outside a loop: exclusive iff the row length is positive', async () => {
     const { byName } = await reads(
       '  // @parallel\n  for (let r = 0; r < rows; r++) {\n    let s = x[r * cols];\n    for (let j = 0; j < cols; j++) {\n      s += Math.exp(x[r * cols + j]);\n    }\n    for (let j = 0; j < cols; j++) {\n      y[r * cols + j] = Math.exp(x[r * cols + j]) / s;\n    }\n  }',
-      '(y: Float64Array, x: Float64Array, rows: i32, cols: i32)');
+      '(y: Float64Array, x: Float64Array, rows: i32, cols: i32)',
+    );
     expect(byName('x')).toMatchObject({ exclusiveRead: 'depends', condition: 'cols >= 1' });
   });
 
   test('non-affine reads through an index array are unknown (atomic), with a warning', async () => {
-    const { byName, r } = await reads('  // @parallel\n  for (let i = 0; i < n; i++) {\n    b[i] = c[idx[i]];\n  }', '(b: Float64Array, c: Float64Array, idx: Int32Array, n: i32)');
+    const { byName, r } = await reads(
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    b[i] = c[idx[i]];\n  }',
+      '(b: Float64Array, c: Float64Array, idx: Int32Array, n: i32)',
+    );
     expect(byName('c')).toMatchObject({ exclusiveRead: 'unknown', strategy: 'atomic' });
     expect(r.diagnostics.map((d) => d.code)).toContain('PARAD2003');
   });
@@ -97,13 +106,18 @@ describe('affine reads', () => {
 
 describe('pragmas', () => {
   test('exclusive-read(idx) is assumed for reads through a permutation', async () => {
-    const { byName, r } = await reads('  // @parallel exclusive-read(idx)\n  for (let i = 0; i < n; i++) {\n    b[i] = c[idx[i]];\n  }', '(b: Float64Array, c: Float64Array, idx: Int32Array, n: i32)');
+    const { byName, r } = await reads(
+      '  // @parallel exclusive-read(idx)\n  for (let i = 0; i < n; i++) {\n    b[i] = c[idx[i]];\n  }',
+      '(b: Float64Array, c: Float64Array, idx: Int32Array, n: i32)',
+    );
     expect(byName('c')).toMatchObject({ exclusiveRead: 'yes', assumed: true, strategy: 'direct' });
     expect(r.diagnostics).toEqual([]);
   });
 
   test('adjoint=atomic forces the strategy but not the verdict', async () => {
-    const { byName } = await reads('  // @parallel adjoint=atomic\n  for (let i = 1; i < n - 1; i++) {\n    b[i] = c[i - 1] + c[i + 1];\n  }');
+    const { byName } = await reads(
+      '  // @parallel adjoint=atomic\n  for (let i = 1; i < n - 1; i++) {\n    b[i] = c[i - 1] + c[i + 1];\n  }',
+    );
     const c = byName('c');
     expect(c).toMatchObject({ strategy: 'atomic', assumed: false });
     expect(c.exclusiveRead).not.toBe('yes');
@@ -127,21 +141,26 @@ describe('parallel-correctness check', () => {
   test('in-place updates and disjoint flattened writes are parallel', async () => {
     const { r } = await reads(
       '  // @parallel\n  for (let y = 0; y < H; y++) {\n    // @parallel\n    for (let x = 0; x < W; x++) {\n      b[y * W + x] = 2 * b[y * W + x] + c[y * W + x];\n    }\n  }',
-      '(b: Float64Array, c: Float64Array, H: i32, W: i32)');
+      '(b: Float64Array, c: Float64Array, H: i32, W: i32)',
+    );
     expect(r.diagnostics).toEqual([]);
   });
 });
 
 describe('what the fast paths must not claim', () => {
   test('rows that overlap (j up to n inclusive) are not exclusive', async () => {
-    const { byName } = await reads('  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j <= n; j++) {\n      b[i] += c[i * n + j];\n    }\n  }');
+    const { byName } = await reads(
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j <= n; j++) {\n      b[i] += c[i * n + j];\n    }\n  }',
+    );
     const c = byName('c');
     expect(c.exclusiveRead).not.toBe('yes');
     expect(c.witness).not.toBeNull();
   });
 
   test('a transposed read c[j*n + i] is exclusive (the solver proves it)', async () => {
-    const { byName } = await reads('  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j < size; j++) {\n      b[i] += c[j * n + i];\n    }\n  }');
+    const { byName } = await reads(
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    for (let j = 0; j < size; j++) {\n      b[i] += c[j * n + i];\n    }\n  }',
+    );
     expect(byName('c').exclusiveRead).toBe('yes');
   });
 });

@@ -21,7 +21,18 @@ import path from 'node:path';
 import { prng } from '../testing/index.js';
 import { compile } from '../transformer/index.js';
 import { to32 } from './support/fixtures32.js';
-import { LEN, layerArb, oneD, parallelKernel, program, reductionKernel, rowKernel, sequentialKernel, SIZE, twoD } from './support/generators.js';
+import {
+  LEN,
+  layerArb,
+  oneD,
+  parallelKernel,
+  program,
+  reductionKernel,
+  rowKernel,
+  sequentialKernel,
+  SIZE,
+  twoD,
+} from './support/generators.js';
 
 const RUNS = Number(process.env.PARAD_GPU_FUZZ_RUNS ?? 1);
 // (seed 1's row kernel, 69 rows, aborts dawn.node over SwiftShader every time, with this tree's
@@ -35,23 +46,109 @@ const CASE_TIMEOUT_S = Number(process.env.PARAD_GPU_CASE_TIMEOUT ?? 180);
 const TOLERANCE = { primal: 1e-3, adjoint: 1e-3, dot: 1e-4 };
 
 type Args = Record<string, number[] | number>;
-interface Generator { name: string; arb: fc.Arbitrary<{ source: string; args: Args }>; kernel: string }
+interface Generator {
+  name: string;
+  arb: fc.Arbitrary<{ source: string; args: Args }>;
+  kernel: string;
+}
 const floats = (rnd: () => number, n: number) => Array.from({ length: n }, () => 0.2 + rnd());
 const GENERATORS: Generator[] = [
-  { name: 'parallel', kernel: 'k', arb: parallelKernel.map((source) => ({ source, args: ((r) => ({ y: floats(r, 5), x: floats(r, 6), w: [0.7, -0.4], a: 0.6, n: 5 }))(prng(2024)) })) },
-  { name: 'sequential', kernel: 'k', arb: sequentialKernel.map((source) => ({ source, args: ((r) => ({ y: floats(r, 6), x: floats(r, 7), a: 0.6, n: 6 }))(prng(2025)) })) },
-  { name: 'program', kernel: 'k', arb: program.map((source) => ({ source, args: ((r) => ({ y: floats(r, SIZE), x: floats(r, SIZE), a: 0.45, n: SIZE }))(prng(77)) })) },
-  { name: 'rows', kernel: 'k', arb: fc.tuple(rowKernel, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 5 })).map(([source, rows, cols]) => ({ source, args: ((r) => ({ y: floats(r, rows * cols), x: floats(r, rows * cols), w: floats(r, cols), rows, cols }))(prng(rows * 10 + cols)) })) },
-  { name: 'affine1d', kernel: 'k', arb: fc.tuple(oneD, fc.integer({ min: 1, max: 12 })).map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, 24), x: floats(r, LEN), n }))(prng(n)) })) },
-  { name: 'affine2d', kernel: 'k', arb: fc.tuple(twoD, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 })).map(([source, R, C, W]) => ({ source, args: ((r) => ({ y: floats(r, R * C), x: floats(r, LEN), R, C, W }))(prng(R * 100 + C * 10 + W)) })) },
+  {
+    name: 'parallel',
+    kernel: 'k',
+    arb: parallelKernel.map((source) => ({
+      source,
+      args: ((r) => ({ y: floats(r, 5), x: floats(r, 6), w: [0.7, -0.4], a: 0.6, n: 5 }))(prng(2024)),
+    })),
+  },
+  {
+    name: 'sequential',
+    kernel: 'k',
+    arb: sequentialKernel.map((source) => ({
+      source,
+      args: ((r) => ({ y: floats(r, 6), x: floats(r, 7), a: 0.6, n: 6 }))(prng(2025)),
+    })),
+  },
+  {
+    name: 'program',
+    kernel: 'k',
+    arb: program.map((source) => ({
+      source,
+      args: ((r) => ({ y: floats(r, SIZE), x: floats(r, SIZE), a: 0.45, n: SIZE }))(prng(77)),
+    })),
+  },
+  {
+    name: 'rows',
+    kernel: 'k',
+    arb: fc
+      .tuple(rowKernel, fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 5 }))
+      .map(([source, rows, cols]) => ({
+        source,
+        args: ((r) => ({ y: floats(r, rows * cols), x: floats(r, rows * cols), w: floats(r, cols), rows, cols }))(
+          prng(rows * 10 + cols),
+        ),
+      })),
+  },
+  {
+    name: 'affine1d',
+    kernel: 'k',
+    arb: fc
+      .tuple(oneD, fc.integer({ min: 1, max: 12 }))
+      .map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, 24), x: floats(r, LEN), n }))(prng(n)) })),
+  },
+  {
+    name: 'affine2d',
+    kernel: 'k',
+    arb: fc
+      .tuple(twoD, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }))
+      .map(([source, R, C, W]) => ({
+        source,
+        args: ((r) => ({ y: floats(r, R * C), x: floats(r, LEN), R, C, W }))(prng(R * 100 + C * 10 + W)),
+      })),
+  },
   // += / -= reductions of a parallel loop (WGSL: workgroup sums, one atomic per workgroup), up to 4 workgroups
-  { name: 'reduction', kernel: 'k', arb: fc.tuple(reductionKernel(['+=', '-=']), fc.integer({ min: 2, max: 200 })).map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)) })) },
-  { name: 'layer', kernel: 'L', arb: layerArb.map((source) => ({ source, args: ((r) => ({ p: floats(r, 5).map((v) => v - 0.7), q: floats(r, 5).map((v) => v - 0.7), k: 0.7, n: 5 }))(prng(5)) })) },
+  {
+    name: 'reduction',
+    kernel: 'k',
+    arb: fc
+      .tuple(reductionKernel(['+=', '-=']), fc.integer({ min: 2, max: 200 }))
+      .map(([source, n]) => ({ source, args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)) })),
+  },
+  {
+    name: 'layer',
+    kernel: 'L',
+    arb: layerArb.map((source) => ({
+      source,
+      args: ((r) => ({ p: floats(r, 5).map((v) => v - 0.7), q: floats(r, 5).map((v) => v - 0.7), k: 0.7, n: 5 }))(
+        prng(5),
+      ),
+    })),
+  },
 ];
 
-interface Run { fn: string; strategy?: string | null; errors: Record<string, number | null>; failure?: string; dot?: { lhs: number; rhs: number; rel: number | null } }
-interface Entry { crashed?: boolean; crashes?: number; diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[] }[]; runs: Run[]; adjoints?: Run[]; failure?: string }
-interface Case { name: string; generator: string; index: number; source: string; specs: unknown[] }
+interface Run {
+  fn: string;
+  strategy?: string | null;
+  errors: Record<string, number | null>;
+  failure?: string;
+  dot?: { lhs: number; rhs: number; rel: number | null };
+}
+interface Entry {
+  crashed?: boolean;
+  crashes?: number;
+  diagnostics: { code: string; severity: string; message: string }[];
+  tint: { fn: string; pass: number; errors: string[] }[];
+  runs: Run[];
+  adjoints?: Run[];
+  failure?: string;
+}
+interface Case {
+  name: string;
+  generator: string;
+  index: number;
+  source: string;
+  specs: unknown[];
+}
 
 const cases: Case[] = [];
 let report: { adapter: string; canRun: boolean; cases: Record<string, Entry> };
@@ -63,9 +160,17 @@ beforeAll(async () => {
     for (const [index, { source: src, args }] of samples.entries()) {
       const source = to32(src);
       // the parameters' types, from the compiled kernel (arrays Float32Array after to32)
-      const meta = (await compile(source, { fileName: 'fuzz.ts', targets: ['ts'] })).kernels.find((k) => k.name === gen.kernel);
+      const meta = (await compile(source, { fileName: 'fuzz.ts', targets: ['ts'] })).kernels.find(
+        (k) => k.name === gen.kernel,
+      );
       const types = Object.fromEntries((meta?.params ?? []).map((p) => [p.name, p.type]));
-      cases.push({ name: `${gen.name}-${SEED}-${index}`, generator: gen.name, index, source, specs: [{ kernel: gen.kernel, tag: null, args, types }] });
+      cases.push({
+        name: `${gen.name}-${SEED}-${index}`,
+        generator: gen.name,
+        index,
+        source,
+        specs: [{ kernel: gen.kernel, tag: null, args, types }],
+      });
     }
   }
   report = await runCases(cases);
@@ -81,12 +186,18 @@ beforeAll(async () => {
 async function runCases(list: Case[]): Promise<typeof report> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-fuzz-'));
   const run = async (part: Case[]): Promise<{ report?: typeof report; crashed?: string }> => {
-    const casesFile = path.join(dir, 'cases.json'), out = path.join(dir, 'report.json'), running = `${out}.running`;
+    const casesFile = path.join(dir, 'cases.json'),
+      out = path.join(dir, 'report.json'),
+      running = `${out}.running`;
     fs.writeFileSync(casesFile, JSON.stringify(part));
     fs.rmSync(out, { force: true });
-    const child = spawn(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], { env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.resolve(import.meta.dirname, 'support/gpu-fuzz-run.mjs')], {
+      env: { ...process.env, PARAD_GPU_CASES: casesFile, PARAD_GPU_OUT: out },
+      stdio: 'ignore',
+    });
     // a case running for longer than CASE_TIMEOUT_S has hung the process (its event loop too, at times): killed
-    let current = '', since = Date.now();
+    let current = '',
+      since = Date.now();
     const watch = setInterval(() => {
       const now = fs.existsSync(running) ? fs.readFileSync(running, 'utf8') : '';
       if (now !== current) [current, since] = [now, Date.now()];
@@ -96,13 +207,21 @@ async function runCases(list: Case[]): Promise<typeof report> {
     clearInterval(watch);
     const crashed = code === 0 ? undefined : fs.existsSync(running) ? fs.readFileSync(running, 'utf8') : part[0]?.name;
     fs.rmSync(running, { force: true });
-    return { report: fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) as typeof report : undefined, crashed };
+    return {
+      report: fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as typeof report) : undefined,
+      crashed,
+    };
   };
   const all: typeof report = { adapter: '', canRun: false, cases: {} };
   let rest = list;
   while (rest.length) {
     const r = await run(rest);
-    if (r.report) Object.assign(all, { adapter: r.report.adapter, canRun: r.report.canRun, cases: { ...all.cases, ...r.report.cases } });
+    if (r.report)
+      Object.assign(all, {
+        adapter: r.report.adapter,
+        canRun: r.report.canRun,
+        cases: { ...all.cases, ...r.report.cases },
+      });
     if (!r.crashed) break;
     const at = rest.findIndex((c) => c.name === r.crashed);
     const c = rest[at];
@@ -122,17 +241,25 @@ function problems(entry: Entry): { ran: boolean; refused?: string; problems: str
   if (entry.crashed) return { ran: false, problems: ['the process crashed (or hung) on this case, three times'] };
   if (entry.failure) return { ran: false, problems: [`failure: ${entry.failure}`] };
   const refused = entry.diagnostics.find((d) => d.code === 'PARAD3001' || d.code === 'PARAD3002');
-  for (const d of entry.diagnostics) if (d.severity === 'error' && d.code !== 'PARAD3001') out.push(`${d.code}: ${d.message}`);
-  for (const t of entry.tint) if (t.errors.length) out.push(`${t.fn} pass ${t.pass} does not compile: ${t.errors.join('; ')}`);
+  for (const d of entry.diagnostics)
+    if (d.severity === 'error' && d.code !== 'PARAD3001') out.push(`${d.code}: ${d.message}`);
+  for (const t of entry.tint)
+    if (t.errors.length) out.push(`${t.fn} pass ${t.pass} does not compile: ${t.errors.join('; ')}`);
   const within = (r: Run, tol: number) => {
     const what = `${r.fn}${r.strategy ? ` (${r.strategy} forced)` : ''}`;
     if (r.failure) out.push(`${what}: ${r.failure.split('\n')[0]}`);
-    for (const [k, e] of Object.entries(r.errors)) if (e === null || !(e <= tol)) out.push(`${what}: ${k} off by ${e ?? 'NaN/Infinity'} (relative)`);
-    if (r.dot && (r.dot.rel === null || !(r.dot.rel <= TOLERANCE.dot))) out.push(`${what}: dot-product test ${r.dot.lhs} vs ${r.dot.rhs}`);
+    for (const [k, e] of Object.entries(r.errors))
+      if (e === null || !(e <= tol)) out.push(`${what}: ${k} off by ${e ?? 'NaN/Infinity'} (relative)`);
+    if (r.dot && (r.dot.rel === null || !(r.dot.rel <= TOLERANCE.dot)))
+      out.push(`${what}: dot-product test ${r.dot.lhs} vs ${r.dot.rhs}`);
   };
   for (const r of entry.runs) within(r, TOLERANCE.primal);
   for (const r of entry.adjoints ?? []) within(r, TOLERANCE.adjoint);
-  return { ran: entry.runs.length > 0, ...(refused ? { refused: `${refused.code}: ${refused.message}` } : {}), problems: out };
+  return {
+    ran: entry.runs.length > 0,
+    ...(refused ? { refused: `${refused.code}: ${refused.message}` } : {}),
+    problems: out,
+  };
 }
 
 test('random kernels on WebGPU match JavaScript and pass the dot-product test on the GPU (seeds printed for replay)', () => {
@@ -150,11 +277,16 @@ test('random kernels on WebGPU match JavaScript and pass the dot-product test on
     if (p.refused) counts.refused++;
     counts.crashes += entry.crashes ?? 0;
     if (p.problems.length) {
-      failures.push(`${c.name} (replay: PARAD_GPU_FUZZ_SEED=${SEED} PARAD_GPU_FUZZ_RUNS=${RUNS} npx vitest run test/gpu-fuzz.test.ts; generator ${c.generator}, sample ${c.index})\n${p.problems.map((x) => `  ${x}`).join('\n')}\n${c.source}`);
+      failures.push(
+        `${c.name} (replay: PARAD_GPU_FUZZ_SEED=${SEED} PARAD_GPU_FUZZ_RUNS=${RUNS} npx vitest run test/gpu-fuzz.test.ts; generator ${c.generator}, sample ${c.index})\n${p.problems.map((x) => `  ${x}`).join('\n')}\n${c.source}`,
+      );
     }
   }
-  console.log(`gpu fuzz seed ${SEED}: ${JSON.stringify(counts)}${failures.length ? `, ${failures.length} failed` : ''}`);
-  if (process.env.PARAD_GPU_FUZZ_REPORT) fs.writeFileSync(process.env.PARAD_GPU_FUZZ_REPORT, JSON.stringify({ seed: SEED, counts, failures }));
+  console.log(
+    `gpu fuzz seed ${SEED}: ${JSON.stringify(counts)}${failures.length ? `, ${failures.length} failed` : ''}`,
+  );
+  if (process.env.PARAD_GPU_FUZZ_REPORT)
+    fs.writeFileSync(process.env.PARAD_GPU_FUZZ_REPORT, JSON.stringify({ seed: SEED, counts, failures }));
   expect(failures, failures.join('\n\n')).toEqual([]);
   // the generators make kernels the backend runs: most cases run K_b on the GPU
   expect(counts.adjoints).toBeGreaterThanOrEqual(Math.ceil(cases.length / 2));

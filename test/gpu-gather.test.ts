@@ -17,7 +17,10 @@ import { to32 } from './support/fixtures32.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const CASES: { file: string; kernel: string }[] = [
-  ...[...new Set(specs.filter((s) => s.file === 'gpu-gather').map((s) => s.kernel))].map((kernel) => ({ file: 'gpu-gather', kernel })),
+  ...[...new Set(specs.filter((s) => s.file === 'gpu-gather').map((s) => s.kernel))].map((kernel) => ({
+    file: 'gpu-gather',
+    kernel,
+  })),
   { file: 'quasi', kernel: 'convTranspose' },
 ];
 
@@ -29,14 +32,16 @@ describe.each(CASES)('$file/$kernel', ({ file, kernel }) => {
     const k = r.analysis.kernels.find((x) => x.name === kernel)!;
     const reads = k.loops.flatMap((l) => l.reads);
     expect(reads.length).toBeGreaterThan(0);
-    for (const x of reads) expect(x.targets!.wgsl!.strategy, `${x.name}: ${x.targets!.wgsl!.reason}`).not.toBe('atomic');
+    for (const x of reads)
+      expect(x.targets!.wgsl!.strategy, `${x.name}: ${x.targets!.wgsl!.reason}`).not.toBe('atomic');
   });
 
-  test('the gathers (the GPU\'s schedule, in JavaScript) pass the dot-product test', async () => {
+  test("the gathers (the GPU's schedule, in JavaScript) pass the dot-product test", async () => {
     const r = await compile(source, { fileName: `${file}.ts`, format: 'js', strategy: 'gather' });
     const mod = loadGenerated(r.code!);
     const k = r.analysis.kernels.find((x) => x.name === kernel)!;
-    for (const x of k.loops.flatMap((l) => l.reads)) expect(x.targets!.ts!.strategy, `${x.name}: ${x.targets!.ts!.reason}`).toBe('gather');
+    for (const x of k.loops.flatMap((l) => l.reads))
+      expect(x.targets!.ts!.strategy, `${x.name}: ${x.targets!.ts!.reason}`).toBe('gather');
     const meta = mod.__parad.kernels[kernel];
     for (const spec of specs.filter((s) => s.file === file && s.kernel === kernel)) {
       const a = checkAdjoint(mod, kernel, argsFor(spec, meta.params), { seed: 5 });

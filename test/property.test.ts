@@ -37,19 +37,25 @@ describe('random kernels pass FD and dot-product checks', () => {
 });
 
 describe('random programs with control flow pass FD and dot-product checks', () => {
-  test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })('loops, branches, in-place updates, reassigned locals', async (src) => {
-    const rnd = prng(77);
-    const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
-    await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
-  });
+  test.prop([program], { numRuns: RUNS, seed: Number(process.env.PARAD_PROP_SEED ?? 44) })(
+    'loops, branches, in-place updates, reassigned locals',
+    async (src) => {
+      const rnd = prng(77);
+      const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
+      await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
+    },
+  );
 });
 
 describe('random parallel scalar reductions pass FD and dot-product checks', () => {
-  test.prop([reductionKernel()], { numRuns: RUNS, seed: 45 })('+=, -=, *=, Math.max, Math.min, alone or in a time loop', async (src) => {
-    const rnd = prng(78);
-    const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
-    await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
-  });
+  test.prop([reductionKernel()], { numRuns: RUNS, seed: 45 })(
+    '+=, -=, *=, Math.max, Math.min, alone or in a time loop',
+    async (src) => {
+      const rnd = prng(78);
+      const arr = () => Float64Array.from({ length: SIZE }, () => 0.2 + rnd());
+      await check(src, { y: arr(), x: arr(), a: 0.45, n: SIZE });
+    },
+  );
 });
 
 describe('naming', () => {
@@ -57,7 +63,8 @@ describe('naming', () => {
     // the kernel is called `ab`, so the adjoint variable of `a` cannot be called `ab`
     const src = `${header}/** @kernel */\nexport function ab(y: Float64Array, a: f64, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * y[i];\n  }\n}\n`;
     const mod = await compileAndLoad(src, { fileName: 'ab.ts' });
-    const y = Float64Array.of(1, 2, 3), yb = Float64Array.of(1, 1, 1);
+    const y = Float64Array.of(1, 2, 3),
+      yb = Float64Array.of(1, 1, 1);
     expect((mod.ab_b as (...a: unknown[]) => unknown)(y, yb, 2, 3)).toEqual({ ab: 6 });
     const args = { y: Float64Array.of(0.5, 0.7, 0.9), a: 0.4, n: 3 };
     expect(checkAdjoint(mod, 'ab', args).ok).toBe(true);

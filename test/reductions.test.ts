@@ -25,7 +25,11 @@ export function prod(x: Float64Array, n: i32): f64 {
 
 describe('a *= reduction: the adjoint of each factor is the product of the others', () => {
   const grad = (x: number[]) => x.map((_, i) => 2 * x.reduce((a, y, j) => (j === i ? a : a * y), 1));
-  for (const x of [[0.5, 2, 3, 0.25], [0.5, 0, 3, 0.25], [0, 2, 0, 0.25]]) {
+  for (const x of [
+    [0.5, 2, 3, 0.25],
+    [0.5, 0, 3, 0.25],
+    [0, 2, 0, 0.25],
+  ]) {
     test(`x = [${x}]`, async () => {
       const mod = await compileAndLoad(product);
       const xb = new Float64Array(4);
@@ -79,7 +83,9 @@ export function mn2(x: Float64Array, H: i32, W: i32): f64 {
     expect(Array.from(xb)).toEqual([0, 0, 0, 2, 0, 0]);
     expect(checkAdjoint(mod, 'mn2', { x, H: 2, W: 3 }).ok).toBe(true);
     // finite differences away from the tie
-    expect(checkTangent(mod, 'mn2', { x: Float64Array.from([0.5, 0.3, 0.9, 0.35, 0.4, 0.8]), H: 2, W: 3 }).ok).toBe(true);
+    expect(checkTangent(mod, 'mn2', { x: Float64Array.from([0.5, 0.3, 0.9, 0.35, 0.4, 0.8]), H: 2, W: 3 }).ok).toBe(
+      true,
+    );
   });
 });
 
@@ -110,10 +116,13 @@ export function steps(y: Float64Array, x: Float64Array, n: i32, T: i32): f64 {
   expect(checkAdjoint(mod, 'steps', args).ok).toBe(true);
 });
 
-test('the fixtures\' reductions with the JavaScript adjoint scheduled as on a parallel machine', async () => {
+test("the fixtures' reductions with the JavaScript adjoint scheduled as on a parallel machine", async () => {
   const load = (dir: string) => {
     const file = `fixtures/${dir}/${dir}.ts`;
-    return compileAndLoad(fs.readFileSync(path.resolve(import.meta.dirname, '..', file), 'utf8'), { fileName: file, schedule: 'parallel' });
+    return compileAndLoad(fs.readFileSync(path.resolve(import.meta.dirname, '..', file), 'utf8'), {
+      fileName: file,
+      schedule: 'parallel',
+    });
   };
   const mods = { reductions: await load('reductions'), extrema: await load('extrema') };
   const rnd = (n: number) => Float64Array.from({ length: n }, (_, i) => 0.2 + ((i * 7919) % 13) / 13);

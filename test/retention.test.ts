@@ -22,7 +22,10 @@ test('the heap stays flat over hundreds of compiles (needs npm run build)', () =
     await run(600);
     console.log(JSON.stringify({ perCompile: (heap() - before) / 600 }));
   `;
-  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const { perCompile } = JSON.parse(out.trim().split('\n').pop()!);
   expect(perCompile, `${Math.round(perCompile)} bytes kept per compile`).toBeLessThan(8 * 1024);
 });

@@ -12,8 +12,35 @@ import { compile } from '../transformer/index.js';
 import { specs } from '../fixtures/specs.js';
 
 const LANGUAGE = [
-  'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'exp', 'expm1', 'log', 'log1p',
-  'log2', 'log10', 'sqrt', 'cbrt', 'pow', 'hypot', 'abs', 'sign', 'min', 'max', 'floor', 'ceil', 'round', 'trunc', 'fround',
+  'sin',
+  'cos',
+  'tan',
+  'asin',
+  'acos',
+  'atan',
+  'atan2',
+  'sinh',
+  'cosh',
+  'tanh',
+  'exp',
+  'expm1',
+  'log',
+  'log1p',
+  'log2',
+  'log10',
+  'sqrt',
+  'cbrt',
+  'pow',
+  'hypot',
+  'abs',
+  'sign',
+  'min',
+  'max',
+  'floor',
+  'ceil',
+  'round',
+  'trunc',
+  'fround',
 ].map((f) => `Math.${f}`);
 
 const mathSource = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/math/math.ts'), 'utf8');
@@ -23,7 +50,7 @@ describe('derivative rule registry', () => {
     expect([...MATH_FUNCTIONS].sort()).toEqual([...LANGUAGE].sort());
   });
 
-  test('has exactly one rule per operator (the registry\'s type makes a missing one a compile error)', () => {
+  test("has exactly one rule per operator (the registry's type makes a missing one a compile error)", () => {
     expect(Object.keys(RULES).sort()).toEqual(Object.keys(OPS).sort());
     // @ts-expect-error a registry without Math.sin does not type-check
     const missing: { [Op in OpName]: Rule<Op> } = (({ 'Math.sin': _, ...rest }) => rest)(RULES);
@@ -39,7 +66,13 @@ describe('derivative rule registry', () => {
     const args = Array.from({ length: rule.arity }, (_, i) => `a${i}`);
     const wgsl = rule.wgsl(args);
     for (const a of args) expect(wgsl).toContain(a);
-    if (!rule.zero) expect(rule.partials!(args.map((a) => ({ k: 'var', name: a })), { k: 'var', name: 'r' })).toHaveLength(rule.arity);
+    if (!rule.zero)
+      expect(
+        rule.partials!(
+          args.map((a) => ({ k: 'var', name: a })),
+          { k: 'var', name: 'r' },
+        ),
+      ).toHaveLength(rule.arity);
   });
 
   test.each(LANGUAGE)('%s is exercised by a fixture kernel with a numeric spec', async (fn) => {
@@ -50,6 +83,9 @@ describe('derivative rule registry', () => {
     const bodies = mathSource.split(/\/\*\*/).filter((chunk) => fnRe.test(chunk));
     const names = bodies.map((b) => /export function (\w+)/.exec(b)?.[1]).filter((n): n is string => !!n);
     expect(names.length, `no fixture kernel in fixtures/math/math.ts calls ${fn}`).toBeGreaterThan(0);
-    expect(names.some((n) => specs.some((s) => s.file === 'math' && s.kernel === n)), `no numeric spec for a kernel calling ${fn}`).toBe(true);
+    expect(
+      names.some((n) => specs.some((s) => s.file === 'math' && s.kernel === n)),
+      `no numeric spec for a kernel calling ${fn}`,
+    ).toBe(true);
   });
 });

@@ -38,7 +38,9 @@ describe('shader source maps', () => {
       const theirs = new TraceMap(json);
       lines.forEach((_, i) => {
         const pos = originalPositionFor(theirs, { line: i + 1, column: 0 });
-        expect(ours[i] ?? null, `${s.fn} pass ${s.pass} line ${i + 1}`).toEqual(pos.source ? { file: pos.source, line: pos.line } : null);
+        expect(ours[i] ?? null, `${s.fn} pass ${s.pass} line ${i + 1}`).toEqual(
+          pos.source ? { file: pos.source, line: pos.line } : null,
+        );
       });
     }
     // the passes of the kernel's nests map lines (a pass of scaffolding only, e.g. zeroing adjoints, maps none)
@@ -52,28 +54,58 @@ describe('shader source maps', () => {
 
   test("a layer's imported kernels: their passes map to the imported file", async () => {
     const { shaders } = await shadersOf('mlp');
-    const files = new Set(shaders.flatMap((s) => shaderSourceMap(s.code)!.filter(Boolean).map((l) => path.basename(l!.file))));
+    const files = new Set(
+      shaders.flatMap((s) =>
+        shaderSourceMap(s.code)!
+          .filter(Boolean)
+          .map((l) => path.basename(l!.file)),
+      ),
+    );
     expect([...files]).toContain('dense.ts');
   });
 
   /** A shader module whose compiler reports `messages`. */
-  const fakeModule = (messages: Partial<GPUCompilationMessage>[]) => ({ getCompilationInfo: async () => ({ messages }) }) as unknown as GPUShaderModule;
+  const fakeModule = (messages: Partial<GPUCompilationMessage>[]) =>
+    ({ getCompilationInfo: async () => ({ messages }) }) as unknown as GPUShaderModule;
 
   test('checkShaderModule: errors throw at the kernel line, warnings go to the callback; unmapped lines say so', async () => {
     const { shaders } = await shadersOf('heat');
     const s = shaders.find((x) => x.fn === 'heat' && /tmp\[i\] = /.test(x.code))!;
     const line = s.code.split('\n').findIndex((l) => /^\s*tmp\[i\] = /.test(l)) + 1;
     class GpuError extends Error {}
-    const err = await checkShaderModule(fakeModule([{ type: 'error', lineNum: line, linePos: 5, message: 'bad' }, { type: 'error', lineNum: 1, linePos: 1, message: 'worse' }]), s.code, 'heat: pass 0', { errorType: GpuError }).catch((e: unknown) => e);
+    const err = await checkShaderModule(
+      fakeModule([
+        { type: 'error', lineNum: line, linePos: 5, message: 'bad' },
+        { type: 'error', lineNum: 1, linePos: 1, message: 'worse' },
+      ]),
+      s.code,
+      'heat: pass 0',
+      { errorType: GpuError },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpuError);
-    expect((err as Error).message).toBe(`heat: pass 0 does not compile: heat.ts:8 (WGSL ${line}:5): bad; heat.ts (generated code) (WGSL 1:1): worse`);
+    expect((err as Error).message).toBe(
+      `heat: pass 0 does not compile: heat.ts:8 (WGSL ${line}:5): bad; heat.ts (generated code) (WGSL 1:1): worse`,
+    );
     const warnings: string[] = [];
-    await checkShaderModule(fakeModule([{ type: 'warning', lineNum: line, linePos: 3, message: 'code is unreachable' }, { type: 'info', lineNum: line, linePos: 1, message: 'fyi' }]), s.code, 'heat: pass 0', { onWarning: (m) => warnings.push(m) });
+    await checkShaderModule(
+      fakeModule([
+        { type: 'warning', lineNum: line, linePos: 3, message: 'code is unreachable' },
+        { type: 'info', lineNum: line, linePos: 1, message: 'fyi' },
+      ]),
+      s.code,
+      'heat: pass 0',
+      { onWarning: (m) => warnings.push(m) },
+    );
     expect(warnings).toEqual([`heat: pass 0: WGSL warning at heat.ts:8 (WGSL ${line}:3): code is unreachable`]);
     // a shader without the comment: the fallback lines place it
     const bare = s.code.slice(0, s.code.lastIndexOf(PREFIX));
     const sourceLines = bare.split('\n').map((_, i) => (i === line - 1 ? 8 : 0));
-    const e2 = await checkShaderModule(fakeModule([{ type: 'error', lineNum: line, linePos: 5, message: 'bad' }]), bare, 'heat: pass 0', { fallback: { file: 'heat.ts', sourceLines } }).catch((e: Error) => e.message);
+    const e2 = await checkShaderModule(
+      fakeModule([{ type: 'error', lineNum: line, linePos: 5, message: 'bad' }]),
+      bare,
+      'heat: pass 0',
+      { fallback: { file: 'heat.ts', sourceLines } },
+    ).catch((e: Error) => e.message);
     expect(e2).toBe(`heat: pass 0 does not compile: heat.ts:8 (WGSL ${line}:5): bad`);
   });
 });

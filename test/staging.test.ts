@@ -65,37 +65,49 @@ function bigAllocations(n: number, f: () => void): number {
 const CASES = [...VARIANTS.map((x) => [200, x.label, x] as const), [1000, 'parallel', VARIANTS[1]] as const];
 
 describe('a chain of statements reading x at 5 offsets', () => {
-  test.each(CASES)('%i statements, %s: dot product, and at most one n-sized array per distinct offset, allocated once', async (S, _label, variant) => {
-    const r = await compile(chainKernel(S), { fileName: 'chain.ts', format: 'js', ...variant.options });
-    expect(r.code, 'compiles').toBeDefined();
-    const code = r.code!;
-    const kb = code.slice(code.indexOf('export function chain_b'), code.indexOf('export const __parad'));
-    expect(kb).not.toContain('new Float64Array');
-    expect(kb).not.toMatch(/tape\.(push|pop)\(/);
-    if (variant.gather) expect(kb).toContain('gather (TF-MAD)');
-    const mod = loadGenerated(code);
-    // staged arrays in the code: scratch arrays whose size is not a constant
-    const sized = [...kb.matchAll(/scratch\(chain_b, \d+, ([^,)]+)/g)].filter((m) => !/^\d+$/.test(m[1].trim()));
-    if (variant.gather) expect(sized.length).toBeLessThanOrEqual(OFFSETS.length);
+  test.each(CASES)(
+    '%i statements, %s: dot product, and at most one n-sized array per distinct offset, allocated once',
+    async (S, _label, variant) => {
+      const r = await compile(chainKernel(S), { fileName: 'chain.ts', format: 'js', ...variant.options });
+      expect(r.code, 'compiles').toBeDefined();
+      const code = r.code!;
+      const kb = code.slice(code.indexOf('export function chain_b'), code.indexOf('export const __parad'));
+      expect(kb).not.toContain('new Float64Array');
+      expect(kb).not.toMatch(/tape\.(push|pop)\(/);
+      if (variant.gather) expect(kb).toContain('gather (TF-MAD)');
+      const mod = loadGenerated(code);
+      // staged arrays in the code: scratch arrays whose size is not a constant
+      const sized = [...kb.matchAll(/scratch\(chain_b, \d+, ([^,)]+)/g)].filter((m) => !/^\d+$/.test(m[1].trim()));
+      if (variant.gather) expect(sized.length).toBeLessThanOrEqual(OFFSETS.length);
 
-    const n = 4096;
-    const x = Float64Array.from({ length: n }, (_, i) => 0.2 + ((i * 7919) % 1000) / 1000);
-    const [y, yb, xb] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
-    const run = () => (mod.chain_b as (...a: unknown[]) => unknown)(y, yb.fill(1), x, xb, 0.5, n);
-    const first = bigAllocations(n, run);
-    // the reduction's private copies of xb are 16 of them in one array
-    expect(first, `${variant.label}: n-sized arrays allocated by the first call`).toBeLessThanOrEqual(variant.label === 'reduction' ? 1 : variant.gather ? OFFSETS.length : 0);
-    expect(bigAllocations(n, run), `${variant.label}: n-sized arrays allocated by the next call`).toBe(0);
+      const n = 4096;
+      const x = Float64Array.from({ length: n }, (_, i) => 0.2 + ((i * 7919) % 1000) / 1000);
+      const [y, yb, xb] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+      const run = () => (mod.chain_b as (...a: unknown[]) => unknown)(y, yb.fill(1), x, xb, 0.5, n);
+      const first = bigAllocations(n, run);
+      // the reduction's private copies of xb are 16 of them in one array
+      expect(first, `${variant.label}: n-sized arrays allocated by the first call`).toBeLessThanOrEqual(
+        variant.label === 'reduction' ? 1 : variant.gather ? OFFSETS.length : 0,
+      );
+      expect(bigAllocations(n, run), `${variant.label}: n-sized arrays allocated by the next call`).toBe(0);
 
-    const m = 13;
-    const rand = (len: number, s: number) => Float64Array.from({ length: len }, (_, i) => 0.2 + Math.abs(Math.sin(i * 12.9898 + s)));
-    const res = checkAdjoint(mod, 'chain', { y: rand(m, 1), x: rand(m, 2), a: 0.5, n: m }, { seed: 7 });
-    expect(res.ok, JSON.stringify(res)).toBe(true);
-  }, 120_000);
+      const m = 13;
+      const rand = (len: number, s: number) =>
+        Float64Array.from({ length: len }, (_, i) => 0.2 + Math.abs(Math.sin(i * 12.9898 + s)));
+      const res = checkAdjoint(mod, 'chain', { y: rand(m, 1), x: rand(m, 2), a: 0.5, n: m }, { seed: 7 });
+      expect(res.ok, JSON.stringify(res)).toBe(true);
+    },
+    120_000,
+  );
 });
 
 test('the WebGPU lowering of a 200-statement chain stages one array per distinct offset and keeps the chain in locals', async () => {
-  const r = await compile(chainKernel(200, 'Float32Array', 'f32'), { fileName: 'chain.ts', format: 'js', targets: ['ts', 'wgsl'], modes: ['b'] });
+  const r = await compile(chainKernel(200, 'Float32Array', 'f32'), {
+    fileName: 'chain.ts',
+    format: 'js',
+    targets: ['ts', 'wgsl'],
+    modes: ['b'],
+  });
   expect(r.code, JSON.stringify(r.diagnostics)).toBeDefined();
   const host = r.code!.slice(r.code!.indexOf('function chain_b_gpu'));
   const body = host.slice(0, host.indexOf('\n}\n'));

@@ -22,7 +22,11 @@ const FORCED: Strategy[] = ['direct', 'gather', 'reduction', 'atomic'];
 const compiled = new Map<string, CompileResult>();
 for (const dir of dirs) {
   const source = fs.readFileSync(path.join(root, `fixtures/${dir}/${dir}.ts`), 'utf8');
-  for (const strategy of FORCED) compiled.set(`${dir}/${strategy}`, await compile(source, { fileName: `fixtures/${dir}/${dir}.ts`, format: 'js', strategy }));
+  for (const strategy of FORCED)
+    compiled.set(
+      `${dir}/${strategy}`,
+      await compile(source, { fileName: `fixtures/${dir}/${dir}.ts`, format: 'js', strategy }),
+    );
 }
 
 describe.each(FORCED)('every fixture kernel with adjoint=%s', (strategy) => {
@@ -37,9 +41,10 @@ describe.each(FORCED)('every fixture kernel with adjoint=%s', (strategy) => {
     }
     // every read reports the strategy it got, or why it fell back
     for (const k of r.analysis.kernels) {
-      for (const l of k.loops) for (const read of l.reads) {
-        if (read.strategy !== strategy) expect(read.reason, `${k.name}.${read.name}`).toMatch(/cannot be used/);
-      }
+      for (const l of k.loops)
+        for (const read of l.reads) {
+          if (read.strategy !== strategy) expect(read.reason, `${k.name}.${read.name}`).toMatch(/cannot be used/);
+        }
     }
   });
 });
@@ -57,7 +62,11 @@ test('analysis choices: gather for stencils, convolutions and shared vectors; re
   const src = fs.readFileSync(path.join(root, 'fixtures/conv2d/conv2d.ts'), 'utf8');
   const r = await compile(src, { fileName: 'conv2d.ts', schedule: 'parallel' });
   const reads = r.analysis.kernels[0].loops[0].reads;
-  expect(reads.map((x) => [x.name, x.targets!.ts!.strategy])).toEqual([['bias', 'gather'], ['inp', 'gather'], ['w', 'gather']]);
+  expect(reads.map((x) => [x.name, x.targets!.ts!.strategy])).toEqual([
+    ['bias', 'gather'],
+    ['inp', 'gather'],
+    ['w', 'gather'],
+  ]);
   // the flipped filter: inpb's element (c, y, x) sums over f, ky, kx with oy = y - ky, ox = x - kx
   expect(r.code).toMatch(/const oy = _k\d+ - ky;/);
   expect(r.code).toMatch(/const ox = _k\d+ - kx;/);
@@ -81,30 +90,48 @@ async function gathered(src: string, args: Record<string, Float64Array | number>
 
 const rand = (n: number, seed = 1) => {
   let s = seed;
-  return Float64Array.from({ length: n }, () => 0.2 + ((s = (s * 16807) % 2147483647) / 2147483647));
+  return Float64Array.from({ length: n }, () => 0.2 + (s = (s * 16807) % 2147483647) / 2147483647);
 };
 
 describe('gather (TF-MAD)', () => {
   test('strided windows: divisibility guards (x[3*i + k], stride 3, window 5)', async () => {
-    const src = kernelOf('(y: Float64Array, x: Float64Array, n: i32)', '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let s = 0;\n    for (let k = 0; k < 5; k++) {\n      s += x[3 * i + k] * x[3 * i + k];\n    }\n    y[i] = s;\n  }');
-    const r = await gathered(src, [{ y: rand(6), x: rand(20, 2), n: 6 }, { y: rand(3), x: rand(20, 3), n: 3 }]);
+    const src = kernelOf(
+      '(y: Float64Array, x: Float64Array, n: i32)',
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let s = 0;\n    for (let k = 0; k < 5; k++) {\n      s += x[3 * i + k] * x[3 * i + k];\n    }\n    y[i] = s;\n  }',
+    );
+    const r = await gathered(src, [
+      { y: rand(6), x: rand(20, 2), n: 6 },
+      { y: rand(3), x: rand(20, 3), n: 3 },
+    ]);
     expect(r.code).toMatch(/% 3 === 0/);
   });
 
   test('negative coefficients and loop steps (mirror, step 2, down-counting)', async () => {
-    const src = kernelOf('(y: Float64Array, x: Float64Array, n: i32)', '  // @parallel\n  for (let i = n - 1; i >= 1; i -= 2) {\n    y[i] = x[n - i] * x[i - 1] + x[i];\n  }');
-    await gathered(src, [{ y: rand(9), x: rand(9, 4), n: 9 }, { y: rand(8), x: rand(8, 5), n: 8 }]);
+    const src = kernelOf(
+      '(y: Float64Array, x: Float64Array, n: i32)',
+      '  // @parallel\n  for (let i = n - 1; i >= 1; i -= 2) {\n    y[i] = x[n - i] * x[i - 1] + x[i];\n  }',
+    );
+    await gathered(src, [
+      { y: rand(9), x: rand(9, 4), n: 9 },
+      { y: rand(8), x: rand(8, 5), n: 8 },
+    ]);
   });
 
   test('sums over nest variables the index does not determine (dense: xb = Wᵀ·s)', async () => {
-    const src = kernelOf('(y: Float64Array, W: Float64Array, x: Float64Array, m: i32, n: i32)', '  // @parallel\n  for (let o = 0; o < m; o++) {\n    let s = 0;\n    for (let k = 0; k < n; k++) {\n      s += W[o * n + k] * x[k];\n    }\n    y[o] = Math.tanh(s);\n  }');
+    const src = kernelOf(
+      '(y: Float64Array, W: Float64Array, x: Float64Array, m: i32, n: i32)',
+      '  // @parallel\n  for (let o = 0; o < m; o++) {\n    let s = 0;\n    for (let k = 0; k < n; k++) {\n      s += W[o * n + k] * x[k];\n    }\n    y[o] = Math.tanh(s);\n  }',
+    );
     const r = await gathered(src, [{ y: rand(4), W: rand(20, 6), x: rand(5, 7), m: 4, n: 5 }]);
     expect(r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.strategy).toBe('gather');
   });
 
   test('a delinearization that holds only for some arguments is checked at run time', async () => {
     // OW is a parameter: columns ox + kx stay inside a row only when OW + K - 1 <= W
-    const src = kernelOf('(out: Float64Array, inp: Float64Array, H: i32, W: i32, OW: i32, K: i32)', '  const OH = H - K + 1;\n  // @parallel\n  for (let oy = 0; oy < OH; oy++) {\n    // @parallel\n    for (let ox = 0; ox < OW; ox++) {\n      let s = 0;\n      for (let ky = 0; ky < K; ky++) {\n        for (let kx = 0; kx < K; kx++) {\n          s += inp[(oy + ky) * W + ox + kx];\n        }\n      }\n      out[oy * OW + ox] = s * s;\n    }\n  }');
+    const src = kernelOf(
+      '(out: Float64Array, inp: Float64Array, H: i32, W: i32, OW: i32, K: i32)',
+      '  const OH = H - K + 1;\n  // @parallel\n  for (let oy = 0; oy < OH; oy++) {\n    // @parallel\n    for (let ox = 0; ox < OW; ox++) {\n      let s = 0;\n      for (let ky = 0; ky < K; ky++) {\n        for (let kx = 0; kx < K; kx++) {\n          s += inp[(oy + ky) * W + ox + kx];\n        }\n      }\n      out[oy * OW + ox] = s * s;\n    }\n  }',
+    );
     const r = await gathered(src, [
       { out: rand(12), inp: rand(40, 8), H: 5, W: 6, OW: 4, K: 3 }, // inside the rows: the gather runs
       { out: rand(15), inp: rand(40, 9), H: 5, W: 6, OW: 5, K: 3 }, // windows wrap into the next row: the scatter runs
@@ -113,12 +140,18 @@ describe('gather (TF-MAD)', () => {
   });
 
   test('2-D pooling with strides on both axes', async () => {
-    const src = kernelOf('(out: Float64Array, x: Float64Array, OH: i32, OW: i32)', '  const W = 2 * OW;\n  // @parallel\n  for (let oy = 0; oy < OH; oy++) {\n    // @parallel\n    for (let ox = 0; ox < OW; ox++) {\n      const a = x[2 * oy * W + 2 * ox] + x[2 * oy * W + 2 * ox + 1];\n      const b = x[(2 * oy + 1) * W + 2 * ox] + x[(2 * oy + 1) * W + 2 * ox + 1];\n      out[oy * OW + ox] = a * b;\n    }\n  }');
+    const src = kernelOf(
+      '(out: Float64Array, x: Float64Array, OH: i32, OW: i32)',
+      '  const W = 2 * OW;\n  // @parallel\n  for (let oy = 0; oy < OH; oy++) {\n    // @parallel\n    for (let ox = 0; ox < OW; ox++) {\n      const a = x[2 * oy * W + 2 * ox] + x[2 * oy * W + 2 * ox + 1];\n      const b = x[(2 * oy + 1) * W + 2 * ox] + x[(2 * oy + 1) * W + 2 * ox + 1];\n      out[oy * OW + ox] = a * b;\n    }\n  }',
+    );
     await gathered(src, [{ out: rand(6), x: rand(24, 10), OH: 2, OW: 3 }]);
   });
 
   test('versioned: the direct version when the condition holds, the gather otherwise', async () => {
-    const src = kernelOf('(b: Float64Array, c: Float64Array, size: i32, n: i32)', '  // @parallel\n  for (let i = size; i < n - size; i++) {\n    b[i] = 0;\n    for (let j = i - size; j <= i + size; j++) {\n      b[i] = b[i] + c[j];\n    }\n  }');
+    const src = kernelOf(
+      '(b: Float64Array, c: Float64Array, size: i32, n: i32)',
+      '  // @parallel\n  for (let i = size; i < n - size; i++) {\n    b[i] = 0;\n    for (let j = i - size; j <= i + size; j++) {\n      b[i] = b[i] + c[j];\n    }\n  }',
+    );
     const r = await compile(src, { fileName: 'k.ts', format: 'js', schedule: 'parallel' });
     const c = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'c')!;
     expect(c).toMatchObject({ exclusiveRead: 'depends', strategy: 'versioned', condition: 'size <= 0' });
@@ -129,7 +162,10 @@ describe('gather (TF-MAD)', () => {
   });
 
   test('an update that needs a value the iteration keeps changing falls back to a reduction, and says why', async () => {
-    const src = kernelOf('(y: Float64Array, coef: Float64Array, x: Float64Array, deg: i32, n: i32)', '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let acc = coef[deg];\n    for (let d = deg - 1; d >= 0; d--) {\n      acc = acc * x[i] + coef[d];\n    }\n    y[i] = acc;\n  }');
+    const src = kernelOf(
+      '(y: Float64Array, coef: Float64Array, x: Float64Array, deg: i32, n: i32)',
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let acc = coef[deg];\n    for (let d = deg - 1; d >= 0; d--) {\n      acc = acc * x[i] + coef[d];\n    }\n    y[i] = acc;\n  }',
+    );
     const r = await gathered(src, [{ y: rand(5), coef: rand(4, 12), x: rand(5, 13), deg: 3, n: 5 }], false);
     const coef = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
     expect(coef.strategy).toBe('reduction');
@@ -139,7 +175,13 @@ describe('gather (TF-MAD)', () => {
 
 describe('reduction', () => {
   test('a scalar read by every iteration: private copies and a tree', async () => {
-    const mod = await compileAndLoad(kernelOf('(y: Float64Array, x: Float64Array, a: f64, n: i32)', '  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * Math.sin(x[i]);\n  }'), { fileName: 'k.ts', schedule: 'parallel' });
+    const mod = await compileAndLoad(
+      kernelOf(
+        '(y: Float64Array, x: Float64Array, a: f64, n: i32)',
+        '  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[i] = a * Math.sin(x[i]);\n  }',
+      ),
+      { fileName: 'k.ts', schedule: 'parallel' },
+    );
     // 37 iterations over 16 blocks: uneven blocks
     for (const n of [1, 5, 37]) expect(checkAdjoint(mod, 'k', { y: rand(n), x: rand(n, 2), a: 0.7, n }).ok).toBe(true);
     expect(String(mod.k_b)).toContain('tree reduction');
@@ -147,13 +189,21 @@ describe('reduction', () => {
 });
 
 describe('the schedule phase', () => {
-  const stencil = kernelOf('(y: Float64Array, x: Float64Array, a: f64, n: i32)', '  // @parallel\n  for (let i = 1; i < n - 1; i++) {\n    y[i] = a * (x[i - 1] + x[i] + x[i + 1]);\n  }');
+  const stencil = kernelOf(
+    '(y: Float64Array, x: Float64Array, a: f64, n: i32)',
+    '  // @parallel\n  for (let i = 1; i < n - 1; i++) {\n    y[i] = a * (x[i - 1] + x[i] + x[i + 1]);\n  }',
+  );
 
   test('JavaScript runs nests in order: plain updates, no staging or private copies; the report gives each target its decision', async () => {
     const r = await compile(stencil, { fileName: 'k.ts', format: 'js' });
     expect(r.code).not.toMatch(/gather|new Float64Array|tree reduction/);
     expect(r.code).toMatch(/xb\[i - 1\] \+= /);
-    const reads = Object.fromEntries(r.analysis.kernels[0].loops[0].reads.map((x) => [x.name, [x.strategy, x.targets!.ts!.strategy, x.targets!.wgsl!.strategy]]));
+    const reads = Object.fromEntries(
+      r.analysis.kernels[0].loops[0].reads.map((x) => [
+        x.name,
+        [x.strategy, x.targets!.ts!.strategy, x.targets!.wgsl!.strategy],
+      ]),
+    );
     expect(reads).toEqual({ a: ['reduction', 'direct', 'reduction'], x: ['gather', 'direct', 'gather'] });
     expect(r.analysis.kernels[0].loops[0].reads[1].targets!.ts!.reason).toMatch(/sequential target/);
     const mod = loadGenerated(r.code!);

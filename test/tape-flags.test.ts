@@ -34,7 +34,11 @@ test('no flag for a branch without a reverse (an index computed in a parallel ne
   expect(dead.code).not.toMatch(/if \(tape\.pop\(\) !== 0\) \{\s*\}/);
   const live = await compile(kernel('Float64Array', active), { fileName: 'k.ts', format: 'js' });
   expect(live.code).toContain('tape.push(1)');
-  const args = () => ({ y: Float64Array.from([0.3, 0.9, 0.4, 0.7, 0.2]), x: Float64Array.from([0.6, 0.2, 0.8, 0.45, 0.3]), n: 5 });
+  const args = () => ({
+    y: Float64Array.from([0.3, 0.9, 0.4, 0.7, 0.2]),
+    x: Float64Array.from([0.6, 0.2, 0.8, 0.45, 0.3]),
+    n: 5,
+  });
   for (const r of [dead, live]) {
     const mod = loadGenerated(r.code!);
     expect(checkTangent(mod, 'k', args()).ok).toBe(true);
@@ -43,7 +47,11 @@ test('no flag for a branch without a reverse (an index computed in a parallel ne
 });
 
 test('on WebGPU the index-only branch needs no tape in the adjoint', async () => {
-  const r = await compile(kernel('Float32Array', indexOnly), { fileName: 'k.ts', targets: ['ts', 'wgsl'], format: 'js' });
+  const r = await compile(kernel('Float32Array', indexOnly), {
+    fileName: 'k.ts',
+    targets: ['ts', 'wgsl'],
+    format: 'js',
+  });
   expect(r.diagnostics.filter((d) => d.code === 'PARAD3002')).toEqual([]);
   const b = r.shaders!.filter((s) => s.fn === 'k_b');
   expect(b.length).toBeGreaterThan(0);

@@ -7,7 +7,16 @@
 import { describe, expect, test } from 'vitest';
 import { test as prop } from '@fast-check/vitest';
 import fc from 'fast-check';
-import { checkAdjoint, checkAssumptions, checkDefaults, checkTangent, makeArgs, type Args, type CheckResult, type DerivativeModule } from '../testing/index.js';
+import {
+  checkAdjoint,
+  checkAssumptions,
+  checkDefaults,
+  checkTangent,
+  makeArgs,
+  type Args,
+  type CheckResult,
+  type DerivativeModule,
+} from '../testing/index.js';
 import { GRU, LAYER_NORM } from './helpers/f32-models.js';
 import { compileAndLoad } from './support/load.js';
 import '../testing/vitest.js';
@@ -18,7 +27,13 @@ const vec = (...v: number[]) => Float64Array.from(v);
 const saxpyArgs = () => ({ y: vec(0.5, 0.7, 0.2, 1.1, 0.9, 0.3), x: vec(0.4, 0.8, 1.2, 0.6, 0.3, 1.0), a: 0.7, n });
 const dotArgs = () => ({ x: vec(0.5, 0.7, 0.2, 1.1, 0.9, 0.3), y: vec(0.4, 0.8, 1.2, 0.6, 0.3, 1.0), n });
 const squareArgs = () => ({ x: vec(0.5, 0.7, 0.2, 1.1, 0.9, 0.3), n });
-const gatherArgs = () => ({ y: new Float64Array(4), x: vec(0.5, 0.7, 0.2), idx: Int32Array.of(2, 0, 0, 1), w: 1.3, n: 4 });
+const gatherArgs = () => ({
+  y: new Float64Array(4),
+  x: vec(0.5, 0.7, 0.2),
+  idx: Int32Array.of(2, 0, 0, 1),
+  w: 1.3,
+  n: 4,
+});
 const mseArgs = () => ({ pred: Float32Array.of(0.5, 0.75, 0.25), target: Float32Array.of(0.25, 1, 0.5), n: 3 });
 
 /** Asserts a failed check with its location; the message names the kernel and the location. */
@@ -53,7 +68,12 @@ describe('correct modules pass', () => {
     expect(r.maxError).toBeGreaterThanOrEqual(0);
     expect(r.where).toBe('return');
     expect(r.message).toMatch(/^tangent check of dot passed: relative error .* ≤ 1e-6/);
-    expect(checkAdjoint(dot, 'dot', dotArgs())).toMatchObject({ ok: true, check: 'adjoint', tolerance: 1e-10, trials: 2 });
+    expect(checkAdjoint(dot, 'dot', dotArgs())).toMatchObject({
+      ok: true,
+      check: 'adjoint',
+      tolerance: 1e-10,
+      trials: 2,
+    });
   });
 
   test('the same seed gives the same result, another seed other directions', () => {
@@ -65,8 +85,12 @@ describe('correct modules pass', () => {
     expect(t2.maxError).not.toBe(t1.maxError);
   });
 
-  test('the caller\'s arguments are never changed', () => {
-    for (const [mod, kernel, make] of [[saxpy, 'saxpy', saxpyArgs], [square, 'square', squareArgs], [gather, 'gather', gatherArgs]] as const) {
+  test("the caller's arguments are never changed", () => {
+    for (const [mod, kernel, make] of [
+      [saxpy, 'saxpy', saxpyArgs],
+      [square, 'square', squareArgs],
+      [gather, 'gather', gatherArgs],
+    ] as const) {
       const args: Args = make();
       const before = structuredClone(args);
       checkTangent(mod, kernel, args);
@@ -129,11 +153,26 @@ describe('wrong adjoints fail the dot-product test, with their location', () => 
     expectFailure(checkAdjoint(broken.saxpyTangentMissesScalar, 'saxpy', saxpyArgs()), 'adjoint of a');
   });
 
-  prop.prop([
-    fc.integer({ min: 1, max: 5 }).chain((m) => fc.integer({ min: 1, max: 5 }).chain((k) =>
-      fc.tuple(fc.constant(m), fc.constant(k), fc.integer({ min: 0, max: m - 1 }), fc.integer({ min: 0, max: k - 1 }), fc.double({ min: 1e-3, max: 1, noNaN: true }))),
-    ),
-  ], { numRuns: 50, seed: 17 })('one wrong entry of A^T in a matrix-vector product is found', ([m, k, row, col, delta]) => {
+  prop.prop(
+    [
+      fc
+        .integer({ min: 1, max: 5 })
+        .chain((m) =>
+          fc
+            .integer({ min: 1, max: 5 })
+            .chain((k) =>
+              fc.tuple(
+                fc.constant(m),
+                fc.constant(k),
+                fc.integer({ min: 0, max: m - 1 }),
+                fc.integer({ min: 0, max: k - 1 }),
+                fc.double({ min: 1e-3, max: 1, noNaN: true }),
+              ),
+            ),
+        ),
+    ],
+    { numRuns: 50, seed: 17 },
+  )('one wrong entry of A^T in a matrix-vector product is found', ([m, k, row, col, delta]) => {
     const sizes = { y: m, A: m * k, x: k, m, n: k };
     expect(checkAdjoint(matvec, 'matvec', { sizes }).ok).toBe(true);
     expectFailure(checkAdjoint(matvecWithAdjointError(row, col, delta), 'matvec', { sizes }), 'adjoint of x');
@@ -142,7 +181,12 @@ describe('wrong adjoints fail the dot-product test, with their location', () => 
 
 describe('makeArgs and argument recipes', () => {
   test('arrays of the given lengths and types, floats in range, integers from sizes', () => {
-    const args = makeArgs(gather, 'gather', { sizes: { y: 4, x: 3, idx: 4, n: 4 }, indexRange: 3, range: [2, 3], seed: 9 });
+    const args = makeArgs(gather, 'gather', {
+      sizes: { y: 4, x: 3, idx: 4, n: 4 },
+      indexRange: 3,
+      range: [2, 3],
+      seed: 9,
+    });
     expect(Object.keys(args)).toEqual(['y', 'x', 'idx', 'w', 'n']);
     expect(args.y).toBeInstanceOf(Float64Array);
     expect(args.idx).toBeInstanceOf(Int32Array);
@@ -154,7 +198,9 @@ describe('makeArgs and argument recipes', () => {
     }
     for (const i of args.idx as Int32Array) expect([0, 1, 2]).toContain(i);
     expect(args.n).toBe(4);
-    expect(makeArgs(gather, 'gather', { sizes: { y: 4, x: 3, idx: 4, n: 4 }, indexRange: 3, range: [2, 3], seed: 9 })).toEqual(args);
+    expect(
+      makeArgs(gather, 'gather', { sizes: { y: 4, x: 3, idx: 4, n: 4 }, indexRange: 3, range: [2, 3], seed: 9 }),
+    ).toEqual(args);
   });
 
   test('explicit values, Float32Array parameters keep their type', () => {
@@ -174,10 +220,16 @@ describe('makeArgs and argument recipes', () => {
   });
 
   test('clear errors for what it cannot make', () => {
-    expect(() => makeArgs(gather, 'gather', { sizes: { y: 4, x: 3, idx: 4, n: 4 } })).toThrow(/index array 'idx' of gather needs explicit values .* or indexRange/);
-    expect(() => makeArgs(saxpy, 'saxpy', { sizes: { y: 4, x: 4 } })).toThrow(/integer parameter 'n' of saxpy needs a value: give it in sizes/);
+    expect(() => makeArgs(gather, 'gather', { sizes: { y: 4, x: 3, idx: 4, n: 4 } })).toThrow(
+      /index array 'idx' of gather needs explicit values .* or indexRange/,
+    );
+    expect(() => makeArgs(saxpy, 'saxpy', { sizes: { y: 4, x: 4 } })).toThrow(
+      /integer parameter 'n' of saxpy needs a value: give it in sizes/,
+    );
     expect(() => makeArgs(saxpy, 'saxpy', { sizes: { y: 4, n: 4 } })).toThrow(/array 'x' of saxpy needs a length/);
-    expect(() => makeArgs(saxpy, 'saxpy', { sizes: { y: 4, x: 4, n: 4, z: 1 } })).toThrow(/sizes names 'z', which is not a parameter of saxpy \(parameters: y, x, a, n\)/);
+    expect(() => makeArgs(saxpy, 'saxpy', { sizes: { y: 4, x: 4, n: 4, z: 1 } })).toThrow(
+      /sizes names 'z', which is not a parameter of saxpy \(parameters: y, x, a, n\)/,
+    );
   });
 });
 
@@ -187,17 +239,28 @@ describe('clear errors for misuse', () => {
     expect(() => checkTangent(saxpy, 'axpy', saxpyArgs())).toThrow(/no kernel 'axpy' \(kernels: saxpy\)/);
     const { saxpy_b: _, ...tangentOnly } = saxpy;
     expect(() => checkAdjoint(tangentOnly, 'saxpy', saxpyArgs())).toThrow(/does not export saxpy_b/);
-    const dOnly = { ...tangentOnly, __parad: { version: 1 as const, kernels: { saxpy: { ...saxpy.__parad.kernels.saxpy, modes: ['d' as const] } } } };
-    expect(() => checkAdjoint(dOnly, 'saxpy', saxpyArgs())).toThrow(/does not export saxpy_b \(it was generated with modes: d\)/);
+    const dOnly = {
+      ...tangentOnly,
+      __parad: { version: 1 as const, kernels: { saxpy: { ...saxpy.__parad.kernels.saxpy, modes: ['d' as const] } } },
+    };
+    expect(() => checkAdjoint(dOnly, 'saxpy', saxpyArgs())).toThrow(
+      /does not export saxpy_b \(it was generated with modes: d\)/,
+    );
   });
 
   test('missing, unknown and mistyped arguments', () => {
     const { a: _, ...noA } = saxpyArgs();
     expect(() => checkTangent(saxpy, 'saxpy', noA)).toThrow(/missing argument 'a' of saxpy \(f64\)/);
     expect(() => checkTangent(saxpy, 'saxpy', { ...saxpyArgs(), b: 1 })).toThrow(/the arguments object names 'b'/);
-    expect(() => checkTangent(saxpy, 'saxpy', { ...saxpyArgs(), x: 1 })).toThrow(/argument 'x' of saxpy must be a Float32Array or Float64Array/);
-    expect(() => checkTangent(saxpy, 'saxpy', { ...saxpyArgs(), n: 2.5 })).toThrow(/argument 'n' of saxpy must be an integer/);
-    expect(() => checkTangent(gather, 'gather', { ...gatherArgs(), idx: vec(0, 1, 2, 0) })).toThrow(/argument 'idx' of gather must be a Int32Array/);
+    expect(() => checkTangent(saxpy, 'saxpy', { ...saxpyArgs(), x: 1 })).toThrow(
+      /argument 'x' of saxpy must be a Float32Array or Float64Array/,
+    );
+    expect(() => checkTangent(saxpy, 'saxpy', { ...saxpyArgs(), n: 2.5 })).toThrow(
+      /argument 'n' of saxpy must be an integer/,
+    );
+    expect(() => checkTangent(gather, 'gather', { ...gatherArgs(), idx: vec(0, 1, 2, 0) })).toThrow(
+      /argument 'idx' of gather must be a Int32Array/,
+    );
   });
 });
 
@@ -209,12 +272,19 @@ describe('vitest matchers', () => {
   });
 
   test('failure messages say where and how large the error is', () => {
-    expect(() => expect({ mod: broken.saxpyAdjointWrongX, kernel: 'saxpy', args: saxpyArgs() }).toPassAdjointTest())
-      .toThrow(/adjoint check of saxpy failed at adjoint of x: <K_d·ẋ, ȳ> = .*, <ẋ, K_b·ȳ> = .* \(relative error .* > 1e-10; seed 1\)/);
-    expect(() => expect({ mod: broken.dotTangentWrongReturn, kernel: 'dot', args: dotArgs() }).toPassTangentTest({ seed: 4 }))
-      .toThrow(/tangent check of dot failed at return: tangent .*, finite differences .* \(relative error .* > 1e-6; seed 4\)/);
-    expect(() => expect({ mod: saxpy, kernel: 'saxpy', args: saxpyArgs() }).not.toPassTangentTest())
-      .toThrow(/expected the tangent check of saxpy to fail, but it passed/);
+    expect(() =>
+      expect({ mod: broken.saxpyAdjointWrongX, kernel: 'saxpy', args: saxpyArgs() }).toPassAdjointTest(),
+    ).toThrow(
+      /adjoint check of saxpy failed at adjoint of x: <K_d·ẋ, ȳ> = .*, <ẋ, K_b·ȳ> = .* \(relative error .* > 1e-10; seed 1\)/,
+    );
+    expect(() =>
+      expect({ mod: broken.dotTangentWrongReturn, kernel: 'dot', args: dotArgs() }).toPassTangentTest({ seed: 4 }),
+    ).toThrow(
+      /tangent check of dot failed at return: tangent .*, finite differences .* \(relative error .* > 1e-6; seed 4\)/,
+    );
+    expect(() => expect({ mod: saxpy, kernel: 'saxpy', args: saxpyArgs() }).not.toPassTangentTest()).toThrow(
+      /expected the tangent check of saxpy to fail, but it passed/,
+    );
   });
 
   test('reject what is not { mod, kernel, args }', () => {
@@ -239,7 +309,13 @@ export function plain(y: Float64Array, x: Float64Array, n: i32): void {
   for (let i = 0; i < n; i++) y[i] = 2 * x[i];
 }
 `;
-  const args = (perm: number[]) => ({ y: vec(0.1, 0.2, 0.3, 0.4), x: vec(0.5, 0.6, 0.7, 0.8), perm: Int32Array.from(perm), n: 4, T: 3 });
+  const args = (perm: number[]) => ({
+    y: vec(0.1, 0.2, 0.3, 0.4),
+    x: vec(0.5, 0.6, 0.7, 0.8),
+    perm: Int32Array.from(perm),
+    n: 4,
+    T: 3,
+  });
 
   test('a permutation holds, run after run of the nest (time steps read the same elements again)', async () => {
     const mod = await compileAndLoad(source, { fileName: 'permute.ts' });
@@ -260,7 +336,7 @@ export function plain(y: Float64Array, x: Float64Array, n: i32): void {
     expect(r.ok).toBe(false);
     expect(r.violations).toEqual([{ line: 6, array: 'x', element: 2, iterations: ['0', '2'] }]);
     expect(r.message).toContain('iterations 0 and 2 of the nest at line 6 both read x[2]');
-    expect(given.y, 'the caller\'s arrays are not touched').toEqual(before);
+    expect(given.y, "the caller's arrays are not touched").toEqual(before);
     const a = checkAdjoint(mod, 'permute', given);
     expectFailure(a, 'exclusive-read at line 6');
     expect(a.detail).toContain('would race');
@@ -278,40 +354,69 @@ export function plain(y: Float64Array, x: Float64Array, n: i32): void {
 describe('32-bit kernels and layers', async () => {
   const layerNorm = await compileAndLoad(LAYER_NORM, { fileName: 'layer-norm.ts' });
   const gru = await compileAndLoad(GRU, { fileName: 'gru.ts' });
-  const H = 6, X = 4;
+  const H = 6,
+    X = 4;
   const cases = [
     ['layer norm (f32 kernel)', layerNorm, 'layerNorm', { sizes: { y: 8, x: 8, g: 8, b: 8, n: 8 } }],
-    ['GRU cell (f32 layer with Float32Array scratch)', gru, 'gru', { sizes: { hNew: H, x: X, h: H, Wz: H * X, Uz: H * H, bz: H, Wr: H * X, Ur: H * H, br: H, Wh: H * X, Uh: H * H, bh: H, H, X } }],
+    [
+      'GRU cell (f32 layer with Float32Array scratch)',
+      gru,
+      'gru',
+      {
+        sizes: {
+          hNew: H,
+          x: X,
+          h: H,
+          Wz: H * X,
+          Uz: H * H,
+          bz: H,
+          Wr: H * X,
+          Ur: H * H,
+          br: H,
+          Wh: H * X,
+          Uh: H * H,
+          bh: H,
+          H,
+          X,
+        },
+      },
+    ],
   ] as const;
   const seeds = [1, 2, 3, 4];
 
-  test.each(cases)('%s: in f64 (the default) arguments and what the module allocates are promoted: f64 accuracy', (_name, mod, kernel, args) => {
-    for (const seed of seeds) {
-      const t = checkTangent(mod, kernel, args, { seed });
-      expect(t.ok, t.message).toBe(true);
-      expect(t.relError).toBeLessThan(1e-8);
-      const a = checkAdjoint(mod, kernel, args, { seed });
-      expect(a.ok, a.message).toBe(true);
-      expect(a.relError).toBeLessThan(1e-12);
-    }
-    expect(globalThis.Float32Array, 'the global is restored').not.toBe(Float64Array);
-    expect(new Float32Array(1).BYTES_PER_ELEMENT).toBe(4);
-  });
+  test.each(cases)(
+    '%s: in f64 (the default) arguments and what the module allocates are promoted: f64 accuracy',
+    (_name, mod, kernel, args) => {
+      for (const seed of seeds) {
+        const t = checkTangent(mod, kernel, args, { seed });
+        expect(t.ok, t.message).toBe(true);
+        expect(t.relError).toBeLessThan(1e-8);
+        const a = checkAdjoint(mod, kernel, args, { seed });
+        expect(a.ok, a.message).toBe(true);
+        expect(a.relError).toBeLessThan(1e-12);
+      }
+      expect(globalThis.Float32Array, 'the global is restored').not.toBe(Float64Array);
+      expect(new Float32Array(1).BYTES_PER_ELEMENT).toBe(4);
+    },
+  );
 
-  test.each(cases)('%s: in f32 ({ f64: false }) the float32 step and tolerances apply and pass', (_name, mod, kernel, args) => {
-    const d = checkDefaults('f32');
-    for (const seed of seeds) {
-      const t = checkTangent(mod, kernel, args, { seed, f64: false });
-      expect(t.ok, t.message).toBe(true);
-      expect(t.tolerance).toBe(d.tangent);
-      const a = checkAdjoint(mod, kernel, args, { seed, f64: false });
-      expect(a.ok, a.message).toBe(true);
-      expect(a.tolerance).toBe(d.adjoint);
-      // well inside the tolerance: the float32 error is rounding, not a loose derivative
-      expect(t.relError).toBeLessThan(d.tangent / 10);
-      expect(a.relError).toBeLessThan(d.adjoint / 10);
-    }
-  });
+  test.each(cases)(
+    '%s: in f32 ({ f64: false }) the float32 step and tolerances apply and pass',
+    (_name, mod, kernel, args) => {
+      const d = checkDefaults('f32');
+      for (const seed of seeds) {
+        const t = checkTangent(mod, kernel, args, { seed, f64: false });
+        expect(t.ok, t.message).toBe(true);
+        expect(t.tolerance).toBe(d.tangent);
+        const a = checkAdjoint(mod, kernel, args, { seed, f64: false });
+        expect(a.ok, a.message).toBe(true);
+        expect(a.tolerance).toBe(d.adjoint);
+        // well inside the tolerance: the float32 error is rounding, not a loose derivative
+        expect(t.relError).toBeLessThan(d.tangent / 10);
+        expect(a.relError).toBeLessThan(d.adjoint / 10);
+      }
+    },
+  );
 
   test('the float32 defaults follow from the unit roundoff u = 2^-23; float64 keeps its own', () => {
     const u = 2 ** -23;
@@ -335,15 +440,28 @@ describe('32-bit kernels and layers', async () => {
       },
     });
     // layerNorm_d(y, yd, x, xd, g, gd, b, bd, n): yd scaled by 1.01
-    const badTangent = scaled('layerNorm_d', (_r, a) => { (a[1] as Float32Array).forEach((v, i, arr) => { arr[i] = v * 1.01; }); });
+    const badTangent = scaled('layerNorm_d', (_r, a) => {
+      (a[1] as Float32Array).forEach((v, i, arr) => {
+        arr[i] = v * 1.01;
+      });
+    });
     expectFailure(checkTangent(badTangent, 'layerNorm', args, { f64: false }), /^y\[\d+\]$/);
     // layerNorm_b(y, yb, x, xb, g, gb, b, bb, n): gb scaled by 1.01
-    const badAdjoint = scaled('layerNorm_b', (_r, a) => { (a[5] as Float32Array).forEach((v, i, arr) => { arr[i] = v * 1.01; }); });
+    const badAdjoint = scaled('layerNorm_b', (_r, a) => {
+      (a[5] as Float32Array).forEach((v, i, arr) => {
+        arr[i] = v * 1.01;
+      });
+    });
     expectFailure(checkAdjoint(badAdjoint, 'layerNorm', args, { f64: false }), 'adjoint of g');
   });
 
   test('the global Float32Array is restored when the module throws', () => {
-    const throwing: DerivativeModule = { ...layerNorm, layerNorm: () => { throw new Error('boom'); } };
+    const throwing: DerivativeModule = {
+      ...layerNorm,
+      layerNorm: () => {
+        throw new Error('boom');
+      },
+    };
     expect(() => checkTangent(throwing, 'layerNorm', cases[0][3])).toThrow('boom');
     expect(new Float32Array(1).BYTES_PER_ELEMENT).toBe(4);
   });

@@ -16,7 +16,7 @@ test('fixtures/*/*.ad.ts type-check with tsc --strict', () => {
   expect(output).toBe('');
 });
 
-test('32-bit layer modules with target wgsl (the layers\' WebGPU factories included) type-check with tsc --strict', async () => {
+test("32-bit layer modules with target wgsl (the layers' WebGPU factories included) type-check with tsc --strict", async () => {
   const { compile } = await import('../transformer/index.js');
   const { imports32, to32 } = await import('./support/fixtures32.js');
   const fs = await import('node:fs');
@@ -25,17 +25,36 @@ test('32-bit layer modules with target wgsl (the layers\' WebGPU factories inclu
   fs.mkdirSync(dir, { recursive: true });
   try {
     for (const name of ['timestep', 'mlp', 'cnn']) {
-      const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', name, `${name}.ts`), 'utf8')), { fileName: `${name}.ts`, targets: ['ts', 'wgsl'], resolveImport: imports32(name) });
+      const r = await compile(to32(fs.readFileSync(path.join(root, 'fixtures', name, `${name}.ts`), 'utf8')), {
+        fileName: `${name}.ts`,
+        targets: ['ts', 'wgsl'],
+        resolveImport: imports32(name),
+      });
       expect(r.code, name).toMatch(/^ {2}layers: \{/m);
       fs.writeFileSync(path.join(dir, `${name}.ad.ts`), r.code!);
     }
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
-      include: ['*.ad.ts'],
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        include: ['*.ad.ts'],
+      }),
+    );
     let output = '';
     try {
-      execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')], { encoding: 'utf8' });
+      execFileSync(
+        process.execPath,
+        [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')],
+        { encoding: 'utf8' },
+      );
     } catch (e) {
       output = String((e as { stdout?: string }).stdout ?? e);
     }

@@ -36,17 +36,36 @@ describe('the wgsl export', () => {
     expect(p.passes).toHaveLength(1);
     const pass = p.passes[0];
     expect(pass.workgroupSize).toEqual([8, 8, 1]);
-    expect(pass.bindings).toEqual([{ binding: 1, name: 'out', access: 'read_write' }, { binding: 2, name: 'u', access: 'read' }]);
-    expect(pass.uniforms).toEqual([{ name: 'H', type: 'i32' }, { name: 'W', type: 'i32' }, { name: 'a', type: 'f32' }]);
+    expect(pass.bindings).toEqual([
+      { binding: 1, name: 'out', access: 'read_write' },
+      { binding: 2, name: 'u', access: 'read' },
+    ]);
+    expect(pass.uniforms).toEqual([
+      { name: 'H', type: 'i32' },
+      { name: 'W', type: 'i32' },
+      { name: 'a', type: 'f32' },
+    ]);
     expect(pass.code).toContain('let x: i32 = 1 + 1 * i32(gid.x);');
     expect(pass.code).toContain('let y: i32 = 1 + 1 * i32(gid.y);');
     // the tangent: a and its partner ad are uniforms, ud a read binding
     const d = wgsl!.kernels.blur2.d!;
     expect(d.passes[0].uniforms.map((x) => x.name)).toEqual(['H', 'W', 'a', 'ad']);
-    expect(d.passes[0].bindings.map((b) => `${b.name}:${b.access}`)).toEqual(['out:read_write', 'outd:read_write', 'u:read', 'ud:read']);
+    expect(d.passes[0].bindings.map((b) => `${b.name}:${b.access}`)).toEqual([
+      'out:read_write',
+      'outd:read_write',
+      'u:read',
+      'ud:read',
+    ]);
     // the host dispatches W-2 × H-2 iterations
     const calls: unknown[] = [];
-    (p.host as (...a: unknown[]) => void)({ dispatch: (...a: unknown[]) => calls.push(a) }, { length: 48 }, { length: 48 }, 0.5, 6, 8);
+    (p.host as (...a: unknown[]) => void)(
+      { dispatch: (...a: unknown[]) => calls.push(a) },
+      { length: 48 },
+      { length: 48 },
+      0.5,
+      6,
+      8,
+    );
     expect(calls).toEqual([[0, [6, 4], { H: 6, W: 8, a: 0.5 }]]);
   });
 
@@ -54,7 +73,10 @@ describe('the wgsl export', () => {
     const { wgsl } = await wgslOf(kernel('workgroup=4x32'));
     expect(wgsl!.kernels.blur2.primal.passes[0].workgroupSize).toEqual([32, 4, 1]);
     expect(wgsl!.kernels.blur2.primal.passes[0].code).toContain('@workgroup_size(32, 4, 1)');
-    for (const [pragma, message] of [['workgroup=64', /has 1 dimension, the @parallel nest 2/], ['workgroup=32x32', /1024 invocations; WebGPU allows 1 to 256/]] as const) {
+    for (const [pragma, message] of [
+      ['workgroup=64', /has 1 dimension, the @parallel nest 2/],
+      ['workgroup=32x32', /1024 invocations; WebGPU allows 1 to 256/],
+    ] as const) {
       const { r } = await wgslOf(kernel(pragma));
       expect(r.code).toBeUndefined();
       expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message).toMatch(message);
@@ -63,11 +85,23 @@ describe('the wgsl export', () => {
 
   test('what cannot be lowered is PARAD3001 with the reason', async () => {
     const cases: [string, RegExp][] = [
-      [`${header}/** @kernel */\nexport function k(y: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = 1;\n}\n`, /'y' is Float64Array: WGSL has no 64-bit floats/],
-      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`, /the assignment to 's' reads y\[…\] outside @parallel loops/],
-      [`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    // @parallel\n    for (let j = 0; j < i; j++) y[i * n + j] = 1;\n  }\n}\n`, /depend on i \(only rectangular/],
+      [
+        `${header}/** @kernel */\nexport function k(y: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = 1;\n}\n`,
+        /'y' is Float64Array: WGSL has no 64-bit floats/,
+      ],
+      [
+        `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`,
+        /the assignment to 's' reads y\[…\] outside @parallel loops/,
+      ],
+      [
+        `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    // @parallel\n    for (let j = 0; j < i; j++) y[i * n + j] = 1;\n  }\n}\n`,
+        /depend on i \(only rectangular/,
+      ],
     ];
-    cases.push([`${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel\n  for (let i = 1; i < n; i++) y[i] = 2;\n}\n`, /a write to y\[…\] outside @parallel loops/]);
+    cases.push([
+      `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel\n  for (let i = 1; i < n; i++) y[i] = 2;\n}\n`,
+      /a write to y\[…\] outside @parallel loops/,
+    ]);
     for (const [src, message] of cases) {
       const { r } = await wgslOf(src);
       expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message, src).toMatch(message);
@@ -75,7 +109,9 @@ describe('the wgsl export', () => {
   });
 
   test('a kernel without @parallel loops is one invocation (PARAD3003) returning through _ret', async () => {
-    const { r, wgsl } = await wgslOf(`${header}/** @kernel */\nexport function dot(x: Float32Array, y: Float32Array, n: i32): f32 {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += x[i] * y[i];\n  return s;\n}\n`);
+    const { r, wgsl } = await wgslOf(
+      `${header}/** @kernel */\nexport function dot(x: Float32Array, y: Float32Array, n: i32): f32 {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += x[i] * y[i];\n  return s;\n}\n`,
+    );
     expect(r.diagnostics.map((d) => d.code)).toContain('PARAD3003');
     expect(wgsl!.kernels.dot.primal.returns).toBe(1);
     expect(wgsl!.kernels.dot.d!.returns).toBe(2);
@@ -83,20 +119,29 @@ describe('the wgsl export', () => {
   });
 
   test('(a / b) | 0 of integers is integer division (no f32 rounding of large indices)', async () => {
-    const { wgsl } = await wgslOf(`${header}/** @kernel */\nexport function rows(y: Float32Array, x: Float32Array, W: i32, n: i32): void {\n  // @parallel\n  for (let k = 0; k < n; k++) y[k] = x[(k / W) | 0];\n}\n`);
+    const { wgsl } = await wgslOf(
+      `${header}/** @kernel */\nexport function rows(y: Float32Array, x: Float32Array, W: i32, n: i32): void {\n  // @parallel\n  for (let k = 0; k < n; k++) y[k] = x[(k / W) | 0];\n}\n`,
+    );
     expect(wgsl!.kernels.rows.primal.passes[0].code).toContain('y[k] = x[(k / W)];');
   });
 
   test('scalar code around the nests runs on the host, floats included (kappa2 reaches the pass as a uniform)', async () => {
-    const { r, wgsl } = await wgslOf(`${header}/** @kernel */\nexport function k(y: Float32Array, kappa: f32, n: i32): void {\n  const kappa2 = kappa * kappa;\n  const half = (n / 2) | 0;\n  // @parallel\n  for (let i = 0; i < half; i++) y[i] = kappa2 * y[i];\n}\n`);
+    const { r, wgsl } = await wgslOf(
+      `${header}/** @kernel */\nexport function k(y: Float32Array, kappa: f32, n: i32): void {\n  const kappa2 = kappa * kappa;\n  const half = (n / 2) | 0;\n  // @parallel\n  for (let i = 0; i < half; i++) y[i] = kappa2 * y[i];\n}\n`,
+    );
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(wgsl!.kernels.k.primal.passes[0].uniforms).toEqual([{ name: 'half', type: 'i32' }, { name: 'kappa2', type: 'f32' }]);
+    expect(wgsl!.kernels.k.primal.passes[0].uniforms).toEqual([
+      { name: 'half', type: 'i32' },
+      { name: 'kappa2', type: 'f32' },
+    ]);
     // the tangent computes kappa2's partner on the host too
     expect(wgsl!.kernels.k.d!.passes[0].uniforms.map((u) => u.name)).toContain('kappa2d');
   });
 
   test('kernel names that WGSL reserves or the lowering calls are renamed (max → max_, u → u_)', async () => {
-    const { wgsl } = await wgslOf(`${header}/** @kernel */\nexport function k(y: Float32Array, u: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    const max = u[i] * 2;\n    y[i] = Math.max(max, u[i]);\n  }\n}\n`);
+    const { wgsl } = await wgslOf(
+      `${header}/** @kernel */\nexport function k(y: Float32Array, u: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    const max = u[i] * 2;\n    y[i] = Math.max(max, u[i]);\n  }\n}\n`,
+    );
     const code = wgsl!.kernels.k.primal.passes[0].code;
     expect(code).toContain('let max_: f32 = (u_[i] * 2.0);');
     expect(code).toContain('y[i] = max(max_, u_[i]);');
@@ -105,15 +150,27 @@ describe('the wgsl export', () => {
 
 describe('the WGSL adjoint', () => {
   const fixtures = path.resolve(import.meta.dirname, '../fixtures');
-  const dirs = fs.readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const dirs = fs
+    .readdirSync(fixtures, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 
   test('no compare-and-swap loop where a gather or a reduction was possible: only reads the analysis leaves to atomics get one', async () => {
     let atomicReads = 0;
     for (const dir of dirs) {
-      const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), { fileName: `${dir}.ts`, format: 'js', targets: ['ts', 'wgsl'], resolveImport: imports32(dir) });
+      const r = await compile(to32(fs.readFileSync(path.join(fixtures, dir, `${dir}.ts`), 'utf8')), {
+        fileName: `${dir}.ts`,
+        format: 'js',
+        targets: ['ts', 'wgsl'],
+        resolveImport: imports32(dir),
+      });
       if (!r.code) {
         // fixtures/extrema: kernels WGSL does not lower yet (test/wgsl.test.ts lists them)
-        expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), dir).toEqual(['PARAD3001', 'PARAD3001']);
+        expect(
+          r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code),
+          dir,
+        ).toEqual(['PARAD3001', 'PARAD3001']);
         continue;
       }
       const wgsl = loadGenerated(r.code!).wgsl as WgslModule;
@@ -121,16 +178,22 @@ describe('the WGSL adjoint', () => {
         // the GPU schedule's strategies: atomic only for reads the analysis cannot decide, or where per-iteration copies cannot be kept
         const gpuReads = k.loops.flatMap((l) => l.reads).map((x) => ({ ...x, ...x.targets!.wgsl! }));
         gpuReads.forEach((x) => {
-          if (x.strategy === 'atomic' && x.exclusiveRead !== 'unknown') expect(x.reason, `${k.name}: ${x.name}`).toMatch(/move with the parallel loops/);
+          if (x.strategy === 'atomic' && x.exclusiveRead !== 'unknown')
+            expect(x.reason, `${k.name}: ${x.name}`).toMatch(/move with the parallel loops/);
         });
         // atomics where the decision says so, or as the fallback of a gather checked at run time
-        const atomic = gpuReads.filter((x) => x.strategy === 'atomic' || /atomic updates otherwise/.test(x.reason)).map((x) => `${x.name}b`);
+        const atomic = gpuReads
+          .filter((x) => x.strategy === 'atomic' || /atomic updates otherwise/.test(x.reason))
+          .map((x) => `${x.name}b`);
         // a scalar reduction of the primal (fixtures/reductions): the forward sweep's workgroups add their partials to the device scalar
         if (gpuReads.some((x) => /reduction of the parallel loop/.test(x.reason))) atomic.push('_sc');
         atomicReads += gpuReads.filter((x) => x.strategy === 'atomic' && x.exclusiveRead === 'unknown').length;
         for (const [i, pass] of wgsl.kernels[k.name].b!.passes.entries()) {
           const cas = [...pass.code.matchAll(/^fn _atomicAdd_(\w+)\(/gm)].map((m) => m[1]);
-          expect(cas.filter((a) => !atomic.includes(a)), `${k.name}_b pass ${i}`).toEqual([]);
+          expect(
+            cas.filter((a) => !atomic.includes(a)),
+            `${k.name}_b pass ${i}`,
+          ).toEqual([]);
         }
       }
     }
@@ -157,10 +220,13 @@ export function axpb(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
     expect(host).toMatch(/\.alloc\("_ab_p\d*", (_np\d+)\);[\s\S]*\.reduce\("_ab_p\d*", \1, 1, "_sc", 0\)/);
     // forced reduction: x's adjoint is indexed by the loop, so the GPU schedule gathers it instead (gpuAnalysis says so)
     const forced = await compile(src, { fileName: 'k.ts', targets: ['ts', 'wgsl'], strategy: 'reduction' });
-    const strategies = (t: 'ts' | 'wgsl') => Object.fromEntries(forced.analysis.kernels[0].loops[0].reads.map((x) => [x.name, x.targets![t]!.strategy]));
+    const strategies = (t: 'ts' | 'wgsl') =>
+      Object.fromEntries(forced.analysis.kernels[0].loops[0].reads.map((x) => [x.name, x.targets![t]!.strategy]));
     expect(strategies('ts')).toEqual({ a: 'reduction', x: 'reduction' });
     expect(strategies('wgsl')).toEqual({ a: 'reduction', x: 'gather' });
-    expect(forced.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.targets!.wgsl!.reason).toMatch(/move with the parallel loops/);
+    expect(forced.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'x')!.targets!.wgsl!.reason).toMatch(
+      /move with the parallel loops/,
+    );
     // x's adjoint: exclusive for n <= 4 (versioned: direct), else gathered by a pass over xb's elements; no atomics anywhere
     expect(host).toMatch(/if \(n <= 4\)/);
     expect(b.passes.some((p) => /xb\[_j\d+\] \+= _a\d+;/.test(p.code))).toBe(true);

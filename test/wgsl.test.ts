@@ -25,7 +25,11 @@ import { imports32, to32 } from './support/fixtures32.js';
 import { REDUCE_WGSL } from '../runtime/gpu.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const dirs = fs.readdirSync(path.join(root, 'fixtures'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const dirs = fs
+  .readdirSync(path.join(root, 'fixtures'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 /** Kernels the backend does not lower yet, with the reason it must give. */
 const UNSUPPORTED: Record<string, RegExp> = {
@@ -36,16 +40,46 @@ const UNSUPPORTED: Record<string, RegExp> = {
 
 import { MATH_FUNCTIONS } from '../transformer/differentiate/rules.js';
 
-interface Run { fn: string; kernel: string; tag: string | null; errors: Record<string, number>; failure?: string; strategy?: string | null; dot?: { lhs: number; rhs: number; rel: number } }
+interface Run {
+  fn: string;
+  kernel: string;
+  tag: string | null;
+  errors: Record<string, number>;
+  failure?: string;
+  strategy?: string | null;
+  dot?: { lhs: number; rhs: number; rel: number };
+}
 interface Report {
   adapter: string;
   canRun: boolean;
-  runtime?: { otherKernel: number; buffers: number; encode: number; adjointBuffers: number; adjointEncode: number; encodeKeys: string[]; encodeScalars: number; callScalars: number; bigReduction: { error: number; strategy: string }; folded: { n: number; error: number; last: boolean }; errors: Record<string, string>; reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number } };
+  runtime?: {
+    otherKernel: number;
+    buffers: number;
+    encode: number;
+    adjointBuffers: number;
+    adjointEncode: number;
+    encodeKeys: string[];
+    encodeScalars: number;
+    callScalars: number;
+    bigReduction: { error: number; strategy: string };
+    folded: { n: number; error: number; last: boolean };
+    errors: Record<string, string>;
+    reuse: { firstCallBuffers: number; newBuffers: number; newPipelines: number };
+  };
   /** per Math function: the worst relative error (to max(1, |js|)) over awkward inputs, where JS is finite */
   semantics?: Record<string, { err: number; x: number; z: number; js: number; gpu: number }>;
   /** heatRun_b with 5 slots on the GPU vs heatRunAll_b on the GPU and heatRun_b in JavaScript */
   checkpointed?: { vsStoreAll: number; vsJs: number; forwardSteps: number; expected: number; peakSlots: number };
-  fixtures: Record<string, { diagnostics: { code: string; severity: string; message: string }[]; tint: { fn: string; pass: number; errors: string[]; code?: string }[]; runs: Run[]; adjoints?: Run[]; failure?: string }>;
+  fixtures: Record<
+    string,
+    {
+      diagnostics: { code: string; severity: string; message: string }[];
+      tint: { fn: string; pass: number; errors: string[]; code?: string }[];
+      runs: Run[];
+      adjoints?: Run[];
+      failure?: string;
+    }
+  >;
 }
 let report: Report;
 const shaders: { fn: string; pass: number; code: string }[] = [];
@@ -61,15 +95,27 @@ beforeAll(async () => {
     shaders.push(...(r.shaders ?? []));
     // the adjoints with each strategy forced (their passes differ)
     for (const strategy of ['direct', 'gather', 'reduction', 'atomic'] as const) {
-      const forced = await compile(source, { fileName: `${dir}.ts`, modes: ['b'], targets: ['ts', 'wgsl'], strategy, resolveImport });
-      shaders.push(...(forced.shaders ?? []).filter((x) => !shaders.some((y) => y.code === x.code)).map((x) => ({ ...x, fn: `${x.fn} (${strategy})` })));
+      const forced = await compile(source, {
+        fileName: `${dir}.ts`,
+        modes: ['b'],
+        targets: ['ts', 'wgsl'],
+        strategy,
+        resolveImport,
+      });
+      shaders.push(
+        ...(forced.shaders ?? [])
+          .filter((x) => !shaders.some((y) => y.code === x.code))
+          .map((x) => ({ ...x, fn: `${x.fn} (${strategy})` })),
+      );
     }
     for (const spec of specs.filter((s) => s.file === dir)) {
       const meta = r.kernels.find((k) => k.name === spec.kernel);
       if (!meta) continue;
       const args = argsFor(spec, meta.params);
       inputs.push({
-        file: dir, kernel: spec.kernel, tag: spec.tag ?? null,
+        file: dir,
+        kernel: spec.kernel,
+        tag: spec.tag ?? null,
         args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v)])),
         types: Object.fromEntries(meta.params.map((p) => [p.name, p.type])),
       });
@@ -78,7 +124,11 @@ beforeAll(async () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parad-gpu-')), 'specs.json');
   fs.writeFileSync(file, JSON.stringify(inputs));
   const reportFile = path.join(path.dirname(file), 'report.json');
-  execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], { env: { ...process.env, PARAD_GPU_SPECS: file, PARAD_GPU_OUT: reportFile }, maxBuffer: 64 << 20, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [path.join(root, 'test/support/webgpu-run.mjs')], {
+    env: { ...process.env, PARAD_GPU_SPECS: file, PARAD_GPU_OUT: reportFile },
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
   // the second compiler: naga (Deno's WebGPU) over lavapipe, without SwiftShader's driver override
   shaders.push({ fn: 'parad/runtime reduce', pass: 0, code: REDUCE_WGSL });
@@ -88,7 +138,13 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? path.dirname(file) };
   delete env.VK_ICD_FILENAMES;
   try {
-    naga = JSON.parse(execFileSync(deno, ['run', '--allow-read', path.join(root, 'test/support/naga-validate.mjs'), shaderFile], { env, maxBuffer: 64 << 20, encoding: 'utf8' })) as typeof naga;
+    naga = JSON.parse(
+      execFileSync(deno, ['run', '--allow-read', path.join(root, 'test/support/naga-validate.mjs'), shaderFile], {
+        env,
+        maxBuffer: 64 << 20,
+        encoding: 'utf8',
+      }),
+    ) as typeof naga;
   } catch (e) {
     naga = { adapter: null, results: [], failure: String((e as Error).message) };
   }
@@ -101,12 +157,17 @@ test('SwiftShader runs the shaders (required in CI)', () => {
 
 test('every shader also compiles with naga (Deno over lavapipe; required in CI)', () => {
   if (!naga.adapter) {
-    if (process.env.CI) expect.fail(`no Deno WebGPU adapter (apt-get install mesa-vulkan-drivers): ${naga.failure ?? ''}`);
+    if (process.env.CI)
+      expect.fail(`no Deno WebGPU adapter (apt-get install mesa-vulkan-drivers): ${naga.failure ?? ''}`);
     return;
   }
   expect(naga.results.length).toBe(shaders.length);
   expect(shaders.length).toBeGreaterThan(50);
-  for (const r of naga.results) expect(r.errors, `${r.fn} pass ${r.pass}:\n${shaders.find((s) => s.fn === r.fn && s.pass === r.pass)?.code}`).toEqual([]);
+  for (const r of naga.results)
+    expect(
+      r.errors,
+      `${r.fn} pass ${r.pass}:\n${shaders.find((s) => s.fn === r.fn && s.pass === r.pass)?.code}`,
+    ).toEqual([]);
 });
 
 describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
@@ -125,7 +186,11 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
   });
 
   test('every K_b has a WGSL version, every layer a WebGPU variant', () => {
-    expect(report.fixtures[dir].diagnostics.filter((d) => d.code === 'PARAD3002' || d.code === 'PARAD3004').map((d) => d.message)).toEqual([]);
+    expect(
+      report.fixtures[dir].diagnostics
+        .filter((d) => d.code === 'PARAD3002' || d.code === 'PARAD3004')
+        .map((d) => d.message),
+    ).toEqual([]);
   });
 
   test('K_b on the GPU matches JavaScript with every strategy (analysis, forced direct/gather/reduction/atomic) and passes the dot-product test on the GPU', () => {
@@ -134,15 +199,18 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
     expect(f.failure).toBeUndefined();
     const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel]);
     const runs = f.adjoints ?? [];
-    expect(runs.length, 'each kernel ran with the analysis\' strategies and each one forced').toBe(5 * wanted.length);
+    expect(runs.length, "each kernel ran with the analysis' strategies and each one forced").toBe(5 * wanted.length);
     for (const r of runs) {
-      const what = `${r.fn}${r.tag ? ` (${r.tag})` : ''} with ${r.strategy ?? 'the analysis\' strategies'}`;
+      const what = `${r.fn}${r.tag ? ` (${r.tag})` : ''} with ${r.strategy ?? "the analysis' strategies"}`;
       expect(r.failure, what).toBeUndefined();
       for (const [where, err] of Object.entries(r.errors)) expect(err, `${what}: ${where}`).toBeLessThanOrEqual(1e-3);
     }
     // <K_d·ẋ, ȳ> = <ẋ, K_b·ȳ> with both on the GPU (f32)
     const dots = runs.filter((r) => !r.strategy);
-    expect(dots.every((r) => r.dot), 'a dot-product test per kernel').toBe(true);
+    expect(
+      dots.every((r) => r.dot),
+      'a dot-product test per kernel',
+    ).toBe(true);
     for (const r of dots) expect(r.dot!.rel, `${r.fn}: ${r.dot!.lhs} vs ${r.dot!.rhs}`).toBeLessThanOrEqual(1e-4);
   });
 
@@ -153,7 +221,8 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
     expect(runs.length, 'each kernel ran in both modes').toBe(2 * wanted.length);
     for (const r of runs) {
       expect(r.failure, `${r.fn}`).toBeUndefined();
-      for (const [where, err] of Object.entries(r.errors)) expect(err, `${r.fn}${r.tag ? ` (${r.tag})` : ''}: ${where}`).toBeLessThanOrEqual(2e-4);
+      for (const [where, err] of Object.entries(r.errors))
+        expect(err, `${r.fn}${r.tag ? ` (${r.tag})` : ''}: ${where}`).toBeLessThanOrEqual(2e-4);
     }
   });
 });
@@ -197,7 +266,9 @@ test('parad/runtime: GPUBuffer arguments stay on the GPU, encode() chains calls 
   // a reduction of 70,000 private copies (partial sums of partial sums) matches JavaScript
   expect(r.bigReduction).toEqual({ error: expect.any(Number), strategy: 'reduction' });
   expect(r.bigReduction.error).toBeLessThanOrEqual(1e-4);
-  expect(r.errors.partner).toBe("heat_b: argument 'ub' has 299 elements, 'u' 300: a derivative array has the length of its array");
+  expect(r.errors.partner).toBe(
+    "heat_b: argument 'ub' has 299 elements, 'u' 300: a derivative array has the length of its array",
+  );
   expect(r.errors.lost).toMatch(/^heat: the GPU device was lost \(destroyed/);
   // pooled buffers and cached pipelines: the first call made some buffers, the next calls none
   expect(r.reuse.firstCallBuffers).toBeGreaterThan(0);

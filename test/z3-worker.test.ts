@@ -50,7 +50,8 @@ const file = (...kernels: string[]) => `import type { i32 } from 'parad';\n\n${k
 /** The line of each kernel's @parallel loop. */
 const loopLines = (src: string) => src.split('\n').flatMap((l, i) => (l.includes('for (let i') ? [i + 1] : []));
 
-const cRead = (r: Awaited<ReturnType<typeof analyze>>, kernel: string) => r.report.kernels.find((k) => k.name === kernel)!.loops[0].reads.find((x) => x.name === 'c')!;
+const cRead = (r: Awaited<ReturnType<typeof analyze>>, kernel: string) =>
+  r.report.kernels.find((k) => k.name === kernel)!.loops[0].reads.find((x) => x.name === 'c')!;
 
 let saved: Z3Options | undefined;
 const configure = (changes: Partial<Z3Options>) => {
@@ -69,7 +70,12 @@ describe('z3 failures are unknown verdicts with a warning; the rest of the file 
     // a small JavaScript heap for the worker so that `oom` exhausts it quickly (z3's own heap is WASM memory)
     configure({ worker: faulty, maxOldGenerationSizeMb: 96 });
     const faults = ['crash', 'enlarge', 'oom', 'exit', 'error'];
-    const src = file(transposed('first'), ...faults.map((f) => transposed(`k_${f}`, f)), shifted('condition', 'crashcond'), transposed('last'));
+    const src = file(
+      transposed('first'),
+      ...faults.map((f) => transposed(`k_${f}`, f)),
+      shifted('condition', 'crashcond'),
+      transposed('last'),
+    );
     const before = z3Stats();
     const r = await analyze(src, { fileName: 'faults.ts' });
     // the queries z3 answered: exclusive, proven
@@ -87,15 +93,23 @@ describe('z3 failures are unknown verdicts with a warning; the rest of the file 
     const failures = r.diagnostics.filter((d) => d.code === 'PARAD2004');
     faults.forEach((f, i) => {
       const read = cRead(r, `k_${f}`);
-      expect(read, f).toMatchObject({ exclusiveRead: 'unknown', strategy: 'gather', targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } } });
+      expect(read, f).toMatchObject({
+        exclusiveRead: 'unknown',
+        strategy: 'gather',
+        targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } },
+      });
       expect(read.reason, f).toMatch(causes[f]);
       const w = failures.find((d) => d.line === lines[i + 1]);
       expect(w, f).toMatchObject({ severity: 'warning' });
-      expect(w!.message, f).toMatch(new RegExp(`^z3 failed on the exclusive-read query for c, now undecided: ${causes[f].source}`));
+      expect(w!.message, f).toMatch(
+        new RegExp(`^z3 failed on the exclusive-read query for c, now undecided: ${causes[f].source}`),
+      );
     });
     // a failed condition query: no condition (not versioned), a warning that says so; the verdict is z3's
     expect(cRead(r, 'condition')).toMatchObject({ exclusiveRead: 'no', strategy: 'gather', condition: null });
-    expect(failures.find((d) => d.line === lines[faults.length + 1])!.message).toMatch(/^z3 failed on the exclusive-read condition for c, so its adjoint is not versioned: z3 crashed/);
+    expect(failures.find((d) => d.line === lines[faults.length + 1])!.message).toMatch(
+      /^z3 failed on the exclusive-read condition for c, so its adjoint is not versioned: z3 crashed/,
+    );
     expect(failures).toHaveLength(faults.length + 1);
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     // after each failure the next query went to a fresh worker
@@ -107,8 +121,14 @@ describe('z3 failures are unknown verdicts with a warning; the rest of the file 
   test('a worker that hangs (its thread busy) is terminated at the deadline', async () => {
     configure({ worker: faulty, deadlineMs: 1500 });
     const r = await analyze(file(transposed('k_hang', 'hang')), { fileName: 'hang.ts' });
-    expect(cRead(r, 'k_hang')).toMatchObject({ exclusiveRead: 'unknown', strategy: 'gather', targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } } });
-    expect(r.diagnostics.find((d) => d.code === 'PARAD2004')!.message).toBe('z3 failed on the exclusive-read query for c, now undecided: z3 did not answer within 1.5 s');
+    expect(cRead(r, 'k_hang')).toMatchObject({
+      exclusiveRead: 'unknown',
+      strategy: 'gather',
+      targets: { ts: { strategy: 'direct' }, wgsl: { strategy: 'gather' } },
+    });
+    expect(r.diagnostics.find((d) => d.code === 'PARAD2004')!.message).toBe(
+      'z3 failed on the exclusive-read query for c, now undecided: z3 did not answer within 1.5 s',
+    );
   });
 
   test('a real z3 query abandoned at its deadline: the worker is terminated, the next query gets a fresh z3 and the right answer; failed analyses are not cached', async () => {
@@ -160,12 +180,24 @@ test('the esbuild plugin keeps building when z3 crashes', async () => {
   try {
     fs.writeFileSync(path.join(dir, 'k.kernel.ts'), file(transposed('ok'), transposed('bad', 'crash')));
     fs.writeFileSync(path.join(dir, 'app.ts'), "export * from './k.kernel.ts';\n");
-    const ctx = await esbuild.context({ entryPoints: [path.join(dir, 'app.ts')], bundle: true, format: 'esm', platform: 'node', absWorkingDir: dir, external: ['parad'], write: false, logLevel: 'silent', plugins: [parad({ declarations: false })] });
+    const ctx = await esbuild.context({
+      entryPoints: [path.join(dir, 'app.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      absWorkingDir: dir,
+      external: ['parad'],
+      write: false,
+      logLevel: 'silent',
+      plugins: [parad({ declarations: false })],
+    });
     try {
       const crashed = await ctx.rebuild();
       expect(crashed.errors).toEqual([]);
       expect(crashed.outputFiles![0].text).toContain('function bad_b');
-      expect(crashed.warnings.map((w) => w.text)).toContainEqual(expect.stringMatching(/^PARAD2004: z3 failed on the exclusive-read query for c, now undecided: z3 crashed/));
+      expect(crashed.warnings.map((w) => w.text)).toContainEqual(
+        expect.stringMatching(/^PARAD2004: z3 failed on the exclusive-read query for c, now undecided: z3 crashed/),
+      );
       // the kernel edited: built again, by a fresh worker
       fs.writeFileSync(path.join(dir, 'k.kernel.ts'), file(transposed('ok'), transposed('good')));
       const r = await ctx.rebuild();
@@ -182,13 +214,25 @@ test('the esbuild plugin keeps building when z3 crashes', async () => {
 test('parad analyze exits normally with every kernel analyzed when z3 crashes on one (node bin/parad.js, needs npm run build)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parad-z3-cli-'));
   try {
-    fs.writeFileSync(path.join(dir, 'k.ts'), file(transposed('before'), transposed('bad', 'crash'), transposed('after')));
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/parad.js'), 'analyze', 'k.ts', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PARAD_Z3_WORKER: faulty } });
+    fs.writeFileSync(
+      path.join(dir, 'k.ts'),
+      file(transposed('before'), transposed('bad', 'crash'), transposed('after')),
+    );
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/parad.js'), 'analyze', 'k.ts', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, PARAD_Z3_WORKER: faulty },
+    });
     expect(r.status, r.stderr).toBe(0);
-    const json = JSON.parse(r.stdout) as { files: { kernels: { name: string; loops: { reads: { name: string; exclusiveRead: string }[] }[] }[] }[] };
-    const verdict = (k: string) => json.files[0].kernels.find((x) => x.name === k)!.loops[0].reads.find((x) => x.name === 'c')!.exclusiveRead;
+    const json = JSON.parse(r.stdout) as {
+      files: { kernels: { name: string; loops: { reads: { name: string; exclusiveRead: string }[] }[] }[] }[];
+    };
+    const verdict = (k: string) =>
+      json.files[0].kernels.find((x) => x.name === k)!.loops[0].reads.find((x) => x.name === 'c')!.exclusiveRead;
     expect(['before', 'bad', 'after'].map(verdict)).toEqual(['yes', 'unknown', 'yes']);
-    expect(r.stderr).toMatch(/k\.ts:\d+:\d+ - warning PARAD2004: z3 failed on the exclusive-read query for c, now undecided: z3 crashed \(RuntimeError: memory access out of bounds\)/);
+    expect(r.stderr).toMatch(
+      /k\.ts:\d+:\d+ - warning PARAD2004: z3 failed on the exclusive-read query for c, now undecided: z3 crashed \(RuntimeError: memory access out of bounds\)/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -16,13 +16,31 @@
  */
 import type { KernelMeta } from '../runtime/index.js';
 import {
-  cloneArgs, fail, isActiveArray, isActiveScalar, isRecipe, kernelMeta, makeArgs, prng, validateArgs,
-  type Args, type ArgsInput, type DerivativeModule, type FloatArray,
+  cloneArgs,
+  fail,
+  isActiveArray,
+  isActiveScalar,
+  isRecipe,
+  kernelMeta,
+  makeArgs,
+  prng,
+  validateArgs,
+  type Args,
+  type ArgsInput,
+  type DerivativeModule,
+  type FloatArray,
 } from './args.js';
 
 export {
-  makeArgs, prng,
-  type ArgValue, type Args, type ArgsInput, type DerivativeModule, type FloatArray, type IndexArray, type MakeArgsOptions,
+  makeArgs,
+  prng,
+  type ArgValue,
+  type Args,
+  type ArgsInput,
+  type DerivativeModule,
+  type FloatArray,
+  type IndexArray,
+  type MakeArgsOptions,
 } from './args.js';
 
 /** Two iterations of a nest with `exclusive-read(…)` that read the same element of an assumed array. */
@@ -123,7 +141,10 @@ type Fn = (...args: unknown[]) => unknown;
 
 /** A broken contract found during a trial (wrong primal state, wrong return shape). */
 class ContractViolation extends Error {
-  constructor(readonly where: string, readonly detail: string) {
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
     super(`${where}: ${detail}`);
   }
 }
@@ -136,7 +157,11 @@ class Harness {
   private readonly primalFn: Fn;
 
   /** `promote`: the module runs with its Float32Array allocations promoted (see `promoting`). */
-  constructor(private readonly mod: DerivativeModule, readonly kernel: string, private readonly promote = false) {
+  constructor(
+    private readonly mod: DerivativeModule,
+    readonly kernel: string,
+    private readonly promote = false,
+  ) {
     this.meta = kernelMeta(mod, kernel);
     this.primalFn = this.fn(kernel);
   }
@@ -145,7 +170,8 @@ class Harness {
   private fn(name: string, mode?: 'd' | 'b'): Fn {
     const f = this.mod[name];
     if (typeof f === 'function') return (...args: unknown[]) => promoting(this.promote, () => (f as Fn)(...args));
-    const hint = mode && !this.meta.modes.includes(mode) ? ` (it was generated with modes: ${this.meta.modes.join(',')})` : '';
+    const hint =
+      mode && !this.meta.modes.includes(mode) ? ` (it was generated with modes: ${this.meta.modes.join(',')})` : '';
     return fail(`the module does not export ${name}${hint}`);
   }
 
@@ -172,7 +198,11 @@ class Harness {
     if (!Array.isArray(r) || r.length !== 2 || typeof r[0] !== 'number' || typeof r[1] !== 'number') {
       throw new ContractViolation('return', `${name} must return [value, valueDot], got ${describe(r)}`);
     }
-    if (!sameValue(expectedValue!, r[0])) throw new ContractViolation('return', `${name} returned the value ${r[0]}, ${this.kernel} returns ${expectedValue}`);
+    if (!sameValue(expectedValue!, r[0]))
+      throw new ContractViolation(
+        'return',
+        `${name} returned the value ${r[0]}, ${this.kernel} returns ${expectedValue}`,
+      );
     return r[1];
   }
 
@@ -189,13 +219,17 @@ class Harness {
     const out = new Map<string, number>();
     for (const p of this.meta.params.filter(isActiveScalar)) {
       const v = r?.[`${p.name}b`];
-      if (typeof v !== 'number') throw new ContractViolation(`adjoint of ${p.name}`, `${name} must return { ${p.name}b: number, … }, got ${describe(r)}`);
+      if (typeof v !== 'number')
+        throw new ContractViolation(
+          `adjoint of ${p.name}`,
+          `${name} must return { ${p.name}b: number, … }, got ${describe(r)}`,
+        );
       out.set(p.name, v);
     }
     return out;
   }
 
-    /** Runs the kernel's replay (if it assumes exclusive reads) on `args`: every element two iterations of one nest read. */
+  /** Runs the kernel's replay (if it assumes exclusive reads) on `args`: every element two iterations of one nest read. */
   assumptionViolations(args: Args, limit = Infinity): AssumptionViolation[] {
     const replay = this.meta.replay as Fn | undefined;
     if (!replay) return [];
@@ -211,7 +245,11 @@ class Harness {
       const key = `${array}[${element}]`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, iteration);
-      else if (first !== iteration && out.length < limit && !out.some((v) => v.line === line && v.array === array && v.element === element)) {
+      else if (
+        first !== iteration &&
+        out.length < limit &&
+        !out.some((v) => v.line === line && v.array === array && v.element === element)
+      ) {
         out.push({ line, array, element, iterations: [first, iteration] });
       }
       return element;
@@ -224,9 +262,14 @@ class Harness {
   samePrimalState(expected: Args, actual: Args, by: string): void {
     for (const p of this.meta.params) {
       if (p.kind !== 'array') continue;
-      const e = expected[p.name] as FloatArray, a = actual[p.name] as FloatArray;
+      const e = expected[p.name] as FloatArray,
+        a = actual[p.name] as FloatArray;
       for (let i = 0; i < e.length; i++) {
-        if (!sameValue(e[i], a[i])) throw new ContractViolation(`${p.name}[${i}] after ${by}`, `${by} leaves ${a[i]}, ${this.kernel} leaves ${e[i]} (both must leave ${this.kernel}'s outputs in the primal arrays)`);
+        if (!sameValue(e[i], a[i]))
+          throw new ContractViolation(
+            `${p.name}[${i}] after ${by}`,
+            `${by} leaves ${a[i]}, ${this.kernel} leaves ${e[i]} (both must leave ${this.kernel}'s outputs in the primal arrays)`,
+          );
       }
     }
   }
@@ -281,7 +324,8 @@ function setup(mod: DerivativeModule, kernel: string, input: ArgsInput, opts: Ch
   const harness = new Harness(mod, kernel, f64);
   const given = isRecipe(input) ? makeArgs(mod, kernel, input) : input;
   validateArgs(harness.meta, given);
-  const precision = !f64 && harness.meta.params.some((p) => p.type === 'Float32Array' || p.type === 'f32') ? 'f32' : 'f64';
+  const precision =
+    !f64 && harness.meta.params.some((p) => p.type === 'Float32Array' || p.type === 'f32') ? 'f32' : 'f64';
   const seed = opts.seed ?? 1;
   const trials = opts.trials ?? 2;
   if (!(Number.isInteger(trials) && trials >= 1)) fail(`trials must be a positive integer, got ${trials}`);
@@ -308,12 +352,19 @@ function randomDirections(s: Setup): Args {
 }
 
 function finish(s: Setup, check: CheckResult['check'], tolerance: number, w: Worst | ContractViolation): CheckResult {
-  const r = w instanceof ContractViolation
-    ? { relError: Infinity, maxError: Infinity, where: w.where, detail: w.detail }
-    : { relError: w.relError, maxError: w.maxError, where: w.where || 'nowhere (no active outputs)', detail: w.detail };
+  const r =
+    w instanceof ContractViolation
+      ? { relError: Infinity, maxError: Infinity, where: w.where, detail: w.detail }
+      : {
+          relError: w.relError,
+          maxError: w.maxError,
+          where: w.where || 'nowhere (no active outputs)',
+          detail: w.detail,
+        };
   const ok = r.relError <= tolerance;
   const kernel = s.harness.kernel;
-  const err = `relative error ${r.relError.toExponential(2)}`, tol = tolerance.toExponential();
+  const err = `relative error ${r.relError.toExponential(2)}`,
+    tol = tolerance.toExponential();
   const message = ok
     ? `${check} check of ${kernel} passed: ${err} ≤ ${tol} (largest at ${r.where})`
     : `${check} check of ${kernel} failed at ${r.where}: ${r.detail} (${w instanceof ContractViolation ? 'contract violation' : `${err} > ${tol}`}; seed ${s.seed})`;
@@ -326,7 +377,11 @@ function runTrials(s: Setup, check: CheckResult['check'], tolerance: number, tri
   try {
     // the parallel adjoint is only right where the nest's assumed exclusive reads hold
     const [violation] = check === 'adjoint' ? s.harness.assumptionViolations(cloneArgs(s.args, false), 1) : [];
-    if (violation) throw new ContractViolation(`exclusive-read at line ${violation.line}`, describeViolation(s.harness.kernel, violation));
+    if (violation)
+      throw new ContractViolation(
+        `exclusive-read at line ${violation.line}`,
+        describeViolation(s.harness.kernel, violation),
+      );
     for (let t = 0; t < s.trials; t++) trial(worst);
   } catch (e) {
     if (e instanceof ContractViolation) return finish(s, check, tolerance, e);
@@ -341,7 +396,12 @@ function runTrials(s: Setup, check: CheckResult['check'], tolerance: number, tri
  * array and on the returned float. Errors are relative to the largest derivative (at least 1e-3).
  * Also checks that K_d leaves K's outputs in the primal arrays and returns K's value.
  */
-export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsInput, opts: CheckOptions = {}): CheckResult {
+export function checkTangent(
+  mod: DerivativeModule,
+  kernel: string,
+  args: ArgsInput,
+  opts: CheckOptions = {},
+): CheckResult {
   const s = setup(mod, kernel, args, opts);
   const { harness } = s;
   const params = harness.meta.params;
@@ -356,15 +416,20 @@ export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsIn
 
   return runTrials(s, 'tangent', opts.tolerance ?? defaults.tangent, (worst) => {
     const dirs = randomDirections(s);
-    const plus = cloneArgs(s.args, false), minus = cloneArgs(s.args, false);
+    const plus = cloneArgs(s.args, false),
+      minus = cloneArgs(s.args, false);
     for (const p of active) {
       const d = dirs[p.name];
       if (typeof d === 'number') {
         plus[p.name] = (plus[p.name] as number) + eps * d;
         minus[p.name] = (minus[p.name] as number) - eps * d;
       } else {
-        const a = plus[p.name] as FloatArray, b = minus[p.name] as FloatArray;
-        for (let i = 0; i < d.length; i++) { a[i] += eps * d[i]; b[i] -= eps * d[i]; }
+        const a = plus[p.name] as FloatArray,
+          b = minus[p.name] as FloatArray;
+        for (let i = 0; i < d.length; i++) {
+          a[i] += eps * d[i];
+          b[i] -= eps * d[i];
+        }
         // a float32 array stores x ± εẋ rounded: the direction is the step actually taken
         if (a instanceof Float32Array) for (let i = 0; i < d.length; i++) d[i] = (a[i] - b[i]) / (2 * eps);
       }
@@ -372,21 +437,27 @@ export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsIn
 
     const ref = cloneArgs(s.args, false);
     const value = harness.primal(ref);
-    const state = cloneArgs(s.args, false), tangents = cloneArgs(dirs, false);
+    const state = cloneArgs(s.args, false),
+      tangents = cloneArgs(dirs, false);
     const valueDot = harness.tangent(state, tangents, value);
     harness.samePrimalState(ref, state, `${kernel}_d`);
 
-    const vPlus = harness.primal(plus), vMinus = harness.primal(minus);
+    const vPlus = harness.primal(plus),
+      vMinus = harness.primal(minus);
 
     const pairs: { where: string; fd: number; t: number }[] = [];
     for (const p of params.filter(isActiveArray)) {
-      const a = plus[p.name] as FloatArray, b = minus[p.name] as FloatArray, t = tangents[p.name] as FloatArray;
-      for (let i = 0; i < a.length; i++) pairs.push({ where: `${p.name}[${i}]`, fd: (a[i] - b[i]) / (2 * eps), t: t[i] });
+      const a = plus[p.name] as FloatArray,
+        b = minus[p.name] as FloatArray,
+        t = tangents[p.name] as FloatArray;
+      for (let i = 0; i < a.length; i++)
+        pairs.push({ where: `${p.name}[${i}]`, fd: (a[i] - b[i]) / (2 * eps), t: t[i] });
     }
     if (harness.returnsFloat) pairs.push({ where: 'return', fd: (vPlus! - vMinus!) / (2 * eps), t: valueDot! });
     let scale = 1e-3;
     for (const { fd, t } of pairs) scale = Math.max(scale, Math.abs(fd), Number.isFinite(t) ? Math.abs(t) : 0);
-    for (const { where, fd, t } of pairs) worst.add(where, Math.abs(fd - t), scale, () => `tangent ${t}, finite differences ${fd}`);
+    for (const { where, fd, t } of pairs)
+      worst.add(where, Math.abs(fd - t), scale, () => `tangent ${t}, finite differences ${fd}`);
   });
 }
 
@@ -398,7 +469,12 @@ export function checkTangent(mod: DerivativeModule, kernel: string, args: ArgsIn
  * input (which localizes a wrong adjoint: `where` is `adjoint of x`) and for all inputs at once.
  * Also checks that K_d and K_b leave K's outputs in the primal arrays.
  */
-export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsInput, opts: CheckOptions = {}): CheckResult {
+export function checkAdjoint(
+  mod: DerivativeModule,
+  kernel: string,
+  args: ArgsInput,
+  opts: CheckOptions = {},
+): CheckResult {
   const s = setup(mod, kernel, args, opts);
   const { harness } = s;
   const params = harness.meta.params;
@@ -415,19 +491,29 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
 
     // <K_d·ẋ, ȳ>, for the directions `d`
     const tangentSide = (d: Args): { sum: number; mag: number } => {
-      const state = cloneArgs(s.args, false), tangents = cloneArgs(d, false);
+      const state = cloneArgs(s.args, false),
+        tangents = cloneArgs(d, false);
       const valueDot = harness.tangent(state, tangents, value);
       harness.samePrimalState(ref, state, `${kernel}_d`);
-      let sum = 0, mag = 0;
+      let sum = 0,
+        mag = 0;
       for (const p of arrays) {
-        const t = tangents[p.name] as FloatArray, y = bars[p.name] as FloatArray;
-        for (let i = 0; i < t.length; i++) { sum += t[i] * y[i]; mag += Math.abs(t[i] * y[i]); }
+        const t = tangents[p.name] as FloatArray,
+          y = bars[p.name] as FloatArray;
+        for (let i = 0; i < t.length; i++) {
+          sum += t[i] * y[i];
+          mag += Math.abs(t[i] * y[i]);
+        }
       }
-      if (harness.returnsFloat) { sum += valueDot! * returnBar; mag += Math.abs(valueDot! * returnBar); }
+      if (harness.returnsFloat) {
+        sum += valueDot! * returnBar;
+        mag += Math.abs(valueDot! * returnBar);
+      }
       return { sum, mag };
     };
 
-    const state = cloneArgs(s.args, false), adjoints = cloneArgs(bars, false);
+    const state = cloneArgs(s.args, false),
+      adjoints = cloneArgs(bars, false);
     const scalarBars = harness.adjoint(state, adjoints, returnBar);
     harness.samePrimalState(ref, state, `${kernel}_b`);
 
@@ -439,14 +525,29 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
         return { sum: d * g, mag: Math.abs(d * g) };
       }
       const a = adjoints[name] as FloatArray;
-      let sum = 0, mag = 0;
-      for (let i = 0; i < d.length; i++) { sum += d[i] * a[i]; mag += Math.abs(d[i] * a[i]); }
+      let sum = 0,
+        mag = 0;
+      for (let i = 0; i < d.length; i++) {
+        sum += d[i] * a[i];
+        mag += Math.abs(d[i] * a[i]);
+      }
       return { sum, mag };
     };
 
-    const compare = (where: string, lhs: { sum: number; mag: number }, rhs: { sum: number; mag: number }, summary = false) => {
+    const compare = (
+      where: string,
+      lhs: { sum: number; mag: number },
+      rhs: { sum: number; mag: number },
+      summary = false,
+    ) => {
       const scale = Math.max(Math.abs(lhs.sum), Math.abs(rhs.sum), 1e-3 * (lhs.mag + rhs.mag));
-      worst.add(where, Math.abs(lhs.sum - rhs.sum), scale, () => `<K_d·ẋ, ȳ> = ${lhs.sum}, <ẋ, K_b·ȳ> = ${rhs.sum}`, summary);
+      worst.add(
+        where,
+        Math.abs(lhs.sum - rhs.sum),
+        scale,
+        () => `<K_d·ẋ, ȳ> = ${lhs.sum}, <ẋ, K_b·ȳ> = ${rhs.sum}`,
+        summary,
+      );
     };
 
     const total = { lhs: { sum: 0, mag: 0 }, rhs: { sum: 0, mag: 0 } };
@@ -456,7 +557,8 @@ export function checkAdjoint(mod: DerivativeModule, kernel: string, args: ArgsIn
         const d = dirs[q.name];
         only[q.name] = q.name === p.name ? d : typeof d === 'number' ? 0 : arrayLike(d as FloatArray, () => 0);
       }
-      const lhs = tangentSide(only), rhs = adjointSide(p.name);
+      const lhs = tangentSide(only),
+        rhs = adjointSide(p.name);
       compare(`adjoint of ${p.name}`, lhs, rhs);
       total.rhs.sum += rhs.sum;
       total.rhs.mag += rhs.mag;

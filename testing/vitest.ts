@@ -9,7 +9,14 @@
  * A failure shows where the largest error is (`out[3]`, `return`, `adjoint of w`) and the numbers.
  */
 import { expect } from 'vitest';
-import { checkAdjoint, checkTangent, type ArgsInput, type CheckOptions, type CheckResult, type DerivativeModule } from './index.js';
+import {
+  checkAdjoint,
+  checkTangent,
+  type ArgsInput,
+  type CheckOptions,
+  type CheckResult,
+  type DerivativeModule,
+} from './index.js';
 
 /** What the matchers expect to receive. */
 export interface KernelUnderTest {
@@ -36,18 +43,29 @@ type Check = (mod: DerivativeModule, kernel: string, args: ArgsInput, opts?: Che
 
 function isKernelUnderTest(v: unknown): v is KernelUnderTest {
   const r = v as Partial<KernelUnderTest> | null;
-  return typeof r === 'object' && r !== null && typeof r.mod === 'object' && typeof r.kernel === 'string' && typeof r.args === 'object';
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.mod === 'object' &&
+    typeof r.kernel === 'string' &&
+    typeof r.args === 'object'
+  );
 }
 
 function matcher(check: Check, name: keyof ParadMatchers) {
   return function (this: { isNot: boolean }, received: unknown, opts?: CheckOptions) {
     if (!isKernelUnderTest(received)) {
-      throw new TypeError(`${name}: expected { mod, kernel, args } (the generated module, the kernel's name and its arguments)`);
+      throw new TypeError(
+        `${name}: expected { mod, kernel, args } (the generated module, the kernel's name and its arguments)`,
+      );
     }
     const result = check(received.mod, received.kernel, received.args, opts);
     return {
       pass: result.ok,
-      message: () => (this.isNot ? `expected the ${result.check} check of ${result.kernel} to fail, but it passed: ${result.message}` : result.message),
+      message: () =>
+        this.isNot
+          ? `expected the ${result.check} check of ${result.kernel} to fail, but it passed: ${result.message}`
+          : result.message,
     };
   };
 }

@@ -34,7 +34,15 @@ export interface AnalyzeOptions {
 }
 
 export async function analyze(source: string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-  const r = await analyzeSource(source, { fileName: options.fileName, races: options.races, resolveImport: options.resolveImport });
+  const r = await analyzeSource(source, {
+    fileName: options.fileName,
+    races: options.races,
+    resolveImport: options.resolveImport,
+  });
   const layers = r.analysis.layers?.length ? `\n\n${printLayerReports(options.fileName, r.analysis.layers)}` : '';
-  return { report: r.analysis, diagnostics: r.diagnostics, text: printReport(options.fileName, r.analysis.kernels) + layers };
+  return {
+    report: r.analysis,
+    diagnostics: r.diagnostics,
+    text: printReport(options.fileName, r.analysis.kernels) + layers,
+  };
 }

@@ -96,7 +96,12 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const sink = new DiagnosticSink(options.fileName, source);
   const modes = options.modes ?? ['d', 'b'];
   const targets: Target[] = options.targets?.includes('wgsl') ? ['ts', 'wgsl'] : ['ts'];
-  const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({ code, diagnostics: sortDiagnostics(sink.list, options.fileName), kernels: front?.own ?? [], analysis: front?.analysis ?? { file: options.fileName, kernels: [] } });
+  const done = (front: FrontEnd | undefined, code?: string): CompileResult => ({
+    code,
+    diagnostics: sortDiagnostics(sink.list, options.fileName),
+    kernels: front?.own ?? [],
+    analysis: front?.analysis ?? { file: options.fileName, kernels: [] },
+  });
 
   const front = checkedFrontEnd(source, options, modes, sink);
   if (sink.hasErrors) return done(front);
@@ -105,7 +110,13 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const derivatives = differentiatePhase(front, analyzed, modes, options.fileName, sink);
   if (sink.hasErrors) return done(front);
   // both targets' schedules, whichever are emitted: the report gives the decisions for each
-  const scheduled = schedulePhase(analyzed, derivatives, ['ts', 'wgsl'], options.strategy, options.schedule === 'parallel');
+  const scheduled = schedulePhase(
+    analyzed,
+    derivatives,
+    ['ts', 'wgsl'],
+    options.strategy,
+    options.schedule === 'parallel',
+  );
   front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, scheduled);
   reportAtomics(front.analysis.kernels, analyzed, sink);
 
@@ -116,29 +127,56 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const runtime = new Set([...derivatives.flatMap((d) => d.runtime), ...scheduled.flatMap((s) => s.ts?.runtime ?? [])]);
   const emitted = emitModule(front.file, outputs, runtime);
   let code = emitted.code;
-  const shaders = targets.includes('wgsl') ? outputs.flatMap((o) => (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code })))) : undefined;
+  const shaders = targets.includes('wgsl')
+    ? outputs.flatMap((o) =>
+        (o.wgsl ?? []).flatMap((p) => p.passes.map((pass, i) => ({ fn: p.name, pass: i, code: pass.code }))),
+      )
+    : undefined;
   if (options.format === 'js') {
     code = ts.transpileModule(code, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     }).outputText;
   }
-  return { ...done(front, code), ...(shaders ? { shaders } : {}), ...(options.format === 'js' ? {} : { sourceLines: emitted.sourceLines, sourceFiles: emitted.sourceFiles, sourceFileOf: emitted.sourceFileOf }) };
+  return {
+    ...done(front, code),
+    ...(shaders ? { shaders } : {}),
+    ...(options.format === 'js'
+      ? {}
+      : { sourceLines: emitted.sourceLines, sourceFiles: emitted.sourceFiles, sourceFileOf: emitted.sourceFileOf }),
+  };
 }
 
 /**
  * The phases of compile() up to the schedule, for `parad analyze`: the report with every target's
  * decisions and the diagnostics; no code is printed.
  */
-export async function analyzeSource(source: string, options: Pick<CompileOptions, 'fileName' | 'races' | 'resolveImport'>): Promise<Pick<CompileResult, 'analysis' | 'diagnostics'>> {
+export async function analyzeSource(
+  source: string,
+  options: Pick<CompileOptions, 'fileName' | 'races' | 'resolveImport'>,
+): Promise<Pick<CompileResult, 'analysis' | 'diagnostics'>> {
   const sink = new DiagnosticSink(options.fileName, source);
-  const done = (front: FrontEnd) => ({ diagnostics: sortDiagnostics(sink.list, options.fileName), analysis: front.analysis });
+  const done = (front: FrontEnd) => ({
+    diagnostics: sortDiagnostics(sink.list, options.fileName),
+    analysis: front.analysis,
+  });
   const front = checkedFrontEnd(source, options, ['b'], sink);
   if (sink.hasErrors) return done(front);
   const analyzed = await analyzePhase(front, options, sink);
   if (sink.hasErrors) return done(front);
-  const derivatives = differentiatePhase({ ...front, file: { ...front.file, layers: [] } }, analyzed, ['b'], options.fileName, sink);
+  const derivatives = differentiatePhase(
+    { ...front, file: { ...front.file, layers: [] } },
+    analyzed,
+    ['b'],
+    options.fileName,
+    sink,
+  );
   if (sink.hasErrors) return done(front);
-  front.analysis.kernels = withTargets(front.analysis.kernels, analyzed, derivatives, schedulePhase(analyzed, derivatives, ['ts', 'wgsl']));
+  front.analysis.kernels = withTargets(
+    front.analysis.kernels,
+    analyzed,
+    derivatives,
+    schedulePhase(analyzed, derivatives, ['ts', 'wgsl']),
+  );
   reportAtomics(front.analysis.kernels, analyzed, sink);
   return done(front);
 }
@@ -159,8 +197,14 @@ interface FrontEnd {
 function checkedFrontEnd(source: string, options: CompileOptions, modes: Mode[], sink: DiagnosticSink): FrontEnd {
   const { imports, ...file } = frontEnd(source, options.fileName, sink, options.resolveImport);
   const metas = file.kernels.map((k) => metaOf(k, modes, k.origin ?? options.fileName));
-  const layerMetas = file.layers.map((l) => ({ ...metaOf(l, modes, l.origin ?? options.fileName), kind: 'layer' as const }));
-  const own = [...metas.filter((_, i) => !file.kernels[i].origin), ...layerMetas.filter((_, i) => !file.layers[i].origin)];
+  const layerMetas = file.layers.map((l) => ({
+    ...metaOf(l, modes, l.origin ?? options.fileName),
+    kind: 'layer' as const,
+  }));
+  const own = [
+    ...metas.filter((_, i) => !file.kernels[i].origin),
+    ...layerMetas.filter((_, i) => !file.layers[i].origin),
+  ];
   const analysis: CompileResult['analysis'] = { file: options.fileName, kernels: [] };
   const ownLayers = file.layers.filter((l) => !l.origin);
   if (!sink.hasErrors && ownLayers.length) analysis.layers = ownLayers.map((l) => layerReport(l, file.callees));
@@ -174,7 +218,11 @@ interface Analyzed {
 }
 
 /** Exclusive read: which reads of each parallel nest iterations share; is each nest parallel. */
-async function analyzePhase(front: FrontEnd, options: { races?: boolean }, sink: DiagnosticSink): Promise<Map<Kernel, Analyzed>> {
+async function analyzePhase(
+  front: FrontEnd,
+  options: { races?: boolean },
+  sink: DiagnosticSink,
+): Promise<Map<Kernel, Analyzed>> {
   const out = new Map<Kernel, Analyzed>();
   for (const k of front.file.kernels) {
     const activity = analyzeActivity(k);
@@ -202,47 +250,66 @@ interface Derivatives {
 }
 
 /** Tangents and adjoints of every kernel, then every layer (a failure is an internal-error diagnostic). */
-function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, modes: Mode[], fileName: string, sink: DiagnosticSink): Derivatives[] {
+function differentiatePhase(
+  front: FrontEnd,
+  analyzed: Map<Kernel, Analyzed>,
+  modes: Mode[],
+  fileName: string,
+  sink: DiagnosticSink,
+): Derivatives[] {
   const out: Derivatives[] = [];
   const guarded = (fn: Kernel | Layer, f: () => Derivatives) => {
     try {
       out.push(f());
     } catch (e) {
       // a bug in parad, not in the kernel: still a located diagnostic, never a crash
-      reportAt(front.imports, sink, fn.origin, 'error', CODES.internal, `internal error while differentiating '${fn.name}': ${(e as Error).message}. Please report it with this kernel.`, fn.loc.start, fn.loc.start + 1);
+      reportAt(
+        front.imports,
+        sink,
+        fn.origin,
+        'error',
+        CODES.internal,
+        `internal error while differentiating '${fn.name}': ${(e as Error).message}. Please report it with this kernel.`,
+        fn.loc.start,
+        fn.loc.start + 1,
+      );
     }
   };
-  front.file.kernels.forEach((k, index) => guarded(k, () => {
-    const userNames = namesOf(k);
-    const names = new Names(userNames);
-    const { activity, nests } = analyzed.get(k)!;
-    const functions: FunctionIR[] = [];
-    const runtime: string[] = [];
-    let adjoint: FunctionIR | undefined;
-    if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, fileName));
-    if (modes.includes('b')) {
-      const plan = planTape(k, activity, makeNeeds(activity, userNames, coefficientUpdates(kernelReductionsOf(k))));
-      if (plan.usesTape) runtime.push('Tape');
-      adjoint = adjointFunction(k, activity, plan, names, fileName);
-      functions.push(adjoint);
-    }
-    // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
-    const replay = replayFunction(k, nests, names);
-    if (replay) functions.push(replay);
-    return { kernel: k, index, names, functions, adjoint, replay, runtime };
-  }));
-  front.file.layers.forEach((l, index) => guarded(l, () => {
-    const ctx = layerContext(l, front.file, fileName);
-    const functions: FunctionIR[] = [];
-    const runtime: string[] = [];
-    if (modes.includes('d')) functions.push(layerTangent(ctx));
-    if (modes.includes('b')) {
-      const adjoint = layerAdjoint(ctx);
-      runtime.push(...adjoint.runtime);
-      functions.push(adjoint);
-    }
-    return { layer: l, index, functions, runtime };
-  }));
+  front.file.kernels.forEach((k, index) =>
+    guarded(k, () => {
+      const userNames = namesOf(k);
+      const names = new Names(userNames);
+      const { activity, nests } = analyzed.get(k)!;
+      const functions: FunctionIR[] = [];
+      const runtime: string[] = [];
+      let adjoint: FunctionIR | undefined;
+      if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, fileName));
+      if (modes.includes('b')) {
+        const plan = planTape(k, activity, makeNeeds(activity, userNames, coefficientUpdates(kernelReductionsOf(k))));
+        if (plan.usesTape) runtime.push('Tape');
+        adjoint = adjointFunction(k, activity, plan, names, fileName);
+        functions.push(adjoint);
+      }
+      // exclusive reads assumed by pragmas: a replay for parad/testing to check them on data
+      const replay = replayFunction(k, nests, names);
+      if (replay) functions.push(replay);
+      return { kernel: k, index, names, functions, adjoint, replay, runtime };
+    }),
+  );
+  front.file.layers.forEach((l, index) =>
+    guarded(l, () => {
+      const ctx = layerContext(l, front.file, fileName);
+      const functions: FunctionIR[] = [];
+      const runtime: string[] = [];
+      if (modes.includes('d')) functions.push(layerTangent(ctx));
+      if (modes.includes('b')) {
+        const adjoint = layerAdjoint(ctx);
+        runtime.push(...adjoint.runtime);
+        functions.push(adjoint);
+      }
+      return { layer: l, index, functions, runtime };
+    }),
+  );
   return out;
 }
 
@@ -250,12 +317,25 @@ function differentiatePhase(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, mo
 type ScheduledAdjoints = Partial<Record<Target, Scheduled>>;
 
 /** The schedule of every kernel adjoint's nests, per target (pure: the reports are not changed). */
-export function schedulePhase(analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], targets: Target[], force?: Strategy, parallel = false): ScheduledAdjoints[] {
+export function schedulePhase(
+  analyzed: Map<Kernel, Analyzed>,
+  derivatives: Derivatives[],
+  targets: Target[],
+  force?: Strategy,
+  parallel = false,
+): ScheduledAdjoints[] {
   return derivatives.map((d) => {
     const out: ScheduledAdjoints = {};
     if (!d.kernel || !d.adjoint) return out;
     for (const target of targets) {
-      out[target] = scheduleAdjoint(d.adjoint, { kernel: d.kernel, reports: analyzed.get(d.kernel)!.nests, names: d.names!, target, force, parallel });
+      out[target] = scheduleAdjoint(d.adjoint, {
+        kernel: d.kernel,
+        reports: analyzed.get(d.kernel)!.nests,
+        names: d.names!,
+        target,
+        force,
+        parallel,
+      });
     }
     return out;
   });
@@ -265,23 +345,56 @@ export function schedulePhase(analyzed: Map<Kernel, Analyzed>, derivatives: Deri
  * The reports with each target's decisions (`targets`); a read's `strategy` and `reason` become
  * the parallel target's (WebGPU): what the exclusive-read verdict leads to where iterations race.
  */
-function withTargets(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>, derivatives: Derivatives[], scheduled: ScheduledAdjoints[]): KernelReport[] {
+function withTargets(
+  kernels: KernelReport[],
+  analyzed: Map<Kernel, Analyzed>,
+  derivatives: Derivatives[],
+  scheduled: ScheduledAdjoints[],
+): KernelReport[] {
   return kernels.map((report) => {
     const i = derivatives.findIndex((d) => d.kernel && !d.kernel.origin && d.kernel.name === report.name);
     if (i < 0) return report;
     const loops = [...analyzed.get(derivatives[i].kernel!)!.nests.keys()];
-    const decided = (t: Target, j: number, name: string) => scheduled[i][t]?.decisions.get(loops[j])?.reads.find((d) => d.name === name);
-    return { ...report, loops: report.loops.map((l, j) => ({ ...l, reads: l.reads.map((r) => {
-      const [ts, wgsl] = [decided('ts', j, r.name), decided('wgsl', j, r.name)];
-      if (!ts || !wgsl) return r;
-      return { ...r, strategy: wgsl.strategy, reason: wgsl.reason, targets: { ts: { strategy: ts.strategy, reason: ts.reason }, wgsl: { strategy: wgsl.strategy, reason: wgsl.reason } } };
-    }) })) };
+    const decided = (t: Target, j: number, name: string) =>
+      scheduled[i][t]?.decisions.get(loops[j])?.reads.find((d) => d.name === name);
+    return {
+      ...report,
+      loops: report.loops.map((l, j) => ({
+        ...l,
+        reads: l.reads.map((r) => {
+          const [ts, wgsl] = [decided('ts', j, r.name), decided('wgsl', j, r.name)];
+          if (!ts || !wgsl) return r;
+          return {
+            ...r,
+            strategy: wgsl.strategy,
+            reason: wgsl.reason,
+            targets: {
+              ts: { strategy: ts.strategy, reason: ts.reason },
+              wgsl: { strategy: wgsl.strategy, reason: wgsl.reason },
+            },
+          };
+        }),
+      })),
+    };
   });
 }
 
 /** GPU lowering of one kernel or layer and the emitter's input. */
-function outputOf(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, d: Derivatives, scheduled: ScheduledAdjoints, options: CompileOptions, sink: DiagnosticSink): KernelOutput {
-  if (d.layer) return { sourceText: d.layer.sourceText, functions: d.functions, meta: front.layerMetas[d.index], local: d.layer.origin };
+function outputOf(
+  front: FrontEnd,
+  analyzed: Map<Kernel, Analyzed>,
+  d: Derivatives,
+  scheduled: ScheduledAdjoints,
+  options: CompileOptions,
+  sink: DiagnosticSink,
+): KernelOutput {
+  if (d.layer)
+    return {
+      sourceText: d.layer.sourceText,
+      functions: d.functions,
+      meta: front.layerMetas[d.index],
+      local: d.layer.origin,
+    };
   const k = d.kernel!;
   const functions = d.functions.map((f) => (f === d.adjoint ? scheduled.ts!.fn : f));
   const meta = front.metas[d.index];
@@ -293,7 +406,9 @@ function outputOf(front: FrontEnd, analyzed: Map<Kernel, Analyzed>, d: Derivativ
   }
   // an imported kernel's WGSL (for the layers that call it): its own transpilation reports its problems
   const wgslSink = k.origin ? new DiagnosticSink(k.origin, '') : sink;
-  const wgsl = options.targets?.includes('wgsl') ? wgslKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink) : undefined;
+  const wgsl = options.targets?.includes('wgsl')
+    ? wgslKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink)
+    : undefined;
   return { sourceText: k.sourceText, functions, meta, replay: d.replay?.name, wgsl, local: k.origin };
 }
 
@@ -310,7 +425,11 @@ export function clearAnalysisCache(): void {
   analysisCache.clear();
 }
 
-async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
+async function analyzeCached(
+  k: Kernel,
+  activity: Activity,
+  races: boolean,
+): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const key = `${races}\0${k.doc}\0${k.sourceText}`;
   let cached = analysisCache.get(key);
   if (!cached) {
@@ -328,7 +447,10 @@ async function analyzeCached(k: Kernel, activity: Activity, races: boolean): Pro
     for (const s of body) {
       if (s.k === 'for' && s.parallel) roots.push(s);
       else if (s.k === 'for') visit(s.body);
-      else if (s.k === 'if') { visit(s.then); visit(s.else); }
+      else if (s.k === 'if') {
+        visit(s.then);
+        visit(s.else);
+      }
     }
   };
   visit(k.body);
@@ -346,14 +468,31 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
     const at = loopAt(k, loop);
     if (k.origin) {
       for (const race of report.races) {
-        if (race.verdict === 'race') reportAt(imports, sink, k.origin, 'error', CODES.notParallel, `this @parallel loop of '${k.name}' is not parallel: ${race.reason}`, at.start, at.end);
+        if (race.verdict === 'race')
+          reportAt(
+            imports,
+            sink,
+            k.origin,
+            'error',
+            CODES.notParallel,
+            `this @parallel loop of '${k.name}' is not parallel: ${race.reason}`,
+            at.start,
+            at.end,
+          );
       }
       continue;
     }
     for (const failure of report.solverFailures ?? []) sink.warning(CODES.solverFailed, failure, at.start, at.end);
     for (const race of report.races) {
-      if (race.verdict === 'race') sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
-      else sink.warning(CODES.maybeNotParallel, `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`, at.start, at.end);
+      if (race.verdict === 'race')
+        sink.error(CODES.notParallel, `this @parallel loop is not parallel: ${race.reason}`, at.start, at.end);
+      else
+        sink.warning(
+          CODES.maybeNotParallel,
+          `cannot prove this @parallel loop is parallel for ${race.array}: ${race.reason}`,
+          at.start,
+          at.end,
+        );
     }
   }
 }
@@ -362,12 +501,25 @@ function reportNests(k: Kernel, byLoop: Map<ForLoop, LoopReport>, sink: Diagnost
  * A diagnostic at `start`…`end` of the file `origin` (a file the compiled one imports; undefined:
  * the compiled file), with the imports that brought it in as its further locations.
  */
-function reportAt(imports: ImportedFiles, sink: DiagnosticSink, origin: string | undefined, severity: Severity, code: string, message: string, start: number, end: number): void {
+function reportAt(
+  imports: ImportedFiles,
+  sink: DiagnosticSink,
+  origin: string | undefined,
+  severity: Severity,
+  code: string,
+  message: string,
+  start: number,
+  end: number,
+): void {
   if (!origin) return sink.report(severity, code, message, start, end);
-  const sinkOf = (file: string) => (file === sink.file ? sink : new DiagnosticSink(file, imports.get(file)?.source ?? ''));
+  const sinkOf = (file: string) =>
+    file === sink.file ? sink : new DiagnosticSink(file, imports.get(file)?.source ?? '');
   const related = [];
   for (let f = imports.get(origin); f && related.length < imports.size; f = imports.get(f.importedAt.file)) {
-    related.push({ ...sinkOf(f.importedAt.file).locate(f.importedAt.start, f.importedAt.end), message: 'imported here' });
+    related.push({
+      ...sinkOf(f.importedAt.file).locate(f.importedAt.start, f.importedAt.end),
+      message: 'imported here',
+    });
   }
   sink.add({ code, severity, message, ...sinkOf(origin).locate(start, end), ...(related.length ? { related } : {}) });
 }
@@ -388,7 +540,12 @@ function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>,
       const at = loopAt(k, loop);
       for (const r of report.loops[i]?.reads ?? []) {
         if (r.exclusiveRead === 'unknown' && !r.assumed && r.targets?.wgsl?.strategy === 'atomic') {
-          sink.warning(CODES.unknownExclusiveRead, `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target.${r.witness ? '' : ` A pragma // @parallel exclusive-read(${r.name}) states otherwise.`}`, at.start, at.end);
+          sink.warning(
+            CODES.unknownExclusiveRead,
+            `reads of ${r.name} may not be exclusive (${r.reason}); the adjoint needs atomic updates for it on a parallel target.${r.witness ? '' : ` A pragma // @parallel exclusive-read(${r.name}) states otherwise.`}`,
+            at.start,
+            at.end,
+          );
         }
       }
     });
@@ -399,7 +556,12 @@ function reportAtomics(kernels: KernelReport[], analyzed: Map<Kernel, Analyzed>,
  * parse → lower (enforcing the kernel subset; layers and the kernel files they import) → semantic
  * checks; diagnostics go to `sink`.
  */
-export function frontEnd(source: string, fileName: string, sink: DiagnosticSink, resolve?: ResolveImport): KernelFile & { imports: ImportedFiles } {
+export function frontEnd(
+  source: string,
+  fileName: string,
+  sink: DiagnosticSink,
+  resolve?: ResolveImport,
+): KernelFile & { imports: ImportedFiles } {
   const { main, imported, files } = lowerProgram(source, fileName, sink, resolve);
   const typeImports = new Set(main.typeImports);
   const callees = new Map(main.callees);
@@ -418,7 +580,9 @@ export function frontEnd(source: string, fileName: string, sink: DiagnosticSink,
 /** In source order: the compiled file's first, then each imported file's (by name). */
 export function sortDiagnostics(list: Diagnostic[], fileName?: string): Diagnostic[] {
   const rank = (d: Diagnostic) => (d.file === fileName ? '' : d.file);
-  return [...list].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0) || a.line - b.line || a.column - b.column);
+  return [...list].sort(
+    (a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0) || a.line - b.line || a.column - b.column,
+  );
 }
 
 function metaOf(k: Pick<Kernel, 'name' | 'params' | 'returns' | 'loc'>, modes: Mode[], fileName: string): KernelMeta {

@@ -49,7 +49,9 @@ export function formatDiagnostic(d: Diagnostic, sourceText?: string): string {
   let lines = sourceText?.split(/\r?\n/);
   // a text of another file (a caller passing the compiled file's for a diagnostic of an import)
   if (lines && lines[d.line - 1] !== d.lineText) lines = undefined;
-  const notes = (d.related ?? []).map((r) => `  ${r.file}:${r.line}:${r.column} - note: ${r.message}\n${codeFrame(r, undefined, '  ')}`);
+  const notes = (d.related ?? []).map(
+    (r) => `  ${r.file}:${r.line}:${r.column} - note: ${r.message}\n${codeFrame(r, undefined, '  ')}`,
+  );
   return [`${head}\n${codeFrame(d, lines)}`, ...notes].join('\n');
 }
 
@@ -64,7 +66,9 @@ function codeFrame(at: Location, lines: string[] | undefined, indent = ''): stri
   };
   if (lines) show(at.line - 1, false);
   show(at.line, true);
-  frame.push(`${indent}  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.column - 1))}${'^'.repeat(Math.max(1, at.length))}`);
+  frame.push(
+    `${indent}  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.column - 1))}${'^'.repeat(Math.max(1, at.length))}`,
+  );
   if (lines) show(at.line + 1, false);
   return frame.join('\n');
 }
@@ -72,7 +76,10 @@ function codeFrame(at: Location, lines: string[] | undefined, indent = ''): stri
 /** Collects diagnostics for one file. */
 export class DiagnosticSink {
   readonly list: Diagnostic[] = [];
-  constructor(readonly file: string, readonly text: string) {}
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {}
 
   private lineStarts?: number[];
   position(offset: number): { line: number; column: number; lineText: string } {
@@ -80,10 +87,12 @@ export class DiagnosticSink {
       this.lineStarts = [0];
       for (let i = 0; i < this.text.length; i++) if (this.text[i] === '\n') this.lineStarts.push(i + 1);
     }
-    let lo = 0, hi = this.lineStarts.length - 1;
+    let lo = 0,
+      hi = this.lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= offset) lo = mid; else hi = mid - 1;
+      if (this.lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
     }
     const start = this.lineStarts[lo];
     const end = this.text.indexOf('\n', start);
@@ -98,7 +107,14 @@ export class DiagnosticSink {
     return { file: this.file, line: p.line, column: p.column, length, lineText: p.lineText };
   }
 
-  report(severity: Severity, code: string, message: string, start: number, end: number, related?: RelatedLocation[]): void {
+  report(
+    severity: Severity,
+    code: string,
+    message: string,
+    start: number,
+    end: number,
+    related?: RelatedLocation[],
+  ): void {
     this.list.push({ code, severity, message, ...this.locate(start, end), ...(related?.length ? { related } : {}) });
   }
 

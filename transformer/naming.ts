@@ -20,7 +20,10 @@ export const replayName = (kernel: string): string => `${kernel}_reads`;
  * active parameter of the primal. The array partners among a derivative's parameters `params`, as
  * `[array, partner]` (`['x', 'xb']`); `primal` is the primal's parameters.
  */
-export function arrayPartners(primal: readonly { name: string; kind: string; active: boolean }[], params: readonly { name: string }[]): [string, string][] {
+export function arrayPartners(
+  primal: readonly { name: string; kind: string; active: boolean }[],
+  params: readonly { name: string }[],
+): [string, string][] {
   const out: [string, string][] = [];
   for (const p of primal) {
     if (p.kind !== 'array' || !p.active) continue;

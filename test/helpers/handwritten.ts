@@ -12,12 +12,20 @@ const FLOAT_TYPES = ['Float32Array', 'Float64Array', 'f32', 'f64'];
 export function kernelMeta(name: string, signature: string, returns = 'void', nodiff: string[] = []): KernelMeta {
   const params: ParamMeta[] = signature.split(',').map((part) => {
     const [pname, type] = part.split(':').map((s) => s.trim());
-    return { name: pname, type, kind: type.endsWith('Array') ? 'array' : 'scalar', active: FLOAT_TYPES.includes(type) && !nodiff.includes(pname) };
+    return {
+      name: pname,
+      type,
+      kind: type.endsWith('Array') ? 'array' : 'scalar',
+      active: FLOAT_TYPES.includes(type) && !nodiff.includes(pname),
+    };
   });
   return { name, params, returns, modes: ['d', 'b'], source: { file: 'handwritten.ts', line: 1 } };
 }
 
-const moduleMeta = (...kernels: KernelMeta[]): ModuleMeta => ({ version: 1, kernels: Object.fromEntries(kernels.map((k) => [k.name, k])) });
+const moduleMeta = (...kernels: KernelMeta[]): ModuleMeta => ({
+  version: 1,
+  kernels: Object.fromEntries(kernels.map((k) => [k.name, k])),
+});
 
 type F = Float64Array;
 
@@ -52,7 +60,8 @@ export const dot = {
     return s;
   },
   dot_d(x: F, xd: F, y: F, yd: F, n: number): [number, number] {
-    let s = 0, sd = 0;
+    let s = 0,
+      sd = 0;
     for (let i = 0; i < n; i++) {
       sd += xd[i] * y[i] + x[i] * yd[i];
       s += x[i] * y[i];
@@ -119,7 +128,8 @@ export const mse = {
     return s / n;
   },
   mse_d(pred: Float32Array, predd: Float32Array, target: Float32Array, n: number): [number, number] {
-    let s = 0, sd = 0;
+    let s = 0,
+      sd = 0;
     for (let i = 0; i < n; i++) {
       sd += 2 * (pred[i] - target[i]) * predd[i];
       s += (pred[i] - target[i]) ** 2;
@@ -143,7 +153,8 @@ export const matvec = {
   },
   matvec_d(y: F, yd: F, A: F, Ad: F, x: F, xd: F, m: number, n: number): void {
     for (let i = 0; i < m; i++) {
-      let s = 0, sd = 0;
+      let s = 0,
+        sd = 0;
       for (let j = 0; j < n; j++) {
         sd += Ad[i * n + j] * x[j] + A[i * n + j] * xd[j];
         s += A[i * n + j] * x[j];
@@ -226,7 +237,8 @@ export const broken = {
   dotTangentWrongReturn: {
     ...dot,
     dot_d(x: F, xd: F, y: F, _yd: F, n: number): [number, number] {
-      let s = 0, sd = 0;
+      let s = 0,
+        sd = 0;
       for (let i = 0; i < n; i++) {
         sd += xd[i] * y[i];
         s += x[i] * y[i];

@@ -1,9 +1,12 @@
 import type { FixtureSpec } from '../../fixtures/specs.js';
 
 /** Deterministic inputs for a spec: float arrays in f64 (also for f32 kernels), in [0.2, 1.2). */
-export function argsFor(spec: FixtureSpec, params: { name: string; kind: string; type: string }[]): Record<string, Float64Array | Int32Array | Uint32Array | number> {
+export function argsFor(
+  spec: FixtureSpec,
+  params: { name: string; kind: string; type: string }[],
+): Record<string, Float64Array | Int32Array | Uint32Array | number> {
   let seed = 1234567;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const args: Record<string, Float64Array | Int32Array | Uint32Array | number> = {};
   for (const p of params) {
     const size = spec.sizes[p.name];
@@ -25,4 +28,3 @@ export function argsFor(spec: FixtureSpec, params: { name: string; kind: string;
   }
   return args;
 }
-

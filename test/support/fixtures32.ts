@@ -10,7 +10,9 @@ export const to32 = (src: string): string => src.replaceAll('Float64Array', 'Flo
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures');
 
-export const imports32 = (dir: string) => (spec: string): { fileName: string; source: string } | undefined => {
-  const file = path.resolve(fixtures, dir, spec).replace(/\.js$/, '.ts');
-  return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
-};
+export const imports32 =
+  (dir: string) =>
+  (spec: string): { fileName: string; source: string } | undefined => {
+    const file = path.resolve(fixtures, dir, spec).replace(/\.js$/, '.ts');
+    return fs.existsSync(file) ? { fileName: file, source: to32(fs.readFileSync(file, 'utf8')) } : undefined;
+  };

@@ -3,7 +3,10 @@
 
 /** A STORAGE | COPY_SRC | COPY_DST buffer holding `a` (at least 4 bytes). */
 export function upload(device, a) {
-  const b = device.createBuffer({ size: Math.max(4, a.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const b = device.createBuffer({
+    size: Math.max(4, a.byteLength),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(b, 0, a);
   return b;
 }

@@ -30,10 +30,12 @@ export async function openDevice() {
 
 /** Largest error relative to the largest |value| (at least 1e-3); NaN where only one side is NaN counts as Infinity. */
 export function relError(gpuValues, jsValues) {
-  let scale = 1e-3, worst = 0;
+  let scale = 1e-3,
+    worst = 0;
   for (const x of jsValues) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
   for (let i = 0; i < jsValues.length; i++) {
-    const a = gpuValues[i], b = jsValues[i];
+    const a = gpuValues[i],
+      b = jsValues[i];
     if (Number.isNaN(a) && Number.isNaN(b)) continue;
     if (Object.is(a, b)) continue;
     worst = Math.max(worst, Number.isNaN(a - b) ? Infinity : Math.abs(a - b) / scale);
@@ -42,8 +44,13 @@ export function relError(gpuValues, jsValues) {
 }
 
 export const STRATEGIES = ['direct', 'gather', 'reduction', 'atomic'];
-const arrayOf = (type, v) => (type === 'Int32Array' ? Int32Array.from(v) : type === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v));
-const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
+const arrayOf = (type, v) =>
+  type === 'Int32Array' ? Int32Array.from(v) : type === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v);
+const dot = (a, b) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
 
 /**
  * K_b of one spec on the GPU and in JavaScript (same inputs and adjoint seeds): the errors of every
@@ -52,12 +59,25 @@ const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] 
 async function adjointRun(m, ks, spec, dotTest) {
   const meta = m.__parad.kernels[spec.kernel];
   const name = `${spec.kernel}_b`;
-  const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? arrayOf(spec.types[key], v) : v]));
-  const seedsOf = (a) => Object.fromEntries(meta.params.filter((p) => p.active && p.kind === 'array').map((p) => [p.name, Float32Array.from(a[p.name], (_, i) => Math.sin(i + 1))]));
+  const make = () =>
+    Object.fromEntries(
+      Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? arrayOf(spec.types[key], v) : v]),
+    );
+  const seedsOf = (a) =>
+    Object.fromEntries(
+      meta.params
+        .filter((p) => p.active && p.kind === 'array')
+        .map((p) => [p.name, Float32Array.from(a[p.name], (_, i) => Math.sin(i + 1))]),
+    );
   const retb = meta.returns === 'void' ? [] : [0.75];
-  const listB = (a, seeds) => [...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [a[p.name], seeds[p.name]] : [a[p.name]])), ...retb];
-  const js = make(), gpuArgs = make();
-  const seedsJs = seedsOf(js), seedsGpu = seedsOf(gpuArgs);
+  const listB = (a, seeds) => [
+    ...meta.params.flatMap((p) => (p.active && p.kind === 'array' ? [a[p.name], seeds[p.name]] : [a[p.name]])),
+    ...retb,
+  ];
+  const js = make(),
+    gpuArgs = make();
+  const seedsJs = seedsOf(js),
+    seedsGpu = seedsOf(gpuArgs);
   const jsRet = m[name](...listB(js, seedsJs));
   const gpuRet = await ks[name](...listB(gpuArgs, seedsGpu));
   const errors = {};
@@ -68,15 +88,20 @@ async function adjointRun(m, ks, spec, dotTest) {
   for (const [key, v] of Object.entries(jsRet ?? {})) errors[key] = relError([gpuRet?.[key]], [v]);
   if (!dotTest || !ks[`${spec.kernel}_d`]) return { errors };
   // the dot-product test with K_d and K_b on the GPU: ẋ = cos, ȳ = the seeds above
-  const a = make(), ad = {};
+  const a = make(),
+    ad = {};
   const active = meta.params.filter((p) => p.active);
   for (const p of active) ad[p.name] = p.kind === 'array' ? Float32Array.from(a[p.name], (_, i) => Math.cos(i)) : 0.25;
   const xd = Object.fromEntries(active.map((p) => [p.name, p.kind === 'array' ? ad[p.name].slice() : ad[p.name]]));
-  const dRet = await ks[`${spec.kernel}_d`](...meta.params.flatMap((p) => (p.active ? [a[p.name], ad[p.name]] : [a[p.name]])));
-  const b = make(), seeds = seedsOf(b);
+  const dRet = await ks[`${spec.kernel}_d`](
+    ...meta.params.flatMap((p) => (p.active ? [a[p.name], ad[p.name]] : [a[p.name]])),
+  );
+  const b = make(),
+    seeds = seedsOf(b);
   const ybar = Object.fromEntries(Object.entries(seeds).map(([k, v]) => [k, v.slice()]));
   const bRet = await ks[name](...listB(b, seeds));
-  let lhs = 0, rhs = 0;
+  let lhs = 0,
+    rhs = 0;
   for (const p of active) {
     if (p.kind === 'array') {
       lhs += dot(ad[p.name], ybar[p.name]);
@@ -105,20 +130,27 @@ export async function compileSource(source, fileName, resolveImport) {
   const options = { fileName, format: 'js', targets: ['ts', 'wgsl'], resolveImport };
   const r = await compile(source, options);
   const forced = {};
-  if (r.code) for (const strategy of STRATEGIES) forced[strategy] = (await compile(source, { ...options, strategy })).code;
+  if (r.code)
+    for (const strategy of STRATEGIES) forced[strategy] = (await compile(source, { ...options, strategy })).code;
   return { diagnostics: r.diagnostics, code: r.code, forced };
 }
 
 /** checkSource of what compileSource returned. */
 export async function checkCompiled(device, canRun, r, specs) {
-  const entry = { diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })), tint: [], runs: [] };
+  const entry = {
+    diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message })),
+    tint: [],
+    runs: [],
+  };
   if (!r.code) return entry;
   const mod = load(r.code);
   for (const k of Object.values(mod.wgsl.kernels)) {
     for (const p of [k.primal, k.d, k.b].filter(Boolean)) {
       for (const [i, pass] of p.passes.entries()) {
         const info = await device.createShaderModule({ code: pass.code }).getCompilationInfo();
-        const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
+        const errors = info.messages
+          .filter((m) => m.type === 'error')
+          .map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
         entry.tint.push({ fn: p.name, pass: i, errors, code: errors.length ? pass.code : undefined });
       }
     }
@@ -136,18 +168,36 @@ export async function checkCompiled(device, canRun, r, specs) {
   for (const spec of specs) {
     if (!onGpu(mod, spec.kernel)) continue;
     const meta = mod.__parad.kernels[spec.kernel];
-    for (const [name, withDirs] of [[spec.kernel, false], [`${spec.kernel}_d`, true]]) {
+    for (const [name, withDirs] of [
+      [spec.kernel, false],
+      [`${spec.kernel}_d`, true],
+    ]) {
       if (!kernels[name]) continue;
-      const make = () => Object.fromEntries(Object.entries(spec.args).map(([key, v]) => [key, Array.isArray(v) ? (spec.types[key] === 'Int32Array' ? Int32Array.from(v) : spec.types[key] === 'Uint32Array' ? Uint32Array.from(v) : Float32Array.from(v)) : v]));
-      const js = make(), gpuArgs = make();
-      const dirsJs = {}, dirsGpu = {};
+      const make = () =>
+        Object.fromEntries(
+          Object.entries(spec.args).map(([key, v]) => [
+            key,
+            Array.isArray(v)
+              ? spec.types[key] === 'Int32Array'
+                ? Int32Array.from(v)
+                : spec.types[key] === 'Uint32Array'
+                  ? Uint32Array.from(v)
+                  : Float32Array.from(v)
+              : v,
+          ]),
+        );
+      const js = make(),
+        gpuArgs = make();
+      const dirsJs = {},
+        dirsGpu = {};
       for (const p of meta.params.filter((q) => q.active)) {
         const v = js[p.name];
         const d = typeof v === 'number' ? 0.25 : Float32Array.from(v, (_, i) => Math.cos(i));
         dirsJs[p.name] = typeof d === 'number' ? d : d.slice();
         dirsGpu[p.name] = typeof d === 'number' ? d : d.slice();
       }
-      const list = (a, ds) => meta.params.flatMap((p) => (withDirs && p.active ? [a[p.name], ds[p.name]] : [a[p.name]]));
+      const list = (a, ds) =>
+        meta.params.flatMap((p) => (withDirs && p.active ? [a[p.name], ds[p.name]] : [a[p.name]]));
       const run = { fn: name, kernel: spec.kernel, tag: spec.tag ?? null, errors: {} };
       try {
         const jsRet = mod[name](...list(js, dirsJs));
@@ -178,7 +228,13 @@ export async function checkCompiled(device, canRun, r, specs) {
       continue;
     }
     for (const spec of kernelsWithB) {
-      const run = { fn: `${spec.kernel}_b`, kernel: spec.kernel, tag: spec.tag ?? null, strategy: strategy ?? null, errors: {} };
+      const run = {
+        fn: `${spec.kernel}_b`,
+        kernel: spec.kernel,
+        tag: spec.tag ?? null,
+        strategy: strategy ?? null,
+        errors: {},
+      };
       try {
         Object.assign(run, await adjointRun(m, ks, spec, !strategy));
       } catch (e) {

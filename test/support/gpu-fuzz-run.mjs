@@ -11,7 +11,8 @@ import { checkCompiled, compileSource, openDevice } from './gpu-check.mjs';
 const cases = JSON.parse(fs.readFileSync(process.env.PARAD_GPU_CASES, 'utf8'));
 // everything compiled before the device opens
 const compiled = [];
-for (const c of cases) compiled.push(await compileSource(c.source, `${c.name}.ts`).catch((e) => ({ error: String(e?.stack ?? e) })));
+for (const c of cases)
+  compiled.push(await compileSource(c.source, `${c.name}.ts`).catch((e) => ({ error: String(e?.stack ?? e) })));
 const { adapter, device, canRun } = await openDevice();
 const report = { adapter: `${adapter.info.vendor} ${adapter.info.description}`.trim(), canRun, cases: {} };
 for (const [i, c] of cases.entries()) {

@@ -4,7 +4,16 @@
 export function loadGenerated(code, runtime) {
   const names = [];
   const body = code
-    .replace(/^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m, (_m, spec) => `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).map((s) => s.replace(/\s+as\s+/, ': ')).join(', ')} } = __runtime;`)
+    .replace(
+      /^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m,
+      (_m, spec) =>
+        `const { ${spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && !s.startsWith('type '))
+          .map((s) => s.replace(/\s+as\s+/, ': '))
+          .join(', ')} } = __runtime;`,
+    )
     .replace(/^import type .*$/m, '')
     .replace(/^export (function|const) ([A-Za-z_$][\w$]*)/gm, (_m, kw, name) => {
       names.push(name);

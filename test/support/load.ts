@@ -10,8 +10,16 @@ export type GeneratedModule = Record<string, unknown> & { __parad: runtime.Modul
 export function loadGenerated(jsCode: string): GeneratedModule {
   const names: string[] = [];
   const body = jsCode
-    .replace(/^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m, (_m, spec: string) =>
-      `const { ${spec.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')).map((s) => s.replace(/\s+as\s+/, ': ')).join(', ')} } = __runtime;`)
+    .replace(
+      /^import\s*\{([^}]*)\}\s*from\s*['"]parad['"];?\s*$/m,
+      (_m, spec: string) =>
+        `const { ${spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && !s.startsWith('type '))
+          .map((s) => s.replace(/\s+as\s+/, ': '))
+          .join(', ')} } = __runtime;`,
+    )
     .replace(/^export (function|const) ([A-Za-z_$][\w$]*)/gm, (_m, kw: string, name: string) => {
       names.push(name);
       return `${kw} ${name}`;
@@ -22,7 +30,10 @@ export function loadGenerated(jsCode: string): GeneratedModule {
 }
 
 /** Compiles kernel source to JS and loads it; throws with formatted diagnostics on errors. */
-export async function compileAndLoad(source: string, options: Omit<CompileOptions, 'format'> = { fileName: 'kernel.ts' }): Promise<GeneratedModule> {
+export async function compileAndLoad(
+  source: string,
+  options: Omit<CompileOptions, 'format'> = { fileName: 'kernel.ts' },
+): Promise<GeneratedModule> {
   const r = await compile(source, { ...options, format: 'js' });
   if (!r.code) throw new Error(r.diagnostics.map((d) => formatDiagnostic(d, source)).join('\n'));
   return loadGenerated(r.code);

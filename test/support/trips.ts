@@ -27,11 +27,19 @@ export function trips(f: () => unknown): number {
  * Trips of K and of K_b on the spec's inputs (fresh for each), K_b with every active array's adjoint
  * all 1 (and 1 for a returned float); `elements`: the adjoint arrays' total length.
  */
-export function tripsOf(mod: GeneratedModule, spec: FixtureSpec): { primal: number; adjoint: number; elements: number } {
+export function tripsOf(
+  mod: GeneratedModule,
+  spec: FixtureSpec,
+): { primal: number; adjoint: number; elements: number } {
   const meta = mod.__parad.kernels[spec.kernel];
   const call = (name: string, list: unknown[]) => (mod[name] as (...a: unknown[]) => unknown)(...list);
   const a = argsFor(spec, meta.params);
-  const primal = trips(() => call(spec.kernel, meta.params.map((p) => a[p.name])));
+  const primal = trips(() =>
+    call(
+      spec.kernel,
+      meta.params.map((p) => a[p.name]),
+    ),
+  );
   const b = argsFor(spec, meta.params);
   const list: unknown[] = [];
   let elements = 0;

@@ -13,12 +13,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 const real = await import(workerData.real);
 
 const faults = {
-  crash: () => setTimeout(() => {
-    throw new WebAssembly.RuntimeError('memory access out of bounds');
-  }),
-  enlarge: () => setTimeout(() => {
-    throw new WebAssembly.RuntimeError('Aborted(Cannot enlarge memory arrays to size 226133196 bytes (OOM).)');
-  }),
+  crash: () =>
+    setTimeout(() => {
+      throw new WebAssembly.RuntimeError('memory access out of bounds');
+    }),
+  enlarge: () =>
+    setTimeout(() => {
+      throw new WebAssembly.RuntimeError('Aborted(Cannot enlarge memory arrays to size 226133196 bytes (OOM).)');
+    }),
   oom: () => {
     const hoard = [];
     for (;;) hoard.push(new Array(1 << 16).fill(hoard.length));

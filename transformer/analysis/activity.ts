@@ -20,18 +20,38 @@ export interface Activity {
 /** Names an expression reads in differentiable positions (not through indices, comparisons, floor, …). */
 export function diffReads(e: Expr, out: Set<string> = new Set()): Set<string> {
   switch (e.k) {
-    case 'var': out.add(e.name); break;
-    case 'index': out.add(e.array); break;
-    case 'unary': if (e.op === '-' || e.op === '+') diffReads(e.e, out); break;
-    case 'binary': if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/') { diffReads(e.l, out); diffReads(e.r, out); } break;
-    case 'cond': diffReads(e.t, out); diffReads(e.f, out); break;
-    case 'call': if (!isConstantOp(e.fn)) for (const a of e.args) diffReads(a, out); break;
-    default: break;
+    case 'var':
+      out.add(e.name);
+      break;
+    case 'index':
+      out.add(e.array);
+      break;
+    case 'unary':
+      if (e.op === '-' || e.op === '+') diffReads(e.e, out);
+      break;
+    case 'binary':
+      if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/') {
+        diffReads(e.l, out);
+        diffReads(e.r, out);
+      }
+      break;
+    case 'cond':
+      diffReads(e.t, out);
+      diffReads(e.f, out);
+      break;
+    case 'call':
+      if (!isConstantOp(e.fn)) for (const a of e.args) diffReads(a, out);
+      break;
+    default:
+      break;
   }
   return out;
 }
 
-interface Flow { target: string; sources: Set<string> }
+interface Flow {
+  target: string;
+  sources: Set<string>;
+}
 
 function flows(body: Stmt[]): Flow[] {
   const out: Flow[] = [];
@@ -59,7 +79,7 @@ export function analyzeActivity(k: Kernel): Activity {
   const fl = flows(k.body);
 
   const varied = new Set(activeParams);
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const f of fl) {
       if (varied.has(f.target) || !canBeActive(f.target)) continue;
@@ -76,7 +96,7 @@ export function analyzeActivity(k: Kernel): Activity {
       if (s.k === 'return' && s.value) for (const n of diffReads(s.value)) useful.add(n);
     });
   }
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const f of fl) {
       if (!useful.has(f.target)) continue;
@@ -92,13 +112,26 @@ export function analyzeActivity(k: Kernel): Activity {
   const active = new Set<string>(activeParams);
   for (const n of varied) if (useful.has(n) && canBeActive(n)) active.add(n);
   return {
-    active, varied, useful,
+    active,
+    varied,
+    useful,
     isActive: (n) => active.has(n),
-    print: () => [
-      `activity of ${k.name}:`,
-      `  active: ${[...active].sort().join(', ') || '-'}`,
-      `  varied only: ${[...varied].filter((n) => !active.has(n)).sort().join(', ') || '-'}`,
-      `  useful only: ${[...useful].filter((n) => !active.has(n)).sort().join(', ') || '-'}`,
-    ].join('\n'),
+    print: () =>
+      [
+        `activity of ${k.name}:`,
+        `  active: ${[...active].sort().join(', ') || '-'}`,
+        `  varied only: ${
+          [...varied]
+            .filter((n) => !active.has(n))
+            .sort()
+            .join(', ') || '-'
+        }`,
+        `  useful only: ${
+          [...useful]
+            .filter((n) => !active.has(n))
+            .sort()
+            .join(', ') || '-'
+        }`,
+      ].join('\n'),
   };
 }

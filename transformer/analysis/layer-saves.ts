@@ -64,8 +64,10 @@ export function printSavePlan(plans: Map<LStmt, CallPlan>): string[] {
   const out: string[] = [];
   for (const [s, p] of plans) {
     if (s.k !== 'call') continue;
-    const what = p.skip ? 'not run forward (its _b computes its outputs)'
-      : p.save.length ? `saves ${p.save.join(', ')}${p.before.length ? `; restores ${p.before.join(', ')} before its _b` : ''}${p.after.length ? `; restores ${p.after.join(', ')} after it` : ''}`
+    const what = p.skip
+      ? 'not run forward (its _b computes its outputs)'
+      : p.save.length
+        ? `saves ${p.save.join(', ')}${p.before.length ? `; restores ${p.before.join(', ')} before its _b` : ''}${p.after.length ? `; restores ${p.after.join(', ')} after it` : ''}`
         : 'saves nothing';
     out.push(`line ${s.loc.line} ${s.callee}: ${what}`);
   }
@@ -76,7 +78,11 @@ export function printSavePlan(plans: Map<LStmt, CallPlan>): string[] {
  * The state of a checkpointed loop: the variables its steps change that live outside it (arrays
  * its calls, copies and fills write or it swaps; float locals its calls assign).
  */
-export function checkpointState(layer: Layer, loop: Extract<LStmt, { k: 'loop' }>, callees: Map<string, Callee>): { arrays: LVar[]; floats: LVar[] } {
+export function checkpointState(
+  layer: Layer,
+  loop: Extract<LStmt, { k: 'loop' }>,
+  callees: Map<string, Callee>,
+): { arrays: LVar[]; floats: LVar[] } {
   const inside = new Set<string>();
   const changed = new Set<string>();
   forEachLStmt(loop.body, (x) => {
@@ -95,7 +101,14 @@ export interface LayerReport {
   name: string;
   line: number;
   loops: { line: number; checkpoint: boolean; slots: number | null; cost: string | null; state: string[] }[];
-  calls: { line: number; callee: string; saves: string[]; restoredBefore: string[]; restoredAfter: string[]; forwardSkipped: boolean }[];
+  calls: {
+    line: number;
+    callee: string;
+    saves: string[];
+    restoredBefore: string[];
+    restoredAfter: string[];
+    forwardSkipped: boolean;
+  }[];
 }
 
 export function layerReport(layer: Layer, callees: Map<string, Callee>): LayerReport {
@@ -105,13 +118,27 @@ export function layerReport(layer: Layer, callees: Map<string, Callee>): LayerRe
     if (s.k !== 'loop') return;
     const state = s.checkpoint ? checkpointState(layer, s, callees) : undefined;
     loops.push({
-      line: s.loc.line, checkpoint: !!s.checkpoint, slots: s.checkpoint?.slots ?? null,
-      cost: s.checkpoint?.cost ? printExpr(s.checkpoint.cost) : null, state: state ? [...state.arrays, ...state.floats].map((v) => v.name) : [],
+      line: s.loc.line,
+      checkpoint: !!s.checkpoint,
+      slots: s.checkpoint?.slots ?? null,
+      cost: s.checkpoint?.cost ? printExpr(s.checkpoint.cost) : null,
+      state: state ? [...state.arrays, ...state.floats].map((v) => v.name) : [],
     });
   });
-  const calls = [...plans].flatMap(([s, p]) => (s.k === 'call' ? [{
-    line: s.loc.line, callee: s.callee, saves: p.save, restoredBefore: p.before, restoredAfter: p.after, forwardSkipped: p.skip,
-  }] : []));
+  const calls = [...plans].flatMap(([s, p]) =>
+    s.k === 'call'
+      ? [
+          {
+            line: s.loc.line,
+            callee: s.callee,
+            saves: p.save,
+            restoredBefore: p.before,
+            restoredAfter: p.after,
+            forwardSkipped: p.skip,
+          },
+        ]
+      : [],
+  );
   return { name: layer.name, line: layer.loc.line, loops, calls };
 }
 
@@ -121,13 +148,32 @@ export function printLayerReports(file: string, layers: LayerReport[]): string {
   for (const l of layers) {
     const own: [number, string[]][] = [];
     for (const loop of l.loops) {
-      own.push([loop.line, [l.name, `${file}:${loop.line}`, 'loop', loop.checkpoint
-        ? `checkpointed, ${loop.slots ?? 'ceil(sqrt(steps))'} slots${loop.cost ? `, step cost ${loop.cost}` : ''}; state ${loop.state.join(', ') || 'none'}`
-        : 'stored: each iteration saves what it overwrites']]);
+      own.push([
+        loop.line,
+        [
+          l.name,
+          `${file}:${loop.line}`,
+          'loop',
+          loop.checkpoint
+            ? `checkpointed, ${loop.slots ?? 'ceil(sqrt(steps))'} slots${loop.cost ? `, step cost ${loop.cost}` : ''}; state ${loop.state.join(', ') || 'none'}`
+            : 'stored: each iteration saves what it overwrites',
+        ],
+      ]);
     }
     for (const c of l.calls) {
-      own.push([c.line, [l.name, `${file}:${c.line}`, c.callee, c.forwardSkipped ? 'not run forward (its _b computes its outputs)'
-        : c.saves.length ? `saves ${c.saves.join(', ')}` : 'saves nothing']]);
+      own.push([
+        c.line,
+        [
+          l.name,
+          `${file}:${c.line}`,
+          c.callee,
+          c.forwardSkipped
+            ? 'not run forward (its _b computes its outputs)'
+            : c.saves.length
+              ? `saves ${c.saves.join(', ')}`
+              : 'saves nothing',
+        ],
+      ]);
     }
     rows.push(...own.sort((a, b) => a[0] - b[0]).map(([, r]) => r));
   }

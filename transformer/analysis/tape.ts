@@ -87,7 +87,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const arrays = new Set(kernel.params.filter((p) => p.kind === 'array').map((p) => p.name));
   const modified = new Set<string>();
   const loopVars = new Set<string>();
-  forEachStmt(kernel.body, (s) => { if (s.k === 'for') loopVars.add(s.v); });
+  forEachStmt(kernel.body, (s) => {
+    if (s.k === 'for') loopVars.add(s.v);
+  });
 
   // ---- recomputation of loop-body locals (cheaper than the tape) ----
   const assigned = new Set<string>();
@@ -98,7 +100,8 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   });
   /** Names whose value never changes once set: unwritten parameters and top-level single assignment locals. */
   const stable = new Set<string>(kernel.params.filter((p) => !assigned.has(p.name)).map((p) => p.name));
-  for (const s of kernel.body) if (s.k === 'decl' && !assigned.has(s.name) && declCount.get(s.name) === 1) stable.add(s.name);
+  for (const s of kernel.body)
+    if (s.k === 'decl' && !assigned.has(s.name) && declCount.get(s.name) === 1) stable.add(s.name);
   const recompute = new Map<ForLoop, Stmt[]>();
   const recomputed = new Set<Stmt>();
   /** `inNest`: inside a parallel nest's body, where every loop is reversed as a sequential one. */
@@ -172,7 +175,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const storeCandidate = (s: Stmt, before: Set<string>): boolean => {
     if (s.k !== 'for') return false;
     let branches = false;
-    forEachStmt([s], (x) => { if (x.k === 'if') branches = true; });
+    forEachStmt([s], (x) => {
+      if (x.k === 'if') branches = true;
+    });
     if (branches) return false;
     const written = writesOf([s]);
     for (const l of loopVars) written.delete(l);
@@ -284,7 +289,11 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const reverseWork = (s: Stmt & { k: 'if' }, kind: Scope['kind']): boolean => {
     let work = false;
     forEachStmt([...s.then, ...s.else], (x) => {
-      if ((x.k === 'decl' || x.k === 'assign') && (activity.isActive(x.k === 'decl' ? x.name : targetName(x.target)) || push.has(x))) work = true;
+      if (
+        (x.k === 'decl' || x.k === 'assign') &&
+        (activity.isActive(x.k === 'decl' ? x.name : targetName(x.target)) || push.has(x))
+      )
+        work = true;
       else if (x.k === 'if' && flag.has(x)) work = true;
       else if (isNest(x, kind)) work = true;
     });
@@ -325,7 +334,13 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const analyzeScope = (loop: ForLoop | 'top'): Set<string> => {
     const nest = loop === 'top' ? [] : parallelNest(loop);
     const body = loop === 'top' ? kernel.body : nest[nest.length - 1].body;
-    const scope: Scope = { kind: loop === 'top' ? 'top' : 'parallel', nest, body, hoisted: new Set(), activeLocals: [] };
+    const scope: Scope = {
+      kind: loop === 'top' ? 'top' : 'parallel',
+      nest,
+      body,
+      hoisted: new Set(),
+      activeLocals: [],
+    };
     scopes.set(loop, scope);
     collectLocals(body, scope.kind, false, scope);
     let demand = new Set<string>();
@@ -379,7 +394,9 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   if (last && last.k === 'for' && last.parallel && !snapshot.has(last) && !coefficients(last)) {
     const scope = scopes.get(last)!;
     const needed = new Set<string>();
-    forEachStmt(scope.body, (x) => { for (const n of needs(x)) needed.add(n); });
+    forEachStmt(scope.body, (x) => {
+      for (const n of needs(x)) needed.add(n);
+    });
     let ok = true;
     forEachStmt(scope.body, (x) => {
       if (live.has(x)) return;
@@ -399,15 +416,29 @@ export function planTape(kernel: Kernel, activity: Activity, needs: Needs): Tape
   const tapedReductions = [...reductions.keys()].some((l) => coefficients(l) && !kernel.body.includes(l));
   const usesTape = push.size > 0 || flag.size > 0 || snapshot.size > 0 || store.size > 0 || tapedReductions;
   return {
-    push, flag, snapshot, live, scopes, modified, usesTape, recompute, store, fused,
+    push,
+    flag,
+    snapshot,
+    live,
+    scopes,
+    modified,
+    usesTape,
+    recompute,
+    store,
+    fused,
     print: () => {
       const lines = [`tape plan of ${kernel.name}:`];
       const at = (s: Stmt) => ('loc' in s && s.loc ? `line ${s.loc.line}` : '?');
-      for (const s of push) lines.push(`  push ${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} before ${at(s)}`);
+      for (const s of push)
+        lines.push(`  push ${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} before ${at(s)}`);
       for (const s of flag) lines.push(`  push branch of if at ${at(s)}`);
       for (const [l, a] of snapshot) lines.push(`  snapshot ${a.join(', ')} before parallel loop at ${at(l)}`);
-      for (const [l, v] of store) lines.push(`  store ${v.join(', ')} after the loop at ${at(l)} (instead of recomputing it)`);
-      for (const [l, d] of recompute) lines.push(`  recompute ${d.map((x) => (x.k === 'decl' ? x.name : '?')).join(', ')} in each reversed iteration of the loop at ${at(l)}`);
+      for (const [l, v] of store)
+        lines.push(`  store ${v.join(', ')} after the loop at ${at(l)} (instead of recomputing it)`);
+      for (const [l, d] of recompute)
+        lines.push(
+          `  recompute ${d.map((x) => (x.k === 'decl' ? x.name : '?')).join(', ')} in each reversed iteration of the loop at ${at(l)}`,
+        );
       for (const [k, sc] of scopes) {
         if (k === 'top') continue;
         const n = sc.body.filter((s) => live.has(s)).length;

@@ -23,10 +23,47 @@ const LOOP_PRAGMAS = { kernel: 'parallel', layer: 'checkpoint' } as const;
 const PARAD_TAGS = ['kernel', 'layer', 'nodiff'];
 /** Standard JSDoc / TSDoc tags: never taken for misspelt parad tags. */
 const JSDOC_TAGS = new Set([
-  'param', 'returns', 'return', 'example', 'see', 'deprecated', 'remarks', 'throws', 'link', 'since', 'type', 'typedef',
-  'template', 'inheritdoc', 'internal', 'public', 'private', 'protected', 'alpha', 'beta', 'todo', 'author', 'version',
-  'license', 'module', 'override', 'readonly', 'default', 'defaultvalue', 'packagedocumentation', 'privateremarks', 'label',
-  'summary', 'description', 'experimental', 'virtual', 'sealed', 'eventproperty', 'typeparam', 'linkcode', 'linkplain',
+  'param',
+  'returns',
+  'return',
+  'example',
+  'see',
+  'deprecated',
+  'remarks',
+  'throws',
+  'link',
+  'since',
+  'type',
+  'typedef',
+  'template',
+  'inheritdoc',
+  'internal',
+  'public',
+  'private',
+  'protected',
+  'alpha',
+  'beta',
+  'todo',
+  'author',
+  'version',
+  'license',
+  'module',
+  'override',
+  'readonly',
+  'default',
+  'defaultvalue',
+  'packagedocumentation',
+  'privateremarks',
+  'label',
+  'summary',
+  'description',
+  'experimental',
+  'virtual',
+  'sealed',
+  'eventproperty',
+  'typeparam',
+  'linkcode',
+  'linkplain',
 ]);
 /** `@parallel`'s options (docs/kernel-language.md). */
 const PARALLEL_OPTIONS = ['exclusive-read', 'adjoint', 'workgroup'];
@@ -51,7 +88,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -66,7 +104,9 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
     if (dist < bestDistance) [best, bestDistance] = [c, dist];
   }
   const length = Math.min(word.length, best?.length ?? 0);
-  return best !== undefined && best !== word && bestDistance <= (length >= 5 ? 2 : length >= 3 ? 1 : 0) ? best : undefined;
+  return best !== undefined && best !== word && bestDistance <= (length >= 5 ? 2 : length >= 3 ? 1 : 0)
+    ? best
+    : undefined;
 }
 
 /** `@kernal` on any function, `@nodif` in a kernel's JSDoc: misspelt parad tags. */
@@ -81,7 +121,12 @@ function checkTags(sf: SourceFile, targets: Set<FunctionDeclaration>, sink: Diag
         if (!guess) continue;
         const start = tag.start;
         const what = targets.has(stmt) ? '' : ` ('${stmt.getName() ?? 'this function'}' is not transpiled)`;
-        sink.error(CODES.unknownPragma, `unknown JSDoc tag @${name}: did you mean @${guess}?${what}`, start, start + name.length + 1);
+        sink.error(
+          CODES.unknownPragma,
+          `unknown JSDoc tag @${name}: did you mean @${guess}?${what}`,
+          start,
+          start + name.length + 1,
+        );
       }
     }
   }
@@ -97,10 +142,19 @@ function lineComments(fn: FunctionDeclaration): LineComment[] {
   const body = fn.getBody();
   if (!body) return [];
   const text = fn.getSourceFile().getFullText();
-  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, text, undefined, body.getStart(), body.getEnd() - body.getStart());
+  const scanner = ts.createScanner(
+    ts.ScriptTarget.Latest,
+    false,
+    ts.LanguageVariant.Standard,
+    text,
+    undefined,
+    body.getStart(),
+    body.getEnd() - body.getStart(),
+  );
   const out: LineComment[] = [];
   for (let k = scanner.scan(); k !== ts.SyntaxKind.EndOfFileToken; k = scanner.scan()) {
-    if (k === ts.SyntaxKind.SingleLineCommentTrivia) out.push({ pos: scanner.getTokenStart(), text: scanner.getTokenText() });
+    if (k === ts.SyntaxKind.SingleLineCommentTrivia)
+      out.push({ pos: scanner.getTokenStart(), text: scanner.getTokenText() });
   }
   return out;
 }
@@ -112,9 +166,12 @@ function checkBody({ fn, kind }: PragmaTarget, sink: DiagnosticSink): void {
     if (!Node.isForStatement(n)) return;
     const ranges = n.getLeadingCommentRanges();
     const last = ranges[ranges.length - 1];
-    for (const tag of Object.values(LOOP_PRAGMAS)) if (last && pragmaBefore(n, tag) !== undefined) attached.set(last.getPos(), tag);
+    for (const tag of Object.values(LOOP_PRAGMAS))
+      if (last && pragmaBefore(n, tag) !== undefined) attached.set(last.getPos(), tag);
   });
-  const params = fn.getParameters().map((p) => ({ name: p.getName(), array: ARRAY_TYPES.has(p.getTypeNode()?.getText() ?? '') }));
+  const params = fn
+    .getParameters()
+    .map((p) => ({ name: p.getName(), array: ARRAY_TYPES.has(p.getTypeNode()?.getText() ?? '') }));
   const own = LOOP_PRAGMAS[kind];
   const known: string[] = Object.values(LOOP_PRAGMAS);
   for (const c of lineComments(fn)) {
@@ -127,17 +184,30 @@ function checkBody({ fn, kind }: PragmaTarget, sink: DiagnosticSink): void {
     if (!known.includes(tag)) {
       const guess = nearest(tag, known);
       if (guess) sink.error(CODES.unknownPragma, `unknown pragma @${tag}: did you mean @${guess}?`, ...span);
-      else sink.warning(CODES.unknownPragma, `unknown pragma @${tag} is ignored (${kind}s know // @${own} on the line before a for loop)`, ...span);
+      else
+        sink.warning(
+          CODES.unknownPragma,
+          `unknown pragma @${tag} is ignored (${kind}s know // @${own} on the line before a for loop)`,
+          ...span,
+        );
       continue;
     }
     if (tag !== own) {
       // a layer's @parallel loop is reported by the layer lowering
       if (kind === 'layer' && attached.has(c.pos)) continue;
-      sink.error(CODES.unknownPragma, `@${tag} is a pragma of ${kind === 'kernel' ? 'layers (docs/layers.md)' : 'kernels'}; ${kind}s have // @${own}`, ...span);
+      sink.error(
+        CODES.unknownPragma,
+        `@${tag} is a pragma of ${kind === 'kernel' ? 'layers (docs/layers.md)' : 'kernels'}; ${kind}s have // @${own}`,
+        ...span,
+      );
       continue;
     }
     if (!attached.has(c.pos)) {
-      sink.warning(CODES.misplacedPragma, `// @${tag} applies to the for loop on the line right after it: this one is ignored`, ...span);
+      sink.warning(
+        CODES.misplacedPragma,
+        `// @${tag} applies to the for loop on the line right after it: this one is ignored`,
+        ...span,
+      );
       continue;
     }
     if (tag === 'parallel') checkParallelOptions(rest, start + tag.length + 1, params, sink);
@@ -145,7 +215,12 @@ function checkBody({ fn, kind }: PragmaTarget, sink: DiagnosticSink): void {
 }
 
 /** `exclusive-read(a, b) adjoint=gather workgroup=8x8`: each option known, each value valid. */
-function checkParallelOptions(text: string, offset: number, params: { name: string; array: boolean }[], sink: DiagnosticSink): void {
+function checkParallelOptions(
+  text: string,
+  offset: number,
+  params: { name: string; array: boolean }[],
+  sink: DiagnosticSink,
+): void {
   const arrays = params.filter((p) => p.array).map((p) => p.name);
   for (const m of text.matchAll(/[^\s(]+\([^)]*\)?|\S+/g)) {
     const option = m[0];
@@ -154,7 +229,12 @@ function checkParallelOptions(text: string, offset: number, params: { name: stri
     const value = option.slice(name.length);
     if (name === 'exclusive-read' && value.startsWith('(')) {
       if (!value.endsWith(')')) {
-        sink.error(CODES.pragmaOption, `exclusive-read( needs its closing parenthesis: exclusive-read(${value.slice(1)})`, at, at + option.length);
+        sink.error(
+          CODES.pragmaOption,
+          `exclusive-read( needs its closing parenthesis: exclusive-read(${value.slice(1)})`,
+          at,
+          at + option.length,
+        );
         continue;
       }
       let p = at + name.length + 1;
@@ -163,22 +243,44 @@ function checkParallelOptions(text: string, offset: number, params: { name: stri
           const scalar = params.some((q) => q.name === part);
           const guess = scalar ? undefined : nearest(part, arrays);
           const why = scalar ? `'${part}' is a scalar parameter` : `'${part}' is not a parameter of this kernel`;
-          sink.error(CODES.pragmaName, `exclusive-read(${part}): ${why}; name the array parameters whose reads are exclusive${guess ? ` (did you mean ${guess}?)` : ''}`, p, p + part.length);
+          sink.error(
+            CODES.pragmaName,
+            `exclusive-read(${part}): ${why}; name the array parameters whose reads are exclusive${guess ? ` (did you mean ${guess}?)` : ''}`,
+            p,
+            p + part.length,
+          );
         }
         p += part.length;
       }
-      if (!value.slice(1, -1).trim()) sink.error(CODES.pragmaOption, 'exclusive-read() names no array', at, at + option.length);
+      if (!value.slice(1, -1).trim())
+        sink.error(CODES.pragmaOption, 'exclusive-read() names no array', at, at + option.length);
     } else if (name === 'adjoint' && value.startsWith('=')) {
       const strategy = value.slice(1);
       if (!parsePragma(`adjoint=${strategy}`).strategy || !/^\w+$/.test(strategy)) {
         const guess = nearest(strategy, STRATEGY_NAMES);
-        sink.error(CODES.pragmaOption, `unknown adjoint strategy '${strategy}'${guess ? ` (did you mean ${guess}?)` : ''}: one of ${STRATEGY_NAMES.join(', ')}`, at, at + option.length);
+        sink.error(
+          CODES.pragmaOption,
+          `unknown adjoint strategy '${strategy}'${guess ? ` (did you mean ${guess}?)` : ''}: one of ${STRATEGY_NAMES.join(', ')}`,
+          at,
+          at + option.length,
+        );
       }
     } else if (name === 'workgroup' && value.startsWith('=')) {
-      if (!/^=\d+(x\d+)*$/.test(value)) sink.error(CODES.pragmaOption, `workgroup${value}: write the workgroup size as workgroup=64, workgroup=16x16 or workgroup=4x4x4`, at, at + option.length);
+      if (!/^=\d+(x\d+)*$/.test(value))
+        sink.error(
+          CODES.pragmaOption,
+          `workgroup${value}: write the workgroup size as workgroup=64, workgroup=16x16 or workgroup=4x4x4`,
+          at,
+          at + option.length,
+        );
     } else {
       const guess = nearest(name, PARALLEL_OPTIONS);
-      sink.error(CODES.pragmaOption, `unknown @parallel option '${option}'${guess ? ` (did you mean ${guess}?)` : ''}; the options are exclusive-read(<arrays>), adjoint=<strategy> and workgroup=<size>`, at, at + option.length);
+      sink.error(
+        CODES.pragmaOption,
+        `unknown @parallel option '${option}'${guess ? ` (did you mean ${guess}?)` : ''}; the options are exclusive-read(<arrays>), adjoint=<strategy> and workgroup=<size>`,
+        at,
+        at + option.length,
+      );
     }
   }
 }

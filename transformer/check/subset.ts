@@ -25,10 +25,19 @@ export function checkKernel(k: Kernel, sink: DiagnosticSink): void {
   });
   const last = k.body[k.body.length - 1];
   if (k.returns !== 'void' && (!last || last.k !== 'return' || !last.value)) {
-    sink.error(CODES.missingReturn, `kernel '${k.name}' returns ${k.returns}: end it with return <expression>`, k.loc.start, k.loc.end);
+    sink.error(
+      CODES.missingReturn,
+      `kernel '${k.name}' returns ${k.returns}: end it with return <expression>`,
+      k.loc.start,
+      k.loc.end,
+    );
   }
   if (k.returns === 'void' && last?.k === 'return' && last.value) {
-    at(last, CODES.returnPlace, `kernel '${k.name}' returns void; declare the return type f32 or f64 to return a value`);
+    at(
+      last,
+      CODES.returnPlace,
+      `kernel '${k.name}' returns void; declare the return type f32 or f64 to return a value`,
+    );
   }
 
   const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
@@ -47,7 +56,8 @@ function checkIndices(k: Kernel, sink: DiagnosticSink): void {
       if (INTEGER_OPS.has(e.op)) return false; // (a / b) | 0 and friends are integers
       return e.op === '/' || divides(e.l) || divides(e.r);
     }
-    if (e.k === 'call') return ['Math.floor', 'Math.ceil', 'Math.round', 'Math.trunc'].includes(e.fn) ? false : e.args.some(divides);
+    if (e.k === 'call')
+      return ['Math.floor', 'Math.ceil', 'Math.round', 'Math.trunc'].includes(e.fn) ? false : e.args.some(divides);
     if (e.k === 'unary') return divides(e.e);
     if (e.k === 'cond') return divides(e.t) || divides(e.f);
     return false;
@@ -59,7 +69,12 @@ function checkIndices(k: Kernel, sink: DiagnosticSink): void {
       walkExpr(e, (x) => {
         if (x.k === 'index' && divides(x.index) && loc && !seen.has(loc.start)) {
           seen.add(loc.start);
-          sink.warning(CODES.floatIndex, `the index of ${x.array}[…] uses /, which is float division in JavaScript: a fractional index reads undefined (NaN). Use (a / b) | 0, a >> 1 or Math.floor(a / b).`, loc.start, loc.end);
+          sink.warning(
+            CODES.floatIndex,
+            `the index of ${x.array}[…] uses /, which is float division in JavaScript: a fractional index reads undefined (NaN). Use (a / b) | 0, a >> 1 or Math.floor(a / b).`,
+            loc.start,
+            loc.end,
+          );
         }
       });
     }
@@ -71,7 +86,11 @@ function checkLoop(s: ForLoop, arrays: Set<string>, at: (s: Stmt, code: string, 
   // an array's length never changes: writing its elements does not move a bound like `x.length`
   for (const n of [...readsOf(s.init), ...readsOf(s.bound)].filter((x) => !arrays.has(x))) {
     if (written.has(n) && n !== s.v) {
-      at(s, CODES.loopBoundWritten, `the bounds of this loop read '${n}', which the loop body changes; compute the bound into a const before the loop`);
+      at(
+        s,
+        CODES.loopBoundWritten,
+        `the bounds of this loop read '${n}', which the loop body changes; compute the bound into a const before the loop`,
+      );
     }
   }
   if (s.parallel) {

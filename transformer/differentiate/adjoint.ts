@@ -21,11 +21,18 @@ import { kernelReductionsOf, reductionUpdate, type NestReduction } from '../ir/r
  * The adjoint function. Each parallel nest's adjoint is left as a `nestAdjoint` statement (one pass
  * with direct updates) for the schedule phase (schedule/) to lower per target.
  */
-export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePlan, names: Names, fileName: string): FunctionIR {
+export function adjointFunction(
+  kernel: Kernel,
+  activity: Activity,
+  plan: TapePlan,
+  names: Names,
+  fileName: string,
+): FunctionIR {
   const isActive = (n: string) => activity.isActive(n);
   const tape = names.tape();
   const retb = names.returnAdjoint(kernel.name);
-  const bTarget = (t: LValue): LValue => (t.k === 'var' ? { k: 'var', name: names.b(t.name) } : { k: 'index', array: names.b(t.array), index: t.index });
+  const bTarget = (t: LValue): LValue =>
+    t.k === 'var' ? { k: 'var', name: names.b(t.name) } : { k: 'index', array: names.b(t.array), index: t.index };
   const lvalueExpr = (t: LValue): Expr => (t.k === 'var' ? v(t.name) : { k: 'index', array: t.array, index: t.index });
   const topScope = plan.scopes.get('top')!;
 
@@ -79,11 +86,30 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
           decls: [won, ...at].map((n) => ({ k: 'decl', name: n, mutable: true, init: num(0) })),
           recorded: [won, ...at],
           // the iteration wins as in the sequential loop's adjoint: Math.max(s, e) keeps s on ties, Math.max(e, s) takes e
-          track: (t) => [{ k: 'if', cond: sFirst(red)
-            ? { k: 'unary', op: '!', e: { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(sName), r: v(t) } }
-            : { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(t), r: v(sName) }, else: [],
-            then: [{ k: 'assign', target: { k: 'var', name: won }, op: '=', value: num(1) }, ...red.nest.map((l, k): Stmt => ({ k: 'assign', target: { k: 'var', name: at[k] }, op: '=', value: v(l.v) }))] }],
-          seed: (_value, sb) => cond(red.nest.reduce((c: Expr, l, k) => ({ k: 'binary', op: '&&', l: c, r: eq(v(l.v), v(at[k])) }), eq(v(won), num(1))), sb, num(0)),
+          track: (t) => [
+            {
+              k: 'if',
+              cond: sFirst(red)
+                ? { k: 'unary', op: '!', e: { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(sName), r: v(t) } }
+                : { k: 'binary', op: red.op === 'max' ? '>=' : '<=', l: v(t), r: v(sName) },
+              else: [],
+              then: [
+                { k: 'assign', target: { k: 'var', name: won }, op: '=', value: num(1) },
+                ...red.nest.map(
+                  (l, k): Stmt => ({ k: 'assign', target: { k: 'var', name: at[k] }, op: '=', value: v(l.v) }),
+                ),
+              ],
+            },
+          ],
+          seed: (_value, sb) =>
+            cond(
+              red.nest.reduce(
+                (c: Expr, l, k) => ({ k: 'binary', op: '&&', l: c, r: eq(v(l.v), v(at[k])) }),
+                eq(v(won), num(1)),
+              ),
+              sb,
+              num(0),
+            ),
           initial: (sb) => cond(eq(v(won), num(0)), sb, num(0)),
         };
       } else {
@@ -102,12 +128,20 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
             { k: 'decl', name: init, mutable: false, init: v(sName) },
           ],
           recorded: [zeros, nz, init],
-          track: (t) => [{ k: 'if', cond: eq(v(t), num(0)),
-            then: [{ k: 'assign', target: { k: 'var', name: zeros }, op: '+=', value: num(1) }],
-            else: [{ k: 'assign', target: { k: 'var', name: nz }, op: '*=', value: v(t) }] }],
-          seed: (value, sb) => cond({ k: 'binary', op: '!==', l: value, r: num(0) },
-            cond(eq(v(zeros), num(0)), others(value, sb), num(0)),
-            cond(eq(v(zeros), num(1)), others(undefined, sb), num(0))),
+          track: (t) => [
+            {
+              k: 'if',
+              cond: eq(v(t), num(0)),
+              then: [{ k: 'assign', target: { k: 'var', name: zeros }, op: '+=', value: num(1) }],
+              else: [{ k: 'assign', target: { k: 'var', name: nz }, op: '*=', value: v(t) }],
+            },
+          ],
+          seed: (value, sb) =>
+            cond(
+              { k: 'binary', op: '!==', l: value, r: num(0) },
+              cond(eq(v(zeros), num(0)), others(value, sb), num(0)),
+              cond(eq(v(zeros), num(1)), others(undefined, sb), num(0)),
+            ),
           initial: (sb) => cond(eq(v(zeros), num(0)), { k: 'binary', op: '*', l: v(nz), r: sb }, num(0)),
         };
       }
@@ -124,7 +158,10 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
       if (!ra || s.k !== 'assign') return [s];
       const u = reductionUpdate(s, ra.red.name)!;
       const t = names.temp('t');
-      const value: Expr = s.value.k === 'call' ? { ...s.value, args: s.value.args.map((a) => (a.k === 'var' && a.name === ra.red.name ? a : v(t))) } : v(t);
+      const value: Expr =
+        s.value.k === 'call'
+          ? { ...s.value, args: s.value.args.map((a) => (a.k === 'var' && a.name === ra.red.name ? a : v(t))) }
+          : v(t);
       return [{ k: 'decl', name: t, mutable: false, init: u.e }, ...ra.track(t), { ...s, value }];
     });
   };
@@ -132,14 +169,21 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const reductionsAround = (loop: ForLoop, nestStmt: Stmt): Stmt[] => {
     const list = reductionAdjoints.get(loop);
     if (!list) return [nestStmt];
-    const pushes = kernel.body.includes(loop) ? [] : list.flatMap((ra) => ra.recorded.map((n): Stmt => ({ k: 'push', tape, value: v(n) })));
+    const pushes = kernel.body.includes(loop)
+      ? []
+      : list.flatMap((ra) => ra.recorded.map((n): Stmt => ({ k: 'push', tape, value: v(n) })));
     return [...list.flatMap((ra) => ra.decls), nestStmt, ...pushes];
   };
   /** Reverse sweep around a nest: pop what the forward sweep pushed; afterwards the initial values' adjoints. */
   const reductionsReversed = (loop: ForLoop, rev: Stmt[]): Stmt[] => {
     const list = reductionAdjoints.get(loop);
     if (!list) return rev;
-    const pops = kernel.body.includes(loop) ? [] : list.flatMap((ra) => ra.recorded).reverse().map((n): Stmt => ({ k: 'decl', name: n, mutable: false, init: { k: 'pop', tape } }));
+    const pops = kernel.body.includes(loop)
+      ? []
+      : list
+          .flatMap((ra) => ra.recorded)
+          .reverse()
+          .map((n): Stmt => ({ k: 'decl', name: n, mutable: false, init: { k: 'pop', tape } }));
     const after = list.map((ra): Stmt => {
       const sb = names.b(ra.red.name);
       return { k: 'assign', target: { k: 'var', name: sb }, op: '=', value: ra.initial(v(sb)) };
@@ -150,7 +194,9 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
 
   // ---------------- values already held by locals ----------------
   const assigned = new Set<string>();
-  forEachStmt(kernel.body, (s) => { if (s.k === 'assign') assigned.add(targetName(s.target)); });
+  forEachStmt(kernel.body, (s) => {
+    if (s.k === 'assign') assigned.add(targetName(s.target));
+  });
   /** Reads only names nothing assigns (parameters, constant locals, arrays the kernel never writes) and the nest's variables. */
   const unchanging = (e: Expr, nestVars: Set<string>): boolean => {
     let ok = true;
@@ -171,8 +217,18 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     if (scope.kind === 'top') return undefined;
     const nestVars = new Set(scope.nest.map((l) => l.v));
     const end = before ? scope.body.indexOf(before) : scope.body.length;
-    const held = scope.body.slice(0, end).filter((s): s is Stmt & { k: 'decl' } =>
-      s.k === 'decl' && !s.mutable && !scope.hoisted.has(s.name) && !plan.push.has(s) && (fused || plan.live.has(s)) && !assigned.has(s.name) && unchanging(s.init, nestVars));
+    const held = scope.body
+      .slice(0, end)
+      .filter(
+        (s): s is Stmt & { k: 'decl' } =>
+          s.k === 'decl' &&
+          !s.mutable &&
+          !scope.hoisted.has(s.name) &&
+          !plan.push.has(s) &&
+          (fused || plan.live.has(s)) &&
+          !assigned.has(s.name) &&
+          unchanging(s.init, nestVars),
+      );
     if (!held.length) return undefined;
     return (e: Expr): Expr | undefined => {
       const d = held.find((x) => sameExpr(x.init, e));
@@ -203,7 +259,11 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
       switch (s.k) {
         case 'decl':
           if (plan.push.has(s)) out.push({ k: 'push', tape, value: v(s.name) });
-          out.push(scope.hoisted.has(s.name) ? { k: 'assign', target: { k: 'var', name: s.name }, op: '=', value: s.init, loc: s.loc } : s);
+          out.push(
+            scope.hoisted.has(s.name)
+              ? { k: 'assign', target: { k: 'var', name: s.name }, op: '=', value: s.init, loc: s.loc }
+              : s,
+          );
           break;
         case 'assign':
           if (plan.push.has(s)) out.push({ k: 'push', tape, value: lvalueExpr(s.target) });
@@ -314,7 +374,9 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
           // locals that are cheaper to recompute than to tape, used by this iteration's reverse sweep
           const used = readsOfStmts(rb);
           const again = (plan.recompute.get(s) ?? []).filter((d) => d.k === 'decl' && used.has(d.name));
-          const recomputed: Stmt[] = again.map((d) => (d.k === 'decl' ? { k: 'assign', target: { k: 'var', name: d.name }, op: '=', value: d.init } : d));
+          const recomputed: Stmt[] = again.map((d) =>
+            d.k === 'decl' ? { k: 'assign', target: { k: 'var', name: d.name }, op: '=', value: d.init } : d,
+          );
           out.push({ ...s, reversed: true, body: [...recomputed, ...rb] });
           break;
         }
@@ -346,7 +408,10 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   const withStores = (loop: ForLoop): ForLoop => {
     const scope = plan.scopes.get(loop)!;
     if (!storedIn(scope.body).length && !reductionAdjoints.has(loop)) return loop;
-    const body = tracked(loop, scope.body).flatMap((s): Stmt[] => [s, ...(plan.store.get(s) ?? []).map((n): Stmt => ({ k: 'push', tape, value: v(n) }))]);
+    const body = tracked(loop, scope.body).flatMap((s): Stmt[] => [
+      s,
+      ...(plan.store.get(s) ?? []).map((n): Stmt => ({ k: 'push', tape, value: v(n) })),
+    ]);
     return rebuildNest(scope.nest, body, false);
   };
 
@@ -379,12 +444,23 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
       restored.set(s, assigns);
     }
     const fwd = forward(scope.body, scope, restored);
-    out.push(...scheduled(loop, rebuildNest(scope.nest, [...pops, ...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev], stored.length > 0)));
+    out.push(
+      ...scheduled(
+        loop,
+        rebuildNest(
+          scope.nest,
+          [...pops, ...hoistedDecls(scope), ...fwd, ...adjointDecls(scope), ...rev],
+          stored.length > 0,
+        ),
+      ),
+    );
     return out;
   };
 
   /** The nest's adjoint pass, for the schedule phase to apply the strategies of its reads. */
-  const scheduled = (loop: ForLoop, pass: ForLoop): Stmt[] => [{ k: 'nestAdjoint', loop, nest: plan.scopes.get(loop)!.nest, pass }];
+  const scheduled = (loop: ForLoop, pass: ForLoop): Stmt[] => [
+    { k: 'nestAdjoint', loop, nest: plan.scopes.get(loop)!.nest, pass },
+  ];
 
   /** The last nest, each iteration running its primal statements and then its reverse sweep. */
   const fusedNest = (loop: ForLoop): Stmt[] => scheduled(loop, fusedPass(loop));
@@ -393,7 +469,13 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     fusedScope = scope;
     // every statement runs: they produce the outputs
     const last = scope.body[scope.body.length - 1];
-    if (last && (last.k === 'decl' || (last.k === 'assign' && last.op === '=')) && isActiveTarget(last, activity) && !plan.push.has(last) && !accumulation(last)) {
+    if (
+      last &&
+      (last.k === 'decl' || (last.k === 'assign' && last.op === '=')) &&
+      isActiveTarget(last, activity) &&
+      !plan.push.has(last) &&
+      !accumulation(last)
+    ) {
       // The last statement's reverse comes right after it: it reuses the statement's temporaries.
       const L = new Linearizer(names, isActive, knownIn(scope, true, last));
       const r = L.run(rhsOf(last));
@@ -434,7 +516,8 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
   for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
   if (scalarParams.length) {
     // the keys are the contract's `<name>b`, whatever the local adjoint variables are called
-    const entry = (p: { name: string }) => (names.b(p.name) === `${p.name}b` ? names.b(p.name) : `${p.name}b: ${names.b(p.name)}`);
+    const entry = (p: { name: string }) =>
+      names.b(p.name) === `${p.name}b` ? names.b(p.name) : `${p.name}b: ${names.b(p.name)}`;
     body.push({ k: 'return', value: { k: 'raw', text: `{ ${scalarParams.map(entry).join(', ')} }` } });
   }
 
@@ -451,7 +534,9 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
     `Each active array p is followed by its adjoint pb: on entry the adjoint w.r.t. p's value at exit of ${kernel.name},`,
     `on return w.r.t. its value at entry (inputs accumulate, overwritten outputs are reset).`,
     kernel.returns === 'void' ? '' : `The last parameter is the adjoint of the returned value.`,
-    scalarParams.length ? `Returns the adjoints of the active scalars: { ${scalarParams.map((p) => `${p.name}b`).join(', ')} }.` : '',
+    scalarParams.length
+      ? `Returns the adjoints of the active scalars: { ${scalarParams.map((p) => `${p.name}b`).join(', ')} }.`
+      : '',
     `Runs the primal: on return the primal arrays hold ${kernel.name}'s outputs.`,
     ...describePlan(plan, fileName),
   ].filter(Boolean);
@@ -462,22 +547,29 @@ export function adjointFunction(kernel: Kernel, activity: Activity, plan: TapePl
 function describePlan(plan: TapePlan, fileName: string): string[] {
   const at = (s: Stmt) => ('loc' in s && s.loc ? `${fileName}:${s.loc.line}` : '?');
   const lines: string[] = [];
-  const saved = [...plan.push].map((s) => `${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} (${at(s)})`);
+  const saved = [...plan.push].map(
+    (s) => `${s.k === 'decl' ? s.name : s.k === 'assign' ? targetName(s.target) : '?'} (${at(s)})`,
+  );
   if (saved.length) lines.push(`Tape: saves overwritten values of ${saved.join(', ')}.`);
   if (plan.flag.size) lines.push(`Tape: saves the branch taken at ${[...plan.flag].map(at).join(', ')}.`);
-  for (const [loop, arrays] of plan.snapshot) lines.push(`Tape: saves ${arrays.join(', ')} whole before the parallel loop at ${at(loop)}.`);
+  for (const [loop, arrays] of plan.snapshot)
+    lines.push(`Tape: saves ${arrays.join(', ')} whole before the parallel loop at ${at(loop)}.`);
   for (const loop of plan.scopes.keys()) {
     if (loop === 'top') continue;
-    lines.push(loop === plan.fused
-      ? `The parallel loop at ${at(loop)} runs each iteration's forward and reverse sweep together (nothing recomputed).`
-      : `Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`);
+    lines.push(
+      loop === plan.fused
+        ? `The parallel loop at ${at(loop)} runs each iteration's forward and reverse sweep together (nothing recomputed).`
+        : `Recomputes: the parallel loop at ${at(loop)} recomputes each iteration's values in its reverse sweep.`,
+    );
   }
   for (const [loop, vars] of plan.store) {
     lines.push(`Tape: saves ${vars.join(', ')} after the loop at ${at(loop)} instead of recomputing it.`);
   }
   for (const [loop, decls] of plan.recompute) {
     const names = decls.map((d) => (d.k === 'decl' ? d.name : '?'));
-    lines.push(`Recomputes: ${names.join(', ')} in each reversed iteration of the loop at ${at(loop)} (cheaper than the tape).`);
+    lines.push(
+      `Recomputes: ${names.join(', ')} in each reversed iteration of the loop at ${at(loop)} (cheaper than the tape).`,
+    );
   }
   if (!plan.usesTape) lines.push('Tape: none (no value the reverse sweep needs is overwritten).');
   return lines;

@@ -19,7 +19,17 @@ import { writtenArrays } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
 import { printExpr, forHeader } from '../ir/print.js';
 import { adjointName } from '../naming.js';
-import { addTo, callArgs, iterationValue, line, nest, scaleOf, times, tripCount, type LayerContext } from './layer-common.js';
+import {
+  addTo,
+  callArgs,
+  iterationValue,
+  line,
+  nest,
+  scaleOf,
+  times,
+  tripCount,
+  type LayerContext,
+} from './layer-common.js';
 
 export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<string> } {
   const { layer, names } = ctx;
@@ -47,7 +57,8 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
   body.push(line('// reverse sweep'));
   body.push(...A.reverse(layer.body, A.stack, retb));
   for (const a of outputs) body.push(line(`${a}.set(${names.saved(a)});`));
-  if (results.length) body.push(line(`return { ${results.map((r) => (r.key === r.name ? r.key : `${r.key}: ${r.name}`)).join(', ')} };`));
+  if (results.length)
+    body.push(line(`return { ${results.map((r) => (r.key === r.name ? r.key : `${r.key}: ${r.name}`)).join(', ')} };`));
   return {
     name: adjointName(layer.name),
     params,
@@ -140,14 +151,23 @@ class Adjoint {
       case 'scratch': {
         const alloc = line(`${s.name} = new ${s.type}(${printExpr(s.length)});`, s);
         if (this.v(s.name).inLoop) return [line(`${stack}.push(${s.name});`, s), alloc];
-        return [alloc, ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s)] : [])];
+        return [
+          alloc,
+          ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s)] : []),
+        ];
       }
       case 'alias':
-        return [line(`${s.name} = ${s.of};`, s), ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = ${this.b(s.of)};`, s)] : [])];
+        return [
+          line(`${s.name} = ${s.of};`, s),
+          ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = ${this.b(s.of)};`, s)] : []),
+        ];
       case 'value':
         return [line(`const ${s.name} = ${printExpr(s.init)};`, s)];
       case 'float':
-        return [...(this.v(s.name).inLoop ? [line(`${stack}.push(${s.name});`, s)] : []), line(`${s.name} = ${printExpr(s.init)};`, s)];
+        return [
+          ...(this.v(s.name).inLoop ? [line(`${stack}.push(${s.name});`, s)] : []),
+          line(`${s.name} = ${printExpr(s.init)};`, s),
+        ];
       case 'copy':
         return [line(`${stack}.save(${s.dst});`, s), line(`${s.dst}.set(${s.src});`, s)];
       case 'fill':
@@ -156,9 +176,14 @@ class Adjoint {
         return this.swap(s);
       case 'loop':
         if (s.checkpoint) return this.checkpointForward(s, stack);
-        return [line(`// from ${this.ctx.fileName}:${s.loc.line}`, s), nest(forHeader(s.header), this.forward(s.body, stack), undefined, s)];
+        return [
+          line(`// from ${this.ctx.fileName}:${s.loc.line}`, s),
+          nest(forHeader(s.header), this.forward(s.body, stack), undefined, s),
+        ];
       case 'if':
-        return [{ k: 'if', cond: s.cond, then: this.forward(s.then, stack), else: this.forward(s.else, stack), loc: s.loc }];
+        return [
+          { k: 'if', cond: s.cond, then: this.forward(s.then, stack), else: this.forward(s.else, stack), loc: s.loc },
+        ];
       case 'return':
         return [];
     }
@@ -167,7 +192,11 @@ class Adjoint {
   /** `dst` from the copy on top of the stack (the copy then goes back to the pool). */
   private restoreSaved(dst: string, stack: string, s: LStmt): Stmt[] {
     const t = this.ctx.names.temp('in');
-    return [line(`const ${t} = ${stack}.pop() as ${this.v(dst).type};`, s), line(`${dst}.set(${t});`, s), line(`${stack}.release(${t});`, s)];
+    return [
+      line(`const ${t} = ${stack}.pop() as ${this.v(dst).type};`, s),
+      line(`${dst}.set(${t});`, s),
+      line(`${stack}.release(${t});`, s),
+    ];
   }
 
   private primalCall(s: Extract<LStmt, { k: 'call' }>): Stmt {
@@ -197,7 +226,8 @@ class Adjoint {
     const out: Stmt[] = [];
     for (const s of body) {
       if (s.k === 'value') out.push(line(`const ${s.name} = ${printExpr(s.init)};`, s));
-      if (s.k === 'scratch' && this.v(s.name).partner) out.push(line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s));
+      if (s.k === 'scratch' && this.v(s.name).partner)
+        out.push(line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s));
     }
     return out;
   }
@@ -212,7 +242,9 @@ class Adjoint {
       case 'value':
         return [];
       case 'float':
-        return this.v(s.name).inLoop ? [line(`${s.name} = ${stack}.pop() as number;`, s), line(`${this.b(s.name)} = 0;`, s)] : [];
+        return this.v(s.name).inLoop
+          ? [line(`${s.name} = ${stack}.pop() as number;`, s), line(`${this.b(s.name)} = 0;`, s)]
+          : [];
       case 'copy': {
         const out = this.restoreSaved(s.dst, stack, s);
         if (this.v(s.dst).partner) {
@@ -228,20 +260,36 @@ class Adjoint {
         return out;
       }
       case 'fill':
-        return [...this.restoreSaved(s.dst, stack, s), ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : [])];
+        return [
+          ...this.restoreSaved(s.dst, stack, s),
+          ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : []),
+        ];
       case 'swap':
         return this.swap(s);
       case 'loop':
         if (s.checkpoint) return [line(`${this.checkpointName(s)}.reverse();`, s)];
         return [
           line(`// from ${this.ctx.fileName}:${s.loc.line}, reversed`, s),
-          nest(forHeader({ ...s.header, reversed: true }), [...this.bodyStart(s.body), ...this.reverse(s.body, stack)], undefined, s),
+          nest(
+            forHeader({ ...s.header, reversed: true }),
+            [...this.bodyStart(s.body), ...this.reverse(s.body, stack)],
+            undefined,
+            s,
+          ),
         ];
       case 'return':
         return s.value && retb ? [line(`${this.b(s.value)} += ${retb};`, s)] : [];
       case 'if':
         // the same branch as the forward sweep took (its condition reads inactive values only)
-        return [{ k: 'if', cond: s.cond, then: [...this.bodyStart(s.then), ...this.reverse(s.then, stack)], else: [...this.bodyStart(s.else), ...this.reverse(s.else, stack)], loc: s.loc }];
+        return [
+          {
+            k: 'if',
+            cond: s.cond,
+            then: [...this.bodyStart(s.then), ...this.reverse(s.then, stack)],
+            else: [...this.bodyStart(s.else), ...this.reverse(s.else, stack)],
+            loc: s.loc,
+          },
+        ];
     }
   }
 
@@ -252,12 +300,16 @@ class Adjoint {
     if (s.result) out.push(line(`${s.result.name} = ${stack}.pop() as number;`, s));
     const plan = this.plans.get(s)!;
     const saved = new Map(plan.save.map((w) => [w, names.temp('in')]));
-    for (const w of [...plan.save].reverse()) out.push(line(`const ${saved.get(w)} = ${stack}.pop() as ${this.v(w).type};`, s));
+    for (const w of [...plan.save].reverse())
+      out.push(line(`const ${saved.get(w)} = ${stack}.pop() as ${this.v(w).type};`, s));
     const restore = (arrays: string[]) => arrays.map((w) => line(`${w}.set(${saved.get(w)});`, s));
     out.push(...restore(plan.before));
     const args = callArgs(this.ctx, callee, s.args, 'b');
     // the seed of the callee's value: the result's adjoint, times the scale (host numbers)
-    if (callee.returns !== 'void') args.push(s.result ? (s.result.scale ? times(s.result.scale, this.b(s.result.name)) : this.b(s.result.name)) : '0');
+    if (callee.returns !== 'void')
+      args.push(
+        s.result ? (s.result.scale ? times(s.result.scale, this.b(s.result.name)) : this.b(s.result.name)) : '0',
+      );
     // the scalar adjoints K_b returns, added to the arguments' adjoints
     const scalarResults = callee.params.flatMap((p, i) => {
       const a = s.args[i];
@@ -321,22 +373,33 @@ class Adjoint {
     const t = s.header.v;
     const at = line(`const ${t} = ${iterationValue(s.header, step)};`, s);
     const local = names.temp('saved');
-    const bytes = [...arrays.map((a) => `${a.name}.byteLength`), ...(floats.length ? [String(8 * floats.length)] : [])].join(' + ') || '0';
+    const bytes =
+      [...arrays.map((a) => `${a.name}.byteLength`), ...(floats.length ? [String(8 * floats.length)] : [])].join(
+        ' + ',
+      ) || '0';
     const site = `{ layer: ${JSON.stringify(layer.name)}, line: ${s.loc.line}${s.checkpoint!.slots ? `, slots: ${s.checkpoint!.slots}` : ''} }`;
     const ops = [
       nest(`save: (${slot}: number) =>`, save, ',', s),
       nest(`restore: (${slot}: number) =>`, restore, ',', s),
       nest(`forward: (${step}: number) =>`, [at, ...this.primal(s.body)], ',', s),
-      nest(`reverse: (${step}: number) =>`, [
-        at,
-        line(`const ${local} = new SaveStack();`, s),
-        nest('', this.forward(s.body, local), undefined, s),
-        nest('', [...this.bodyStart(s.body), ...this.reverse(s.body, local)], undefined, s),
-      ], ',', s),
+      nest(
+        `reverse: (${step}: number) =>`,
+        [
+          at,
+          line(`const ${local} = new SaveStack();`, s),
+          nest('', this.forward(s.body, local), undefined, s),
+          nest('', [...this.bodyStart(s.body), ...this.reverse(s.body, local)], undefined, s),
+        ],
+        ',',
+        s,
+      ),
       nest(`free: (${slot}: number) =>`, [...free, line(`${slots}[${slot}] = [];`, s)], ',', s),
     ];
     const out: Stmt[] = [
-      line(`// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`, s),
+      line(
+        `// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`,
+        s,
+      ),
       line(`const ${slots}: unknown[][] = [];`, s),
     ];
     let costs = '';
@@ -349,7 +412,12 @@ class Adjoint {
       out.push(line(`  return ${printExpr(s.checkpoint!.cost)};`, s), line('});', s));
     }
     out.push(
-      nest(`const ${loop} = checkpointLoop(${site}, ${costs ? `${costs}.length` : tripCount(s.header)}, ${bytes},`, ops, costs ? `, ${costs});` : ');', s),
+      nest(
+        `const ${loop} = checkpointLoop(${site}, ${costs ? `${costs}.length` : tripCount(s.header)}, ${bytes},`,
+        ops,
+        costs ? `, ${costs});` : ');',
+        s,
+      ),
       line(`${loop}.forward();`, s),
     );
     if (this.nested(s)) {
@@ -366,7 +434,8 @@ class Adjoint {
     const find = (body: LStmt[], nested: boolean): boolean | undefined => {
       for (const x of body) {
         if (x === target) return nested;
-        const inner = x.k === 'loop' ? find(x.body, true) : x.k === 'if' ? find(x.then, true) ?? find(x.else, true) : undefined;
+        const inner =
+          x.k === 'loop' ? find(x.body, true) : x.k === 'if' ? (find(x.then, true) ?? find(x.else, true)) : undefined;
         if (inner !== undefined) return inner;
       }
       return undefined;
@@ -398,7 +467,9 @@ class Adjoint {
         case 'loop':
           return [nest(forHeader(s.header), this.primal(s.body, alone), undefined, s)];
         case 'if':
-          return [{ k: 'if', cond: s.cond, then: this.primal(s.then, alone), else: this.primal(s.else, alone), loc: s.loc }];
+          return [
+            { k: 'if', cond: s.cond, then: this.primal(s.then, alone), else: this.primal(s.else, alone), loc: s.loc },
+          ];
         case 'alias':
           return alone ? [line(`${s.name} = ${s.of};`, s)] : [];
         case 'return':

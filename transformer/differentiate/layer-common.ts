@@ -9,10 +9,27 @@ import { printExpr } from '../ir/print.js';
 import { Names } from '../naming.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
-export const LAYER_RUNTIME = ['SaveStack', 'checkpointLoop', 'copyInto', 'releaseCopy', 'accumulate', 'add', 'scaled', 'Float32Array', 'Int32Array', 'Uint32Array'] as const;
+export const LAYER_RUNTIME = [
+  'SaveStack',
+  'checkpointLoop',
+  'copyInto',
+  'releaseCopy',
+  'accumulate',
+  'add',
+  'scaled',
+  'Float32Array',
+  'Int32Array',
+  'Uint32Array',
+] as const;
 
 export const line = (text: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'line', text, loc: s?.loc });
-export const nest = (head: string, body: Stmt[], tail?: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'nest', head, body, tail, loc: s?.loc });
+export const nest = (head: string, body: Stmt[], tail?: string, s?: { loc?: LStmt['loc'] }): Stmt => ({
+  k: 'nest',
+  head,
+  body,
+  tail,
+  loc: s?.loc,
+});
 
 export interface LayerContext {
   layer: Layer;
@@ -32,8 +49,15 @@ export interface LayerContext {
  */
 export function layerContext(layer: Layer, file: KernelFile, fileName: string, gpu = false): LayerContext {
   const taken = new Set<string>(['Math', 'Tape', ...LAYER_RUNTIME, ...layer.vars.keys()]);
-  for (const f of [...file.kernels, ...file.layers]) for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) taken.add(n);
-  return { layer, callees: file.callees, names: new Names(taken), fileName: layer.origin ?? fileName, ...(gpu ? { gpu } : {}) };
+  for (const f of [...file.kernels, ...file.layers])
+    for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) taken.add(n);
+  return {
+    layer,
+    callees: file.callees,
+    names: new Names(taken),
+    fileName: layer.origin ?? fileName,
+    ...(gpu ? { gpu } : {}),
+  };
 }
 
 /** A call's value `v` times the statement's `scale` (on the GPU, `scaled(c, v)`: the value is on the device). */
@@ -42,13 +66,15 @@ export const scaleOf = (ctx: LayerContext, scale: Expr | undefined, v: string): 
 
 /** `scale · v` as the source wrote it: `v / d` for a scale 1 / d, `-v` for -1. */
 export function times(scale: Expr, v: string): string {
-  if (scale.k === 'binary' && scale.op === '/' && scale.l.k === 'num' && scale.l.value === 1) return `${v} / ${printExpr(scale.r, 13)}`;
+  if (scale.k === 'binary' && scale.op === '/' && scale.l.k === 'num' && scale.l.value === 1)
+    return `${v} / ${printExpr(scale.r, 13)}`;
   if (scale.k === 'num' && scale.value === -1) return `-${v}`;
   return `${printExpr(scale, 12)} * ${v}`;
 }
 
 /** `x += y` for a float that may be a call's value (on the GPU, `x = add(x, y)`). */
-export const addTo = (ctx: LayerContext, x: string, y: string): string => (ctx.gpu ? `${x} = add(${x}, ${y});` : `${x} += ${y};`);
+export const addTo = (ctx: LayerContext, x: string, y: string): string =>
+  ctx.gpu ? `${x} = add(${x}, ${y});` : `${x} += ${y};`;
 
 /** A zero partner for an array without one (an inactive array passed to an active parameter). */
 const zeros = (ctx: LayerContext, array: string) => `new ${ctx.layer.vars.get(array)!.type}(${array}.length)`;
@@ -80,7 +106,13 @@ export function tripCount(h: ForLoop): string {
   const hi = printExpr(h.bound, 11);
   const span = h.step > 0 ? `${hi} - ${lo}` : `${lo} - ${hi}`;
   const strict = h.cmp === '<' || h.cmp === '>';
-  const n = strict ? (st === 1 ? `${span}` : `Math.floor((${span} + ${st - 1}) / ${st})`) : st === 1 ? `${span} + 1` : `Math.floor((${span}) / ${st}) + 1`;
+  const n = strict
+    ? st === 1
+      ? `${span}`
+      : `Math.floor((${span} + ${st - 1}) / ${st})`
+    : st === 1
+      ? `${span} + 1`
+      : `Math.floor((${span}) / ${st}) + 1`;
   return `Math.max(0, ${n})`;
 }
 

@@ -23,7 +23,7 @@ export function layerTangent(ctx: LayerContext): FunctionIR {
     returnType: float ? `[${layer.returns}, ${layer.returns}]` : 'void',
     comment: [
       `Tangent of layer ${layer.name}: the callees' _d in order, a d partner beside each array and float local.`,
-      float ? 'Returns [value, tangent of the value].' : 'Leaves the primal arrays holding the layer\'s outputs.',
+      float ? 'Returns [value, tangent of the value].' : "Leaves the primal arrays holding the layer's outputs.",
     ],
     body: stmts(ctx, layer.body),
   };
@@ -47,7 +47,18 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
     if (op === '=' && !scale) return [line(`[${x}, ${d(ctx, x)}] = ${call};`, s)];
     const [v, vd] = [ctx.names.temp('v'), ctx.names.temp('v')];
     const put = (target: string, value: string) => (op === '=' ? `${target} = ${value};` : addTo(ctx, target, value));
-    return [nest('', [line(`const [${v}, ${vd}] = ${call};`, s), line(put(x, scaleOf(ctx, scale, v)), s), line(put(d(ctx, x), scaleOf(ctx, scale, vd)), s)], undefined, s)];
+    return [
+      nest(
+        '',
+        [
+          line(`const [${v}, ${vd}] = ${call};`, s),
+          line(put(x, scaleOf(ctx, scale, v)), s),
+          line(put(d(ctx, x), scaleOf(ctx, scale, vd)), s),
+        ],
+        undefined,
+        s,
+      ),
+    ];
   },
   scratch(ctx, s) {
     // swapped arrays are declared with their plain type (a new array's type is narrower than a parameter's)
@@ -67,7 +78,13 @@ const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
   float: (ctx, s) => [line(`let ${s.name} = ${printExpr(s.init)};`, s), line(`let ${d(ctx, s.name)} = 0;`, s)],
   copy(ctx, s) {
     const out = [line(`${s.dst}.set(${s.src});`, s)];
-    if (has(ctx, s.dst)) out.push(line(has(ctx, s.src) ? `${d(ctx, s.dst)}.set(${d(ctx, s.src)});` : `${d(ctx, s.dst)}.fill(0, 0, ${s.src}.length);`, s));
+    if (has(ctx, s.dst))
+      out.push(
+        line(
+          has(ctx, s.src) ? `${d(ctx, s.dst)}.set(${d(ctx, s.src)});` : `${d(ctx, s.dst)}.fill(0, 0, ${s.src}.length);`,
+          s,
+        ),
+      );
     return out;
   },
   fill(ctx, s) {

@@ -5,7 +5,22 @@
  * `Lin` applied to the `d` partners; the adjoint emitter prints its transpose onto the `b` partners.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { add, mul, cond, num, v, idx, isNum, isTrivial, readsOf, walkExpr, sameExpr, substitute, ZERO, ONE } from '../ir/build.js';
+import {
+  add,
+  mul,
+  cond,
+  num,
+  v,
+  idx,
+  isNum,
+  isTrivial,
+  readsOf,
+  walkExpr,
+  sameExpr,
+  substitute,
+  ZERO,
+  ONE,
+} from '../ir/build.js';
 import { ruleFor, type AnyRule } from './rules.js';
 import { isOp } from '../ir/ops.js';
 import { diffReads } from '../analysis/activity.js';
@@ -37,7 +52,9 @@ function asTerm(l: Lin): { c: Expr; leaf: Leaf } | undefined {
   return undefined;
 }
 const sameLeaf = (a: Leaf, b: Leaf): boolean =>
-  a.k === 'var' ? b.k === 'var' && a.name === b.name : b.k === 'index' && a.array === b.array && sameExpr(a.index, b.index);
+  a.k === 'var'
+    ? b.k === 'var' && a.name === b.name
+    : b.k === 'index' && a.array === b.array && sameExpr(a.index, b.index);
 
 function sum(a: Lin | null, b: Lin | null): Lin | null {
   if (!a) return b;
@@ -51,19 +68,27 @@ function sum(a: Lin | null, b: Lin | null): Lin | null {
 
 const mentions = (e: Expr, hole: Expr): boolean => {
   let found = false;
-  walkExpr(e, (x) => { if (x.k === 'var' && hole.k === 'var' && x.name === hole.name) found = true; });
+  walkExpr(e, (x) => {
+    if (x.k === 'var' && hole.k === 'var' && x.name === hole.name) found = true;
+  });
   return found;
 };
 
 /** Rough evaluation cost: expressions above 3 are computed once into a temporary when reused. */
 function cost(e: Expr): number {
   switch (e.k) {
-    case 'call': return 8 + e.args.reduce((c, a) => c + cost(a), 0);
-    case 'index': return 1; // integer index arithmetic is cheap
-    case 'unary': return 1 + cost(e.e);
-    case 'binary': return 1 + cost(e.l) + cost(e.r);
-    case 'cond': return 1 + cost(e.c) + cost(e.t) + cost(e.f);
-    default: return 0;
+    case 'call':
+      return 8 + e.args.reduce((c, a) => c + cost(a), 0);
+    case 'index':
+      return 1; // integer index arithmetic is cheap
+    case 'unary':
+      return 1 + cost(e.e);
+    case 'binary':
+      return 1 + cost(e.l) + cost(e.r);
+    case 'cond':
+      return 1 + cost(e.c) + cost(e.t) + cost(e.f);
+    default:
+      return 0;
   }
 }
 
@@ -75,7 +100,11 @@ export class Linearizer {
    * `known`: a local in scope that already holds the value of an expression (`r` for
    * `Math.sqrt(r2)` after `const r = Math.sqrt(r2)`), used instead of computing it again.
    */
-  constructor(private readonly names: Names, private readonly isActive: (name: string) => boolean, private readonly known?: (e: Expr) => Expr | undefined) {}
+  constructor(
+    private readonly names: Names,
+    private readonly isActive: (name: string) => boolean,
+    private readonly known?: (e: Expr) => Expr | undefined,
+  ) {}
 
   private bind(e: Expr, force = false): Expr {
     if (isTrivial(e)) return e;
@@ -95,8 +124,10 @@ export class Linearizer {
   run(e: Expr): Linearized {
     if (!this.carries(e)) return { value: e, lin: null };
     switch (e.k) {
-      case 'var': return { value: e, lin: { k: 'leaf', leaf: { k: 'var', name: e.name } } };
-      case 'index': return { value: e, lin: { k: 'leaf', leaf: { k: 'index', array: e.array, index: e.index } } };
+      case 'var':
+        return { value: e, lin: { k: 'leaf', leaf: { k: 'var', name: e.name } } };
+      case 'index':
+        return { value: e, lin: { k: 'leaf', leaf: { k: 'index', array: e.array, index: e.index } } };
       case 'unary': {
         const x = this.run(e.e);
         if (e.op === '+') return x;
@@ -136,13 +167,14 @@ export class Linearizer {
     const values = args.map((a, i) => (used(argHoles[i]) ? this.bind(a.value) : a.value));
     let value = rebuild(values);
     if (used(resultHole)) value = this.bind(value, true);
-    const fill = (e: Expr) => substitute(e, (x) => {
-      if (x.k !== 'var' || !x.name.startsWith(HOLE)) return undefined;
-      if (x.name === `${HOLE}r`) return value;
-      const arg = values[Number(x.name.slice(HOLE.length))];
-      // a negative literal (`x ** -1`) as a number, so that the partial folds (`-1 - 1` is -2)
-      return arg.k === 'unary' && arg.op === '-' && arg.e.k === 'num' ? num(-arg.e.value) : arg;
-    });
+    const fill = (e: Expr) =>
+      substitute(e, (x) => {
+        if (x.k !== 'var' || !x.name.startsWith(HOLE)) return undefined;
+        if (x.name === `${HOLE}r`) return value;
+        const arg = values[Number(x.name.slice(HOLE.length))];
+        // a negative literal (`x ** -1`) as a number, so that the partial folds (`-1 - 1` is -2)
+        return arg.k === 'unary' && arg.op === '-' && arg.e.k === 'num' ? num(-arg.e.value) : arg;
+      });
     let lin: Lin | null = null;
     args.forEach((a, i) => {
       const p = partials[i];
@@ -150,16 +182,18 @@ export class Linearizer {
     });
     return { value, lin };
   }
-
 }
 
 /** Tangent of a linear map: leaves replaced by their `d` partners. */
 export function tangentOf(lin: Lin | null, names: Names): Expr {
   if (!lin) return ZERO;
   switch (lin.k) {
-    case 'leaf': return lin.leaf.k === 'var' ? v(names.d(lin.leaf.name)) : idx(names.d(lin.leaf.array), lin.leaf.index);
-    case 'scale': return mul(lin.c, tangentOf(lin.x, names));
-    case 'sum': return add(tangentOf(lin.a, names), tangentOf(lin.b, names));
+    case 'leaf':
+      return lin.leaf.k === 'var' ? v(names.d(lin.leaf.name)) : idx(names.d(lin.leaf.array), lin.leaf.index);
+    case 'scale':
+      return mul(lin.c, tangentOf(lin.x, names));
+    case 'sum':
+      return add(tangentOf(lin.a, names), tangentOf(lin.b, names));
     case 'select': {
       const t = tangentOf(lin.t, names);
       const f = tangentOf(lin.f, names);
@@ -183,10 +217,14 @@ export function collectTerms(lin: Lin | null): Lin | null {
       if (t) t.c = add(t.c, c);
       else terms.push({ leaf: l.leaf, c });
     } else if (l.k === 'scale') visit(l.x, mul(c, l.c));
-    else if (l.k === 'sum') { visit(l.a, c); visit(l.b, c); } else flat = false;
+    else if (l.k === 'sum') {
+      visit(l.a, c);
+      visit(l.b, c);
+    } else flat = false;
   };
   visit(lin, ONE);
-  const leaves = (l: Lin): number => (l.k === 'leaf' ? 1 : l.k === 'scale' ? leaves(l.x) : l.k === 'sum' ? leaves(l.a) + leaves(l.b) : 0);
+  const leaves = (l: Lin): number =>
+    l.k === 'leaf' ? 1 : l.k === 'scale' ? leaves(l.x) : l.k === 'sum' ? leaves(l.a) + leaves(l.b) : 0;
   if (!flat || terms.length === leaves(lin)) return lin;
   return terms.reduce<Lin | null>((acc, t) => sum(acc, scale(t.c, { k: 'leaf', leaf: t.leaf })), null);
 }
@@ -202,9 +240,10 @@ export function transposeOf(lin: Lin | null, seed: Expr, names: Names, out: Stmt
   };
   switch (lin.k) {
     case 'leaf': {
-      const target = lin.leaf.k === 'var'
-        ? { k: 'var' as const, name: names.b(lin.leaf.name) }
-        : { k: 'index' as const, array: names.b(lin.leaf.array), index: lin.leaf.index };
+      const target =
+        lin.leaf.k === 'var'
+          ? { k: 'var' as const, name: names.b(lin.leaf.name) }
+          : { k: 'index' as const, array: names.b(lin.leaf.array), index: lin.leaf.index };
       if (seed.k === 'unary' && seed.op === '-') out.push({ k: 'assign', target, op: '-=', value: seed.e });
       else out.push({ k: 'assign', target, op: '+=', value: seed });
       return;
@@ -233,18 +272,33 @@ export function transposeOf(lin: Lin | null, seed: Expr, names: Names, out: Stmt
 /** Names the linear map (coefficients, conditions, leaf indices) and its temporaries read. */
 export function linReads(lin: Lin | null, pre: Stmt[], out: Set<string> = new Set()): Set<string> {
   const temps = new Set<string>();
-  for (const s of pre) if (s.k === 'decl') { readsOf(s.init, out); temps.add(s.name); }
+  for (const s of pre)
+    if (s.k === 'decl') {
+      readsOf(s.init, out);
+      temps.add(s.name);
+    }
   const visit = (l: Lin | null): void => {
     if (!l) return;
     switch (l.k) {
-      case 'leaf': if (l.leaf.k === 'index') readsOf(l.leaf.index, out); break;
-      case 'scale': readsOf(l.c, out); visit(l.x); break;
-      case 'sum': visit(l.a); visit(l.b); break;
-      case 'select': readsOf(l.c, out); visit(l.t); visit(l.f); break;
+      case 'leaf':
+        if (l.leaf.k === 'index') readsOf(l.leaf.index, out);
+        break;
+      case 'scale':
+        readsOf(l.c, out);
+        visit(l.x);
+        break;
+      case 'sum':
+        visit(l.a);
+        visit(l.b);
+        break;
+      case 'select':
+        readsOf(l.c, out);
+        visit(l.t);
+        visit(l.f);
+        break;
     }
   };
   visit(lin);
   for (const t of temps) out.delete(t);
   return out;
 }
-

@@ -16,7 +16,10 @@ import { targetName } from '../ir/walk.js';
 export function rhsOf(s: Stmt & { k: 'decl' | 'assign' }): Expr {
   if (s.k === 'decl') return s.init;
   if (s.op === '=') return s.value;
-  const target: Expr = s.target.k === 'var' ? { k: 'var', name: s.target.name } : { k: 'index', array: s.target.array, index: s.target.index };
+  const target: Expr =
+    s.target.k === 'var'
+      ? { k: 'var', name: s.target.name }
+      : { k: 'index', array: s.target.array, index: s.target.index };
   return bin(s.op[0] as '+' | '-' | '*' | '/', target, s.value);
 }
 
@@ -47,7 +50,11 @@ export type { Needs };
  * `reductions`: the updates of `*`, `max` and `min` reductions of parallel loops (ir/reduction.ts),
  * whose reverse reads the contribution's partials (and, for `*`, its value), never the reduced scalar.
  */
-export function makeNeeds(activity: Activity, userNames: Iterable<string>, reductions: ReadonlyMap<Stmt, { op: string; updates: Stmt[] }> = new Map()): Needs {
+export function makeNeeds(
+  activity: Activity,
+  userNames: Iterable<string>,
+  reductions: ReadonlyMap<Stmt, { op: string; updates: Stmt[] }> = new Map(),
+): Needs {
   const memo = new WeakMap<Stmt, Set<string>>();
   const scratch = new Names(userNames);
   const ofExpr = (e: Expr, out: Set<string>) => {

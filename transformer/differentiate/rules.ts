@@ -56,7 +56,11 @@ export interface AnyRule {
 const sq = (e: Expr): Expr => mul(e, e);
 type Suffix<F> = F extends `Math.${infer Name}` ? Name : never;
 const M = (fn: Suffix<MathFunction>, ...a: Expr[]): Expr => call(`Math.${fn}`, ...a);
-const unary = (partial: (x: Expr, r: Expr) => Expr, wgsl: (x: string) => string, uses: { args?: boolean; result?: boolean }): SmoothRule<1> => ({
+const unary = (
+  partial: (x: Expr, r: Expr) => Expr,
+  wgsl: (x: string) => string,
+  uses: { args?: boolean; result?: boolean },
+): SmoothRule<1> => ({
   partials: ([x], r) => [partial(x, r)],
   usesArgs: uses.args,
   usesResult: uses.result,
@@ -72,30 +76,111 @@ export const RULES: { [Op in OpName]: Rule<Op> } = {
   '+': { partials: () => [ONE, ONE], wgsl: ([a, b]) => `(${a} + ${b})` },
   '-': { partials: () => [ONE, num(-1)], wgsl: ([a, b]) => `(${a} - ${b})` },
   '*': { partials: ([a, b]) => [b, a], usesArgs: true, wgsl: ([a, b]) => `(${a} * ${b})` },
-  '/': { partials: ([, b], r) => [div(ONE, b), neg(div(r, b))], usesArgs: true, usesResult: true, wgsl: ([a, b]) => `(${a} / ${b})` },
+  '/': {
+    partials: ([, b], r) => [div(ONE, b), neg(div(r, b))],
+    usesArgs: true,
+    usesResult: true,
+    wgsl: ([a, b]) => `(${a} / ${b})`,
+  },
   neg: { partials: () => [num(-1)], wgsl: ([a]) => `(-${a})` },
   '%': { wgsl: ([a, b]) => `(${a} % ${b})` },
 
   // ---- Math ----
-  'Math.sin': unary((x) => M('cos', x), (x) => `sin(${x})`, { args: true }),
-  'Math.cos': unary((x) => neg(M('sin', x)), (x) => `cos(${x})`, { args: true }),
-  'Math.tan': unary((_x, r) => add(ONE, sq(r)), (x) => `tan(${x})`, { result: true }),
-  'Math.asin': unary((x) => div(ONE, M('sqrt', sub(ONE, sq(x)))), (x) => `asin(${x})`, { args: true }),
-  'Math.acos': unary((x) => neg(div(ONE, M('sqrt', sub(ONE, sq(x))))), (x) => `acos(${x})`, { args: true }),
-  'Math.atan': unary((x) => div(ONE, add(ONE, sq(x))), (x) => `atan(${x})`, { args: true }),
-  'Math.sinh': unary((x) => M('cosh', x), (x) => `sinh(${x})`, { args: true }),
-  'Math.cosh': unary((x) => M('sinh', x), (x) => `cosh(${x})`, { args: true }),
-  'Math.tanh': unary((_x, r) => sub(ONE, sq(r)), (x) => `tanh(${x})`, { result: true }),
-  'Math.exp': unary((_x, r) => r, (x) => `exp(${x})`, { result: true }),
-  'Math.expm1': unary((_x, r) => add(r, ONE), (x) => `(exp(${x}) - 1.0)`, { result: true }),
-  'Math.log': unary((x) => div(ONE, x), (x) => `log(${x})`, { args: true }),
-  'Math.log1p': unary((x) => div(ONE, add(ONE, x)), (x) => `log(1.0 + ${x})`, { args: true }),
-  'Math.log2': unary((x) => div(ONE, mul(x, { k: 'num', value: Math.LN2, text: 'Math.LN2' })), (x) => `log2(${x})`, { args: true }),
-  'Math.log10': unary((x) => div(ONE, mul(x, { k: 'num', value: Math.LN10, text: 'Math.LN10' })), (x) => `(log(${x}) * 0.4342944819032518)`, { args: true }),
-  'Math.sqrt': unary((_x, r) => div(num(0.5), r), (x) => `sqrt(${x})`, { result: true }),
-  'Math.cbrt': unary((_x, r) => div(ONE, mul(num(3), sq(r))), (x) => `(sign(${x}) * pow(abs(${x}), 1.0 / 3.0))`, { result: true }),
-  'Math.abs': unary((x) => M('sign', x), (x) => `abs(${x})`, { args: true }),
-  'Math.fround': unary(() => ONE, (x) => `${x}`, {}),
+  'Math.sin': unary(
+    (x) => M('cos', x),
+    (x) => `sin(${x})`,
+    { args: true },
+  ),
+  'Math.cos': unary(
+    (x) => neg(M('sin', x)),
+    (x) => `cos(${x})`,
+    { args: true },
+  ),
+  'Math.tan': unary(
+    (_x, r) => add(ONE, sq(r)),
+    (x) => `tan(${x})`,
+    { result: true },
+  ),
+  'Math.asin': unary(
+    (x) => div(ONE, M('sqrt', sub(ONE, sq(x)))),
+    (x) => `asin(${x})`,
+    { args: true },
+  ),
+  'Math.acos': unary(
+    (x) => neg(div(ONE, M('sqrt', sub(ONE, sq(x))))),
+    (x) => `acos(${x})`,
+    { args: true },
+  ),
+  'Math.atan': unary(
+    (x) => div(ONE, add(ONE, sq(x))),
+    (x) => `atan(${x})`,
+    { args: true },
+  ),
+  'Math.sinh': unary(
+    (x) => M('cosh', x),
+    (x) => `sinh(${x})`,
+    { args: true },
+  ),
+  'Math.cosh': unary(
+    (x) => M('sinh', x),
+    (x) => `cosh(${x})`,
+    { args: true },
+  ),
+  'Math.tanh': unary(
+    (_x, r) => sub(ONE, sq(r)),
+    (x) => `tanh(${x})`,
+    { result: true },
+  ),
+  'Math.exp': unary(
+    (_x, r) => r,
+    (x) => `exp(${x})`,
+    { result: true },
+  ),
+  'Math.expm1': unary(
+    (_x, r) => add(r, ONE),
+    (x) => `(exp(${x}) - 1.0)`,
+    { result: true },
+  ),
+  'Math.log': unary(
+    (x) => div(ONE, x),
+    (x) => `log(${x})`,
+    { args: true },
+  ),
+  'Math.log1p': unary(
+    (x) => div(ONE, add(ONE, x)),
+    (x) => `log(1.0 + ${x})`,
+    { args: true },
+  ),
+  'Math.log2': unary(
+    (x) => div(ONE, mul(x, { k: 'num', value: Math.LN2, text: 'Math.LN2' })),
+    (x) => `log2(${x})`,
+    { args: true },
+  ),
+  'Math.log10': unary(
+    (x) => div(ONE, mul(x, { k: 'num', value: Math.LN10, text: 'Math.LN10' })),
+    (x) => `(log(${x}) * 0.4342944819032518)`,
+    { args: true },
+  ),
+  'Math.sqrt': unary(
+    (_x, r) => div(num(0.5), r),
+    (x) => `sqrt(${x})`,
+    { result: true },
+  ),
+  'Math.cbrt': unary(
+    (_x, r) => div(ONE, mul(num(3), sq(r))),
+    (x) => `(sign(${x}) * pow(abs(${x}), 1.0 / 3.0))`,
+    { result: true },
+  ),
+  'Math.abs': unary(
+    (x) => M('sign', x),
+    (x) => `abs(${x})`,
+    { args: true },
+  ),
+  'Math.fround': unary(
+    () => ONE,
+    (x) => `${x}`,
+    {},
+  ),
   'Math.sign': { wgsl: ([x]) => `sign(${x})` },
   'Math.floor': { wgsl: ([x]) => `floor(${x})` },
   'Math.ceil': { wgsl: ([x]) => `ceil(${x})` },
@@ -118,12 +203,16 @@ export const RULES: { [Op in OpName]: Rule<Op> } = {
       cond(bin('>', a, num(0)), mul(r, M('log', a)), num(0)),
     ],
     // WGSL's pow is exp2(b·log2 a): JavaScript's sign for negative bases with integer exponents, x⁰ = 1
-    wgsl: ([a, b]) => `select(select(pow(${a}, ${b}), select(1.0, -1.0, fract(${b} * 0.5) != 0.0) * pow(-(${a}), ${b}), ${a} < 0.0), 1.0, ${b} == 0.0)`,
+    wgsl: ([a, b]) =>
+      `select(select(pow(${a}, ${b}), select(1.0, -1.0, fract(${b} * 0.5) != 0.0) * pow(-(${a}), ${b}), ${a} < 0.0), 1.0, ${b} == 0.0)`,
   },
   'Math.hypot': {
     usesArgs: true,
     usesResult: true,
-    partials: ([a, b], r) => [cond(bin('===', r, num(0)), num(0), div(a, r)), cond(bin('===', r, num(0)), num(0), div(b, r))],
+    partials: ([a, b], r) => [
+      cond(bin('===', r, num(0)), num(0), div(a, r)),
+      cond(bin('===', r, num(0)), num(0), div(b, r)),
+    ],
     wgsl: ([a, b]) => `length(vec2<f32>(${a}, ${b}))`,
   },
   'Math.min': {

@@ -84,10 +84,18 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
     fileIndex = k.local ? sourceFiles.indexOf(k.local) : 0;
     // the kernel's text starts at its JSDoc; its line is the function's (an imported one's in its own file)
     const text = k.sourceText.split('\n');
-    const first = k.meta.source.line - Math.max(0, text.findIndex((l) => l.includes(`function ${k.meta.name}`)));
+    const first =
+      k.meta.source.line -
+      Math.max(
+        0,
+        text.findIndex((l) => l.includes(`function ${k.meta.name}`)),
+      );
     if (k.local) put(0, `// ${k.meta.kind ?? 'kernel'} ${k.meta.name}, imported from ${k.local}`);
     out.push(k.local ? k.sourceText.replace(/^((?:\s*\/\*\*[\s\S]*?\*\/)?\s*)export\s+/, '$1') : k.sourceText, '');
-    lineMap.push(text.map((_, i) => first + i), 0);
+    lineMap.push(
+      text.map((_, i) => first + i),
+      0,
+    );
     fileMap[out.length - 2] = fileMap[out.length - 1] = fileIndex;
     for (const f of k.functions) {
       const at = k.meta.source.line;
@@ -104,7 +112,9 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
       put(0, '');
     }
   }
-  out.push(`/** Signatures of the kernels${kernels.some((k) => k.meta.kind === 'layer' && !k.local) ? ' and layers' : ''} above, for parad/testing and tools. */`);
+  out.push(
+    `/** Signatures of the kernels${kernels.some((k) => k.meta.kind === 'layer' && !k.local) ? ' and layers' : ''} above, for parad/testing and tools. */`,
+  );
   out.push(`export const ${META_EXPORT}: ModuleMeta = {`, '  version: 1,', '  kernels: {');
   for (const { meta, replay, local } of kernels) {
     if (local) continue;
@@ -137,12 +147,20 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
 function argumentChecks(f: Pick<FunctionIR, 'name' | 'params'>, meta: KernelMeta, depth: number): string[] {
   const indent = '  '.repeat(depth);
   const fail = (text: string) => `throw new RangeError(\`${f.name}: ${text}\`);`;
-  const out = arrayPartners(meta.params, f.params).map(([x, p]) =>
-    `${indent}if (${p}.length < ${x}.length) ${fail(`${p} has length \${${p}.length}, needs at least \${${x}.length} (the length of ${x})`)}`);
+  const out = arrayPartners(meta.params, f.params).map(
+    ([x, p]) =>
+      `${indent}if (${p}.length < ${x}.length) ${fail(`${p} has length \${${p}.length}, needs at least \${${x}.length} (the length of ${x})`)}`,
+  );
   for (const p of f.params) {
     const type = meta.params.find((q) => q.name === p.name && q.kind === 'scalar')?.type;
-    if (type === 'i32') out.push(`${indent}if ((${p.name} | 0) !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer (i32)`)}`);
-    if (type === 'u32') out.push(`${indent}if (${p.name} >>> 0 !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer >= 0 (u32)`)}`);
+    if (type === 'i32')
+      out.push(
+        `${indent}if ((${p.name} | 0) !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer (i32)`)}`,
+      );
+    if (type === 'u32')
+      out.push(
+        `${indent}if (${p.name} >>> 0 !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer >= 0 (u32)`)}`,
+      );
   }
   return out;
 }
@@ -157,13 +175,19 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
       out.push(`function ${p.hostName}(${params}): void {`, printStmts(p.host, 1, { fileName }), '}', '');
     }
   }
-  out.push('/** WebGPU versions of the kernels: compute passes and the host functions dispatching them (docs/wgsl.md). */');
+  out.push(
+    '/** WebGPU versions of the kernels: compute passes and the host functions dispatching them (docs/wgsl.md). */',
+  );
   out.push(`export const ${WGSL_EXPORT}: WgslModule = {`, '  version: 1,', '  kernels: {');
   for (const k of kernels) {
     if (!k.wgsl) continue;
     out.push(`    ${JSON.stringify(k.meta.name)}: {`);
     for (const p of k.wgsl) {
-      out.push(`      ${p.mode}: {`, `        name: ${JSON.stringify(p.name)},`, `        file: ${JSON.stringify(fileName)},`);
+      out.push(
+        `      ${p.mode}: {`,
+        `        name: ${JSON.stringify(p.name)},`,
+        `        file: ${JSON.stringify(fileName)},`,
+      );
       out.push(`        params: ${JSON.stringify(p.params.map((x) => ({ name: x.name, type: x.type })))},`);
       out.push('        passes: [');
       for (const pass of p.passes) {
@@ -177,7 +201,10 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
         out.push('          },');
       }
       out.push('        ],', `        returns: ${p.returns},`);
-      if (p.deviceScalars?.length) out.push(`        scalars: ${JSON.stringify({ buffer: p.deviceScalarBuffer, count: p.deviceScalars.length })},`);
+      if (p.deviceScalars?.length)
+        out.push(
+          `        scalars: ${JSON.stringify({ buffer: p.deviceScalarBuffer, count: p.deviceScalars.length })},`,
+        );
       if (p.results) out.push(`        results: ${JSON.stringify(p.results)},`);
       if (p.partners?.length) out.push(`        partners: ${JSON.stringify(p.partners)},`);
       out.push(`        host: ${p.hostName},`, '      },');
@@ -194,12 +221,18 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
       out.push(`      params: ${JSON.stringify(k.meta.params.map((p) => ({ name: p.name, type: p.type })))},`);
       out.push(`      returns: ${JSON.stringify(k.meta.returns)},`);
       if (g.b?.results?.length) out.push(`      results: ${JSON.stringify(g.b.results.map((r) => r.key))},`);
-      for (const [mode, f] of [['primal', g.primal], ['d', g.d], ['b', g.b]] as const) {
+      for (const [mode, f] of [
+        ['primal', g.primal],
+        ['d', g.d],
+        ['b', g.b],
+      ] as const) {
         if (!f) continue;
         // the layer's code over parad/runtime's device arrays and the kernels' WebGPU versions
         out.push(`      ${mode}: ($: GpuLayerRuntime) => {`);
         out.push(`        const { ${[...LAYER_RUNTIME, ...g.uses].join(', ')} } = $;`);
-        out.push(`        return function ${f.name}(${f.params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${f.returnType} {`);
+        out.push(
+          `        return function ${f.name}(${f.params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${f.returnType} {`,
+        );
         if (mode !== 'primal') out.push(...argumentChecks(f, k.meta, 5));
         out.push(printMapped(f.body, 5, { fileName }).text);
         out.push('        };', '      },');

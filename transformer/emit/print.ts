@@ -47,7 +47,10 @@ export class Printer {
   stmt(s: Stmt, depth: number): void {
     switch (s.k) {
       case 'decl':
-        this.line(`${s.mutable ? 'let' : 'const'} ${s.name}${s.type ? `: ${s.type}` : ''} = ${printExpr(s.init)};`, depth);
+        this.line(
+          `${s.mutable ? 'let' : 'const'} ${s.name}${s.type ? `: ${s.type}` : ''} = ${printExpr(s.init)};`,
+          depth,
+        );
         return;
       case 'assign':
         this.line(`${printLValue(s.target)} ${s.op} ${printExpr(s.value)};`, depth);
@@ -74,7 +77,8 @@ export class Printer {
       }
       case 'for': {
         const tag = s.parallel ? ' (parallel)' : '';
-        if (s.loc) this.line(`// from ${this.opts.fileName}:${s.loc.line}${s.reversed ? ', reversed' : ''}${tag}`, depth);
+        if (s.loc)
+          this.line(`// from ${this.opts.fileName}:${s.loc.line}${s.reversed ? ', reversed' : ''}${tag}`, depth);
         this.line(`${this.forHeader(s)} {`, depth);
         this.stmts(s.body, depth + 1);
         this.line('}', depth);

@@ -14,7 +14,7 @@ import { printExpr } from './print.js';
 import { replayName, type Names } from '../naming.js';
 
 /** The signature of a replay's callback (also in the runtime's `KernelMeta`). */
-export const REPORT_TYPE = "(line: number, iteration: string, array: string, element: number) => number";
+export const REPORT_TYPE = '(line: number, iteration: string, array: string, element: number) => number';
 
 /** The replay of `k`, or undefined when no nest of it assumes anything. */
 export function replayFunction(k: Kernel, byLoop: Map<ForLoop, LoopReport>, names: Names): FunctionIR | undefined {
@@ -25,23 +25,42 @@ export function replayFunction(k: Kernel, byLoop: Map<ForLoop, LoopReport>, name
     const assumed = new Set(report?.reads.filter((r) => r.assumed).map((r) => r.name));
     if (!report || !assumed.size) return undefined;
     any = true;
-    const iteration = '`' + parallelNest(loop).map((l) => `\${${l.v}}`).join(',') + '`';
-    const reported = (array: string, index: Expr): Expr => ({ k: 'raw', text: `${read}(${report.line}, ${iteration}, ${JSON.stringify(array)}, ${printExpr(index)})` });
-    const [nest] = mapStmts([loop], (e) => mapExpr(e, (x) => (x.k === 'index' && assumed.has(x.array) ? { ...x, index: reported(x.array, x.index) } : undefined)));
+    const iteration =
+      '`' +
+      parallelNest(loop)
+        .map((l) => `\${${l.v}}`)
+        .join(',') +
+      '`';
+    const reported = (array: string, index: Expr): Expr => ({
+      k: 'raw',
+      text: `${read}(${report.line}, ${iteration}, ${JSON.stringify(array)}, ${printExpr(index)})`,
+    });
+    const [nest] = mapStmts([loop], (e) =>
+      mapExpr(e, (x) =>
+        x.k === 'index' && assumed.has(x.array) ? { ...x, index: reported(x.array, x.index) } : undefined,
+      ),
+    );
     // `x[e] += …` reads x[e] too (the statements are mapStmts' fresh copies)
     forEachStmt([nest], (s) => {
-      if (s.k === 'assign' && s.op !== '=' && s.target.k === 'index' && assumed.has(s.target.array)) s.target = { ...s.target, index: reported(s.target.array, s.target.index) };
+      if (s.k === 'assign' && s.op !== '=' && s.target.k === 'index' && assumed.has(s.target.array))
+        s.target = { ...s.target, index: reported(s.target.array, s.target.index) };
     });
     // a run of the nest starts: reads conflict only within one run (one time step)
     return { k: 'block', body: [{ k: 'effect', e: { k: 'raw', text: `${read}(${report.line}, '', '', -1)` } }, nest] };
   };
-  const body = mapStmts(k.body, (e) => e, (loop) => (loop.parallel ? replayNest(loop) : undefined));
+  const body = mapStmts(
+    k.body,
+    (e) => e,
+    (loop) => (loop.parallel ? replayNest(loop) : undefined),
+  );
   if (!any) return undefined;
   return {
     name: replayName(k.name),
     params: [...k.params.map((p) => ({ name: p.name, type: p.type })), { name: read, type: REPORT_TYPE }],
     returnType: k.returns,
-    comment: [`${k.name} replayed for parad/testing: reports the reads its \`exclusive-read(…)\` pragmas assume exclusive.`],
+    comment: [
+      `${k.name} replayed for parad/testing: reports the reads its \`exclusive-read(…)\` pragmas assume exclusive.`,
+    ],
     body,
     exported: false,
   };

@@ -15,19 +15,29 @@ export const call = (fn: MathFunction, ...args: Expr[]): Expr => {
 };
 /** `c ? t : f`; a comparison of two numbers (a rule's partial at a constant argument, `2 === 0`) picks its branch. */
 export const cond = (c: Expr, t: Expr, f: Expr): Expr => {
-  const known = c.k === 'binary' && c.l.k === 'num' && c.r.k === 'num' ? compareNumbers(c.op, c.l.value, c.r.value) : undefined;
+  const known =
+    c.k === 'binary' && c.l.k === 'num' && c.r.k === 'num' ? compareNumbers(c.op, c.l.value, c.r.value) : undefined;
   return known === undefined ? { k: 'cond', c, t, f } : known ? t : f;
 };
 
 function compareNumbers(op: BinaryOp, a: number, b: number): boolean | undefined {
   switch (op) {
-    case '===': case '==': return a === b;
-    case '!==': case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    default: return undefined;
+    case '===':
+    case '==':
+      return a === b;
+    case '!==':
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    default:
+      return undefined;
   }
 }
 export const bin = (op: BinaryOp, l: Expr, r: Expr): Expr => ({ k: 'binary', op, l, r });
@@ -37,8 +47,7 @@ export function formatNumber(x: number): string {
   return String(x);
 }
 
-export const isNum = (e: Expr, value?: number): boolean =>
-  e.k === 'num' && (value === undefined || e.value === value);
+export const isNum = (e: Expr, value?: number): boolean => e.k === 'num' && (value === undefined || e.value === value);
 
 export function neg(e: Expr): Expr {
   if (e.k === 'num') return num(-e.value);
@@ -54,7 +63,8 @@ export function add(a: Expr, b: Expr): Expr {
   if (sameExpr(a, b)) return mul(num(2), a);
   if (b.k === 'unary' && b.op === '-') return bin('-', a, b.e);
   if (b.k === 'num' && b.value < 0) return bin('-', a, num(-b.value));
-  if (b.k === 'binary' && b.op === '*' && b.l.k === 'num' && b.l.value < 0) return bin('-', a, mul(num(-b.l.value), b.r));
+  if (b.k === 'binary' && b.op === '*' && b.l.k === 'num' && b.l.value < 0)
+    return bin('-', a, mul(num(-b.l.value), b.r));
   return bin('+', a, b);
 }
 
@@ -92,11 +102,16 @@ export function div(a: Expr, b: Expr): Expr {
 export function sameExpr(a: Expr, b: Expr): boolean {
   if (a.k !== b.k) return false;
   switch (a.k) {
-    case 'num': return a.value === (b as typeof a).value;
-    case 'var': return a.name === (b as typeof a).name;
-    case 'index': return a.array === (b as typeof a).array && sameExpr(a.index, (b as typeof a).index);
-    case 'length': return a.array === (b as typeof a).array;
-    case 'unary': return a.op === (b as typeof a).op && sameExpr(a.e, (b as typeof a).e);
+    case 'num':
+      return a.value === (b as typeof a).value;
+    case 'var':
+      return a.name === (b as typeof a).name;
+    case 'index':
+      return a.array === (b as typeof a).array && sameExpr(a.index, (b as typeof a).index);
+    case 'length':
+      return a.array === (b as typeof a).array;
+    case 'unary':
+      return a.op === (b as typeof a).op && sameExpr(a.e, (b as typeof a).e);
     case 'binary': {
       const o = b as typeof a;
       return a.op === o.op && sameExpr(a.l, o.l) && sameExpr(a.r, o.r);
@@ -109,9 +124,12 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       const o = b as typeof a;
       return a.fn === o.fn && a.args.length === o.args.length && a.args.every((x, i) => sameExpr(x, o.args[i]));
     }
-    case 'pop': return false;
-    case 'tuple': return false;
-    case 'raw': return a.text === (b as typeof a).text;
+    case 'pop':
+      return false;
+    case 'tuple':
+      return false;
+    case 'raw':
+      return a.text === (b as typeof a).text;
   }
 }
 
@@ -119,13 +137,29 @@ export function sameExpr(a: Expr, b: Expr): boolean {
 export function walkExpr(e: Expr, f: (e: Expr) => void): void {
   f(e);
   switch (e.k) {
-    case 'index': walkExpr(e.index, f); break;
-    case 'unary': walkExpr(e.e, f); break;
-    case 'binary': walkExpr(e.l, f); walkExpr(e.r, f); break;
-    case 'cond': walkExpr(e.c, f); walkExpr(e.t, f); walkExpr(e.f, f); break;
-    case 'call': for (const a of e.args) walkExpr(a, f); break;
-    case 'tuple': for (const a of e.items) walkExpr(a, f); break;
-    default: break;
+    case 'index':
+      walkExpr(e.index, f);
+      break;
+    case 'unary':
+      walkExpr(e.e, f);
+      break;
+    case 'binary':
+      walkExpr(e.l, f);
+      walkExpr(e.r, f);
+      break;
+    case 'cond':
+      walkExpr(e.c, f);
+      walkExpr(e.t, f);
+      walkExpr(e.f, f);
+      break;
+    case 'call':
+      for (const a of e.args) walkExpr(a, f);
+      break;
+    case 'tuple':
+      for (const a of e.items) walkExpr(a, f);
+      break;
+    default:
+      break;
   }
 }
 
@@ -150,22 +184,33 @@ export function substitute(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
   const r = f(e);
   if (r) return r;
   switch (e.k) {
-    case 'index': return { ...e, index: substitute(e.index, f) };
-    case 'unary': return e.op === '-' ? neg(substitute(e.e, f)) : { ...e, e: substitute(e.e, f) };
+    case 'index':
+      return { ...e, index: substitute(e.index, f) };
+    case 'unary':
+      return e.op === '-' ? neg(substitute(e.e, f)) : { ...e, e: substitute(e.e, f) };
     case 'binary': {
       const l = substitute(e.l, f);
       const r2 = substitute(e.r, f);
       switch (e.op) {
-        case '+': return add(l, r2);
-        case '-': return sub(l, r2);
-        case '*': return mul(l, r2);
-        case '/': return div(l, r2);
-        default: return { ...e, l, r: r2 };
+        case '+':
+          return add(l, r2);
+        case '-':
+          return sub(l, r2);
+        case '*':
+          return mul(l, r2);
+        case '/':
+          return div(l, r2);
+        default:
+          return { ...e, l, r: r2 };
       }
     }
-    case 'cond': return cond(substitute(e.c, f), substitute(e.t, f), substitute(e.f, f));
-    case 'call': return call(e.fn, ...e.args.map((a) => substitute(a, f)));
-    case 'tuple': return { ...e, items: e.items.map((a) => substitute(a, f)) };
-    default: return e;
+    case 'cond':
+      return cond(substitute(e.c, f), substitute(e.t, f), substitute(e.f, f));
+    case 'call':
+      return call(e.fn, ...e.args.map((a) => substitute(a, f)));
+    case 'tuple':
+      return { ...e, items: e.items.map((a) => substitute(a, f)) };
+    default:
+      return e;
   }
 }

@@ -18,13 +18,17 @@ const IDENT = /[A-Za-z_$][\w$]*/g;
 /** Names an expression reads, identifiers of raw text included. */
 function reads(e: Expr, out: Set<string>): Set<string> {
   readsOf(e, out);
-  walkExpr(e, (x) => { if (x.k === 'raw') for (const m of x.text.match(IDENT) ?? []) out.add(m); });
+  walkExpr(e, (x) => {
+    if (x.k === 'raw') for (const m of x.text.match(IDENT) ?? []) out.add(m);
+  });
   return out;
 }
 
 function pure(e: Expr): boolean {
   let ok = true;
-  walkExpr(e, (x) => { if (x.k === 'pop' || x.k === 'raw') ok = false; });
+  walkExpr(e, (x) => {
+    if (x.k === 'pop' || x.k === 'raw') ok = false;
+  });
   return ok;
 }
 
@@ -75,13 +79,20 @@ function liveIn(body: Stmt[], out: Set<string>, locals: Set<string>): Set<string
  * Backward over `body` with the names live after it: the statements kept (when `rebuild`), and
  * the names live before it.
  */
-function sweep(body: Stmt[], out: Set<string>, locals: Set<string>, rebuild = true): { body: Stmt[]; live: Set<string>; changed: boolean } {
+function sweep(
+  body: Stmt[],
+  out: Set<string>,
+  locals: Set<string>,
+  rebuild = true,
+): { body: Stmt[]; live: Set<string>; changed: boolean } {
   let live = new Set(out);
   const kept: Stmt[] = [];
   let changed = false;
   // names a nested scope declares do not kill the outer ones of the same name
   const nested = (inner: Stmt[], after: Set<string>): { body: Stmt[]; live: Set<string>; changed: boolean } => {
-    const r = rebuild ? sweep(inner, after, locals) : { body: inner, live: liveIn(inner, after, locals), changed: false };
+    const r = rebuild
+      ? sweep(inner, after, locals)
+      : { body: inner, live: liveIn(inner, after, locals), changed: false };
     const declared = inner.flatMap((s) => (s.k === 'decl' ? [s.name] : []));
     for (const d of declared) if (after.has(d)) r.live.add(d);
     return r;
@@ -168,18 +179,23 @@ function dropDecls(body: Stmt[]): Stmt[] {
     if (s.k === 'assign') mention(targetName(s.target));
   });
   let dropped = false;
-  const drop = (block: Stmt[]): Stmt[] => block.flatMap((s): Stmt[] => {
-    if (s.k === 'decl' && !mentioned.has(s.name) && pure(s.init)) {
-      dropped = true;
-      return [];
-    }
-    switch (s.k) {
-      case 'if': return [{ ...s, then: drop(s.then), else: drop(s.else) }];
-      case 'for': return [{ ...s, body: drop(s.body) }];
-      case 'block': return [{ ...s, body: drop(s.body) }];
-      default: return [s];
-    }
-  });
+  const drop = (block: Stmt[]): Stmt[] =>
+    block.flatMap((s): Stmt[] => {
+      if (s.k === 'decl' && !mentioned.has(s.name) && pure(s.init)) {
+        dropped = true;
+        return [];
+      }
+      switch (s.k) {
+        case 'if':
+          return [{ ...s, then: drop(s.then), else: drop(s.else) }];
+        case 'for':
+          return [{ ...s, body: drop(s.body) }];
+        case 'block':
+          return [{ ...s, body: drop(s.body) }];
+        default:
+          return [s];
+      }
+    });
   const next = drop(body);
   return dropped ? next : body;
 }

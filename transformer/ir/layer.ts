@@ -120,7 +120,11 @@ export function bufferGroups(layer: Pick<Layer, 'body' | 'vars'>): Map<string, S
 }
 
 /** The array arguments of a call bound to parameters its callee reads (`reads`) or writes. */
-function callArrays(s: Extract<LStmt, { k: 'call' }>, callees: Map<string, Callee>, access: 'reads' | 'writes'): string[] {
+function callArrays(
+  s: Extract<LStmt, { k: 'call' }>,
+  callees: Map<string, Callee>,
+  access: 'reads' | 'writes',
+): string[] {
   const c = callees.get(s.callee);
   const out = new Set<string>();
   c?.params.forEach((p, i) => {
@@ -148,7 +152,8 @@ export function layerAccesses(layer: Layer, callees: Map<string, Callee>): { rea
   const reads = new Set<string>();
   const writes = new Set<string>();
   const params = (vars: string[], out: Set<string>) => {
-    for (const v of vars) for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
+    for (const v of vars)
+      for (const m of groups.get(v) ?? [v]) if (layer.vars.get(m)?.kind === 'arrayParam') out.add(m);
   };
   forEachLStmt(layer.body, (s) => {
     params(writtenArrays(s, callees), writes);

@@ -7,22 +7,43 @@ import type { Expr, LValue, ForLoop } from './types.js';
 import { add, sub, mul, div, call, num, ONE } from './build.js';
 
 const PREC: Record<string, number> = {
-  '||': 3, '&&': 4, '|': 5, '^': 6, '&': 7,
-  '==': 8, '!=': 8, '===': 8, '!==': 8,
-  '<': 9, '<=': 9, '>': 9, '>=': 9,
-  '<<': 10, '>>': 10, '>>>': 10,
-  '+': 11, '-': 11, '*': 12, '/': 12, '%': 12,
+  '||': 3,
+  '&&': 4,
+  '|': 5,
+  '^': 6,
+  '&': 7,
+  '==': 8,
+  '!=': 8,
+  '===': 8,
+  '!==': 8,
+  '<': 9,
+  '<=': 9,
+  '>': 9,
+  '>=': 9,
+  '<<': 10,
+  '>>': 10,
+  '>>>': 10,
+  '+': 11,
+  '-': 11,
+  '*': 12,
+  '/': 12,
+  '%': 12,
 };
 const UNARY = 14;
 const COND = 2;
 
 function precOf(e: Expr): number {
   switch (e.k) {
-    case 'binary': return PREC[e.op];
-    case 'cond': return COND;
-    case 'unary': return UNARY;
-    case 'num': return e.value < 0 || Object.is(e.value, -0) ? UNARY : 20;
-    default: return 20;
+    case 'binary':
+      return PREC[e.op];
+    case 'cond':
+      return COND;
+    case 'unary':
+      return UNARY;
+    case 'num':
+      return e.value < 0 || Object.is(e.value, -0) ? UNARY : 20;
+    default:
+      return 20;
   }
 }
 
@@ -33,10 +54,14 @@ export function printExpr(e: Expr, min = 0): string {
 
 function printBare(e: Expr): string {
   switch (e.k) {
-    case 'num': return e.text;
-    case 'var': return e.name;
-    case 'index': return `${e.array}[${printExpr(e.index)}]`;
-    case 'length': return `${e.array}.length`;
+    case 'num':
+      return e.text;
+    case 'var':
+      return e.name;
+    case 'index':
+      return `${e.array}[${printExpr(e.index)}]`;
+    case 'length':
+      return `${e.array}.length`;
     case 'unary': {
       const inner = printExpr(e.e, UNARY);
       // avoid `--x` / `- -1`
@@ -46,11 +71,16 @@ function printBare(e: Expr): string {
       const p = PREC[e.op];
       return `${printExpr(e.l, p)} ${e.op} ${printExpr(e.r, p + 1)}`;
     }
-    case 'cond': return `${printExpr(e.c, COND + 1)} ? ${printExpr(e.t, COND)} : ${printExpr(e.f, COND)}`;
-    case 'call': return `${e.fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
-    case 'pop': return `${e.tape}.pop()`;
-    case 'raw': return e.text;
-    case 'tuple': return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
+    case 'cond':
+      return `${printExpr(e.c, COND + 1)} ? ${printExpr(e.t, COND)} : ${printExpr(e.f, COND)}`;
+    case 'call':
+      return `${e.fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
+    case 'pop':
+      return `${e.tape}.pop()`;
+    case 'raw':
+      return e.text;
+    case 'tuple':
+      return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
   }
 }
 
@@ -60,7 +90,8 @@ export const printLValue = (t: LValue): string => (t.k === 'var' ? t.name : `${t
 export function forHeader(s: ForLoop): string {
   const l = s.reversed ? reversedLoop(s) : s;
   const i = l.v;
-  const inc = Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
+  const inc =
+    Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
   return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${printExpr(l.bound, s.reversed ? 10 : undefined)}; ${inc})`;
 }
 

@@ -44,12 +44,17 @@ export const OP_TEXT: Record<ReductionOp, string> = { '+': '+=/-=', '*': '*=', m
  * The reductions of a parallel nest (outermost loop `nest[0]`, body the innermost loop's), and for
  * each other scalar declared outside it that the nest writes, why it is not a reduction.
  */
-export function nestReductions(nest: ForLoop[], isArray: (name: string) => boolean): { reductions: Reduction[]; problems: Map<string, string> } {
+export function nestReductions(
+  nest: ForLoop[],
+  isArray: (name: string) => boolean,
+): { reductions: Reduction[]; problems: Map<string, string> } {
   const loop = nest[0];
   const body = nest[nest.length - 1].body;
   const inner = declaredIn(loop.body);
   inner.add(loop.v);
-  forEachStmt(loop.body, (s) => { if (s.k === 'assign' && s.target.k === 'index') inner.add(s.target.array); });
+  forEachStmt(loop.body, (s) => {
+    if (s.k === 'assign' && s.target.k === 'index') inner.add(s.target.array);
+  });
   const reductions: Reduction[] = [];
   const problems = new Map<string, string>();
   for (const name of writesOf(loop.body)) {
@@ -70,7 +75,10 @@ function reductionProblem(loop: ForLoop, body: Stmt[], name: string): Reduction 
     if (s.k === 'assign' && targetName(s.target) === name) {
       const u = reductionUpdate(s, name);
       if (!u) {
-        problem = readsOf(s.value).has(name) && s.op !== '=' ? `the update of '${name}' reads '${name}' in its right-hand side` : `'${name}' is assigned with ${s.op === '=' ? 'a plain =' : s.op}`;
+        problem =
+          readsOf(s.value).has(name) && s.op !== '='
+            ? `the update of '${name}' reads '${name}' in its right-hand side`
+            : `'${name}' is assigned with ${s.op === '=' ? 'a plain =' : s.op}`;
         return;
       }
       if (op && op !== u.op) {
@@ -92,9 +100,11 @@ function reductionProblem(loop: ForLoop, body: Stmt[], name: string): Reduction 
 
 /** The diagnostic text for a scalar the loop writes that is not a reduction. */
 export function notAReduction(name: string, problem: string): string {
-  return `this @parallel loop assigns '${name}', declared outside it, and it is not a reduction (${problem}): every iteration would write the same variable (a race). ` +
+  return (
+    `this @parallel loop assigns '${name}', declared outside it, and it is not a reduction (${problem}): every iteration would write the same variable (a race). ` +
     `A reduction updates '${name}' only with ${name} += e, ${name} -= e, ${name} *= e, ${name} = Math.max(${name}, e) or ${name} = Math.min(${name}, e) (one operator, e not reading '${name}') and reads it nowhere else in the loop; ` +
-    `otherwise use a sequential loop or write to an array element.`;
+    `otherwise use a sequential loop or write to an array element.`
+  );
 }
 
 /** A reduction of one of the kernel's parallel nests, with the nest. */
@@ -114,11 +124,18 @@ export function kernelReductions(body: Stmt[], isArray: (name: string) => boolea
       if (s.k === 'for' && s.parallel) {
         const nest = nestOf(s);
         const { reductions } = nestReductions(nest, isArray);
-        if (reductions.length) out.set(s, reductions.map((r) => ({ ...r, nest })));
+        if (reductions.length)
+          out.set(
+            s,
+            reductions.map((r) => ({ ...r, nest })),
+          );
         continue;
       }
       if (s.k === 'for' || s.k === 'block') visit(s.body);
-      else if (s.k === 'if') { visit(s.then); visit(s.else); }
+      else if (s.k === 'if') {
+        visit(s.then);
+        visit(s.else);
+      }
     }
   };
   visit(body);

@@ -10,10 +10,27 @@ export type ScalarType = 'f32' | 'f64' | 'i32' | 'u32';
 export type ArrayType = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array';
 
 export type BinaryOp =
-  | '+' | '-' | '*' | '/' | '%'
-  | '<' | '<=' | '>' | '>=' | '===' | '!==' | '==' | '!='
-  | '&&' | '||'
-  | '>>' | '<<' | '>>>' | '|' | '&' | '^';
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '==='
+  | '!=='
+  | '=='
+  | '!='
+  | '&&'
+  | '||'
+  | '>>'
+  | '<<'
+  | '>>>'
+  | '|'
+  | '&'
+  | '^';
 export type UnaryOp = '-' | '+' | '!' | '~';
 
 /** Source position (1-based line) for `// from file:LINE` comments. */

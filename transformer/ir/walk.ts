@@ -12,25 +12,38 @@ export function forEachStmt(body: Stmt[], f: (s: Stmt) => void): void {
 
 export function childBlocks(s: Stmt): Stmt[][] {
   switch (s.k) {
-    case 'if': return [s.then, s.else];
-    case 'for': return [s.body];
-    case 'block': return [s.body];
-    case 'nestAdjoint': return [[s.pass]];
-    default: return [];
+    case 'if':
+      return [s.then, s.else];
+    case 'for':
+      return [s.body];
+    case 'block':
+      return [s.body];
+    case 'nestAdjoint':
+      return [[s.pass]];
+    default:
+      return [];
   }
 }
 
 /** Expressions a statement evaluates directly (not those of nested statements). */
 export function ownExprs(s: Stmt): Expr[] {
   switch (s.k) {
-    case 'decl': return [s.init];
-    case 'assign': return s.target.k === 'index' ? [s.target.index, s.value] : [s.value];
-    case 'if': return [s.cond];
-    case 'for': return [s.init, s.bound];
-    case 'return': return s.value ? [s.value] : [];
-    case 'push': return [s.value];
-    case 'reduce': return s.len ? [s.copies, s.len] : [s.copies];
-    default: return [];
+    case 'decl':
+      return [s.init];
+    case 'assign':
+      return s.target.k === 'index' ? [s.target.index, s.value] : [s.value];
+    case 'if':
+      return [s.cond];
+    case 'for':
+      return [s.init, s.bound];
+    case 'return':
+      return s.value ? [s.value] : [];
+    case 'push':
+      return [s.value];
+    case 'reduce':
+      return s.len ? [s.copies, s.len] : [s.copies];
+    default:
+      return [];
   }
 }
 
@@ -70,29 +83,51 @@ export function declaredIn(body: Stmt[], out: Set<string> = new Set()): Set<stri
 export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
   const inner = ((): Expr => {
     switch (e.k) {
-      case 'index': return { ...e, index: mapExpr(e.index, f) };
-      case 'unary': return { ...e, e: mapExpr(e.e, f) };
-      case 'binary': return { ...e, l: mapExpr(e.l, f), r: mapExpr(e.r, f) };
-      case 'cond': return { ...e, c: mapExpr(e.c, f), t: mapExpr(e.t, f), f: mapExpr(e.f, f) };
-      case 'call': return { ...e, args: e.args.map((a) => mapExpr(a, f)) };
-      case 'tuple': return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
-      default: return e;
+      case 'index':
+        return { ...e, index: mapExpr(e.index, f) };
+      case 'unary':
+        return { ...e, e: mapExpr(e.e, f) };
+      case 'binary':
+        return { ...e, l: mapExpr(e.l, f), r: mapExpr(e.r, f) };
+      case 'cond':
+        return { ...e, c: mapExpr(e.c, f), t: mapExpr(e.t, f), f: mapExpr(e.f, f) };
+      case 'call':
+        return { ...e, args: e.args.map((a) => mapExpr(a, f)) };
+      case 'tuple':
+        return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
+      default:
+        return e;
     }
   })();
   return f(inner) ?? inner;
 }
 
 /** Statements with `f` applied to every expression they evaluate (targets' indices included); `g` may replace a loop. */
-export function mapStmts(body: Stmt[], f: (e: Expr, s: Stmt) => Expr, g: (loop: Stmt & { k: 'for' }) => Stmt | undefined = () => undefined): Stmt[] {
+export function mapStmts(
+  body: Stmt[],
+  f: (e: Expr, s: Stmt) => Expr,
+  g: (loop: Stmt & { k: 'for' }) => Stmt | undefined = () => undefined,
+): Stmt[] {
   return body.map((s): Stmt => {
     switch (s.k) {
-      case 'decl': return { ...s, init: f(s.init, s) };
-      case 'assign': return { ...s, target: s.target.k === 'index' ? { ...s.target, index: f(s.target.index, s) } : s.target, value: f(s.value, s) };
-      case 'if': return { ...s, cond: f(s.cond, s), then: mapStmts(s.then, f, g), else: mapStmts(s.else, f, g) };
-      case 'for': return g(s) ?? { ...s, init: f(s.init, s), bound: f(s.bound, s), body: mapStmts(s.body, f, g) };
-      case 'return': return s.value ? { ...s, value: f(s.value, s) } : s;
-      case 'block': return { ...s, body: mapStmts(s.body, f, g) };
-      default: return s;
+      case 'decl':
+        return { ...s, init: f(s.init, s) };
+      case 'assign':
+        return {
+          ...s,
+          target: s.target.k === 'index' ? { ...s.target, index: f(s.target.index, s) } : s.target,
+          value: f(s.value, s),
+        };
+      case 'if':
+        return { ...s, cond: f(s.cond, s), then: mapStmts(s.then, f, g), else: mapStmts(s.else, f, g) };
+      case 'for':
+        return g(s) ?? { ...s, init: f(s.init, s), bound: f(s.bound, s), body: mapStmts(s.body, f, g) };
+      case 'return':
+        return s.value ? { ...s, value: f(s.value, s) } : s;
+      case 'block':
+        return { ...s, body: mapStmts(s.body, f, g) };
+      default:
+        return s;
     }
   });
 }
@@ -101,10 +136,15 @@ export function mapStmts(body: Stmt[], f: (e: Expr, s: Stmt) => Expr, g: (loop: 
 export function mapAssigns(body: Stmt[], f: (s: Stmt & { k: 'assign' }) => Stmt): Stmt[] {
   return body.map((s): Stmt => {
     switch (s.k) {
-      case 'assign': return f(s);
-      case 'if': return { ...s, then: mapAssigns(s.then, f), else: mapAssigns(s.else, f) };
-      case 'for': case 'block': return { ...s, body: mapAssigns(s.body, f) };
-      default: return s;
+      case 'assign':
+        return f(s);
+      case 'if':
+        return { ...s, then: mapAssigns(s.then, f), else: mapAssigns(s.else, f) };
+      case 'for':
+      case 'block':
+        return { ...s, body: mapAssigns(s.body, f) };
+      default:
+        return s;
     }
   });
 }

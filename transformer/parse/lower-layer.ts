@@ -4,7 +4,15 @@
  * (sizes, offsets, loop bounds) are kernel-language expressions, lowered by the kernel `Lowerer`.
  * Handlers are tables keyed by syntax kind; every problem is reported at its location (PARAD14xx).
  */
-import { Node, SyntaxKind, type FunctionDeclaration, type Statement, type Expression, type ForStatement, type CallExpression } from 'ts-morph';
+import {
+  Node,
+  SyntaxKind,
+  type FunctionDeclaration,
+  type Statement,
+  type Expression,
+  type ForStatement,
+  type CallExpression,
+} from 'ts-morph';
 import { DiagnosticSink } from '../diagnostics.js';
 import { parseSource } from './parse.js';
 import { CODES } from '../check/codes.js';
@@ -28,7 +36,10 @@ export class LayerLowerer {
   /** float locals: the names call results are assigned or added to */
   private floatTargets = new Set<string>();
 
-  constructor(private readonly sink: DiagnosticSink, private readonly callees: Map<string, Callee>) {
+  constructor(
+    private readonly sink: DiagnosticSink,
+    private readonly callees: Map<string, Callee>,
+  ) {
     this.kl = new Lowerer(sink);
   }
 
@@ -51,10 +62,17 @@ export class LayerLowerer {
     this.vars = new Map();
     this.scopes = [new Set()];
     for (const p of sig.params) {
-      this.declare(p.name, {
-        name: p.name, kind: p.kind === 'array' ? 'arrayParam' : 'scalarParam', type: p.type,
-        partner: p.active, inLoop: false,
-      }, fn);
+      this.declare(
+        p.name,
+        {
+          name: p.name,
+          kind: p.kind === 'array' ? 'arrayParam' : 'scalarParam',
+          type: p.type,
+          partner: p.active,
+          inLoop: false,
+        },
+        fn,
+      );
     }
     // float locals are the targets of call results
     body.forEachDescendant((n) => {
@@ -62,13 +80,22 @@ export class LayerLowerer {
         const t = unparen(n.getLeft());
         if (Node.isIdentifier(t)) this.floatTargets.add(t.getText());
       }
-      if (Node.isVariableDeclaration(n) && n.getInitializer() && hasCall(n.getInitializer()!)) this.floatTargets.add(n.getName());
+      if (Node.isVariableDeclaration(n) && n.getInitializer() && hasCall(n.getInitializer()!))
+        this.floatTargets.add(n.getName());
     });
     const stmts = this.block(body.getStatements());
     this.checkReturn(sig.returns, stmts, fn, sig.name);
     const layer: Layer = {
-      name: sig.name, params: sig.params, returns: sig.returns, body: stmts, vars: this.vars,
-      writes: new Set(), reads: new Set(), sourceText: fn.getText(true), doc, loc: this.loc(fn),
+      name: sig.name,
+      params: sig.params,
+      returns: sig.returns,
+      body: stmts,
+      vars: this.vars,
+      writes: new Set(),
+      reads: new Set(),
+      sourceText: fn.getText(true),
+      doc,
+      loc: this.loc(fn),
     };
     Object.assign(layer, layerAccesses(layer, this.callees));
     return layer;
@@ -77,15 +104,30 @@ export class LayerLowerer {
   private checkReturn(returns: Layer['returns'], body: LStmt[], fn: FunctionDeclaration, name: string): void {
     forEachLStmt(body, (s) => {
       if (s.k === 'return' && s !== body[body.length - 1]) {
-        this.sink.error(CODES.returnPlace, 'return must be the last statement of the layer (no early returns)', s.loc.start, s.loc.end);
+        this.sink.error(
+          CODES.returnPlace,
+          'return must be the last statement of the layer (no early returns)',
+          s.loc.start,
+          s.loc.end,
+        );
       }
     });
     const last = body[body.length - 1];
     if (returns !== 'void' && (last?.k !== 'return' || !last.value)) {
-      this.sink.error(CODES.missingReturn, `layer '${name}' returns ${returns}: end it with return <call> or return <float local>`, fn.getStart(), fn.getEnd());
+      this.sink.error(
+        CODES.missingReturn,
+        `layer '${name}' returns ${returns}: end it with return <call> or return <float local>`,
+        fn.getStart(),
+        fn.getEnd(),
+      );
     }
     if (returns === 'void' && last?.k === 'return' && last.value) {
-      this.sink.error(CODES.returnPlace, `layer '${name}' returns void; declare the return type f32 or f64 to return a value`, last.loc.start, last.loc.end);
+      this.sink.error(
+        CODES.returnPlace,
+        `layer '${name}' returns void; declare the return type f32 or f64 to return a value`,
+        last.loc.start,
+        last.loc.end,
+      );
     }
   }
 
@@ -95,7 +137,11 @@ export class LayerLowerer {
     const blockLocal = (x: LVar) => x.kind === 'loopVar' || (x.kind === 'value' && x.inLoop);
     const visible = this.scopes.some((s) => s.has(name));
     if (old && (visible || !blockLocal(old) || !blockLocal(v) || old.kind !== v.kind)) {
-      this.error(node, 'duplicateName', `'${name}' is already declared in this layer; layers need distinct names (loop variables and values inside loops may repeat in sibling loops)`);
+      this.error(
+        node,
+        'duplicateName',
+        `'${name}' is already declared in this layer; layers need distinct names (loop variables and values inside loops may repeat in sibling loops)`,
+      );
       return;
     }
     this.vars.set(name, v);
@@ -124,7 +170,11 @@ export class LayerLowerer {
   }
 
   /** An inactive value (sizes, offsets, literals): no array elements, no active floats. */
-  value(e: Expression, kl: Lowerer = this.kl, report: (node: Node, code: Code, detail: string) => void = (n, c, d) => this.error(n, c, d)): Expr {
+  value(
+    e: Expression,
+    kl: Lowerer = this.kl,
+    report: (node: Node, code: Code, detail: string) => void = (n, c, d) => this.error(n, c, d),
+  ): Expr {
     const visible = [...new Set(this.scopes.flatMap((s) => [...s]))].map((n) => this.vars.get(n)!);
     const expr = kl.inScope(() => {
       for (const v of visible) {
@@ -143,7 +193,11 @@ export class LayerLowerer {
       const v = this.vars.get(name);
       if (v?.partner && (v.kind === 'float' || v.kind === 'scalarParam') && !bad) {
         bad = true;
-        report(e, 'layerValue', `'${name}' is an active float: layers pass it to kernels as it is; compute with it in a kernel`);
+        report(
+          e,
+          'layerValue',
+          `'${name}' is an active float: layers pass it to kernels as it is; compute with it in a kernel`,
+        );
       }
     }
     return expr;
@@ -154,7 +208,11 @@ export class LayerLowerer {
     for (const s of stmts) {
       const handler = LAYER_STATEMENTS[s.getKind()];
       if (!handler) {
-        this.error(s, 'layerStatement', `this statement is not supported in layers (calls of kernels and layers, scratch arrays, .set/.fill, swaps, for loops, if statements and return are)`);
+        this.error(
+          s,
+          'layerStatement',
+          `this statement is not supported in layers (calls of kernels and layers, scratch arrays, .set/.fill, swaps, for loops, if statements and return are)`,
+        );
         continue;
       }
       const r = handler(this, s);
@@ -169,7 +227,11 @@ export class LayerLowerer {
     const name = target.getText();
     const callee = Node.isIdentifier(target) ? this.callees.get(name) : undefined;
     if (!callee) {
-      this.error(target, 'layerCall', `'${name}' is not a kernel or layer of this file or of a file it imports (layers call /** @kernel */ and /** @layer */ functions)`);
+      this.error(
+        target,
+        'layerCall',
+        `'${name}' is not a kernel or layer of this file or of a file it imports (layers call /** @kernel */ and /** @layer */ functions)`,
+      );
       return undefined;
     }
     const args = e.getArguments() as Expression[];
@@ -183,7 +245,8 @@ export class LayerLowerer {
       if (p.kind === 'array') {
         const v = this.arrayVar(a);
         const t = v && this.vars.get(v)!.type;
-        if (v && t !== p.type) this.error(a, 'layerArgument', `parameter '${p.name}' of '${name}' is a ${p.type}; '${v}' is a ${t}`);
+        if (v && t !== p.type)
+          this.error(a, 'layerArgument', `parameter '${p.name}' of '${name}' is a ${p.type}; '${v}' is a ${t}`);
         out.push({ k: 'array', name: v ?? '' });
         return;
       }
@@ -216,7 +279,12 @@ export class LayerLowerer {
       for (const part of (at >= 0 ? pragma.slice(0, at) : pragma).split(/\s+/).filter(Boolean)) {
         const m = /^slots=(\d+)$/.exec(part);
         if (m && Number(m[1]) >= 1) checkpoint.slots = Number(m[1]);
-        else this.error(s, 'checkpointPragma', `unknown @checkpoint option '${part}'; write // @checkpoint, then slots=<n >= 1> and cost=<expression of the loop variable>`);
+        else
+          this.error(
+            s,
+            'checkpointPragma',
+            `unknown @checkpoint option '${part}'; write // @checkpoint, then slots=<n >= 1> and cost=<expression of the loop variable>`,
+          );
       }
     }
     const init = this.value(h.initExpr);
@@ -225,8 +293,21 @@ export class LayerLowerer {
       const bound = this.value(h.bound);
       if (checkpoint && costText !== undefined) checkpoint.cost = this.pragmaValue(costText, s);
       return {
-        k: 'loop', header: { k: 'for', v: h.iv, init, cmp: h.cmp, bound, step: h.step, body: [], parallel: false, loc: this.loc(s) },
-        body: this.statements(s.getStatement()), checkpoint, loc: this.loc(s),
+        k: 'loop',
+        header: {
+          k: 'for',
+          v: h.iv,
+          init,
+          cmp: h.cmp,
+          bound,
+          step: h.step,
+          body: [],
+          parallel: false,
+          loc: this.loc(s),
+        },
+        body: this.statements(s.getStatement()),
+        checkpoint,
+        loc: this.loc(s),
       };
     });
   }
@@ -259,11 +340,17 @@ export class LayerLowerer {
     const expr = parseSource(`(${text});`, (sf) => {
       const st = sf.getStatements()[0];
       if (sf.getStatements().length !== 1 || !st || !Node.isExpressionStatement(st)) return undefined;
-      return this.value(st.getExpression(), new Lowerer(inner), (n, c, d) => inner.error(CODES[c], d, n.getStart(), n.getEnd()));
+      return this.value(st.getExpression(), new Lowerer(inner), (n, c, d) =>
+        inner.error(CODES[c], d, n.getStart(), n.getEnd()),
+      );
     });
     const problem = !expr ? 'not one expression' : inner.list.find((d) => d.severity === 'error')?.message;
     if (problem !== undefined) {
-      this.error(at, 'checkpointPragma', `@checkpoint cost=${text}: ${problem} (the cost of a step is an expression of the loop variable and the layer's values)`);
+      this.error(
+        at,
+        'checkpointPragma',
+        `@checkpoint cost=${text}: ${problem} (the cost of a step is an expression of the loop variable and the layer's values)`,
+      );
       return undefined;
     }
     return expr;
@@ -319,11 +406,20 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
     const ctor = x.getExpression().getText();
     const args = x.getArguments() as Expression[];
     if (!ARRAY_TYPES.has(ctor) || args.length !== 1) {
-      L.error(x, 'layerScratch', `scratch arrays are new Float32Array(n), new Float64Array(n), new Int32Array(n) or new Uint32Array(n)`);
+      L.error(
+        x,
+        'layerScratch',
+        `scratch arrays are new Float32Array(n), new Float64Array(n), new Int32Array(n) or new Uint32Array(n)`,
+      );
       return [];
     }
     const length = L.value(args[0]);
-    if (L.inBranch) L.error(d, 'layerScratch', `declare scratch arrays outside if statements (the adjoint allocates their adjoints where they are declared)`);
+    if (L.inBranch)
+      L.error(
+        d,
+        'layerScratch',
+        `declare scratch arrays outside if statements (the adjoint allocates their adjoints where they are declared)`,
+      );
     L.newVar(name, { kind: 'scratch', type: ctor, partner: isFloatArray(ctor) }, d.getNameNode());
     return [{ k: 'scratch', name, type: ctor as ArrayType, length, loc }];
   }
@@ -335,7 +431,12 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
   if (Node.isIdentifier(x)) {
     const of = L.variable(x.getText());
     if (of && isArrayVar(of)) {
-      if (L.inLoop || L.inBranch) L.error(d, 'layerSwap', `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops and if statements`);
+      if (L.inLoop || L.inBranch)
+        L.error(
+          d,
+          'layerSwap',
+          `declare array aliases (let ${name} = ${of.name}) at the top level of the layer, outside loops and if statements`,
+        );
       if (!isLet) L.error(d, 'layerSwap', `an array alias is for swapping: declare it with let`);
       L.lookup(of.name, x);
       L.newVar(name, { kind: 'alias', type: of.type, partner: of.partner }, d.getNameNode());
@@ -348,7 +449,12 @@ function declaration(L: LayerLowerer, d: import('ts-morph').VariableDeclaration,
     L.newVar(name, { kind: 'float', type: typeText ?? 'number', partner: true }, d.getNameNode());
     return [{ k: 'float', name, init: value, loc }];
   }
-  if (isLet) L.error(d, 'layerValue', `'${name}': layer values are constants (declare it with const); floats that change are the results of calls`);
+  if (isLet)
+    L.error(
+      d,
+      'layerValue',
+      `'${name}': layer values are constants (declare it with const); floats that change are the results of calls`,
+    );
   const value = L.value(init);
   L.newVar(name, { kind: 'value', type: typeText ?? 'number', partner: false }, d.getNameNode());
   return [{ k: 'value', name, init: value, loc }];
@@ -362,7 +468,11 @@ function expressionStatement(L: LayerLowerer, s: Statement): LStmt | undefined {
   if (Node.isBinaryExpression(e) && ['=', '+='].includes(e.getOperatorToken().getText())) {
     const left = unparen(e.getLeft());
     const right = unparen(e.getRight());
-    if (Node.isArrayLiteralExpression(left) && Node.isArrayLiteralExpression(right) && e.getOperatorToken().getText() === '=') {
+    if (
+      Node.isArrayLiteralExpression(left) &&
+      Node.isArrayLiteralExpression(right) &&
+      e.getOperatorToken().getText() === '='
+    ) {
       const [a, b] = left.getElements().map((n) => n.getText());
       const [c, d] = right.getElements().map((n) => n.getText());
       if (left.getElements().length !== 2 || right.getElements().length !== 2 || a !== d || b !== c || a === b) {
@@ -373,24 +483,43 @@ function expressionStatement(L: LayerLowerer, s: Statement): LStmt | undefined {
       const vb = L.arrayVar(left.getElements()[1]);
       if (!va || !vb) return undefined;
       for (const v of [L.variable(va)!, L.variable(vb)!]) {
-        if (v.kind === 'arrayParam') L.error(e, 'layerSwap', `cannot swap parameter '${v.name}': swap local aliases (let a = ${v.name})`);
-        else if (v.inLoop) L.error(e, 'layerSwap', `cannot swap '${v.name}', declared inside a loop: declare swapped arrays at the layer's top level`);
+        if (v.kind === 'arrayParam')
+          L.error(e, 'layerSwap', `cannot swap parameter '${v.name}': swap local aliases (let a = ${v.name})`);
+        else if (v.inLoop)
+          L.error(
+            e,
+            'layerSwap',
+            `cannot swap '${v.name}', declared inside a loop: declare swapped arrays at the layer's top level`,
+          );
         v.swapped = true;
       }
       const [x, y] = [L.variable(va)!, L.variable(vb)!];
-      if (x.type !== y.type || x.partner !== y.partner) L.error(e, 'layerSwap', `'${va}' (${x.type}${x.partner ? '' : ', inactive'}) and '${vb}' (${y.type}${y.partner ? '' : ', inactive'}) cannot be swapped`);
+      if (x.type !== y.type || x.partner !== y.partner)
+        L.error(
+          e,
+          'layerSwap',
+          `'${va}' (${x.type}${x.partner ? '' : ', inactive'}) and '${vb}' (${y.type}${y.partner ? '' : ', inactive'}) cannot be swapped`,
+        );
       return { k: 'swap', a: va, b: vb, loc };
     }
     if (Node.isIdentifier(left) && hasCall(right)) {
       const v = L.lookup(left.getText(), left);
       if (v && v.kind !== 'float') {
-        L.error(left, 'layerFloat', `'${v.name}' cannot be assigned: call results go to float locals (let ${v.name} = 0)`);
+        L.error(
+          left,
+          'layerFloat',
+          `'${v.name}' cannot be assigned: call results go to float locals (let ${v.name} = 0)`,
+        );
         return undefined;
       }
       const call = resultCall(L, right, left.getText(), e.getOperatorToken().getText() as '=' | '+=', loc);
       return v ? call : undefined;
     }
-    L.error(e, 'layerFloat', 'layers assign only call results (times a value) to float locals (x = k(…), x += c * k(…)) and swap arrays ([a, b] = [b, a])');
+    L.error(
+      e,
+      'layerFloat',
+      'layers assign only call results (times a value) to float locals (x = k(…), x += c * k(…)) and swap arrays ([a, b] = [b, a])',
+    );
     return undefined;
   }
   if (Node.isCallExpression(e)) {
@@ -441,7 +570,8 @@ const LAYER_STATEMENTS: Partial<Record<SyntaxKind, Handler>> = {
     const x = unparen(e);
     if (Node.isIdentifier(x)) {
       const v = L.lookup(x.getText(), x);
-      if (v && v.kind !== 'float') L.error(x, 'layerFloat', `return a float local or a call's result ('${v.name}' is not one)`);
+      if (v && v.kind !== 'float')
+        L.error(x, 'layerFloat', `return a float local or a call's result ('${v.name}' is not one)`);
       return { k: 'return', value: x.getText(), loc };
     }
     if (hasCall(x)) {
@@ -471,8 +601,10 @@ function hasCall(e: Node): boolean {
 function scaledCall(L: LayerLowerer, e: Node): { call: CallExpression; scale?: Expr } | undefined {
   const x = unparen(e);
   if (Node.isCallExpression(x) && Node.isIdentifier(x.getExpression())) return { call: x };
-  const times = (inner: { call: CallExpression; scale?: Expr } | undefined, by: Expr) => inner && { call: inner.call, scale: inner.scale ? mul(by, inner.scale) : by };
-  if (Node.isPrefixUnaryExpression(x) && x.getOperatorToken() === SyntaxKind.MinusToken) return times(scaledCall(L, x.getOperand()), num(-1));
+  const times = (inner: { call: CallExpression; scale?: Expr } | undefined, by: Expr) =>
+    inner && { call: inner.call, scale: inner.scale ? mul(by, inner.scale) : by };
+  if (Node.isPrefixUnaryExpression(x) && x.getOperatorToken() === SyntaxKind.MinusToken)
+    return times(scaledCall(L, x.getOperand()), num(-1));
   if (Node.isBinaryExpression(x)) {
     const op = x.getOperatorToken().getText();
     const [l, r] = [x.getLeft(), x.getRight()];
@@ -482,7 +614,11 @@ function scaledCall(L: LayerLowerer, e: Node): { call: CallExpression; scale?: E
       return times(scaledCall(L, l), op === '*' ? by : div(num(1), by));
     }
   }
-  L.error(x, 'layerFloat', 'a float local of a layer holds a call\'s value, times a value at most (x = c * k(…)); compute anything else in a kernel');
+  L.error(
+    x,
+    'layerFloat',
+    "a float local of a layer holds a call's value, times a value at most (x = c * k(…)); compute anything else in a kernel",
+  );
   return undefined;
 }
 

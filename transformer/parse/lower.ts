@@ -3,9 +3,28 @@
  * (PARAD1xxx) at its location; lowering goes on so one run reports every problem in a file.
  * Handlers are tables keyed by syntax kind, not one switch over all nodes.
  */
-import { Node, SyntaxKind, type FunctionDeclaration, type Expression, type Statement, type ForStatement } from 'ts-morph';
+import {
+  Node,
+  SyntaxKind,
+  type FunctionDeclaration,
+  type Expression,
+  type Statement,
+  type ForStatement,
+} from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
-import type { Expr, Stmt, Kernel, Param, ScalarType, ArrayType, BinaryOp, LValue, AssignOp, Loc, ForLoop } from '../ir/types.js';
+import type {
+  Expr,
+  Stmt,
+  Kernel,
+  Param,
+  ScalarType,
+  ArrayType,
+  BinaryOp,
+  LValue,
+  AssignOp,
+  Loc,
+  ForLoop,
+} from '../ir/types.js';
 import { isFloatArray, isFloatScalar } from '../ir/types.js';
 import { MATH_CONSTANTS, OPS, isMathFunction } from '../ir/ops.js';
 import { num } from '../ir/build.js';
@@ -15,21 +34,35 @@ const SCALAR_TYPES = new Set(['f32', 'f64', 'i32', 'u32']);
 export const ARRAY_TYPES = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
 
 const BINARY_OPS: Partial<Record<SyntaxKind, BinaryOp>> = {
-  [SyntaxKind.PlusToken]: '+', [SyntaxKind.MinusToken]: '-', [SyntaxKind.AsteriskToken]: '*',
-  [SyntaxKind.SlashToken]: '/', [SyntaxKind.PercentToken]: '%',
-  [SyntaxKind.LessThanToken]: '<', [SyntaxKind.LessThanEqualsToken]: '<=',
-  [SyntaxKind.GreaterThanToken]: '>', [SyntaxKind.GreaterThanEqualsToken]: '>=',
-  [SyntaxKind.EqualsEqualsEqualsToken]: '===', [SyntaxKind.ExclamationEqualsEqualsToken]: '!==',
-  [SyntaxKind.EqualsEqualsToken]: '==', [SyntaxKind.ExclamationEqualsToken]: '!=',
-  [SyntaxKind.AmpersandAmpersandToken]: '&&', [SyntaxKind.BarBarToken]: '||',
-  [SyntaxKind.GreaterThanGreaterThanToken]: '>>', [SyntaxKind.LessThanLessThanToken]: '<<',
+  [SyntaxKind.PlusToken]: '+',
+  [SyntaxKind.MinusToken]: '-',
+  [SyntaxKind.AsteriskToken]: '*',
+  [SyntaxKind.SlashToken]: '/',
+  [SyntaxKind.PercentToken]: '%',
+  [SyntaxKind.LessThanToken]: '<',
+  [SyntaxKind.LessThanEqualsToken]: '<=',
+  [SyntaxKind.GreaterThanToken]: '>',
+  [SyntaxKind.GreaterThanEqualsToken]: '>=',
+  [SyntaxKind.EqualsEqualsEqualsToken]: '===',
+  [SyntaxKind.ExclamationEqualsEqualsToken]: '!==',
+  [SyntaxKind.EqualsEqualsToken]: '==',
+  [SyntaxKind.ExclamationEqualsToken]: '!=',
+  [SyntaxKind.AmpersandAmpersandToken]: '&&',
+  [SyntaxKind.BarBarToken]: '||',
+  [SyntaxKind.GreaterThanGreaterThanToken]: '>>',
+  [SyntaxKind.LessThanLessThanToken]: '<<',
   [SyntaxKind.GreaterThanGreaterThanGreaterThanToken]: '>>>',
-  [SyntaxKind.BarToken]: '|', [SyntaxKind.AmpersandToken]: '&', [SyntaxKind.CaretToken]: '^',
+  [SyntaxKind.BarToken]: '|',
+  [SyntaxKind.AmpersandToken]: '&',
+  [SyntaxKind.CaretToken]: '^',
 };
 
 const ASSIGN_OPS: Partial<Record<SyntaxKind, AssignOp>> = {
-  [SyntaxKind.EqualsToken]: '=', [SyntaxKind.PlusEqualsToken]: '+=', [SyntaxKind.MinusEqualsToken]: '-=',
-  [SyntaxKind.AsteriskEqualsToken]: '*=', [SyntaxKind.SlashEqualsToken]: '/=',
+  [SyntaxKind.EqualsToken]: '=',
+  [SyntaxKind.PlusEqualsToken]: '+=',
+  [SyntaxKind.MinusEqualsToken]: '-=',
+  [SyntaxKind.AsteriskEqualsToken]: '*=',
+  [SyntaxKind.SlashEqualsToken]: '/=',
 };
 
 /** Placeholder for an expression that failed to lower (an error was reported). */
@@ -53,7 +86,11 @@ export class Lowerer {
     const nested = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
     const prev = this.declared.get(name) ?? [];
     if (prev.some((p) => nested(p, here))) {
-      this.error(node, 'duplicateName', `'${name}' is already declared in an enclosing or the same block; kernels need distinct names (no shadowing)`);
+      this.error(
+        node,
+        'duplicateName',
+        `'${name}' is already declared in an enclosing or the same block; kernels need distinct names (no shadowing)`,
+      );
     }
     this.declared.set(name, [...prev, here]);
     this.scopes[this.scopes.length - 1].set(name, kind);
@@ -82,8 +119,14 @@ export class Lowerer {
   useScalar(name: string, node: Node): void {
     const k = this.lookup(name);
     if (k === 'rejected') return;
-    if (!k) this.error(node, 'unknownName', `'${name}' is not a parameter or local of this kernel (kernels cannot use outer variables)`);
-    else if (k === 'array') this.error(node, 'arrayAsValue', `array '${name}' used as a value; read an element: ${name}[i]`);
+    if (!k)
+      this.error(
+        node,
+        'unknownName',
+        `'${name}' is not a parameter or local of this kernel (kernels cannot use outer variables)`,
+      );
+    else if (k === 'array')
+      this.error(node, 'arrayAsValue', `array '${name}' used as a value; read an element: ${name}[i]`);
   }
 
   /** A name indexed as an array. */
@@ -103,7 +146,11 @@ export class Lowerer {
   }
 
   /** The name, parameters and return type of a kernel or layer (`what`), each problem reported. */
-  signature(fn: FunctionDeclaration, nodiff: string[], what: 'kernel' | 'layer'): { name: string; params: Param[]; returns: Kernel['returns']; rejected: string[] } | undefined {
+  signature(
+    fn: FunctionDeclaration,
+    nodiff: string[],
+    what: 'kernel' | 'layer',
+  ): { name: string; params: Param[]; returns: Kernel['returns']; rejected: string[] } | undefined {
     const name = fn.getName();
     if (!name) {
       this.error(fn, 'anonymousKernel', what === 'kernel' ? undefined : 'a layer needs a name');
@@ -124,18 +171,40 @@ export class Lowerer {
         continue;
       }
       if (!SCALAR_TYPES.has(t) && !ARRAY_TYPES.has(t)) {
-        this.error(typeNode ?? p, 'paramType', `parameter '${pname}' has type '${t || 'none'}'; use Float32Array, Float64Array, Int32Array, Uint32Array, f32, f64, i32 or u32 (from 'parad')`);
+        this.error(
+          typeNode ?? p,
+          'paramType',
+          `parameter '${pname}' has type '${t || 'none'}'; use Float32Array, Float64Array, Int32Array, Uint32Array, f32, f64, i32 or u32 (from 'parad')`,
+        );
         rejected.push(pname);
         continue;
       }
       const kind = ARRAY_TYPES.has(t) ? 'array' : 'scalar';
       const float = isFloatArray(t) || isFloatScalar(t);
-      params.push({ name: pname, type: t as ScalarType | ArrayType, kind, float, active: float && !nodiff.includes(pname) });
+      params.push({
+        name: pname,
+        type: t as ScalarType | ArrayType,
+        kind,
+        float,
+        active: float && !nodiff.includes(pname),
+      });
     }
     for (const n of nodiff) {
       const p = params.find((q) => q.name === n);
-      if (!p) this.sink.error(CODES.nodiffUnknown, `@nodiff names '${n}', which is not a parameter of '${name}'`, fn.getStart(), fn.getNameNode()?.getEnd() ?? fn.getEnd());
-      else if (!p.float) this.sink.warning(CODES.nodiffUnknown, `@nodiff '${n}': integer parameters are never differentiated`, fn.getStart(), fn.getNameNode()?.getEnd() ?? fn.getEnd());
+      if (!p)
+        this.sink.error(
+          CODES.nodiffUnknown,
+          `@nodiff names '${n}', which is not a parameter of '${name}'`,
+          fn.getStart(),
+          fn.getNameNode()?.getEnd() ?? fn.getEnd(),
+        );
+      else if (!p.float)
+        this.sink.warning(
+          CODES.nodiffUnknown,
+          `@nodiff '${n}': integer parameters are never differentiated`,
+          fn.getStart(),
+          fn.getNameNode()?.getEnd() ?? fn.getEnd(),
+        );
     }
     const rtNode = fn.getReturnTypeNode();
     const rt = rtNode?.getText() ?? 'void';
@@ -196,10 +265,13 @@ export class Lowerer {
       const name = x.getText();
       const kind = this.lookup(name);
       if (!kind) this.error(x, 'unknownName', `'${name}' is not a local of this kernel`);
-      else if (kind === 'scalarParam') this.error(x, 'writeParam', `cannot assign parameter '${name}'; copy it into a local first`);
-      else if (kind === 'array') this.error(x, 'writeParam', `cannot assign array parameter '${name}'; assign its elements`);
+      else if (kind === 'scalarParam')
+        this.error(x, 'writeParam', `cannot assign parameter '${name}'; copy it into a local first`);
+      else if (kind === 'array')
+        this.error(x, 'writeParam', `cannot assign array parameter '${name}'; assign its elements`);
       else if (kind === 'const') this.error(x, 'writeConst', `cannot assign const '${name}'`);
-      else if (kind === 'loopVar') this.error(x, 'writeLoopVar', `cannot assign loop variable '${name}' inside its loop`);
+      else if (kind === 'loopVar')
+        this.error(x, 'writeLoopVar', `cannot assign loop variable '${name}' inside its loop`);
       return { k: 'var', name };
     }
     if (Node.isElementAccessExpression(x)) {
@@ -217,15 +289,24 @@ export class Lowerer {
   }
 
   /** The header of a canonical for loop (each problem reported), or undefined. */
-  loopHeader(s: ForStatement): { iv: string; decl: Node; initExpr: Expression; cmp: ForLoop['cmp']; bound: Expression; step: number } | undefined {
+  loopHeader(
+    s: ForStatement,
+  ):
+    | { iv: string; decl: Node; initExpr: Expression; cmp: ForLoop['cmp']; bound: Expression; step: number }
+    | undefined {
     const init = s.getInitializer();
     const cond = s.getCondition();
     const inc = s.getIncrementor();
     const bad = (detail: string) => {
-      this.error(s.getFirstChildByKind(SyntaxKind.OpenParenToken) ? s : s, 'forForm', `for loop is not canonical: ${detail}; write for (let i = lo; i < hi; i++) (also <=, i += c, or counting down with > / >=)`);
+      this.error(
+        s.getFirstChildByKind(SyntaxKind.OpenParenToken) ? s : s,
+        'forForm',
+        `for loop is not canonical: ${detail}; write for (let i = lo; i < hi; i++) (also <=, i += c, or counting down with > / >=)`,
+      );
       return undefined;
     };
-    if (!init || !Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1) return bad('the initializer must declare one loop variable with let');
+    if (!init || !Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1)
+      return bad('the initializer must declare one loop variable with let');
     if (init.getDeclarationKind() !== 'let') return bad('the loop variable must be declared with let');
     const decl = init.getDeclarations()[0];
     const iv = decl.getName();
@@ -233,12 +314,17 @@ export class Lowerer {
     if (!initExpr) return bad('the loop variable needs an initial value');
     if (!cond || !Node.isBinaryExpression(cond)) return bad(`the condition must compare ${iv} with a bound`);
     const cmpText = cond.getOperatorToken().getText();
-    if (!['<', '<=', '>', '>='].includes(cmpText) || unparen(cond.getLeft()).getText() !== iv) return bad(`the condition must be ${iv} < bound, <=, > or >=`);
+    if (!['<', '<=', '>', '>='].includes(cmpText) || unparen(cond.getLeft()).getText() !== iv)
+      return bad(`the condition must be ${iv} < bound, <=, > or >=`);
     if (!inc) return bad('the loop needs an increment');
     const step = this.stepOf(inc, iv);
-    if (step === undefined) return bad(`the increment must be ${iv}++, ${iv}--, ${iv} += c or ${iv} -= c with a constant c`);
+    if (step === undefined)
+      return bad(`the increment must be ${iv}++, ${iv}--, ${iv} += c or ${iv} -= c with a constant c`);
     const up = cmpText === '<' || cmpText === '<=';
-    if (up !== step > 0) return bad(`the step goes ${step > 0 ? 'up' : 'down'} but the condition ${cmpText} needs it to go ${up ? 'up' : 'down'}`);
+    if (up !== step > 0)
+      return bad(
+        `the step goes ${step > 0 ? 'up' : 'down'} but the condition ${cmpText} needs it to go ${up ? 'up' : 'down'}`,
+      );
     return { iv, decl, initExpr, cmp: cmpText as ForLoop['cmp'], bound: cond.getRight(), step };
   }
 
@@ -252,15 +338,26 @@ export class Lowerer {
       this.declare(iv, 'loopVar', decl);
       const bound = this.expr(h.bound);
       return {
-        k: 'for' as const, v: iv, init: init0, cmp, bound, step,
-        body: this.body(s.getStatement()), parallel: pragma !== undefined, pragma: pragma || undefined, loc: this.loc(s),
+        k: 'for' as const,
+        v: iv,
+        init: init0,
+        cmp,
+        bound,
+        step,
+        body: this.body(s.getStatement()),
+        parallel: pragma !== undefined,
+        pragma: pragma || undefined,
+        loc: this.loc(s),
       };
     });
   }
 
   private stepOf(inc: Expression, iv: string): number | undefined {
     const x = unparen(inc);
-    if ((Node.isPostfixUnaryExpression(x) || Node.isPrefixUnaryExpression(x)) && unparen(x.getOperand()).getText() === iv) {
+    if (
+      (Node.isPostfixUnaryExpression(x) || Node.isPrefixUnaryExpression(x)) &&
+      unparen(x.getOperand()).getText() === iv
+    ) {
       const op = x.getOperatorToken();
       if (op === SyntaxKind.PlusPlusToken) return 1;
       if (op === SyntaxKind.MinusMinusToken) return -1;
@@ -304,7 +401,8 @@ export function pragmaBefore(s: ForStatement, tag: string): string | undefined {
 
 export function unparen(e: Node): Node {
   let x = e;
-  while (Node.isParenthesizedExpression(x) || Node.isAsExpression(x) || Node.isNonNullExpression(x)) x = x.getExpression();
+  while (Node.isParenthesizedExpression(x) || Node.isAsExpression(x) || Node.isNonNullExpression(x))
+    x = x.getExpression();
   return x;
 }
 
@@ -362,12 +460,23 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
       }
       const t = d.getTypeNode()?.getText();
       if (t !== undefined && !SCALAR_TYPES.has(t)) {
-        L.error(d.getTypeNode()!, 'localType', `local '${d.getName()}' has type '${t}'; locals are f32, f64, i32 or u32 scalars`);
+        L.error(
+          d.getTypeNode()!,
+          'localType',
+          `local '${d.getName()}' has type '${t}'; locals are f32, f64, i32 or u32 scalars`,
+        );
         continue;
       }
       const initExpr = L.expr(init);
       L.declare(d.getName(), kind === 'let' ? 'let' : 'const', d.getNameNode());
-      out.push({ k: 'decl', name: d.getName(), mutable: kind === 'let', type: t as ScalarType | undefined, init: initExpr, loc: L.loc(d) });
+      out.push({
+        k: 'decl',
+        name: d.getName(),
+        mutable: kind === 'let',
+        type: t as ScalarType | undefined,
+        init: initExpr,
+        loc: L.loc(d),
+      });
     }
     return out;
   },
@@ -379,8 +488,21 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
       if (e.getOperatorToken().getKind() === SyntaxKind.AsteriskAsteriskEqualsToken) {
         const target = L.lvalue(e.getLeft());
         const exponent = L.expr(e.getRight());
-        const current: Expr | undefined = target && (target.k === 'var' ? { k: 'var', name: target.name } : { k: 'index', array: target.array, index: target.index });
-        return target && current && { k: 'assign', target, op: '=', value: { k: 'call', fn: 'Math.pow', args: [current, exponent] }, loc: L.loc(s) };
+        const current: Expr | undefined =
+          target &&
+          (target.k === 'var'
+            ? { k: 'var', name: target.name }
+            : { k: 'index', array: target.array, index: target.index });
+        return (
+          target &&
+          current && {
+            k: 'assign',
+            target,
+            op: '=',
+            value: { k: 'call', fn: 'Math.pow', args: [current, exponent] },
+            loc: L.loc(s),
+          }
+        );
       }
       const op = ASSIGN_OPS[e.getOperatorToken().getKind()];
       if (op) {
@@ -389,10 +511,20 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
         return target && { k: 'assign', target, op, value, loc: L.loc(s) };
       }
     }
-    if ((Node.isPostfixUnaryExpression(e) || Node.isPrefixUnaryExpression(e)) &&
-      (e.getOperatorToken() === SyntaxKind.PlusPlusToken || e.getOperatorToken() === SyntaxKind.MinusMinusToken)) {
+    if (
+      (Node.isPostfixUnaryExpression(e) || Node.isPrefixUnaryExpression(e)) &&
+      (e.getOperatorToken() === SyntaxKind.PlusPlusToken || e.getOperatorToken() === SyntaxKind.MinusMinusToken)
+    ) {
       const target = L.lvalue(e.getOperand());
-      return target && { k: 'assign', target, op: e.getOperatorToken() === SyntaxKind.PlusPlusToken ? '+=' : '-=', value: num(1), loc: L.loc(s) };
+      return (
+        target && {
+          k: 'assign',
+          target,
+          op: e.getOperatorToken() === SyntaxKind.PlusPlusToken ? '+=' : '-=',
+          value: num(1),
+          loc: L.loc(s),
+        }
+      );
     }
     if (Node.isCallExpression(e)) {
       L.error(e, 'callStatement');
@@ -404,7 +536,13 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
   [SyntaxKind.IfStatement]: (L, s) => {
     if (!Node.isIfStatement(s)) return undefined;
     const elseS = s.getElseStatement();
-    return { k: 'if', cond: L.expr(s.getExpression()), then: L.body(s.getThenStatement()), else: elseS ? L.body(elseS) : [], loc: L.loc(s) };
+    return {
+      k: 'if',
+      cond: L.expr(s.getExpression()),
+      then: L.body(s.getThenStatement()),
+      else: elseS ? L.body(elseS) : [],
+      loc: L.loc(s),
+    };
   },
   [SyntaxKind.ForStatement]: (L, s) => (Node.isForStatement(s) ? L.forLoop(s) : undefined),
   [SyntaxKind.ReturnStatement]: (L, s) => {
@@ -417,7 +555,8 @@ const STATEMENTS: Partial<Record<SyntaxKind, StmtHandler>> = {
 };
 
 const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
-  [SyntaxKind.NumericLiteral]: (_L, e) => (Node.isNumericLiteral(e) ? { k: 'num', value: e.getLiteralValue(), text: e.getText() } : BAD),
+  [SyntaxKind.NumericLiteral]: (_L, e) =>
+    Node.isNumericLiteral(e) ? { k: 'num', value: e.getLiteralValue(), text: e.getText() } : BAD,
   [SyntaxKind.Identifier]: (L, e) => {
     // the global constant (-Infinity is its negation), unless a local of that name hides it
     if (e.getText() === 'Infinity' && !L.lookup('Infinity')) return { k: 'num', value: Infinity, text: 'Infinity' };
@@ -432,7 +571,10 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
   [SyntaxKind.PrefixUnaryExpression]: (L, e) => {
     if (!Node.isPrefixUnaryExpression(e)) return BAD;
     const ops: Partial<Record<SyntaxKind, '-' | '+' | '!' | '~'>> = {
-      [SyntaxKind.MinusToken]: '-', [SyntaxKind.PlusToken]: '+', [SyntaxKind.ExclamationToken]: '!', [SyntaxKind.TildeToken]: '~',
+      [SyntaxKind.MinusToken]: '-',
+      [SyntaxKind.PlusToken]: '+',
+      [SyntaxKind.ExclamationToken]: '!',
+      [SyntaxKind.TildeToken]: '~',
     };
     const op = ops[e.getOperatorToken()];
     if (!op) {
@@ -449,17 +591,24 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
     if (!Node.isBinaryExpression(e)) return BAD;
     const kind = e.getOperatorToken().getKind();
     // a ** b is Math.pow(a, b): the same value in JavaScript, and the same derivative rule
-    if (kind === SyntaxKind.AsteriskAsteriskToken) return { k: 'call', fn: 'Math.pow', args: [L.expr(e.getLeft()), L.expr(e.getRight())] };
+    if (kind === SyntaxKind.AsteriskAsteriskToken)
+      return { k: 'call', fn: 'Math.pow', args: [L.expr(e.getLeft()), L.expr(e.getRight())] };
     const op = BINARY_OPS[kind];
     if (!op) {
       const assigns = ASSIGN_OPS[kind] !== undefined || kind === SyntaxKind.AsteriskAsteriskEqualsToken;
-      L.error(e, assigns ? 'sideEffect' : 'operator', assigns ? undefined : `operator '${e.getOperatorToken().getText()}' is not supported in kernels`);
+      L.error(
+        e,
+        assigns ? 'sideEffect' : 'operator',
+        assigns ? undefined : `operator '${e.getOperatorToken().getText()}' is not supported in kernels`,
+      );
       return BAD;
     }
     return { k: 'binary', op, l: L.expr(e.getLeft()), r: L.expr(e.getRight()) };
   },
   [SyntaxKind.ConditionalExpression]: (L, e) =>
-    Node.isConditionalExpression(e) ? { k: 'cond', c: L.expr(e.getCondition()), t: L.expr(e.getWhenTrue()), f: L.expr(e.getWhenFalse()) } : BAD,
+    Node.isConditionalExpression(e)
+      ? { k: 'cond', c: L.expr(e.getCondition()), t: L.expr(e.getWhenTrue()), f: L.expr(e.getWhenFalse()) }
+      : BAD,
   [SyntaxKind.ElementAccessExpression]: (L, e) => {
     if (!Node.isElementAccessExpression(e)) return BAD;
     const target = unparen(e.getExpression());
@@ -475,11 +624,16 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
     if (!Node.isPropertyAccessExpression(e)) return BAD;
     const obj = e.getExpression().getText();
     const prop = e.getName();
-    if (obj === 'Math' && prop in MATH_CONSTANTS) return { k: 'num', value: MATH_CONSTANTS[prop], text: `Math.${prop}` };
+    if (obj === 'Math' && prop in MATH_CONSTANTS)
+      return { k: 'num', value: MATH_CONSTANTS[prop], text: `Math.${prop}` };
     if (prop === 'length' && Node.isIdentifier(e.getExpression())) {
       const kind = L.lookup(obj);
       if (kind && kind !== 'array' && kind !== 'rejected') {
-        L.error(e, 'property', `'${e.getText()}': only array parameters have a length in kernels, and '${obj}' is a scalar`);
+        L.error(
+          e,
+          'property',
+          `'${e.getText()}': only array parameters have a length in kernels, and '${obj}' is a scalar`,
+        );
         return BAD;
       }
       L.useArray(obj, e.getExpression());
@@ -492,7 +646,11 @@ const EXPRESSIONS: Partial<Record<SyntaxKind, ExprHandler>> = {
     if (!Node.isCallExpression(e)) return BAD;
     const callee = e.getExpression().getText();
     if (!isMathFunction(callee)) {
-      L.error(e.getExpression(), 'call', `call to '${callee}' is not supported: kernels may call only the Math functions listed in docs/kernel-language.md`);
+      L.error(
+        e.getExpression(),
+        'call',
+        `call to '${callee}' is not supported: kernels may call only the Math functions listed in docs/kernel-language.md`,
+      );
       return BAD;
     }
     const args = e.getArguments().map((a) => L.expr(a as Expression));
@@ -535,7 +693,7 @@ const MESSAGES: Record<keyof typeof CODES, string> = {
   expression: 'expression not supported in kernels',
   lvalue: 'only local variables and array elements (a[i]) can be assigned',
   forForm: 'for loop is not canonical',
-  varDecl: "use let or const instead of var",
+  varDecl: 'use let or const instead of var',
   destructuring: 'destructuring is not supported in kernels',
   noInit: 'locals need an initial value',
   localType: 'unsupported local type',

@@ -14,7 +14,11 @@ let depth = 0;
  * state, so a name per call would retain something of every call (a long watch session grows).
  */
 export function parseSource<T>(text: string, use: (sf: SourceFile) => T): T {
-  project ??= new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true, compilerOptions: { allowJs: false } });
+  project ??= new Project({
+    useInMemoryFileSystem: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: false },
+  });
   const sf = project.createSourceFile(`/parad_input_${depth++}.ts`, text, { overwrite: true });
   try {
     return use(sf);
@@ -34,11 +38,15 @@ export interface SyntaxProblem {
 
 /** TypeScript's syntactic diagnostics of `sf` (the parser's: `)` expected, a stray `}`, …). */
 export function syntaxProblems(sf: SourceFile): SyntaxProblem[] {
-  return sf.getProject().getProgram().compilerObject.getSyntacticDiagnostics(sf.compilerNode).map((d) => {
-    const start = d.start ?? 0;
-    const message = ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\.$/, '');
-    return { start, end: start + (d.length ?? 1), message: `${message} (TS${d.code})` };
-  });
+  return sf
+    .getProject()
+    .getProgram()
+    .compilerObject.getSyntacticDiagnostics(sf.compilerNode)
+    .map((d) => {
+      const start = d.start ?? 0;
+      const message = ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\.$/, '');
+      return { start, end: start + (d.length ?? 1), message: `${message} (TS${d.code})` };
+    });
 }
 
 export interface KernelDecl {
@@ -56,12 +64,17 @@ export interface KernelDecl {
 export function jsDocsOf(fn: FunctionDeclaration): { text: string; tags: { name: string; start: number }[] }[] {
   const text = fn.getSourceFile().getFullText();
   const docs = (fn.compilerNode as ts.Node & { jsDoc?: ts.JSDoc[] }).jsDoc ?? [];
-  return docs.map((d) => ({ text: text.slice(d.pos, d.end), tags: (d.tags ?? []).map((t) => ({ name: t.tagName.text, start: t.pos })) }));
+  return docs.map((d) => ({
+    text: text.slice(d.pos, d.end),
+    tags: (d.tags ?? []).map((t) => ({ name: t.tagName.text, start: t.pos })),
+  }));
 }
 
 /** The JSDoc text of a function (all its `/** … *\/` blocks joined). */
 function jsDocText(fn: FunctionDeclaration): string {
-  return jsDocsOf(fn).map((d) => d.text).join('\n');
+  return jsDocsOf(fn)
+    .map((d) => d.text)
+    .join('\n');
 }
 
 /** The functions whose JSDoc has `@kernel` (or `tag`: `@layer`). */
@@ -110,7 +123,13 @@ export function relativeImports(sf: SourceFile): NamedImport[] {
     if (!from.startsWith('.') || imp.isTypeOnly()) continue;
     for (const n of imp.getNamedImports()) {
       if (n.isTypeOnly()) continue;
-      out.push({ local: n.getAliasNode()?.getText() ?? n.getName(), imported: n.getName(), from, start: n.getStart(), end: n.getEnd() });
+      out.push({
+        local: n.getAliasNode()?.getText() ?? n.getName(),
+        imported: n.getName(),
+        from,
+        start: n.getStart(),
+        end: n.getEnd(),
+      });
     }
   }
   return out;

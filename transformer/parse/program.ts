@@ -8,7 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { DiagnosticSink } from '../diagnostics.js';
 import { CODES } from '../check/codes.js';
-import { parseSource, syntaxProblems, findKernels, paradTypeImports, relativeImports, type KernelDecl } from './parse.js';
+import {
+  parseSource,
+  syntaxProblems,
+  findKernels,
+  paradTypeImports,
+  relativeImports,
+  type KernelDecl,
+} from './parse.js';
 import { Lowerer } from './lower.js';
 import { LayerLowerer } from './lower-layer.js';
 import type { Kernel } from '../ir/types.js';
@@ -27,7 +34,11 @@ export type ResolveImport = (specifier: string, fromFile: string) => { fileName:
  * `./x.ts`), relative to `fromFile`'s folder; `fromFile` and the file name returned are relative to
  * `cwd` (default: the working directory) unless absolute.
  */
-export function resolveFromDisk(specifier: string, fromFile: string, cwd = process.cwd()): { fileName: string; source: string } | undefined {
+export function resolveFromDisk(
+  specifier: string,
+  fromFile: string,
+  cwd = process.cwd(),
+): { fileName: string; source: string } | undefined {
   for (const c of importCandidates(specifier, fromFile, cwd)) {
     if (!existsSync(c)) continue;
     const fileName = isAbsolute(fromFile) ? c : relative(cwd, c).split(sep).join('/');
@@ -39,7 +50,9 @@ export function resolveFromDisk(specifier: string, fromFile: string, cwd = proce
 /** The absolute paths resolveFromDisk tries for `specifier`, in order (a bundler watches them while none exists). */
 export function importCandidates(specifier: string, fromFile: string, cwd = process.cwd()): string[] {
   const base = resolvePath(cwd, dirname(fromFile), specifier);
-  return [...new Set([base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`])].filter((c) => /\.m?ts$/.test(c));
+  return [...new Set([base.replace(/\.(m?)js$/, '.$1ts'), `${base}.ts`, base, `${base}/index.ts`])].filter((c) =>
+    /\.m?ts$/.test(c),
+  );
 }
 
 export interface Unit {
@@ -76,7 +89,12 @@ export function kernelCallee(k: Kernel): Callee {
 }
 
 /** Lowers `source` and what its layers import; problems go to `sink` (an imported file's errors located in it, the import a related location). */
-export function lowerProgram(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from)): Program {
+export function lowerProgram(
+  source: string,
+  fileName: string,
+  sink: DiagnosticSink,
+  resolve: ResolveImport = (spec, from) => resolveFromDisk(spec, from),
+): Program {
   const units = new Map<string, Unit | 'loading'>();
   const files: ImportedFiles = new Map();
   const main = lowerUnit(source, fileName, sink, resolve, units, files, true);
@@ -86,7 +104,12 @@ export function lowerProgram(source: string, fileName: string, sink: DiagnosticS
     for (const n of names) {
       const c = unit.callees.get(n);
       if (!c) continue;
-      const owner = [...units.values()].find((u): u is Unit => u !== 'loading' && (u.kernels.some((k) => k.name === c.name) || u.layers.some((l) => l.name === c.name)) && u.callees.get(c.name) === c);
+      const owner = [...units.values()].find(
+        (u): u is Unit =>
+          u !== 'loading' &&
+          (u.kernels.some((k) => k.name === c.name) || u.layers.some((l) => l.name === c.name)) &&
+          u.callees.get(c.name) === c,
+      );
       if (!owner || owner === main) continue;
       const set = needed.get(owner) ?? new Set();
       if (set.has(c.name)) continue;
@@ -96,14 +119,23 @@ export function lowerProgram(source: string, fileName: string, sink: DiagnosticS
     }
   };
   for (const l of main.layers) visit(main, calledBy(l));
-  const imported = [...needed].map(([u, names]) => ({ ...u, kernels: u.kernels.filter((k) => names.has(k.name)), layers: u.layers.filter((l) => names.has(l.name)) }));
+  const imported = [...needed].map(([u, names]) => ({
+    ...u,
+    kernels: u.kernels.filter((k) => names.has(k.name)),
+    layers: u.layers.filter((l) => names.has(l.name)),
+  }));
   // two functions of one generated module cannot share a name
   const seen = new Map<string, string>();
   for (const f of [...main.kernels, ...main.layers]) seen.set(f.name, fileName);
   for (const u of imported) {
     for (const f of [...u.kernels, ...u.layers]) {
       if (seen.has(f.name) && seen.get(f.name) !== u.fileName) {
-        sink.error(CODES.layerImport, `'${f.name}' of ${u.fileName} has the name of a function of ${seen.get(f.name)}: rename one (the generated module holds both)`, 0, 0);
+        sink.error(
+          CODES.layerImport,
+          `'${f.name}' of ${u.fileName} has the name of a function of ${seen.get(f.name)}: rename one (the generated module holds both)`,
+          0,
+          0,
+        );
       }
       seen.set(f.name, u.fileName);
     }
@@ -119,7 +151,15 @@ function calledBy(layer: Layer): Set<string> {
   return out;
 }
 
-function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, files: ImportedFiles, isMain = false): Unit {
+function lowerUnit(
+  source: string,
+  fileName: string,
+  sink: DiagnosticSink,
+  resolve: ResolveImport,
+  units: Map<string, Unit | 'loading'>,
+  files: ImportedFiles,
+  isMain = false,
+): Unit {
   units.set(fileName, 'loading');
   const unit = parseSource(source, (sf): Unit => {
     // a file TypeScript cannot parse is reported as such, not as whatever its error recovery lowers to
@@ -129,7 +169,14 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
     const lowerer = new Lowerer(sink);
     const kernelDecls = findKernels(sf);
     const layerDecls = findKernels(sf, 'layer');
-    checkPragmas(sf, [...kernelDecls.map((d) => ({ fn: d.fn, kind: 'kernel' as const })), ...layerDecls.map((d) => ({ fn: d.fn, kind: 'layer' as const }))], sink);
+    checkPragmas(
+      sf,
+      [
+        ...kernelDecls.map((d) => ({ fn: d.fn, kind: 'kernel' as const })),
+        ...layerDecls.map((d) => ({ fn: d.fn, kind: 'layer' as const })),
+      ],
+      sink,
+    );
     const kernels: Kernel[] = [];
     for (const decl of kernelDecls) {
       const k = lowerer.kernel(decl.fn, decl.doc, decl.nodiff);
@@ -137,7 +184,12 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
     }
     // an imported file without kernels is a plain module the layers do not call into
     if (!kernelDecls.length && !layerDecls.length && isMain) {
-      sink.error(CODES.noKernels, 'no kernels in this file: mark exported functions with a /** @kernel */ (or /** @layer */) JSDoc', 0, 0);
+      sink.error(
+        CODES.noKernels,
+        'no kernels in this file: mark exported functions with a /** @kernel */ (or /** @layer */) JSDoc',
+        0,
+        0,
+      );
     }
     const callees = new Map<string, Callee>(kernels.map((k) => [k.name, kernelCallee(k)]));
     if (layerDecls.length) importCallees(sf, fileName, sink, resolve, units, files, callees);
@@ -149,7 +201,15 @@ function lowerUnit(source: string, fileName: string, sink: DiagnosticSink, resol
   return unit;
 }
 
-function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, resolve: ResolveImport, units: Map<string, Unit | 'loading'>, files: ImportedFiles, callees: Map<string, Callee>): void {
+function importCallees(
+  sf: SourceFile,
+  fileName: string,
+  sink: DiagnosticSink,
+  resolve: ResolveImport,
+  units: Map<string, Unit | 'loading'>,
+  files: ImportedFiles,
+  callees: Map<string, Callee>,
+): void {
   const byModule = new Map<string, ReturnType<typeof relativeImports>>();
   for (const imp of relativeImports(sf)) byModule.set(imp.from, [...(byModule.get(imp.from) ?? []), imp]);
   for (const [from, imps] of byModule) {
@@ -158,7 +218,12 @@ function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, r
     if (!file) continue; // not a kernel file parad can read: calling its functions is reported at the call
     let unit = units.get(file.fileName);
     if (unit === 'loading') {
-      sink.error(CODES.layerImport, `${from} imports this file back: kernel files cannot import each other in a cycle`, at.start, at.end);
+      sink.error(
+        CODES.layerImport,
+        `${from} imports this file back: kernel files cannot import each other in a cycle`,
+        at.start,
+        at.end,
+      );
       continue;
     }
     if (!unit) {
@@ -174,14 +239,25 @@ function importCallees(sf: SourceFile, fileName: string, sink: DiagnosticSink, r
     for (const imp of imps) {
       const c = unit.callees.get(imp.imported);
       if (c && (unit.kernels.some((k) => k.name === c.name) || unit.layers.some((l) => l.name === c.name))) {
-        if (imp.local !== imp.imported) sink.error(CODES.layerImport, `import kernels and layers under their own names (${imp.imported}, not ${imp.local})`, imp.start, imp.end);
+        if (imp.local !== imp.imported)
+          sink.error(
+            CODES.layerImport,
+            `import kernels and layers under their own names (${imp.imported}, not ${imp.local})`,
+            imp.start,
+            imp.end,
+          );
         callees.set(imp.local, c);
       }
     }
   }
 }
 
-function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<string, Callee>, fileName: string): Layer[] {
+function lowerLayers(
+  decls: KernelDecl[],
+  sink: DiagnosticSink,
+  callees: Map<string, Callee>,
+  fileName: string,
+): Layer[] {
   // signatures first (a layer may call one declared after it), then bodies
   const quiet = new Lowerer(new DiagnosticSink(fileName, decls[0]?.fn.getSourceFile().getFullText() ?? ''));
   const own = new Map<string, Callee>();
@@ -189,7 +265,14 @@ function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<str
     const sig = quiet.signature(d.fn, d.nodiff, 'layer');
     if (!sig) continue;
     if (callees.has(sig.name)) continue;
-    const c: Callee = { name: sig.name, kind: 'layer', params: sig.params, returns: sig.returns, writes: new Set(), reads: new Set() };
+    const c: Callee = {
+      name: sig.name,
+      kind: 'layer',
+      params: sig.params,
+      returns: sig.returns,
+      writes: new Set(),
+      reads: new Set(),
+    };
     own.set(sig.name, c);
     callees.set(sig.name, c);
   }
@@ -199,12 +282,15 @@ function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<str
     if (l) layers.push(l);
   }
   // what each layer reads and writes depends on what its callees do: iterate to the fixpoint
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const l of layers) {
       const { reads, writes } = layerAccesses(l, callees);
       const c = own.get(l.name);
-      for (const [mine, theirs] of [[writes, c?.writes], [reads, c?.reads]] as const) {
+      for (const [mine, theirs] of [
+        [writes, c?.writes],
+        [reads, c?.reads],
+      ] as const) {
         if (theirs && [...mine].some((x) => !theirs.has(x))) {
           for (const x of mine) theirs.add(x);
           changed = true;
@@ -222,7 +308,12 @@ function lowerLayers(decls: KernelDecl[], sink: DiagnosticSink, callees: Map<str
     while (stack.length) {
       const n = stack.pop()!;
       if (n === l.name) {
-        sink.error(CODES.layerRecursion, `layer '${l.name}' calls itself (through ${[...seen].join(', ') || 'itself'}): layers cannot be recursive`, l.loc.start, l.loc.start + 1);
+        sink.error(
+          CODES.layerRecursion,
+          `layer '${l.name}' calls itself (through ${[...seen].join(', ') || 'itself'}): layers cannot be recursive`,
+          l.loc.start,
+          l.loc.start + 1,
+        );
         break;
       }
       if (seen.has(n)) continue;

@@ -20,7 +20,21 @@ import type { Expr, ForLoop, Stmt } from '../ir/types.js';
 import { add, sub, mul, div, num, v, bin, idx, call, readsOf, substitute, sameExpr, walkExpr } from '../ir/build.js';
 import { printExpr } from '../ir/print.js';
 import { ownExprs, targetName, forEachStmt, writesOf, mapExpr } from '../ir/walk.js';
-import { type Poly, type Def, type Defs, type Quot, addPoly, constPoly, mulPoly, symbolsOf, substPoly, samePoly, isQuot, defSymbols, divideBy } from '../analysis/exclusive/poly.js';
+import {
+  type Poly,
+  type Def,
+  type Defs,
+  type Quot,
+  addPoly,
+  constPoly,
+  mulPoly,
+  symbolsOf,
+  substPoly,
+  samePoly,
+  isQuot,
+  defSymbols,
+  divideBy,
+} from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
 import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
 
@@ -124,8 +138,10 @@ function quotient(b: string, a: string): string {
 }
 const monoPoly = (key: string, c = 1): Poly => new Map([[key, c]]);
 /** A positive multiple of a product of parameters (no loop variable): `stride`, `2·K`. */
-const paramMonomial = (p: Poly, loopVars: Set<string>): boolean => p.size === 1 && [...p][0][1] > 0 && [...symbolsOf(p)].every((x) => !loopVars.has(x)) && !p.has('');
-const constOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
+const paramMonomial = (p: Poly, loopVars: Set<string>): boolean =>
+  p.size === 1 && [...p][0][1] > 0 && [...symbolsOf(p)].every((x) => !loopVars.has(x)) && !p.has('');
+const constOf = (p: Poly): number | undefined =>
+  p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined;
 
 /** Plans the gather of adjoint array `target`, or says why it does not apply. */
 export function planGather(ctx: GatherContext, target: string): GatherPlan | string {
@@ -140,10 +156,20 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
     sites.push(...(Array.isArray(s) ? s : [s]));
   }
   // once each; `s >= 0` where `s >= 1` is checked too
-  const atLeast = (c: Expr, n: number): Expr | undefined => (c.k === 'binary' && c.op === '>=' && c.r.k === 'num' && c.r.value === n ? c.l : undefined);
+  const atLeast = (c: Expr, n: number): Expr | undefined =>
+    c.k === 'binary' && c.op === '>=' && c.r.k === 'num' && c.r.value === n ? c.l : undefined;
   const unique = conditions.filter((c, i) => {
     const e = atLeast(c, 0);
-    return conditions.findIndex((d) => sameExpr(c, d)) === i && !(e && conditions.some((d) => { const f = atLeast(d, 1); return f && sameExpr(e, f); }));
+    return (
+      conditions.findIndex((d) => sameExpr(c, d)) === i &&
+      !(
+        e &&
+        conditions.some((d) => {
+          const f = atLeast(d, 1);
+          return f && sameExpr(e, f);
+        })
+      )
+    );
   });
   const why = sites.map((s) => unboundedSum(ctx, s, target)).find((x) => x !== undefined);
   return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}) };
@@ -167,7 +193,9 @@ function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): str
 /** No tape, no opaque text: a value that can be evaluated again. */
 const pure = (e: Expr): boolean => {
   let ok = true;
-  walkExpr(e, (x) => { if (x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false; });
+  walkExpr(e, (x) => {
+    if (x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false;
+  });
   return ok;
 };
 
@@ -200,10 +228,17 @@ function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<
    * holds what that branch assigned it last, when it did so once, at its top level, with a value
    * the defs at the site give (`iy = ty / stride`, ty = oy - ky on the way to both).
    */
-  const restored = (s: Stmt & { k: 'if' }, loops: ForLoop[], defs: Map<string, Expr>, loopVars: Set<string>): Map<string, Expr> => {
+  const restored = (
+    s: Stmt & { k: 'if' },
+    loops: ForLoop[],
+    defs: Map<string, Expr>,
+    loopVars: Set<string>,
+  ): Map<string, Expr> => {
     const out = new Map<string, Expr>();
     if (!loops.length || !loops.every((l) => l.reversed)) return out;
-    const popped = s.then.flatMap((x) => (x.k === 'assign' && x.op === '=' && x.target.k === 'var' && x.value.k === 'pop' ? [x.target.name] : []));
+    const popped = s.then.flatMap((x) =>
+      x.k === 'assign' && x.op === '=' && x.target.k === 'var' && x.value.k === 'pop' ? [x.target.name] : [],
+    );
     if (!popped.length) return out;
     const matches = (forward.get(keyOf(s.cond, loops)) ?? []).filter((f) => f.then !== s.then);
     if (matches.length !== 1) return out;
@@ -219,14 +254,22 @@ function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<
     }
     return out;
   };
-  const walk = (block: Stmt[], top: Stmt | undefined, loops: ForLoop[], conds: Expr[], visible: Decl[], reaching: Map<string, Expr>) => {
+  const walk = (
+    block: Stmt[],
+    top: Stmt | undefined,
+    loops: ForLoop[],
+    conds: Expr[],
+    visible: Decl[],
+    reaching: Map<string, Expr>,
+  ) => {
     const vis = [...visible];
     const defs = new Map(reaching);
     const loopVars = new Set([...nestVars, ...loops.map((l) => l.v)]);
     for (const s of block) {
       const t = top ?? s;
       if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && (s.op === '+=' || s.op === '-=')) {
-        if (readsOf(s.value).has(target) || readsOf(s.target.index).has(target)) problem ??= `an update of ${target} reads ${target}`;
+        if (readsOf(s.value).has(target) || readsOf(s.target.index).has(target))
+          problem ??= `an update of ${target} reads ${target}`;
         sites.push({ stmt: s, top: t, loops, conds, visible: vis, defs: new Map(defs) });
         continue;
       }
@@ -266,9 +309,17 @@ function assignedIn(s: Stmt): Set<string> {
 }
 
 /** A clamp's case: the index with the clamp replaced by one argument, and `upper` facts `a <= b` (`a < b` when strict) that select it. */
-interface ClampCase { index: Poly; upper: { a: Poly; b: Poly; strict: boolean }[] }
+interface ClampCase {
+  index: Poly;
+  upper: { a: Poly; b: Poly; strict: boolean }[];
+}
 
-function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?: ClampCase): GatherSite | GatherSite[] | string {
+function planSite(
+  ctx: GatherContext,
+  at: SiteAt,
+  conditions: Expr[],
+  clampCase?: ClampCase,
+): GatherSite | GatherSite[] | string {
   const target = at.stmt.target as { k: 'index'; array: string; index: Expr };
   const loops = [...ctx.nest, ...at.loops];
   const loopVars = new Set(loops.map((l) => l.v));
@@ -280,10 +331,14 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   const staged: Expr[] = [];
   const recompute: Decl[] = [];
   let problem: string | undefined;
-  const stage = (e: Expr) => { if (!staged.some((x) => sameExpr(x, e))) staged.push(e); };
+  const stage = (e: Expr) => {
+    if (!staged.some((x) => sameExpr(x, e))) staged.push(e);
+  };
   const visit = (e: Expr): void => {
     switch (e.k) {
-      case 'pop': case 'raw': case 'tuple':
+      case 'pop':
+      case 'raw':
+      case 'tuple':
         problem ??= `an update of ${where} uses a taped value`;
         return;
       case 'var':
@@ -300,11 +355,23 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
         else problem ??= `an update of ${where} reads ${e.array}, which the loop writes`;
         return;
       }
-      case 'unary': visit(e.e); return;
-      case 'binary': visit(e.l); visit(e.r); return;
-      case 'cond': visit(e.c); visit(e.t); visit(e.f); return;
-      case 'call': e.args.forEach(visit); return;
-      default: return;
+      case 'unary':
+        visit(e.e);
+        return;
+      case 'binary':
+        visit(e.l);
+        visit(e.r);
+        return;
+      case 'cond':
+        visit(e.c);
+        visit(e.t);
+        visit(e.f);
+        return;
+      case 'call':
+        e.args.forEach(visit);
+        return;
+      default:
+        return;
     }
   };
   const useVar = (name: string) => {
@@ -336,26 +403,48 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   // ---- the index as digits ----
   const withDefs = (e: Expr): Expr => substitute(e, (x) => (x.k === 'var' ? at.defs.get(x.name) : undefined));
   // a division the guard makes exact (`iy = ty / stride` under `ty % stride === 0`) is its truncation
-  const guarded = at.conds.map(withDefs).flatMap(conjunctsOf).flatMap((c) => {
-    const m = c.k === 'binary' && (c.op === '===' || c.op === '==') ? (c.r.k === 'num' && c.r.value === 0 ? c.l : c.l.k === 'num' && c.l.value === 0 ? c.r : undefined) : undefined;
-    return m && m.k === 'binary' && m.op === '%' ? [m] : [];
-  });
-  const exactDivisions = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'binary' && x.op === '/' && guarded.some((m) => sameExpr(m.l, x.l) && sameExpr(m.r, x.r)) ? call('Math.trunc', x) : undefined));
+  const guarded = at.conds
+    .map(withDefs)
+    .flatMap(conjunctsOf)
+    .flatMap((c) => {
+      const m =
+        c.k === 'binary' && (c.op === '===' || c.op === '==')
+          ? c.r.k === 'num' && c.r.value === 0
+            ? c.l
+            : c.l.k === 'num' && c.l.value === 0
+              ? c.r
+              : undefined
+          : undefined;
+      return m && m.k === 'binary' && m.op === '%' ? [m] : [];
+    });
+  const exactDivisions = (e: Expr): Expr =>
+    mapExpr(e, (x) =>
+      x.k === 'binary' && x.op === '/' && guarded.some((m) => sameExpr(m.l, x.l) && sameExpr(m.r, x.r))
+        ? call('Math.trunc', x)
+        : undefined,
+    );
   const q = clampCase?.index ?? ctx.forms.quasiPoly(exactDivisions(withDefs(target.index)), loopVars);
   if (!q) return `the index of ${where} has no polynomial form`;
   // a clamp (`Math.min(y0 + 1, H - 1)`): one site per case, under the condition that selects it
-  const clamp = [...symbolsOf(q)].find((x) => { const d = ctx.forms.quasi[x]; return d && !isQuot(d); });
+  const clamp = [...symbolsOf(q)].find((x) => {
+    const d = ctx.forms.quasi[x];
+    return d && !isQuot(d);
+  });
   if (clamp) {
     const d = ctx.forms.quasi[clamp] as Def & { op: 'min' | 'max' };
     const expr = (p: Poly) => defExpr(polyExpr(p), ctx.forms.quasi);
     const out: GatherSite[] = [];
     for (let i = 0; i < d.args.length; i++) {
       // the first argument that is the least (greatest): <= the later ones, < the earlier ones
-      const cmp = (j: number): Expr => bin(d.op === 'min' ? (j > i ? '<=' : '<') : (j > i ? '>=' : '>'), expr(d.args[i]), expr(d.args[j]));
+      const cmp = (j: number): Expr =>
+        bin(d.op === 'min' ? (j > i ? '<=' : '<') : j > i ? '>=' : '>', expr(d.args[i]), expr(d.args[j]));
       const others = d.args.map((_, j) => j).filter((j) => j !== i);
       const upper = d.op === 'min' ? others.map((j) => ({ a: d.args[i], b: d.args[j], strict: j < i })) : [];
       const index = substPoly(q, (x) => (x === clamp ? d.args[i] : undefined));
-      const r = planSite(ctx, { ...at, conds: [...at.conds, ...others.map(cmp)] }, conditions, { index, upper: [...(clampCase?.upper ?? []), ...upper] });
+      const r = planSite(ctx, { ...at, conds: [...at.conds, ...others.map(cmp)] }, conditions, {
+        index,
+        upper: [...(clampCase?.upper ?? []), ...upper],
+      });
       if (typeof r === 'string') return r;
       out.push(...(Array.isArray(r) ? r : [r]));
     }
@@ -371,11 +460,21 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   // polynomial one where the loop's own (⌊c / k⌋ … from the other loop variables) is not
   split.loops = split.loops.map((l) => {
     const e = split.exactLoops.find((x) => x.v === l.v);
-    const r = e && guardRange(at.conds.map((c) => exactDivisions(withDefs(c))), e.sym, e.num, (x) => ctx.forms.quasiPoly(x, loopVars), loopVars);
+    const r =
+      e &&
+      guardRange(
+        at.conds.map((c) => exactDivisions(withDefs(c))),
+        e.sym,
+        e.num,
+        (x) => ctx.forms.quasiPoly(x, loopVars),
+        loopVars,
+      );
     return r ? { ...l, init: num(0), bound: polyExpr(r) } : l;
   });
   // an exact quotient's loop v = s·q − c is rebuilt with s >= 1 (the range of q assumes it)
-  for (const den of split.exactDens) if (constOf(den) === undefined && !positiveStride(ctx, den, loopVars)) conditions.push(bin('>=', polyExpr(den), num(1)));
+  for (const den of split.exactDens)
+    if (constOf(den) === undefined && !positiveStride(ctx, den, loopVars))
+      conditions.push(bin('>=', polyExpr(den), num(1)));
   // a clamp's case bounds the split loops (`Math.min(x0 + 1, W - 1)` taking x0 + 1: x0 < W - 1)
   const iter = split.loops.map((l) => {
     if (!clampCase || l.step !== 1 || l.cmp !== '<') return l;
@@ -384,7 +483,13 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     for (const f of clampCase.upper) {
       // a − b = u + R (≤ 0, or < 0): u < −R + 1 (or u < −R)
       const diff = addPoly(split.subst(f.a), split.subst(f.b), -1);
-      if (diff.get(l.v) !== 1 || [...symbolsOf(diff)].some((x) => x !== l.v && (loopVars.has(x) || split.loops.some((o) => o.v === x) || ctx.forms.quasi[x]))) continue;
+      if (
+        diff.get(l.v) !== 1 ||
+        [...symbolsOf(diff)].some(
+          (x) => x !== l.v && (loopVars.has(x) || split.loops.some((o) => o.v === x) || ctx.forms.quasi[x]),
+        )
+      )
+        continue;
       const rest = addPoly(diff, new Map([[l.v, 1]]), -1);
       const tighter = addPoly(constPoly(f.strict ? 0 : 1), rest, -1);
       if (bound && (constOf(addPoly(bound, tighter, -1)) ?? -1) > 0) {
@@ -425,19 +530,30 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
     const unit = (x: string) => Math.abs(constOf(d.terms.get(x)!) ?? 0) === 1;
     const candidates = free
       .filter((x) => (constOf(d.terms.get(x)!) ?? 0) !== 0 || paramMonomial(d.terms.get(x)!, iterVars))
-      .sort((a, b) => Number(nestVars.has(b)) - Number(nestVars.has(a))
-        || Number(!unit(a)) - Number(!unit(b))
-        || Number(constOf(d.terms.get(a)!) === undefined) - Number(constOf(d.terms.get(b)!) === undefined)
-        || order.indexOf(a) - order.indexOf(b));
+      .sort(
+        (a, b) =>
+          Number(nestVars.has(b)) - Number(nestVars.has(a)) ||
+          Number(!unit(a)) - Number(!unit(b)) ||
+          Number(constOf(d.terms.get(a)!) === undefined) - Number(constOf(d.terms.get(b)!) === undefined) ||
+          order.indexOf(a) - order.indexOf(b),
+      );
     if (!candidates.length) {
-      free.forEach((x) => { sum.add(x); known.add(x); });
+      free.forEach((x) => {
+        sum.add(x);
+        known.add(x);
+      });
       checked.push(i);
       return;
     }
     const s = candidates[0];
-    for (const x of free) if (x !== s) { sum.add(x); known.add(x); }
+    for (const x of free)
+      if (x !== s) {
+        sum.add(x);
+        known.add(x);
+      }
     const coef = d.terms.get(s)!;
-    if (constOf(coef) === undefined && !positiveStride(ctx, coef, loopVars)) conditions.push(bin('>=', polyExpr(coef), num(1)));
+    if (constOf(coef) === undefined && !positiveStride(ctx, coef, loopVars))
+      conditions.push(bin('>=', polyExpr(coef), num(1)));
     solved.push({ v: s, digit: i, coef });
     known.add(s);
   });
@@ -447,7 +563,8 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   const seen = new Set<string>();
   for (const l of summed) {
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-      if (iterVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n)) return `the bounds of the loop over ${l.v} depend on ${n}`;
+      if (iterVars.has(n) ? !seen.has(n) : !ctx.forms.constant(n))
+        return `the bounds of the loop over ${l.v} depend on ${n}`;
     }
     seen.add(l.v);
   }
@@ -459,7 +576,19 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
   }
   const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
   const checked_at = split.checks.length ? { ...at, conds: [...at.conds, ...split.checks] } : at;
-  return { at: checked_at, sign: at.stmt.op === '-=' ? -1 : 1, digits: ds, solved, summed, checked, staged, recompute, narrow, loops: iter, rebuilt };
+  return {
+    at: checked_at,
+    sign: at.stmt.op === '-=' ? -1 : 1,
+    digits: ds,
+    solved,
+    summed,
+    checked,
+    staged,
+    recompute,
+    narrow,
+    loops: iter,
+    rebuilt,
+  };
 }
 
 /**
@@ -469,7 +598,23 @@ function planSite(ctx: GatherContext, at: SiteAt, conditions: Expr[], clampCase?
  * index is then a polynomial in q and r (`x[i >> 2]` is x[q]: element q gathers from the
  * iterations 4q … 4q + 3). Other quasi-affine symbols have no form here.
  */
-function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForLoop) => Poly | undefined, exact: Quot[] = []): { p: Poly; loops: ForLoop[]; rebuilt: GatherSite['rebuilt']; subst: (q: Poly) => Poly; exactDens: Poly[]; exactLoops: { v: string; sym: string; num: Poly }[]; checks: Expr[] } | string {
+function splitQuotients(
+  p: Poly,
+  loops: ForLoop[],
+  defs: Defs,
+  boundOf: (l: ForLoop) => Poly | undefined,
+  exact: Quot[] = [],
+):
+  | {
+      p: Poly;
+      loops: ForLoop[];
+      rebuilt: GatherSite['rebuilt'];
+      subst: (q: Poly) => Poly;
+      exactDens: Poly[];
+      exactLoops: { v: string; sym: string; num: Poly }[];
+      checks: Expr[];
+    }
+  | string {
   const used = [...symbolsOf(p)].filter((x) => defs[x]);
   if (!used.length) return { p, loops, rebuilt: [], subst: (q) => q, exactDens: [], exactLoops: [], checks: [] };
   const loopVars = new Set(loops.map((x) => x.v));
@@ -478,17 +623,27 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
   for (const q of used) {
     const d = defs[q];
     // ⌊(a·v + c) / k⌋ with a ≠ 1 (a parameter or constant: bilinear resize's ⌊oy·H / OH⌋)
-    const sc = isQuot(d) && !exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den)) ? scaledQuotient(d, loops, loopVars, defs) : undefined;
+    const sc =
+      isQuot(d) && !exact.some((e) => samePoly(e.num, d.num) && samePoly(e.den, d.den))
+        ? scaledQuotient(d, loops, loopVars, defs)
+        : undefined;
     if (sc && isQuot(d)) {
       const { l, a, offset } = sc;
-      if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
-      if (!((constOf(offset) ?? -1) >= 0) || (!paramMonomial(d.den, loopVars) && !((constOf(d.den) ?? 0) > 0))) return 'uses a quotient or remainder the gather cannot invert';
+      if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0))
+        return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+      if (!((constOf(offset) ?? -1) >= 0) || (!paramMonomial(d.den, loopVars) && !((constOf(d.den) ?? 0) > 0)))
+        return 'uses a quotient or remainder the gather cannot invert';
       if (p.has(l.v) || byVar.has(l.v)) return `divides ${l.v} in two different ways`;
       byVar.set(l.v, { den: d.den, offset, syms: [q], exact: false, scale: a });
       // the iteration's own quotient, computed as the primal does (floating point on the GPU too),
       // must be the element's: the candidates cover one more on each side for its rounding
       const fn = d.op === 'floor' ? 'Math.floor' : 'Math.trunc';
-      checks.push(bin('===', call(fn, div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs))), { k: 'var', name: `${l.v}$q` }));
+      checks.push(
+        bin('===', call(fn, div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs))), {
+          k: 'var',
+          name: `${l.v}$q`,
+        }),
+      );
       continue;
     }
     // the guard says the division leaves no remainder: (v + c) / k = q exactly, whatever c (other
@@ -498,17 +653,25 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
     const v = isQuot(d) ? loops.find((l) => d.num.get(l.v) === 1)?.v : undefined;
     const l = v !== undefined ? loops.find((x) => x.v === v) : undefined;
     const offset = v !== undefined && isQuot(d) ? addPoly(d.num, new Map([[v, 1]]), -1) : new Map<string, number>();
-    if (!l || !isQuot(d) || [...symbolsOf(offset)].some((x) => (loopVars.has(x) && !isExact) || x === v || defs[x]) || (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)) {
+    if (
+      !l ||
+      !isQuot(d) ||
+      [...symbolsOf(offset)].some((x) => (loopVars.has(x) && !isExact) || x === v || defs[x]) ||
+      (!paramMonomial(d.den, loopVars) && constOf(d.den) === undefined)
+    ) {
       return 'uses a quotient or remainder the gather cannot invert';
     }
-    if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0)) return `divides ${l.v}, whose loop does not run from 0 up by 1`;
+    if (l.step !== 1 || l.cmp !== '<' || !(l.init.k === 'num' && l.init.value === 0))
+      return `divides ${l.v}, whose loop does not run from 0 up by 1`;
     // truncation is the floor where v + c >= 0: v >= 0 here, so a constant c >= 0, or c >= B − 1 for
     // the loop's bound B (`(i + n - 1) % n` over i < n: B >= 1 wherever an iteration runs)
     const bound = boundOf(l);
     const aboveBound = bound ? constOf(addPoly(offset, bound, -1)) : undefined;
-    if (!isExact && d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0) && !((aboveBound ?? -2) >= -1)) return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
+    if (!isExact && d.op === 'trunc' && !((constOf(offset) ?? -1) >= 0) && !((aboveBound ?? -2) >= -1))
+      return `divides ${l.v} + ${printExpr(polyExpr(offset))}, which may be negative (truncation)`;
     const prev = byVar.get(l.v);
-    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset) || prev.exact !== isExact)) return `divides ${l.v} in two different ways`;
+    if (prev && (!samePoly(prev.den, d.den) || !samePoly(prev.offset, offset) || prev.exact !== isExact))
+      return `divides ${l.v} in two different ways`;
     byVar.set(l.v, { den: d.den, offset, syms: [...(prev?.syms ?? []), q], exact: isExact });
   }
   const out: ForLoop[] = [];
@@ -520,7 +683,8 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
       out.push(l);
       continue;
     }
-    const qv = `${l.v}$q`, rv = `${l.v}$r`;
+    const qv = `${l.v}$q`,
+      rv = `${l.v}$r`;
     const k = polyExpr(sp.den);
     const c = polyExpr(sp.offset);
     if (sp.scale) {
@@ -529,11 +693,18 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
       // most 2·⌈k / a⌉ + 2 candidates (the check keeps those whose quotient is q)
       const a = polyExpr(sp.scale);
       const Bp = boundOf(l);
-      const qBound = !sp.offset.size && Bp && samePoly(Bp, sp.den) ? a : add(call('Math.floor', div(add(mul(a, sub(l.bound, num(1))), c), k)), num(1));
+      const qBound =
+        !sp.offset.size && Bp && samePoly(Bp, sp.den)
+          ? a
+          : add(call('Math.floor', div(add(mul(a, sub(l.bound, num(1))), c), k)), num(1));
       out.push({ ...l, v: qv, init: sp.offset.size ? call('Math.floor', div(c, k)) : num(0), bound: qBound, body: [] });
       out.push({ ...l, v: rv, init: num(0), bound: add(mul(num(2), call('Math.ceil', div(k, a))), num(2)), body: [] });
       for (const q of sp.syms) repl.set(q, new Map([[qv, 1]]));
-      rebuilt.push({ v: l.v, init: add(sub(call('Math.ceil', div(sub(mul(k, v(qv)), c), a)), num(1)), v(rv)), loop: l });
+      rebuilt.push({
+        v: l.v,
+        init: add(sub(call('Math.ceil', div(sub(mul(k, v(qv)), c), a)), num(1)), v(rv)),
+        loop: l,
+      });
       continue;
     }
     // v + c = k·q + r: q from ⌊c / k⌋ to ⌊(B − 1 + c) / k⌋; q < B / k when c = 0 and k divides B (`y < H * r`)
@@ -556,13 +727,29 @@ function splitQuotients(p: Poly, loops: ForLoop[], defs: Defs, boundOf: (l: ForL
   }
   const p2 = substPoly(p, (x) => repl.get(x));
   if ([...symbolsOf(p2)].some((x) => defs[x])) return 'uses a quotient or remainder the gather cannot invert';
-  if ([...byVar].some(([lv, x]) => x.scale && symbolsOf(p2).has(lv))) return 'uses a scaled quotient of a loop variable and the variable itself';
-  const exactLoops = [...byVar].filter(([, x]) => x.exact && x.syms.length === 1).map(([lv, x]) => ({ v: `${lv}$q`, sym: x.syms[0], num: (defs[x.syms[0]] as Quot).num }));
-  return { p: p2, loops: out, rebuilt, subst: (x) => substPoly(x, (y) => repl.get(y)), exactDens: [...byVar.values()].filter((x) => x.exact).map((x) => x.den), exactLoops, checks };
+  if ([...byVar].some(([lv, x]) => x.scale && symbolsOf(p2).has(lv)))
+    return 'uses a scaled quotient of a loop variable and the variable itself';
+  const exactLoops = [...byVar]
+    .filter(([, x]) => x.exact && x.syms.length === 1)
+    .map(([lv, x]) => ({ v: `${lv}$q`, sym: x.syms[0], num: (defs[x.syms[0]] as Quot).num }));
+  return {
+    p: p2,
+    loops: out,
+    rebuilt,
+    subst: (x) => substPoly(x, (y) => repl.get(y)),
+    exactDens: [...byVar.values()].filter((x) => x.exact).map((x) => x.den),
+    exactLoops,
+    checks,
+  };
 }
 
 /** ⌊(a·v + c) / k⌋ with v a loop variable, a a constant other than 1 or a parameter monomial, c free of loop variables. */
-function scaledQuotient(d: Quot, loops: ForLoop[], loopVars: Set<string>, defs: Defs): { l: ForLoop; a: Poly; offset: Poly } | undefined {
+function scaledQuotient(
+  d: Quot,
+  loops: ForLoop[],
+  loopVars: Set<string>,
+  defs: Defs,
+): { l: ForLoop; a: Poly; offset: Poly } | undefined {
   const withLoop = [...d.num].filter(([key]) => monomial(key).some((x) => loopVars.has(x)));
   if (withLoop.length !== 1) return undefined;
   const [key, c] = withLoop[0];
@@ -582,8 +769,15 @@ function scaledQuotient(d: Quot, loops: ForLoop[], loopVars: Set<string>, defs: 
  * [0, B) for the quotient `sym` = e / k when the guard has `e >= 0` (or `sym >= 0`) and `sym < B`
  * (or `sym <= B − 1`), B free of loop variables; undefined otherwise.
  */
-function guardRange(conds: Expr[], sym: string, num: Poly, polyOf: (e: Expr) => Poly | undefined, loopVars: Set<string>): Poly | undefined {
-  const conjuncts = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjuncts(e.l), ...conjuncts(e.r)] : [e]);
+function guardRange(
+  conds: Expr[],
+  sym: string,
+  num: Poly,
+  polyOf: (e: Expr) => Poly | undefined,
+  loopVars: Set<string>,
+): Poly | undefined {
+  const conjuncts = (e: Expr): Expr[] =>
+    e.k === 'binary' && e.op === '&&' ? [...conjuncts(e.l), ...conjuncts(e.r)] : [e];
   const q: Poly = new Map([[sym, 1]]);
   let lower = false;
   let upper: Poly | undefined;
@@ -596,7 +790,8 @@ function guardRange(conds: Expr[], sym: string, num: Poly, polyOf: (e: Expr) => 
     const pb = polyOf(b);
     if (!pa || !pb) continue;
     if (!strict && constOf(pa) === 0 && (samePoly(pb, num) || samePoly(pb, q))) lower = true;
-    if (samePoly(pa, q) && [...symbolsOf(pb)].every((x) => !loopVars.has(x) && !x.startsWith('$'))) upper = strict ? pb : addPoly(pb, constPoly(1));
+    if (samePoly(pa, q) && [...symbolsOf(pb)].every((x) => !loopVars.has(x) && !x.startsWith('$')))
+      upper = strict ? pb : addPoly(pb, constPoly(1));
   }
   return lower ? upper : undefined;
 }
@@ -605,7 +800,8 @@ function guardRange(conds: Expr[], sym: string, num: Poly, polyOf: (e: Expr) => 
  * Quotients a site's guard makes exact: conjuncts `e % k === 0` (or `0 === e % k`, `==`) of its
  * branch conditions, as ⌊e / k⌋'s numerator and denominator polynomials.
  */
-const conjunctsOf = (e: Expr): Expr[] => (e.k === 'binary' && e.op === '&&' ? [...conjunctsOf(e.l), ...conjunctsOf(e.r)] : [e]);
+const conjunctsOf = (e: Expr): Expr[] =>
+  e.k === 'binary' && e.op === '&&' ? [...conjunctsOf(e.l), ...conjunctsOf(e.r)] : [e];
 
 function exactQuotients(conds: Expr[], polyOf: (e: Expr) => Poly | undefined): Quot[] {
   const out: Quot[] = [];
@@ -627,8 +823,12 @@ function defExpr(e: Expr, defs: Defs): Expr {
   return substitute(e, (x) => {
     const d = x.k === 'var' ? defs[x.name] : undefined;
     if (!d) return undefined;
-    if (!isQuot(d)) return call(d.op === 'min' ? 'Math.min' : 'Math.max', ...d.args.map((a) => defExpr(polyExpr(a), defs)));
-    return call(d.op === 'floor' ? 'Math.floor' : 'Math.trunc', div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs)));
+    if (!isQuot(d))
+      return call(d.op === 'min' ? 'Math.min' : 'Math.max', ...d.args.map((a) => defExpr(polyExpr(a), defs)));
+    return call(
+      d.op === 'floor' ? 'Math.floor' : 'Math.trunc',
+      div(defExpr(polyExpr(d.num), defs), defExpr(polyExpr(d.den), defs)),
+    );
   });
 }
 
@@ -643,7 +843,14 @@ const digitSymbol = (i: number): string => `$digit${i}`;
  * iterations they would reject). Polynomials over the digits (`digitSymbol`), parameters and
  * summed variables of outer loops.
  */
-function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solved'], summed: ForLoop[], loops: ForLoop[], loopVars: Set<string>): GatherSite['narrow'] {
+function narrowing(
+  ctx: GatherContext,
+  digits: Digit[],
+  solved: GatherSite['solved'],
+  summed: ForLoop[],
+  loops: ForLoop[],
+  loopVars: Set<string>,
+): GatherSite['narrow'] {
   const out: GatherSite['narrow'] = new Map();
   for (const s of solved) {
     const coefValue = constOf(s.coef);
@@ -671,7 +878,12 @@ function narrowing(ctx: GatherContext, digits: Digit[], solved: GatherSite['solv
         const R = addPoly(P, new Map([[sl.v, c]]), -1);
         const syms = [...R.keys()].flatMap((key) => (key ? key.split('*') : []));
         // R may use digits, constants and summed variables of outer loops only
-        if (syms.some((x) => later.has(x) || x === sl.v || (loopVars.has(x) && !summed.slice(0, k).some((o) => o.v === x)))) continue;
+        if (
+          syms.some(
+            (x) => later.has(x) || x === sl.v || (loopVars.has(x) && !summed.slice(0, k).some((o) => o.v === x)),
+          )
+        )
+          continue;
         const entry = out.get(sl.v) ?? { lower: [], upper: [] };
         // c·i + R >= min  ⇒  i >= min − R (c = 1) or i <= R − min (c = −1)
         if (c === 1) entry.lower.push(addPoly(constPoly(min), R, -1));
@@ -697,7 +909,10 @@ function delinearize(p: Poly, loopVars: Set<string>, innerVars: Set<string>, inn
     const syms = monomial(key);
     const lv = syms.filter((s) => loopVars.has(s));
     if (lv.length > 1) return `the index ${key.replaceAll('*', '·')} is not affine in the loop variables`;
-    const param = syms.filter((s) => !loopVars.has(s)).sort().join('*');
+    const param = syms
+      .filter((s) => !loopVars.has(s))
+      .sort()
+      .join('*');
     if (!lv.length) {
       constants.push([param, c]);
       continue;
@@ -710,7 +925,9 @@ function delinearize(p: Poly, loopVars: Set<string>, innerVars: Set<string>, inn
   // loops' terms (a window `ky·W`, a channel `c·H·W`), when there are inner loops: a parameter
   // multiplying only nest variables (`oy·stride·W`, `ox·stride`) is then a coefficient.
   const innerStrides = [...groups].filter(([, g]) => [...g.keys()].some((x) => innerVars.has(x))).map(([k]) => k);
-  const strides = (innerOnly && innerStrides.length ? innerStrides : [...groups.keys()]).sort((a, b) => monomial(b).length - monomial(a).length);
+  const strides = (innerOnly && innerStrides.length ? innerStrides : [...groups.keys()]).sort(
+    (a, b) => monomial(b).length - monomial(a).length,
+  );
   if (!strides.includes('')) strides.push('');
   const chain = strides.every((s, i) => i === 0 || divides(s, strides[i - 1]));
   if (!chain) return [single(p, loopVars)];
@@ -723,7 +940,8 @@ function delinearize(p: Poly, loopVars: Set<string>, innerVars: Set<string>, inn
   // each term at the largest stride dividing it, its coefficient the rest of its monomial
   for (const [param, g] of groups) {
     const d = digits.find((x) => divides(x.stride, param))!;
-    for (const [x, c] of g) d.terms.set(x, addPoly(d.terms.get(x) ?? new Map(), mulPoly(c, monoPoly(quotient(param, d.stride)))));
+    for (const [x, c] of g)
+      d.terms.set(x, addPoly(d.terms.get(x) ?? new Map(), mulPoly(c, monoPoly(quotient(param, d.stride)))));
   }
   for (const [param, c] of constants) {
     const d = digits.find((x) => divides(x.stride, param))!;
@@ -755,7 +973,12 @@ function single(p: Poly, loopVars: Set<string>): Digit {
  * statically (to check at run time), or undefined when a digit can be out of range for sure or
  * its range has no polynomial form.
  */
-function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], loopVars: Set<string>): Expr[] | undefined {
+function digitsInRange(
+  ctx: GatherContext,
+  digits: Digit[],
+  loops: ForLoop[],
+  loopVars: Set<string>,
+): Expr[] | undefined {
   if (digits.length === 1) return [];
   const range = new Map<string, { lo: Poly; hi: Poly }>();
   for (const l of loops) {
@@ -807,10 +1030,19 @@ function digitsInRange(ctx: GatherContext, digits: Digit[], loops: ForLoop[], lo
 function positiveStride(ctx: GatherContext, P: Poly, loopVars: Set<string>): boolean {
   return ctx.nest.some((l) => {
     const B = ctx.forms.paramPoly(l.bound, loopVars);
-    const c = l.step === 1 && l.cmp === '<' && l.init.k === 'num' && l.init.value === 0 && B ? constOf(divideBy(B, P) ?? new Map([['?', 1]])) : undefined;
+    const c =
+      l.step === 1 && l.cmp === '<' && l.init.k === 'num' && l.init.value === 0 && B
+        ? constOf(divideBy(B, P) ?? new Map([['?', 1]]))
+        : undefined;
     if (c !== undefined && c > 0) return true;
     const q = ctx.forms.quasiPoly(l.bound, loopVars);
-    return !!q && defSymbols(q, ctx.forms.quasi).some((x) => { const d = ctx.forms.quasi[x]; return isQuot(d) && samePoly(d.den, P); });
+    return (
+      !!q &&
+      defSymbols(q, ctx.forms.quasi).some((x) => {
+        const d = ctx.forms.quasi[x];
+        return isQuot(d) && samePoly(d.den, P);
+      })
+    );
   });
 }
 
@@ -883,13 +1115,17 @@ function stageArray(st: Staging, names: Names, top: Stmt, x: Expr): string {
 export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names: Names, peel = false): Stmt[] {
   const j = names.temp('j');
   const acc = names.temp('a');
-  const comment: Stmt = { k: 'comment', text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute` };
+  const comment: Stmt = {
+    k: 'comment',
+    text: `gather (TF-MAD): each element of ${plan.target} sums what the iterations that read it contribute`,
+  };
   const len: Expr = { k: 'length', array: plan.target };
   const body: Stmt[] = [{ k: 'decl', name: acc, mutable: true, init: num(0) }];
   const keyOf = (d: Digit) => `${d.stride}/${d.radix ?? ''}`;
   const system = plan.sites[0].digits.map(keyOf).join(' ');
   // every site splits j into the same digits: loop over the digits (no division per element)
-  const digitLoops = plan.sites[0].digits.length > 1 && plan.sites.every((s) => s.digits.map(keyOf).join(' ') === system);
+  const digitLoops =
+    plan.sites[0].digits.length > 1 && plan.sites.every((s) => s.digits.map(keyOf).join(' ') === system);
   const digitVars = new Map<string, string>();
   const digitOf = (d: Digit): Expr => {
     const key = keyOf(d);
@@ -908,7 +1144,10 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
   };
   // boundary peeling where j (or each digit) is a loop of its own and an element's work is a few
   // loads (no summed loop), where a range test per candidate is a large part of it
-  const canPeel = peel && (digitLoops || plan.sites.every((s) => s.digits.length === 1)) && plan.sites.every((s) => s.summed.length === 0);
+  const canPeel =
+    peel &&
+    (digitLoops || plan.sites.every((s) => s.digits.length === 1)) &&
+    plan.sites.every((s) => s.summed.length === 0);
   const ranges = new Map<string, { lo: Expr[]; hi: Expr[] }>();
   const sitesInto = (out: Stmt[], interior?: Interior) => {
     for (const site of plan.sites) {
@@ -922,16 +1161,31 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
   // the body without the range tests of the peelable sites, for the interior; only worth its code
   // when the innermost variable (j, or the last digit) loses tests
   const innermostVar = digitLoops ? digitVars.get(keyOf(plan.sites[0].digits[plan.sites[0].digits.length - 1]))! : j;
-  const inner: Stmt[] | undefined = canPeel && ranges.has(innermostVar) ? [{ k: 'decl', name: acc, mutable: true, init: num(0) }] : undefined;
+  const inner: Stmt[] | undefined =
+    canPeel && ranges.has(innermostVar) ? [{ k: 'decl', name: acc, mutable: true, init: num(0) }] : undefined;
   if (inner) sitesInto(inner, { drop: true, ranges: new Map() });
-  const loopOver = (x: string, from: Expr, to: Expr, b: Stmt[]): Stmt => ({ k: 'for', v: x, init: from, cmp: '<', bound: to, step: 1, body: b, parallel: true });
+  const loopOver = (x: string, from: Expr, to: Expr, b: Stmt[]): Stmt => ({
+    k: 'for',
+    v: x,
+    init: from,
+    cmp: '<',
+    bound: to,
+    step: 1,
+    body: b,
+    parallel: true,
+  });
   /** `const lo = max(0, …)`, `const hi = max(lo, min(end, …))`: the interior of variable `x` */
   const interiorOf = (x: string, end: Expr, decls: Stmt[]): { lo: Expr; hi: Expr } => {
     const r = ranges.get(x) ?? { lo: [], hi: [] };
     const lo = names.temp('lo');
     const hi = names.temp('hi');
     decls.push({ k: 'decl', name: lo, mutable: false, init: r.lo.length ? call('Math.max', num(0), ...r.lo) : num(0) });
-    decls.push({ k: 'decl', name: hi, mutable: false, init: call('Math.max', v(lo), r.hi.length ? call('Math.min', end, ...r.hi) : end) });
+    decls.push({
+      k: 'decl',
+      name: hi,
+      mutable: false,
+      init: call('Math.max', v(lo), r.hi.length ? call('Math.min', end, ...r.hi) : end),
+    });
     return { lo: v(lo), hi: v(hi) };
   };
   if (!digitLoops) {
@@ -939,26 +1193,49 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
     // PerforAD's peeling: the elements whose every candidate iteration is in range run without the tests
     const decls: Stmt[] = [];
     const { lo, hi } = interiorOf(j, len, decls);
-    return [comment, { k: 'comment', text: 'boundary peeled: the interior without range tests' }, ...decls, loopOver(j, num(0), lo, body), loopOver(j, lo, hi, inner), loopOver(j, hi, len, body)];
+    return [
+      comment,
+      { k: 'comment', text: 'boundary peeled: the interior without range tests' },
+      ...decls,
+      loopOver(j, num(0), lo, body),
+      loopOver(j, lo, hi, inner),
+      loopOver(j, hi, len, body),
+    ];
   }
 
   // j = Σ k_d · S_d with k_0 in [0, ceil(len / S_0)) and k_d in [0, radix_d)
   const digits = plan.sites[0].digits;
   const jOf = digits.map((d) => mul(digitOf(d), polyExpr(monoPoly(d.stride)))).reduce((a, b) => add(a, b));
-  const guarded: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, { k: 'if', cond: bin('<', v(j), len), then: body, else: [] }];
+  const guarded: Stmt[] = [
+    { k: 'decl', name: j, mutable: false, init: jOf },
+    { k: 'if', cond: bin('<', v(j), len), then: body, else: [] },
+  ];
   const kOf = (d: number) => digitVars.get(keyOf(digits[d]))!;
-  const boundOf = (d: number) => (d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!)));
-  const full = (d: number): Stmt[] => (d === digits.length ? guarded : [loopOver(kOf(d), num(0), boundOf(d), full(d + 1))]);
+  const boundOf = (d: number) =>
+    d === 0 ? call('Math.ceil', div(len, polyExpr(monoPoly(digits[0].stride)))) : polyExpr(monoPoly(digits[d].radix!));
+  const full = (d: number): Stmt[] =>
+    d === digits.length ? guarded : [loopOver(kOf(d), num(0), boundOf(d), full(d + 1))];
   if (!inner) return [comment, ...full(0)];
   // peeled: the rows k_0 < ⌊len / S_0⌋ are whole (j < len), the interior of each digit has no tests
   const decls: Stmt[] = [];
-  const bounds = digits.map((d, i) => interiorOf(kOf(i), i === 0 ? call('Math.floor', div(len, polyExpr(monoPoly(d.stride)))) : boundOf(i), decls));
+  const bounds = digits.map((d, i) =>
+    interiorOf(kOf(i), i === 0 ? call('Math.floor', div(len, polyExpr(monoPoly(d.stride)))) : boundOf(i), decls),
+  );
   const interiorElem: Stmt[] = [{ k: 'decl', name: j, mutable: false, init: jOf }, ...inner];
   const peeled = (d: number): Stmt[] => {
     const k = kOf(d);
     const { lo, hi } = bounds[d];
-    if (d === digits.length - 1) return [loopOver(k, num(0), lo, full(d + 1)), loopOver(k, lo, hi, interiorElem), loopOver(k, hi, boundOf(d), full(d + 1))];
-    return [loopOver(k, num(0), boundOf(d), [{ k: 'if', cond: bin('&&', bin('>=', v(k), lo), bin('<', v(k), hi)), then: peeled(d + 1), else: full(d + 1) }])];
+    if (d === digits.length - 1)
+      return [
+        loopOver(k, num(0), lo, full(d + 1)),
+        loopOver(k, lo, hi, interiorElem),
+        loopOver(k, hi, boundOf(d), full(d + 1)),
+      ];
+    return [
+      loopOver(k, num(0), boundOf(d), [
+        { k: 'if', cond: bin('&&', bin('>=', v(k), lo), bin('<', v(k), hi)), then: peeled(d + 1), else: full(d + 1) },
+      ]),
+    ];
   };
   return [comment, { k: 'comment', text: 'boundary peeled: the interior without range tests' }, ...decls, ...peeled(0)];
 }
@@ -968,9 +1245,20 @@ export function gatherPass(plan: GatherPlan, nest: ForLoop[], st: Staging, names
  * of the digit loops), the bounds of the range where a site's range test of a variable solved with
  * coefficient ±1 always holds; `drop`: that test is left out (the caller runs the body only there).
  */
-interface Interior { drop: boolean; ranges: Map<string, { lo: Expr[]; hi: Expr[] }> }
+interface Interior {
+  drop: boolean;
+  ranges: Map<string, { lo: Expr[]; hi: Expr[] }>;
+}
 
-function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, names: Names, acc: string, interior?: Interior): Stmt[] {
+function sitePass(
+  site: GatherSite,
+  jd: Expr[],
+  nest: ForLoop[],
+  st: Staging,
+  names: Names,
+  acc: string,
+  interior?: Interior,
+): Stmt[] {
   const loops = site.loops;
   const loopOf = (x: string) => loops.find((l) => l.v === x)!;
   const value = (d: Digit, except: string): Expr => {
@@ -983,7 +1271,11 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   const level = new Map<string, number>();
   site.summed.forEach((l, i) => level.set(l.v, i + 1));
   const levelOf = (e: Expr): number => Math.max(0, ...[...readsOf(e)].map((n) => level.get(n) ?? 0));
-  const guards: { level: number; stmts: (inner: Stmt[]) => Stmt[]; solve?: { coef: Poly; rest: Expr; digit: Digit } }[] = [];
+  const guards: {
+    level: number;
+    stmts: (inner: Stmt[]) => Stmt[];
+    solve?: { coef: Poly; rest: Expr; digit: Digit };
+  }[] = [];
   for (const s of site.solved) {
     const l = loopOf(s.v);
     const rest = sub(jd[s.digit], value(site.digits[s.digit], s.v));
@@ -996,7 +1288,15 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     const at = jd[s.digit];
     const off = value(site.digits[s.digit], s.v);
     const local = new Set([...loops.map((x) => x.v), ...site.rebuilt.map((r) => r.v)]);
-    const peelable = interior && lv === 0 && l.step === 1 && (l.cmp === '<' || l.cmp === '<=') && at.k === 'var' && [off, l.init, l.bound].every((e) => [...readsOf(e)].every((n) => !local.has(n) && !jd.some((d) => d.k === 'var' && d.name === n)));
+    const peelable =
+      interior &&
+      lv === 0 &&
+      l.step === 1 &&
+      (l.cmp === '<' || l.cmp === '<=') &&
+      at.k === 'var' &&
+      [off, l.init, l.bound].every((e) =>
+        [...readsOf(e)].every((n) => !local.has(n) && !jd.some((d) => d.k === 'var' && d.name === n)),
+      );
     if ((c === 1 || c === -1) && peelable && at.k === 'var') {
       const r = interior.ranges.get(at.name) ?? { lo: [], hi: [] };
       interior.ranges.set(at.name, r);
@@ -1010,19 +1310,43 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
         r.hi.push(add(sub(off, l.init), num(1)));
       }
       if (interior.drop) {
-        guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, ...inner] });
+        guards.push({
+          level: lv,
+          stmts: (inner) => [
+            { k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) },
+            ...inner,
+          ],
+        });
         continue;
       }
     }
     if (c === 1 || c === -1) {
-      guards.push({ level: lv, stmts: (inner) => [{ k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) }, { k: 'if', cond: range, then: inner, else: [] }] });
+      guards.push({
+        level: lv,
+        stmts: (inner) => [
+          { k: 'decl', name: s.v, mutable: false, init: c === 1 ? rest : mul(num(-1), rest) },
+          { k: 'if', cond: range, then: inner, else: [] },
+        ],
+      });
     } else {
       const t = names.temp('q');
       const coef = polyExpr(s.coef);
-      guards.push({ level: lv, solve, stmts: (inner) => [
-        { k: 'decl', name: t, mutable: false, init: rest },
-        { k: 'if', cond: bin('===', bin('%', v(t), coef), num(0)), then: [{ k: 'decl', name: s.v, mutable: false, init: div(v(t), coef) }, { k: 'if', cond: range, then: inner, else: [] }], else: [] },
-      ] });
+      guards.push({
+        level: lv,
+        solve,
+        stmts: (inner) => [
+          { k: 'decl', name: t, mutable: false, init: rest },
+          {
+            k: 'if',
+            cond: bin('===', bin('%', v(t), coef), num(0)),
+            then: [
+              { k: 'decl', name: s.v, mutable: false, init: div(v(t), coef) },
+              { k: 'if', cond: range, then: inner, else: [] },
+            ],
+            else: [],
+          },
+        ],
+      });
     }
   }
   for (const i of site.checked) {
@@ -1031,20 +1355,40 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
   }
   // innermost: the staged values' iteration, recomputed locals, branch conditions, the contribution
   const it = names.temp('i');
-  const stagedSub = (e: Expr): Expr => substitute(e, (x) => {
-    const s = site.staged.find((y) => sameExpr(x, y));
-    return s && idx(stageArray(st, names, site.at.top, s), v(it));
-  });
+  const stagedSub = (e: Expr): Expr =>
+    substitute(e, (x) => {
+      const s = site.staged.find((y) => sameExpr(x, y));
+      return s && idx(stageArray(st, names, site.at.top, s), v(it));
+    });
   let block: Stmt[] = [];
   if (site.staged.length) block.push({ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) });
   for (const d of site.recompute) block.push({ ...d, init: stagedSub(d.init) });
-  const contribution: Stmt = { k: 'assign', target: { k: 'var', name: acc }, op: site.sign < 0 ? '-=' : '+=', value: stagedSub(site.at.stmt.value) };
-  block.push(site.at.conds.length ? { k: 'if', cond: site.at.conds.map(stagedSub).reduce((a, b) => bin('&&', a, b)), then: [contribution], else: [] } : contribution);
+  const contribution: Stmt = {
+    k: 'assign',
+    target: { k: 'var', name: acc },
+    op: site.sign < 0 ? '-=' : '+=',
+    value: stagedSub(site.at.stmt.value),
+  };
+  block.push(
+    site.at.conds.length
+      ? {
+          k: 'if',
+          cond: site.at.conds.map(stagedSub).reduce((a, b) => bin('&&', a, b)),
+          then: [contribution],
+          else: [],
+        }
+      : contribution,
+  );
   // split loop variables rebuilt from their quotient and remainder, inside their loop's range
   if (site.rebuilt.length) {
     block = [
       ...site.rebuilt.map((r): Stmt => ({ k: 'decl', name: r.v, mutable: false, init: r.init })),
-      { k: 'if', cond: site.rebuilt.map((r) => inRange(r.loop, v(r.v))).reduce((a, b) => bin('&&', a, b)), then: block, else: [] },
+      {
+        k: 'if',
+        cond: site.rebuilt.map((r) => inRange(r.loop, v(r.v))).reduce((a, b) => bin('&&', a, b)),
+        then: block,
+        else: [],
+      },
     ];
   }
   for (let lv = site.summed.length; lv >= 0; lv--) {
@@ -1052,14 +1396,26 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
     if (lv > 0) {
       const l = site.summed[lv - 1];
       const n = site.narrow.get(l.v);
-      const digitsIn = (p: Poly): Expr => substitute(polyExpr(p), (x) => (x.k === 'var' && x.name.startsWith('$digit') ? jd[Number(x.name.slice(6))] : undefined));
+      const digitsIn = (p: Poly): Expr =>
+        substitute(polyExpr(p), (x) =>
+          x.k === 'var' && x.name.startsWith('$digit') ? jd[Number(x.name.slice(6))] : undefined,
+        );
       const init = n?.lower.length ? call('Math.max', l.init, ...n.lower.map(digitsIn)) : l.init;
       // i <= U: `i < U + 1` under `<`
       const uppers = (n?.upper ?? []).map((u) => digitsIn(l.cmp === '<' ? addPoly(u, constPoly(1)) : u));
       const bound = uppers.length ? call('Math.min', l.bound, ...uppers) : l.bound;
       // a summed loop whose value a stride divides (`x[s·o + k]` solves o = (j − k) / s): only the
       // k ≡ j (mod s) are candidates, from the first one in range, step s
-      const strided = l.step === 1 && l.cmp === '<' ? guards.find((g) => g.level === lv && g.solve && (constOf(g.solve.coef) ?? 2) > 1 && Math.abs(constOf(g.solve.digit.terms.get(l.v) ?? new Map()) ?? 0) === 1) : undefined;
+      const strided =
+        l.step === 1 && l.cmp === '<'
+          ? guards.find(
+              (g) =>
+                g.level === lv &&
+                g.solve &&
+                (constOf(g.solve.coef) ?? 2) > 1 &&
+                Math.abs(constOf(g.solve.digit.terms.get(l.v) ?? new Map()) ?? 0) === 1,
+            )
+          : undefined;
       if (strided?.solve) {
         const { coef, rest, digit } = strided.solve;
         const unit = constOf(digit.terms.get(l.v)!)!;
@@ -1067,12 +1423,30 @@ function sitePass(site: GatherSite, jd: Expr[], nest: ForLoop[], st: Staging, na
         // rest = R0 − unit·k, divisible by s  ⇔  k ≡ unit·R0 (mod s)
         const r0 = substitute(rest, (x) => (x.k === 'var' && x.name === l.v ? num(0) : undefined));
         const first = names.temp('k0');
-        const start: Stmt = { k: 'decl', name: first, mutable: false, init: add(init, bin('%', add(bin('%', sub(unit === 1 ? r0 : mul(num(-1), r0), init), s), s), s)) };
+        const start: Stmt = {
+          k: 'decl',
+          name: first,
+          mutable: false,
+          init: add(init, bin('%', add(bin('%', sub(unit === 1 ? r0 : mul(num(-1), r0), init), s), s), s)),
+        };
         const c = constOf(coef);
-        if (c !== undefined) block = [start, { k: 'for', v: l.v, init: v(first), cmp: '<', bound, step: c, body: block, parallel: false }];
+        if (c !== undefined)
+          block = [start, { k: 'for', v: l.v, init: v(first), cmp: '<', bound, step: c, body: block, parallel: false }];
         else {
           const t = names.temp('t');
-          block = [start, { k: 'for', v: t, init: num(0), cmp: '<', bound: call('Math.ceil', div(sub(bound, v(first)), s)), step: 1, body: [{ k: 'decl', name: l.v, mutable: false, init: add(v(first), mul(v(t), s)) }, ...block], parallel: false }];
+          block = [
+            start,
+            {
+              k: 'for',
+              v: t,
+              init: num(0),
+              cmp: '<',
+              bound: call('Math.ceil', div(sub(bound, v(first)), s)),
+              step: 1,
+              body: [{ k: 'decl', name: l.v, mutable: false, init: add(v(first), mul(v(t), s)) }, ...block],
+              parallel: false,
+            },
+          ];
         }
         continue;
       }
@@ -1103,22 +1477,24 @@ export function stripSites(body: Stmt[], plans: GatherPlan[], st: Staging, names
     }
   }
   // a loop or branch left without statements has nothing to do (loop headers have no effects)
-  const strip = (block: Stmt[]): Stmt[] => block.flatMap((s): Stmt[] => {
-    const before = stores.get(s) ?? [];
-    if (drop.has(s)) return before;
-    if (s.k === 'if') {
-      const then = strip(s.then);
-      const els = strip(s.else);
-      return [...before, ...(then.length || els.length ? [{ ...s, then, else: els }] : [])];
-    }
-    if (s.k === 'for' || s.k === 'block') {
-      const body = strip(s.body);
-      return [...before, ...(body.length ? [{ ...s, body }] : [])];
-    }
-    return [...before, s];
-  });
+  const strip = (block: Stmt[]): Stmt[] =>
+    block.flatMap((s): Stmt[] => {
+      const before = stores.get(s) ?? [];
+      if (drop.has(s)) return before;
+      if (s.k === 'if') {
+        const then = strip(s.then);
+        const els = strip(s.else);
+        return [...before, ...(then.length || els.length ? [{ ...s, then, else: els }] : [])];
+      }
+      if (s.k === 'for' || s.k === 'block') {
+        const body = strip(s.body);
+        return [...before, ...(body.length ? [{ ...s, body }] : [])];
+      }
+      return [...before, s];
+    });
   return strip(body);
 }
 
 /** Does any site need the iteration's values staged? */
-export const needsStaging = (plans: GatherPlan[]): boolean => plans.some((p) => p.sites.some((s) => s.staged.length > 0));
+export const needsStaging = (plans: GatherPlan[]): boolean =>
+  plans.some((p) => p.sites.some((s) => s.staged.length > 0));

@@ -29,7 +29,9 @@ export function hoistInvariantDecls(loop: ForLoop): ForLoop {
 
 function pure(e: Expr): boolean {
   let ok = true;
-  walkExpr(e, (x) => { if (x.k === 'index' || x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false; });
+  walkExpr(e, (x) => {
+    if (x.k === 'index' || x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false;
+  });
   return ok;
 }
 
@@ -51,7 +53,15 @@ function hoist(loop: ForLoop, unique: (name: string) => boolean): { before: Stmt
   const kept: Stmt[] = [];
   for (const s of body) {
     const d = s.k === 'decl' ? (s as Decl) : undefined;
-    if (d && !d.mutable && unique(d.name) && pure(d.init) && [...readsOf(d.init)].every((n) => !changed.has(n) && !(local.has(n) && !before.some((b) => (b as Decl).name === n)))) {
+    if (
+      d &&
+      !d.mutable &&
+      unique(d.name) &&
+      pure(d.init) &&
+      [...readsOf(d.init)].every(
+        (n) => !changed.has(n) && !(local.has(n) && !before.some((b) => (b as Decl).name === n)),
+      )
+    ) {
       before.push(d);
       continue;
     }

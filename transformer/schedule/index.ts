@@ -89,20 +89,37 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
     return { k: 'raw', text: `${helper}(${fn.name}, ${slot++}, ${printExpr(size)}${zero ? ', 0' : ''})` };
   };
   const isArray = (n: string) => opts.kernel.params.some((p) => p.name === n && p.kind === 'array');
-  const lower = (body: Stmt[]): Stmt[] => body.flatMap((s): Stmt[] => {
-    switch (s.k) {
-      case 'nestAdjoint': {
-        const report = opts.reports.get(s.loop);
-        const reads = report?.reads ?? [];
-        const { stmts, chosen } = scheduleNest({ nest: s.nest, pass: s.pass, reads, names: opts.names, kernelBody: opts.kernel.body, isArray, force: opts.force, pragma: parsePragma(s.loop.pragma).strategy, gpu: opts.target === 'wgsl', parallel: opts.parallel, alloc });
-        decisions.set(s.loop, { line: report?.line ?? s.loop.loc?.line ?? 0, reads: chosen });
-        return stmts;
+  const lower = (body: Stmt[]): Stmt[] =>
+    body.flatMap((s): Stmt[] => {
+      switch (s.k) {
+        case 'nestAdjoint': {
+          const report = opts.reports.get(s.loop);
+          const reads = report?.reads ?? [];
+          const { stmts, chosen } = scheduleNest({
+            nest: s.nest,
+            pass: s.pass,
+            reads,
+            names: opts.names,
+            kernelBody: opts.kernel.body,
+            isArray,
+            force: opts.force,
+            pragma: parsePragma(s.loop.pragma).strategy,
+            gpu: opts.target === 'wgsl',
+            parallel: opts.parallel,
+            alloc,
+          });
+          decisions.set(s.loop, { line: report?.line ?? s.loop.loc?.line ?? 0, reads: chosen });
+          return stmts;
+        }
+        case 'if':
+          return [{ ...s, then: lower(s.then), else: lower(s.else) }];
+        case 'for':
+        case 'block':
+          return [{ ...s, body: lower(s.body) }];
+        default:
+          return [s];
       }
-      case 'if': return [{ ...s, then: lower(s.then), else: lower(s.else) }];
-      case 'for': case 'block': return [{ ...s, body: lower(s.body) }];
-      default: return [s];
-    }
-  });
+    });
   const body = removeDeadCode(forwardCommutingLoops(lower(fn.body), opts.names));
   return { fn: { ...fn, body }, decisions, runtime: [...runtime] };
 }
@@ -158,11 +175,29 @@ function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[]
   const stmts = scheduleStrategies(input, chosen);
   if (!input.gpu && !input.parallel && stmts.length === 1 && stmts[0] === input.pass) {
     const pass = hoistInvariantReads(input.pass, input.names);
-    return { stmts: [...pass.before, ...accumulateInLocals(hoistInvariantDecls(pass.loop), new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))), input.names)], chosen };
+    return {
+      stmts: [
+        ...pass.before,
+        ...accumulateInLocals(
+          hoistInvariantDecls(pass.loop),
+          new Set(input.reads.filter((r) => input.isArray(r.name)).map((r) => input.names.b(r.name))),
+          input.names,
+        ),
+      ],
+      chosen,
+    };
   }
   if (!input.gpu) return { stmts, chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
-  const shared = new Set(input.reads.filter((r, i) => chosen[i].strategy === 'atomic' || (chosen[i].strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed)).map((r) => input.names.b(r.name)));
+  const shared = new Set(
+    input.reads
+      .filter(
+        (r, i) =>
+          chosen[i].strategy === 'atomic' ||
+          (chosen[i].strategy === 'direct' && r.exclusiveRead !== 'yes' && !r.assumed),
+      )
+      .map((r) => input.names.b(r.name)),
+  );
   return { stmts: shared.size ? markAtomic(stmts, shared) : stmts, chosen };
 }
 
@@ -176,10 +211,14 @@ function wanted(read: ReadReport, input: NestInput): { strategy: Strategy; reaso
   if (input.pragma) return { strategy: input.pragma, reason: `adjoint=${input.pragma} (pragma); ${read.reason}` };
   // reads the analysis could not decide: a gather or private copies are right whatever iterations
   // read, and cheaper than atomics on the GPU (the fallbacks end at atomic where neither applies)
-  if (input.gpu && read.strategy === 'atomic' && read.exclusiveRead === 'unknown' && !read.assumed) return { strategy: 'gather', reason: read.reason };
+  if (input.gpu && read.strategy === 'atomic' && read.exclusiveRead === 'unknown' && !read.assumed)
+    return { strategy: 'gather', reason: read.reason };
   if (input.gpu || input.parallel) return { strategy: read.strategy, reason: read.reason };
   if (read.exclusiveRead === 'yes') return { strategy: 'direct', reason: read.reason };
-  return { strategy: 'direct', reason: `sequential target: plain updates cannot race and do the least work (exclusive read: ${read.exclusiveRead}${read.assumed ? ', assumed' : ''})` };
+  return {
+    strategy: 'direct',
+    reason: `sequential target: plain updates cannot race and do the least work (exclusive read: ${read.exclusiveRead}${read.assumed ? ', assumed' : ''})`,
+  };
 }
 
 function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
@@ -197,7 +236,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     if (!flat && needsStaging([plan])) return 'the iteration space is not rectangular';
     // work per element bounded by the fan-in (gather.ts's `bounded`); otherwise each element would
     // scan the iterations, |x| · |iterations| in all: the quadratic cliff
-    return plan.bounded ? plan : plan.why ?? `each element of ${plan.target} would scan the iterations`;
+    return plan.bounded ? plan : (plan.why ?? `each element of ${plan.target} would scan the iterations`);
   };
 
   const safe: Choice[] = [];
@@ -231,7 +270,8 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     if (!c.gather) {
       let why = flat ? reductionApplies(body, c.adjoint) : 'the iteration space is not rectangular';
       // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
-      if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest)) why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
+      if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest))
+        why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
       const plan = why && input.gpu ? gatherOf(read, c.adjoint) : undefined;
       if (!why) c.reduce = true;
       else if (plan && typeof plan !== 'string') {
@@ -258,7 +298,8 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     const otherwise = input.gpu ? 'atomic updates' : 'direct updates';
     // (conv2d with OH, OW and the stride passed in: (OH - 1)·stride + K <= H)
     for (const c of choices) {
-      if (!c.decision.reason.includes(otherwise)) c.decision.reason += `; a gather's index decomposition is checked at run time, ${otherwise} otherwise`;
+      if (!c.decision.reason.includes(otherwise))
+        c.decision.reason += `; a gather's index decomposition is checked at run time, ${otherwise} otherwise`;
     }
     return [{ k: 'if', cond: conds.reduce((a, b) => bin('&&', a, b)), then: build(choices), else: scatter }];
   };
@@ -276,7 +317,12 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     if (numbered) {
       st.trips = nest.map(() => names.temp('n'));
       nest.forEach((l, d) => pre.push({ k: 'decl', name: st.trips[d], mutable: false, init: tripCount(l) }));
-      pre.push({ k: 'decl', name: count, mutable: false, init: st.trips.map((t) => v(t) as Expr).reduce((a, b) => mul(a, b)) });
+      pre.push({
+        k: 'decl',
+        name: count,
+        mutable: false,
+        init: st.trips.map((t) => v(t) as Expr).reduce((a, b) => mul(a, b)),
+      });
     }
     let newBody = stripSites(body, gathers, st, names, it);
     const head: Stmt[] = numbered ? [{ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) }] : [];
@@ -296,32 +342,54 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
         const size = names.temp('bs');
         blk = names.temp('blk');
         copies = String(REDUCTION_BLOCKS);
-        pre.push({ k: 'decl', name: size, mutable: false, init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))) });
+        pre.push({
+          k: 'decl',
+          name: size,
+          mutable: false,
+          init: call('Math.ceil', div(v(count), num(REDUCTION_BLOCKS))),
+        });
         head.push({ k: 'decl', name: blk, mutable: false, init: call('Math.floor', div(v(it), v(size))) });
       }
       const copiesExpr = input.gpu ? v(copies) : num(REDUCTION_BLOCKS);
       for (const c of reduced) {
         const partial = names.partials(c.adjoint);
         const len: Expr | undefined = input.isArray(c.read.name) ? { k: 'length', array: c.adjoint } : undefined;
-        pre.push({ k: 'decl', name: partial, mutable: false, init: input.alloc(len ? mul(copiesExpr, len) : copiesExpr, true) });
+        pre.push({
+          k: 'decl',
+          name: partial,
+          mutable: false,
+          init: input.alloc(len ? mul(copiesExpr, len) : copiesExpr, true),
+        });
         newBody = privatize(newBody, c.adjoint, partial, blk, len);
         if (input.gpu) post.push({ k: 'reduce', partial, copies: v(copies), len, target: c.adjoint });
         else post.push(...combine(c.adjoint, partial, len, (p) => names.temp(p)));
       }
     }
-    for (const a of st.arrays.values()) pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
+    for (const a of st.arrays.values())
+      pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
     // JavaScript: the boundary peeled (loops without range tests inside); GPU: one pass per gather,
     // where a range test is a predicated compare and two more dispatches would cost more
     for (const g of gathers) post.push(...gatherPass(g, nest, st, names, !input.gpu));
     const what = choices.map((c) => `${c.adjoint} by ${c.gather ? 'gather' : 'reduction'}`).join(', ');
     const scheduled = replaceInnermost(pass, nest.length, [...head, ...newBody]);
-    return [{ k: 'comment', text: `adjoint strategies of this loop: ${what}` }, ...pre, gridStride ? { ...scheduled, gridStride } : scheduled, ...post];
+    return [
+      { k: 'comment', text: `adjoint strategies of this loop: ${what}` },
+      ...pre,
+      gridStride ? { ...scheduled, gridStride } : scheduled,
+      ...post,
+    ];
   };
 
   if (!versioned.length) return withChecks(safe);
   // exclusive under the analysis' condition: the direct version; otherwise the safe one
-  const cond: Expr = { k: 'raw', text: condition.length === 1 ? condition[0] : condition.map((c) => `(${c})`).join(' && ') };
-  const fast: Stmt = { k: 'comment', text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${cond.text}: direct updates` };
+  const cond: Expr = {
+    k: 'raw',
+    text: condition.length === 1 ? condition[0] : condition.map((c) => `(${c})`).join(' && '),
+  };
+  const fast: Stmt = {
+    k: 'comment',
+    text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${cond.text}: direct updates`,
+  };
   return [{ k: 'if', cond, then: [fast, ...withChecks(safe)], else: withChecks([...safe, ...versioned]) }];
 }
 
@@ -332,10 +400,18 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
  */
 function movesWithLoops(body: Stmt[], target: string, nest: ForLoop[]): boolean {
   const loops = new Set(nest.map((l) => l.v));
-  forEachStmt(body, (s) => { if (s.k === 'decl') loops.add(s.name); });
+  forEachStmt(body, (s) => {
+    if (s.k === 'decl') loops.add(s.name);
+  });
   let moves = false;
   forEachStmt(body, (s) => {
-    if (s.k === 'assign' && s.target.k === 'index' && s.target.array === target && [...readsOf(s.target.index)].some((n) => loops.has(n))) moves = true;
+    if (
+      s.k === 'assign' &&
+      s.target.k === 'index' &&
+      s.target.array === target &&
+      [...readsOf(s.target.index)].some((n) => loops.has(n))
+    )
+      moves = true;
   });
   return moves;
 }
@@ -351,7 +427,8 @@ function hoistInvariantReads(pass: ForLoop, names: Names): { before: Stmt[]; loo
   forEachStmt([pass], (s) => {
     for (const e of ownExprs(s)) {
       walkExpr(e, (x) => {
-        if (x.k === 'index' && x.index.k === 'num' && Number.isInteger(x.index.value) && !written.has(x.array)) found.set(`${x.array}[${x.index.value}]`, { array: x.array, index: x.index.value });
+        if (x.k === 'index' && x.index.k === 'num' && Number.isInteger(x.index.value) && !written.has(x.array))
+          found.set(`${x.array}[${x.index.value}]`, { array: x.array, index: x.index.value });
       });
     }
   });
@@ -363,7 +440,12 @@ function hoistInvariantReads(pass: ForLoop, names: Names): { before: Stmt[]; loo
     local.set(key, t);
     before.push({ k: 'decl', name: t, mutable: false, init: { k: 'index', array, index: num(index) } });
   }
-  const swap = (e: Expr) => mapExpr(e, (x) => (x.k === 'index' && x.index.k === 'num' && local.has(`${x.array}[${x.index.value}]`) ? v(local.get(`${x.array}[${x.index.value}]`)!) : undefined));
+  const swap = (e: Expr) =>
+    mapExpr(e, (x) =>
+      x.k === 'index' && x.index.k === 'num' && local.has(`${x.array}[${x.index.value}]`)
+        ? v(local.get(`${x.array}[${x.index.value}]`)!)
+        : undefined,
+    );
   const [loop] = mapStmts([pass], (e) => swap(e)) as ForLoop[];
   return { before, loop };
 }
@@ -377,7 +459,10 @@ function hoistInvariantReads(pass: ForLoop, names: Names): { before: Stmt[]; loo
 function accumulateInLocals(pass: ForLoop, adjoints: Set<string>, names: Names): Stmt[] {
   const sites = new Map<string, Set<number>>();
   const other = new Set<string>();
-  const visit = (e: Expr) => walkExpr(e, (x) => { if ((x.k === 'index' || x.k === 'length') && adjoints.has(x.array)) other.add(x.array); });
+  const visit = (e: Expr) =>
+    walkExpr(e, (x) => {
+      if ((x.k === 'index' || x.k === 'length') && adjoints.has(x.array)) other.add(x.array);
+    });
   forEachStmt([pass], (s) => {
     if (s.k === 'assign' && s.target.k === 'index' && adjoints.has(s.target.array)) {
       const i = s.target.index;
@@ -405,7 +490,10 @@ function accumulateInLocals(pass: ForLoop, adjoints: Set<string>, names: Names):
     }
   }
   const rewrite = (s: Stmt & { k: 'assign' }): Stmt => {
-    const t = s.target.k === 'index' && s.target.index.k === 'num' ? local.get(`${s.target.array}[${s.target.index.value}]`) : undefined;
+    const t =
+      s.target.k === 'index' && s.target.index.k === 'num'
+        ? local.get(`${s.target.array}[${s.target.index.value}]`)
+        : undefined;
     return t ? { ...s, target: { k: 'var', name: t } } : s;
   };
   return [...before, mapAssigns([pass], rewrite)[0], ...after];

@@ -19,7 +19,10 @@ import type { Names } from '../naming.js';
 
 const popsIn = (s: Stmt): number => {
   let n = 0;
-  for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') n++; });
+  for (const e of ownExprs(s))
+    walkExpr(e, (x) => {
+      if (x.k === 'pop') n++;
+    });
   return n;
 };
 
@@ -29,8 +32,16 @@ export function tapeInLocals(body: Stmt[], names: Names): Stmt[] {
   let nested = false;
   for (const s of body) {
     if (s.k === 'if' || s.k === 'for' || s.k === 'block') {
-      forEachStmt([s], (x) => { if (x.k === 'push' || x.k === 'pushArray' || x.k === 'popArray' || popsIn(x) > 0) nested = true; });
-    } else if (s.k === 'pushArray' || s.k === 'popArray' || popsIn(s) > 1 || (popsIn(s) === 1 && s.k !== 'decl' && s.k !== 'assign')) nested = true;
+      forEachStmt([s], (x) => {
+        if (x.k === 'push' || x.k === 'pushArray' || x.k === 'popArray' || popsIn(x) > 0) nested = true;
+      });
+    } else if (
+      s.k === 'pushArray' ||
+      s.k === 'popArray' ||
+      popsIn(s) > 1 ||
+      (popsIn(s) === 1 && s.k !== 'decl' && s.k !== 'assign')
+    )
+      nested = true;
     if (nested) return body;
   }
   const stack: string[] = [];
@@ -53,8 +64,15 @@ export function tapeInLocals(body: Stmt[], names: Names): Stmt[] {
 function mapPop(s: Stmt, value: Expr): Stmt {
   const swap = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? value : undefined));
   switch (s.k) {
-    case 'decl': return s.init ? { ...s, init: swap(s.init) } : s;
-    case 'assign': return { ...s, value: swap(s.value), target: s.target.k === 'index' ? { ...s.target, index: swap(s.target.index) } : s.target };
-    default: throw new Error(`parad: a tape pop in a ${s.k} statement of a parallel iteration`);
+    case 'decl':
+      return s.init ? { ...s, init: swap(s.init) } : s;
+    case 'assign':
+      return {
+        ...s,
+        value: swap(s.value),
+        target: s.target.k === 'index' ? { ...s.target, index: swap(s.target.index) } : s.target,
+      };
+    default:
+      throw new Error(`parad: a tape pop in a ${s.k} statement of a parallel iteration`);
   }
 }

@@ -11,14 +11,17 @@ import { targetName } from '../ir/walk.js';
 export function forwardCommutingLoops(body: Stmt[], names: Names): Stmt[] {
   return body.map((s): Stmt => {
     switch (s.k) {
-      case 'if': return { ...s, then: forwardCommutingLoops(s.then, names), else: forwardCommutingLoops(s.else, names) };
-      case 'block': return { ...s, body: forwardCommutingLoops(s.body, names) };
+      case 'if':
+        return { ...s, then: forwardCommutingLoops(s.then, names), else: forwardCommutingLoops(s.else, names) };
+      case 'block':
+        return { ...s, body: forwardCommutingLoops(s.body, names) };
       case 'for': {
         const loop = { ...s, body: forwardCommutingLoops(s.body, names) };
         if (loop.reversed && commutes(loop.body, names)) loop.reversed = undefined;
         return loop;
       }
-      default: return s;
+      default:
+        return s;
     }
   });
 }
@@ -45,10 +48,21 @@ function commutes(body: Stmt[], names: Names): boolean {
           exprReads(s.value);
           break;
         }
-        case 'decl': exprReads(s.init); break; // block-local temporaries
-        case 'if': exprReads(s.cond); visit(s.then); visit(s.else); break;
-        case 'for': exprReads(s.init); exprReads(s.bound); visit(s.body); break;
-        default: ok = false;
+        case 'decl':
+          exprReads(s.init);
+          break; // block-local temporaries
+        case 'if':
+          exprReads(s.cond);
+          visit(s.then);
+          visit(s.else);
+          break;
+        case 'for':
+          exprReads(s.init);
+          exprReads(s.bound);
+          visit(s.body);
+          break;
+        default:
+          ok = false;
       }
     }
   };

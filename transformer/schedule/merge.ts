@@ -24,7 +24,13 @@ type Assign = Stmt & { k: 'assign' };
  * `body` with the updates of `targets` merged per distinct element (the same array when nothing
  * merges). `nestVars`: the variables of the nest's loops.
  */
-export function mergeUpdates(body: Stmt[], targets: Set<string>, forms: IndexForms, nestVars: Set<string>, names: Names): Stmt[] {
+export function mergeUpdates(
+  body: Stmt[],
+  targets: Set<string>,
+  forms: IndexForms,
+  nestVars: Set<string>,
+  names: Names,
+): Stmt[] {
   // adjoints the body reads (other than by updating them) are left alone
   const read = new Set<string>();
   forEachStmt(body, (s) => {
@@ -33,7 +39,8 @@ export function mergeUpdates(body: Stmt[], targets: Set<string>, forms: IndexFor
       readsOf(s.value, read);
     } else {
       for (const e of ownExprs(s)) readsOf(e, read);
-      if (s.k === 'assign' && targets.has(s.target.k === 'index' ? s.target.array : s.target.name)) read.add(s.target.k === 'index' ? s.target.array : s.target.name);
+      if (s.k === 'assign' && targets.has(s.target.k === 'index' ? s.target.array : s.target.name))
+        read.add(s.target.k === 'index' ? s.target.array : s.target.name);
     }
   });
   const keyOf = (s: Stmt): string | undefined => {

@@ -41,17 +41,61 @@ export function combine(target: string, partial: string, len: Expr | undefined, 
   const [l, q, r, e] = ['l', 'q', 'r', 'e'].map(temp);
   const elem = (blk: Expr): Expr => (len ? add(mul(blk, len), v(e)) : blk);
   const shift = bin('+', v(l), num(1));
-  const step: Stmt = { k: 'assign', target: { k: 'index', array: partial, index: elem(v(r)) }, op: '+=', value: { k: 'index', array: partial, index: elem(add(v(r), bin('<<', num(1), v(l)))) } };
+  const step: Stmt = {
+    k: 'assign',
+    target: { k: 'index', array: partial, index: elem(v(r)) },
+    op: '+=',
+    value: { k: 'index', array: partial, index: elem(add(v(r), bin('<<', num(1), v(l)))) },
+  };
   const pair: Stmt[] = [
     { k: 'decl', name: r, mutable: false, init: bin('<<', v(q), shift) },
     len ? { k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, body: [step], parallel: true } : step,
   ];
   const levels = Math.log2(REDUCTION_BLOCKS);
-  const tree: Stmt = { k: 'for', v: l, init: num(0), cmp: '<', bound: num(levels), step: 1, parallel: false, body: [
-    { k: 'for', v: q, init: num(0), cmp: '<', bound: bin('>>', num(REDUCTION_BLOCKS), shift), step: 1, parallel: true, body: pair },
-  ] };
+  const tree: Stmt = {
+    k: 'for',
+    v: l,
+    init: num(0),
+    cmp: '<',
+    bound: num(levels),
+    step: 1,
+    parallel: false,
+    body: [
+      {
+        k: 'for',
+        v: q,
+        init: num(0),
+        cmp: '<',
+        bound: bin('>>', num(REDUCTION_BLOCKS), shift),
+        step: 1,
+        parallel: true,
+        body: pair,
+      },
+    ],
+  };
   const add0: Stmt = len
-    ? { k: 'for', v: e, init: num(0), cmp: '<', bound: len, step: 1, parallel: true, body: [{ k: 'assign', target: { k: 'index', array: target, index: v(e) }, op: '+=', value: { k: 'index', array: partial, index: v(e) } }] }
-    : { k: 'assign', target: { k: 'var', name: target }, op: '+=', value: { k: 'index', array: partial, index: num(0) } };
+    ? {
+        k: 'for',
+        v: e,
+        init: num(0),
+        cmp: '<',
+        bound: len,
+        step: 1,
+        parallel: true,
+        body: [
+          {
+            k: 'assign',
+            target: { k: 'index', array: target, index: v(e) },
+            op: '+=',
+            value: { k: 'index', array: partial, index: v(e) },
+          },
+        ],
+      }
+    : {
+        k: 'assign',
+        target: { k: 'var', name: target },
+        op: '+=',
+        value: { k: 'index', array: partial, index: num(0) },
+      };
   return [{ k: 'comment', text: `tree reduction of the ${REDUCTION_BLOCKS} private copies of ${target}` }, tree, add0];
 }

@@ -14,7 +14,9 @@ export function tripCount(l: ForLoop): Expr {
   const span = l.step > 0 ? sub(l.bound, l.init) : sub(l.init, l.bound);
   const strict = l.cmp === '<' || l.cmp === '>';
   const n = strict
-    ? st === 1 ? span : call('Math.ceil', div(span, num(st)))
+    ? st === 1
+      ? span
+      : call('Math.ceil', div(span, num(st)))
     : add(st === 1 ? span : call('Math.floor', div(span, num(st))), num(1));
   return call('Math.max', num(0), n);
 }
@@ -51,7 +53,8 @@ export function polyExpr(p: Poly): Expr {
   const terms = [...p].sort(([a], [b]) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
   for (const [key, c] of terms) {
     let t: Expr = num(1);
-    for (const s of key ? key.split('*') : []) t = mul(t, s.endsWith('.length') ? { k: 'length', array: s.slice(0, -7) } : v(s));
+    for (const s of key ? key.split('*') : [])
+      t = mul(t, s.endsWith('.length') ? { k: 'length', array: s.slice(0, -7) } : v(s));
     e = add(e, mul(num(c), t));
   }
   return e;
@@ -78,7 +81,12 @@ export function intDefinitions(bodies: Stmt[][]): Map<string, Expr> {
   for (const n of [...twice, ...assigned]) defs.delete(n);
   // `Math.floor(sy)` of a local `sy = oy * H / OH`: the quotient itself (bilinear's source row)
   for (const [n, e] of defs) {
-    if (e.k === 'call' && (e.fn === 'Math.floor' || e.fn === 'Math.trunc') && e.args.length === 1 && e.args[0].k === 'var') {
+    if (
+      e.k === 'call' &&
+      (e.fn === 'Math.floor' || e.fn === 'Math.trunc') &&
+      e.args.length === 1 &&
+      e.args[0].k === 'var'
+    ) {
       const q = defs.get(e.args[0].name);
       if (q?.k === 'binary' && q.op === '/') defs.set(n, { ...e, args: [q] });
     }
@@ -93,7 +101,10 @@ export function intDefinitions(bodies: Stmt[][]): Map<string, Expr> {
  */
 export class IndexForms {
   private readonly written: Set<string>;
-  constructor(private readonly defs: Map<string, Expr>, body: Stmt[]) {
+  constructor(
+    private readonly defs: Map<string, Expr>,
+    body: Stmt[],
+  ) {
     this.written = writesOf(body);
   }
 

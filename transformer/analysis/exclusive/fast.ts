@@ -19,7 +19,25 @@
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './solve.js';
-import { symbolsOf, type Poly, type Defs, addPoly, constPoly, symPoly, scalePoly, mulPoly, samePoly, substPoly, degreeOf, evalPoly, baseSymbols, defSymbols, isQuot, divideBy, polyKey } from './poly.js';
+import {
+  symbolsOf,
+  type Poly,
+  type Defs,
+  addPoly,
+  constPoly,
+  symPoly,
+  scalePoly,
+  mulPoly,
+  samePoly,
+  substPoly,
+  degreeOf,
+  evalPoly,
+  baseSymbols,
+  defSymbols,
+  isQuot,
+  divideBy,
+  polyKey,
+} from './poly.js';
 
 export type FastVerdict = { verdict: 'none' } | { verdict: 'conflict'; witness: Witness } | undefined;
 
@@ -70,7 +88,10 @@ function fixedDefs(m: NestModel): string[] {
 /** Do the accesses (indices, guards, inner loop bounds) use a quasi-affine symbol that moves with the loops? */
 function movingDefs(m: NestModel, sites: Site[]): boolean {
   const fixed = new Set(fixedDefs(m));
-  const polys = [...m.loops.flatMap((r) => [r.lo, r.bound]), ...sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])])];
+  const polys = [
+    ...m.loops.flatMap((r) => [r.lo, r.bound]),
+    ...sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])]),
+  ];
   return polys.some((p) => defSymbols(p, m.defs).some((q) => !fixed.has(q)));
 }
 
@@ -87,7 +108,11 @@ function splitQuotients(m: NestModel, sites: Site[]): { m: NestModel; sites: Sit
   const params = new Set([...m.params, ...fixed]);
   const nest = new Set(m.loops.map((l) => l.v));
   const splits = new Map<string, { den: Poly; q: string; syms: string[] }>();
-  const polys = sites.flatMap((s) => [s.index!, ...s.guards.map((g) => g.p), ...s.inner.flatMap((r) => [r.lo, r.bound])]);
+  const polys = sites.flatMap((s) => [
+    s.index!,
+    ...s.guards.map((g) => g.p),
+    ...s.inner.flatMap((r) => [r.lo, r.bound]),
+  ]);
   for (const p of polys) {
     for (const q of symbolsOf(p)) {
       const d = m.defs[q];
@@ -112,12 +137,20 @@ function splitQuotients(m: NestModel, sites: Site[]): { m: NestModel; sites: Sit
     const M = r.step === 1 && r.lo.size === 0 && r.cmp === '<' ? divideBy(r.bound, sp.den) : undefined;
     if (!M) return undefined;
     const rv = `${r.v}/r`;
-    loops.push({ v: sp.q, lo: new Map(), bound: M, cmp: '<', step: 1 }, { v: rv, lo: new Map(), bound: sp.den, cmp: '<', step: 1 });
+    loops.push(
+      { v: sp.q, lo: new Map(), bound: M, cmp: '<', step: 1 },
+      { v: rv, lo: new Map(), bound: sp.den, cmp: '<', step: 1 },
+    );
     sub.set(r.v, addPoly(mulPoly(sp.den, symPoly(sp.q)), symPoly(rv)));
     for (const q of sp.syms) sub.set(q, symPoly(sp.q));
   }
   const s = (p: Poly) => substPoly(p, (x) => sub.get(x));
-  const out = sites.map((x) => ({ ...x, index: s(x.index!), guards: x.guards.map((g) => ({ ...g, p: s(g.p) })), inner: x.inner.map((r) => ({ ...r, lo: s(r.lo), bound: s(r.bound) })) }));
+  const out = sites.map((x) => ({
+    ...x,
+    index: s(x.index!),
+    guards: x.guards.map((g) => ({ ...g, p: s(g.p) })),
+    inner: x.inner.map((r) => ({ ...r, lo: s(r.lo), bound: s(r.bound) })),
+  }));
   return { m: { ...m, loops, params }, sites: out };
 }
 
@@ -126,8 +159,10 @@ function splitQuotients(m: NestModel, sites: Site[]): { m: NestModel; sites: Sit
 
 /** The values of a loop variable lie in [lo, hi] (polynomials), when its direction is sane. */
 export function span(r: Range): { lo: Poly; hi: Poly } | undefined {
-  if (r.step > 0 && (r.cmp === '<' || r.cmp === '<=')) return { lo: r.lo, hi: r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.bound };
-  if (r.step < 0 && (r.cmp === '>' || r.cmp === '>=')) return { lo: r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound, hi: r.lo };
+  if (r.step > 0 && (r.cmp === '<' || r.cmp === '<='))
+    return { lo: r.lo, hi: r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.bound };
+  if (r.step < 0 && (r.cmp === '>' || r.cmp === '>='))
+    return { lo: r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound, hi: r.lo };
   return undefined;
 }
 
@@ -153,11 +188,23 @@ class Facts {
         if ((f.get('') ?? 0) < 0) this.empty = true;
         continue;
       }
-      const x = [...f.keys()].find((k) => k && !k.includes('*') && !this.slacks.has(k) && Math.abs(f.get(k)!) === 1
-        && ![...f.keys()].some((o) => o !== k && o.split('*').includes(k)));
+      const x = [...f.keys()].find(
+        (k) =>
+          k &&
+          !k.includes('*') &&
+          !this.slacks.has(k) &&
+          Math.abs(f.get(k)!) === 1 &&
+          ![...f.keys()].some((o) => o !== k && o.split('*').includes(k)),
+      );
       // a product of sizes at least c (`H*r - 1 >= 0`, a loop up to H·r that runs): H·r = s + c
       const mono = [...f.keys()].filter((k) => k);
-      if (!x && mono.length === 1 && mono[0].includes('*') && f.get(mono[0]) === 1 && !mono[0].split('*').some((y) => this.slacks.has(y))) {
+      if (
+        !x &&
+        mono.length === 1 &&
+        mono[0].includes('*') &&
+        f.get(mono[0]) === 1 &&
+        !mono[0].split('*').some((y) => this.slacks.has(y))
+      ) {
         const s = `$s${this.slacks.size}`;
         this.slacks.add(s);
         this.products.push([mono[0].split('*'), addPoly(symPoly(s), constPoly(-(f.get('') ?? 0)))]);
@@ -303,15 +350,18 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
   if (rests.some((r) => !r)) return false;
   // lowest digit first: by degree of the coefficient, then by its constant size
   const order = [...m.loops].sort((a, b) => {
-    const ca = coefs.get(a.v)!, cb = coefs.get(b.v)!;
+    const ca = coefs.get(a.v)!,
+      cb = coefs.get(b.v)!;
     return degreeOf(ca) - degreeOf(cb) || Math.abs(ca.get('') ?? 0) - Math.abs(cb.get('') ?? 0);
   });
   const nestFacts = [...assumed, ...loopFacts([...m.loops, ...m.outer], m.params)];
   // Accesses outside inner loops at constant offsets (a stencil's): a pair's budget grows with the
   // first's offset and falls with the second's, so of those only the lowest and the highest count.
-  const constant = (k: number) => (!sites[k].inner.length && [...rests[k]!.lo.keys()].every((x) => x === '') ? rests[k]!.lo.get('') ?? 0 : undefined);
+  const constant = (k: number) =>
+    !sites[k].inner.length && [...rests[k]!.lo.keys()].every((x) => x === '') ? (rests[k]!.lo.get('') ?? 0) : undefined;
   const pairs: number[] = [];
-  let lowest = -1, highest = -1;
+  let lowest = -1,
+    highest = -1;
   for (let k = 0; k < sites.length; k++) {
     const c = constant(k);
     if (c === undefined) pairs.push(k);
@@ -334,7 +384,11 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
           if (!facts.nonNegative(c)) return false;
         }
         // two different values of v differ by at least |step|
-        if (r.step === 0 || !facts.nonNegative(addPoly(addPoly(scalePoly(c, Math.abs(r.step)), constPoly(-1)), budget, -1))) return false;
+        if (
+          r.step === 0 ||
+          !facts.nonNegative(addPoly(addPoly(scalePoly(c, Math.abs(r.step)), constPoly(-1)), budget, -1))
+        )
+          return false;
         if (k === order.length - 1) break;
         const sp = span(r);
         if (!sp || !mentionsOnly(sp.lo, m.params) || !mentionsOnly(sp.hi, m.params)) return false;
@@ -353,7 +407,18 @@ export function injective(m: NestModel, sites0: Site[], assumed: Poly[] = []): b
  */
 function boxInjective(m: NestModel, sites: Site[]): boolean {
   const site = sites[0];
-  if (!sites.every((x) => samePoly(x.index!, site.index!) && x.inner.length === site.inner.length && x.inner.every((r, i) => r.v === site.inner[i].v && samePoly(r.lo, site.inner[i].lo) && samePoly(r.bound, site.inner[i].bound)))) return false;
+  if (
+    !sites.every(
+      (x) =>
+        samePoly(x.index!, site.index!) &&
+        x.inner.length === site.inner.length &&
+        x.inner.every(
+          (r, i) =>
+            r.v === site.inner[i].v && samePoly(r.lo, site.inner[i].lo) && samePoly(r.bound, site.inner[i].bound),
+        ),
+    )
+  )
+    return false;
   const ranges = [...m.loops, ...site.inner];
   const vars = new Set(ranges.map((r) => r.v));
   const coefs = nestCoefficients(site.index!, vars);
@@ -370,7 +435,8 @@ function boxInjective(m: NestModel, sites: Site[]): boolean {
   let budget: Poly = new Map();
   for (const d of digits) {
     if (!facts.nonNegative(d.c)) return false;
-    if (!facts.nonNegative(addPoly(addPoly(scalePoly(d.c, Math.abs(d.r.step)), constPoly(-1)), budget, -1))) return false;
+    if (!facts.nonNegative(addPoly(addPoly(scalePoly(d.c, Math.abs(d.r.step)), constPoly(-1)), budget, -1)))
+      return false;
     budget = addPoly(budget, mulPoly(d.c, addPoly(d.sp.hi, d.sp.lo, -1)));
   }
   return true;
@@ -390,8 +456,12 @@ function valueAt(r: Range, choice: Choice): Poly | undefined {
   return r.cmp === '<' ? addPoly(r.bound, constPoly(-1)) : r.cmp === '>' ? addPoly(r.bound, constPoly(1)) : r.bound;
 }
 
-const PAIRS: [Choice, Choice][] = [['first', 'second'], ['second', 'first'], ['first', 'last'], ['last', 'first']];
-
+const PAIRS: [Choice, Choice][] = [
+  ['first', 'second'],
+  ['second', 'first'],
+  ['first', 'last'],
+  ['last', 'first'],
+];
 
 export const inRange = (r: Range, v: number, env: Record<string, number>, defs?: Defs): boolean => {
   const lo = evalPoly(r.lo, env, defs);
@@ -414,7 +484,8 @@ function innerChoices(site: Site, other: Site): Map<string, Poly | 'shared'>[] {
   for (const r of site.inner) {
     const opts: (Poly | 'shared')[] = [];
     const twin = other.inner.find((o) => o.v === r.v);
-    if (twin && samePoly(twin.lo, r.lo) && samePoly(twin.bound, r.bound) && twin.cmp === r.cmp && twin.step === r.step) opts.push('shared');
+    if (twin && samePoly(twin.lo, r.lo) && samePoly(twin.bound, r.bound) && twin.cmp === r.cmp && twin.step === r.step)
+      opts.push('shared');
     opts.push(r.lo);
     const second = valueAt(r, 'second')!;
     const lo = r.lo.size <= 1 && !symbolsOf(r.lo).size ? (r.lo.get('') ?? 0) : undefined;
@@ -439,30 +510,43 @@ function tries(params: string[]): Record<string, number>[] {
  */
 function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
   const nest = new Set(m.loops.map((l) => l.v));
-  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest))) return undefined;
+  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest)))
+    return undefined;
   // inner loops with bounds free of the nest's and of each other's variables: each runs (or not) the same way everywhere
   const usable = sites.filter((s) => {
     const inner = new Set(s.inner.map((r) => r.v));
     const fixed = (p: Poly) => !mentions(p, nest) && !mentions(p, inner);
-    return s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && fixed(r.lo) && fixed(r.bound));
+    return (
+      s.certain && !s.guards.length && s.inner.every((r) => r.step !== 0 && span(r) && fixed(r.lo) && fixed(r.bound))
+    );
   });
   // Accesses outside inner loops pair up through a table: the index with one nest variable at one
   // of its values, by key. A pair of them is an identity only if the table lists it, so each looks
   // up its partners instead of trying every other access (the same pairs, in the same order).
   const choices: Choice[] = ['first', 'second', 'last'];
   const plain = (s: Site) => !s.inner.length;
-  const keys = usable.map((s) => (plain(s) ? m.loops.map((loop) => choices.map((c) => {
-    const v = valueAt(loop, c);
-    return v && polyKey(substPoly(s.index!, (x) => (x === loop.v ? v : undefined)));
-  })) : undefined));
+  const keys = usable.map((s) =>
+    plain(s)
+      ? m.loops.map((loop) =>
+          choices.map((c) => {
+            const v = valueAt(loop, c);
+            return v && polyKey(substPoly(s.index!, (x) => (x === loop.v ? v : undefined)));
+          }),
+        )
+      : undefined,
+  );
   const table = new Map<string, number[]>();
-  keys.forEach((k, b) => k?.forEach((byChoice, l) => byChoice.forEach((key, c) => {
-    if (key === undefined) return;
-    const slot = `${l}|${c}|${key}`;
-    const list = table.get(slot);
-    if (list) list.push(b);
-    else table.set(slot, [b]);
-  })));
+  keys.forEach((k, b) =>
+    k?.forEach((byChoice, l) =>
+      byChoice.forEach((key, c) => {
+        if (key === undefined) return;
+        const slot = `${l}|${c}|${key}`;
+        const list = table.get(slot);
+        if (list) list.push(b);
+        else table.set(slot, [b]);
+      }),
+    ),
+  );
   const others = usable.map((_, b) => b).filter((b) => !keys[b]);
   const partners = (ai: number): number[] => {
     const ka = keys[ai];
@@ -484,15 +568,22 @@ function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
         for (const choiceB of innerChoices(b, a)) {
           // `shared` on one side only is no identity
           if ([...choiceA].some(([v, c]) => (c === 'shared') !== (choiceB.get(v) === 'shared'))) continue;
-          const inner = (c: Map<string, Poly | 'shared'>) => new Map([...c].filter(([, x]) => x !== 'shared') as [string, Poly][]);
+          const inner = (c: Map<string, Poly | 'shared'>) =>
+            new Map([...c].filter(([, x]) => x !== 'shared') as [string, Poly][]);
           for (const loop of m.loops) {
             for (const [ca, cb] of PAIRS) {
-              const va = valueAt(loop, ca), vb = valueAt(loop, cb);
+              const va = valueAt(loop, ca),
+                vb = valueAt(loop, cb);
               if (!va || !vb) continue;
               const sa: Side = { site: a, nest: new Map([[loop.v, va]]), inner: inner(choiceA) };
               const sb: Side = { site: b, nest: new Map([[loop.v, vb]]), inner: inner(choiceB) };
               if (!samePoly(sideIndex(sa), sideIndex(sb))) continue;
-              const w = concreteWitness(m, sa, sb, [...choiceA].filter(([, x]) => x === 'shared').map(([v]) => v));
+              const w = concreteWitness(
+                m,
+                sa,
+                sb,
+                [...choiceA].filter(([, x]) => x === 'shared').map(([v]) => v),
+              );
               if (w) return w;
             }
           }
@@ -514,24 +605,36 @@ function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
 function cornerConflict(m: NestModel, sites: Site[]): Witness | undefined {
   const nest = new Set(m.loops.map((l) => l.v));
   if (m.loops.length < 2 || m.loops.length > 4) return undefined;
-  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest))) return undefined;
+  if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest)))
+    return undefined;
   const plain = sites.filter((s) => s.certain && !s.guards.length && !s.inner.length);
   const corners: Map<string, Poly>[] = [new Map()];
   for (const l of m.loops) {
     const [first, second] = [valueAt(l, 'first')!, valueAt(l, 'second')!];
-    corners.splice(0, corners.length, ...corners.flatMap((c) => [new Map([...c, [l.v, first]]), new Map([...c, [l.v, second]])]));
+    corners.splice(
+      0,
+      corners.length,
+      ...corners.flatMap((c) => [new Map([...c, [l.v, first]]), new Map([...c, [l.v, second]])]),
+    );
   }
   // element key → the accesses (and corners) reading it, in order
   const table = new Map<string, { site: number; corner: number }[]>();
-  const keys = plain.map((s, i) => corners.map((c, k) => {
-    const key = polyKey(substPoly(s.index!, (x) => c.get(x)));
-    const list = table.get(key);
-    if (list) list.push({ site: i, corner: k });
-    else table.set(key, [{ site: i, corner: k }]);
-    return key;
-  }));
+  const keys = plain.map((s, i) =>
+    corners.map((c, k) => {
+      const key = polyKey(substPoly(s.index!, (x) => c.get(x)));
+      const list = table.get(key);
+      if (list) list.push({ site: i, corner: k });
+      else table.set(key, [{ site: i, corner: k }]);
+      return key;
+    }),
+  );
   for (let a = 0; a < plain.length; a++) {
-    const hits = corners.flatMap((_, ca) => table.get(keys[a][ca])!.filter((x) => x.corner !== ca).map((x) => ({ ca, ...x })));
+    const hits = corners.flatMap((_, ca) =>
+      table
+        .get(keys[a][ca])!
+        .filter((x) => x.corner !== ca)
+        .map((x) => ({ ca, ...x })),
+    );
     hits.sort((x, y) => x.site - y.site || x.ca - y.ca || x.corner - y.corner);
     for (const h of hits) {
       const sa: Side = { site: plain[a], nest: corners[h.ca], inner: new Map() };
@@ -549,15 +652,26 @@ const sideIndex = (s: Side): Poly => substPoly(s.site.index!, (x) => s.nest.get(
 export function witnessParams(m: NestModel, env: Record<string, number>, sites: Site[]): Record<string, number> {
   const ranges = [...m.loops, ...m.outer, ...sites.flatMap((s) => s.inner)];
   const syms = (p: Poly) => [...baseSymbols(p, m.defs)];
-  const used = new Set([...sites.flatMap((s) => [...syms(s.index!), ...s.guards.flatMap((g) => syms(g.p))]), ...ranges.flatMap((r) => [...syms(r.lo), ...syms(r.bound)])]);
-  return Object.fromEntries([...m.params].sort().filter((p) => used.has(p)).map((p) => [p, env[p]]));
+  const used = new Set([
+    ...sites.flatMap((s) => [...syms(s.index!), ...s.guards.flatMap((g) => syms(g.p))]),
+    ...ranges.flatMap((r) => [...syms(r.lo), ...syms(r.bound)]),
+  ]);
+  return Object.fromEntries(
+    [...m.params]
+      .sort()
+      .filter((p) => used.has(p))
+      .map((p) => [p, env[p]]),
+  );
 }
 
 /**
  * The first parameter values (`tries`' small ones, then `largerSizes`) where `ok` holds, with the
  * outer sequential loops at their first values.
  */
-export function sizesWhere(m: NestModel, ok: (env: Record<string, number>) => boolean): Record<string, number> | undefined {
+export function sizesWhere(
+  m: NestModel,
+  ok: (env: Record<string, number>) => boolean,
+): Record<string, number> | undefined {
   const params = [...m.params].sort();
   const at = (sizes: Record<string, number>): Record<string, number> | undefined => {
     const env: Record<string, number> = { ...sizes };
@@ -601,7 +715,15 @@ function nestBases(m: NestModel): Base[] {
   const at = (sizes: Record<string, number>): Base | undefined => {
     const env: Record<string, number> = { ...sizes };
     // outer sequential loops at their first values
-    if (m.outer.some((r) => { const v = evalPoly(r.lo, env, defs); if (v === undefined || !inRange(r, v, env, defs)) return true; env[r.v] = v; return false; })) return undefined;
+    if (
+      m.outer.some((r) => {
+        const v = evalPoly(r.lo, env, defs);
+        if (v === undefined || !inRange(r, v, env, defs)) return true;
+        env[r.v] = v;
+        return false;
+      })
+    )
+      return undefined;
     // nest variables at their first values; every nest loop runs twice
     const first: Record<string, number> = { ...env };
     for (const r of m.loops) {
@@ -636,7 +758,10 @@ function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witn
     for (const v of shared) {
       const r = a.site.inner.find((x) => x.v === v)!;
       const lo = evalPoly(r.lo, env, defs);
-      if (lo === undefined || !inRange(r, lo, env, defs)) { ok = false; break; }
+      if (lo === undefined || !inRange(r, lo, env, defs)) {
+        ok = false;
+        break;
+      }
       first[v] = lo;
     }
     if (!ok) continue;
@@ -650,13 +775,21 @@ function concreteWitness(m: NestModel, a: Side, b: Side, shared: string[]): Witn
       const loops = [...m.loops, ...s.site.inner];
       return loops.every((r) => inRange(r, e[r.v], e, defs)) ? e : undefined;
     };
-    const ea = at(a), eb = at(b);
+    const ea = at(a),
+      eb = at(b);
     if (!ea || !eb) continue;
     const element = evalPoly(a.site.index!, ea, defs);
     if (element === undefined || element !== evalPoly(b.site.index!, eb, defs)) continue;
-    const iterations = [ea, eb].map((e) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]))) as Witness['iterations'];
+    const iterations = [ea, eb].map((e) =>
+      Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]])),
+    ) as Witness['iterations'];
     if (m.loops.every((l) => iterations[0][l.v] === iterations[1][l.v])) continue;
-    return { params: witnessParams(m, env, [a.site, b.site]), iterations, element, accesses: [a.site.text, b.site.text] };
+    return {
+      params: witnessParams(m, env, [a.site, b.site]),
+      iterations,
+      element,
+      accesses: [a.site.text, b.site.text],
+    };
   }
   return undefined;
 }
@@ -758,11 +891,24 @@ export function guessedCondition(m: NestModel, sites: Site[]): string | undefine
  * whether the sizes are non-degenerate (every nest loop runs twice, the accesses' inner loops
  * once); undefined when the enumeration gives up (too large, or a value without form).
  */
-function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<string, number>): { witness?: Witness; nonDegenerate: boolean } | undefined {
+function conflictAt(
+  m: NestModel,
+  first: Site[],
+  second: Site[],
+  sizes: Record<string, number>,
+): { witness?: Witness; nonDegenerate: boolean } | undefined {
   const defs = m.defs;
   {
     const env: Record<string, number> = { ...sizes };
-    if (m.outer.some((r) => { const v = values(r, env, 64, defs); if (!v?.length) return true; env[r.v] = v[0]; return false; })) return undefined;
+    if (
+      m.outer.some((r) => {
+        const v = values(r, env, 64, defs);
+        if (!v?.length) return true;
+        env[r.v] = v[0];
+        return false;
+      })
+    )
+      return undefined;
     // the iterations, in order
     let its: Record<string, number>[] = [env];
     let nonDegenerate = true;
@@ -778,7 +924,10 @@ function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<s
       const e = { ...its[0] };
       for (const r of s.inner) {
         const v = evalPoly(r.lo, e, defs);
-        if (v === undefined || !inRange(r, v, e, defs)) { nonDegenerate = false; break; }
+        if (v === undefined || !inRange(r, v, e, defs)) {
+          nonDegenerate = false;
+          break;
+        }
         e[r.v] = v;
       }
     }
@@ -822,7 +971,12 @@ function conflictAt(m: NestModel, first: Site[], second: Site[], sizes: Record<s
       const other = byElement.get(el)?.find((x) => x.it !== k);
       if (!other) continue;
       const pick = (e: Record<string, number>) => Object.fromEntries(m.loops.map((l) => [l.v, e[l.v]]));
-      const witness: Witness = { params: witnessParams(m, env, [other.site, site]), iterations: [pick(its[other.it]), pick(its[k])], element: el, accesses: [other.site.text, site.text] };
+      const witness: Witness = {
+        params: witnessParams(m, env, [other.site, site]),
+        iterations: [pick(its[other.it]), pick(its[k])],
+        element: el,
+        accesses: [other.site.text, site.text],
+      };
       return { witness, nonDegenerate };
     }
     return { nonDegenerate };

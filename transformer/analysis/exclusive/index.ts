@@ -66,7 +66,8 @@ const STRATEGIES = new Set<Strategy>(['direct', 'gather', 'reduction', 'atomic',
 export function parsePragma(text: string | undefined): { exclusive: Set<string>; strategy?: Strategy } {
   const exclusive = new Set<string>();
   let strategy: Strategy | undefined;
-  for (const m of (text ?? '').matchAll(/exclusive-read\(([^)]*)\)/g)) for (const n of m[1].split(/[\s,]+/)) if (n) exclusive.add(n);
+  for (const m of (text ?? '').matchAll(/exclusive-read\(([^)]*)\)/g))
+    for (const n of m[1].split(/[\s,]+/)) if (n) exclusive.add(n);
   const a = /adjoint=(\w+)/.exec(text ?? '');
   if (a && STRATEGIES.has(a[1] as Strategy)) strategy = a[1] as Strategy;
   return { exclusive, strategy };
@@ -74,8 +75,13 @@ export function parsePragma(text: string | undefined): { exclusive: Set<string>;
 
 /** "iterations i=3 and i=4 both read c[4] when n=8" */
 export function describeWitness(w: Witness, verb: string, name: string): string {
-  const it = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k}=${v}`).join(', ');
-  const params = Object.entries(w.params).map(([k, v]) => `${k}=${v}`).join(', ');
+  const it = (x: Record<string, number>) =>
+    Object.entries(x)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+  const params = Object.entries(w.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   const element = w.accesses[0] === name ? name : `${name}[${w.element}]`;
   return `iterations ${it(w.iterations[0])} and ${it(w.iterations[1])} both ${verb} ${element}${params ? ` when ${params}` : ''}`;
 }
@@ -87,14 +93,28 @@ export function describeWitness(w: Witness, verb: string, name: string): string 
  */
 const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   const nest = new Set(m.loops.map((l) => l.v));
-  return sites.every((s) => s.index && [...baseSymbols(s.index, m.defs)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)));
+  return sites.every(
+    (s) => s.index && [...baseSymbols(s.index, m.defs)].every((v) => !nest.has(v) && !s.inner.some((r) => r.v === v)),
+  );
 };
 
 /** Does every iteration read one element through one of the accesses (an unguarded read at an index of parameters only)? */
 const sameEverywhere = (m: NestModel, sites: Site[]): boolean => {
   const nest = new Set(m.loops.map((l) => l.v));
-  if (m.loops.some((l) => l.step === 0 || [...baseSymbols(l.lo, m.defs), ...baseSymbols(l.bound, m.defs)].some((v) => nest.has(v)))) return false;
-  return sites.some((s) => s.index && s.certain && !s.guards.length && !s.inner.length && [...symbolsOf(s.index)].every((v) => m.params.has(v)));
+  if (
+    m.loops.some(
+      (l) => l.step === 0 || [...baseSymbols(l.lo, m.defs), ...baseSymbols(l.bound, m.defs)].some((v) => nest.has(v)),
+    )
+  )
+    return false;
+  return sites.some(
+    (s) =>
+      s.index &&
+      s.certain &&
+      !s.guards.length &&
+      !s.inner.length &&
+      [...symbolsOf(s.index)].every((v) => m.params.has(v)),
+  );
 };
 
 /** A nest loop whose bounds have no polynomial form: the solver could only guess (the reason why). */
@@ -104,21 +124,46 @@ const unboundedLoop = (m: NestModel): string | undefined => {
 };
 
 /** `failures`: where z3's failures on the read's queries go (the loop's `solverFailures`). */
-async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: ReturnType<typeof parsePragma>, failures: string[]): Promise<ReadReport> {
+async function readVerdict(
+  m: NestModel,
+  name: string,
+  sites: Site[],
+  pragma: ReturnType<typeof parsePragma>,
+  failures: string[],
+): Promise<ReadReport> {
   const base = { name, condition: null, witness: null, assumed: false };
   const forced = pragma.strategy;
   // a read through an index array the pragma declares a permutation
-  const viaAssumed = sites.every((s) => s.index === undefined && [...pragma.exclusive].some((p) => s.text.includes(`[${p}[`)));
+  const viaAssumed = sites.every(
+    (s) => s.index === undefined && [...pragma.exclusive].some((p) => s.text.includes(`[${p}[`)),
+  );
   if (pragma.exclusive.has(name) || (sites.some((s) => !s.index) && viaAssumed && pragma.exclusive.size)) {
-    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', assumed: true, reason: 'declared by exclusive-read(…) (assumed, not proven)' };
+    return {
+      ...base,
+      exclusiveRead: 'yes',
+      strategy: forced ?? 'direct',
+      assumed: true,
+      reason: 'declared by exclusive-read(…) (assumed, not proven)',
+    };
   }
   const fast = fastVerdict(m, sites);
   if (fast?.verdict === 'none') {
-    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'different iterations read different elements (proven from the index form)' };
+    return {
+      ...base,
+      exclusiveRead: 'yes',
+      strategy: forced ?? 'direct',
+      reason: 'different iterations read different elements (proven from the index form)',
+    };
   }
   if (fast?.verdict === 'conflict') {
     // every iteration reads the same elements: never exclusive once there are two iterations
-    return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: fast.witness, reason: describeWitness(fast.witness, 'read', name) };
+    return {
+      ...base,
+      exclusiveRead: 'no',
+      strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'),
+      witness: fast.witness,
+      reason: describeWitness(fast.witness, 'read', name),
+    };
   }
   // not decidable: atomics, unless the reads touch the same elements in every iteration (a scalar,
   // w[0]): private copies reduced afterwards are right whichever iterations do read them
@@ -128,35 +173,70 @@ async function readVerdict(m: NestModel, name: string, sites: Site[], pragma: Re
   // one loop reading at constant offsets: decided from the offsets' differences
   const offsets = offsetVerdict(m, sites);
   if (offsets?.verdict === 'none') {
-    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'different iterations read different elements (proven from the offsets)' };
+    return {
+      ...base,
+      exclusiveRead: 'yes',
+      strategy: forced ?? 'direct',
+      reason: 'different iterations read different elements (proven from the offsets)',
+    };
   }
   if (offsets?.verdict === 'conflict') {
-    return { ...base, exclusiveRead: 'no', strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'), witness: offsets.witness, reason: describeWitness(offsets.witness, 'read', name) };
+    return {
+      ...base,
+      exclusiveRead: 'no',
+      strategy: forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather'),
+      witness: offsets.witness,
+      reason: describeWitness(offsets.witness, 'read', name),
+    };
   }
   const small = smallConflict(m, sites, sites) ?? offsets?.witness;
-  const outcome: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, sites, sites);
+  const outcome: Outcome = small
+    ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' }
+    : await findConflict(m, sites, sites);
   if (outcome.verdict === 'none') {
-    return { ...base, exclusiveRead: 'yes', strategy: forced ?? 'direct', reason: 'no two iterations read the same element (proven)' };
+    return {
+      ...base,
+      exclusiveRead: 'yes',
+      strategy: forced ?? 'direct',
+      reason: 'no two iterations read the same element (proven)',
+    };
   }
   if (outcome.verdict === 'unknown') {
-    if (outcome.failure) failures.push(`z3 failed on the exclusive-read query for ${name}, now undecided: ${outcome.failure}`);
+    if (outcome.failure)
+      failures.push(`z3 failed on the exclusive-read query for ${name}, now undecided: ${outcome.failure}`);
     return { ...base, exclusiveRead: 'unknown', strategy: undecided, reason: outcome.reason };
   }
   const text = describeWitness(outcome.witness, 'read', name);
   if (!outcome.certain) {
-    return { ...base, exclusiveRead: 'unknown', strategy: undecided, witness: outcome.witness, reason: `${text} may happen (${outcome.uncertainty}): not decidable statically` };
+    return {
+      ...base,
+      exclusiveRead: 'unknown',
+      strategy: undecided,
+      witness: outcome.witness,
+      reason: `${text} may happen (${outcome.uncertainty}): not decidable statically`,
+    };
   }
   // a read of the same element by every iteration (w[0], a scalar) conflicts at every size where
   // the nest runs twice: no condition to look for (no quantifier elimination)
   const same = sameEverywhere(m, sites);
-  let condition = same ? undefined : guessedCondition(m, sites) ?? offsets?.condition;
+  let condition = same ? undefined : (guessedCondition(m, sites) ?? offsets?.condition);
   if (!condition && !same) {
     const asked = await conditionOf(m, sites);
-    if (asked.failure) failures.push(`z3 failed on the exclusive-read condition for ${name}, so its adjoint is not versioned: ${asked.failure}`);
+    if (asked.failure)
+      failures.push(
+        `z3 failed on the exclusive-read condition for ${name}, so its adjoint is not versioned: ${asked.failure}`,
+      );
     condition = asked.condition;
   }
   if (condition) {
-    return { ...base, exclusiveRead: 'depends', strategy: forced ?? 'versioned', condition, witness: outcome.witness, reason: `exclusive iff ${condition}; otherwise ${text}` };
+    return {
+      ...base,
+      exclusiveRead: 'depends',
+      strategy: forced ?? 'versioned',
+      condition,
+      witness: outcome.witness,
+      reason: `exclusive iff ${condition}; otherwise ${text}`,
+    };
   }
   const strategy = forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather');
   return { ...base, exclusiveRead: 'no', strategy, witness: outcome.witness, reason: text };
@@ -168,7 +248,10 @@ async function races(m: NestModel, failures: string[]): Promise<RaceReport[]> {
   for (const array of written) {
     const writes = distinctSites(m.sites.filter((s) => s.kind === 'write' && s.name === array));
     const reads = distinctSites(m.sites.filter((s) => s.kind === 'read' && s.name === array));
-    for (const [kind, second] of [['write-write', writes], ['read-write', reads]] as const) {
+    for (const [kind, second] of [
+      ['write-write', writes],
+      ['read-write', reads],
+    ] as const) {
       if (!second.length) continue;
       // one injective index for all these accesses: only the same iteration touches an element
       if (fastVerdict(m, kind === 'write-write' ? writes : [...writes, ...second])?.verdict === 'none') continue;
@@ -178,16 +261,22 @@ async function races(m: NestModel, failures: string[]): Promise<RaceReport[]> {
         continue;
       }
       const small = smallConflict(m, writes, second);
-      const o: Outcome = small ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' } : await findConflict(m, writes, second);
+      const o: Outcome = small
+        ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' }
+        : await findConflict(m, writes, second);
       if (o.verdict === 'none') continue;
-      if (o.verdict === 'unknown' && o.failure) failures.push(`z3 failed on the ${kind} query for ${array}, now undecided: ${o.failure}`);
+      if (o.verdict === 'unknown' && o.failure)
+        failures.push(`z3 failed on the ${kind} query for ${array}, now undecided: ${o.failure}`);
       if (o.verdict === 'conflict' && o.certain) {
         const verb = kind === 'write-write' ? 'write' : 'access (one writes, the other reads)';
         out.push({ array, kind, verdict: 'race', witness: o.witness, reason: describeWitness(o.witness, verb, array) });
         // two iterations writing one element: their reads of it would repeat the same race
         if (kind === 'write-write') break;
       } else {
-        const reason = o.verdict === 'unknown' ? o.reason : `${describeWitness(o.witness, 'may access', array)} (under data-dependent branches)`;
+        const reason =
+          o.verdict === 'unknown'
+            ? o.reason
+            : `${describeWitness(o.witness, 'may access', array)} (under data-dependent branches)`;
         out.push({ array, kind, verdict: 'unknown', witness: o.verdict === 'conflict' ? o.witness : null, reason });
       }
     }
@@ -196,16 +285,36 @@ async function races(m: NestModel, failures: string[]): Promise<RaceReport[]> {
 }
 
 /** The report, and the side table from each nest's outermost loop to its part of the report. */
-export async function analyzeNests(k: Kernel, activity: Activity, opts: { races?: boolean } = {}): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
+export async function analyzeNests(
+  k: Kernel,
+  activity: Activity,
+  opts: { races?: boolean } = {},
+): Promise<{ report: KernelReport; byLoop: Map<ForLoop, LoopReport> }> {
   const loops: LoopReport[] = [];
   const byLoop = new Map<ForLoop, LoopReport>();
   for (const m of modelNests(k, activity)) {
     const pragma = parsePragma(m.loop.pragma);
-    const names = [...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name))].sort();
+    const names = [
+      ...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name)),
+    ].sort();
     const reads: ReadReport[] = [];
     const failures: string[] = [];
-    for (const name of names) reads.push(await readVerdict(m, name, distinctSites(m.sites.filter((s) => s.kind === 'read' && s.name === name)), pragma, failures));
-    const loop: LoopReport = { line: m.loop.loc?.line ?? 0, indices: m.loops.map((l) => l.v), reads, races: opts.races === false ? [] : await races(m, failures) };
+    for (const name of names)
+      reads.push(
+        await readVerdict(
+          m,
+          name,
+          distinctSites(m.sites.filter((s) => s.kind === 'read' && s.name === name)),
+          pragma,
+          failures,
+        ),
+      );
+    const loop: LoopReport = {
+      line: m.loop.loc?.line ?? 0,
+      indices: m.loops.map((l) => l.v),
+      reads,
+      races: opts.races === false ? [] : await races(m, failures),
+    };
     if (failures.length) loop.solverFailures = failures;
     loops.push(loop);
     byLoop.set(m.loop, loop);
@@ -224,7 +333,15 @@ export function printReport(file: string, kernels: KernelReport[]): string {
       const at = `${file}:${l.line} (${l.indices.join(', ')})`;
       for (const r of l.reads) {
         const js = r.targets?.ts?.strategy ?? r.strategy;
-        rows.push([k.name, at, r.name, r.exclusiveRead + (r.assumed ? ' (assumed)' : ''), r.strategy, js === r.strategy ? '=' : js, r.reason]);
+        rows.push([
+          k.name,
+          at,
+          r.name,
+          r.exclusiveRead + (r.assumed ? ' (assumed)' : ''),
+          r.strategy,
+          js === r.strategy ? '=' : js,
+          r.reason,
+        ]);
       }
       if (!l.reads.length) rows.push([k.name, at, '-', '-', '-', '-', 'no active reads']);
     }

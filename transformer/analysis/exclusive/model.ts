@@ -70,17 +70,23 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
   const arrays = new Set(k.params.filter((p) => p.kind === 'array').map((p) => p.name));
   const floatScalars = new Set(k.params.filter((p) => p.kind === 'scalar' && p.float).map((p) => p.name));
   const assigned = new Set<string>();
-  forEachStmt(k.body, (s) => { if (s.k === 'assign' && s.target.k === 'var') assigned.add(s.target.name); });
+  forEachStmt(k.body, (s) => {
+    if (s.k === 'assign' && s.target.k === 'var') assigned.add(s.target.name);
+  });
   const floatLocals = new Set<string>();
-  forEachStmt(k.body, (s) => { if (s.k === 'decl' && activity.isActive(s.name)) floatLocals.add(s.name); });
+  forEachStmt(k.body, (s) => {
+    if (s.k === 'decl' && activity.isActive(s.name)) floatLocals.add(s.name);
+  });
 
-  const lookupIn = (scopes: Scope[], params: Set<string>) => (name: string): Poly | undefined => {
-    for (let i = scopes.length - 1; i >= 0; i--) {
-      if (scopes[i].has(name)) return scopes[i].get(name) ?? undefined;
-    }
-    if (intParams.has(name) || params.has(name)) return symPoly(name);
-    return undefined;
-  };
+  const lookupIn =
+    (scopes: Scope[], params: Set<string>) =>
+    (name: string): Poly | undefined => {
+      for (let i = scopes.length - 1; i >= 0; i--) {
+        if (scopes[i].has(name)) return scopes[i].get(name) ?? undefined;
+      }
+      if (intParams.has(name) || params.has(name)) return symPoly(name);
+      return undefined;
+    };
 
   const rangeOf = (s: ForLoop, lookup: (n: string) => Poly | undefined): Range | undefined => {
     const lo = polyOf(s.init, lookup);
@@ -122,10 +128,36 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
       loops.push(r ?? { v: l.v, lo: constPoly(0), bound: constPoly(0), cmp: '<', step: 0 });
     }
     const sites: Site[] = [];
-    const addSite = (name: string, kind: Site['kind'], index: Expr | undefined, text: string, inner: Range[], guards: Constraint[], certain: boolean, line: number, lookup: (n: string) => Poly | undefined) => {
-      sites.push({ name, kind, index: index ? polyOf(index, lookup) : constPoly(0), text, inner, guards, certain, line });
+    const addSite = (
+      name: string,
+      kind: Site['kind'],
+      index: Expr | undefined,
+      text: string,
+      inner: Range[],
+      guards: Constraint[],
+      certain: boolean,
+      line: number,
+      lookup: (n: string) => Poly | undefined,
+    ) => {
+      sites.push({
+        name,
+        kind,
+        index: index ? polyOf(index, lookup) : constPoly(0),
+        text,
+        inner,
+        guards,
+        certain,
+        line,
+      });
     };
-    const exprSites = (e: Expr, inner: Range[], guards: Constraint[], certain: boolean, line: number, lookup: (n: string) => Poly | undefined) => {
+    const exprSites = (
+      e: Expr,
+      inner: Range[],
+      guards: Constraint[],
+      certain: boolean,
+      line: number,
+      lookup: (n: string) => Poly | undefined,
+    ) => {
       const visit = (x: Expr): void => {
         switch (x.k) {
           case 'index':
@@ -133,13 +165,26 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
             visit(x.index);
             break;
           case 'var':
-            if (floatScalars.has(x.name) || (floatLocals.has(x.name) && !nestDeclared.has(x.name))) addSite(x.name, 'read', undefined, x.name, inner, guards, certain, line, lookup);
+            if (floatScalars.has(x.name) || (floatLocals.has(x.name) && !nestDeclared.has(x.name)))
+              addSite(x.name, 'read', undefined, x.name, inner, guards, certain, line, lookup);
             break;
-          case 'unary': visit(x.e); break;
-          case 'binary': visit(x.l); visit(x.r); break;
-          case 'cond': visit(x.c); visit(x.t); visit(x.f); break;
-          case 'call': x.args.forEach(visit); break;
-          default: break;
+          case 'unary':
+            visit(x.e);
+            break;
+          case 'binary':
+            visit(x.l);
+            visit(x.r);
+            break;
+          case 'cond':
+            visit(x.c);
+            visit(x.t);
+            visit(x.f);
+            break;
+          case 'call':
+            x.args.forEach(visit);
+            break;
+          default:
+            break;
         }
       };
       visit(e);
@@ -151,11 +196,11 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
       const scs = [...sc, scope];
       const lookup = lookupIn(scs, params);
       for (const s of stmts) {
-        const line = 'loc' in s && s.loc ? s.loc.line : loop.loc?.line ?? 0;
+        const line = 'loc' in s && s.loc ? s.loc.line : (loop.loc?.line ?? 0);
         switch (s.k) {
           case 'decl':
             exprSites(s.init, inner, guards, certain, line, lookup);
-            scope.set(s.name, !assigned.has(s.name) ? polyOf(s.init, lookup) ?? null : null);
+            scope.set(s.name, !assigned.has(s.name) ? (polyOf(s.init, lookup) ?? null) : null);
             break;
           case 'assign':
             exprSites(s.value, inner, guards, certain, line, lookup);
@@ -163,8 +208,13 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
               exprSites(s.target.index, inner, guards, certain, line, lookup);
               const t = { k: 'index' as const, array: s.target.array, index: s.target.index };
               addSite(s.target.array, 'write', s.target.index, printIndex(t), inner, guards, certain, line, lookup);
-              if (s.op !== '=') addSite(s.target.array, 'read', s.target.index, printIndex(t), inner, guards, certain, line, lookup);
-            } else if (s.op !== '=' && (floatScalars.has(s.target.name) || floatLocals.has(s.target.name)) && !nestDeclared.has(s.target.name)) {
+              if (s.op !== '=')
+                addSite(s.target.array, 'read', s.target.index, printIndex(t), inner, guards, certain, line, lookup);
+            } else if (
+              s.op !== '=' &&
+              (floatScalars.has(s.target.name) || floatLocals.has(s.target.name)) &&
+              !nestDeclared.has(s.target.name)
+            ) {
               addSite(s.target.name, 'read', undefined, s.target.name, inner, guards, certain, line, lookup);
             }
             break;
@@ -182,7 +232,13 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
             const r = rangeOf(s, lookup);
             scope.set(s.v, symPoly(s.v));
             // an inner loop without polynomial bounds: its variable ranges freely (sound for `yes`)
-            body(s.body, scs, [...inner, r ?? { v: s.v, lo: constPoly(0), bound: constPoly(0), cmp: '<', step: 0 }], guards, certain && !!r);
+            body(
+              s.body,
+              scs,
+              [...inner, r ?? { v: s.v, lo: constPoly(0), bound: constPoly(0), cmp: '<', step: 0 }],
+              guards,
+              certain && !!r,
+            );
             scope.delete(s.v);
             break;
           }
@@ -195,8 +251,19 @@ export function modelNests(k: Kernel, activity: Activity): NestModel[] {
       }
     };
     body(nest[nest.length - 1].body, inScopes, [], [], true);
-    const active = new Set([...activity.active].filter((n) => arrays.has(n) || floatScalars.has(n) || floatLocals.has(n)));
-    return { loop, loops, sites, params: new Set([...params, ...intParams]), outer, active, arrays: new Set([...arrays, ...floatScalars, ...floatLocals]), defs };
+    const active = new Set(
+      [...activity.active].filter((n) => arrays.has(n) || floatScalars.has(n) || floatLocals.has(n)),
+    );
+    return {
+      loop,
+      loops,
+      sites,
+      params: new Set([...params, ...intParams]),
+      outer,
+      active,
+      arrays: new Set([...arrays, ...floatScalars, ...floatLocals]),
+      defs,
+    };
   };
 
   outside(k.body, [], [], new Set());
@@ -210,7 +277,16 @@ function guardOf(c: Expr, lookup: (n: string) => Poly | undefined, defs: Defs): 
   if (c.k === 'unary' && c.op === '!') {
     const x = c.e;
     if (x.k === 'binary' && ['<', '<=', '>', '>=', '===', '==', '!==', '!='].includes(x.op)) {
-      const flip: Record<string, string> = { '<': '>=', '<=': '>', '>': '<=', '>=': '<', '===': '!==', '==': '!=', '!==': '===', '!=': '==' };
+      const flip: Record<string, string> = {
+        '<': '>=',
+        '<=': '>',
+        '>': '<=',
+        '>=': '<',
+        '===': '!==',
+        '==': '!=',
+        '!==': '===',
+        '!=': '==',
+      };
       return guardOf({ ...x, op: flip[x.op] as typeof x.op }, lookup, defs);
     }
     if (x.k === 'binary' && x.op === '||') {
@@ -231,12 +307,21 @@ function guardOf(c: Expr, lookup: (n: string) => Poly | undefined, defs: Defs): 
   if (!l || !r) return undefined;
   const d = addPoly(l, r, -1); // l - r
   switch (c.op) {
-    case '<': return [{ rel: '>=', p: addPoly(addPoly(r, l, -1), constPoly(-1)) }];
-    case '<=': return [{ rel: '>=', p: addPoly(r, l, -1) }];
-    case '>': return [{ rel: '>=', p: addPoly(d, constPoly(-1)) }];
-    case '>=': return [{ rel: '>=', p: d }];
-    case '===': case '==': return [{ rel: '==', p: d }];
-    case '!==': case '!=': return [{ rel: '!=', p: d }];
-    default: return undefined;
+    case '<':
+      return [{ rel: '>=', p: addPoly(addPoly(r, l, -1), constPoly(-1)) }];
+    case '<=':
+      return [{ rel: '>=', p: addPoly(r, l, -1) }];
+    case '>':
+      return [{ rel: '>=', p: addPoly(d, constPoly(-1)) }];
+    case '>=':
+      return [{ rel: '>=', p: d }];
+    case '===':
+    case '==':
+      return [{ rel: '==', p: d }];
+    case '!==':
+    case '!=':
+      return [{ rel: '!=', p: d }];
+    default:
+      return undefined;
   }
 }

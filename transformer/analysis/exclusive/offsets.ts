@@ -25,7 +25,8 @@ export type OffsetVerdict =
   | { verdict: 'depends'; condition: string; witness: Witness }
   | undefined;
 
-const constantOf = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
+const constantOf = (p: Poly): number | undefined =>
+  p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined;
 
 export function offsetVerdict(m: NestModel, sites: Site[]): OffsetVerdict {
   if (!sites.length || m.loops.length !== 1) return undefined;
@@ -54,7 +55,9 @@ export function offsetVerdict(m: NestModel, sites: Site[]): OffsetVerdict {
   }
   const e = Math.abs(c! * loop.step);
   // the closest pair of offsets in one residue class
-  const order = offsets.map((o, i) => i).sort((i, j) => (((offsets[i] % e) + e) % e) - (((offsets[j] % e) + e) % e) || offsets[i] - offsets[j]);
+  const order = offsets
+    .map((o, i) => i)
+    .sort((i, j) => (((offsets[i] % e) + e) % e) - (((offsets[j] % e) + e) % e) || offsets[i] - offsets[j]);
   let best: { lo: number; hi: number; g: number } | undefined;
   for (let k = 1; k < order.length; k++) {
     const [i, j] = [order[k - 1], order[k]];
@@ -69,7 +72,8 @@ export function offsetVerdict(m: NestModel, sites: Site[]): OffsetVerdict {
   const always = constantOf(slack);
   if (always !== undefined && always >= 0) return { verdict: 'none' };
   const trips = (env: Record<string, number>) => {
-    const lo = evalPoly(sp.lo, env), hi = evalPoly(sp.hi, env);
+    const lo = evalPoly(sp.lo, env),
+      hi = evalPoly(sp.hi, env);
     return lo === undefined || hi === undefined ? 0 : hi - lo + 1;
   };
   const env = sizesWhere(m, (x) => trips(x) >= g + 1);
@@ -79,10 +83,16 @@ export function offsetVerdict(m: NestModel, sites: Site[]): OffsetVerdict {
   const [ta, tb] = k > 0 ? [k, 0] : [0, -k];
   const first = evalPoly(loop.lo, env)!;
   const [a, b] = [sites[best.lo], sites[best.hi]];
-  const ia = first + loop.step * ta, ib = first + loop.step * tb;
+  const ia = first + loop.step * ta,
+    ib = first + loop.step * tb;
   const element = evalPoly(a.index!, { ...env, [loop.v]: ia });
   if (element === undefined || element !== evalPoly(b.index!, { ...env, [loop.v]: ib })) return undefined;
-  const witness: Witness = { params: witnessParams(m, env, [a, b]), iterations: [{ [loop.v]: ia }, { [loop.v]: ib }], element, accesses: [a.text, b.text] };
+  const witness: Witness = {
+    params: witnessParams(m, env, [a, b]),
+    iterations: [{ [loop.v]: ia }, { [loop.v]: ib }],
+    element,
+    accesses: [a.text, b.text],
+  };
   // a loop of constant length, or g = 1 (a conflict wherever the loop runs twice): no condition
   if (always !== undefined || g === 1) return { verdict: 'conflict', witness };
   return { verdict: 'depends', condition: printCompare(slack, false, ''), witness };

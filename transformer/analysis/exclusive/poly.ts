@@ -23,7 +23,8 @@ export type Poly = Map<string, number>;
 export const constPoly = (c: number): Poly => new Map(c === 0 ? [] : [['', c]]);
 export const symPoly = (s: string): Poly => new Map([[s, 1]]);
 
-const mulKeys = (a: string, b: string): string => (a === '' ? b : b === '' ? a : [...a.split('*'), ...b.split('*')].sort().join('*'));
+const mulKeys = (a: string, b: string): string =>
+  a === '' ? b : b === '' ? a : [...a.split('*'), ...b.split('*')].sort().join('*');
 
 function addTo(out: Poly, key: string, c: number): void {
   const v = (out.get(key) ?? 0) + c;
@@ -52,7 +53,8 @@ export function symbolsOf(p: Poly): Set<string> {
   return out;
 }
 
-export const degreeOf = (p: Poly): number => Math.max(0, ...[...p.keys()].map((k) => (k === '' ? 0 : k.split('*').length)));
+export const degreeOf = (p: Poly): number =>
+  Math.max(0, ...[...p.keys()].map((k) => (k === '' ? 0 : k.split('*').length)));
 
 export const samePoly = (a: Poly, b: Poly): boolean => a.size === b.size && [...a].every(([k, c]) => b.get(k) === c);
 
@@ -97,8 +99,13 @@ export type Defs = Record<string, Def>;
 export const isDefSymbol = (s: string): boolean => s.startsWith('$q');
 
 /** A canonical text of `p` (equal polynomials, equal keys). */
-export const polyKey = (p: Poly): string => [...p].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${c}:${k}`).join(',');
-const defKey = (d: Def): string => (isQuot(d) ? `${d.op}(${polyKey(d.num)}/${polyKey(d.den)})` : `${d.op}(${d.args.map(polyKey).join(';')})`);
+export const polyKey = (p: Poly): string =>
+  [...p]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, c]) => `${c}:${k}`)
+    .join(',');
+const defKey = (d: Def): string =>
+  isQuot(d) ? `${d.op}(${polyKey(d.num)}/${polyKey(d.den)})` : `${d.op}(${d.args.map(polyKey).join(';')})`;
 
 /** The symbol of definition `d` in `defs` (the same definition twice gets the same symbol). */
 export function intern(defs: Defs, d: Def): string {
@@ -153,7 +160,8 @@ export function evalDef(d: Def, ev: (p: Poly) => number | undefined): number | u
     if (xs.some((x) => x === undefined)) return undefined;
     return d.op === 'min' ? Math.min(...(xs as number[])) : Math.max(...(xs as number[]));
   }
-  const n = ev(d.num), k = ev(d.den);
+  const n = ev(d.num),
+    k = ev(d.den);
   if (n === undefined || k === undefined || k <= 0) return undefined;
   return d.op === 'floor' ? Math.floor(n / k) : Math.trunc(n / k);
 }
@@ -174,7 +182,8 @@ export function evalPoly(p: Poly, env: Record<string, number>, defs?: Defs): num
   return sum;
 }
 
-const constValue = (p: Poly): number | undefined => (p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined);
+const constValue = (p: Poly): number | undefined =>
+  p.size === 0 ? 0 : p.size === 1 && p.has('') ? p.get('')! : undefined;
 
 /** `⌊num / den⌋` or `trunc(num / den)` as a polynomial: folded when constant, else a symbol. */
 function quotient(defs: Defs, op: 'floor' | 'trunc', num: Poly, den: Poly): Poly | undefined {
@@ -196,9 +205,12 @@ const isDivision = (e: Expr): e is Expr & { k: 'binary' } => e.k === 'binary' &&
 export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs?: Defs): Poly | undefined {
   const of = (x: Expr) => polyOf(x, lookup, defs);
   switch (e.k) {
-    case 'num': return Number.isInteger(e.value) ? constPoly(e.value) : undefined;
-    case 'var': return lookup(e.name);
-    case 'length': return symPoly(`${e.array}.length`);
+    case 'num':
+      return Number.isInteger(e.value) ? constPoly(e.value) : undefined;
+    case 'var':
+      return lookup(e.name);
+    case 'length':
+      return symPoly(`${e.array}.length`);
     case 'unary': {
       if (e.op === '+') return of(e.e);
       if (e.op !== '-') return undefined;
@@ -210,7 +222,8 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
       if ((e.fn === 'Math.floor' || e.fn === 'Math.trunc') && e.args.length === 1) {
         const a = e.args[0];
         if (isDivision(a)) {
-          const num = of(a.l), den = of(a.r);
+          const num = of(a.l),
+            den = of(a.r);
           return num && den && quotient(defs, e.fn === 'Math.floor' ? 'floor' : 'trunc', num, den);
         }
         return of(a); // an integer already
@@ -220,7 +233,8 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
         if (args.some((a) => !a)) return undefined;
         const ps = args as Poly[];
         const consts = ps.map(constValue);
-        if (consts.every((c) => c !== undefined)) return constPoly((e.fn === 'Math.min' ? Math.min : Math.max)(...(consts as number[])));
+        if (consts.every((c) => c !== undefined))
+          return constPoly((e.fn === 'Math.min' ? Math.min : Math.max)(...(consts as number[])));
         if (ps.length === 1) return ps[0];
         return symPoly(intern(defs, { op: e.fn === 'Math.min' ? 'min' : 'max', args: ps }));
       }
@@ -229,7 +243,8 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
     case 'binary': {
       // (a / b) | 0: a quotient rounded toward zero
       if (defs && e.op === '|' && isDivision(e.l) && constValue(of(e.r) ?? new Map([['?', 1]])) === 0) {
-        const num = of(e.l.l), den = of(e.l.r);
+        const num = of(e.l.l),
+          den = of(e.l.r);
         return num && den && quotient(defs, 'trunc', num, den);
       }
       const l = of(e.l);
@@ -251,7 +266,9 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
       if (e.op === '%') {
         // ((x % k) + k) % k: the Euclidean remainder x − k·⌊x / k⌋
         if (e.l.k === 'binary' && e.l.op === '+' && e.l.l.k === 'binary' && e.l.l.op === '%') {
-          const x = of(e.l.l.l), k1 = of(e.l.l.r), k2 = of(e.l.r);
+          const x = of(e.l.l.l),
+            k1 = of(e.l.l.r),
+            k2 = of(e.l.r);
           if (x && k1 && k2 && samePoly(k1, r) && samePoly(k2, r)) {
             const q = quotient(defs, 'floor', x, r);
             return q && addPoly(x, mulPoly(r, q), -1);
@@ -262,7 +279,8 @@ export function polyOf(e: Expr, lookup: (name: string) => Poly | undefined, defs
       }
       return undefined;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -287,7 +305,8 @@ export function divideBy(p: Poly, k: Poly): Poly | undefined {
 
 /** `d >= 0` printed with positive terms on each side (`2*size + 1 <= n`), or `d === 0` / `d !== 0` with `eq`. */
 export function printCompare(d: Poly, strict: boolean, eq: '' | '===' | '!=='): string {
-  const pos: Poly = new Map(), neg: Poly = new Map();
+  const pos: Poly = new Map(),
+    neg: Poly = new Map();
   for (const [k, c] of d) (c > 0 ? pos : neg).set(k, Math.abs(c));
   if (eq) return `${printPoly(pos)} ${eq} ${printPoly(neg)}`;
   // d >= 0 ⟺ neg <= pos

@@ -9,7 +9,20 @@
  * satisfying its affine guards) at which both access the same element.
  */
 import type { Context, Arith, Bool, Expr as Z3Expr, Model } from 'z3-solver';
-import { type Poly, addPoly, mulPoly, scalePoly, constPoly, symPoly, printCompare, degreeOf, baseSymbols, defParts, defSymbols, isQuot } from './poly.js';
+import {
+  type Poly,
+  addPoly,
+  mulPoly,
+  scalePoly,
+  constPoly,
+  symPoly,
+  printCompare,
+  degreeOf,
+  baseSymbols,
+  defParts,
+  defSymbols,
+  isQuot,
+} from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective, siteKey } from './fast.js';
 import { askConflict, askCondition } from './z3-client.js';
@@ -63,7 +76,11 @@ export interface Witness {
 export type Outcome =
   | { verdict: 'none' }
   | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string }
-  | { verdict: 'unknown'; reason: string; /** z3 failed on the query (crashed, ran out of memory, no answer in time): why */ failure?: string };
+  | {
+      verdict: 'unknown';
+      reason: string /** z3 failed on the query (crashed, ran out of memory, no answer in time): why */;
+      failure?: string;
+    };
 
 /**
  * Builds z3 terms for a nest: one copy of the iteration variables per iteration. A quasi-affine
@@ -78,7 +95,10 @@ class Encoder {
   readonly vars = new Map<string, Arith<'main'>>();
   readonly bound: Arith<'main'>[] = [];
   readonly defs: Bool<'main'>[] = [];
-  constructor(readonly ctx: Z, readonly model: NestModel) {}
+  constructor(
+    readonly ctx: Z,
+    readonly model: NestModel,
+  ) {}
 
   /** The copy of quasi-affine symbol `s` for the renaming `rename`, defined on first use. */
   private defSym(s: string, rename: (s: string) => string): Arith<'main'> {
@@ -92,14 +112,27 @@ class Encoder {
     if (!isQuot(d)) {
       const args = d.args.map((a) => this.poly(a, rename));
       const x = q;
-      this.defs.push(...args.map((a) => (d.op === 'min' ? x.le(a) : x.ge(a))), anyOf(ctx, args.map((a) => x.eq(a))));
+      this.defs.push(
+        ...args.map((a) => (d.op === 'min' ? x.le(a) : x.ge(a))),
+        anyOf(
+          ctx,
+          args.map((a) => x.eq(a)),
+        ),
+      );
     } else {
       const e = this.poly(d.num, rename);
       const k = this.poly(d.den, rename);
       const kq = k.mul(q);
       const floor = ctx.And(kq.le(e), e.le(kq.add(k).sub(1)));
       // for a divisor below 1 the quotient is not an integer (an index of none): see `defined`
-      this.defs.push(ctx.Implies(k.ge(1), d.op === 'floor' ? floor : ctx.Or(ctx.And(e.ge(0), floor), ctx.And(e.lt(0), kq.ge(e), e.ge(kq.sub(k).add(1))))));
+      this.defs.push(
+        ctx.Implies(
+          k.ge(1),
+          d.op === 'floor'
+            ? floor
+            : ctx.Or(ctx.And(e.ge(0), floor), ctx.And(e.lt(0), kq.ge(e), e.ge(kq.sub(k).add(1)))),
+        ),
+      );
     }
     return q;
   }
@@ -132,7 +165,8 @@ class Encoder {
     let sum: Arith<'main'> = this.ctx.Int.val(0);
     for (const [k, c] of p) {
       let term: Arith<'main'> = this.ctx.Int.val(c);
-      for (const s of k ? k.split('*') : []) term = term.mul(this.model.defs[s] ? this.defSym(s, rename) : this.sym(rename(s)));
+      for (const s of k ? k.split('*') : [])
+        term = term.mul(this.model.defs[s] ? this.defSym(s, rename) : this.sym(rename(s)));
       sum = sum.add(term);
     }
     return sum;
@@ -208,7 +242,12 @@ function iterationPair(enc: Encoder, m: NestModel, out: Bool<'main'>[]): void {
   const ctx = enc.ctx;
   for (const it of [1, 2]) for (const r of m.loops) enc.range(r, (s) => (nestVars(m).has(s) ? `${s}#${it}` : s), out);
   for (const r of m.outer) enc.range(r, (s) => s, out);
-  out.push(anyOf(ctx, m.loops.map((l) => enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)))));
+  out.push(
+    anyOf(
+      ctx,
+      m.loops.map((l) => enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`))),
+    ),
+  );
 }
 
 /** Access `a` in iteration 1 and access `b` in iteration 2 touch the same element. */
@@ -216,7 +255,11 @@ function pairConflict(enc: Encoder, m: NestModel, a: Site, b: Site, tagA: string
   const ra = renamer(m, a, 1, tagA);
   const rb = renamer(m, b, 2, tagB);
   const parts = [...accessAt(enc, m, a, ra), ...accessAt(enc, m, b, rb)];
-  parts.push(enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)), ...enc.defined(a.index!, ra), ...enc.defined(b.index!, rb));
+  parts.push(
+    enc.poly(a.index!, ra).eq(enc.poly(b.index!, rb)),
+    ...enc.defined(a.index!, ra),
+    ...enc.defined(b.index!, rb),
+  );
   return allOf(enc.ctx, parts);
 }
 
@@ -229,7 +272,13 @@ function accessAt(enc: Encoder, m: NestModel, site: Site, r: (s: string) => stri
 }
 
 /** The value of an integer term in a model (z3 prints negative numerals as `(- 3)`). */
-const num = (model: Model<'main'>, e: Arith<'main'>): number => Number(model.eval(e, true).toString().replace(/^\(- (\d+)\)$/, '-$1'));
+const num = (model: Model<'main'>, e: Arith<'main'>): number =>
+  Number(
+    model
+      .eval(e, true)
+      .toString()
+      .replace(/^\(- (\d+)\)$/, '-$1'),
+  );
 
 /** Up to this many pairs of accesses, one disjunct per pair; past it, one per access (see `conflictProblem`). */
 const PAIRWISE = 64;
@@ -255,22 +304,47 @@ function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): P
   const holds = (model: Model<'main'>, f: Bool<'main'>) => model.eval(f, true).toString() === 'true';
   if (first.length * second.length <= PAIRWISE) {
     const pairs: { a: Site; b: Site; f: Bool<'main'>; tagA: string }[] = [];
-    first.forEach((a, i) => second.forEach((b, j) => {
-      if (first === second && j < i) return; // symmetric
-      pairs.push({ a, b, tagA: `a${i}`, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
-    }));
-    const formula = allOf(ctx, [...base, anyOf(ctx, pairs.map((p) => p.f)), ...enc.defs]);
+    first.forEach((a, i) =>
+      second.forEach((b, j) => {
+        if (first === second && j < i) return; // symmetric
+        pairs.push({ a, b, tagA: `a${i}`, f: pairConflict(enc, m, a, b, `a${i}`, `b${j}`) });
+      }),
+    );
+    const formula = allOf(ctx, [
+      ...base,
+      anyOf(
+        ctx,
+        pairs.map((p) => p.f),
+      ),
+      ...enc.defs,
+    ]);
     return { enc, formula, pick: (model) => pairs.find((p) => holds(model, p.f)) ?? pairs[0] };
   }
   const e = enc.sym('$element');
-  const side = (sites: Site[], it: number, tag: string) => sites.map((site, i) => {
-    const r = renamer(m, site, it, `${tag}${i}`);
-    const f = allOf(ctx, [...accessAt(enc, m, site, r), enc.poly(site.index!, r).eq(e), ...enc.defined(site.index!, r)]);
-    return { site, f, tag: `${tag}${i}` };
-  });
+  const side = (sites: Site[], it: number, tag: string) =>
+    sites.map((site, i) => {
+      const r = renamer(m, site, it, `${tag}${i}`);
+      const f = allOf(ctx, [
+        ...accessAt(enc, m, site, r),
+        enc.poly(site.index!, r).eq(e),
+        ...enc.defined(site.index!, r),
+      ]);
+      return { site, f, tag: `${tag}${i}` };
+    });
   const as = side(first, 1, 'a');
   const bs = side(second, 2, 'b');
-  const formula = allOf(ctx, [...base, anyOf(ctx, as.map((x) => x.f)), anyOf(ctx, bs.map((x) => x.f)), ...enc.defs]);
+  const formula = allOf(ctx, [
+    ...base,
+    anyOf(
+      ctx,
+      as.map((x) => x.f),
+    ),
+    anyOf(
+      ctx,
+      bs.map((x) => x.f),
+    ),
+    ...enc.defs,
+  ]);
   return {
     enc,
     formula,
@@ -289,7 +363,10 @@ function conflictProblem(ctx: Z, m: NestModel, first: Site[], second: Site[]): P
 const problems = new Map<string, Problem>();
 
 function problemOf(ctx: Z, m: NestModel, first: Site[], second: Site[]): Problem {
-  const key = JSON.stringify([m.loops, m.outer, [...m.params].sort(), m.defs, first.map(siteKey), first === second ? '=' : second.map(siteKey)], (_, v) => (v instanceof Map ? [...v] : v));
+  const key = JSON.stringify(
+    [m.loops, m.outer, [...m.params].sort(), m.defs, first.map(siteKey), first === second ? '=' : second.map(siteKey)],
+    (_, v) => (v instanceof Map ? [...v] : v),
+  );
   let p = problems.get(key);
   if (!p) {
     p = conflictProblem(ctx, m, first, second);
@@ -341,7 +418,8 @@ export async function searchConflict(m: NestModel, first: Site[], second: Site[]
       // z3 can also fail (a resource limit): that is an undecided query, not a crash
       const r = await solver.check().catch(() => 'unknown' as const);
       if (r === 'unsat') return { verdict: 'none' };
-      if (r === 'unknown') return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
+      if (r === 'unknown')
+        return { verdict: 'unknown', reason: 'the solver could not decide (non-linear index arithmetic)' };
       model = solver.model();
     }
     const found = model;
@@ -349,14 +427,25 @@ export async function searchConflict(m: NestModel, first: Site[], second: Site[]
       const hit = pick(found);
       const params: Record<string, number> = {};
       for (const p of [...m.params].sort()) if (enc.vars.has(p)) params[p] = num(found, enc.sym(p));
-      const iterations = [1, 2].map((it) => Object.fromEntries(m.loops.map((l) => [l.v, num(found, enc.sym(`${l.v}#${it}`))]))) as Witness['iterations'];
+      const iterations = [1, 2].map((it) =>
+        Object.fromEntries(m.loops.map((l) => [l.v, num(found, enc.sym(`${l.v}#${it}`))])),
+      ) as Witness['iterations'];
       const ra = renamer(m, hit.a, 1, hit.tagA);
       const element = num(found, enc.poly(hit.a.index!, ra));
       // a nest range without polynomial form was left unconstrained: the witness may not be real
       const boundsKnown = m.loops.every((l) => l.step !== 0);
       const certain = hit.a.certain && hit.b.certain && boundsKnown;
-      const uncertainty = !boundsKnown ? 'the loop bounds have no affine form' : !certain ? 'the accesses sit under branches or loops without affine conditions' : '';
-      return { verdict: 'conflict', witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] }, certain, uncertainty };
+      const uncertainty = !boundsKnown
+        ? 'the loop bounds have no affine form'
+        : !certain
+          ? 'the accesses sit under branches or loops without affine conditions'
+          : '';
+      return {
+        verdict: 'conflict',
+        witness: { params, iterations, element, accesses: [hit.a.text, hit.b.text] },
+        certain,
+        uncertainty,
+      };
     } finally {
       found.release();
     }
@@ -368,10 +457,11 @@ export async function searchConflict(m: NestModel, first: Site[], second: Site[]
  * (and the other conjuncts) imply, disjuncts the context excludes, and duplicates.
  */
 async function simplifyUnder(ctx: Z, f: Bool<'main'>, context: Bool<'main'>): Promise<Bool<'main'>> {
-  const valid = (g: Bool<'main'>) => withSolver(ctx, 1000, async (s) => {
-    s.add(context, ctx.Not(g));
-    return (await s.check()) === 'unsat';
-  });
+  const valid = (g: Bool<'main'>) =>
+    withSolver(ctx, 1000, async (s) => {
+      s.add(context, ctx.Not(g));
+      return (await s.check()) === 'unsat';
+    });
   const node = f as unknown as Node;
   const name = String(node.decl().name());
   const kids = node.children() as unknown as Bool<'main'>[];
@@ -433,19 +523,29 @@ function positiveStridesFast(m: NestModel, sites: Site[]): string | undefined {
  * the conflicts only those of degenerate strides (a row length of 0 makes every row start at 0)?
  * Returns `p >= 1 && …` for the fewest stride parameters that rule all conflicts out, if any.
  */
-async function positiveStrides(ctx: Z, m: NestModel, sites: Site[], formula: Bool<'main'>): Promise<string | undefined> {
+async function positiveStrides(
+  ctx: Z,
+  m: NestModel,
+  sites: Site[],
+  formula: Bool<'main'>,
+): Promise<string | undefined> {
   const params = strideParams(m, sites);
   if (!params.length) return undefined;
-  const excluded = (ps: string[]): Promise<boolean> => withSolver(ctx, 1500, async (solver) => {
-    solver.add(formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
-    // a conflict at small positive sizes settles it without the non-linear query
-    const model = await concreteModel(ctx, solver, [...m.params].filter((p) => p !== '' && !p.includes('#')));
-    if (model) {
-      model.release();
-      return false;
-    }
-    return (await solver.check()) === 'unsat';
-  });
+  const excluded = (ps: string[]): Promise<boolean> =>
+    withSolver(ctx, 1500, async (solver) => {
+      solver.add(formula, ...ps.map((p) => ctx.Int.const(p).ge(1)));
+      // a conflict at small positive sizes settles it without the non-linear query
+      const model = await concreteModel(
+        ctx,
+        solver,
+        [...m.params].filter((p) => p !== '' && !p.includes('#')),
+      );
+      if (model) {
+        model.release();
+        return false;
+      }
+      return (await solver.check()) === 'unsat';
+    });
   if (!(await excluded(params))) return undefined;
   if (params.length > 1) for (const p of params) if (await excluded([p])) return `${p} >= 1`;
   return params.map((p) => `${p} >= 1`).join(' && ');
@@ -459,7 +559,10 @@ async function concreteModel(ctx: Z, solver: Solver, params: string[]): Promise<
   if (!params.length) return undefined;
   const sets: number[][] = CANDIDATES.map((v) => params.map(() => v));
   // mixed sizes: the k-th parameter gets a different small value
-  sets.push(params.map((_, k) => 3 + ((k * 5) % 7)), params.map((_, k) => 9 - ((k * 3) % 6)));
+  sets.push(
+    params.map((_, k) => 3 + ((k * 5) % 7)),
+    params.map((_, k) => 9 - ((k * 3) % 6)),
+  );
   for (const values of sets) {
     solver.push();
     params.forEach((p, k) => solver.add(ctx.Int.const(p).eq(values[k])));
@@ -474,7 +577,9 @@ async function concreteModel(ctx: Z, solver: Solver, params: string[]): Promise<
 /** Are all terms of the problem linear (no products of symbols)? Quantifier elimination is then cheap. */
 function linearProblem(m: NestModel, sites: Site[]): boolean {
   const polys: Poly[] = [];
-  const ranges = (rs: Range[]) => { for (const r of rs) polys.push(r.lo, r.bound); };
+  const ranges = (rs: Range[]) => {
+    for (const r of rs) polys.push(r.lo, r.bound);
+  };
   ranges(m.loops);
   ranges(m.outer);
   for (const s of sites) {
@@ -521,7 +626,10 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
       const res = await ctx.TryFor(ctx.AndThen('qe', 'ctx-solver-simplify'), 2000).apply(goal);
       return res.getSubgoal(0).asExpr();
     };
-    const conflictParams = await qe(conflict.formula, [...conflict.enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v));
+    const conflictParams = await qe(
+      conflict.formula,
+      [...conflict.enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v),
+    );
     // Non-degenerate parameter values: every nest loop runs at least twice and the inner loops
     // around the reads at least once (a window of width 0 counts, an empty dot product does not).
     const enc = new Encoder(ctx, m);
@@ -529,7 +637,9 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
     iterationPair(enc, m, two);
     two.pop(); // replace "the iterations differ" by "they differ in every loop variable"
     for (const l of m.loops) two.push(enc.sym(`${l.v}#1`).neq(enc.sym(`${l.v}#2`)));
-    sites.forEach((site, i) => { for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two); });
+    sites.forEach((site, i) => {
+      for (const r of site.inner) enc.range(r, renamer(m, site, 1, `ctx${i}`), two);
+    });
     two.push(...enc.defs);
     const twoVars = [...enc.vars.entries()].filter(([n]) => !m.params.has(n)).map(([, v]) => v);
     const twoParams = await qe(allOf(ctx, two), twoVars);
@@ -565,10 +675,14 @@ function termPoly(e: Node): Poly | undefined {
   if (polys.some((p) => !p)) return undefined;
   const ps = polys as Poly[];
   switch (name) {
-    case '+': return ps.reduce((a, b) => addPoly(a, b));
-    case '*': return ps.reduce((a, b) => mulPoly(a, b));
-    case '-': return ps.length === 1 ? scalePoly(ps[0], -1) : ps.slice(1).reduce((a, b) => addPoly(a, b, -1), ps[0]);
-    default: return undefined;
+    case '+':
+      return ps.reduce((a, b) => addPoly(a, b));
+    case '*':
+      return ps.reduce((a, b) => mulPoly(a, b));
+    case '-':
+      return ps.length === 1 ? scalePoly(ps[0], -1) : ps.slice(1).reduce((a, b) => addPoly(a, b, -1), ps[0]);
+    default:
+      return undefined;
   }
 }
 
@@ -582,14 +696,22 @@ export function printCondition(e: Z3Expr<'main'>, negate = false): string {
     return /\|\||&&/.test(s) ? `(${s})` : s;
   };
   switch (name) {
-    case 'not': return printCondition(kids[0] as unknown as Z3Expr<'main'>, !negate);
-    case 'and': case 'or': {
+    case 'not':
+      return printCondition(kids[0] as unknown as Z3Expr<'main'>, !negate);
+    case 'and':
+    case 'or': {
       const op = (name === 'and') !== negate ? '&&' : '||';
       return kids.map((k) => wrap(k, negate)).join(` ${op} `);
     }
-    case 'true': return negate ? 'false' : 'true';
-    case 'false': return negate ? 'true' : 'false';
-    case '<=': case '>=': case '<': case '>': case '=': {
+    case 'true':
+      return negate ? 'false' : 'true';
+    case 'false':
+      return negate ? 'true' : 'false';
+    case '<=':
+    case '>=':
+    case '<':
+    case '>':
+    case '=': {
       const [a, b] = kids.map(termPoly);
       if (!a || !b) throw new Unprintable(n.toString());
       // normalize to d >= 0 (or d > 0), integers: d > 0 ⟺ d - 1 >= 0
@@ -600,6 +722,7 @@ export function printCondition(e: Z3Expr<'main'>, negate = false): string {
       // !(d >= 0) ⟺ -d - 1 >= 0;  !(d > 0) ⟺ -d >= 0
       return printCompare(strict ? scalePoly(ge, -1) : addPoly(scalePoly(ge, -1), constPoly(-1)), false, '');
     }
-    default: throw new Unprintable(n.toString());
+    default:
+      throw new Unprintable(n.toString());
   }
 }

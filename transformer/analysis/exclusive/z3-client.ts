@@ -42,7 +42,14 @@ export interface Z3Options {
   worker?: string;
 }
 
-const DEFAULTS: Z3Options = { deadlineMs: 30_000, startMs: 60_000, maxQueries: 500, maxHeapMb: 512, idleMs: 30_000, maxOldGenerationSizeMb: 1024 };
+const DEFAULTS: Z3Options = {
+  deadlineMs: 30_000,
+  startMs: 60_000,
+  maxQueries: 500,
+  maxHeapMb: 512,
+  idleMs: 30_000,
+  maxOldGenerationSizeMb: 1024,
+};
 let options: Z3Options = { ...DEFAULTS, worker: process.env.PARAD_Z3_WORKER || undefined };
 
 /** Changes the client's options (for the workers started from now on); returns the previous ones. */
@@ -86,7 +93,12 @@ class Z3Worker {
   private stderr = '';
 
   constructor(file: URL, data: WorkerData) {
-    this.thread = new Worker(file, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb }, stdout: true, stderr: true });
+    this.thread = new Worker(file, {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb },
+      stdout: true,
+      stderr: true,
+    });
     this.thread.stdout.resume();
     this.thread.stderr.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-2000);
@@ -125,7 +137,8 @@ class Z3Worker {
     if (!this.cause) {
       // z3's threads print their crash before rethrowing it (`Pthread 0x… sent an error!`)
       const said = this.stderr.trim().split('\n').pop();
-      this.cause = said && !cause.includes(said) && /error|abort/i.test(said) ? `${cause}; z3 said: ${said.slice(0, 200)}` : cause;
+      this.cause =
+        said && !cause.includes(said) && /error|abort/i.test(said) ? `${cause}; z3 said: ${said.slice(0, 200)}` : cause;
     }
     this.settle({ ok: false, cause: this.cause });
   }
@@ -170,7 +183,9 @@ export async function stopZ3(): Promise<void> {
 let workerFile: Promise<URL> | undefined;
 
 function realWorker(): Promise<URL> {
-  workerFile ??= import.meta.url.endsWith('.ts') ? bundleWorker(new URL('./z3-worker.ts', import.meta.url)) : Promise.resolve(new URL('./z3-worker.js', import.meta.url));
+  workerFile ??= import.meta.url.endsWith('.ts')
+    ? bundleWorker(new URL('./z3-worker.ts', import.meta.url))
+    : Promise.resolve(new URL('./z3-worker.js', import.meta.url));
   return workerFile;
 }
 
@@ -189,22 +204,27 @@ async function bundleWorker(entry: URL): Promise<URL> {
     format: 'esm',
     write: false,
     logLevel: 'silent',
-    plugins: [{
-      name: 'packages-by-url',
-      setup(build) {
-        build.onResolve({ filter: /^[^./]/ }, (args) => {
-          if (args.path.startsWith('node:')) return { path: args.path, external: true };
-          try {
-            return { path: pathToFileURL(require.resolve(args.path)).href, external: true };
-          } catch {
-            return { path: args.path, external: true };
-          }
-        });
+    plugins: [
+      {
+        name: 'packages-by-url',
+        setup(build) {
+          build.onResolve({ filter: /^[^./]/ }, (args) => {
+            if (args.path.startsWith('node:')) return { path: args.path, external: true };
+            try {
+              return { path: pathToFileURL(require.resolve(args.path)).href, external: true };
+            } catch {
+              return { path: args.path, external: true };
+            }
+          });
+        },
       },
-    }],
+    ],
   });
   const text = out.outputFiles[0].text;
-  const file = path.join(os.tmpdir(), `parad-z3-worker-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`);
+  const file = path.join(
+    os.tmpdir(),
+    `parad-z3-worker-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`,
+  );
   if (!fs.existsSync(file)) {
     // written whole, then renamed: a test file running beside this one may read it at any moment
     const partial = `${file}.${process.pid}.tmp`;

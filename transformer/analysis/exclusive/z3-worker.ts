@@ -22,7 +22,7 @@ export type Request =
   | { id: number; kind: 'condition'; model: PlainNest; sites: Site[] };
 
 export type Reply =
-  | { id: number; value: Outcome | string | undefined; /** bytes z3 holds after the query */ allocated: number }
+  | { id: number; value: Outcome | string | undefined /** bytes z3 holds after the query */; allocated: number }
   | { id: number; error: string };
 
 export interface Ready {
@@ -63,7 +63,8 @@ export async function answer(req: Request): Promise<Reply> {
   try {
     // the model arrives without its IR node, which the queries do not read
     const m = req.model as NestModel;
-    const value = req.kind === 'conflict' ? await searchConflict(m, req.first, req.second) : await searchCondition(m, req.sites);
+    const value =
+      req.kind === 'conflict' ? await searchConflict(m, req.first, req.second) : await searchCondition(m, req.sites);
     return { id: req.id, value, allocated: (await getZ3()).allocated() };
   } catch (e) {
     return { id: req.id, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };

@@ -30,7 +30,14 @@ export interface DeviceScalars {
  * The float scalars that must live on the device and `body` with each of them as `buffer[slot]`.
  * `results` (the returned adjoints) come first, in order.
  */
-export function deviceScalars(body: Stmt[], results: string[], arrays: Set<string>, types: Types, buffer: string, hostCode: boolean): DeviceScalars {
+export function deviceScalars(
+  body: Stmt[],
+  results: string[],
+  arrays: Set<string>,
+  types: Types,
+  buffer: string,
+  hostCode: boolean,
+): DeviceScalars {
   const device = new Set(results);
   // without host code (a single invocation runs the whole function) only the results are read back
   if (hostCode) findDeviceScalars(body, device, arrays, types);
@@ -43,7 +50,9 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
   const onDevice = (e: Expr): boolean => {
     let hit = false;
     for (const n of readsOf(e)) if (device.has(n)) hit = true;
-    walkExpr(e, (x) => { if (x.k === 'index' && arrays.has(x.array)) hit = true; });
+    walkExpr(e, (x) => {
+      if (x.k === 'index' && arrays.has(x.array)) hit = true;
+    });
     return hit;
   };
   // written by the iterations of a parallel loop (declared outside it), or reduced into
@@ -51,12 +60,17 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
     for (const s of stmts) {
       if (s.k === 'for' && s.parallel) {
         const local = declaredIn([s]);
-        forEachStmt(s.body, (t) => { if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) device.add(t.target.name); });
+        forEachStmt(s.body, (t) => {
+          if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) device.add(t.target.name);
+        });
         continue;
       }
       if (s.k === 'reduce' && !arrays.has(s.target)) device.add(s.target);
       if (s.k === 'for' || s.k === 'block') visit(s.body);
-      if (s.k === 'if') { visit(s.then); visit(s.else); }
+      if (s.k === 'if') {
+        visit(s.then);
+        visit(s.else);
+      }
     }
   };
   visit(body);
@@ -67,17 +81,23 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
       if (s.k === 'for' && s.parallel) continue;
       hostStmts.push(s);
       if (s.k === 'for' || s.k === 'block') collect(s.body);
-      if (s.k === 'if') { collect(s.then); collect(s.else); }
+      if (s.k === 'if') {
+        collect(s.then);
+        collect(s.else);
+      }
     }
   };
   collect(body);
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const s of hostStmts) {
       const target = s.k === 'decl' ? s.name : s.k === 'assign' && s.target.k === 'var' ? s.target.name : undefined;
       const value = s.k === 'decl' ? s.init : s.k === 'assign' ? s.value : undefined;
       if (!target || !value || device.has(target) || !onDevice(value)) continue;
-      if (types.names.get(target) !== 'f32') throw new WgslUnsupported(`the integer '${target}' is computed from values on the device (it would need a read-back in the middle of the adjoint)`);
+      if (types.names.get(target) !== 'f32')
+        throw new WgslUnsupported(
+          `the integer '${target}' is computed from values on the device (it would need a read-back in the middle of the adjoint)`,
+        );
       device.add(target);
       changed = true;
     }
@@ -96,29 +116,50 @@ function inBuffer(body: Stmt[], slots: string[], buffer: string): Stmt[] {
   const slot = new Map(slots.map((n, i) => [n, i]));
   const at = (name: string): Expr => ({ k: 'index', array: buffer, index: num(slot.get(name)!) });
   const expr = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'var' && slot.has(x.name) ? at(x.name) : undefined));
-  const rewrite = (stmts: Stmt[], top: boolean): Stmt[] => stmts.flatMap((s): Stmt[] => {
-    switch (s.k) {
-      case 'decl':
-        if (!slot.has(s.name)) return [{ ...s, init: expr(s.init) }];
-        // the buffer starts zeroed: a top-level `let xb = 0` is already true
-        if (top && s.init.k === 'num' && s.init.value === 0) return [];
-        return [{ k: 'assign', target: { k: 'index', array: buffer, index: num(slot.get(s.name)!) }, op: '=', value: expr(s.init), loc: s.loc }];
-      case 'assign': {
-        const target = s.target.k === 'var' ? (slot.has(s.target.name) ? { k: 'index' as const, array: buffer, index: num(slot.get(s.target.name)!) } : s.target) : { ...s.target, index: expr(s.target.index) };
-        return [{ ...s, target, value: expr(s.value) }];
+  const rewrite = (stmts: Stmt[], top: boolean): Stmt[] =>
+    stmts.flatMap((s): Stmt[] => {
+      switch (s.k) {
+        case 'decl':
+          if (!slot.has(s.name)) return [{ ...s, init: expr(s.init) }];
+          // the buffer starts zeroed: a top-level `let xb = 0` is already true
+          if (top && s.init.k === 'num' && s.init.value === 0) return [];
+          return [
+            {
+              k: 'assign',
+              target: { k: 'index', array: buffer, index: num(slot.get(s.name)!) },
+              op: '=',
+              value: expr(s.init),
+              loc: s.loc,
+            },
+          ];
+        case 'assign': {
+          const target =
+            s.target.k === 'var'
+              ? slot.has(s.target.name)
+                ? { k: 'index' as const, array: buffer, index: num(slot.get(s.target.name)!) }
+                : s.target
+              : { ...s.target, index: expr(s.target.index) };
+          return [{ ...s, target, value: expr(s.value) }];
+        }
+        case 'if':
+          return [{ ...s, cond: expr(s.cond), then: rewrite(s.then, false), else: rewrite(s.else, false) }];
+        case 'for':
+          return [{ ...s, init: expr(s.init), bound: expr(s.bound), body: rewrite(s.body, false) }];
+        case 'block':
+          return [{ ...s, body: rewrite(s.body, false) }];
+        case 'reduce':
+          return [s];
+        case 'return':
+          return s.value ? [{ ...s, value: expr(s.value) }] : [s];
+        case 'push':
+          return [{ ...s, value: expr(s.value) }];
+        case 'effect':
+          return [{ ...s, e: expr(s.e) }];
+        default:
+          if (ownExprs(s).length) throw new Error(`internal: ${s.k} not rewritten`);
+          return [s];
       }
-      case 'if': return [{ ...s, cond: expr(s.cond), then: rewrite(s.then, false), else: rewrite(s.else, false) }];
-      case 'for': return [{ ...s, init: expr(s.init), bound: expr(s.bound), body: rewrite(s.body, false) }];
-      case 'block': return [{ ...s, body: rewrite(s.body, false) }];
-      case 'reduce': return [s];
-      case 'return': return s.value ? [{ ...s, value: expr(s.value) }] : [s];
-      case 'push': return [{ ...s, value: expr(s.value) }];
-      case 'effect': return [{ ...s, e: expr(s.e) }];
-      default:
-        if (ownExprs(s).length) throw new Error(`internal: ${s.k} not rewritten`);
-        return [s];
-    }
-  });
+    });
   return rewrite(body, true);
 }
 
@@ -132,64 +173,103 @@ function inBuffer(body: Stmt[], slots: string[], buffer: string): Stmt[] {
 /** The index of the tape's copy loops. */
 const COPY_INDEX = '_e';
 
-export function invocationTape(body: Stmt[], buffer: string, known: (name: string) => boolean, base: Expr = num(0)): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
+export function invocationTape(
+  body: Stmt[],
+  buffer: string,
+  known: (name: string) => boolean,
+  base: Expr = num(0),
+): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
   const top = `${buffer}_top`;
   const allocs: { name: string; array: string }[] = [];
   const terms: Expr[] = [];
   const slot = (offset: Expr): Expr & LValue => ({ k: 'index', array: buffer, index: add(v(top), offset) });
   const bump = (by: Expr, op: '+=' | '-='): Stmt => ({ k: 'assign', target: { k: 'var', name: top }, op, value: by });
   const copy = (to: (e: Expr) => LValue, from: (e: Expr) => Expr, length: Expr): Stmt => ({
-    k: 'for', v: COPY_INDEX, init: num(0), cmp: '<', bound: length, step: 1, parallel: false,
+    k: 'for',
+    v: COPY_INDEX,
+    init: num(0),
+    cmp: '<',
+    bound: length,
+    step: 1,
+    parallel: false,
     body: [{ k: 'assign', target: to(v(COPY_INDEX)), op: '=', value: from(v(COPY_INDEX)) }],
   });
-  const at = (array: string) => (e: Expr): Expr => ({ k: 'index', array, index: e });
-  const lv = (array: string) => (e: Expr): LValue => ({ k: 'index', array, index: e });
+  const at =
+    (array: string) =>
+    (e: Expr): Expr => ({ k: 'index', array, index: e });
+  const lv =
+    (array: string) =>
+    (e: Expr): LValue => ({ k: 'index', array, index: e });
   const hostKnown = (e: Expr, what: string): Expr => {
-    for (const n of readsOf(e)) if (!known(n)) throw new WgslUnsupported(`the tape: ${what} depends on '${n}' (the host sizes the tape from parameters)`);
+    for (const n of readsOf(e))
+      if (!known(n))
+        throw new WgslUnsupported(`the tape: ${what} depends on '${n}' (the host sizes the tape from parameters)`);
     return e;
   };
-  const walk = (stmts: Stmt[], trips: Expr[]): Stmt[] => stmts.flatMap((s): Stmt[] => {
-    const times = (e: Expr) => trips.reduce((a, b) => mul(a, b), e);
-    // pops: step back first, then read in evaluation order
-    let pops = 0;
-    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') pops++; });
-    let j = 0;
-    const popped = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? slot(num(pops - 1 - j++)) : undefined));
-    const pre: Stmt[] = pops ? [bump(num(pops), '-=')] : [];
-    switch (s.k) {
-      case 'push':
-        terms.push(times(num(1)));
-        return [{ k: 'assign', target: { k: 'index', array: buffer, index: v(top) }, op: '=', value: s.value }, bump(num(1), '+=')];
-      case 'pushArray': {
-        const length: Expr = { k: 'length', array: s.array };
-        terms.push(times(length));
-        return [copy(slot, at(s.array), length), bump(length, '+=')];
+  const walk = (stmts: Stmt[], trips: Expr[]): Stmt[] =>
+    stmts.flatMap((s): Stmt[] => {
+      const times = (e: Expr) => trips.reduce((a, b) => mul(a, b), e);
+      // pops: step back first, then read in evaluation order
+      let pops = 0;
+      for (const e of ownExprs(s))
+        walkExpr(e, (x) => {
+          if (x.k === 'pop') pops++;
+        });
+      let j = 0;
+      const popped = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? slot(num(pops - 1 - j++)) : undefined));
+      const pre: Stmt[] = pops ? [bump(num(pops), '-=')] : [];
+      switch (s.k) {
+        case 'push':
+          terms.push(times(num(1)));
+          return [
+            { k: 'assign', target: { k: 'index', array: buffer, index: v(top) }, op: '=', value: s.value },
+            bump(num(1), '+='),
+          ];
+        case 'pushArray': {
+          const length: Expr = { k: 'length', array: s.array };
+          terms.push(times(length));
+          return [copy(slot, at(s.array), length), bump(length, '+=')];
+        }
+        case 'popArray': {
+          const length: Expr = { k: 'length', array: s.array };
+          return [bump(length, '-='), copy(lv(s.array), (e) => slot(e), length)];
+        }
+        case 'saveArray':
+          allocs.push({ name: s.name, array: s.array });
+          return [copy(lv(s.name), at(s.array), { k: 'length', array: s.array })];
+        case 'restoreArray':
+          return [copy(lv(s.array), at(s.name), { k: 'length', array: s.array })];
+        case 'decl':
+          if (s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
+          return [...pre, { ...s, init: popped(s.init) }];
+        case 'assign':
+          return [
+            ...pre,
+            {
+              ...s,
+              target: s.target.k === 'index' ? { ...s.target, index: popped(s.target.index) } : s.target,
+              value: popped(s.value),
+            },
+          ];
+        case 'if':
+          return [...pre, { ...s, cond: popped(s.cond), then: walk(s.then, trips), else: walk(s.else, trips) }];
+        case 'for': {
+          if (pops) throw new WgslUnsupported('a tape pop in a loop bound');
+          const n = tripCount(s);
+          let inner = false;
+          forEachStmt(s.body, (t) => {
+            if (t.k === 'push' || t.k === 'pushArray') inner = true;
+          });
+          return [
+            { ...s, body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`)] : trips) },
+          ];
+        }
+        case 'block':
+          return [{ ...s, body: walk(s.body, trips) }];
+        default:
+          return [...pre, s];
       }
-      case 'popArray': {
-        const length: Expr = { k: 'length', array: s.array };
-        return [bump(length, '-='), copy(lv(s.array), (e) => slot(e), length)];
-      }
-      case 'saveArray':
-        allocs.push({ name: s.name, array: s.array });
-        return [copy(lv(s.name), at(s.array), { k: 'length', array: s.array })];
-      case 'restoreArray':
-        return [copy(lv(s.array), at(s.name), { k: 'length', array: s.array })];
-      case 'decl':
-        if (s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
-        return [...pre, { ...s, init: popped(s.init) }];
-      case 'assign': return [...pre, { ...s, target: s.target.k === 'index' ? { ...s.target, index: popped(s.target.index) } : s.target, value: popped(s.value) }];
-      case 'if': return [...pre, { ...s, cond: popped(s.cond), then: walk(s.then, trips), else: walk(s.else, trips) }];
-      case 'for': {
-        if (pops) throw new WgslUnsupported('a tape pop in a loop bound');
-        const n = tripCount(s);
-        let inner = false;
-        forEachStmt(s.body, (t) => { if (t.k === 'push' || t.k === 'pushArray') inner = true; });
-        return [{ ...s, body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`)] : trips) }];
-      }
-      case 'block': return [{ ...s, body: walk(s.body, trips) }];
-      default: return [...pre, s];
-    }
-  });
+    });
   const out = walk(body, []);
   // the integer locals the rewritten body uses (its counter, the copy loops' index)
   const integers = [top, COPY_INDEX];

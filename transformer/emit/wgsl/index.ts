@@ -35,59 +35,127 @@ export interface WgslProgramOut extends ProgramOut {
  * `gpuAdjoint`: `K_b` with its nests scheduled for the GPU (schedule/ with `gpu`). If the backend
  * cannot lower it, `K` and `K_d` still run on WebGPU and the adjoint stays in JavaScript (warning).
  */
-export function wgslKernel(k: Kernel, functions: FunctionIR[], gpuAdjoint: FunctionIR | undefined, names: Names, sink: DiagnosticSink): WgslProgramOut[] | undefined {
+export function wgslKernel(
+  k: Kernel,
+  functions: FunctionIR[],
+  gpuAdjoint: FunctionIR | undefined,
+  names: Names,
+  sink: DiagnosticSink,
+): WgslProgramOut[] | undefined {
   const ctx = names.gpu();
-  const sources: { mode: 'primal' | 'd'; name: string; params: { name: string; type: string }[]; body: FunctionIR['body'] }[] = [
-    { mode: 'primal', name: k.name, params: k.params, body: k.body },
-  ];
+  const sources: {
+    mode: 'primal' | 'd';
+    name: string;
+    params: { name: string; type: string }[];
+    body: FunctionIR['body'];
+  }[] = [{ mode: 'primal', name: k.name, params: k.params, body: k.body }];
   const tangent = functions.find((f) => f.name === tangentName(k.name));
   if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   // each derivative array with the array it belongs to
-  const partners = (of: (n: string) => string): [string, string][] => k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
+  const partners = (of: (n: string) => string): [string, string][] =>
+    k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
   let out: WgslProgramOut[];
   try {
     const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
     if (nonAdditive) {
-      const line = 'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : '';
-      throw new WgslUnsupported(`the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${line} runs in JavaScript only: on WebGPU, parallel loops reduce with += and -= for now`);
+      const line =
+        'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc
+          ? ` (line ${nonAdditive.updates[0].loc.line})`
+          : '';
+      throw new WgslUnsupported(
+        `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${line} runs in JavaScript only: on WebGPU, parallel loops reduce with += and -= for now`,
+      );
     }
     const scalars = names.deviceScalars();
     out = sources.map((s) => {
       const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
-      return { ...program, mode: s.mode, name: s.name, params: s.params, hostName: gpuHostName(s.name), ctx, ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}), ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}) };
+      return {
+        ...program,
+        mode: s.mode,
+        name: s.name,
+        params: s.params,
+        hostName: gpuHostName(s.name),
+        ctx,
+        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
+        ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
+      };
     });
     if (out[0].sequential) {
-      sink.warning(CODES.wgslSequential, `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`, k.loc.start, k.loc.start + 1);
+      sink.warning(
+        CODES.wgslSequential,
+        `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`,
+        k.loc.start,
+        k.loc.start + 1,
+      );
     }
   } catch (e) {
     if (!(e instanceof WgslUnsupported)) throw e;
-    sink.error(CODES.wgslUnsupported, `kernel '${k.name}' cannot run on WebGPU: ${e.message}`, k.loc.start, k.loc.start + 1);
+    sink.error(
+      CODES.wgslUnsupported,
+      `kernel '${k.name}' cannot run on WebGPU: ${e.message}`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
     return undefined;
   }
   if (gpuAdjoint) {
     try {
-      const info = { results: gpuAdjoint.results ?? [], scalars: names.deviceScalars(), tapeSlots: names.tapeSlots(), tapeRegions: names.tapeRegions() };
+      const info = {
+        results: gpuAdjoint.results ?? [],
+        scalars: names.deviceScalars(),
+        tapeSlots: names.tapeSlots(),
+        tapeRegions: names.tapeRegions(),
+      };
       const program = wgslProgram(gpuAdjoint.params, gpuAdjoint.body, ctx, info);
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
-      if (info.results.some((r, i) => slots[i] !== r.name)) throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
-      out.push({ ...program, mode: 'b', name: gpuAdjoint.name, params: gpuAdjoint.params, hostName: gpuHostName(gpuAdjoint.name), ctx, deviceScalarBuffer: info.scalars, partners: partners((n) => names.b(n)), ...(results.length ? { results } : {}) });
+      if (info.results.some((r, i) => slots[i] !== r.name))
+        throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
+      out.push({
+        ...program,
+        mode: 'b',
+        name: gpuAdjoint.name,
+        params: gpuAdjoint.params,
+        hostName: gpuHostName(gpuAdjoint.name),
+        ctx,
+        deviceScalarBuffer: info.scalars,
+        partners: partners((n) => names.b(n)),
+        ...(results.length ? { results } : {}),
+      });
     } catch (e) {
       if (!(e instanceof WgslUnsupported)) throw e;
-      sink.warning(CODES.wgslNoAdjoint, `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`, k.loc.start, k.loc.start + 1);
+      sink.warning(
+        CODES.wgslNoAdjoint,
+        `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
+        k.loc.start,
+        k.loc.start + 1,
+      );
     }
   }
   // passes over WebGPU's default limit of storage buffers: packed (program.ts), said once per kernel
-  const over = out.flatMap((p) => p.passes.flatMap((pass, i) => {
-    if (!pass.packs) return [];
-    const line = pass.sourceLines.find((l) => l > 0);
-    const shared = pass.packs.reduce((m, pk) => m + pk.members.length, 0);
-    return [`${p.name} pass ${i}${line ? ` (line ${line})` : ''} needs ${storageBuffersNeeded(pass)} (${shared} arrays share ${pass.packs.length === 1 ? 'one binding' : `${pass.packs.length} bindings`})`];
-  }));
+  const over = out.flatMap((p) =>
+    p.passes.flatMap((pass, i) => {
+      if (!pass.packs) return [];
+      const line = pass.sourceLines.find((l) => l > 0);
+      const shared = pass.packs.reduce((m, pk) => m + pk.members.length, 0);
+      return [
+        `${p.name} pass ${i}${line ? ` (line ${line})` : ''} needs ${storageBuffersNeeded(pass)} (${shared} arrays share ${pass.packs.length === 1 ? 'one binding' : `${pass.packs.length} bindings`})`,
+      ];
+    }),
+  );
   if (over.length) {
-    sink.warning(CODES.wgslBindings, `more storage buffers than WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} per shader stage: ${over.join(', ')}; the shared ones are copied in before the pass and the written ones back after it`, k.loc.start, k.loc.start + 1);
+    sink.warning(
+      CODES.wgslBindings,
+      `more storage buffers than WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} per shader stage: ${over.join(', ')}; the shared ones are copied in before the pass and the written ones back after it`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
   }
   // every pass carries its source map to the kernel's lines (sourcemap.ts)
-  for (const p of out) p.passes = p.passes.map((pass, i) => ({ ...pass, code: withShaderSourceMap(pass.code, pass.sourceLines, sink.file, `${p.name} pass ${i}`) }));
+  for (const p of out)
+    p.passes = p.passes.map((pass, i) => ({
+      ...pass,
+      code: withShaderSourceMap(pass.code, pass.sourceLines, sink.file, `${p.name} pass ${i}`),
+    }));
   return out;
 }

@@ -19,7 +19,13 @@ import { layerTangent } from '../../differentiate/layer-tangent.js';
 import { layerAdjoint, layerPrimal } from '../../differentiate/layer-adjoint.js';
 
 /** Sets `gpuLayer` on the outputs of the layers that can run on WebGPU; warns about the others. */
-export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode[], fileName: string, sink: DiagnosticSink): void {
+export function gpuLayers(
+  file: KernelFile,
+  outputs: KernelOutput[],
+  modes: Mode[],
+  fileName: string,
+  sink: DiagnosticSink,
+): void {
   const byName = new Map(outputs.map((o) => [o.meta.name, o]));
   const problems = new Map<string, string>();
   // callees first: a layer's problem may be its callee's (layers are acyclic)
@@ -31,13 +37,15 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
     return why;
   };
   const check = (layer: Layer): string | undefined => {
-    for (const v of layer.vars.values()) if (v.type === 'Float64Array' || v.type === 'f64') return `'${v.name}' is 64-bit (WebGPU runs 32-bit floats)`;
+    for (const v of layer.vars.values())
+      if (v.type === 'Float64Array' || v.type === 'f64') return `'${v.name}' is 64-bit (WebGPU runs 32-bit floats)`;
     if (layer.returns === 'f64') return 'it returns f64';
     let why: string | undefined;
     forEachLStmt(layer.body, (s) => {
       if (why || s.k !== 'call') return;
       for (const a of s.args) {
-        if (a.k === 'scalar' && layer.vars.get(a.name)?.kind === 'float') why = `it passes the float local '${a.name}' to '${s.callee}' (on the GPU a call's value stays on the device)`;
+        if (a.k === 'scalar' && layer.vars.get(a.name)?.kind === 'float')
+          why = `it passes the float local '${a.name}' to '${s.callee}' (on the GPU a call's value stays on the device)`;
       }
       const callee = file.callees.get(s.callee);
       const out = byName.get(s.callee);
@@ -50,7 +58,8 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
       }
       const programs = out.wgsl ?? [];
       for (const mode of ['primal', ...modes] as const) {
-        if (!programs.some((p) => p.mode === mode)) why = `kernel '${s.callee}' has no WGSL ${mode === 'primal' ? 'version' : `K_${mode}`}`;
+        if (!programs.some((p) => p.mode === mode))
+          why = `kernel '${s.callee}' has no WGSL ${mode === 'primal' ? 'version' : `K_${mode}`}`;
       }
     });
     return why;
@@ -60,7 +69,13 @@ export function gpuLayers(file: KernelFile, outputs: KernelOutput[], modes: Mode
     const out = byName.get(layer.name);
     if (out?.meta.kind !== 'layer') continue;
     if (why) {
-      if (!layer.origin) sink.warning(CODES.wgslLayer, `layer '${layer.name}' runs in JavaScript only: ${why}`, layer.loc.start, layer.loc.start + 1);
+      if (!layer.origin)
+        sink.warning(
+          CODES.wgslLayer,
+          `layer '${layer.name}' runs in JavaScript only: ${why}`,
+          layer.loc.start,
+          layer.loc.start + 1,
+        );
       continue;
     }
     const uses = new Set<string>();

@@ -58,18 +58,28 @@ const WORKGROUP: Record<number, [number, number, number]> = { 1: [64, 1, 1], 2: 
  * contribution atomically) and what host code computes from them. A float the function returns is
  * then computed by a single-invocation pass into `_ret`.
  */
-export function wgslProgram(params: { name: string; type: string }[], fnBody: Stmt[], ctxName: string, adjoint?: AdjointInfo, device?: { scalars: string }): ProgramOut {
+export function wgslProgram(
+  params: { name: string; type: string }[],
+  fnBody: Stmt[],
+  ctxName: string,
+  adjoint?: AdjointInfo,
+  device?: { scalars: string },
+): ProgramOut {
   const types = new Types(params, fnBody);
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
-    if (p.type === 'Float64Array' || p.type === 'f64') throw new WgslUnsupported(`'${p.name}' is ${p.type}: WGSL has no 64-bit floats (use Float32Array and f32 for the GPU)`);
+    if (p.type === 'Float64Array' || p.type === 'f64')
+      throw new WgslUnsupported(
+        `'${p.name}' is ${p.type}: WGSL has no 64-bit floats (use Float32Array and f32 for the GPU)`,
+      );
   }
   // the adjoint's scratch arrays and saved copies are device buffers too (f32), its float scalars device slots
   let body = fnBody;
   let slots: string[] | undefined;
   if (adjoint) {
     forEachStmt(body, (s) => {
-      const name = s.k === 'decl' && scratchLength(s.init) !== undefined ? s.name : s.k === 'saveArray' ? s.name : undefined;
+      const name =
+        s.k === 'decl' && scratchLength(s.init) !== undefined ? s.name : s.k === 'saveArray' ? s.name : undefined;
       if (name) {
         arrays.add(name);
         types.arrays.set(name, types.arrays.get((s as { array?: string }).array ?? '') ?? 'f32');
@@ -83,15 +93,29 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       types.arrays.set(b, 'f32');
     }
     let hostCode = false;
-    forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) hostCode = true; });
-    const d = deviceScalars(body, adjoint.results.map((r) => r.name), arrays, types, adjoint.scalars, hostCode);
+    forEachStmt(body, (s) => {
+      if (s.k === 'for' && s.parallel) hostCode = true;
+    });
+    const d = deviceScalars(
+      body,
+      adjoint.results.map((r) => r.name),
+      arrays,
+      types,
+      adjoint.scalars,
+      hostCode,
+    );
     body = d.body;
     slots = d.slots;
   }
   let returns = 0;
   let onDevice: string | undefined = adjoint?.scalars;
   const lastStmt = body[body.length - 1];
-  if (!adjoint && device && hasParallel(body) && (reducesScalars(body) || (lastStmt?.k === 'return' && lastStmt.value))) {
+  if (
+    !adjoint &&
+    device &&
+    hasParallel(body) &&
+    (reducesScalars(body) || (lastStmt?.k === 'return' && lastStmt.value))
+  ) {
     arrays.add(device.scalars);
     types.arrays.set(device.scalars, 'f32');
     const d = deviceScalars(body, [], arrays, types, device.scalars, true);
@@ -106,7 +130,18 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
         returns = items.length;
         arrays.add(RETURN_BUFFER);
         types.arrays.set(RETURN_BUFFER, 'f32');
-        body = [...body.slice(0, -1), ...items.map((value, i): Stmt => ({ k: 'assign', target: { k: 'index', array: RETURN_BUFFER, index: num(i) }, op: '=', value, loc: last.loc }))];
+        body = [
+          ...body.slice(0, -1),
+          ...items.map(
+            (value, i): Stmt => ({
+              k: 'assign',
+              target: { k: 'index', array: RETURN_BUFFER, index: num(i) },
+              op: '=',
+              value,
+              loc: last.loc,
+            }),
+          ),
+        ];
       }
     }
   }
@@ -139,23 +174,33 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
         onHost(s.init, 'a loop bound');
         onHost(s.bound, 'a loop bound');
         return [{ ...s, body: host(s.body) }];
-      case 'block': return [{ ...s, body: host(s.body) }];
-      case 'pushArray': return [call('pushArray', quote(s.array))];
-      case 'popArray': return [call('popArray', quote(s.array))];
-      case 'saveArray': return [call('save', quote(s.name), quote(s.array))];
-      case 'restoreArray': return [call('restore', quote(s.name), quote(s.array))];
+      case 'block':
+        return [{ ...s, body: host(s.body) }];
+      case 'pushArray':
+        return [call('pushArray', quote(s.array))];
+      case 'popArray':
+        return [call('popArray', quote(s.array))];
+      case 'saveArray':
+        return [call('save', quote(s.name), quote(s.array))];
+      case 'restoreArray':
+        return [call('restore', quote(s.name), quote(s.array))];
       case 'push':
         onHost(s.value, 'a value pushed on the tape');
         return [call('push', printExpr(hostPops(s.value)))];
       case 'reduce': {
-        const target = adjoint && slots?.includes(s.target) ? [quote(adjoint.scalars), String(slots.indexOf(s.target))] : [quote(s.target), '0'];
+        const target =
+          adjoint && slots?.includes(s.target)
+            ? [quote(adjoint.scalars), String(slots.indexOf(s.target))]
+            : [quote(s.target), '0'];
         return [call('reduce', quote(s.partial), printExpr(s.copies), s.len ? printExpr(s.len) : '1', ...target)];
       }
-      default: return [hostSimple(s)].flat();
+      default:
+        return [hostSimple(s)].flat();
     }
   };
   /** pops of the host's scalar tape (values pushed by host code) */
-  const hostPops = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? { k: 'raw', text: `${ctxName}.pop()` } : undefined));
+  const hostPops = (e: Expr): Expr =>
+    mapExpr(e, (x) => (x.k === 'pop' ? { k: 'raw', text: `${ctxName}.pop()` } : undefined));
   const hostSimple = (s: Stmt): Stmt | Stmt[] => {
     switch (s.k) {
       // scalar code runs on the host (JavaScript numbers; floats reach the passes as f32 uniforms),
@@ -166,24 +211,36 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       case 'decl': {
         if (adjoint && s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
-        if (length !== undefined) return { ...s, init: { k: 'raw', text: `${ctxName}.alloc(${quote(s.name)}, ${length})` } };
+        if (length !== undefined)
+          return { ...s, init: { k: 'raw', text: `${ctxName}.alloc(${quote(s.name)}, ${length})` } };
         onHost(s.init, `the local '${s.name}'`);
         return { ...s, init: hostPops(s.init) };
       }
       case 'assign':
-        if (s.target.k === 'index') throw new WgslUnsupported(`a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`);
+        if (s.target.k === 'index')
+          throw new WgslUnsupported(
+            `a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`,
+          );
         onHost(s.value, `the assignment to '${s.target.name}'`);
         return { ...s, value: hostPops(s.value) };
-      case 'comment': return s;
-      case 'effect': return s;
+      case 'comment':
+        return s;
+      case 'effect':
+        return s;
       // the adjoint's returned scalars are read back from their device slots
-      case 'return': if (!s.value || adjoint) return []; throw new WgslUnsupported('a kernel with @parallel loops returning a float');
-      default: throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`);
+      case 'return':
+        if (!s.value || adjoint) return [];
+        throw new WgslUnsupported('a kernel with @parallel loops returning a float');
+      default:
+        throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`);
     }
   };
   const onHost = (e: Expr, what: string): void => {
     const array = [...readsOf(e)].find((n) => arrays.has(n) && !lengthOnly(e, n));
-    if (array) throw new WgslUnsupported(`${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`);
+    if (array)
+      throw new WgslUnsupported(
+        `${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`,
+      );
   };
 
   const dispatch = (loop: ForLoop): Stmt[] => {
@@ -191,12 +248,25 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
     const nestVars = new Set(nest.map((l) => l.v));
     for (const l of nest) {
       for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-        if (nestVars.has(n)) throw new WgslUnsupported(`the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`);
+        if (nestVars.has(n))
+          throw new WgslUnsupported(
+            `the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`,
+          );
       }
     }
     // extents x, y, z: innermost loop first; the loops outside the innermost two of a deeper nest share z
     const trips = [...nest].reverse().map((l) => printExpr(tripCount(l)));
-    const extents = trips.length <= 3 ? trips : [trips[0], trips[1], trips.slice(2).map((t) => `(${t})`).join(' * ')];
+    const extents =
+      trips.length <= 3
+        ? trips
+        : [
+            trips[0],
+            trips[1],
+            trips
+              .slice(2)
+              .map((t) => `(${t})`)
+              .join(' * '),
+          ];
     const foldNames = trips.length > 3 ? trips.slice(2, -1).map((_, i) => `_z${i}`) : [];
     const before: Stmt[] = [];
     let inner = nest[nest.length - 1].body;
@@ -213,17 +283,32 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       if (slots) {
         tape = true;
         inner = slots.body;
-        before.push(slots.pushes ? call('pushSegment', quote(adjoint.tapeSlots), `${count} * ${slots.pushes}`) : call('popSegment', quote(adjoint.tapeSlots)));
+        before.push(
+          slots.pushes
+            ? call('pushSegment', quote(adjoint.tapeSlots), `${count} * ${slots.pushes}`)
+            : call('popSegment', quote(adjoint.tapeSlots)),
+        );
       }
       if (hasTape(inner)) {
         const span = `${TAPE_SPAN}${++spans}`;
-        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), { k: 'binary', op: '*', l: v(IT), r: v(span) });
-        if (!own.bound) throw new WgslUnsupported('a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)');
+        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), {
+          k: 'binary',
+          op: '*',
+          l: v(IT),
+          r: v(span),
+        });
+        if (!own.bound)
+          throw new WgslUnsupported(
+            'a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)',
+          );
         inner = own.body;
         for (const n of own.integers) types.names.set(n, 'i32');
         types.names.set(span, 'i32');
         tape = true;
-        before.push({ k: 'decl', name: span, mutable: false, init: own.bound }, call('alloc', quote(adjoint.tapeRegions), `${count} * ${span}`));
+        before.push(
+          { k: 'decl', name: span, mutable: false, init: own.bound },
+          call('alloc', quote(adjoint.tapeRegions), `${count} * ${span}`),
+        );
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
@@ -234,27 +319,68 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
       local.add(IT);
       types.names.set(IT, 'i32');
     }
-    const res = resources(inner, nest.flatMap((l) => [l.init, l.bound]), arrays, types, (n) => !local.has(n));
+    const res = resources(
+      inner,
+      nest.flatMap((l) => [l.init, l.bound]),
+      arrays,
+      types,
+      (n) => !local.has(n),
+    );
     inner = res.body;
     const packs = res.packs.length ? { packs: res.packs } : {};
     if (loop.gridStride) {
       // a reduction's nest: loop.gridStride invocations, each its share of the iterations in turn
       const tripNames = trips.map((_, i) => `_gt${i}`);
-      const uniforms = [...res.uniforms, ...tripNames.map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
+      const uniforms = [
+        ...res.uniforms,
+        ...tripNames.map((name) => ({ name, type: 'i32' as const })),
+        ...res.packUniforms,
+      ];
       const code = gridStrideCode(nest, inner, types, uniforms, res.bindings, loop.gridStride, tape);
-      passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: [64, 1, 1], bindings: res.bindings, uniforms, ...packs });
+      passes.push({
+        code: code.text(),
+        sourceLines: code.sourceLines,
+        workgroupSize: [64, 1, 1],
+        bindings: res.bindings,
+        uniforms,
+        ...packs,
+      });
       const values = [...res.uniforms.map((u) => u.name), ...tripNames.map((n, i) => `${n}: ${trips[i]}`)];
       return [...before, dispatchCall(ctxName, passes.length - 1, [loop.gridStride], values)];
     }
     // the flat iteration number of a 2-D/3-D nest needs its extents
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
-    const uniforms = [...res.uniforms, ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })), ...res.packUniforms];
+    const uniforms = [
+      ...res.uniforms,
+      ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })),
+      ...res.packUniforms,
+    ];
     const wg = workgroupSize(loop, Math.min(3, nest.length));
     // the device scalars the iterations add to: a sum per workgroup in workgroup memory, then one atomic add each
     const sums = onDevice ? workgroupSums(inner, onDevice) : undefined;
-    const code = passCode(nest, inner, types, uniforms, res.bindings, wg, tape, sums && { buffer: onDevice!, slots: sums });
-    passes.push({ code: code.text(), sourceLines: code.sourceLines, workgroupSize: wg, bindings: res.bindings, uniforms, ...packs });
-    const values = [...res.uniforms.map((u) => u.name), ...extentNames.map((n, i) => `${n}: ${extents[i]}`), ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`)];
+    const code = passCode(
+      nest,
+      inner,
+      types,
+      uniforms,
+      res.bindings,
+      wg,
+      tape,
+      sums && { buffer: onDevice!, slots: sums },
+    );
+    passes.push({
+      code: code.text(),
+      sourceLines: code.sourceLines,
+      workgroupSize: wg,
+      bindings: res.bindings,
+      uniforms,
+      ...packs,
+    });
+    const values = [
+      ...res.uniforms.map((u) => u.name),
+      ...extentNames.map((n, i) => `${n}: ${extents[i]}`),
+      ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`),
+    ];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
   };
 
@@ -262,21 +388,47 @@ export function wgslProgram(params: { name: string; type: string }[], fnBody: St
   const devicePass = (group: Stmt[]): Stmt => {
     const res = resources(group, [], arrays, types, () => true);
     const uniforms = [...res.uniforms, ...res.packUniforms];
-    const lines = header(uniforms, res.bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
+    const lines = header(
+      uniforms,
+      res.bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
+      [1, 1, 1],
+    );
     stmts(res.body, types, 1, lines);
     lines.push('}', '');
-    passes.push({ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings: res.bindings, uniforms, ...(res.packs.length ? { packs: res.packs } : {}) });
-    return dispatchCall(ctxName, passes.length - 1, ['1'], res.uniforms.map((u) => u.name));
+    passes.push({
+      code: lines.text(),
+      sourceLines: lines.sourceLines,
+      workgroupSize: [1, 1, 1],
+      bindings: res.bindings,
+      uniforms,
+      ...(res.packs.length ? { packs: res.packs } : {}),
+    });
+    return dispatchCall(
+      ctxName,
+      passes.length - 1,
+      ['1'],
+      res.uniforms.map((u) => u.name),
+    );
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
-  const scalars = params.map((p) => ({ name: p.name, type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type }));
+  const scalars = params.map((p) => ({
+    name: p.name,
+    type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type,
+  }));
   if (!hasParallel(body)) {
     const single = singleInvocation(params, body, types, arrays, ctxName, adjoint);
     return { ...single, scalars, sequential: true, ...(slots ? { deviceScalars: slots } : {}) };
   }
   const hostBody = host(body);
-  return { passes, host: hostBody, scalars, returns, sequential: false, ...(slots?.length || adjoint ? { deviceScalars: slots } : {}) };
+  return {
+    passes,
+    host: hostBody,
+    scalars,
+    returns,
+    sequential: false,
+    ...(slots?.length || adjoint ? { deviceScalars: slots } : {}),
+  };
 }
 
 /** Does a parallel loop of `body` assign a scalar declared outside it (a reduction, ir/reduction.ts)? */
@@ -285,14 +437,18 @@ function reducesScalars(body: Stmt[]): boolean {
   forEachStmt(body, (s) => {
     if (s.k !== 'for' || !s.parallel) return;
     const local = declaredIn([s]);
-    forEachStmt(s.body, (t) => { if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) found = true; });
+    forEachStmt(s.body, (t) => {
+      if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) found = true;
+    });
   });
   return found;
 }
 
 function hasParallel(body: Stmt[]): boolean {
   let parallel = false;
-  forEachStmt(body, (s) => { if (s.k === 'for' && s.parallel) parallel = true; });
+  forEachStmt(body, (s) => {
+    if (s.k === 'for' && s.parallel) parallel = true;
+  });
   return parallel;
 }
 
@@ -308,17 +464,26 @@ function hasParallel(body: Stmt[]): boolean {
 function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number } | undefined {
   const popsIn = (s: Stmt): number => {
     let n = 0;
-    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') n++; });
+    for (const e of ownExprs(s))
+      walkExpr(e, (x) => {
+        if (x.k === 'pop') n++;
+      });
     return n;
   };
-  let pushes = 0, pops = 0, anyPop = false, nestedPush = false;
+  let pushes = 0,
+    pops = 0,
+    anyPop = false,
+    nestedPush = false;
   forEachStmt(body, (s) => {
     if (popsIn(s)) anyPop = true;
     if ((s.k === 'push' || s.k === 'pushArray') && !body.includes(s)) nestedPush = true;
   });
   for (const s of body) if (s.k === 'push') pushes++;
   if (!anyPop) {
-    if (nestedPush) throw new WgslUnsupported('a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)');
+    if (nestedPush)
+      throw new WgslUnsupported(
+        'a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)',
+      );
     if (!pushes) return undefined;
   }
   // a reverse pass: the pops before its first push (or loop or branch with pops) read the segment
@@ -326,21 +491,33 @@ function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number
   if (anyPop) {
     const traffic = (s: Stmt): boolean => {
       let t = false;
-      forEachStmt([s], (x) => { if (x.k === 'push' || x.k === 'pushArray' || (x !== s && popsIn(x))) t = true; });
+      forEachStmt([s], (x) => {
+        if (x.k === 'push' || x.k === 'pushArray' || (x !== s && popsIn(x))) t = true;
+      });
       return t || (s.k !== 'decl' && s.k !== 'assign' && popsIn(s) > 0);
     };
     while (lead < body.length && !traffic(body[lead])) pops += popsIn(body[lead++]);
     if (!pops) return undefined;
   }
   const k = pushes || pops;
-  const slot = (j: number): Expr & { k: 'index' } => ({ k: 'index', array: buffer, index: { k: 'binary', op: '+', l: { k: 'binary', op: '*', l: v(IT), r: num(k) }, r: num(j) } });
-  let j = 0, m = 0;
+  const slot = (j: number): Expr & { k: 'index' } => ({
+    k: 'index',
+    array: buffer,
+    index: { k: 'binary', op: '+', l: { k: 'binary', op: '*', l: v(IT), r: num(k) }, r: num(j) },
+  });
+  let j = 0,
+    m = 0;
   const pop = (e: Expr) => mapExpr(e, (x) => (x.k === 'pop' ? slot(k - 1 - m++) : undefined));
   const out = body.map((s, i): Stmt => {
     if (!anyPop) return s.k === 'push' ? { k: 'assign', target: slot(j++), op: '=', value: s.value } : s;
     if (i >= lead) return s;
     if (s.k === 'decl') return { ...s, init: pop(s.init) };
-    if (s.k === 'assign') return { ...s, target: s.target.k === 'index' ? { ...s.target, index: pop(s.target.index) } : s.target, value: pop(s.value) };
+    if (s.k === 'assign')
+      return {
+        ...s,
+        target: s.target.k === 'index' ? { ...s.target, index: pop(s.target.index) } : s.target,
+        value: pop(s.value),
+      };
     return s;
   });
   return { body: out, pushes };
@@ -351,7 +528,10 @@ function hasTape(body: Stmt[]): boolean {
   let any = false;
   forEachStmt(body, (s) => {
     if (s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') any = true;
-    for (const e of ownExprs(s)) walkExpr(e, (x) => { if (x.k === 'pop') any = true; });
+    for (const e of ownExprs(s))
+      walkExpr(e, (x) => {
+        if (x.k === 'pop') any = true;
+      });
   });
   return any;
 }
@@ -369,9 +549,13 @@ function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
         if (s.target.k !== 'index' || s.target.array !== buffer) return s;
         if (s.op === '=') throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar');
         return { ...s, atomic: true };
-      case 'if': return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
-      case 'for': case 'block': return { ...s, body: atomicScalars(s.body, buffer) };
-      default: return s;
+      case 'if':
+        return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
+      case 'for':
+      case 'block':
+        return { ...s, body: atomicScalars(s.body, buffer) };
+      default:
+        return s;
     }
   });
 }
@@ -379,7 +563,9 @@ function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
 /** Does `e` use array `name` only through `name.length` (known on the host)? */
 function lengthOnly(e: Expr, name: string): boolean {
   let element = false;
-  walkExpr(e, (x) => { if (x.k === 'index' && x.array === name) element = true; });
+  walkExpr(e, (x) => {
+    if (x.k === 'index' && x.array === name) element = true;
+  });
   return !element;
 }
 
@@ -408,9 +594,13 @@ function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
   const m = /workgroup=(\d+(?:x\d+)*)/.exec(loop.pragma ?? '');
   if (!m) return WORKGROUP[depth];
   const dims = m[1].split('x').map(Number);
-  if (dims.length !== depth) throw new WgslUnsupported(`workgroup=${m[1]} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`);
+  if (dims.length !== depth)
+    throw new WgslUnsupported(
+      `workgroup=${m[1]} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`,
+    );
   const size = dims.reduce((a, b) => a * b, 1);
-  if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS) throw new WgslUnsupported(`workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`);
+  if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS)
+    throw new WgslUnsupported(`workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`);
   // x is the innermost loop: `workgroup=4x64` over (y, x) is 64 along x, 4 along y
   const xyz = [...dims].reverse();
   return [xyz[0], xyz[1] ?? 1, xyz[2] ?? 1];
@@ -420,7 +610,14 @@ function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
 export const RETURN_BUFFER = '_ret';
 
 /** A function without @parallel loops: its whole body as one invocation (returns go to `_ret`). */
-function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt[], types: Types, arrays: Set<string>, ctxName: string, adjoint: AdjointInfo | undefined): Omit<ProgramOut, 'scalars' | 'sequential'> {
+function singleInvocation(
+  params: { name: string; type: string }[],
+  fnBody: Stmt[],
+  types: Types,
+  arrays: Set<string>,
+  ctxName: string,
+  adjoint: AdjointInfo | undefined,
+): Omit<ProgramOut, 'scalars' | 'sequential'> {
   // an adjoint's results are in its device scalars, its tape in a buffer the host sizes
   let body = adjoint ? stripReturnValues(fnBody) : fnBody;
   const host: Stmt[] = [];
@@ -445,11 +642,35 @@ function singleInvocation(params: { name: string; type: string }[], fnBody: Stmt
   const bindings = res.bindings;
   if (returns) bindings.push({ binding: bindings.length + 1, name: RETURN_BUFFER, access: 'read_write' });
   const uniforms = [...res.uniforms, ...res.packUniforms];
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: b.name === RETURN_BUFFER ? 'f32' : types.arrays.get(b.name) ?? 'f32' })), [1, 1, 1]);
+  const lines = header(
+    uniforms,
+    bindings.map((b) => ({ ...b, type: b.name === RETURN_BUFFER ? 'f32' : (types.arrays.get(b.name) ?? 'f32') })),
+    [1, 1, 1],
+  );
   stmts(res.body, types, 1, lines);
   lines.push('}', '');
-  host.push(dispatchCall(ctxName, 0, ['1'], res.uniforms.map((u) => u.name)));
-  return { passes: [{ code: lines.text(), sourceLines: lines.sourceLines, workgroupSize: [1, 1, 1], bindings, uniforms, ...(res.packs.length ? { packs: res.packs } : {}) }], host, returns };
+  host.push(
+    dispatchCall(
+      ctxName,
+      0,
+      ['1'],
+      res.uniforms.map((u) => u.name),
+    ),
+  );
+  return {
+    passes: [
+      {
+        code: lines.text(),
+        sourceLines: lines.sourceLines,
+        workgroupSize: [1, 1, 1],
+        bindings,
+        uniforms,
+        ...(res.packs.length ? { packs: res.packs } : {}),
+      },
+    ],
+    host,
+    returns,
+  };
 }
 
 /** WebGPU's default `maxStorageBuffersPerShaderStage`: what every device allows. */
@@ -471,7 +692,20 @@ export function storageBuffersNeeded(pass: PassOut): number {
  * Read-only arrays are packed first (no copy back); atomic arrays only with atomic arrays; arrays
  * the nest's bounds read are not packed.
  */
-function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Types, uniform: (name: string) => boolean, reserved = 0): { body: Stmt[]; bindings: PassOut['bindings']; uniforms: PassOut['uniforms']; packUniforms: PassOut['uniforms']; packs: NonNullable<PassOut['packs']> } {
+function resources(
+  body: Stmt[],
+  extra: Expr[],
+  arrays: Set<string>,
+  types: Types,
+  uniform: (name: string) => boolean,
+  reserved = 0,
+): {
+  body: Stmt[];
+  bindings: PassOut['bindings'];
+  uniforms: PassOut['uniforms'];
+  packUniforms: PassOut['uniforms'];
+  packs: NonNullable<PassOut['packs']>;
+} {
   const used = new Set<string>();
   for (const e of extra) readsOf(e, used);
   forEachStmt(body, (s) => {
@@ -482,13 +716,19 @@ function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Type
   const access = (name: string) => (written.has(name) ? 'read_write' : 'read') as 'read' | 'read_write';
   const numbered = (names: string[]) => names.sort().map((name, i) => ({ binding: i + 1, name, access: access(name) }));
   const bound = [...used].filter((n) => arrays.has(n));
-  const uniforms = [...used].filter((n) => !arrays.has(n) && uniform(n)).sort().map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
+  const uniforms = [...used]
+    .filter((n) => !arrays.has(n) && uniform(n))
+    .sort()
+    .map((name) => ({ name, type: (types.names.get(name) ?? 'f32') as 'f32' | 'i32' | 'u32' }));
   let excess = bound.length + reserved - STORAGE_BUFFER_LIMIT;
   if (excess <= 0) return { body, bindings: numbered(bound), uniforms, packUniforms: [], packs: [] };
   // the arrays that can share a binding, by element type, read-only ones first
   const atomics = atomicArrays(body);
   const inBounds = new Set<string>();
-  for (const e of extra) walkExpr(e, (x) => { if (x.k === 'index' || x.k === 'length') inBounds.add(x.array); });
+  for (const e of extra)
+    walkExpr(e, (x) => {
+      if (x.k === 'index' || x.k === 'length') inBounds.add(x.array);
+    });
   const byType = new Map<string, string[]>();
   for (const name of [...bound].sort((a, b) => Number(written.has(a)) - Number(written.has(b)) || (a < b ? -1 : 1))) {
     if (inBounds.has(name)) continue;
@@ -511,7 +751,12 @@ function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Type
     const pack = fresh(`_pk${packs.length + 1}`);
     types.packNames.add(pack);
     types.arrays.set(pack, t.replace('atomic ', '') as WType);
-    const members = names.map((name) => ({ name, offset: fresh(`_off_${name}`), length: fresh(`_len_${name}`), written: written.has(name) }));
+    const members = names.map((name) => ({
+      name,
+      offset: fresh(`_off_${name}`),
+      length: fresh(`_len_${name}`),
+      written: written.has(name),
+    }));
     for (const m of members) {
       types.packNames.add(m.offset).add(m.length);
       member.set(m.name, { pack, offset: m.offset, length: m.length });
@@ -520,25 +765,42 @@ function resources(body: Stmt[], extra: Expr[], arrays: Set<string>, types: Type
     }
     packs.push({ name: pack, members });
   }
-  if (excess > 0) throw new WgslUnsupported(`a pass needs ${bound.length + reserved} storage buffers, over WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} even with the arrays of each element type sharing a binding (arrays the loop bounds read cannot)`);
+  if (excess > 0)
+    throw new WgslUnsupported(
+      `a pass needs ${bound.length + reserved} storage buffers, over WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} even with the arrays of each element type sharing a binding (arrays the loop bounds read cannot)`,
+    );
   const at = (array: string, index: Expr): Expr & { k: 'index' } => {
     const m = member.get(array)!;
     return { k: 'index', array: m.pack, index: { k: 'binary', op: '+', l: v(m.offset), r: index } };
   };
-  const expr = (e: Expr) => mapExpr(e, (x) => (x.k === 'index' && member.has(x.array) ? at(x.array, x.index) : x.k === 'length' && member.has(x.array) ? v(member.get(x.array)!.length) : undefined));
-  const targets = (ss: Stmt[]): Stmt[] => ss.map((s): Stmt => {
-    if (s.k === 'assign' && s.target.k === 'index' && member.has(s.target.array)) return { ...s, target: at(s.target.array, s.target.index) };
-    if (s.k === 'if') return { ...s, then: targets(s.then), else: targets(s.else) };
-    if (s.k === 'for' || s.k === 'block') return { ...s, body: targets(s.body) };
-    return s;
-  });
+  const expr = (e: Expr) =>
+    mapExpr(e, (x) =>
+      x.k === 'index' && member.has(x.array)
+        ? at(x.array, x.index)
+        : x.k === 'length' && member.has(x.array)
+          ? v(member.get(x.array)!.length)
+          : undefined,
+    );
+  const targets = (ss: Stmt[]): Stmt[] =>
+    ss.map((s): Stmt => {
+      if (s.k === 'assign' && s.target.k === 'index' && member.has(s.target.array))
+        return { ...s, target: at(s.target.array, s.target.index) };
+      if (s.k === 'if') return { ...s, then: targets(s.then), else: targets(s.else) };
+      if (s.k === 'for' || s.k === 'block') return { ...s, body: targets(s.body) };
+      return s;
+    });
   const packed = targets(mapStmts(body, (e) => expr(e)));
   const bindings = numbered([...bound.filter((n) => !member.has(n)), ...packs.map((p) => p.name)]);
   for (const b of bindings) {
     const p = packs.find((x) => x.name === b.name);
     if (p) b.access = p.members.some((m) => m.written) ? 'read_write' : 'read';
   }
-  const packUniforms = packs.flatMap((p) => p.members.flatMap((m) => [{ name: m.offset, type: 'i32' as const }, { name: m.length, type: 'i32' as const }]));
+  const packUniforms = packs.flatMap((p) =>
+    p.members.flatMap((m) => [
+      { name: m.offset, type: 'i32' as const },
+      { name: m.length, type: 'i32' as const },
+    ]),
+  );
   return { body: packed, bindings, uniforms, packUniforms, packs };
 }
 
@@ -565,25 +827,55 @@ function stripReturnValues(body: Stmt[]): Stmt[] {
 /** Arrays a pass updates atomically (their updates marked so by schedule/): declared `atomic<u32>` holding the float's bits. */
 function atomicArrays(body: Stmt[]): Set<string> {
   const out = new Set<string>();
-  forEachStmt(body, (s) => { if (s.k === 'assign' && s.atomic && s.target.k === 'index') out.add(s.target.array); });
+  forEachStmt(body, (s) => {
+    if (s.k === 'assign' && s.atomic && s.target.k === 'index') out.add(s.target.array);
+  });
   return out;
 }
 
 /** Uniform struct, bindings and the entry point's first line; a compare-and-swap add per atomic array. */
-function header(uniforms: PassOut['uniforms'], bindings: (PassOut['bindings'][number] & { type: string })[], wg: [number, number, number], atomics: Set<string> = new Set(), shared: string[] = []): Code {
+function header(
+  uniforms: PassOut['uniforms'],
+  bindings: (PassOut['bindings'][number] & { type: string })[],
+  wg: [number, number, number],
+  atomics: Set<string> = new Set(),
+  shared: string[] = [],
+): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
-  if (uniforms.length) lines.push('struct Uniforms {', ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`), '}', '@group(0) @binding(0) var<uniform> u: Uniforms;');
-  for (const b of bindings) lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${atomics.has(b.name) ? 'atomic<u32>' : b.type}>;`);
+  if (uniforms.length)
+    lines.push(
+      'struct Uniforms {',
+      ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`),
+      '}',
+      '@group(0) @binding(0) var<uniform> u: Uniforms;',
+    );
+  for (const b of bindings)
+    lines.push(
+      `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${atomics.has(b.name) ? 'atomic<u32>' : b.type}>;`,
+    );
   for (const a of atomics) {
     // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
     const x = wname(a);
-    lines.push('', `fn ${atomicAdd(a)}(i: i32, v: f32) {`, `  var old: u32 = atomicLoad(&${x}[i]);`, '  loop {',
-      `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`, '    if (r.exchanged) {', '      break;', '    }', '    old = r.old_value;', '  }', '}');
+    lines.push(
+      '',
+      `fn ${atomicAdd(a)}(i: i32, v: f32) {`,
+      `  var old: u32 = atomicLoad(&${x}[i]);`,
+      '  loop {',
+      `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`,
+      '    if (r.exchanged) {',
+      '      break;',
+      '    }',
+      '    old = r.old_value;',
+      '  }',
+      '}',
+    );
   }
   if (shared.length) lines.push('', ...shared);
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
-  lines.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${shared.length ? ', @builtin(local_invocation_index) _lid: u32' : ''}) {`);
+  lines.push(
+    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${shared.length ? ', @builtin(local_invocation_index) _lid: u32' : ''}) {`,
+  );
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
@@ -602,11 +894,12 @@ function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
   const slots = new Set<number>();
   const read = new Set<number>();
   let dynamic = false;
-  const reads = (e: Expr) => walkExpr(e, (x) => {
-    if (x.k !== 'index' || x.array !== buffer) return;
-    if (x.index.k === 'num') read.add(x.index.value);
-    else dynamic = true;
-  });
+  const reads = (e: Expr) =>
+    walkExpr(e, (x) => {
+      if (x.k !== 'index' || x.array !== buffer) return;
+      if (x.index.k === 'num') read.add(x.index.value);
+      else dynamic = true;
+    });
   forEachStmt(body, (s) => {
     for (const e of ownExprs(s)) reads(e);
     if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer) return;
@@ -622,7 +915,16 @@ function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
  * The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number;
  * `sums`: device scalars summed per workgroup, see workgroupSums).
  */
-function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], wg: [number, number, number], tape: boolean, sums?: { buffer: string; slots: number[] }): Code {
+function passCode(
+  nest: ForLoop[],
+  body: Stmt[],
+  types: Types,
+  uniforms: PassOut['uniforms'],
+  bindings: PassOut['bindings'],
+  wg: [number, number, number],
+  tape: boolean,
+  sums?: { buffer: string; slots: number[] },
+): Code {
   const atomics = atomicArrays(body);
   if (sums) {
     atomics.add(sums.buffer);
@@ -630,10 +932,17 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
   }
   const size = wg[0] * wg[1] * wg[2];
   const shared = sums ? sums.slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), wg, atomics, shared);
+  const lines = header(
+    uniforms,
+    bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
+    wg,
+    atomics,
+    shared,
+  );
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
   // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
-  const axes = nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
+  const axes =
+    nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
   if (nest.length > 3) {
     lines.push('  var _zr: i32 = i32(gid.z);');
     for (let k = 2; k < nest.length; k++) {
@@ -643,11 +952,14 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
       if (k < nest.length - 1) lines.push(`  _zr = _zr / _z${k - 2};`);
     }
   }
-  [...nest].reverse().slice(0, 3).forEach((l, k) => {
-    if (nest.length > 3 && k === 2) return;
-    const start = wexpr(l.init, types, 'i32');
-    lines.push(`  let ${wname(l.v)}: i32 = ${start} + ${l.step} * i32(${axes[k]});`);
-  });
+  [...nest]
+    .reverse()
+    .slice(0, 3)
+    .forEach((l, k) => {
+      if (nest.length > 3 && k === 2) return;
+      const start = wexpr(l.init, types, 'i32');
+      lines.push(`  let ${wname(l.v)}: i32 = ${start} + ${l.step} * i32(${axes[k]});`);
+    });
   const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
   lines.line = nest[0].loc?.line ?? 0;
   // with workgroup sums every invocation reaches the barriers: the body is guarded, not returned from
@@ -656,7 +968,12 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
   else lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
   const pad = '  '.repeat(depth);
   if (tape) {
-    const flat = nest.length === 1 ? `i32(${axes[0]})` : nest.length === 2 ? 'i32(gid.x) + _e0 * i32(gid.y)' : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
+    const flat =
+      nest.length === 1
+        ? `i32(${axes[0]})`
+        : nest.length === 2
+          ? 'i32(gid.x) + _e0 * i32(gid.y)'
+          : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
     // (gid.z of a deeper nest is already the flat number of its outer loops)
     lines.push(`${pad}let ${IT}: i32 = ${flat};`);
   }
@@ -669,10 +986,20 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
     // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
     const half = 2 ** Math.ceil(Math.log2(size)) / 2;
     lines.line = 0;
-    lines.push('  }', ...sums.slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`), '  workgroupBarrier();',
-      `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`, `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
-      ...sums.slots.map((k) => `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`), '    }', '    workgroupBarrier();', '  }',
-      '  if (_lid == 0u) {', ...sums.slots.map((k) => `    ${atomicAdd(sums.buffer)}(${k}, ${workgroupSum(k)}[0]);`), '  }');
+    lines.push(
+      '  }',
+      ...sums.slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`),
+      '  workgroupBarrier();',
+      `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`,
+      `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
+      ...sums.slots.map((k) => `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`),
+      '    }',
+      '    workgroupBarrier();',
+      '  }',
+      '  if (_lid == 0u) {',
+      ...sums.slots.map((k) => `    ${atomicAdd(sums.buffer)}(${k}, ${workgroupSum(k)}[0]);`),
+      '  }',
+    );
   }
   lines.line = 0;
   lines.push('}', '');
@@ -684,17 +1011,39 @@ function passCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut
  * flat numbers g, g + count, … below the product of the trip counts `_gt0` (innermost), `_gt1`, …;
  * each flat number is decomposed into the loop variables (so they are always in range).
  */
-function gridStrideCode(nest: ForLoop[], body: Stmt[], types: Types, uniforms: PassOut['uniforms'], bindings: PassOut['bindings'], count: string, tape: boolean): Code {
+function gridStrideCode(
+  nest: ForLoop[],
+  body: Stmt[],
+  types: Types,
+  uniforms: PassOut['uniforms'],
+  bindings: PassOut['bindings'],
+  count: string,
+  tape: boolean,
+): Code {
   const atomics = atomicArrays(body);
-  const lines = header(uniforms, bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })), [64, 1, 1], atomics);
+  const lines = header(
+    uniforms,
+    bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
+    [64, 1, 1],
+    atomics,
+  );
   const n = wname(count);
   const total = nest.map((_, i) => `_gt${i}`).join(' * ');
   lines.line = nest[0].loc?.line ?? 0;
   // (the dispatch rounds up to whole workgroups: the invocations past the count have no share)
-  lines.push('  let _g0: i32 = i32(gid.x + gid.y * nwg.x * 64u);', `  if (_g0 >= ${n}) {`, '    return;', '  }', `  for (var _g: i32 = _g0; _g < ${total}; _g += ${n}) {`, '    var _gr: i32 = _g;');
+  lines.push(
+    '  let _g0: i32 = i32(gid.x + gid.y * nwg.x * 64u);',
+    `  if (_g0 >= ${n}) {`,
+    '    return;',
+    '  }',
+    `  for (var _g: i32 = _g0; _g < ${total}; _g += ${n}) {`,
+    '    var _gr: i32 = _g;',
+  );
   [...nest].reverse().forEach((l, k) => {
     const last = k === nest.length - 1;
-    lines.push(`    let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${last ? '_gr' : `_gr % _gt${k}`});`);
+    lines.push(
+      `    let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${last ? '_gr' : `_gr % _gt${k}`});`,
+    );
     if (!last) lines.push(`    _gr = _gr / _gt${k};`);
   });
   if (tape) lines.push(`    let ${IT}: i32 = _g;`);
@@ -727,17 +1076,21 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         break;
       }
       case 'assign': {
-        const ty: WType = s.target.k === 'var' ? t.names.get(s.target.name) ?? 'f32' : t.arrays.get(s.target.array) ?? 'f32';
+        const ty: WType =
+          s.target.k === 'var' ? (t.names.get(s.target.name) ?? 'f32') : (t.arrays.get(s.target.array) ?? 'f32');
         if (s.target.k === 'index' && t.atomic.has(s.target.array)) {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
           if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
-          else if ((s.op === '+=' || s.op === '-=') && s.target.index.k === 'num' && t.sums.has(s.target.index.value)) out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
-          else if (s.op === '+=' || s.op === '-=') out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
+          else if ((s.op === '+=' || s.op === '-=') && s.target.index.k === 'num' && t.sums.has(s.target.index.value))
+            out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
+          else if (s.op === '+=' || s.op === '-=')
+            out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
           else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
           break;
         }
-        const target = s.target.k === 'var' ? wname(s.target.name) : `${wname(s.target.array)}[${wexpr(s.target.index, t, 'i32')}]`;
+        const target =
+          s.target.k === 'var' ? wname(s.target.name) : `${wname(s.target.array)}[${wexpr(s.target.index, t, 'i32')}]`;
         out.push(`${pad}${target} ${s.op} ${wexpr(s.value, t, ty)};`);
         break;
       }
@@ -757,7 +1110,9 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         }
         const v = wname(s.v);
         const step = s.step > 0 ? `${v} += ${s.step}` : `${v} -= ${-s.step}`;
-        out.push(`${pad}for (var ${v}: i32 = ${wexpr(s.init, t, 'i32')}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`);
+        out.push(
+          `${pad}for (var ${v}: i32 = ${wexpr(s.init, t, 'i32')}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`,
+        );
         stmts(s.body, t, depth + 1, out);
         out.push(`${pad}}`);
         break;

@@ -22,7 +22,8 @@ export function withShaderSourceMap(code: string, sourceLines: number[], file: s
   // the kernel file is the map's source even where no line maps (a pass of scaffolding only)
   setSourceContent(map, file, null);
   sourceLines.forEach((line, i) => {
-    if (line > 0) maybeAddMapping(map, { generated: { line: i + 1, column: 0 }, source: file, original: { line, column: 0 } });
+    if (line > 0)
+      maybeAddMapping(map, { generated: { line: i + 1, column: 0 }, source: file, original: { line, column: 0 } });
   });
   const body = code.endsWith('\n') ? code : `${code}\n`;
   return `${body}${SHADER_SOURCE_MAP_PREFIX}${Buffer.from(JSON.stringify(toEncodedMap(map))).toString('base64')}\n`;

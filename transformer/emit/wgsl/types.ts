@@ -11,10 +11,17 @@ export type WType = 'f32' | 'i32' | 'u32' | 'bool';
 /** The WGSL element type of a typed-array parameter type, the scalar type of a scalar one. */
 export function paramType(type: string): WType | undefined {
   switch (type) {
-    case 'Float32Array': case 'f32': return 'f32';
-    case 'Int32Array': case 'i32': return 'i32';
-    case 'Uint32Array': case 'u32': return 'u32';
-    default: return undefined;
+    case 'Float32Array':
+    case 'f32':
+      return 'f32';
+    case 'Int32Array':
+    case 'i32':
+      return 'i32';
+    case 'Uint32Array':
+    case 'u32':
+      return 'u32';
+    default:
+      return undefined;
   }
 }
 
@@ -50,14 +57,25 @@ export class Types {
     // a local named like a loop variable is one (a gather's solved loop variable: an integer)
     const loopVars = new Set([...this.names].filter(([, t]) => t === 'i32').map(([n]) => n));
     for (const d of untyped) if (!loopVars.has(d.name)) this.names.set(d.name, this.of(d.init));
-    for (let changed = true; changed;) {
+    for (let changed = true; changed; ) {
       changed = false;
       forEachStmt(body, (s) => {
-        if (s.k === 'assign' && s.target.k === 'var' && this.names.get(s.target.name) !== 'f32' && this.of(s.value) === 'f32') {
+        if (
+          s.k === 'assign' &&
+          s.target.k === 'var' &&
+          this.names.get(s.target.name) !== 'f32' &&
+          this.of(s.value) === 'f32'
+        ) {
           this.names.set(s.target.name, 'f32');
           changed = true;
         }
-        if (s.k === 'decl' && untyped.includes(s) && !loopVars.has(s.name) && this.names.get(s.name) !== 'f32' && this.of(s.init) === 'f32') {
+        if (
+          s.k === 'decl' &&
+          untyped.includes(s) &&
+          !loopVars.has(s.name) &&
+          this.names.get(s.name) !== 'f32' &&
+          this.of(s.init) === 'f32'
+        ) {
           this.names.set(s.name, 'f32');
           changed = true;
         }
@@ -68,26 +86,35 @@ export class Types {
   /** The type of an expression (integer literals are i32 unless mixed with floats). */
   of(e: Expr): WType {
     switch (e.k) {
-      case 'num': return Number.isInteger(e.value) && !/[.eE]|Math\./.test(e.text) ? 'i32' : 'f32';
-      case 'var': return this.names.get(e.name) ?? 'f32';
-      case 'index': return this.arrays.get(e.array) ?? 'f32';
-      case 'length': return 'i32';
-      case 'unary': return e.op === '!' ? 'bool' : this.of(e.e);
+      case 'num':
+        return Number.isInteger(e.value) && !/[.eE]|Math\./.test(e.text) ? 'i32' : 'f32';
+      case 'var':
+        return this.names.get(e.name) ?? 'f32';
+      case 'index':
+        return this.arrays.get(e.array) ?? 'f32';
+      case 'length':
+        return 'i32';
+      case 'unary':
+        return e.op === '!' ? 'bool' : this.of(e.e);
       case 'binary': {
         if (['<', '<=', '>', '>=', '===', '!==', '==', '!=', '&&', '||'].includes(e.op)) return 'bool';
         if (['|', '&', '^', '<<', '>>', '>>>'].includes(e.op)) return 'i32';
-        const l = this.of(e.l), r = this.of(e.r);
+        const l = this.of(e.l),
+          r = this.of(e.r);
         // `/` is float division in JavaScript (`(a / b) | 0` is the integer one)
         if (l === 'f32' || r === 'f32' || e.op === '/') return 'f32';
         return l === 'u32' && r === 'u32' ? 'u32' : 'i32';
       }
       case 'cond': {
-        const t = this.of(e.t), f = this.of(e.f);
+        const t = this.of(e.t),
+          f = this.of(e.f);
         return t === 'f32' || f === 'f32' ? 'f32' : t;
       }
       // Math.max/min/abs of integers (trip counts) are integers
-      case 'call': return INTEGER_CALLS.has(e.fn) && e.args.every((a) => this.of(a) === 'i32') ? 'i32' : 'f32';
-      default: return 'f32';
+      case 'call':
+        return INTEGER_CALLS.has(e.fn) && e.args.every((a) => this.of(a) === 'i32') ? 'i32' : 'f32';
+      default:
+        return 'f32';
     }
   }
 }
