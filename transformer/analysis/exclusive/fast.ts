@@ -18,7 +18,7 @@
  *   conflict is there for all sizes; the witness is that identity evaluated at small sizes.
  */
 import type { NestModel, Range, Site } from './model.js';
-import type { Witness } from './solve.js';
+import type { Witness } from './types.js';
 import {
   symbolsOf,
   type Poly,

@@ -9,7 +9,8 @@
 import type { ForLoop, Kernel } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
-import { findConflict, conditionOf, type Witness, type Outcome } from './solve.js';
+import { findConflict, conditionOf } from './query.js';
+import type { Witness, Outcome } from './types.js';
 import { baseSymbols, symbolsOf } from './poly.js';
 import { fastVerdict, smallConflict, guessedCondition, distinctSites } from './fast.js';
 import { offsetVerdict } from './offsets.js';

@@ -14,7 +14,7 @@
  * conflict wherever the loop runs twice, is the fast paths' `everywhereConflict`.)
  */
 import type { NestModel, Site } from './model.js';
-import type { Witness } from './solve.js';
+import type { Witness } from './types.js';
 import { addPoly, constPoly, evalPoly, printCompare, symbolsOf, type Poly } from './poly.js';
 import { span, sizesWhere, witnessParams } from './fast.js';
 

@@ -1,8 +1,10 @@
 /**
  * Integer reasoning behind the exclusive-read analysis, with z3 (loaded lazily: the WASM build
  * takes a few hundred milliseconds to start, so only analyses that reach a query pay for it).
- * The queries run in a worker thread (z3-worker.ts, asked through z3-client.ts): a crash, a hang
- * or an out-of-memory in z3 makes the query undecided instead of ending the process.
+ * This is the worker side: query.ts (the analysis' entry points) runs these searches in the asking
+ * thread until one needs z3, then asks the z3 worker (z3-worker.ts, through z3-client.ts), where
+ * they run again with z3: a crash, a hang or an out-of-memory in z3 makes the query undecided
+ * instead of ending the process.
  *
  * A *conflict* between two accesses is: parameter values, two different iterations of the nest
  * (each inside its loop ranges, each with values of its inner sequential loops inside theirs and
@@ -25,7 +27,7 @@ import {
 } from './poly.js';
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective, siteKey } from './fast.js';
-import { askConflict, askCondition } from './z3-client.js';
+import type { Outcome, Witness } from './types.js';
 
 type Z = Context<'main'>;
 
@@ -36,8 +38,13 @@ export class NeedsZ3 extends Error {}
 
 /** z3 runs in this thread (the z3 worker's), with these overrides of its Emscripten module. */
 let z3Here: Record<string, unknown> | undefined;
-/** calls of `getZ3` refused so far (`withoutZ3` looks for new ones) */
+/** calls of `getZ3` refused so far (`withoutZ3` of query.ts looks for new ones) */
 let z3Refused = 0;
+
+/** How many calls of `getZ3` were refused so far (in a thread where z3 does not run). */
+export function z3Refusals(): number {
+  return z3Refused;
+}
 
 /** Makes `getZ3` load z3 in this thread (the z3 worker calls it), with `overrides` (a compiled module). */
 export function useZ3Here(overrides: Record<string, unknown> = {}): void {
@@ -46,7 +53,7 @@ export function useZ3Here(overrides: Record<string, unknown> = {}): void {
 
 /**
  * z3, loaded on first use, with the bytes it holds. Only in the z3 worker: elsewhere it rejects
- * with NeedsZ3, and `withoutZ3` passes the query on to the worker.
+ * with NeedsZ3, and `withoutZ3` (query.ts) passes the query on to the worker.
  */
 export function getZ3(): Promise<{ ctx: Z; loadMs: number; allocated: () => number }> {
   if (!z3Here) {
@@ -62,25 +69,6 @@ export function getZ3(): Promise<{ ctx: Z; loadMs: number; allocated: () => numb
   })();
   return z3;
 }
-
-export interface Witness {
-  params: Record<string, number>;
-  /** the two iterations, by nest variable */
-  iterations: [Record<string, number>, Record<string, number>];
-  /** the element both access */
-  element: number;
-  /** the two accesses (source text) */
-  accesses: [string, string];
-}
-
-export type Outcome =
-  | { verdict: 'none' }
-  | { verdict: 'conflict'; witness: Witness; certain: boolean; uncertainty: string }
-  | {
-      verdict: 'unknown';
-      reason: string /** z3 failed on the query (crashed, ran out of memory, no answer in time): why */;
-      failure?: string;
-    };
 
 /**
  * Builds z3 terms for a nest: one copy of the iteration variables per iteration. A quasi-affine
@@ -376,32 +364,7 @@ function problemOf(ctx: Z, m: NestModel, first: Site[], second: Site[]): Problem
   return p;
 }
 
-/**
- * `query`'s answer when it needs no z3 (the searches settle some cases before loading it), else
- * undefined: then the z3 worker answers. A worker start per file that never needed z3 is spared.
- */
-async function withoutZ3<T>(query: () => Promise<T>): Promise<{ value: T } | undefined> {
-  const refused = z3Refused;
-  try {
-    const value = await query();
-    // a refusal caught inside the query (or another analysis' meanwhile): ask the worker
-    return z3Refused === refused ? { value } : undefined;
-  } catch (e) {
-    if (e instanceof NeedsZ3 || z3Refused !== refused) return undefined;
-    throw e;
-  }
-}
-
-/**
- * Is there a conflict between any access of `first` and any of `second` (pairs of accesses to
- * the same array, from two different iterations)? Asked of the z3 worker: when z3 fails on the
- * query (crash, out of memory, no answer by the deadline) the outcome is `unknown` with `failure`.
- */
-export async function findConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
-  return (await withoutZ3(() => searchConflict(m, first, second)))?.value ?? askConflict(m, first, second);
-}
-
-/** `findConflict` in the z3 worker. */
+/** `findConflict` (query.ts) in the z3 worker. */
 export async function searchConflict(m: NestModel, first: Site[], second: Site[]): Promise<Outcome> {
   const bad = [...first, ...second].find((s) => !s.index);
   if (bad) return { verdict: 'unknown', reason: `${bad.text} has no affine index` };
@@ -595,23 +558,7 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
   return polys.every((p) => degreeOf(p) <= 1);
 }
 
-/**
- * The condition on parameters under which no conflict exists, if there are parameter values (with
- * at least two iterations) where the nest reads exclusively: then the verdict is `depends`.
- * Returns undefined when conflicts happen for every such parameter value, or when quantifier
- * elimination does not give an answer, or when z3 failed on the query.
- */
-export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
-  return (await conditionOf(m, sites)).condition;
-}
-
-/** `exclusiveCondition`, and when z3 failed on the query, why (then there is no condition). */
-export async function conditionOf(m: NestModel, sites: Site[]): Promise<{ condition?: string; failure?: string }> {
-  const here = await withoutZ3(() => searchCondition(m, sites));
-  return here ? { condition: here.value } : askCondition(m, sites);
-}
-
-/** `exclusiveCondition` in the z3 worker. */
+/** `exclusiveCondition` (query.ts) in the z3 worker. */
 export async function searchCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
   // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
   const strided = positiveStridesFast(m, sites);

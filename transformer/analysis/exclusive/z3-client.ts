@@ -19,8 +19,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { NestModel, Site } from './model.js';
-import type { Outcome } from './solve.js';
-import type { PlainNest, Ready, Reply, Request, WorkerData } from './z3-worker.js';
+import type { Outcome, PlainNest, Ready, Reply, Request, WorkerData } from './types.js';
 
 export interface Z3Options {
   /** a query without an answer after this long (ms) has failed; its worker is terminated */

@@ -5,44 +5,15 @@
  * threads that no `try` catches) or never settle; here that ends this thread, not the process that
  * asked, and the client moves on to a fresh worker.
  *
- * Messages: the worker posts `Ready` once z3 is loaded, then answers each `Request` with a `Reply`
- * of the same id. Requests carry the nest model without its IR node (`loop`); everything else in
+ * Messages (their types are in types.ts): the worker posts `Ready` once z3 is loaded, then answers
+ * each `Request` with a `Reply` of the same id. Requests carry the nest model without its IR node (`loop`); everything else in
  * it is plain data (Maps, Sets, arrays, numbers, strings), copied whole, so fields added to
  * NestModel, Site or Range travel without changes here.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { getZ3, useZ3Here, searchConflict, searchCondition, type Outcome } from './solve.js';
-import type { NestModel, Site } from './model.js';
-
-/** A nest model as posted to the worker: everything but the IR node. */
-export type PlainNest = Omit<NestModel, 'loop'>;
-
-export type Request =
-  | { id: number; kind: 'conflict'; model: PlainNest; first: Site[]; second: Site[] }
-  | { id: number; kind: 'condition'; model: PlainNest; sites: Site[] };
-
-export type Reply =
-  | { id: number; value: Outcome | string | undefined /** bytes z3 holds after the query */; allocated: number }
-  | { id: number; error: string };
-
-export interface Ready {
-  ready: true;
-  /** ms z3 took to load */
-  loadMs: number;
-}
-
-/** What the worker's `workerData` holds (z3-client.ts passes it). */
-export interface WorkerData {
-  /** URL of this module (a stand-in worker imports it from there) */
-  real: string;
-  /** the entry is a stand-in that imports this module: it serves, not this module */
-  standIn: boolean;
-  /**
-   * z3's WASM module, compiled once by the client: a fresh worker instantiates it in a fraction
-   * of the time a compile takes, and shares the optimized code of the workers before it.
-   */
-  module?: WebAssembly.Module;
-}
+import { getZ3, useZ3Here, searchConflict, searchCondition } from './solve.js';
+import type { NestModel } from './model.js';
+import type { Ready, Reply, Request, WorkerData } from './types.js';
 
 /** Loads z3 (the first query would otherwise pay for it under its deadline). */
 export async function start(): Promise<Ready> {
