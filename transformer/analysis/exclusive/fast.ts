@@ -59,7 +59,8 @@ const rangeKey = (r: Range): string => `${r.v}=${polyKey(r.lo)}${r.cmp}${polyKey
 /** Accesses with this key touch the same elements in the same iterations: one of them stands for all. */
 export function siteKey(s: Site): string {
   const index = s.index ? polyKey(s.index) : `?${s.text}`;
-  return `${index}|${s.certain ? '' : '?'}|${s.inner.map(rangeKey).join(';')}|${s.guards.map((g) => g.rel + polyKey(g.p)).join(';')}`;
+  const guards = s.guards.map((g) => g.rel + polyKey(g.p)).join(';');
+  return `${index}|${s.certain ? '' : '?'}|${s.inner.map(rangeKey).join(';')}|${guards}`;
 }
 
 /**
@@ -512,7 +513,8 @@ function everywhereConflict(m: NestModel, sites: Site[]): Witness | undefined {
   const nest = new Set(m.loops.map((l) => l.v));
   if (m.loops.some((l) => l.step === 0 || !span(l) || mentions(l.lo, nest) || mentions(l.bound, nest)))
     return undefined;
-  // inner loops with bounds free of the nest's and of each other's variables: each runs (or not) the same way everywhere
+  // inner loops with bounds free of the nest's and of each other's variables: each runs (or not)
+  // the same way everywhere
   const usable = sites.filter((s) => {
     const inner = new Set(s.inner.map((r) => r.v));
     const fixed = (p: Poly) => !mentions(p, nest) && !mentions(p, inner);
@@ -693,7 +695,10 @@ export function sizesWhere(
   return undefined;
 }
 
-/** Parameter values where every nest loop runs at least twice (outer loops at their first values), and the nest's first values there. */
+/**
+ * Parameter values where every nest loop runs at least twice (outer loops at their first values),
+ * and the nest's first values there.
+ */
 type Base = { env: Record<string, number>; first: Record<string, number> };
 const basesOf = new WeakMap<NestModel, Base[]>();
 

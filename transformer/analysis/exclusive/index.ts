@@ -84,7 +84,8 @@ export function describeWitness(w: Witness, verb: string, name: string): string 
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   const element = w.accesses[0] === name ? name : `${name}[${w.element}]`;
-  return `iterations ${it(w.iterations[0])} and ${it(w.iterations[1])} both ${verb} ${element}${params ? ` when ${params}` : ''}`;
+  const when = params ? ` when ${params}` : '';
+  return `iterations ${it(w.iterations[0])} and ${it(w.iterations[1])} both ${verb} ${element}${when}`;
 }
 
 /**
@@ -99,7 +100,10 @@ const fixedElements = (m: NestModel, sites: Site[]): boolean => {
   );
 };
 
-/** Does every iteration read one element through one of the accesses (an unguarded read at an index of parameters only)? */
+/**
+ * Does every iteration read one element through one of the accesses (an unguarded read at an index
+ * of parameters only)?
+ */
 const sameEverywhere = (m: NestModel, sites: Site[]): boolean => {
   const nest = new Set(m.loops.map((l) => l.v));
   if (

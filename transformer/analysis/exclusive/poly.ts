@@ -166,7 +166,10 @@ export function evalDef(d: Def, ev: (p: Poly) => number | undefined): number | u
   return d.op === 'floor' ? Math.floor(n / k) : Math.trunc(n / k);
 }
 
-/** The value of `p` at `env` (quasi-affine symbols evaluated from their definitions); undefined when a symbol has no value. */
+/**
+ * The value of `p` at `env` (quasi-affine symbols evaluated from their definitions); undefined when
+ * a symbol has no value.
+ */
 export function evalPoly(p: Poly, env: Record<string, number>, defs?: Defs): number | undefined {
   let sum = 0;
   for (const [k, c] of p) {

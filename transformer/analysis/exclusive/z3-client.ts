@@ -178,7 +178,10 @@ export async function stopZ3(): Promise<void> {
   await stopping;
 }
 
-/** The module run as the worker: z3-worker.js beside this file, or (under vitest, from the TypeScript source) a bundle of z3-worker.ts. */
+/**
+ * The module run as the worker: z3-worker.js beside this file, or (under vitest, from the
+ * TypeScript source) a bundle of z3-worker.ts.
+ */
 let workerFile: Promise<URL> | undefined;
 
 function realWorker(): Promise<URL> {

@@ -6,9 +6,9 @@
  * asked, and the client moves on to a fresh worker.
  *
  * Messages (their types are in types.ts): the worker posts `Ready` once z3 is loaded, then answers
- * each `Request` with a `Reply` of the same id. Requests carry the nest model without its IR node (`loop`); everything else in
- * it is plain data (Maps, Sets, arrays, numbers, strings), copied whole, so fields added to
- * NestModel, Site or Range travel without changes here.
+ * each `Request` with a `Reply` of the same id. Requests carry the nest model without its IR node
+ * (`loop`); everything else in it is plain data (Maps, Sets, arrays, numbers, strings), copied
+ * whole, so fields added to NestModel, Site or Range travel without changes here.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { getZ3, useZ3Here, searchConflict, searchCondition } from './solve.js';
