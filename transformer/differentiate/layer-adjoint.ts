@@ -377,7 +377,8 @@ class Adjoint {
       [...arrays.map((a) => `${a.name}.byteLength`), ...(floats.length ? [String(8 * floats.length)] : [])].join(
         ' + ',
       ) || '0';
-    const site = `{ layer: ${JSON.stringify(layer.name)}, line: ${s.loc.line}${s.checkpoint!.slots ? `, slots: ${s.checkpoint!.slots}` : ''} }`;
+    const slotsField = s.checkpoint!.slots ? `, slots: ${s.checkpoint!.slots}` : '';
+    const site = `{ layer: ${JSON.stringify(layer.name)}, line: ${s.loc.line}${slotsField} }`;
     const ops = [
       nest(`save: (${slot}: number) =>`, save, ',', s),
       nest(`restore: (${slot}: number) =>`, restore, ',', s),

@@ -118,7 +118,8 @@ export function tripCount(h: ForLoop): string {
 
 /** The loop variable's value in iteration `k` (1-based) of a canonical loop. */
 export function iterationValue(h: ForLoop, k: string): string {
-  return `${printExpr(h.init, 11)} ${h.step > 0 ? '+' : '-'} (${k} - 1)${Math.abs(h.step) === 1 ? '' : ` * ${Math.abs(h.step)}`}`;
+  const times = Math.abs(h.step) === 1 ? '' : ` * ${Math.abs(h.step)}`;
+  return `${printExpr(h.init, 11)} ${h.step > 0 ? '+' : '-'} (${k} - 1)${times}`;
 }
 
 export type { Expr };

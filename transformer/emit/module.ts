@@ -147,20 +147,20 @@ export function emitModule(file: KernelFile, kernels: KernelOutput[], runtime: S
 function argumentChecks(f: Pick<FunctionIR, 'name' | 'params'>, meta: KernelMeta, depth: number): string[] {
   const indent = '  '.repeat(depth);
   const fail = (text: string) => `throw new RangeError(\`${f.name}: ${text}\`);`;
-  const out = arrayPartners(meta.params, f.params).map(
-    ([x, p]) =>
-      `${indent}if (${p}.length < ${x}.length) ${fail(`${p} has length \${${p}.length}, needs at least \${${x}.length} (the length of ${x})`)}`,
-  );
+  const out = arrayPartners(meta.params, f.params).map(([x, p]) => {
+    const tooShort = fail(`${p} has length \${${p}.length}, needs at least \${${x}.length} (the length of ${x})`);
+    return `${indent}if (${p}.length < ${x}.length) ${tooShort}`;
+  });
   for (const p of f.params) {
     const type = meta.params.find((q) => q.name === p.name && q.kind === 'scalar')?.type;
     if (type === 'i32')
       out.push(
         `${indent}if ((${p.name} | 0) !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer (i32)`)}`,
       );
-    if (type === 'u32')
-      out.push(
-        `${indent}if (${p.name} >>> 0 !== ${p.name}) ${fail(`${p.name} is \${${p.name}}, needs an integer >= 0 (u32)`)}`,
-      );
+    if (type === 'u32') {
+      const negative = fail(`${p.name} is \${${p.name}}, needs an integer >= 0 (u32)`);
+      out.push(`${indent}if (${p.name} >>> 0 !== ${p.name}) ${negative}`);
+    }
   }
   return out;
 }
@@ -230,9 +230,8 @@ function emitWgsl(kernels: KernelOutput[], fileName: string): string[] {
         // the layer's code over parad/runtime's device arrays and the kernels' WebGPU versions
         out.push(`      ${mode}: ($: GpuLayerRuntime) => {`);
         out.push(`        const { ${[...LAYER_RUNTIME, ...g.uses].join(', ')} } = $;`);
-        out.push(
-          `        return function ${f.name}(${f.params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${f.returnType} {`,
-        );
+        const params = f.params.map((p) => `${p.name}: ${p.type}`).join(', ');
+        out.push(`        return function ${f.name}(${params}): ${f.returnType} {`);
         if (mode !== 'primal') out.push(...argumentChecks(f, k.meta, 5));
         out.push(printMapped(f.body, 5, { fileName }).text);
         out.push('        };', '      },');

@@ -92,7 +92,8 @@ export function forHeader(s: ForLoop): string {
   const i = l.v;
   const inc =
     Math.abs(l.step) === 1 ? `${i}${l.step > 0 ? '++' : '--'}` : `${i} ${l.step > 0 ? '+=' : '-='} ${Math.abs(l.step)}`;
-  return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${printExpr(l.bound, s.reversed ? 10 : undefined)}; ${inc})`;
+  const bound = printExpr(l.bound, s.reversed ? 10 : undefined);
+  return `for (let ${i} = ${printExpr(l.init)}; ${i} ${l.cmp} ${bound}; ${inc})`;
 }
 
 /**

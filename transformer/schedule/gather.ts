@@ -184,7 +184,8 @@ function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): str
     const n = site.narrow.get(l.v);
     if (n?.lower.length && n.upper.length) continue; // a window around the element
     const inner = site.at.loops.includes(l);
-    if (inner && [...readsOf(l.init), ...readsOf(l.bound)].every((x) => !nestVars.has(x))) continue; // the primal runs it per iteration too
+    // the primal runs it per iteration too
+    if (inner && [...readsOf(l.init), ...readsOf(l.bound)].every((x) => !nestVars.has(x))) continue;
     return `each element of ${target} scans ${inner ? 'the inner loop' : 'the parallel loop'} over ${l.v}, which its index uses but does not determine: ~${target}.length × its trip count in all`;
   }
   return undefined;

@@ -850,10 +850,10 @@ function header(
       '}',
       '@group(0) @binding(0) var<uniform> u: Uniforms;',
     );
-  for (const b of bindings)
-    lines.push(
-      `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${atomics.has(b.name) ? 'atomic<u32>' : b.type}>;`,
-    );
+  for (const b of bindings) {
+    const element = atomics.has(b.name) ? 'atomic<u32>' : b.type;
+    lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${element}>;`);
+  }
   for (const a of atomics) {
     // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
     const x = wname(a);
@@ -873,9 +873,12 @@ function header(
   }
   if (shared.length) lines.push('', ...shared);
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
-  lines.push(
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${shared.length ? ', @builtin(local_invocation_index) _lid: u32' : ''}) {`,
-  );
+  const builtins = [
+    '@builtin(global_invocation_id) gid: vec3<u32>',
+    '@builtin(num_workgroups) nwg: vec3<u32>',
+    ...(shared.length ? ['@builtin(local_invocation_index) _lid: u32'] : []),
+  ];
+  lines.push(`fn main(${builtins.join(', ')}) {`);
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
@@ -1110,9 +1113,8 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         }
         const v = wname(s.v);
         const step = s.step > 0 ? `${v} += ${s.step}` : `${v} -= ${-s.step}`;
-        out.push(
-          `${pad}for (var ${v}: i32 = ${wexpr(s.init, t, 'i32')}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`,
-        );
+        const init = wexpr(s.init, t, 'i32');
+        out.push(`${pad}for (var ${v}: i32 = ${init}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`);
         stmts(s.body, t, depth + 1, out);
         out.push(`${pad}}`);
         break;
