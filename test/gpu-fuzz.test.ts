@@ -10,11 +10,13 @@
  * `npm test` runs PARAD_GPU_FUZZ_RUNS (default 1) cases per generator from PARAD_GPU_FUZZ_SEED
  * (default 1001), of every generator or those named in PARAD_GPU_FUZZ_GENERATORS; `npm run fuzz:gpu` runs thousands in batches (scripts/fuzz-gpu.mjs). A failure
  * prints the case's source and the seed to replay it. Kernels the backend refuses (PARAD3001, or
- * K_b staying in JavaScript, PARAD3002) are counted, not failed.
+ * K_b staying in JavaScript, PARAD3002) are counted, not failed. A second test checks that the
+ * device of support/gpu-check.mjs's openDevice survives garbage collections when its caller drops
+ * dawn.node's GPU object (support/gpu-gc-check.mjs): that drop was the cause of the fuzz's crashes.
  */
 import { beforeAll, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -298,4 +300,17 @@ test('random kernels on WebGPU match JavaScript and pass the dot-product test on
   expect(failures, failures.join('\n\n')).toEqual([]);
   // the generators make kernels the backend runs: most cases run K_b on the GPU
   expect(counts.adjoints).toBeGreaterThanOrEqual(Math.ceil(cases.length / 2));
+});
+
+test("the device keeps working after garbage collections when the caller drops dawn.node's GPU object (it used to abort the fuzz's runs)", () => {
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', path.resolve(import.meta.dirname, 'support/gpu-gc-check.mjs')],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  expect(r.status, `${r.signal ?? ''} ${r.stderr}`).toBe(0);
+  const { canRun, seen } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+  expect(seen).toHaveLength(5);
+  // on SwiftShader the values written are read back (dawn's null backend, without it, reads zeros)
+  if (canRun) expect(seen).toEqual([0, 1, 2, 3, 4]);
 });
