@@ -11,9 +11,18 @@ import { loadGenerated } from './load-generated.mjs';
 export const load = (code) => loadGenerated(code, runtime);
 
 /**
+ * dawn.node's GPU objects (what `create()` returns), kept for the life of the process: once one is
+ * garbage-collected its dawn::native::Instance is gone while its adapter and device still use it, and
+ * the next event processing (a mapAsync, onSubmittedWorkDone) aborts the process (`std::system_error:
+ * Invalid argument`) or deadlocks in `InstanceBase::ProcessEvents` (docs/wgsl.md). A caller that drops
+ * `gpu` (gpu-fuzz-run.mjs did) must not be able to lose it.
+ */
+const instances = [];
+
+/**
  * A WebGPU device of dawn.node (npm `webgpu`) with WebGPU's default limits, over SwiftShader
  * (`PARAD_VK_ICD`, default Debian chromium's driver), or dawn's null backend without it (`canRun`
- * false: shaders compile, nothing runs).
+ * false: shaders compile, nothing runs). The GPU object is kept alive here (`instances`).
  */
 export async function openDevice() {
   const SWIFTSHADER = process.env.PARAD_VK_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -23,6 +32,7 @@ export async function openDevice() {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create(canRun ? [] : ['backend=null']);
+  instances.push(gpu);
   const adapter = await gpu.requestAdapter();
   const device = await adapter.requestDevice();
   return { gpu, adapter, device, canRun };
