@@ -232,4 +232,21 @@ export function axpb(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
     expect(b.passes.some((p) => /xb\[_j\d+\] \+= _a\d+;/.test(p.code))).toBe(true);
     expect(b.passes.every((p) => !p.code.includes('atomic'))).toBe(true);
   });
+  test('a workgroup-summed device scalar and a constant-index array adjoint in one pass: each keeps its own target (fuzz seeds 2 and 3)', async () => {
+    // a's adjoint is summed per workgroup into _sc[0]; w[0]'s adjoint, forced atomic, must stay an atomic add on wb[0]
+    // (it went into _sc[0]'s private sum: wb lost its updates and its binding)
+    const src = `${header}/** @kernel */
+export function k(y: Float32Array, w: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    y[i] = Math.sin(a * w[0]) + y[i];
+  }
+}
+`;
+    const r = await compile(src, { fileName: 'k.ts', format: 'js', targets: ['ts', 'wgsl'], strategy: 'atomic' });
+    const wgsl = loadGenerated(r.code!).wgsl as WgslModule;
+    const code = wgsl.kernels.k.b!.passes.map((p) => p.code).join('\n');
+    expect(code).toMatch(/_gr0 \+= /);
+    expect(code).toMatch(/_atomicAdd_wb\(0, /);
+  });
 });

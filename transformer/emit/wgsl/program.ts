@@ -932,6 +932,7 @@ function passCode(
   if (sums) {
     atomics.add(sums.buffer);
     types.sums = new Set(sums.slots);
+    types.sumsBuffer = sums.buffer;
   }
   const size = wg[0] * wg[1] * wg[2];
   const shared = sums ? sums.slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
@@ -984,6 +985,7 @@ function passCode(
     atomicStmts(body, types, atomics, depth, lines);
   } finally {
     types.sums = new Set();
+    types.sumsBuffer = '';
   }
   if (sums) {
     // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
@@ -1085,7 +1087,12 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
           if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
-          else if ((s.op === '+=' || s.op === '-=') && s.target.index.k === 'num' && t.sums.has(s.target.index.value))
+          else if (
+            (s.op === '+=' || s.op === '-=') &&
+            s.target.array === t.sumsBuffer &&
+            s.target.index.k === 'num' &&
+            t.sums.has(s.target.index.value)
+          )
             out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
           else if (s.op === '+=' || s.op === '-=')
             out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);

@@ -35,6 +35,8 @@ export class Types {
   atomic = new Set<string>();
   /** slots of the device-scalar buffer the pass being emitted sums per workgroup (program.ts workgroupSums): their updates go to private sums */
   sums = new Set<number>();
+  /** the device-scalar buffer those slots are of (other arrays' constant-index updates stay atomic adds) */
+  sumsBuffer = '';
   /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */
   readonly packNames = new Set<string>();
 
