@@ -286,7 +286,6 @@ function differentiatePhase(
       if (modes.includes('d')) functions.push(tangentFunction(k, activity, names, fileName));
       if (modes.includes('b')) {
         const plan = planTape(k, activity, makeNeeds(activity, userNames, coefficientUpdates(kernelReductionsOf(k))));
-        if (plan.usesTape) runtime.push('Tape');
         adjoint = adjointFunction(k, activity, plan, names, fileName);
         functions.push(adjoint);
       }

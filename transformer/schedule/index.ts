@@ -120,8 +120,33 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
           return [s];
       }
     });
-  const body = removeDeadCode(forwardCommutingLoops(lower(fn.body), opts.names));
+  const body = withoutUnusedTape(removeDeadCode(forwardCommutingLoops(lower(fn.body), opts.names)));
+  if (body.some(isTapeDecl)) runtime.add('Tape');
   return { fn: { ...fn, body }, decisions, runtime: [...runtime] };
+}
+
+const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'raw' && s.init.text === 'new Tape()';
+
+/**
+ * `body` without its tape when the schedule left nothing that pushes to it or pops from it (an
+ * iteration's values kept in locals, dead pushes removed): no `new Tape()` per call for nothing.
+ */
+function withoutUnusedTape(body: Stmt[]): Stmt[] {
+  const decl = body.find(isTapeDecl);
+  if (!decl || decl.k !== 'decl') return body;
+  let used = false;
+  const mentions = (text: string) => new RegExp(`\\b${decl.name}\\b`).test(text);
+  forEachStmt(body, (s) => {
+    if (s === decl) return;
+    if ((s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') && s.tape === decl.name) used = true;
+    if (s.k === 'line' && mentions(s.text)) used = true;
+    for (const e of ownExprs(s))
+      walkExpr(e, (x) => {
+        if ((x.k === 'pop' && x.tape === decl.name) || (x.k === 'raw' && mentions(x.text))) used = true;
+        if (x.k === 'var' && x.name === decl.name) used = true;
+      });
+  });
+  return used ? body : body.filter((s) => s !== decl);
 }
 
 export interface NestInput {
