@@ -49,23 +49,30 @@ export function wgslKernel(
     params: { name: string; type: string }[];
     body: FunctionIR['body'];
   }[] = [{ mode: 'primal', name: k.name, params: k.params, body: k.body }];
-  const tangent = functions.find((f) => f.name === tangentName(k.name));
-  if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   // each derivative array with the array it belongs to
   const partners = (of: (n: string) => string): [string, string][] =>
     k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
+  const tangent = functions.find((f) => f.name === tangentName(k.name));
+  // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need a pair
+  // reduction (value and tangent) or the arg-extremum, which the backend has not got yet
+  const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
+  const pairReduction = nonAdditive && {
+    what: `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${
+      'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : ''
+    }`,
+    why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
+  };
+  if (pairReduction && (tangent || gpuAdjoint))
+    sink.warning(
+      CODES.wgslNoAdjoint,
+      `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}); they run in JavaScript`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
+  if (tangent && !pairReduction)
+    sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   let out: WgslProgramOut[];
   try {
-    const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
-    if (nonAdditive) {
-      const line =
-        'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc
-          ? ` (line ${nonAdditive.updates[0].loc.line})`
-          : '';
-      throw new WgslUnsupported(
-        `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${line} runs in JavaScript only: on WebGPU, parallel loops reduce with += and -= for now`,
-      );
-    }
     const scalars = names.deviceScalars();
     out = sources.map((s) => {
       const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
@@ -98,7 +105,7 @@ export function wgslKernel(
     );
     return undefined;
   }
-  if (gpuAdjoint) {
+  if (gpuAdjoint && !pairReduction) {
     try {
       const info = {
         results: gpuAdjoint.results ?? [],
