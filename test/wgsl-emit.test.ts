@@ -177,6 +177,32 @@ describe('the wgsl export', () => {
     expect(code).toContain('_atomicMin__sc(1, _gw1[0]);');
     expect(code).toContain('_atomicMul__sc(2, _gw2[0]);');
   });
+
+  test("a max/min reduction's K_d on the GPU: the reduction, then the winning iteration (the earliest for Math.max(s, e), the latest for Math.max(e, s)), then its tangent; K_b stays in JavaScript", async () => {
+    const src = (update: string) =>
+      `${header}/** @kernel */\nexport function k(x: Float32Array, n: i32): f32 {\n  let m = x[0];\n  // @parallel\n  for (let i = 1; i < n; i++) {\n    const t = x[i] * x[i];\n    ${update}\n  }\n  return m;\n}\n`;
+    const earlier = await wgslOf(src('m = Math.max(m, t);'));
+    expect(earlier.r.diagnostics.filter((d) => d.code === 'PARAD3002').map((d) => d.message)).toEqual([
+      expect.stringMatching(/^k_b has no WGSL version: the Math\.max reduction of 'm' \(line 8\) needs the arg-max/),
+    ]);
+    const d = earlier.wgsl!.kernels.k.d!;
+    expect(earlier.wgsl!.kernels.k.b).toBeUndefined();
+    const passes = d.passes.map((p) => p.code);
+    // the reduction of m, the winner (a min of the iteration number among those whose contribution is the maximum, unless the initial value is), its tangent summed, md chosen
+    expect(passes.filter((c) => c.includes('workgroupBarrier'))).toHaveLength(3);
+    const [reduce, winner, tangent] = passes.filter((c) => c.includes('workgroupBarrier'));
+    expect(reduce).toMatch(/_atomicMax__sc\(\d, _gw\d\[0\]\)/);
+    expect(winner).toMatch(
+      /_gr(\d) = min\(_gr\1, \(select\(3\.4028234663852886e\+38, f32\(i\), \(\(t == .*\) && \(.* != .*\)\)\)\)\);/,
+    );
+    expect(tangent).toMatch(/_gr\d \+= select\(0\.0, .*, \(f32\(i\) == /);
+    // Math.max(t, m): the latest iteration whose contribution is the maximum wins (a max of the iteration number, -1 for none)
+    const later = await wgslOf(src('m = Math.max(t, m);'));
+    const winnerLater = later
+      .wgsl!.kernels.k.d!.passes.map((p) => p.code)
+      .filter((c) => c.includes('workgroupBarrier'))[1];
+    expect(winnerLater).toMatch(/_gr(\d) = max\(_gr\1, \(f32\(select\(\(-1\), i, \(t == /);
+  });
 });
 
 describe('the WGSL adjoint', () => {

@@ -36,14 +36,17 @@ const UNSUPPORTED: Record<string, RegExp> = {};
 
 /** Kernels whose primal runs on the GPU while K_d and K_b run in JavaScript (PARAD3002), with the reason they give. */
 const PRIMAL_ONLY: Record<string, RegExp> = {
-  // fixtures/extrema: Math.max, Math.min and *= reductions of parallel loops (their derivatives are pair reductions)
-  maxPar:
-    /the Math\.max reduction of 'm' \(line \d+\) runs on WebGPU in maxPar only \(its derivatives need the arg-max\)/,
-  minPar:
-    /the Math\.min reduction of 'm' \(line \d+\) runs on WebGPU in minPar only \(its derivatives need the arg-min\)/,
+  // fixtures/extrema: a *= reduction of a parallel loop (its derivatives need the product of the other factors)
   productPar: /the \*= reduction of 'p' \(line \d+\) runs on WebGPU in productPar only/,
 };
-const primalOnly = (message: string) => Object.values(PRIMAL_ONLY).some((re) => re.test(message));
+/** Kernels whose K and K_d run on the GPU while K_b runs in JavaScript (PARAD3002), with the reason they give. */
+const NO_ADJOINT: Record<string, RegExp> = {
+  // fixtures/extrema: Math.max and Math.min reductions of parallel loops (the adjoint needs the arg-extremum)
+  maxPar: /maxPar_b has no WGSL version: the Math\.max reduction of 'm' \(line \d+\) needs the arg-max in the adjoint/,
+  minPar: /minPar_b has no WGSL version: the Math\.min reduction of 'm' \(line \d+\) needs the arg-min in the adjoint/,
+};
+const primalOnly = (message: string) =>
+  [...Object.values(PRIMAL_ONLY), ...Object.values(NO_ADJOINT)].some((re) => re.test(message));
 
 import { MATH_FUNCTIONS } from '../transformer/differentiate/rules.js';
 
@@ -199,9 +202,10 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
         .map((d) => d.message),
     ).toEqual([]);
     // the primal-only kernels say why their derivatives stay in JavaScript
-    for (const k of new Set(specs.filter((x) => x.file === dir && PRIMAL_ONLY[x.kernel]).map((x) => x.kernel)))
+    const why = { ...PRIMAL_ONLY, ...NO_ADJOINT };
+    for (const k of new Set(specs.filter((x) => x.file === dir && why[x.kernel]).map((x) => x.kernel)))
       expect(
-        report.fixtures[dir].diagnostics.some((d) => d.code === 'PARAD3002' && PRIMAL_ONLY[k].test(d.message)),
+        report.fixtures[dir].diagnostics.some((d) => d.code === 'PARAD3002' && why[k].test(d.message)),
         k,
       ).toBe(true);
   });
@@ -210,7 +214,9 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
     if (!report.canRun) return;
     const f = report.fixtures[dir];
     expect(f.failure).toBeUndefined();
-    const wanted = specs.filter((s) => s.file === dir && !UNSUPPORTED[s.kernel] && !PRIMAL_ONLY[s.kernel]);
+    const wanted = specs.filter(
+      (s) => s.file === dir && !UNSUPPORTED[s.kernel] && !PRIMAL_ONLY[s.kernel] && !NO_ADJOINT[s.kernel],
+    );
     const runs = f.adjoints ?? [];
     expect(runs.length, "each kernel ran with the analysis' strategies and each one forced").toBe(5 * wanted.length);
     for (const r of runs) {
@@ -237,6 +243,11 @@ describe.each(dirs)('fixtures/%s on WebGPU', (dir) => {
       expect(
         runs.some((r) => r.fn === s.kernel),
         `${s.kernel} ran on the GPU`,
+      ).toBe(true);
+    for (const s of wanted.filter((w) => NO_ADJOINT[w.kernel]))
+      expect(
+        runs.some((r) => r.fn === `${s.kernel}_d`),
+        `${s.kernel}_d ran on the GPU`,
       ).toBe(true);
     for (const r of runs) {
       expect(r.failure, `${r.fn}`).toBeUndefined();

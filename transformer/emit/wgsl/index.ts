@@ -13,6 +13,7 @@ import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOu
 import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
+import { extremumTangents } from './extremum.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -62,10 +63,42 @@ export function wgslKernel(
     }`,
     why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
   };
-  if (pairReduction && (tangent || gpuAdjoint))
+  // max/min only: K_d finds the winning iteration on the GPU (extremum.ts)
+  const extrema = [...kernelReductionsOf(k).values()].flat().filter((r) => r.op === 'max' || r.op === 'min');
+  const onlyExtrema = !!pairReduction && [...kernelReductionsOf(k).values()].flat().every((r) => r.op !== '*');
+  let tangentProgram: WgslProgramOut | undefined;
+  let tangentWhy: string | undefined;
+  if (tangent && onlyExtrema) {
+    try {
+      const body = extremumTangents(tangent.body, new Set(extrema.map((r) => r.name)), (n) => names.d(n));
+      const scalars = names.deviceScalars();
+      const program = wgslProgram(tangent.params, body, ctx, undefined, { scalars });
+      tangentProgram = {
+        ...program,
+        mode: 'd',
+        name: tangent.name,
+        params: tangent.params,
+        hostName: gpuHostName(tangent.name),
+        ctx,
+        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
+        partners: partners((n) => names.d(n)),
+      };
+    } catch (e) {
+      if (!(e instanceof WgslUnsupported)) throw e;
+      tangentWhy = e.message;
+    }
+  }
+  if (pairReduction && tangentProgram && gpuAdjoint)
     sink.warning(
       CODES.wgslNoAdjoint,
-      `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}); they run in JavaScript`,
+      `${adjointName(k.name)} has no WGSL version: ${pairReduction.what} needs ${pairReduction.why} in the adjoint; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
+  else if (pairReduction && (tangent || gpuAdjoint))
+    sink.warning(
+      CODES.wgslNoAdjoint,
+      `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}${tangentWhy ? `; ${tangentWhy}` : ''}); they run in JavaScript`,
       k.loc.start,
       k.loc.start + 1,
     );
@@ -87,6 +120,7 @@ export function wgslKernel(
         ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
       };
     });
+    if (tangentProgram) out.push(tangentProgram);
     if (out[0].sequential) {
       sink.warning(
         CODES.wgslSequential,

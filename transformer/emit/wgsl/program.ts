@@ -928,7 +928,7 @@ function slotUpdate(s: Stmt, buffer: string): { slot: number; op: SlotOp; value:
   const clean = (e: Expr) => {
     let reads = false;
     walkExpr(e, (x) => {
-      if (x.k === 'index' && x.array === buffer) reads = true;
+      if (x.k === 'index' && x.array === buffer && !(x.index.k === 'num' && x.index.value !== slot)) reads = true;
     });
     return !reads;
   };
