@@ -40,11 +40,7 @@ const PRIMAL_ONLY: Record<string, RegExp> = {
   productPar: /the \*= reduction of 'p' \(line \d+\) runs on WebGPU in productPar only/,
 };
 /** Kernels whose K and K_d run on the GPU while K_b runs in JavaScript (PARAD3002), with the reason they give. */
-const NO_ADJOINT: Record<string, RegExp> = {
-  // fixtures/extrema: Math.max and Math.min reductions of parallel loops (the adjoint needs the arg-extremum)
-  maxPar: /maxPar_b has no WGSL version: the Math\.max reduction of 'm' \(line \d+\) needs the arg-max in the adjoint/,
-  minPar: /minPar_b has no WGSL version: the Math\.min reduction of 'm' \(line \d+\) needs the arg-min in the adjoint/,
-};
+const NO_ADJOINT: Record<string, RegExp> = {};
 const primalOnly = (message: string) =>
   [...Object.values(PRIMAL_ONLY), ...Object.values(NO_ADJOINT)].some((re) => re.test(message));
 

@@ -13,7 +13,7 @@ import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOu
 import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
-import { extremumTangents } from './extremum.js';
+import { extremumRecords, extremumTangents } from './extremum.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -55,7 +55,8 @@ export function wgslKernel(
     k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
   const tangent = functions.find((f) => f.name === tangentName(k.name));
   // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need a pair
-  // reduction (value and tangent) or the arg-extremum, which the backend has not got yet
+  // reduction (value and tangent) or the arg-extremum: for max/min extremum.ts finds the winning
+  // iteration in a second pass, for products the backend has nothing yet
   const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
   const pairReduction = nonAdditive && {
     what: `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${
@@ -63,7 +64,7 @@ export function wgslKernel(
     }`,
     why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
   };
-  // max/min only: K_d finds the winning iteration on the GPU (extremum.ts)
+  // max/min only: K_d and K_b find the winning iteration on the GPU (extremum.ts)
   const extrema = [...kernelReductionsOf(k).values()].flat().filter((r) => r.op === 'max' || r.op === 'min');
   const onlyExtrema = !!pairReduction && [...kernelReductionsOf(k).values()].flat().every((r) => r.op !== '*');
   let tangentProgram: WgslProgramOut | undefined;
@@ -88,14 +89,25 @@ export function wgslKernel(
       tangentWhy = e.message;
     }
   }
-  if (pairReduction && tangentProgram && gpuAdjoint)
-    sink.warning(
-      CODES.wgslNoAdjoint,
-      `${adjointName(k.name)} has no WGSL version: ${pairReduction.what} needs ${pairReduction.why} in the adjoint; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
-      k.loc.start,
-      k.loc.start + 1,
-    );
-  else if (pairReduction && (tangent || gpuAdjoint))
+  let adjointBody = gpuAdjoint?.body;
+  let adjointWhy: string | undefined;
+  if (gpuAdjoint && tangentProgram) {
+    try {
+      adjointBody = extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name)));
+    } catch (e) {
+      if (!(e instanceof WgslUnsupported)) throw e;
+      adjointWhy = e.message;
+    }
+  }
+  if (pairReduction && tangentProgram) {
+    if (gpuAdjoint && adjointWhy)
+      sink.warning(
+        CODES.wgslNoAdjoint,
+        `${adjointName(k.name)} has no WGSL version: ${pairReduction.what} needs ${pairReduction.why} in the adjoint (${adjointWhy}); the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
+        k.loc.start,
+        k.loc.start + 1,
+      );
+  } else if (pairReduction && (tangent || gpuAdjoint))
     sink.warning(
       CODES.wgslNoAdjoint,
       `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}${tangentWhy ? `; ${tangentWhy}` : ''}); they run in JavaScript`,
@@ -139,7 +151,7 @@ export function wgslKernel(
     );
     return undefined;
   }
-  if (gpuAdjoint && !pairReduction) {
+  if (gpuAdjoint && adjointBody && (!pairReduction || (tangentProgram && !adjointWhy))) {
     try {
       const info = {
         results: gpuAdjoint.results ?? [],
@@ -147,7 +159,7 @@ export function wgslKernel(
         tapeSlots: names.tapeSlots(),
         tapeRegions: names.tapeRegions(),
       };
-      const program = wgslProgram(gpuAdjoint.params, gpuAdjoint.body, ctx, info);
+      const program = wgslProgram(gpuAdjoint.params, adjointBody, ctx, info);
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
       if (info.results.some((r, i) => slots[i] !== r.name))
