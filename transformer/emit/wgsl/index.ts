@@ -13,6 +13,7 @@ import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOu
 import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
+import { extremumRecords, extremumTangents } from './extremum.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -49,23 +50,74 @@ export function wgslKernel(
     params: { name: string; type: string }[];
     body: FunctionIR['body'];
   }[] = [{ mode: 'primal', name: k.name, params: k.params, body: k.body }];
-  const tangent = functions.find((f) => f.name === tangentName(k.name));
-  if (tangent) sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   // each derivative array with the array it belongs to
   const partners = (of: (n: string) => string): [string, string][] =>
     k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
+  const tangent = functions.find((f) => f.name === tangentName(k.name));
+  // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need a pair
+  // reduction (value and tangent) or the arg-extremum: for max/min extremum.ts finds the winning
+  // iteration in a second pass, for products the backend has nothing yet
+  const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
+  const pairReduction = nonAdditive && {
+    what: `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${
+      'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : ''
+    }`,
+    why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
+  };
+  // max/min only: K_d and K_b find the winning iteration on the GPU (extremum.ts)
+  const extrema = [...kernelReductionsOf(k).values()].flat().filter((r) => r.op === 'max' || r.op === 'min');
+  const onlyExtrema = !!pairReduction && [...kernelReductionsOf(k).values()].flat().every((r) => r.op !== '*');
+  let tangentProgram: WgslProgramOut | undefined;
+  let tangentWhy: string | undefined;
+  if (tangent && onlyExtrema) {
+    try {
+      const body = extremumTangents(tangent.body, new Set(extrema.map((r) => r.name)), (n) => names.d(n));
+      const scalars = names.deviceScalars();
+      const program = wgslProgram(tangent.params, body, ctx, undefined, { scalars });
+      tangentProgram = {
+        ...program,
+        mode: 'd',
+        name: tangent.name,
+        params: tangent.params,
+        hostName: gpuHostName(tangent.name),
+        ctx,
+        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
+        partners: partners((n) => names.d(n)),
+      };
+    } catch (e) {
+      if (!(e instanceof WgslUnsupported)) throw e;
+      tangentWhy = e.message;
+    }
+  }
+  let adjointBody = gpuAdjoint?.body;
+  let adjointWhy: string | undefined;
+  if (gpuAdjoint && tangentProgram) {
+    try {
+      adjointBody = extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name)));
+    } catch (e) {
+      if (!(e instanceof WgslUnsupported)) throw e;
+      adjointWhy = e.message;
+    }
+  }
+  if (pairReduction && tangentProgram) {
+    if (gpuAdjoint && adjointWhy)
+      sink.warning(
+        CODES.wgslNoAdjoint,
+        `${adjointName(k.name)} has no WGSL version: ${pairReduction.what} needs ${pairReduction.why} in the adjoint (${adjointWhy}); the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
+        k.loc.start,
+        k.loc.start + 1,
+      );
+  } else if (pairReduction && (tangent || gpuAdjoint))
+    sink.warning(
+      CODES.wgslNoAdjoint,
+      `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}${tangentWhy ? `; ${tangentWhy}` : ''}); they run in JavaScript`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
+  if (tangent && !pairReduction)
+    sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
   let out: WgslProgramOut[];
   try {
-    const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
-    if (nonAdditive) {
-      const line =
-        'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc
-          ? ` (line ${nonAdditive.updates[0].loc.line})`
-          : '';
-      throw new WgslUnsupported(
-        `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${line} runs in JavaScript only: on WebGPU, parallel loops reduce with += and -= for now`,
-      );
-    }
     const scalars = names.deviceScalars();
     out = sources.map((s) => {
       const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
@@ -80,6 +132,7 @@ export function wgslKernel(
         ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
       };
     });
+    if (tangentProgram) out.push(tangentProgram);
     if (out[0].sequential) {
       sink.warning(
         CODES.wgslSequential,
@@ -98,7 +151,7 @@ export function wgslKernel(
     );
     return undefined;
   }
-  if (gpuAdjoint) {
+  if (gpuAdjoint && adjointBody && (!pairReduction || (tangentProgram && !adjointWhy))) {
     try {
       const info = {
         results: gpuAdjoint.results ?? [],
@@ -106,7 +159,7 @@ export function wgslKernel(
         tapeSlots: names.tapeSlots(),
         tapeRegions: names.tapeRegions(),
       };
-      const program = wgslProgram(gpuAdjoint.params, gpuAdjoint.body, ctx, info);
+      const program = wgslProgram(gpuAdjoint.params, adjointBody, ctx, info);
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
       if (info.results.some((r, i) => slots[i] !== r.name))

@@ -366,7 +366,7 @@ export function wgslProgram(
       res.bindings,
       wg,
       tape,
-      sums && { buffer: onDevice!, slots: sums },
+      sums && { buffer: onDevice!, ops: sums },
     );
     passes.push({
       code: code.text(),
@@ -547,7 +547,8 @@ function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
     switch (s.k) {
       case 'assign':
         if (s.target.k !== 'index' || s.target.array !== buffer) return s;
-        if (s.op === '=') throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar');
+        if (s.op === '=' && !slotUpdate(s, buffer))
+          throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar');
         return { ...s, atomic: true };
       case 'if':
         return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
@@ -840,6 +841,8 @@ function header(
   wg: [number, number, number],
   atomics: Set<string> = new Set(),
   shared: string[] = [],
+  /** the operators other than `+` of the workgroup reductions into the atomic arrays (a CAS function each) */
+  ops: Set<SlotOp> = new Set(),
 ): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
@@ -870,6 +873,32 @@ function header(
       '  }',
       '}',
     );
+    for (const op of ops) {
+      if (op === '+') continue;
+      // max/min: no store when the slot already holds the extremum (ties keep the slot's bits)
+      const keep =
+        op === '*'
+          ? []
+          : [
+              `    if (!(${op === 'max' ? 'v > bitcast<f32>(old)' : 'v < bitcast<f32>(old)'})) {`,
+              '      break;',
+              '    }',
+            ];
+      lines.push(
+        '',
+        `fn ${atomicUpdate(a, op)}(i: i32, v: f32) {`,
+        `  var old: u32 = atomicLoad(&${x}[i]);`,
+        '  loop {',
+        ...keep,
+        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(${combine(op, 'bitcast<f32>(old)', 'v')}));`,
+        '    if (r.exchanged) {',
+        '      break;',
+        '    }',
+        '    old = r.old_value;',
+        '  }',
+        '}',
+      );
+    }
   }
   if (shared.length) lines.push('', ...shared);
   lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
@@ -883,18 +912,63 @@ function header(
   return lines;
 }
 
-/** Private and workgroup-memory names of the workgroup sum of device scalar `slot` (expr.ts reserves them). */
+/** Private and workgroup-memory names of the workgroup value of device scalar `slot` (expr.ts reserves them). */
 const privateSum = (slot: number) => `_gr${slot}`;
 const workgroupSum = (slot: number) => `_gw${slot}`;
 
+type SlotOp = '+' | '*' | 'max' | 'min';
+
 /**
- * The constant slots of the device-scalar buffer that a pass body only adds to atomically (`+=`,
- * `-=`: the scalar reductions of parallel loops, ir/reduction.ts, and scalar adjoints the schedule
- * left to atomics): each invocation adds to a private sum instead, passCode adds the sums of a
- * workgroup in workgroup memory and makes one atomic add per workgroup.
+ * The update of a constant device-scalar slot by a reduction (ir/reduction.ts): `_sc[k] += e`,
+ * `-=`, `*=`, or `_sc[k] = Math.max(_sc[k], e)` / `Math.min`, with its operator and contribution
+ * (`e`, negated for `-=`), or undefined.
  */
-function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
-  const slots = new Set<number>();
+function slotUpdate(s: Stmt, buffer: string): { slot: number; op: SlotOp; value: Expr } | undefined {
+  if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer || s.target.index.k !== 'num')
+    return undefined;
+  const slot = s.target.index.value;
+  const isSlot = (e: Expr) => e.k === 'index' && e.array === buffer && e.index.k === 'num' && e.index.value === slot;
+  const clean = (e: Expr) => {
+    let reads = false;
+    walkExpr(e, (x) => {
+      if (x.k === 'index' && x.array === buffer && !(x.index.k === 'num' && x.index.value !== slot)) reads = true;
+    });
+    return !reads;
+  };
+  if ((s.op === '+=' || s.op === '*=') && clean(s.value))
+    return { slot, op: s.op === '+=' ? '+' : '*', value: s.value };
+  if (s.op === '-=' && clean(s.value)) return { slot, op: '+', value: { k: 'unary', op: '-', e: s.value } as Expr };
+  const val = s.value;
+  if (s.op === '=' && val.k === 'call' && (val.fn === 'Math.max' || val.fn === 'Math.min') && val.args.length === 2) {
+    const op = val.fn === 'Math.max' ? 'max' : 'min';
+    const [a, b] = val.args;
+    if (isSlot(a) && clean(b)) return { slot, op, value: b };
+    if (isSlot(b) && clean(a)) return { slot, op, value: a };
+  }
+  return undefined;
+}
+
+/** The identity of a reduction operator in f32 (±the largest finite f32 for max/min: WGSL has no infinity). */
+const IDENTITY: Record<SlotOp, string> = {
+  '+': '0.0',
+  '*': '1.0',
+  max: '-3.4028234663852886e38',
+  min: '3.4028234663852886e38',
+};
+
+/** `a op b` in WGSL. */
+const combine = (op: SlotOp, a: string, b: string): string =>
+  op === '+' ? `${a} + ${b}` : op === '*' ? `${a} * ${b}` : `${op}(${a}, ${b})`;
+
+/**
+ * The constant slots of the device-scalar buffer that a pass body only updates atomically by a
+ * reduction (`+=`, `-=`, `*=`, Math.max/min: the scalar reductions of parallel loops,
+ * ir/reduction.ts, and scalar adjoints the schedule left to atomics), with their operator: each
+ * invocation combines into a private value instead, passCode combines the values of a workgroup in
+ * workgroup memory and makes one atomic update (a compare-and-swap loop) per workgroup.
+ */
+function workgroupSums(body: Stmt[], buffer: string): Map<number, SlotOp> | undefined {
+  const slots = new Map<number, SlotOp>();
   const read = new Set<number>();
   let dynamic = false;
   const reads = (e: Expr) =>
@@ -904,14 +978,22 @@ function workgroupSums(body: Stmt[], buffer: string): number[] | undefined {
       else dynamic = true;
     });
   forEachStmt(body, (s) => {
+    const u = s.k === 'assign' && s.atomic ? slotUpdate(s, buffer) : undefined;
+    if (u) {
+      // one operator per slot
+      if (slots.has(u.slot) && slots.get(u.slot) !== u.op) read.add(u.slot);
+      slots.set(u.slot, u.op);
+      reads(u.value);
+      return;
+    }
     for (const e of ownExprs(s)) reads(e);
     if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer) return;
     if (s.target.index.k !== 'num') dynamic = true;
-    else if (s.atomic && (s.op === '+=' || s.op === '-=')) slots.add(s.target.index.value);
     else read.add(s.target.index.value);
   });
-  const summed = [...slots].filter((k) => !read.has(k)).sort((a, b) => a - b);
-  return dynamic || !summed.length ? undefined : summed;
+  const summed = [...slots.keys()].filter((k) => !read.has(k)).sort((a, b) => a - b);
+  if (dynamic || !summed.length) return undefined;
+  return new Map(summed.map((k) => [k, slots.get(k)!]));
 }
 
 /**
@@ -926,22 +1008,25 @@ function passCode(
   bindings: PassOut['bindings'],
   wg: [number, number, number],
   tape: boolean,
-  sums?: { buffer: string; slots: number[] },
+  sums?: { buffer: string; ops: Map<number, SlotOp> },
 ): Code {
   const atomics = atomicArrays(body);
+  const slots = sums ? [...sums.ops.keys()] : [];
+  const opOf = (k: number) => sums!.ops.get(k)!;
   if (sums) {
     atomics.add(sums.buffer);
-    types.sums = new Set(sums.slots);
+    types.sums = new Map(sums.ops);
     types.sumsBuffer = sums.buffer;
   }
   const size = wg[0] * wg[1] * wg[2];
-  const shared = sums ? sums.slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
+  const shared = sums ? slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
   const lines = header(
     uniforms,
     bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
     wg,
     atomics,
     shared,
+    new Set(slots.map(opOf)),
   );
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
   // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
@@ -968,7 +1053,8 @@ function passCode(
   lines.line = nest[0].loc?.line ?? 0;
   // with workgroup sums every invocation reaches the barriers: the body is guarded, not returned from
   const depth = sums ? 2 : 1;
-  if (sums) lines.push(...sums.slots.map((k) => `  var ${privateSum(k)}: f32 = 0.0;`), `  if (${inRange}) {`);
+  if (sums)
+    lines.push(...slots.map((k) => `  var ${privateSum(k)}: f32 = ${IDENTITY[opOf(k)]};`), `  if (${inRange}) {`);
   else lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
   const pad = '  '.repeat(depth);
   if (tape) {
@@ -984,7 +1070,7 @@ function passCode(
   try {
     atomicStmts(body, types, atomics, depth, lines);
   } finally {
-    types.sums = new Set();
+    types.sums = new Map();
     types.sumsBuffer = '';
   }
   if (sums) {
@@ -993,16 +1079,20 @@ function passCode(
     lines.line = 0;
     lines.push(
       '  }',
-      ...sums.slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`),
+      ...slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`),
       '  workgroupBarrier();',
       `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`,
       `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
-      ...sums.slots.map((k) => `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`),
+      ...slots.map((k) =>
+        opOf(k) === '+'
+          ? `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`
+          : `      ${workgroupSum(k)}[_lid] = ${combine(opOf(k), `${workgroupSum(k)}[_lid]`, `${workgroupSum(k)}[_lid + _grs]`)};`,
+      ),
       '    }',
       '    workgroupBarrier();',
       '  }',
       '  if (_lid == 0u) {',
-      ...sums.slots.map((k) => `    ${atomicAdd(sums.buffer)}(${k}, ${workgroupSum(k)}[0]);`),
+      ...slots.map((k) => `    ${atomicUpdate(sums.buffer, opOf(k))}(${k}, ${workgroupSum(k)}[0]);`),
       '  }',
     );
   }
@@ -1059,6 +1149,9 @@ function gridStrideCode(
 }
 
 const atomicAdd = (array: string): string => `_atomicAdd_${wname(array)}`;
+/** The compare-and-swap update of `array`'s elements by a reduction operator. */
+const atomicUpdate = (array: string, op: SlotOp): string =>
+  op === '+' ? atomicAdd(array) : `_atomic${op === '*' ? 'Mul' : op === 'max' ? 'Max' : 'Min'}_${wname(array)}`;
 
 /** A pass body whose `atomics` are declared `atomic<u32>` (their reads atomic loads, their updates CAS adds). */
 function atomicStmts(body: Stmt[], types: Types, atomics: Set<string>, depth: number, out: Code): void {
@@ -1086,15 +1179,21 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
         if (s.target.k === 'index' && t.atomic.has(s.target.array)) {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
-          if (s.op === '=') out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
-          else if (
-            (s.op === '+=' || s.op === '-=') &&
-            s.target.array === t.sumsBuffer &&
-            s.target.index.k === 'num' &&
-            t.sums.has(s.target.index.value)
-          )
-            out.push(`${pad}${privateSum(s.target.index.value)} ${s.op} ${value};`);
-          else if (s.op === '+=' || s.op === '-=')
+          const reduced =
+            s.target.array === t.sumsBuffer && s.target.index.k === 'num' && t.sums.has(s.target.index.value);
+          if (s.op === '=' && !reduced && slotUpdate(s, s.target.array))
+            throw new WgslUnsupported(
+              `a ${(s.value as { fn: string }).fn} reduction into a float scalar the pass also reads or writes otherwise`,
+            );
+          if (s.op === '=' && !reduced)
+            out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
+          else if (reduced) {
+            // a reduction into the invocation's private value (workgroupSums)
+            const u = slotUpdate(s, s.target.array)!;
+            const k = privateSum(u.slot);
+            if (s.op === '+=' || s.op === '-=') out.push(`${pad}${k} ${s.op} ${value};`);
+            else out.push(`${pad}${k} = ${combine(u.op, k, `(${wexpr(u.value, t, 'f32')})`)};`);
+          } else if (s.op === '+=' || s.op === '-=')
             out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
           else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
           break;

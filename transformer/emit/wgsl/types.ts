@@ -33,8 +33,11 @@ export class Types {
   readonly arrays = new Map<string, WType>();
   /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
   atomic = new Set<string>();
-  /** slots of the device-scalar buffer the pass being emitted sums per workgroup (program.ts workgroupSums): their updates go to private sums */
-  sums = new Set<number>();
+  /**
+   * slots of the device-scalar buffer the pass being emitted reduces per workgroup (program.ts
+   * workgroupSums), with their operator: their updates go to private values
+   */
+  sums = new Map<number, '+' | '*' | 'max' | 'min'>();
   /** the device-scalar buffer those slots are of (other arrays' constant-index updates stay atomic adds) */
   sumsBuffer = '';
   /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */

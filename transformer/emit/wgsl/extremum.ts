@@ -1,0 +1,237 @@
+/**
+ * `K_d` (and, extremumRecords below, `K_b`) of a max/min reduction of a parallel loop on the GPU
+ * (ir/reduction.ts). In JavaScript the tangent `sd` follows the running extremum `s` iteration by
+ * iteration; on the GPU the iterations run at once, so the tangent is the tangent of the winning
+ * contribution, found in three passes over the loop:
+ *
+ *   1. the loop without the tangent's update: `s` reduced (a workgroup tree and a CAS max/min);
+ *   2. the winning iteration: the earliest (`Math.max(s, e)`: the running value is kept on ties, the
+ *      initial one first) or the latest (`Math.max(e, s)`: the contribution wins ties) iteration
+ *      whose contribution equals `s`, a min/max reduction of its index (a float: exact below 2²⁴);
+ *   3. the winner's tangent: a sum over the iterations of `i == winner ? ėᵢ : 0`;
+ *
+ * then `sd` is that sum, or stays its initial value when no iteration won. Passes 2 and 3 recompute
+ * the body's locals (not its array updates), which therefore must not read an array the body writes.
+ */
+import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
+import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
+import { declaredIn, forEachStmt, mapExpr, mapStmts, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { reductionUpdate } from '../../ir/reduction.js';
+import { WgslUnsupported } from './expr.js';
+
+/** The largest finite f32 (WGSL has no infinity): no iteration number, and a contribution that always loses. */
+const BIG = 3.4028234663852886e38;
+
+/**
+ * The tangent body with each parallel loop reducing `s` by max/min (`extrema`: the reduced names)
+ * split as described above; `d` names the tangent of a scalar.
+ */
+export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: string) => string): Stmt[] {
+  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let i = 0; used.has(name); i++) name = `${base}${i}`;
+    used.add(name);
+    return name;
+  };
+  const walk = (stmts: Stmt[]): Stmt[] =>
+    stmts.flatMap((s): Stmt[] => {
+      if (s.k === 'if') return [{ ...s, then: walk(s.then), else: walk(s.else) }];
+      if (s.k === 'block') return [{ ...s, body: walk(s.body) }];
+      if (s.k !== 'for') return [s];
+      if (!s.parallel) return [{ ...s, body: walk(s.body) }];
+      return split(s);
+    });
+  const split = (loop: ForLoop): Stmt[] => {
+    const found = loop.body.flatMap((t) => {
+      if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
+      const u = reductionUpdate(t, t.target.name);
+      return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
+    });
+    if (found.length > 1)
+      throw new WgslUnsupported(
+        `the tangents of the Math.max/min reductions of ${found.map((f) => `'${f.name}'`).join(' and ')} on the GPU: one max/min reduction per parallel loop`,
+      );
+    return found.length ? splitOne(loop, found[0].update, found[0].name, found[0].op, found[0].e) : [loop];
+  };
+  const splitOne = (loop: ForLoop, update: Stmt & { k: 'assign' }, s: string, op: 'max' | 'min', e: Expr): Stmt[] => {
+    const unsupported = (why: string) =>
+      new WgslUnsupported(`the tangent of the Math.${op} reduction of '${s}' on the GPU: ${why}`);
+    if (loop.body.some((t) => t.k === 'for' && t.parallel)) throw unsupported('a nest of parallel loops');
+    if (loop.step <= 0) throw unsupported('a loop counting down');
+    const sd = d(s);
+    const tangent = loop.body.filter((t) => t.k === 'assign' && t.target.k === 'var' && t.target.name === sd);
+    // an inactive extremum: the reduction alone
+    if (!tangent.length) return [loop];
+    if (tangent.length !== 1 || tangent[0].k !== 'assign' || tangent[0].op !== '=')
+      throw unsupported(`'${sd}' is not updated once`);
+    const tangentUpdate = tangent[0];
+    // the locals passes 2 and 3 recompute: declared at the top of the body, never reassigned, reading no array the body writes
+    const decls = loop.body.filter((t) => t.k === 'decl');
+    const locals = new Set(decls.map((t) => (t as { name: string }).name));
+    const arraysWritten = new Set<string>();
+    forEachStmt(loop.body, (t) => {
+      if (t.k === 'assign' && t.target.k === 'index') arraysWritten.add(t.target.array);
+      if (t.k === 'assign' && t.target.k === 'var' && locals.has(t.target.name))
+        throw unsupported(`the local '${t.target.name}' is reassigned`);
+    });
+    const needs = readsOfStmts(decls);
+    for (const x of [e, tangentUpdate.value]) readsOf(x, needs);
+    const stale = [...needs].find((n) => arraysWritten.has(n));
+    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    // the tie rule of the sequential loop: `Math.max(s, e)` keeps s (the earlier value) on ties
+    const value = update.value as Expr & { k: 'call' };
+    const earlier = value.args[0].k === 'var' && value.args[0].name === s;
+    // the contribution's tangent: the tangent update with the running value losing and its tangent 0
+    const losing = num(op === 'max' ? -BIG : BIG);
+    const ed = substitute(tangentUpdate.value, (x) =>
+      x.k === 'var' && x.name === s ? losing : x.k === 'var' && x.name === sd ? num(0) : undefined,
+    );
+    const s0 = fresh(`_${s}_0`);
+    const winner = fresh(`_${s}_won`);
+    const sum = fresh(`_${sd}_w`);
+    const none = earlier ? BIG : -1;
+    const i = v(loop.v);
+    const equal = bin('===', e, v(s));
+    const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
+    const pass = (stmt: Stmt): ForLoop => ({ ...loop, body: [...decls, stmt] });
+    return [
+      { k: 'decl', name: s0, mutable: false, init: v(s) },
+      { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
+      { k: 'decl', name: winner, mutable: true, init: num(none) },
+      pass({
+        k: 'assign',
+        target: { k: 'var', name: winner },
+        op: '=',
+        value: { k: 'call', fn: earlier ? 'Math.min' : 'Math.max', args: [v(winner), cond(candidate, i, num(none))] },
+      }),
+      { k: 'decl', name: sum, mutable: true, init: num(0) },
+      pass({
+        k: 'assign',
+        target: { k: 'var', name: sum },
+        op: '+=',
+        value: cond(bin('===', i, v(winner)), ed, num(0)),
+      }),
+      {
+        k: 'assign',
+        target: { k: 'var', name: sd },
+        op: '=',
+        value: cond(bin('!==', v(winner), num(none)), v(sum), v(sd)),
+      },
+    ];
+  };
+  return walk(body);
+}
+
+/**
+ * `K_b` of a max/min reduction on the GPU: the forward sweep's loop records the winning iteration
+ * (`if (e wins) { won = 1; at = i; }`, in iteration order in JavaScript); here the loop reduces
+ * without the record, a second pass finds the winner as for the tangent (extremumTangents), and
+ * `won`/`at` are set from it. The reverse sweep is unchanged (it routes the adjoint to `at`).
+ */
+export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
+  const records: { won: string; at: string; winner: string; none: number }[] = [];
+  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let i = 0; used.has(name); i++) name = `${base}${i}`;
+    used.add(name);
+    return name;
+  };
+  const walk = (stmts: Stmt[]): Stmt[] =>
+    stmts.flatMap((s): Stmt[] => {
+      if (s.k === 'if') return [{ ...s, then: walk(s.then), else: walk(s.else) }];
+      if (s.k === 'block') return [{ ...s, body: walk(s.body) }];
+      if (s.k !== 'for') return [s];
+      if (!s.parallel) return [{ ...s, body: walk(s.body) }];
+      return split(s);
+    });
+  const split = (loop: ForLoop): Stmt[] => {
+    const found = loop.body.flatMap((t) => {
+      if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
+      const u = reductionUpdate(t, t.target.name);
+      return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
+    });
+    if (!found.length) return [loop];
+    const { update, name: s, op, e } = found[0];
+    const unsupported = (why: string) =>
+      new WgslUnsupported(`the adjoint of the Math.${op} reduction of '${s}' on the GPU: ${why}`);
+    if (found.length > 1) throw unsupported('one max/min reduction per parallel loop');
+    if (loop.step <= 0) throw unsupported('a loop counting down');
+    // the record: an if at the top of the body setting a flag to 1 and the winner to the iteration
+    const recs = loop.body.filter(
+      (t): t is Stmt & { k: 'if' } =>
+        t.k === 'if' &&
+        !t.else.length &&
+        t.then.length === 2 &&
+        t.then.every((a) => a.k === 'assign' && a.target.k === 'var' && a.op === '='),
+    );
+    if (recs.length !== 1) throw unsupported('the forward sweep does not record the winner once');
+    const record = recs[0];
+    const [wonStmt, atStmt] = record.then as (Stmt & { k: 'assign' })[];
+    if (
+      !(wonStmt.value.k === 'num' && wonStmt.value.value === 1) ||
+      !(atStmt.value.k === 'var' && atStmt.value.name === loop.v)
+    )
+      throw unsupported('the forward sweep does not record the winner as a flag and an iteration');
+    const won = (wonStmt.target as { name: string }).name;
+    const at = (atStmt.target as { name: string }).name;
+    const decls = loop.body.filter((t) => t.k === 'decl');
+    const locals = new Set(decls.map((t) => (t as { name: string }).name));
+    const arraysWritten = new Set<string>();
+    forEachStmt(loop.body, (t) => {
+      if (t.k === 'assign' && t.target.k === 'index') arraysWritten.add(t.target.array);
+      if (t.k === 'assign' && t.target.k === 'var' && locals.has(t.target.name))
+        throw unsupported(`the local '${t.target.name}' is reassigned`);
+    });
+    const needs = readsOfStmts(decls);
+    readsOf(e, needs);
+    const stale = [...needs].find((n) => arraysWritten.has(n));
+    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    const value = update.value as Expr & { k: 'call' };
+    const earlier = value.args[0].k === 'var' && value.args[0].name === s;
+    const s0 = fresh(`_${s}_0`);
+    const winner = fresh(`_${s}_won`);
+    const none = earlier ? BIG : -1;
+    const i = v(loop.v);
+    const equal = bin('===', e, v(s));
+    const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
+    records.push({ won, at, winner, none });
+    return [
+      { k: 'decl', name: s0, mutable: false, init: v(s) },
+      { ...loop, body: loop.body.filter((x) => x !== record) },
+      { k: 'decl', name: winner, mutable: true, init: num(none) },
+      {
+        ...loop,
+        body: [
+          ...decls,
+          {
+            k: 'assign',
+            target: { k: 'var', name: winner },
+            op: '=',
+            value: {
+              k: 'call',
+              fn: earlier ? 'Math.min' : 'Math.max',
+              args: [v(winner), cond(candidate, i, num(none))],
+            },
+          },
+        ],
+      },
+    ];
+  };
+  // the record's flag and iteration, read where the reverse sweep reads them (integers on the host
+  // cannot be computed from device values): `winner found ? 1 : won`, `winner found ? winner : at`
+  const out = walk(body);
+  if (!records.length) return out;
+  const subst = (x: Expr): Expr =>
+    mapExpr(x, (y) => {
+      if (y.k !== 'var') return undefined;
+      const r = records.find((q) => q.won === y.name || q.at === y.name);
+      if (!r) return undefined;
+      const found = bin('!==', v(r.winner), num(r.none));
+      return cond(found, r.won === y.name ? num(1) : v(r.winner), y);
+    });
+  return mapStmts(out, (x, st) =>
+    st.k === 'decl' && records.some((r) => r.won === st.name || r.at === st.name) ? x : subst(x),
+  );
+}
