@@ -107,7 +107,7 @@ function sweep(
         continue;
       }
       if (s.k === 'decl' || s.op === '=') live.delete(t);
-      live = union(live, ownReads(s));
+      for (const x of ownReads(s)) live.add(x); // in place: `live` is this sweep's own set
       kept.push(s);
       continue;
     }
@@ -164,7 +164,7 @@ function sweep(
     }
     // anything else (array updates, tape traffic, returns, reductions): kept, reads its names
     for (const c of childBlocks(s)) for (const x of liveIn(c, live, locals)) live.add(x);
-    live = union(live, ownReads(s));
+    for (const x of ownReads(s)) live.add(x);
     kept.push(s);
   }
   return { body: kept.reverse(), live, changed };
