@@ -11,7 +11,7 @@ import type { Activity } from '../analysis/activity.js';
 import type { TapePlan, Scope } from '../analysis/tape.js';
 import { Names, adjointName } from '../naming.js';
 import { Linearizer, transposeOf, collectTerms, type Linearized } from './linearize.js';
-import { readsOf, v, neg, num, walkExpr, sameExpr } from '../ir/build.js';
+import { readsOf, v, neg, num, walkExpr, sameExpr, tapeDecl } from '../ir/build.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import { targetName, readsOfStmts, forEachStmt } from '../ir/walk.js';
 import type { FunctionIR } from './function.js';
@@ -493,7 +493,7 @@ export function adjointFunction(
 
   // ---------------- the function ----------------
   const body: Stmt[] = [];
-  if (plan.usesTape) body.push({ k: 'decl', name: tape, mutable: false, init: { k: 'raw', text: 'new Tape()' } });
+  if (plan.usesTape) body.push(tapeDecl(tape));
   const scalarParams = kernel.params.filter((p) => p.active && p.kind === 'scalar');
   for (const p of scalarParams) body.push({ k: 'decl', name: names.b(p.name), mutable: true, init: num(0) });
   body.push(...hoistedDecls(topScope));

@@ -1,5 +1,5 @@
 /** Expression builders with light algebraic simplification, used by the differentiation rules. */
-import type { Expr, BinaryOp } from './types.js';
+import type { Expr, BinaryOp, Stmt } from './types.js';
 import type { MathFunction } from './ops.js';
 
 export const num = (value: number): Expr => ({ k: 'num', value, text: formatNumber(value) });
@@ -214,3 +214,13 @@ export function substitute(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
       return e;
   }
 }
+
+/** `const <name> = new Tape();`: the adjoint's tape (a runtime object, printed as is). */
+export const tapeDecl = (name: string): Stmt => ({
+  k: 'decl',
+  name,
+  mutable: false,
+  init: { k: 'raw', text: 'new Tape()' },
+});
+/** Whether `s` declares the adjoint's tape (tapeDecl). */
+export const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'raw' && s.init.text === 'new Tape()';

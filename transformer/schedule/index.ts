@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Kernel, Stmt } from '../ir/types.js';
 import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
-import { call, div, mul, num, v, bin, readsOf, walkExpr } from '../ir/build.js';
+import { call, div, mul, num, v, bin, readsOf, walkExpr, isTapeDecl } from '../ir/build.js';
 import { printExpr } from '../ir/print.js';
 import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts, mapAssigns, targetName } from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
@@ -124,8 +124,6 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
   if (body.some(isTapeDecl)) runtime.add('Tape');
   return { fn: { ...fn, body }, decisions, runtime: [...runtime] };
 }
-
-const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'raw' && s.init.text === 'new Tape()';
 
 /**
  * `body` without its tape when the schedule left nothing that pushes to it or pops from it (an

@@ -8,7 +8,7 @@
  * of `_sc`; program.ts then runs host statements touching `_sc` as single-invocation passes.
  */
 import type { Expr, LValue, Stmt } from '../../ir/types.js';
-import { readsOf, num, add, mul, v, walkExpr } from '../../ir/build.js';
+import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import { tripCount } from '../../schedule/space.js';
 import type { Types } from './types.js';
@@ -240,7 +240,7 @@ export function invocationTape(
         case 'restoreArray':
           return [copy(lv(s.array), at(s.name), { k: 'length', array: s.array })];
         case 'decl':
-          if (s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
+          if (isTapeDecl(s)) return [];
           return [...pre, { ...s, init: popped(s.init) }];
         case 'assign':
           return [

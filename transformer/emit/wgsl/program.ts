@@ -15,7 +15,7 @@ import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
 import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, writesOf } from '../../ir/walk.js';
-import { num, readsOf, v, walkExpr } from '../../ir/build.js';
+import { isTapeDecl, num, readsOf, v, walkExpr } from '../../ir/build.js';
 import { printExpr, reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
@@ -209,7 +209,7 @@ export function wgslProgram(
         onHost(s.cond, 'a branch');
         return { ...s, then: host(s.then), else: host(s.else) };
       case 'decl': {
-        if (adjoint && s.init.k === 'raw' && s.init.text === 'new Tape()') return [];
+        if (adjoint && isTapeDecl(s)) return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
         if (length !== undefined)
           return { ...s, init: { k: 'raw', text: `${ctxName}.alloc(${quote(s.name)}, ${length})` } };
@@ -1015,8 +1015,7 @@ function passCode(
   const opOf = (k: number) => sums!.ops.get(k)!;
   if (sums) {
     atomics.add(sums.buffer);
-    types.sums = new Map(sums.ops);
-    types.sumsBuffer = sums.buffer;
+    types.sums = sums;
   }
   const size = wg[0] * wg[1] * wg[2];
   const shared = sums ? slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
@@ -1070,8 +1069,7 @@ function passCode(
   try {
     atomicStmts(body, types, atomics, depth, lines);
   } finally {
-    types.sums = new Map();
-    types.sumsBuffer = '';
+    types.sums = undefined;
   }
   if (sums) {
     // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
@@ -1180,7 +1178,7 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
           const i = wexpr(s.target.index, t, 'i32');
           const value = wexpr(s.value, t, 'f32');
           const reduced =
-            s.target.array === t.sumsBuffer && s.target.index.k === 'num' && t.sums.has(s.target.index.value);
+            s.target.array === t.sums?.buffer && s.target.index.k === 'num' && t.sums.ops.has(s.target.index.value);
           if (s.op === '=' && !reduced && slotUpdate(s, s.target.array))
             throw new WgslUnsupported(
               `a ${(s.value as { fn: string }).fn} reduction into a float scalar the pass also reads or writes otherwise`,

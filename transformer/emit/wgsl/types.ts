@@ -34,12 +34,11 @@ export class Types {
   /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
   atomic = new Set<string>();
   /**
-   * slots of the device-scalar buffer the pass being emitted reduces per workgroup (program.ts
-   * workgroupSums), with their operator: their updates go to private values
+   * the device-scalar buffer of the pass being emitted and its slots reduced per workgroup
+   * (program.ts workgroupSums), with their operator: their updates go to private values; other
+   * arrays' constant-index updates stay atomic adds
    */
-  sums = new Map<number, '+' | '*' | 'max' | 'min'>();
-  /** the device-scalar buffer those slots are of (other arrays' constant-index updates stay atomic adds) */
-  sumsBuffer = '';
+  sums?: { buffer: string; ops: Map<number, '+' | '*' | 'max' | 'min'> };
   /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */
   readonly packNames = new Set<string>();
 
