@@ -27,6 +27,7 @@ import { wgslKernel } from './emit/wgsl/index.js';
 import { Names, type Mode } from './naming.js';
 import { scheduleAdjoint, type Scheduled, type Target } from './schedule/index.js';
 import { forEachStmt } from './ir/walk.js';
+import { outlineFunction, type OutlineOptions } from './lower/outline.js';
 import type { FunctionIR } from './differentiate/function.js';
 import { analyzeNests, type KernelReport, type LoopReport, type Strategy } from './analysis/exclusive/index.js';
 import type { ForLoop, Stmt } from './ir/types.js';
@@ -52,6 +53,12 @@ export interface CompileOptions {
   schedule?: 'sequential' | 'parallel';
   /** Targets: `ts` (always) and `wgsl` (also export `wgsl`: compute shaders and host functions, docs/wgsl.md). */
   targets?: Target[];
+  /**
+   * When the JavaScript output splits a big generated function into module-local parts (V8 does not
+   * optimize functions over 60 KB of bytecode; lower/outline.ts): estimated sizes in bytes of the
+   * function that stays whole and of one part. Testing and experiments; `false`: never.
+   */
+  outline?: OutlineOptions | false;
   /**
    * Reads the files a layer imports kernels and layers from (default: from disk, relative to
    * `fileName`); their functions are emitted module-local.
@@ -408,7 +415,10 @@ function outputOf(
   const wgsl = options.targets?.includes('wgsl')
     ? wgslKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink)
     : undefined;
-  return { sourceText: k.sourceText, functions, meta, replay: d.replay?.name, wgsl, local: k.origin };
+  // JavaScript lowering: functions too big for V8's optimizing compiler split into parts
+  const outline = options.outline;
+  const js = outline === false ? functions : functions.flatMap((f) => outlineFunction(f, outline));
+  return { sourceText: k.sourceText, functions: js, meta, replay: d.replay?.name, wgsl, local: k.origin };
 }
 
 /**

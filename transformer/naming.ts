@@ -165,3 +165,13 @@ export class Names {
     return this.fresh(`_${prefix}${n}`);
   }
 }
+
+/** The module-local function holding part `k` of the generated function `fn` (lower/outline.ts). */
+export const outlinedName = (fn: string, k: number): string => `_${fn}_${k}`;
+
+/** The state array of a function's outlined parts: `_st`, unless `taken` holds it. */
+export function stateArray(taken: Set<string>): string {
+  let name = '_st';
+  for (let i = 1; taken.has(name); i++) name = `_st${i}`;
+  return name;
+}

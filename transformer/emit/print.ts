@@ -121,6 +121,9 @@ export class Printer {
         this.stmts(s.body, depth + 1);
         this.line(`}${s.tail ?? ''}`, depth);
         return;
+      case 'invoke':
+        this.line(`${s.fn}(${s.args.join(', ')});`, depth);
+        return;
       case 'reduce':
         // only the WGSL adjoint has it; its host function calls the runtime's reduction instead
         throw new Error('internal: a reduce statement reached the TypeScript printer');

@@ -116,7 +116,12 @@ export type Stmt =
    * direct updates. The schedule phase (schedule/) replaces it by the statements of the strategies
    * it chooses per target; no emitter ever sees it.
    */
-  | { k: 'nestAdjoint'; loop: ForLoop; nest: ForLoop[]; pass: ForLoop };
+  | { k: 'nestAdjoint'; loop: ForLoop; nest: ForLoop[]; pass: ForLoop }
+  /**
+   * Generated only (JavaScript lowering, lower/outline.ts): a call of a generated module-local
+   * function with these variables (and arrays) as its arguments.
+   */
+  | { k: 'invoke'; fn: string; args: string[] };
 
 export type ParamKind = 'array' | 'scalar';
 
