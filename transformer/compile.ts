@@ -131,7 +131,11 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
   if (sink.hasErrors) return done(front);
   if (targets.includes('wgsl')) gpuLayers(front.file, outputs, modes, options.fileName, sink);
-  const runtime = new Set([...derivatives.flatMap((d) => d.runtime), ...scheduled.flatMap((s) => s.ts?.runtime ?? [])]);
+  const runtime = new Set([
+    ...derivatives.flatMap((d) => d.runtime),
+    ...scheduled.flatMap((s) => s.ts?.runtime ?? []),
+    ...outputs.flatMap((o) => o.runtime ?? []),
+  ]);
   const emitted = emitModule(front.file, outputs, runtime);
   let code = emitted.code;
   const shaders = targets.includes('wgsl')
@@ -417,8 +421,16 @@ function outputOf(
     : undefined;
   // JavaScript lowering: functions too big for V8's optimizing compiler split into parts
   const outline = options.outline;
-  const js = outline === false ? functions : functions.flatMap((f) => outlineFunction(f, outline));
-  return { sourceText: k.sourceText, functions: js, meta, replay: d.replay?.name, wgsl, local: k.origin };
+  const lowered = outline === false ? [] : functions.map((f) => outlineFunction(f, d.names!.scratch(), outline));
+  return {
+    sourceText: k.sourceText,
+    functions: outline === false ? functions : lowered.flatMap((l) => l.functions),
+    meta,
+    replay: d.replay?.name,
+    wgsl,
+    local: k.origin,
+    runtime: lowered.flatMap((l) => l.runtime),
+  };
 }
 
 /**

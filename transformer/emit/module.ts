@@ -19,6 +19,8 @@ export interface KernelOutput {
   local?: string;
   /** a layer's WebGPU variant (target wgsl) */
   gpuLayer?: GpuLayerOut;
+  /** runtime values its JavaScript lowering uses (`scratch` for outlined parts' state) */
+  runtime?: string[];
 }
 
 /** The generated module's text and, per line, where it comes from (for source maps). */

@@ -124,17 +124,18 @@ function sweep(
       continue;
     }
     if (s.k === 'for') {
-      // the body's live-out: after the loop, or before the next iteration (a fixed point)
+      // the body's live-out: after the loop, or before the next iteration (a fixed point); the
+      // sweep that confirms it is the one kept (a sweep per round, not one more after them: nests
+      // of depth d cost 2^d sweeps of their innermost body, not 3^d)
       let end = new Set(live);
+      let r = nested(s.body, end);
       for (;;) {
-        const start = liveIn(s.body, end, locals);
-        start.delete(s.v);
-        const next = union(end, start);
+        r.live.delete(s.v);
+        const next = union(end, r.live);
         if (next.size === end.size) break;
         end = next;
+        r = nested(s.body, end);
       }
-      const r = nested(s.body, end);
-      r.live.delete(s.v);
       changed ||= r.changed;
       if (!r.body.length && pure(s.init) && pure(s.bound)) {
         changed = true;

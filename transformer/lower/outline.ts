@@ -9,7 +9,7 @@
  * into runs of consecutive statements, each moved to a function of its own (`_K_b_1(…)`), called in
  * order. A run's free names become its arguments: arrays, the tape and values the list never
  * assigns are passed as they are; numbers the list assigns, and the list's own locals that a later
- * run reads, go through a state array (`_st`, one per call of the function): a run loads those it
+ * run reads, go through a state array (`_st`, from the runtime's scratch pool): a run loads those it
  * uses at its start and stores those it assigns at its end, and the list stores the enclosing
  * scope's into it before the first run and loads them back after the last. Lists holding code whose
  * names the IR cannot see (verbatim text) or values that are neither numbers nor known objects stay
@@ -188,10 +188,15 @@ function usesOf(body: Stmt[]): Uses {
 
 /**
  * `fn` with its big loop bodies outlined, preceded by the functions holding them (module-local);
- * `[fn]` itself when it is small enough or nothing in it can move.
+ * `[fn]` itself when it is small enough or nothing in it can move. `scratch` is the name the module
+ * imports the runtime's scratch pool as; `runtime`, the imports the result needs.
  */
-export function outlineFunction(fn: FunctionIR, opts: OutlineOptions = OUTLINE_DEFAULTS): FunctionIR[] {
-  if (estimateSize(fn.body) <= opts.limit) return [fn];
+export function outlineFunction(
+  fn: FunctionIR,
+  scratch: string,
+  opts: OutlineOptions = OUTLINE_DEFAULTS,
+): { functions: FunctionIR[]; runtime: string[] } {
+  if (estimateSize(fn.body) <= opts.limit) return { functions: [fn], runtime: [] };
   const kinds = kindsOf(fn);
   const taken = new Set([...kinds.keys(), ...fn.params.map((p) => p.name)]);
   const st = stateArray(taken);
@@ -304,12 +309,13 @@ export function outlineFunction(fn: FunctionIR, opts: OutlineOptions = OUTLINE_D
   };
 
   const body = visit(fn.body, false);
-  if (!parts.length) return [fn];
-  const decl: Stmt = {
-    k: 'decl',
-    name: st,
-    mutable: false,
-    init: { k: 'raw', text: `new Float64Array(${slots.size})` },
+  if (!parts.length) return { functions: [fn], runtime: [] };
+  if (!slots.size) return { functions: [...parts, { ...fn, body }], runtime: [] };
+  // the state array from the runtime's scratch pool (owned by the first part): no allocation per call
+  const init: Expr = { k: 'raw', text: `${scratch}(${parts[0].name}, 0, ${slots.size})` };
+  const decl: Stmt = { k: 'decl', name: st, mutable: false, init };
+  return {
+    functions: [...parts, { ...fn, body: [decl, ...body] }],
+    runtime: [scratch === 'scratch' ? scratch : `scratch as ${scratch}`],
   };
-  return [...parts, { ...fn, body: slots.size ? [decl, ...body] : body }];
 }
