@@ -239,6 +239,23 @@ describe('syntax errors', () => {
     ]);
   });
 
+  test('an imported kernel named like a function of the importer is located at the imported one, the other and the import next', async () => {
+    const lib = `${header}/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++) y[i] = 3 * x[i];\n}\n/** @layer */\nexport function twice(y: Float64Array, x: Float64Array, n: i32): void {\n  scale(y, x, n);\n}\n`;
+    const src = `${header}import { twice } from './lib.js';\n/** @kernel */\nexport function scale(y: Float64Array, x: Float64Array, n: i32): void {\n  for (let i = 0; i < n; i++) y[i] = 2 * x[i];\n}\n/** @layer */\nexport function L(y: Float64Array, x: Float64Array, n: i32): void {\n  twice(y, x, n);\n  scale(y, x, n);\n}\n`;
+    const r = await compile(src, {
+      fileName: 'main.ts',
+      resolveImport: (spec) => (spec === './lib.js' ? { fileName: 'lib.ts', source: lib } : undefined),
+    });
+    expect(r.code).toBeUndefined();
+    const d = r.diagnostics.find((x) => x.code === 'PARAD1408');
+    expect(d).toMatchObject({ severity: 'error', file: 'lib.ts', line: 3 });
+    expect(d!.message).toMatch(/'scale' of lib\.ts has the name of a function of main\.ts/);
+    expect(d!.related?.map((x) => `${x.file}:${x.line} ${x.message}`)).toEqual([
+      'main.ts:4 the function of main.ts',
+      'main.ts:2 imported here',
+    ]);
+  });
+
   test('a race in a kernel file a layer imports (two files deep) is located in that file, with each import as a further location', async () => {
     const files: Record<string, string> = {
       'k/race.ts': `${header}/** @kernel */\nexport function race(y: Float64Array, x: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    y[0] = x[i];\n  }\n}\n`,

@@ -124,20 +124,31 @@ export function lowerProgram(
     kernels: u.kernels.filter((k) => names.has(k.name)),
     layers: u.layers.filter((l) => names.has(l.name)),
   }));
-  // two functions of one generated module cannot share a name
-  const seen = new Map<string, string>();
-  for (const f of [...main.kernels, ...main.layers]) seen.set(f.name, fileName);
+  // two functions of one generated module cannot share a name: reported at the imported one, in its
+  // file, with the other and the import that brought it in as the next places
+  const seen = new Map<string, { file: string; start: number; end: number }>();
+  const locateIn = (file: string, start: number, end: number) =>
+    file === fileName
+      ? sink.locate(start, end)
+      : new DiagnosticSink(file, files.get(file)?.source ?? '').locate(start, end);
+  for (const f of [...main.kernels, ...main.layers]) seen.set(f.name, { file: fileName, ...f.loc });
   for (const u of imported) {
     for (const f of [...u.kernels, ...u.layers]) {
-      if (seen.has(f.name) && seen.get(f.name) !== u.fileName) {
-        sink.error(
-          CODES.layerImport,
-          `'${f.name}' of ${u.fileName} has the name of a function of ${seen.get(f.name)}: rename one (the generated module holds both)`,
-          0,
-          0,
-        );
+      const other = seen.get(f.name);
+      if (other && other.file !== u.fileName) {
+        const at = files.get(u.fileName)?.importedAt;
+        sink.add({
+          code: CODES.layerImport,
+          severity: 'error',
+          message: `'${f.name}' of ${u.fileName} has the name of a function of ${other.file}: rename one (the generated module holds both)`,
+          ...locateIn(u.fileName, f.loc.start, f.loc.end),
+          related: [
+            { ...locateIn(other.file, other.start, other.end), message: `the function of ${other.file}` },
+            ...(at ? [{ ...locateIn(at.file, at.start, at.end), message: 'imported here' }] : []),
+          ],
+        });
       }
-      seen.set(f.name, u.fileName);
+      seen.set(f.name, { file: u.fileName, ...f.loc });
     }
   }
   return { main, imported, files };
