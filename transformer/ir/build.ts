@@ -125,6 +125,7 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       return a.fn === o.fn && a.args.length === o.args.length && a.args.every((x, i) => sameExpr(x, o.args[i]));
     }
     case 'pop':
+    case 'runtime':
       return false;
     case 'tuple':
       return false;
@@ -157,6 +158,9 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       break;
     case 'tuple':
       for (const a of e.items) walkExpr(a, f);
+      break;
+    case 'runtime':
+      if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
       break;
     default:
       break;
@@ -220,7 +224,7 @@ export const tapeDecl = (name: string): Stmt => ({
   k: 'decl',
   name,
   mutable: false,
-  init: { k: 'raw', text: 'new Tape()' },
+  init: { k: 'runtime', call: { fn: 'Tape' } },
 });
 /** Whether `s` declares the adjoint's tape (tapeDecl). */
-export const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'raw' && s.init.text === 'new Tape()';
+export const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'runtime' && s.init.call.fn === 'Tape';

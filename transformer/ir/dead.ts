@@ -27,7 +27,7 @@ function reads(e: Expr, out: Set<string>): Set<string> {
 function pure(e: Expr): boolean {
   let ok = true;
   walkExpr(e, (x) => {
-    if (x.k === 'pop' || x.k === 'raw') ok = false;
+    if (x.k === 'pop' || x.k === 'raw' || x.k === 'runtime') ok = false;
   });
   return ok;
 }

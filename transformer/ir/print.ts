@@ -3,7 +3,7 @@
  * doubles as the IR's structural key (two expressions print alike exactly when they are the same
  * tree): the analysis and the schedule key maps by it, so it lives here, below them.
  */
-import type { Expr, LValue, ForLoop } from './types.js';
+import type { Expr, LValue, ForLoop, RuntimeCall } from './types.js';
 import { add, sub, mul, div, call, num, ONE } from './build.js';
 
 const PREC: Record<string, number> = {
@@ -77,10 +77,23 @@ function printBare(e: Expr): string {
       return `${e.fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
     case 'pop':
       return `${e.tape}.pop()`;
+    case 'runtime':
+      return printRuntimeCall(e.call);
     case 'raw':
       return e.text;
     case 'tuple':
       return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
+  }
+}
+
+function printRuntimeCall(c: RuntimeCall): string {
+  switch (c.fn) {
+    case 'Tape':
+      return 'new Tape()';
+    case 'array':
+      return `new ${c.type}(${printExpr(c.length)})`;
+    case 'scratch':
+      return `${c.as}(${c.owner}, ${c.slot}, ${printExpr(c.length)}${c.fill === undefined ? '' : `, ${c.fill}`})`;
   }
 }
 

@@ -54,8 +54,20 @@ export type Expr =
   | { k: 'pop'; tape: string }
   /** Generated only: `[a, b]` (the tangent's returned pair). */
   | { k: 'tuple'; items: Expr[] }
-  /** Generated only: verbatim code (a constructor call, an object of results). */
+  /** Generated only: an allocation or a call of the runtime (`parad`), typed: see RuntimeCall. */
+  | { k: 'runtime'; call: RuntimeCall }
+  /** Generated only: verbatim code (an object of results, a replay's report call). */
   | { k: 'raw'; text: string };
+
+/**
+ * What generated code allocates or asks the runtime for: the adjoint's tape (`new Tape()`), an
+ * array (`new Float64Array(length)`), or a scratch array of the runtime's pool, reused across calls
+ * (`scratch(owner, slot, length, fill?)`, imported as `as`: runtime/index.ts's `scratch`).
+ */
+export type RuntimeCall =
+  | { fn: 'Tape' }
+  | { fn: 'array'; type: ArrayType; length: Expr }
+  | { fn: 'scratch'; as: string; owner: string; slot: number; length: Expr; fill?: number };
 
 export type LValue = { k: 'var'; name: string } | { k: 'index'; array: string; index: Expr };
 

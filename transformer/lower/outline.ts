@@ -62,14 +62,13 @@ const COMPARISONS = new Set(['<', '<=', '>', '>=', '===', '!==', '==', '!=', '&&
 
 function kindOfExpr(e: Expr, kinds: Map<string, Kind>): Kind {
   switch (e.k) {
-    case 'raw': {
-      if (e.text === 'new Tape()') return { k: 'object', type: 'Tape' };
-      const m = /^new (Float64Array|Float32Array|Int32Array|Uint32Array)\(/.exec(e.text);
-      if (m) return { k: 'object', type: m[1] };
-      // the runtime's scratch pool (schedule/index.ts): Float64Array
-      if (/^scratch\d*\(/.test(e.text)) return { k: 'object', type: 'Float64Array' };
+    case 'runtime':
+      return {
+        k: 'object',
+        type: e.call.fn === 'Tape' ? 'Tape' : e.call.fn === 'array' ? e.call.type : 'Float64Array',
+      };
+    case 'raw':
       return { k: 'unknown' };
-    }
     case 'binary':
       return COMPARISONS.has(e.op) ? { k: 'boolean' } : { k: 'number' };
     case 'unary':
@@ -312,7 +311,10 @@ export function outlineFunction(
   if (!parts.length) return { functions: [fn], runtime: [] };
   if (!slots.size) return { functions: [...parts, { ...fn, body }], runtime: [] };
   // the state array from the runtime's scratch pool (owned by the first part): no allocation per call
-  const init: Expr = { k: 'raw', text: `${scratch}(${parts[0].name}, 0, ${slots.size})` };
+  const init: Expr = {
+    k: 'runtime',
+    call: { fn: 'scratch', as: scratch, owner: parts[0].name, slot: 0, length: num(slots.size) },
+  };
   const decl: Stmt = { k: 'decl', name: st, mutable: false, init };
   return {
     functions: [...parts, { ...fn, body: [decl, ...body] }],

@@ -195,7 +195,7 @@ function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): str
 const pure = (e: Expr): boolean => {
   let ok = true;
   walkExpr(e, (x) => {
-    if (x.k === 'pop' || x.k === 'raw' || x.k === 'tuple') ok = false;
+    if (x.k === 'pop' || x.k === 'raw' || x.k === 'runtime' || x.k === 'tuple') ok = false;
   });
   return ok;
 };
@@ -339,6 +339,7 @@ function planSite(
     switch (e.k) {
       case 'pop':
       case 'raw':
+      case 'runtime':
       case 'tuple':
         problem ??= `an update of ${where} uses a taped value`;
         return;

@@ -81,12 +81,12 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
   // JavaScript: scratch arrays (staging, private copies) from the runtime's pool, one slot per
   // array of the function, reused across calls; WebGPU: device scratch buffers (emit/wgsl/device.ts)
   let slot = 0;
-  const alloc = (size: Expr, zero: boolean): Expr => {
-    if (opts.target === 'wgsl') return { k: 'raw', text: `new Float64Array(${printExpr(size)})` };
-    const helper = opts.names.scratch();
-    runtime.add(helper === 'scratch' ? helper : `scratch as ${helper}`);
-    // a runtime call (not an operator of ir/ops.ts): printed as is until the IR has runtime-call nodes
-    return { k: 'raw', text: `${helper}(${fn.name}, ${slot++}, ${printExpr(size)}${zero ? ', 0' : ''})` };
+  const alloc = (length: Expr, zero: boolean): Expr => {
+    if (opts.target === 'wgsl') return { k: 'runtime', call: { fn: 'array', type: 'Float64Array', length } };
+    const as = opts.names.scratch();
+    runtime.add(as === 'scratch' ? as : `scratch as ${as}`);
+    const call = { fn: 'scratch', as, owner: fn.name, slot: slot++, length } as const;
+    return { k: 'runtime', call: zero ? { ...call, fill: 0 } : call };
   };
   const isArray = (n: string) => opts.kernel.params.some((p) => p.name === n && p.kind === 'array');
   const lower = (body: Stmt[]): Stmt[] =>

@@ -11,13 +11,15 @@ import type { Expr, LValue, Stmt } from '../../ir/types.js';
 import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import { tripCount } from '../../schedule/space.js';
+import { printExpr } from '../../ir/print.js';
 import type { Types } from './types.js';
 import { WgslUnsupported } from './expr.js';
 
-/** `new Float64Array(n)` / `new Float32Array(n)` as a generated initializer: its length's TS text. */
+/** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length's TS text. */
 export function scratchLength(e: Expr): string | undefined {
-  if (e.k !== 'raw') return undefined;
-  return /^new Float(?:32|64)Array\((.*)\)$/s.exec(e.text)?.[1];
+  if (e.k !== 'runtime' || e.call.fn === 'Tape') return undefined;
+  if (e.call.fn === 'array' && !e.call.type.startsWith('Float')) return undefined;
+  return printExpr(e.call.length);
 }
 
 export interface DeviceScalars {
