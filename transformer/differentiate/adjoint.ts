@@ -516,9 +516,8 @@ export function adjointFunction(
   for (const a of saved) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
   if (scalarParams.length) {
     // the keys are the contract's `<name>b`, whatever the local adjoint variables are called
-    const entry = (p: { name: string }) =>
-      names.b(p.name) === `${p.name}b` ? names.b(p.name) : `${p.name}b: ${names.b(p.name)}`;
-    body.push({ k: 'return', value: { k: 'raw', text: `{ ${scalarParams.map(entry).join(', ')} }` } });
+    const fields = scalarParams.map((p) => ({ key: `${p.name}b`, value: v(names.b(p.name)) }));
+    body.push({ k: 'return', value: { k: 'record', fields } });
   }
 
   const params: FunctionIR['params'] = [];

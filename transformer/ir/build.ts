@@ -126,6 +126,7 @@ export function sameExpr(a: Expr, b: Expr): boolean {
     }
     case 'pop':
     case 'runtime':
+    case 'record':
       return false;
     case 'tuple':
       return false;
@@ -161,6 +162,9 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       break;
     case 'runtime':
       if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
+      break;
+    case 'record':
+      for (const x of e.fields) walkExpr(x.value, f);
       break;
     default:
       break;

@@ -79,6 +79,11 @@ function printBare(e: Expr): string {
       return `${e.tape}.pop()`;
     case 'runtime':
       return printRuntimeCall(e.call);
+    case 'record': {
+      const field = (f: { key: string; value: Expr }) =>
+        f.value.k === 'var' && f.value.name === f.key ? f.key : `${f.key}: ${printExpr(f.value)}`;
+      return `{ ${e.fields.map(field).join(', ')} }`;
+    }
     case 'raw':
       return e.text;
     case 'tuple':

@@ -54,9 +54,11 @@ export type Expr =
   | { k: 'pop'; tape: string }
   /** Generated only: `[a, b]` (the tangent's returned pair). */
   | { k: 'tuple'; items: Expr[] }
+  /** Generated only: `{ key: value, … }` (an adjoint's returned scalar adjoints). */
+  | { k: 'record'; fields: { key: string; value: Expr }[] }
   /** Generated only: an allocation or a call of the runtime (`parad`), typed: see RuntimeCall. */
   | { k: 'runtime'; call: RuntimeCall }
-  /** Generated only: verbatim code (an object of results, a replay's report call). */
+  /** Generated only: verbatim code (a replay's report call). */
   | { k: 'raw'; text: string };
 
 /**

@@ -95,6 +95,8 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
         return { ...e, args: e.args.map((a) => mapExpr(a, f)) };
       case 'tuple':
         return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
+      case 'record':
+        return { ...e, fields: e.fields.map((x) => ({ ...x, value: mapExpr(x.value, f) })) };
       case 'runtime':
         return e.call.fn === 'Tape' ? e : { ...e, call: { ...e.call, length: mapExpr(e.call.length, f) } };
       default:

@@ -340,6 +340,7 @@ function planSite(
       case 'pop':
       case 'raw':
       case 'runtime':
+      case 'record':
       case 'tuple':
         problem ??= `an update of ${where} uses a taped value`;
         return;
