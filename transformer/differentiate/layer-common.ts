@@ -6,6 +6,7 @@ import type { Stmt, Expr, ForLoop } from '../ir/types.js';
 import type { KernelFile } from '../ir/file.js';
 import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
 import { printExpr } from '../ir/print.js';
+import { tripCount as tripCountExpr } from '../ir/build.js';
 import { Names } from '../naming.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
@@ -99,22 +100,8 @@ export function callArgs(ctx: LayerContext, callee: Callee, args: LArg[], mode: 
   return out;
 }
 
-/** The number of iterations of a canonical loop, as an expression evaluated before it runs. */
-export function tripCount(h: ForLoop): string {
-  const st = Math.abs(h.step);
-  const lo = printExpr(h.init, 11);
-  const hi = printExpr(h.bound, 11);
-  const span = h.step > 0 ? `${hi} - ${lo}` : `${lo} - ${hi}`;
-  const strict = h.cmp === '<' || h.cmp === '>';
-  const n = strict
-    ? st === 1
-      ? `${span}`
-      : `Math.floor((${span} + ${st - 1}) / ${st})`
-    : st === 1
-      ? `${span} + 1`
-      : `Math.floor((${span}) / ${st}) + 1`;
-  return `Math.max(0, ${n})`;
-}
+/** The number of iterations of a canonical loop, as text evaluated before it runs (ir/build's tripCount). */
+export const tripCount = (h: ForLoop): string => printExpr(tripCountExpr(h));
 
 /** The loop variable's value in iteration `k` (1-based) of a canonical loop. */
 export function iterationValue(h: ForLoop, k: string): string {

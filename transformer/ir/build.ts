@@ -1,5 +1,5 @@
 /** Expression builders with light algebraic simplification, used by the differentiation rules. */
-import type { Expr, BinaryOp, Stmt } from './types.js';
+import type { Expr, BinaryOp, Stmt, ForLoop } from './types.js';
 import type { MathFunction } from './ops.js';
 
 export const num = (value: number): Expr => ({ k: 'num', value, text: formatNumber(value) });
@@ -232,3 +232,16 @@ export const tapeDecl = (name: string): Stmt => ({
 });
 /** Whether `s` declares the adjoint's tape (tapeDecl). */
 export const isTapeDecl = (s: Stmt): boolean => s.k === 'decl' && s.init.k === 'runtime' && s.init.call.fn === 'Tape';
+
+/** Number of iterations of a canonical loop (never negative). */
+export function tripCount(l: ForLoop): Expr {
+  const st = Math.abs(l.step);
+  const span = l.step > 0 ? sub(l.bound, l.init) : sub(l.init, l.bound);
+  const strict = l.cmp === '<' || l.cmp === '>';
+  const n = strict
+    ? st === 1
+      ? span
+      : call('Math.ceil', div(span, num(st)))
+    : add(st === 1 ? span : call('Math.floor', div(span, num(st))), num(1));
+  return call('Math.max', num(0), n);
+}

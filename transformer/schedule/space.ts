@@ -4,22 +4,11 @@
  * polynomials over the nest's loop variables, and expressions built back from polynomials.
  */
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
-import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr } from '../ir/build.js';
+import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr, tripCount } from '../ir/build.js';
+
+export { tripCount };
 import { type Poly, type Defs, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
 import { forEachStmt, writesOf } from '../ir/walk.js';
-
-/** Number of iterations of a canonical loop (never negative). */
-export function tripCount(l: ForLoop): Expr {
-  const st = Math.abs(l.step);
-  const span = l.step > 0 ? sub(l.bound, l.init) : sub(l.init, l.bound);
-  const strict = l.cmp === '<' || l.cmp === '>';
-  const n = strict
-    ? st === 1
-      ? span
-      : call('Math.ceil', div(span, num(st)))
-    : add(st === 1 ? span : call('Math.floor', div(span, num(st))), num(1));
-  return call('Math.max', num(0), n);
-}
 
 /** (v - lo) / step: the iteration's number in its own loop. */
 function ordinal(l: ForLoop, value: Expr = v(l.v)): Expr {
