@@ -7,6 +7,7 @@ import type { Activity } from '../analysis/activity.js';
 import { Names, tangentName } from '../naming.js';
 import { Linearizer, tangentOf } from './linearize.js';
 import { ZERO } from '../ir/build.js';
+import { mapBlocks } from '../ir/walk.js';
 import { rhsOf, isActiveTarget, accumulation } from './needs.js';
 import type { FunctionIR } from './function.js';
 
@@ -60,10 +61,6 @@ export function tangentFunction(kernel: Kernel, activity: Activity, names: Names
           { ...s, op: '=', value: r.value },
         ];
       }
-      case 'if':
-        return [{ ...s, then: block(s.then), else: block(s.else) }];
-      case 'for':
-        return [{ ...s, body: block(s.body) }];
       case 'return': {
         if (!s.value) return [s];
         const L = new Linearizer(names, isActive);
@@ -72,7 +69,7 @@ export function tangentFunction(kernel: Kernel, activity: Activity, names: Names
         return [...L.pre, { k: 'return', value: pair }];
       }
       default:
-        return [s];
+        return [mapBlocks(s, block)];
     }
   };
   const block = (body: Stmt[]): Stmt[] => body.flatMap(stmt);

@@ -11,7 +11,7 @@
  */
 import type { Expr, Stmt } from './types.js';
 import { readsOf, walkExpr } from './build.js';
-import { childBlocks, forEachStmt, ownExprs, targetName } from './walk.js';
+import { childBlocks, forEachStmt, mapBlocks, ownExprs, targetName } from './walk.js';
 
 const IDENT = /[A-Za-z_$][\w$]*/g;
 
@@ -186,16 +186,7 @@ function dropDecls(body: Stmt[]): Stmt[] {
         dropped = true;
         return [];
       }
-      switch (s.k) {
-        case 'if':
-          return [{ ...s, then: drop(s.then), else: drop(s.else) }];
-        case 'for':
-          return [{ ...s, body: drop(s.body) }];
-        case 'block':
-          return [{ ...s, body: drop(s.body) }];
-        default:
-          return [s];
-      }
+      return [mapBlocks(s, drop)];
     });
   const next = drop(body);
   return dropped ? next : body;

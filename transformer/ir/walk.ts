@@ -136,19 +136,25 @@ export function mapStmts(
   });
 }
 
+/**
+ * `s` with each statement list it holds (branches, loop, block and nest bodies) replaced by `f`'s
+ * result; `s` itself when it holds none. The recursion step of every statement rewriter: a pass
+ * handles the kinds it changes and leaves the rest to this.
+ */
+export function mapBlocks(s: Stmt, f: (body: Stmt[]) => Stmt[]): Stmt {
+  switch (s.k) {
+    case 'if':
+      return { ...s, then: f(s.then), else: f(s.else) };
+    case 'for':
+    case 'block':
+    case 'nest':
+      return { ...s, body: f(s.body) };
+    default:
+      return s;
+  }
+}
+
 /** Statements with every assignment (at any depth of branches, loops and blocks) replaced by `f`'s result. */
 export function mapAssigns(body: Stmt[], f: (s: Stmt & { k: 'assign' }) => Stmt): Stmt[] {
-  return body.map((s): Stmt => {
-    switch (s.k) {
-      case 'assign':
-        return f(s);
-      case 'if':
-        return { ...s, then: mapAssigns(s.then, f), else: mapAssigns(s.else, f) };
-      case 'for':
-      case 'block':
-        return { ...s, body: mapAssigns(s.body, f) };
-      default:
-        return s;
-    }
-  });
+  return body.map((s): Stmt => (s.k === 'assign' ? f(s) : mapBlocks(s, (b) => mapAssigns(b, f))));
 }

@@ -22,7 +22,17 @@ import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr, isTapeDecl } from '../ir/build.js';
 import { printExpr } from '../ir/print.js';
-import { declaredIn, forEachStmt, ownExprs, writesOf, mapExpr, mapStmts, mapAssigns, targetName } from '../ir/walk.js';
+import {
+  declaredIn,
+  forEachStmt,
+  ownExprs,
+  writesOf,
+  mapExpr,
+  mapStmts,
+  mapAssigns,
+  mapBlocks,
+  targetName,
+} from '../ir/walk.js';
 import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
@@ -111,13 +121,8 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
           decisions.set(s.loop, { line: report?.line ?? s.loop.loc?.line ?? 0, reads: chosen });
           return stmts;
         }
-        case 'if':
-          return [{ ...s, then: lower(s.then), else: lower(s.else) }];
-        case 'for':
-        case 'block':
-          return [{ ...s, body: lower(s.body) }];
         default:
-          return [s];
+          return [mapBlocks(s, lower)];
       }
     });
   const body = withoutUnusedTape(removeDeadCode(forwardCommutingLoops(lower(fn.body), opts.names)));

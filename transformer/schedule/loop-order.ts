@@ -6,23 +6,13 @@
 import type { Expr, Stmt } from '../ir/types.js';
 import type { Names } from '../naming.js';
 import { walkExpr } from '../ir/build.js';
-import { targetName } from '../ir/walk.js';
+import { mapBlocks, targetName } from '../ir/walk.js';
 
 export function forwardCommutingLoops(body: Stmt[], names: Names): Stmt[] {
   return body.map((s): Stmt => {
-    switch (s.k) {
-      case 'if':
-        return { ...s, then: forwardCommutingLoops(s.then, names), else: forwardCommutingLoops(s.else, names) };
-      case 'block':
-        return { ...s, body: forwardCommutingLoops(s.body, names) };
-      case 'for': {
-        const loop = { ...s, body: forwardCommutingLoops(s.body, names) };
-        if (loop.reversed && commutes(loop.body, names)) loop.reversed = undefined;
-        return loop;
-      }
-      default:
-        return s;
-    }
+    const t = mapBlocks(s, (b) => forwardCommutingLoops(b, names));
+    if (t.k === 'for' && t.reversed && commutes(t.body, names)) return { ...t, reversed: undefined };
+    return t;
   });
 }
 
