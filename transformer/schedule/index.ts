@@ -311,6 +311,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     } else safe.push(c);
   });
   if (!safe.length && !versioned.length) return [pass];
+  for (const c of [...safe, ...versioned]) if (c.gather?.note) c.decision.reason += `; ${c.gather.note}`;
 
   const withChecks = (choices: Choice[]): Stmt[] => {
     const conds = choices.flatMap((c) => c.gather?.conditions ?? []);
@@ -390,6 +391,14 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     }
     for (const a of st.arrays.values())
       pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
+    // contributions staged per inner iteration: a slot per (iteration, inner iteration)
+    for (const a of st.inner?.values() ?? [])
+      pre.push(...a.decls, {
+        k: 'decl',
+        name: a.array,
+        mutable: false,
+        init: input.alloc(mul(v(count), a.per), a.zero),
+      });
     // JavaScript: the boundary peeled (loops without range tests inside); GPU: one pass per gather,
     // where a range test is a predicated compare and two more dispatches would cost more
     for (const g of gathers) post.push(...gatherPass(g, nest, st, names, !input.gpu));
