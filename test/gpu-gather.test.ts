@@ -77,6 +77,7 @@ describe('running extrema with ties', () => {
       values: () => 1,
     },
     { kernel: 'minPool1d', tag: 'ties', args: { out: 7, x: 17, n: 7, K: 5, s: 2 }, values: (i: number) => (i * 5) % 2 },
+    { kernel: 'maxPoolBranch1d', tag: 'ties', args: { out: 7, x: 16, n: 7, K: 3 }, values: (i: number) => (i * 5) % 3 },
   ];
   const ARRAYS = new Set(['out', 'inp', 'x']);
   const argsOf = (t: (typeof TIES)[number]) =>
