@@ -181,7 +181,7 @@ describe('gather (TF-MAD)', () => {
     const coef = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
     expect(coef.strategy).toBe('reduction');
     expect(coef.reason).toMatch(
-      /gather cannot be used \(accb changes inside the loop .*; staging per inner iteration: the trips of the loop over d depend on i\)/,
+      /gather cannot be used \(accb changes inside the loop .*; staging per inner iteration: the trips of the loop over d \(line \d+\) depend on i\)/,
     );
   });
 });
