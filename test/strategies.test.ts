@@ -170,6 +170,17 @@ describe('gather (TF-MAD)', () => {
     const coef = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
     expect(coef.strategy).toBe('gather');
     expect(coef.reason).toMatch(/staged per inner iteration \(accb changes inside the loop/);
+    // unforced, every iteration updating each coefficient: private copies, on the GPU too
+    const gpu = await compile(src.replaceAll('Float64Array', 'Float32Array'), {
+      fileName: 'k.ts',
+      targets: ['ts', 'wgsl'],
+      schedule: 'parallel',
+    });
+    const read = gpu.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
+    for (const t of ['ts', 'wgsl'] as const) {
+      expect(read.targets![t]!.strategy).toBe('reduction');
+      expect(read.targets![t]!.reason).toMatch(/every iteration updates each element of coefb/);
+    }
   });
 
   test('... unless the inner loop runs different trips per iteration: a reduction, and why', async () => {

@@ -251,15 +251,28 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
   const ctx = { nest, body, forms, declared: declaredIn(body) };
-  /** a gather plan, or why it cannot be used */
-  const gatherOf = (read: ReadReport, adjoint: string): GatherPlan | string => {
+  const nestVars = new Set(nest.map((l) => l.v));
+  const forcedStrategy = input.force ?? input.pragma;
+  /** a gather plan, or why it cannot be used; `lastResort`: as the alternative to atomics */
+  const gatherOf = (read: ReadReport, adjoint: string, lastResort = false): GatherPlan | string => {
     if (!input.isArray(read.name)) return `${read.name} is a scalar`;
     const plan = planGather(ctx, adjoint);
     if (typeof plan === 'string') return plan;
     if (!flat && needsStaging([plan])) return 'the iteration space is not rectangular';
     // work per element bounded by the fan-in (gather.ts's `bounded`); otherwise each element would
     // scan the iterations, |x| · |iterations| in all: the quadratic cliff
-    return plan.bounded ? plan : (plan.why ?? `each element of ${plan.target} would scan the iterations`);
+    if (!plan.bounded) return plan.why ?? `each element of ${plan.target} would scan the iterations`;
+    // contributions staged per inner iteration to elements that no variable of the parallel loops
+    // selects (a Horner recurrence's coefficients, a layer norm's gamma): each element would sum
+    // every iteration's slot, with no more parallelism than the elements; private copies first
+    if (
+      !forcedStrategy &&
+      !lastResort &&
+      plan.note &&
+      plan.sites.every((s) => !s.solved.some((x) => nestVars.has(x.v)))
+    )
+      return `${plan.note}, but every iteration updates each element of ${adjoint}: no parallelism beyond its elements`;
+    return plan;
   };
 
   const safe: Choice[] = [];
@@ -295,7 +308,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
       // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
       if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest))
         why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
-      const plan = why && input.gpu ? gatherOf(read, c.adjoint) : undefined;
+      const plan = why && input.gpu ? gatherOf(read, c.adjoint, true) : undefined;
       if (!why) c.reduce = true;
       else if (plan && typeof plan !== 'string') {
         fallback(why, 'gather');
