@@ -321,7 +321,8 @@ function innerStaging(ctx: GatherContext, at: SiteAt): string | undefined {
   const vars = new Set([...ctx.nest, ...at.loops].map((l) => l.v));
   for (const l of at.loops)
     for (const n of [...readsOf(l.init), ...readsOf(l.bound)])
-      if (vars.has(n) || !ctx.forms.constant(n)) return `the trips of the loop over ${l.v}${l.loc ? ` (line ${l.loc.line})` : ''} depend on ${n}`;
+      if (vars.has(n) || !ctx.forms.constant(n))
+        return `the trips of the loop over ${l.v}${l.loc ? ` (line ${l.loc.line})` : ''} depend on ${n}`;
   return undefined;
 }
 
