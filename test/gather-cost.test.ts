@@ -58,11 +58,11 @@ describe.each(DIRS)('gathered adjoints of fixtures/%s', (dir) => {
   );
 });
 
-test('the gathers of the quasi-affine fixtures apply (no fallback)', () => {
-  expect([...reduced].filter((k) => k.startsWith('quasi/')).sort()).toEqual(['quasi/maxPool']);
+test('the gathers of the quasi-affine and gpu-gather fixtures apply (no fallback)', () => {
+  expect([...reduced].filter((k) => k.startsWith('quasi/') || k.startsWith('gpu-gather/')).sort()).toEqual([]);
 });
 
-test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters, avgPool, upsample, bilinear, transposed conv)', () => {
+test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters, avgPool, upsample, bilinear, transposed conv, maxPool)', () => {
   const mod = modules.get('quasi')!;
   const at = (kernel: string, sizes: Record<string, number>) => {
     const { primal, adjoint } = tripsOf(mod, { file: 'quasi', kernel, sizes });
@@ -98,6 +98,16 @@ test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters
     });
     return adjoint / primal;
   };
+  // a running maximum, its contributions staged per (output, window position) and gathered
+  const maxPool = (H: number) => {
+    const O = Math.floor((H - 3) / 2) + 1;
+    const { primal, adjoint } = tripsOf(modules.get('gpu-gather')!, {
+      file: 'gpu-gather',
+      kernel: 'maxPool3s2',
+      sizes: { out: O * O * 2, inp: H * H * 2, H, W: H, C: 2, OH: O, OW: O },
+    });
+    return adjoint / primal;
+  };
   for (const [small, large] of [
     [conv(7), conv(31)],
     [pool(7), pool(31)],
@@ -105,6 +115,7 @@ test('the ratio does not grow with the size (conv2d with OH/OW/stride parameters
     [bilinear(4), bilinear(32)],
     [convT(5), convT(200)],
     [resize(4), resize(40)],
+    [maxPool(9), maxPool(41)],
   ])
     expect(large).toBeLessThanOrEqual(small * 1.5);
 });

@@ -161,15 +161,39 @@ describe('gather (TF-MAD)', () => {
     for (const size of [0, 2]) expect(checkAdjoint(mod, 'k', { b: rand(9), c: rand(9, 11), size, n: 9 }).ok).toBe(true);
   });
 
-  test('an update that needs a value the iteration keeps changing falls back to a reduction, and says why', async () => {
+  test('an update that needs a value the iteration keeps changing: staged per inner iteration, and said so', async () => {
     const src = kernelOf(
       '(y: Float64Array, coef: Float64Array, x: Float64Array, deg: i32, n: i32)',
       '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let acc = coef[deg];\n    for (let d = deg - 1; d >= 0; d--) {\n      acc = acc * x[i] + coef[d];\n    }\n    y[i] = acc;\n  }',
     );
-    const r = await gathered(src, [{ y: rand(5), coef: rand(4, 12), x: rand(5, 13), deg: 3, n: 5 }], false);
+    const r = await gathered(src, [{ y: rand(5), coef: rand(4, 12), x: rand(5, 13), deg: 3, n: 5 }]);
+    const coef = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
+    expect(coef.strategy).toBe('gather');
+    expect(coef.reason).toMatch(/staged per inner iteration \(accb changes inside the loop/);
+    // unforced, every iteration updating each coefficient: private copies, on the GPU too
+    const gpu = await compile(src.replaceAll('Float64Array', 'Float32Array'), {
+      fileName: 'k.ts',
+      targets: ['ts', 'wgsl'],
+      schedule: 'parallel',
+    });
+    const read = gpu.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
+    for (const t of ['ts', 'wgsl'] as const) {
+      expect(read.targets![t]!.strategy).toBe('reduction');
+      expect(read.targets![t]!.reason).toMatch(/every iteration updates each element of coefb/);
+    }
+  });
+
+  test('... unless the inner loop runs different trips per iteration: a reduction, and why', async () => {
+    const src = kernelOf(
+      '(y: Float64Array, coef: Float64Array, x: Float64Array, n: i32)',
+      '  // @parallel\n  for (let i = 0; i < n; i++) {\n    let acc = coef[0];\n    for (let d = 1; d <= i; d++) {\n      acc = acc * x[i] + coef[d];\n    }\n    y[i] = acc;\n  }',
+    );
+    const r = await gathered(src, [{ y: rand(5), coef: rand(5, 12), x: rand(5, 13), n: 5 }], false);
     const coef = r.analysis.kernels[0].loops[0].reads.find((x) => x.name === 'coef')!;
     expect(coef.strategy).toBe('reduction');
-    expect(coef.reason).toMatch(/gather cannot be used \(accb changes inside the loop/);
+    expect(coef.reason).toMatch(
+      /gather cannot be used \(accb changes inside the loop .*; staging per inner iteration: the trips of the loop over d \(line \d+\) depend on i\)/,
+    );
   });
 });
 

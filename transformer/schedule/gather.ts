@@ -36,7 +36,7 @@ import {
   divideBy,
 } from '../analysis/exclusive/poly.js';
 import type { Names } from '../naming.js';
-import { type IndexForms, flatIndex, inRange, polyExpr } from './space.js';
+import { type IndexForms, flatIndex, inRange, polyExpr, tripCount } from './space.js';
 
 type Decl = Stmt & { k: 'decl' };
 type Assign = Stmt & { k: 'assign' };
@@ -90,6 +90,12 @@ export interface GatherSite {
   loops: ForLoop[];
   /** split loop variables, rebuilt from their quotient and remainder (v = k·q + r) and checked against their loop */
   rebuilt: { v: string; init: Expr; loop: ForLoop }[];
+  /**
+   * The contribution itself is staged, per iteration and inner iteration, by the first pass where
+   * the update was (the gather pass could not recompute it: `why`); `zero` when a branch condition
+   * around it is left to the store (the staging array is zeroed, `at.conds` holds the others)
+   */
+  perInner?: { zero: boolean; why: string };
 }
 
 export interface GatherPlan {
@@ -108,6 +114,8 @@ export interface GatherPlan {
    */
   bounded: boolean;
   why?: string;
+  /** how the gather differs from the plain form, for the decision's reason (contributions staged per inner iteration) */
+  note?: string;
 }
 
 export interface GatherContext {
@@ -172,7 +180,11 @@ export function planGather(ctx: GatherContext, target: string): GatherPlan | str
     );
   });
   const why = sites.map((s) => unboundedSum(ctx, s, target)).find((x) => x !== undefined);
-  return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}) };
+  const perInner = [...new Set(sites.filter((s) => s.perInner).map((s) => s.perInner!.why))];
+  const note = perInner.length
+    ? `the contributions the gather pass cannot recompute staged per inner iteration (${perInner.join('; ')})`
+    : undefined;
+  return { target, sites, conditions: unique, bounded: !why, ...(why ? { why } : {}), ...(note ? { note } : {}) };
 }
 
 /** Why a site's gather scans more than the fan-in (a summed loop that filters), or undefined. */
@@ -300,6 +312,20 @@ function findSites(body: Stmt[], target: string, nest: ForLoop[], declared: Set<
   return problem ?? sites;
 }
 
+/**
+ * Why the site's contributions cannot be staged per inner iteration, or undefined: the inner loops
+ * around it must run the same trips in every iteration (bounds in names the nest never writes), so
+ * that (iteration, inner iteration) numbers a slot of one array.
+ */
+function innerStaging(ctx: GatherContext, at: SiteAt): string | undefined {
+  const vars = new Set([...ctx.nest, ...at.loops].map((l) => l.v));
+  for (const l of at.loops)
+    for (const n of [...readsOf(l.init), ...readsOf(l.bound)])
+      if (vars.has(n) || !ctx.forms.constant(n))
+        return `the trips of the loop over ${l.v}${l.loc ? ` (line ${l.loc.line})` : ''} depend on ${n}`;
+  return undefined;
+}
+
 /** Names assigned (not declared) anywhere in `s`. */
 function assignedIn(s: Stmt): Set<string> {
   const out = new Set<string>();
@@ -329,79 +355,101 @@ function planSite(
   // ---- what the contribution reads ----
   const changedInTop = assignedIn(at.top);
   const nestVars = new Set(ctx.nest.map((l) => l.v));
-  const staged: Expr[] = [];
-  const recompute: Decl[] = [];
-  let problem: string | undefined;
-  const stage = (e: Expr) => {
-    if (!staged.some((x) => sameExpr(x, e))) staged.push(e);
-  };
-  const visit = (e: Expr): void => {
-    switch (e.k) {
-      case 'pop':
-      case 'raw':
-      case 'runtime':
-      case 'record':
-      case 'tuple':
-        problem ??= `an update of ${where} uses a taped value`;
-        return;
-      case 'var':
-        useVar(e.name);
-        return;
-      case 'index': {
-        if (ctx.forms.constant(e.array)) {
-          visit(e.index);
+  /** what evaluating `exprs` in the gather pass needs (staged values, recomputed locals), or why it cannot */
+  const readsOfSite = (exprs: Expr[]): { staged: Expr[]; recompute: Decl[] } | string => {
+    const staged: Expr[] = [];
+    const recompute: Decl[] = [];
+    let problem: string | undefined;
+    const stage = (e: Expr) => {
+      if (!staged.some((x) => sameExpr(x, e))) staged.push(e);
+    };
+    const visit = (e: Expr): void => {
+      switch (e.k) {
+        case 'pop':
+        case 'raw':
+        case 'runtime':
+        case 'record':
+        case 'tuple':
+          problem ??= `an update of ${where} uses a taped value`;
+          return;
+        case 'var':
+          useVar(e.name);
+          return;
+        case 'index': {
+          if (ctx.forms.constant(e.array)) {
+            visit(e.index);
+            return;
+          }
+          // an element the iteration owns (its index uses nest variables and constants only), fixed while `top` runs
+          const own = [...readsOf(e.index)].every((n) => nestVars.has(n) || ctx.forms.constant(n));
+          if (own && !changedInTop.has(e.array)) stage(e);
+          else problem ??= `an update of ${where} reads ${e.array}, which the loop writes`;
           return;
         }
-        // an element the iteration owns (its index uses nest variables and constants only), fixed while `top` runs
-        const own = [...readsOf(e.index)].every((n) => nestVars.has(n) || ctx.forms.constant(n));
-        if (own && !changedInTop.has(e.array)) stage(e);
-        else problem ??= `an update of ${where} reads ${e.array}, which the loop writes`;
+        case 'unary':
+          visit(e.e);
+          return;
+        case 'binary':
+          visit(e.l);
+          visit(e.r);
+          return;
+        case 'cond':
+          visit(e.c);
+          visit(e.t);
+          visit(e.f);
+          return;
+        case 'call':
+          e.args.forEach(visit);
+          return;
+        default:
+          return;
+      }
+    };
+    const useVar = (name: string) => {
+      if (loopVars.has(name) || recompute.some((d) => d.name === name)) return;
+      // a local assigned on the way to the site (findSites' defs): recomputed from its value there
+      const def = at.defs.get(name);
+      if (def) {
+        visit(def);
+        recompute.push({ k: 'decl', name, mutable: false, init: def });
         return;
       }
-      case 'unary':
-        visit(e.e);
-        return;
-      case 'binary':
-        visit(e.l);
-        visit(e.r);
-        return;
-      case 'cond':
-        visit(e.c);
-        visit(e.t);
-        visit(e.f);
-        return;
-      case 'call':
-        e.args.forEach(visit);
-        return;
-      default:
-        return;
-    }
+      const local = at.visible.find((d) => d.name === name);
+      if (local) {
+        if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
+        visit(local.init);
+        recompute.push(local);
+      } else if (ctx.declared.has(name)) {
+        if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
+        stage(v(name));
+      } else if (!ctx.forms.constant(name)) {
+        problem ??= `an update of ${where} reads ${name}, which the loop writes`;
+      }
+    };
+    for (const e of exprs) visit(e);
+    if (problem) return problem;
+    recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
+    return { staged, recompute };
   };
-  const useVar = (name: string) => {
-    if (loopVars.has(name) || recompute.some((d) => d.name === name)) return;
-    // a local assigned on the way to the site (findSites' defs): recomputed from its value there
-    const def = at.defs.get(name);
-    if (def) {
-      visit(def);
-      recompute.push({ k: 'decl', name, mutable: false, init: def });
-      return;
-    }
-    const local = at.visible.find((d) => d.name === name);
-    if (local) {
-      if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
-      visit(local.init);
-      recompute.push(local);
-    } else if (ctx.declared.has(name)) {
-      if (changedInTop.has(name)) problem ??= `${name} changes inside the loop around ${where}`;
-      stage(v(name));
-    } else if (!ctx.forms.constant(name)) {
-      problem ??= `an update of ${where} reads ${name}, which the loop writes`;
-    }
-  };
-  for (const c of at.conds) visit(c);
-  visit(at.stmt.value);
-  if (problem) return problem;
-  recompute.sort((a, b) => at.visible.indexOf(a) - at.visible.indexOf(b));
+  let reads = readsOfSite([...at.conds, at.stmt.value]);
+  // a contribution the gather pass cannot recompute (a running maximum's `mb`, which the reverse
+  // sweep changes from one inner iteration to the next) inside inner loops that run the same trips
+  // for every iteration: the first pass stores it per (iteration, inner iteration), where the
+  // update was; the gather pass reads it back. The branch conditions it cannot recompute are left
+  // to the store (the array is then zeroed: a slot whose branch did not run adds nothing)
+  let perInner: GatherSite['perInner'];
+  let guard = at.conds;
+  if (typeof reads === 'string' && at.loops.length) {
+    const why = innerStaging(ctx, at);
+    if (why) return `${reads}; staging per inner iteration: ${why}`;
+    guard = at.conds.filter((c) => typeof readsOfSite([c]) !== 'string');
+    const kept = readsOfSite(guard);
+    if (typeof kept === 'string') return reads;
+    perInner = { zero: guard.length < at.conds.length, why: reads };
+    reads = kept;
+  }
+  if (typeof reads === 'string') return reads;
+  const { staged, recompute } = reads;
 
   // ---- the index as digits ----
   const withDefs = (e: Expr): Expr => substitute(e, (x) => (x.k === 'var' ? at.defs.get(x.name) : undefined));
@@ -578,9 +626,10 @@ function planSite(
     }
   }
   const narrow = narrowing(ctx, ds, solved, summed, iter, iterVars);
-  const checked_at = split.checks.length ? { ...at, conds: [...at.conds, ...split.checks] } : at;
+  const checked_at = split.checks.length || guard !== at.conds ? { ...at, conds: [...guard, ...split.checks] } : at;
   return {
     at: checked_at,
+    ...(perInner ? { perInner } : {}),
     sign: at.stmt.op === '-=' ? -1 : 1,
     digits: ds,
     solved,
@@ -1078,6 +1127,50 @@ export interface Staging {
   arrays: Map<string, string>;
   /** the body's top-level statements by position, and the positions writing each name (ascending); built once */
   positions?: { of: Map<Stmt, number>; writers: Map<string, number[]> };
+  /**
+   * Contributions staged per inner iteration (GatherSite.perInner), by update statement: the
+   * array, its slots per iteration (`per`, the inner loops' trips), whether it is zeroed, and the
+   * declarations of the trip counts it uses (before the nest)
+   */
+  inner?: Map<Stmt, { array: string; per: Expr; zero: boolean; decls: Stmt[]; slot: (it: Expr) => Expr }>;
+}
+
+/** The array holding a perInner site's contributions, and the slot of the current (iteration, inner iteration). */
+export function innerStageArray(
+  st: Staging,
+  names: Names,
+  site: GatherSite,
+): { array: string; per: Expr; zero: boolean; decls: Stmt[]; slot: (it: Expr) => Expr } {
+  st.inner ??= new Map();
+  const found = st.inner.get(site.at.stmt);
+  if (found) return found;
+  const decls: Stmt[] = [];
+  // the trips of each inner loop: a literal, or a constant declared before the nest
+  const trips = site.at.loops.map((l): Expr => {
+    const t = tripCount(l);
+    const n = t.k === 'call' && t.args.length === 2 && t.args[1].k === 'num' ? Math.max(0, t.args[1].value) : undefined;
+    if (n !== undefined) return num(n);
+    const name = names.temp('n');
+    decls.push({ k: 'decl', name, mutable: false, init: t });
+    return v(name);
+  });
+  // the inner iteration's number: (v − init) / step per loop, mixed radix over the trips
+  const ordinal = (l: ForLoop): Expr =>
+    l.step === 1 ? sub(v(l.v), l.init) : l.step === -1 ? sub(l.init, v(l.v)) : div(sub(v(l.v), l.init), num(l.step));
+  let inner: Expr = num(0);
+  site.at.loops.forEach((l, i) => {
+    inner = add(i ? mul(inner, trips[i]) : inner, ordinal(l));
+  });
+  const per = trips.reduce((a, b) => mul(a, b));
+  const entry = {
+    array: names.staged(targetName(site.at.stmt.target)),
+    per,
+    zero: site.perInner!.zero,
+    decls,
+    slot: (it: Expr) => add(mul(it, per), inner),
+  };
+  st.inner.set(site.at.stmt, entry);
+  return entry;
 }
 
 /** The staging array holding `x` as it is before `top` runs (shared by tops that see the same value). */
@@ -1364,13 +1457,15 @@ function sitePass(
       return s && idx(stageArray(st, names, site.at.top, s), v(it));
     });
   let block: Stmt[] = [];
-  if (site.staged.length) block.push({ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) });
+  if (site.staged.length || site.perInner)
+    block.push({ k: 'decl', name: it, mutable: false, init: flatIndex(nest, st.trips) });
   for (const d of site.recompute) block.push({ ...d, init: stagedSub(d.init) });
+  const inner = site.perInner && innerStageArray(st, names, site);
   const contribution: Stmt = {
     k: 'assign',
     target: { k: 'var', name: acc },
     op: site.sign < 0 ? '-=' : '+=',
-    value: stagedSub(site.at.stmt.value),
+    value: inner ? idx(inner.array, inner.slot(v(it))) : stagedSub(site.at.stmt.value),
   };
   block.push(
     site.at.conds.length
@@ -1465,6 +1560,19 @@ function sitePass(
  */
 export function stripSites(body: Stmt[], plans: GatherPlan[], st: Staging, names: Names, it: string): Stmt[] {
   const drop = new Set<Stmt>(plans.flatMap((p) => p.sites.map((s) => s.at.stmt)));
+  // a contribution staged per inner iteration is stored where its update was
+  const replace = new Map<Stmt, Stmt>();
+  for (const p of plans)
+    for (const s of p.sites)
+      if (s.perInner && !replace.has(s.at.stmt)) {
+        const { array, slot } = innerStageArray(st, names, s);
+        replace.set(s.at.stmt, {
+          k: 'assign',
+          target: { k: 'index', array, index: slot(v(it)) },
+          op: '=',
+          value: s.at.stmt.value,
+        });
+      }
   const stores = new Map<Stmt, Stmt[]>();
   const stored = new Set<string>();
   for (const p of plans) {
@@ -1483,6 +1591,7 @@ export function stripSites(body: Stmt[], plans: GatherPlan[], st: Staging, names
   const strip = (block: Stmt[]): Stmt[] =>
     block.flatMap((s): Stmt[] => {
       const before = stores.get(s) ?? [];
+      if (replace.has(s)) return [...before, replace.get(s)!];
       if (drop.has(s)) return before;
       if (s.k === 'if') {
         const then = strip(s.then);
@@ -1500,4 +1609,4 @@ export function stripSites(body: Stmt[], plans: GatherPlan[], st: Staging, names
 
 /** Does any site need the iteration's values staged? */
 export const needsStaging = (plans: GatherPlan[]): boolean =>
-  plans.some((p) => p.sites.some((s) => s.staged.length > 0));
+  plans.some((p) => p.sites.some((s) => s.staged.length > 0 || s.perInner));

@@ -256,15 +256,28 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
   const forms = new IndexForms(intDefinitions([input.kernelBody, body]), body);
   const flat = rectangular(nest, forms);
   const ctx = { nest, body, forms, declared: declaredIn(body) };
-  /** a gather plan, or why it cannot be used */
-  const gatherOf = (read: ReadReport, adjoint: string): GatherPlan | string => {
+  const nestVars = new Set(nest.map((l) => l.v));
+  const forcedStrategy = input.force ?? input.pragma;
+  /** a gather plan, or why it cannot be used; `lastResort`: as the alternative to atomics */
+  const gatherOf = (read: ReadReport, adjoint: string, lastResort = false): GatherPlan | string => {
     if (!input.isArray(read.name)) return `${read.name} is a scalar`;
     const plan = planGather(ctx, adjoint);
     if (typeof plan === 'string') return plan;
     if (!flat && needsStaging([plan])) return 'the iteration space is not rectangular';
     // work per element bounded by the fan-in (gather.ts's `bounded`); otherwise each element would
     // scan the iterations, |x| · |iterations| in all: the quadratic cliff
-    return plan.bounded ? plan : (plan.why ?? `each element of ${plan.target} would scan the iterations`);
+    if (!plan.bounded) return plan.why ?? `each element of ${plan.target} would scan the iterations`;
+    // contributions staged per inner iteration to elements that no variable of the parallel loops
+    // selects (a Horner recurrence's coefficients, a layer norm's gamma): each element would sum
+    // every iteration's slot, with no more parallelism than the elements; private copies first
+    if (
+      !forcedStrategy &&
+      !lastResort &&
+      plan.note &&
+      plan.sites.every((s) => !s.solved.some((x) => nestVars.has(x.v)))
+    )
+      return `${plan.note}, but every iteration updates each element of ${adjoint}: no parallelism beyond its elements`;
+    return plan;
   };
 
   const safe: Choice[] = [];
@@ -300,7 +313,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
       // a private copy per iteration of an adjoint whose elements move with the loops would hold all of them in every copy
       if (!why && input.gpu && movesWithLoops(body, c.adjoint, nest))
         why = `the elements of ${c.adjoint} move with the parallel loops: on the GPU each iteration's private copy would hold all of them`;
-      const plan = why && input.gpu ? gatherOf(read, c.adjoint) : undefined;
+      const plan = why && input.gpu ? gatherOf(read, c.adjoint, true) : undefined;
       if (!why) c.reduce = true;
       else if (plan && typeof plan !== 'string') {
         fallback(why, 'gather');
@@ -316,6 +329,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     } else safe.push(c);
   });
   if (!safe.length && !versioned.length) return [pass];
+  for (const c of [...safe, ...versioned]) if (c.gather?.note) c.decision.reason += `; ${c.gather.note}`;
 
   const withChecks = (choices: Choice[]): Stmt[] => {
     const conds = choices.flatMap((c) => c.gather?.conditions ?? []);
@@ -395,6 +409,14 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
     }
     for (const a of st.arrays.values())
       pre.push({ k: 'decl', name: a, mutable: false, init: input.alloc(v(count), false) });
+    // contributions staged per inner iteration: a slot per (iteration, inner iteration)
+    for (const a of st.inner?.values() ?? [])
+      pre.push(...a.decls, {
+        k: 'decl',
+        name: a.array,
+        mutable: false,
+        init: input.alloc(mul(v(count), a.per), a.zero),
+      });
     // JavaScript: the boundary peeled (loops without range tests inside); GPU: one pass per gather,
     // where a range test is a predicated compare and two more dispatches would cost more
     for (const g of gathers) post.push(...gatherPass(g, nest, st, names, !input.gpu));
