@@ -63,7 +63,7 @@ describe.each(CASES)('$file/$kernel', ({ file, kernel }) => {
  */
 describe('running extrema with ties', () => {
   const source = fs.readFileSync(path.join(root, 'fixtures/gpu-gather/gpu-gather.ts'), 'utf8');
-  const TIES = [
+  const TIES: { kernel: string; tag: string; args: Record<string, number>; values: (i: number) => number }[] = [
     {
       kernel: 'maxPool3s2',
       tag: 'ties',
@@ -89,14 +89,14 @@ describe('running extrema with ties', () => {
     ) as Record<string, Float64Array | number>;
   // the maxPool windows must fit the rows (W >= 2·OW + 1) for the gather's run-time check to take it
   for (const t of TIES) {
-    const { W, OW } = t.args as Record<string, number>;
+    const { W, OW } = t.args;
     if (t.kernel === 'maxPool3s2') expect(W).toBeGreaterThanOrEqual(2 * OW + 1);
   }
 
   test('the inputs tie: some window has its maximum twice', () => {
     const a = argsOf(TIES[0]);
     const inp = a.inp as Float64Array;
-    const { W, C, OH, OW } = TIES[0].args as Record<string, number>;
+    const { W, C, OH, OW } = TIES[0].args;
     let tied = 0;
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++)
