@@ -188,7 +188,9 @@ export async function runNatural() {
   const { mod: par } = await compileModule(NATURAL_FILE, { schedule: 'parallel' }, '.parallel');
   const reports = Object.fromEntries(compiled.analysis.kernels.map((k) => [k.name, k]));
   const rows = [];
-  for (const c of NATURAL) {
+  // BENCH_NATURAL=kernel,kernel: only those rows
+  const only = process.env.BENCH_NATURAL?.split(',');
+  for (const c of NATURAL.filter((c) => !only || only.includes(c.kernel))) {
     const meta = mod.__parad.kernels[c.kernel];
     if (!meta) mismatch(`${NATURAL_FILE} has no kernel ${c.kernel}`);
     // 1. the dot-product test of both schedules' adjoints against the tangent, at small sizes
@@ -207,11 +209,13 @@ export async function runNatural() {
       bars = {};
     for (const q of meta.params) {
       if (q.kind !== 'array') continue;
-      values[q.name] = arr(rnd, len[q.name]);
-      if (q.active) bars[q.name] = new Float64Array(len[q.name]);
+      // a float32 kernel (as TF.js computes) gets Float32Array data
+      const A = q.type === 'Float32Array' ? Float32Array : Float64Array;
+      values[q.name] = A.from(arr(rnd, len[q.name]));
+      if (q.active) bars[q.name] = new A(len[q.name]);
     }
     const outName = meta.params[0].name;
-    bars[outName] = seeds(len[outName]);
+    bars[outName] = bars[outName].constructor.from(seeds(len[outName]));
     const template = {
       ...Object.fromEntries(
         meta.params.filter((q) => q.kind === 'array' && q.active).map((q) => [q.name, values[q.name]]),
