@@ -131,6 +131,11 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
  */
 export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   const records: { won: string; at: string; winner: string; none: number }[] = [];
+  // what the forward sweep pushes on the (host) tape
+  const pushed = new Set<string>();
+  forEachStmt(body, (s) => {
+    if (s.k === 'push') for (const n of readsOf(s.value)) pushed.add(n);
+  });
   const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
   const fresh = (base: string) => {
     let name = base;
@@ -176,6 +181,13 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
       throw unsupported('the forward sweep does not record the winner as a flag and an iteration');
     const won = (wonStmt.target as { name: string }).name;
     const at = (atStmt.target as { name: string }).name;
+    // a nest inside a sequential loop or a branch: the forward sweep pushes the record on the tape
+    // for each time step, but here the winner is a device scalar that each step overwrites (the
+    // host's won/at stay 0): the reverse sweep would route every step's adjoint by the last winner
+    if (pushed.has(won) || pushed.has(at))
+      throw unsupported(
+        'the parallel loop stands inside a sequential loop or a branch (its winner would go on the tape once per time step, and the tape of device scalars is not on the GPU)',
+      );
     const decls = loop.body.filter((t) => t.k === 'decl');
     const locals = new Set(decls.map((t) => (t as { name: string }).name));
     const arraysWritten = new Set<string>();
