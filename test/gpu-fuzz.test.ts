@@ -134,12 +134,10 @@ const GENERATORS: Generator[] = [
   {
     name: 'reduction-ops',
     kernel: 'k',
-    arb: fc
-      .tuple(reductionKernel(['*=', 'max', 'min']), fc.integer({ min: 2, max: 200 }))
-      .map(([source, n]) => ({
-        source: source.replace('s *= 0.5 + ', 's *= 1 + 0.02 * '),
-        args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)),
-      })),
+    arb: fc.tuple(reductionKernel(['*=', 'max', 'min']), fc.integer({ min: 2, max: 200 })).map(([source, n]) => ({
+      source: source.replace('s *= 0.5 + ', 's *= 1 + 0.02 * '),
+      args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)),
+    })),
   },
 ];
 
