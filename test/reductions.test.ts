@@ -146,7 +146,9 @@ test("the fixtures' reductions with the JavaScript adjoint scheduled as on a par
  * JavaScript, K_b against JavaScript with the analysis' strategies and each one forced, and the
  * dot-product test with K_d and K_b both on the GPU, on data where the fixtures' random inputs never
  * go: zero factors of a product (one, two, in another workgroup than the others), several elements
- * tied for the max or the min (within a workgroup, across workgroups, with the initial value).
+ * tied for the max or the min (within a workgroup, across workgroups, with the initial value), and
+ * both inside a sequential loop (what the adjoint records per time step goes on the device's tape,
+ * emit/wgsl/records.ts; the max's K_b used to route every step's adjoint by the last step's winner).
  * JavaScript's results there are exact (the tests above: the product of the other factors, the
  * tie rule of the sequential loop), so GPU == JavaScript is GPU == the analytic derivative.
  */
@@ -301,28 +303,10 @@ export function mn(x: Float32Array, a: f32, n: i32): f32 {
     report = JSON.parse(fs.readFileSync(out, 'utf8'));
   }, 600_000);
 
-  /**
-   * A *= or max/min reduction inside a sequential loop: what its adjoint records per time step (the
-   * zero count and product, the winner) are device scalars, and the tape of device scalars is not on
-   * the GPU: K and K_d run there, K_b in JavaScript (PARAD3002 says why).
-   */
-  const IN_LOOP: Record<string, RegExp> = {
-    prodSteps:
-      /prodSteps_b has no WGSL version: host control flow or the tape depends on '_p_zeros', which lives on the device/,
-    mxSteps:
-      /mxSteps_b has no WGSL version: the Math.max reduction of 'm' \(line \d+\) needs the arg-max in the adjoint .*stands inside a sequential loop/,
-  };
-
-  test('K, K_d and K_b have WGSL versions and compile (K_b of a reduction inside a sequential loop: JavaScript, said)', () => {
+  test('K, K_d and K_b all have WGSL versions and compile', () => {
     const entry = report.cases.reductions;
     expect(entry.failure).toBeUndefined();
-    const refused = entry.diagnostics.filter((d) => /PARAD300[12]/.test(d.code)).map((d) => d.message);
-    expect(refused).toHaveLength(Object.keys(IN_LOOP).length);
-    for (const re of Object.values(IN_LOOP))
-      expect(
-        refused.some((m) => re.test(m)),
-        String(re),
-      ).toBe(true);
+    expect(entry.diagnostics.filter((d) => /PARAD300[12]/.test(d.code)).map((d) => d.message)).toEqual([]);
     for (const t of entry.tint) expect(t.errors, `${t.fn} pass ${t.pass}`).toEqual([]);
   });
 
@@ -333,13 +317,12 @@ export function mn(x: Float32Array, a: f32, n: i32): f32 {
     const adjoints = (entry.adjoints ?? []).filter((r) => r.fn === `${kernel}_b` && r.tag === tag);
     // K, K_d; K_b with the analysis' strategies and each of the 4 forced
     expect(runs.map((r) => r.fn).sort()).toEqual([kernel, `${kernel}_d`]);
-    expect(adjoints).toHaveLength(IN_LOOP[kernel] ? 0 : 5);
+    expect(adjoints).toHaveLength(5);
     for (const r of [...runs, ...adjoints]) {
       const what = `${r.fn}${'strategy' in r && r.strategy ? ` (${r.strategy})` : ''}`;
       expect(r.failure, what).toBeUndefined();
       for (const [k, e] of Object.entries(r.errors)) expect(e, `${what}: ${k}`).toBeLessThanOrEqual(2e-4);
     }
-    if (IN_LOOP[kernel]) return;
     const dot = adjoints.find((r) => r.strategy === null)?.dot;
     expect(dot?.rel).toBeLessThanOrEqual(1e-4);
   });

@@ -182,12 +182,10 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     const won = (wonStmt.target as { name: string }).name;
     const at = (atStmt.target as { name: string }).name;
     // a nest inside a sequential loop or a branch: the forward sweep pushes the record on the tape
-    // for each time step, but here the winner is a device scalar that each step overwrites (the
-    // host's won/at stay 0): the reverse sweep would route every step's adjoint by the last winner
-    if (pushed.has(won) || pushed.has(at))
-      throw unsupported(
-        'the parallel loop stands inside a sequential loop or a branch (its winner would go on the tape once per time step, and the tape of device scalars is not on the GPU)',
-      );
+    // once per time step, so the record must hold this step's winner when it is pushed: won and at
+    // become device scalars (f32), set from the winner after the nest, and records.ts puts them on
+    // the device's tape. At the top level the reverse sweep reads the winner itself (below).
+    const taped = pushed.has(won) || pushed.has(at);
     const decls = loop.body.filter((t) => t.k === 'decl');
     const locals = new Set(decls.map((t) => (t as { name: string }).name));
     const arraysWritten = new Set<string>();
@@ -208,7 +206,15 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     const i = v(loop.v);
     const equal = bin('===', e, v(s));
     const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
-    records.push({ won, at, winner, none });
+    const won0 = bin('!==', v(winner), num(none));
+    const set = (name: string, value: Expr): Stmt => ({
+      k: 'assign',
+      target: { k: 'var', name },
+      op: '=',
+      value: cond(won0, value, v(name)),
+    });
+    if (taped) floats.add(won).add(at);
+    else records.push({ won, at, winner, none });
     return [
       { k: 'decl', name: s0, mutable: false, init: v(s) },
       { ...loop, body: loop.body.filter((x) => x !== record) },
@@ -229,11 +235,22 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
           },
         ],
       },
+      ...(taped ? [set(won, num(1)), set(at, v(winner))] : []),
     ];
   };
   // the record's flag and iteration, read where the reverse sweep reads them (integers on the host
   // cannot be computed from device values): `winner found ? 1 : won`, `winner found ? winner : at`
-  const out = walk(body);
+  const floats = new Set<string>();
+  const walked = walk(body);
+  // the taped records' flag and iteration hold device values: f32 (exact below 2^24)
+  const typed = (stmts: Stmt[]): Stmt[] =>
+    stmts.map((st): Stmt => {
+      if (st.k === 'decl' && floats.has(st.name)) return { ...st, type: 'f32' };
+      if (st.k === 'if') return { ...st, then: typed(st.then), else: typed(st.else) };
+      if (st.k === 'for' || st.k === 'block') return { ...st, body: typed(st.body) };
+      return st;
+    });
+  const out = floats.size ? typed(walked) : walked;
   if (!records.length) return out;
   const subst = (x: Expr): Expr =>
     mapExpr(x, (y) => {

@@ -15,6 +15,7 @@ import { withShaderSourceMap } from './sourcemap.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
 import { extremumRecords, extremumTangents } from './extremum.js';
 import { productTangents } from './product.js';
+import { deviceRecords } from './records.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -100,7 +101,7 @@ export function wgslKernel(
   let adjointWhy: string | undefined;
   if (gpuAdjoint && tangentProgram) {
     try {
-      adjointBody = extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name)));
+      adjointBody = deviceRecords(extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name))));
     } catch (e) {
       if (!(e instanceof WgslUnsupported)) throw e;
       adjointWhy = e.message;
