@@ -208,6 +208,17 @@ export function mxSteps(y: Float32Array, x: Float32Array, n: i32, T: i32): f32 {
   return total;
 }
 /** @kernel */
+export function mxWrites(y: Float32Array, x: Float32Array, n: i32): f32 {
+  let m = 0.5;
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    const t = x[i] * y[i];
+    y[i] = t * t + 0.1;
+    m = Math.max(m, t);
+  }
+  return m + y[1];
+}
+/** @kernel */
 export function mx(x: Float32Array, n: i32): f32 {
   let m = x[0];
   // @parallel
@@ -253,6 +264,11 @@ export function mn(x: Float32Array, a: f32, n: i32): f32 {
       kernel: 'mxSteps',
       tag: 'a new max in every step',
       args: { y: [0.3, 2.5, 0.9], x: [0.4, 0.9, 0.2, 0.6, 0.5], n: 5, T: 3 },
+    },
+    {
+      kernel: 'mxWrites',
+      tag: 'locals reading an array the loop writes, ties',
+      args: { y: near1(150), x: tied(150, 3, [20, 90, 140]), n: 150 },
     },
     { kernel: 'mx', tag: 'ties in a workgroup', args: { x: tied(40, 2, [5, 9, 30]), n: 40 } },
     { kernel: 'mx', tag: 'ties across workgroups', args: { x: tied(300, 2, [70, 150, 299]), n: 300 } },
@@ -308,6 +324,30 @@ export function mn(x: Float32Array, a: f32, n: i32): f32 {
     expect(entry.failure).toBeUndefined();
     expect(entry.diagnostics.filter((d) => /PARAD300[12]/.test(d.code)).map((d) => d.message)).toEqual([]);
     for (const t of entry.tint) expect(t.errors, `${t.fn} pass ${t.pass}`).toEqual([]);
+  });
+
+  test('a max whose locals read an array the loop writes after the write: K_d and K_b in JavaScript (PARAD3002 says why)', async () => {
+    const r = await compile(
+      `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function late(y: Float32Array, x: Float32Array, n: i32): f32 {
+  let m = 0;
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    y[i] = x[i] * 2;
+    const t = y[i] + 1;
+    m = Math.max(m, t);
+  }
+  return m;
+}
+`,
+      { fileName: 'late.ts', targets: ['ts', 'wgsl'] },
+    );
+    expect(r.diagnostics.filter((d) => d.code === 'PARAD3002').map((d) => d.message)).toEqual([
+      expect.stringMatching(
+        /late_d and late_b of 'late' have no WGSL version: .*its locals read 'yd?' after the loop writes it/,
+      ),
+    ]);
   });
 
   test.each(specs.map((s) => [s.kernel, s.tag] as const))('%s, %s: the GPU matches JavaScript', (kernel, tag) => {

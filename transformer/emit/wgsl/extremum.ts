@@ -11,11 +11,14 @@
  *   3. the winner's tangent: a sum over the iterations of `i == winner ? ėᵢ : 0`;
  *
  * then `sd` is that sum, or stays its initial value when no iteration won. Passes 2 and 3 recompute
- * the body's locals (not its array updates), which therefore must not read an array the body writes.
+ * the body's locals (not its array updates). Where these read an array the body writes, they (and
+ * the updates) must read it before the body's first array write: then pass 1 reduces `s` alone,
+ * and the body's other work runs after pass 3, so that every pass reads the values from before
+ * the writes, as the loop does (readsBeforeWrites).
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
-import { declaredIn, forEachStmt, mapExpr, mapStmts, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, readsOfStmts, writesOf } from '../../ir/walk.js';
 import { reductionUpdate } from '../../ir/reduction.js';
 import { WgslUnsupported } from './expr.js';
 
@@ -77,8 +80,10 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     });
     const needs = readsOfStmts(decls);
     for (const x of [e, tangentUpdate.value]) readsOf(x, needs);
+    // locals reading an array the loop writes: the winner and tangent passes run before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
-    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    const early = !!stale && readsBeforeWrites(loop.body, [...decls, update, tangentUpdate], arraysWritten);
+    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
     // the tie rule of the sequential loop: `Math.max(s, e)` keeps s (the earlier value) on ties
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
@@ -95,9 +100,11 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     const equal = bin('===', e, v(s));
     const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
     const pass = (stmt: Stmt): ForLoop => ({ ...loop, body: [...decls, stmt] });
+    // with `early`: the reduction alone first, the loop's other work after the winner's passes
+    const rest: Stmt[] = early ? [{ ...loop, body: loop.body.filter((x) => x !== tangentUpdate && x !== update) }] : [];
     return [
       { k: 'decl', name: s0, mutable: false, init: v(s) },
-      { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
+      early ? pass(update) : { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
       { k: 'decl', name: winner, mutable: true, init: num(none) },
       pass({
         k: 'assign',
@@ -112,6 +119,7 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
         op: '+=',
         value: cond(bin('===', i, v(winner)), ed, num(0)),
       }),
+      ...rest,
       {
         k: 'assign',
         target: { k: 'var', name: sd },
@@ -196,8 +204,10 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     });
     const needs = readsOfStmts(decls);
     readsOf(e, needs);
+    // locals reading an array the loop writes: the winner pass runs before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
-    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    const early = !!stale && readsBeforeWrites(loop.body, [...decls, update], arraysWritten);
+    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
     const s0 = fresh(`_${s}_0`);
@@ -217,7 +227,8 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     else records.push({ won, at, winner, none });
     return [
       { k: 'decl', name: s0, mutable: false, init: v(s) },
-      { ...loop, body: loop.body.filter((x) => x !== record) },
+      // with `early`: the reduction alone first, the loop's other work after the winner's pass
+      early ? { ...loop, body: [...decls, update] } : { ...loop, body: loop.body.filter((x) => x !== record) },
       { k: 'decl', name: winner, mutable: true, init: num(none) },
       {
         ...loop,
@@ -235,6 +246,7 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
           },
         ],
       },
+      ...(early ? [{ ...loop, body: loop.body.filter((x) => x !== record && x !== update) }] : []),
       ...(taped ? [set(won, num(1)), set(at, v(winner))] : []),
     ];
   };
@@ -263,4 +275,29 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   return mapStmts(out, (x, st) =>
     st.k === 'decl' && records.some((r) => r.won === st.name || r.at === st.name) ? x : subst(x),
   );
+}
+
+/**
+ * Whether the passes recomputing a loop's locals (`uses`: its top-level declarations and the
+ * reduction's updates) may run before the loop's own pass, although they read arrays it writes
+ * (`written`): yes when each of them that reads such an array stands before the body's first
+ * statement writing an array, so that in the loop too it reads the values from before the writes
+ * (the iterations of a parallel loop do not read what other iterations write).
+ */
+function readsBeforeWrites(body: Stmt[], uses: Stmt[], written: Set<string>): boolean {
+  const writes = (t: Stmt) => {
+    let w = false;
+    forEachStmt([t], (x) => {
+      if (x.k === 'assign' && x.target.k === 'index') w = true;
+    });
+    return w;
+  };
+  const first = body.findIndex(writes);
+  return uses.every((u) => {
+    const at = body.indexOf(u);
+    if (at < 0) return false;
+    const reads = new Set<string>();
+    for (const e of ownExprs(u)) readsOf(e, reads);
+    return at < first || ![...reads].some((n) => written.has(n));
+  });
 }
