@@ -138,6 +138,16 @@ describe('the wgsl export', () => {
     expect(wgsl!.kernels.k.d!.passes[0].uniforms.map((u) => u.name)).toContain('kappa2d');
   });
 
+  test("the adjoint's host code pops a branch's flag from the runtime's tape (GPU fuzz seed 3025: `tape.pop()` was left in the condition)", async () => {
+    const { r, wgsl } = await wgslOf(
+      `${header}/** @kernel */\nexport function k(y: Float32Array, x: Float32Array, a: f32, n: i32): void {\n  let s = 0.5 * Math.tanh(a);\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = Math.min(s, x[i]);\n  if (s > 0) {\n    s = Math.tanh(s);\n  }\n}\n`,
+    );
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const host = String(wgsl!.kernels.k.b!.host);
+    expect(host).toMatch(/if \(\w+\.pop\(\) !== 0\)/);
+    expect(host).not.toMatch(/\btape\b/);
+  });
+
   test('kernel names that WGSL reserves or the lowering calls are renamed (max → max_, u → u_)', async () => {
     const { wgsl } = await wgslOf(
       `${header}/** @kernel */\nexport function k(y: Float32Array, u: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    const max = u[i] * 2;\n    y[i] = Math.max(max, u[i]);\n  }\n}\n`,

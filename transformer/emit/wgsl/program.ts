@@ -207,7 +207,8 @@ export function wgslProgram(
       // array elements live on the device
       case 'if':
         onHost(s.cond, 'a branch');
-        return { ...s, then: host(s.then), else: host(s.else) };
+        // (a branch of the reverse sweep pops the forward sweep's branch flag: the runtime's tape)
+        return { ...s, cond: hostPops(s.cond), then: host(s.then), else: host(s.else) };
       case 'decl': {
         if (adjoint && isTapeDecl(s)) return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
