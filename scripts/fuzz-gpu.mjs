@@ -1,5 +1,5 @@
 // npm run fuzz:gpu: the differential GPU fuzz (test/gpu-fuzz.test.ts) on PARAD_GPU_FUZZ_TOTAL random
-// kernels (default 2,400: 300 per generator), in batches of PARAD_GPU_FUZZ_BATCH per generator
+// kernels (default 2,400: about 270 per generator), in batches of PARAD_GPU_FUZZ_BATCH per generator
 // (default 5), one seed per batch from PARAD_GPU_FUZZ_SEED (default 1000), each batch a vitest run
 // of its own. Prints each batch's seed, counts and failures (with the command replaying it); exits
 // non-zero if any batch failed. The seeds' counts also go to bench/out/gpu-fuzz.json.
@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const GENERATORS = 8;
+const GENERATORS = 9;
 const total = Number(process.env.PARAD_GPU_FUZZ_TOTAL ?? 2400);
 const batch = Number(process.env.PARAD_GPU_FUZZ_BATCH ?? 5);
 const firstSeed = Number(process.env.PARAD_GPU_FUZZ_SEED ?? 1000);

@@ -2,7 +2,7 @@
  * Differential GPU fuzzing: the random kernels of the property tests (test/support/generators.ts:
  * straight-line parallel kernels with max/min, sequential recurrences, programs with loops, branches,
  * in-place updates and reassigned locals, row loops mixing scalars and inner loops, affine nests
- * with inner loops, scalar += / -= reductions of parallel loops, random layers), made 32-bit, run K, K_d and K_b (the analysis' strategies and
+ * with inner loops, scalar reductions of parallel loops (+=, -=, *=, Math.max, Math.min), random layers), made 32-bit, run K, K_d and K_b (the analysis' strategies and
  * each strategy forced) on WebGPU (dawn.node over SwiftShader, WebGPU's default limits) and must
  * match the JavaScript module (f32 tolerance) and pass the dot-product test with K_d and K_b both
  * on the GPU.
@@ -125,6 +125,18 @@ const GENERATORS: Generator[] = [
       args: ((r) => ({ p: floats(r, 5).map((v) => v - 0.7), q: floats(r, 5).map((v) => v - 0.7), k: 0.7, n: 5 }))(
         prng(5),
       ),
+    })),
+  },
+  // *=, Math.max and Math.min reductions of a parallel loop (WGSL: workgroup trees and one CAS update per
+  // workgroup; K_d and K_b: product.ts, extremum.ts), up to 4 workgroups; last, so that the samples of the
+  // generators above stay those of earlier runs. The product's factors are brought near 1 (1 + 0.02·e
+  // instead of 0.5 + e, e in (-0.5, 0.5)): 200 factors in (0, 1) vanish, and with them what the check sees
+  {
+    name: 'reduction-ops',
+    kernel: 'k',
+    arb: fc.tuple(reductionKernel(['*=', 'max', 'min']), fc.integer({ min: 2, max: 200 })).map(([source, n]) => ({
+      source: source.replace('s *= 0.5 + ', 's *= 1 + 0.02 * '),
+      args: ((r) => ({ y: floats(r, n), x: floats(r, n), a: 0.45, n }))(prng(n)),
     })),
   },
 ];
@@ -313,4 +325,22 @@ test("the device keeps working after garbage collections when the caller drops d
   expect(seen).toHaveLength(5);
   // on SwiftShader the values written are read back (dawn's null backend, without it, reads zeros)
   if (canRun) expect(seen).toEqual([0, 1, 2, 3, 4]);
+});
+
+test("the comparison's slack is what WGSL's accuracy of the built-in functions explains, and no more", async () => {
+  // @ts-expect-error: plain JavaScript support module
+  const { mathSlack, relError } = await import('./support/gpu-check.mjs');
+  const sin = Math.sin;
+  // six terms of sin(0.45): the accuracy of WGSL's sin (2^-11 absolute) six times, twice
+  const run = () => ({ r: [6 * Math.sin(0.45)], plain: [0.45 * 6] });
+  const slack = mathSlack(run, run());
+  expect(slack.r[0]).toBeCloseTo(2 * 6 * 2 ** -11, 10);
+  // no Math function: no slack; Math is restored
+  expect(slack.plain[0]).toBe(0);
+  expect(Math.sin).toBe(sin);
+  // the slack is taken off the difference before it is made relative (to max(|value|, 1e-3))
+  expect(relError([1.01], [1], [0])).toBeCloseTo(0.01, 12);
+  expect(relError([1.01], [1], [0.004])).toBeCloseTo(0.006, 12);
+  expect(relError([1.01], [1], [0.02])).toBe(0);
+  expect(relError([Number.NaN], [1], [1e9])).toBe(Infinity);
 });

@@ -35,10 +35,7 @@ const dirs = fs
 const UNSUPPORTED: Record<string, RegExp> = {};
 
 /** Kernels whose primal runs on the GPU while K_d and K_b run in JavaScript (PARAD3002), with the reason they give. */
-const PRIMAL_ONLY: Record<string, RegExp> = {
-  // fixtures/extrema: a *= reduction of a parallel loop (its derivatives need the product of the other factors)
-  productPar: /the \*= reduction of 'p' \(line \d+\) runs on WebGPU in productPar only/,
-};
+const PRIMAL_ONLY: Record<string, RegExp> = {};
 /** Kernels whose K and K_d run on the GPU while K_b runs in JavaScript (PARAD3002), with the reason they give. */
 const NO_ADJOINT: Record<string, RegExp> = {};
 const primalOnly = (message: string) =>

@@ -11,11 +11,14 @@
  *   3. the winner's tangent: a sum over the iterations of `i == winner ? ėᵢ : 0`;
  *
  * then `sd` is that sum, or stays its initial value when no iteration won. Passes 2 and 3 recompute
- * the body's locals (not its array updates), which therefore must not read an array the body writes.
+ * the body's locals (not its array updates). Where these read an array the body writes, they (and
+ * the updates) must read it before the body's first array write: then pass 1 reduces `s` alone,
+ * and the body's other work runs after pass 3, so that every pass reads the values from before
+ * the writes, as the loop does (readsBeforeWrites).
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
-import { declaredIn, forEachStmt, mapExpr, mapStmts, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, readsOfStmts, writesOf } from '../../ir/walk.js';
 import { reductionUpdate } from '../../ir/reduction.js';
 import { WgslUnsupported } from './expr.js';
 
@@ -77,8 +80,10 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     });
     const needs = readsOfStmts(decls);
     for (const x of [e, tangentUpdate.value]) readsOf(x, needs);
+    // locals reading an array the loop writes: the winner and tangent passes run before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
-    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    const early = !!stale && readsBeforeWrites(loop.body, [...decls, update, tangentUpdate], arraysWritten);
+    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
     // the tie rule of the sequential loop: `Math.max(s, e)` keeps s (the earlier value) on ties
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
@@ -95,9 +100,11 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     const equal = bin('===', e, v(s));
     const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
     const pass = (stmt: Stmt): ForLoop => ({ ...loop, body: [...decls, stmt] });
+    // with `early`: the reduction alone first, the loop's other work after the winner's passes
+    const rest: Stmt[] = early ? [{ ...loop, body: loop.body.filter((x) => x !== tangentUpdate && x !== update) }] : [];
     return [
       { k: 'decl', name: s0, mutable: false, init: v(s) },
-      { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
+      early ? pass(update) : { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
       { k: 'decl', name: winner, mutable: true, init: num(none) },
       pass({
         k: 'assign',
@@ -112,6 +119,7 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
         op: '+=',
         value: cond(bin('===', i, v(winner)), ed, num(0)),
       }),
+      ...rest,
       {
         k: 'assign',
         target: { k: 'var', name: sd },
@@ -131,6 +139,11 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
  */
 export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   const records: { won: string; at: string; winner: string; none: number }[] = [];
+  // what the forward sweep pushes on the (host) tape
+  const pushed = new Set<string>();
+  forEachStmt(body, (s) => {
+    if (s.k === 'push') for (const n of readsOf(s.value)) pushed.add(n);
+  });
   const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
   const fresh = (base: string) => {
     let name = base;
@@ -176,6 +189,11 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
       throw unsupported('the forward sweep does not record the winner as a flag and an iteration');
     const won = (wonStmt.target as { name: string }).name;
     const at = (atStmt.target as { name: string }).name;
+    // a nest inside a sequential loop or a branch: the forward sweep pushes the record on the tape
+    // once per time step, so the record must hold this step's winner when it is pushed: won and at
+    // become device scalars (f32), set from the winner after the nest, and records.ts puts them on
+    // the device's tape. At the top level the reverse sweep reads the winner itself (below).
+    const taped = pushed.has(won) || pushed.has(at);
     const decls = loop.body.filter((t) => t.k === 'decl');
     const locals = new Set(decls.map((t) => (t as { name: string }).name));
     const arraysWritten = new Set<string>();
@@ -186,8 +204,10 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     });
     const needs = readsOfStmts(decls);
     readsOf(e, needs);
+    // locals reading an array the loop writes: the winner pass runs before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
-    if (stale) throw unsupported(`its locals read '${stale}', which the loop writes`);
+    const early = !!stale && readsBeforeWrites(loop.body, [...decls, update], arraysWritten);
+    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
     const s0 = fresh(`_${s}_0`);
@@ -196,10 +216,19 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     const i = v(loop.v);
     const equal = bin('===', e, v(s));
     const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
-    records.push({ won, at, winner, none });
+    const won0 = bin('!==', v(winner), num(none));
+    const set = (name: string, value: Expr): Stmt => ({
+      k: 'assign',
+      target: { k: 'var', name },
+      op: '=',
+      value: cond(won0, value, v(name)),
+    });
+    if (taped) floats.add(won).add(at);
+    else records.push({ won, at, winner, none });
     return [
       { k: 'decl', name: s0, mutable: false, init: v(s) },
-      { ...loop, body: loop.body.filter((x) => x !== record) },
+      // with `early`: the reduction alone first, the loop's other work after the winner's pass
+      early ? { ...loop, body: [...decls, update] } : { ...loop, body: loop.body.filter((x) => x !== record) },
       { k: 'decl', name: winner, mutable: true, init: num(none) },
       {
         ...loop,
@@ -217,11 +246,23 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
           },
         ],
       },
+      ...(early ? [{ ...loop, body: loop.body.filter((x) => x !== record && x !== update) }] : []),
+      ...(taped ? [set(won, num(1)), set(at, v(winner))] : []),
     ];
   };
   // the record's flag and iteration, read where the reverse sweep reads them (integers on the host
   // cannot be computed from device values): `winner found ? 1 : won`, `winner found ? winner : at`
-  const out = walk(body);
+  const floats = new Set<string>();
+  const walked = walk(body);
+  // the taped records' flag and iteration hold device values: f32 (exact below 2^24)
+  const typed = (stmts: Stmt[]): Stmt[] =>
+    stmts.map((st): Stmt => {
+      if (st.k === 'decl' && floats.has(st.name)) return { ...st, type: 'f32' };
+      if (st.k === 'if') return { ...st, then: typed(st.then), else: typed(st.else) };
+      if (st.k === 'for' || st.k === 'block') return { ...st, body: typed(st.body) };
+      return st;
+    });
+  const out = floats.size ? typed(walked) : walked;
   if (!records.length) return out;
   const subst = (x: Expr): Expr =>
     mapExpr(x, (y) => {
@@ -234,4 +275,29 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   return mapStmts(out, (x, st) =>
     st.k === 'decl' && records.some((r) => r.won === st.name || r.at === st.name) ? x : subst(x),
   );
+}
+
+/**
+ * Whether the passes recomputing a loop's locals (`uses`: its top-level declarations and the
+ * reduction's updates) may run before the loop's own pass, although they read arrays it writes
+ * (`written`): yes when each of them that reads such an array stands before the body's first
+ * statement writing an array, so that in the loop too it reads the values from before the writes
+ * (the iterations of a parallel loop do not read what other iterations write).
+ */
+function readsBeforeWrites(body: Stmt[], uses: Stmt[], written: Set<string>): boolean {
+  const writes = (t: Stmt) => {
+    let w = false;
+    forEachStmt([t], (x) => {
+      if (x.k === 'assign' && x.target.k === 'index') w = true;
+    });
+    return w;
+  };
+  const first = body.findIndex(writes);
+  return uses.every((u) => {
+    const at = body.indexOf(u);
+    if (at < 0) return false;
+    const reads = new Set<string>();
+    for (const e of ownExprs(u)) readsOf(e, reads);
+    return at < first || ![...reads].some((n) => written.has(n));
+  });
 }

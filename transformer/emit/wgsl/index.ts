@@ -14,6 +14,8 @@ import { WgslUnsupported } from './expr.js';
 import { withShaderSourceMap } from './sourcemap.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
 import { extremumRecords, extremumTangents } from './extremum.js';
+import { productTangents } from './product.js';
+import { deviceRecords } from './records.js';
 
 export interface WgslProgramOut extends ProgramOut {
   /** `primal`, `d` or `b` */
@@ -54,24 +56,30 @@ export function wgslKernel(
   const partners = (of: (n: string) => string): [string, string][] =>
     k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
   const tangent = functions.find((f) => f.name === tangentName(k.name));
-  // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need a pair
-  // reduction (value and tangent) or the arg-extremum: for max/min extremum.ts finds the winning
-  // iteration in a second pass, for products the backend has nothing yet
-  const nonAdditive = [...kernelReductionsOf(k).values()].flat().find((r) => r.op !== '+');
+  // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need the
+  // tangent of the product (product.ts: zero counts and sums in the same pass) or the arg-extremum
+  // (extremum.ts: the winning iteration found in a second pass); the adjoint of a product needs
+  // nothing more (its coefficients are reductions already, differentiate/adjoint.ts)
+  const reductions = [...kernelReductionsOf(k).values()].flat();
+  const nonAdditive = reductions.find((r) => r.op !== '+');
   const pairReduction = nonAdditive && {
     what: `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${
       'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : ''
     }`,
     why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
   };
-  // max/min only: K_d and K_b find the winning iteration on the GPU (extremum.ts)
-  const extrema = [...kernelReductionsOf(k).values()].flat().filter((r) => r.op === 'max' || r.op === 'min');
-  const onlyExtrema = !!pairReduction && [...kernelReductionsOf(k).values()].flat().every((r) => r.op !== '*');
+  const extrema = reductions.filter((r) => r.op === 'max' || r.op === 'min');
+  const products = reductions.filter((r) => r.op === '*');
   let tangentProgram: WgslProgramOut | undefined;
   let tangentWhy: string | undefined;
-  if (tangent && onlyExtrema) {
+  if (tangent && pairReduction) {
     try {
-      const body = extremumTangents(tangent.body, new Set(extrema.map((r) => r.name)), (n) => names.d(n));
+      const d = (n: string) => names.d(n);
+      const body = extremumTangents(
+        productTangents(tangent.body, new Set(products.map((r) => r.name)), d),
+        new Set(extrema.map((r) => r.name)),
+        d,
+      );
       const scalars = names.deviceScalars();
       const program = wgslProgram(tangent.params, body, ctx, undefined, { scalars });
       tangentProgram = {
@@ -93,7 +101,7 @@ export function wgslKernel(
   let adjointWhy: string | undefined;
   if (gpuAdjoint && tangentProgram) {
     try {
-      adjointBody = extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name)));
+      adjointBody = deviceRecords(extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name))));
     } catch (e) {
       if (!(e instanceof WgslUnsupported)) throw e;
       adjointWhy = e.message;

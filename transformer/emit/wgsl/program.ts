@@ -207,7 +207,8 @@ export function wgslProgram(
       // array elements live on the device
       case 'if':
         onHost(s.cond, 'a branch');
-        return { ...s, then: host(s.then), else: host(s.else) };
+        // (a branch of the reverse sweep pops the forward sweep's branch flag: the runtime's tape)
+        return { ...s, cond: hostPops(s.cond), then: host(s.then), else: host(s.else) };
       case 'decl': {
         if (adjoint && isTapeDecl(s)) return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
@@ -843,6 +844,8 @@ function header(
   shared: string[] = [],
   /** the operators other than `+` of the workgroup reductions into the atomic arrays (a CAS function each) */
   ops: Set<SlotOp> = new Set(),
+  /** the atomic arrays the pass adds to (a CAS add each): all of them unless said */
+  adds: Set<string> = atomics,
 ): Code {
   const lines = new Code();
   // binding 0: the scalars, when the pass reads any
@@ -860,19 +863,20 @@ function header(
   for (const a of atomics) {
     // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
     const x = wname(a);
-    lines.push(
-      '',
-      `fn ${atomicAdd(a)}(i: i32, v: f32) {`,
-      `  var old: u32 = atomicLoad(&${x}[i]);`,
-      '  loop {',
-      `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`,
-      '    if (r.exchanged) {',
-      '      break;',
-      '    }',
-      '    old = r.old_value;',
-      '  }',
-      '}',
-    );
+    if (adds.has(a))
+      lines.push(
+        '',
+        `fn ${atomicAdd(a)}(i: i32, v: f32) {`,
+        `  var old: u32 = atomicLoad(&${x}[i]);`,
+        '  loop {',
+        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`,
+        '    if (r.exchanged) {',
+        '      break;',
+        '    }',
+        '    old = r.old_value;',
+        '  }',
+        '}',
+      );
     for (const op of ops) {
       if (op === '+') continue;
       // max/min: no store when the slot already holds the extremum (ties keep the slot's bits)
@@ -1026,6 +1030,7 @@ function passCode(
     atomics,
     shared,
     new Set(slots.map(opOf)),
+    atomicAdds(body, atomics, sums),
   );
   // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
   // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
@@ -1147,6 +1152,27 @@ function gridStrideCode(
 }
 
 const atomicAdd = (array: string): string => `_atomicAdd_${wname(array)}`;
+
+/**
+ * The atomic arrays a pass adds to (`+=`, `-=` not reduced into a workgroup value, or a `+`
+ * workgroup reduction's one update per workgroup): those that need the CAS add function (a max/min
+ * or product reduction's buffer does not).
+ */
+function atomicAdds(
+  body: Stmt[],
+  atomics: Set<string>,
+  sums?: { buffer: string; ops: Map<number, SlotOp> },
+): Set<string> {
+  const out = new Set<string>();
+  if (sums && [...sums.ops.values()].includes('+')) out.add(sums.buffer);
+  forEachStmt(body, (s) => {
+    if (s.k !== 'assign' || s.target.k !== 'index' || !atomics.has(s.target.array)) return;
+    if (s.op !== '+=' && s.op !== '-=') return;
+    const reduced = s.target.array === sums?.buffer && s.target.index.k === 'num' && sums.ops.has(s.target.index.value);
+    if (!reduced) out.add(s.target.array);
+  });
+  return out;
+}
 /** The compare-and-swap update of `array`'s elements by a reduction operator. */
 const atomicUpdate = (array: string, op: SlotOp): string =>
   op === '+' ? atomicAdd(array) : `_atomic${op === '*' ? 'Mul' : op === 'max' ? 'Max' : 'Min'}_${wname(array)}`;
