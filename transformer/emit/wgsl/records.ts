@@ -93,7 +93,7 @@ export function deviceRecords(body: Stmt[]): Stmt[] {
           k: 'decl',
           name: array,
           mutable: false,
-          init: { k: 'raw', text: `new Float32Array(${names.length})` },
+          init: { k: 'runtime', call: { fn: 'array', type: 'Float32Array', length: num(names.length) } },
         });
         out.push(
           ...names.map(
