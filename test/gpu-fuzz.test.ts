@@ -141,6 +141,46 @@ const GENERATORS: Generator[] = [
   },
 ];
 
+/** Cases of the big runs (`npm run fuzz:gpu`) that found bugs, run every time (their sources as generated, 32-bit). */
+const REGRESSIONS: { name: string; source: string; args: Args }[] = [
+  {
+    // seed 3025, generator program, sample 3: K_b's host function popped a branch's flag with `tape.pop()`
+    // (undefined there: the runtime's tape is `gpu`), a ReferenceError
+    name: 'program-3025-3',
+    source: `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function k(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
+  let s0 = 0.5 * Math.tanh(a);
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    const t0 = 0.5 * Math.tanh(Math.hypot(1 + x[i] * x[i], Math.min(s0, x[(i + 2) % n] + 0.01)));
+    y[i] = 0.5 * Math.tanh(Math.log1p(0.5 + Math.tanh(t0)));
+  }
+  if (s0 > 0) {
+    s0 = 0.5 * Math.tanh(Math.tanh(Math.log2(1.5 + Math.tanh(s0))));
+  }
+}
+`,
+    args: ((r) => ({ y: floats(r, SIZE), x: floats(r, SIZE), a: 0.45, n: SIZE }))(prng(77)),
+  },
+  {
+    // seed 4015, generator parallel, sample 4: Math.pow of constants: Tint evaluates both arms of the
+    // lowering's select, and pow(-(a), b) of a positive constant a is an error there (no shader)
+    name: 'parallel-4015-4',
+    source: `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function k(y: Float32Array, x: Float32Array, w: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    const t0 = Math.pow(1.5 + Math.tanh((-0.5)), Math.atan2(0.5, 2 + Math.tanh(0.5)));
+    y[i] = Math.tan(0.3 * Math.tanh(x[i])) + 0.25 * y[i] + t0 * Math.pow(-1.5, 3);
+  }
+}
+`,
+    args: ((r) => ({ y: floats(r, 5), x: floats(r, 6), w: [0.7, -0.4], a: 0.6, n: 5 }))(prng(2024)),
+  },
+];
+
 interface Run {
   fn: string;
   strategy?: string | null;
@@ -187,6 +227,20 @@ beforeAll(async () => {
         specs: [{ kernel: gen.kernel, tag: null, args, types }],
       });
     }
+  }
+  // the cases the big runs found bugs with, every run
+  for (const r of REGRESSIONS) {
+    const meta = (await compile(r.source, { fileName: 'fuzz.ts', targets: ['ts'] })).kernels.find(
+      (k) => k.name === 'k',
+    );
+    const types = Object.fromEntries((meta?.params ?? []).map((p) => [p.name, p.type]));
+    cases.push({
+      name: r.name,
+      generator: 'regression',
+      index: 0,
+      source: r.source,
+      specs: [{ kernel: 'k', tag: null, args: r.args, types }],
+    });
   }
   // PARAD_GPU_FUZZ_CASES=cases.json: the cases written out, to replay them by hand (stderr included) with
   // PARAD_GPU_CASES=cases.json PARAD_GPU_OUT=report.json node test/support/gpu-fuzz-run.mjs

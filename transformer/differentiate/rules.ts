@@ -202,9 +202,10 @@ export const RULES: { [Op in OpName]: Rule<Op> } = {
       cond(bin('===', b, num(0)), num(0), mul(b, M('pow', a, sub(b, ONE)))),
       cond(bin('>', a, num(0)), mul(r, M('log', a)), num(0)),
     ],
-    // WGSL's pow is exp2(b·log2 a): JavaScript's sign for negative bases with integer exponents, x⁰ = 1
+    // WGSL's pow is exp2(b·log2 a): JavaScript's sign for negative bases with integer exponents, x⁰ = 1;
+    // pow of |a| only (a constant base: Tint evaluates both arms, and pow of a negative is an error there)
     wgsl: ([a, b]) =>
-      `select(select(pow(${a}, ${b}), select(1.0, -1.0, fract(${b} * 0.5) != 0.0) * pow(-(${a}), ${b}), ${a} < 0.0), 1.0, ${b} == 0.0)`,
+      `select(select(1.0, select(1.0, -1.0, fract(${b} * 0.5) != 0.0), ${a} < 0.0) * pow(abs(${a}), ${b}), 1.0, ${b} == 0.0)`,
   },
   'Math.hypot': {
     usesArgs: true,
