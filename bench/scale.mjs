@@ -163,6 +163,9 @@ export function slope(xs, ys) {
   return sxy / sxx;
 }
 
+/** Compile memory (MB above the warm-up) below which a size is left out of the memory exponent's fit. */
+const MEMORY_FLOOR_MB = 2;
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'out', 'scale');
 const moduleFile = (family, size) => path.join(outDir, `${family}-${size}.mjs`);
@@ -289,9 +292,11 @@ async function main(selected) {
         reads,
         rows.map((r) => r.cpuMs),
       ),
+      // peak RSS moves by a megabyte or two from run to run: sizes whose compile memory is below
+      // that floor are noise and would dominate a log-log fit
       memory: slope(
-        reads,
-        rows.map((r) => r.compileMb),
+        rows.filter((r) => r.compileMb >= MEMORY_FLOOR_MB).map((r) => r.reads),
+        rows.filter((r) => r.compileMb >= MEMORY_FLOOR_MB).map((r) => r.compileMb),
       ),
       kb: slope(
         reads,
