@@ -318,8 +318,6 @@ function emit(l: number, budget: number, planner: Planner): Schedule {
   };
 }
 
-let last: CheckpointStats | undefined;
-
 /** Runs `schedule` through `ops`; its statistics are also `lastCheckpointStats()`. */
 export function runCheckpointed(schedule: Schedule, ops: CheckpointOps): CheckpointStats {
   const stats: CheckpointStats = {
@@ -333,12 +331,13 @@ export function runCheckpointed(schedule: Schedule, ops: CheckpointOps): Checkpo
   };
   runActions(schedule.actions, 0, schedule.actions.length, ops, stats, { n: 0 });
   stats.recomputed = stats.forwardSteps - Math.max(0, schedule.steps - 1);
-  last = stats;
+  checkpointRuntime.lastStats = stats;
   return stats;
 }
 
 /** The statistics of the last `runCheckpointed` (undefined before the first). */
 export function lastCheckpointStats(): CheckpointStats | undefined {
+  const last = checkpointRuntime.lastStats;
   return last && { ...last };
 }
 
@@ -392,8 +391,6 @@ export interface CheckpointSettings {
   budgetBytes?: number;
 }
 
-const settings = new Map<string, CheckpointSettings>();
-
 /**
  * Sets how many states the checkpointed loops of `layer` (of every layer when `layer` is omitted)
  * store from the next call of their `L_b` on; `undefined` goes back to the pragma's `slots=`.
@@ -402,7 +399,7 @@ const settings = new Map<string, CheckpointSettings>();
 export function setCheckpointing(value: CheckpointSettings | undefined, layer?: string): void {
   const key = layer ?? '*';
   if (value === undefined) {
-    settings.delete(key);
+    checkpointRuntime.settings.delete(key);
     return;
   }
   if (value.slots !== undefined && !(Number.isInteger(value.slots) && value.slots >= 1)) {
@@ -411,12 +408,12 @@ export function setCheckpointing(value: CheckpointSettings | undefined, layer?: 
   if (value.budgetBytes !== undefined && !(value.budgetBytes > 0)) {
     throw new RangeError(`parad: a checkpoint budget must be > 0 bytes, got ${value.budgetBytes}`);
   }
-  settings.set(key, { ...value });
+  checkpointRuntime.settings.set(key, { ...value });
 }
 
 /** Forgets every `setCheckpointing` (the pragmas' `slots=` apply again). */
 export function resetCheckpointing(): void {
-  settings.clear();
+  checkpointRuntime.settings.clear();
 }
 
 /**
@@ -424,6 +421,7 @@ export function resetCheckpointing(): void {
  * every layer, else the pragma's `slots=`, else ceil(sqrt(steps)).
  */
 export function checkpointSlots(site: CheckpointSite, steps: number, bytesPerState: number): number {
+  const { settings } = checkpointRuntime;
   const s = settings.get(site.layer) ?? settings.get('*');
   let slots: number;
   if (s?.slots !== undefined) slots = s.slots;
@@ -449,20 +447,18 @@ export interface CheckpointRun {
   stats: CheckpointStats;
 }
 
-let lastRun: CheckpointRun | undefined;
-
 /** The last checkpointed loop a generated `L_b` ran (its schedule and statistics); undefined before the first. */
 export function lastCheckpointRun(): CheckpointRun | undefined {
+  const lastRun = checkpointRuntime.lastRun;
   return lastRun && { ...lastRun, stats: { ...lastRun.stats } };
 }
-
-const scheduleCache = new Map<string, Schedule>();
 
 /** The schedule for `steps` unit steps, or for steps of these costs (the dynamic program). */
 function cachedSchedule(steps: number, slots: number, costs?: number[]): Schedule {
   if (costs && costs.length !== steps) throw new RangeError(`parad: ${costs.length} step costs for ${steps} steps`);
   const uniform = !costs || costs.every((c) => c === costs[0]);
   const key = uniform ? `${steps}/${slots}` : `${slots}/${costs!.join(',')}`;
+  const scheduleCache = checkpointRuntime.schedules;
   let s = scheduleCache.get(key);
   if (!s) {
     s = uniform ? checkpointSchedule(steps, slots) : checkpointSchedule({ forwardCost: costs! }, slots);
@@ -537,8 +533,16 @@ export function checkpointLoop(
         if (x0 !== slots) ops.free?.(slots);
       }
       stats.recomputed = stats.forwardSteps - Math.max(0, steps - 1);
-      last = { ...stats };
-      lastRun = { layer: site.layer, line: site.line, slots, stateBytes: bytesPerState, schedule, stats: { ...stats } };
+      checkpointRuntime.lastStats = { ...stats };
+      const run = {
+        layer: site.layer,
+        line: site.line,
+        slots,
+        stateBytes: bytesPerState,
+        schedule,
+        stats: { ...stats },
+      };
+      checkpointRuntime.lastRun = run;
     },
   };
 }
@@ -593,10 +597,30 @@ export function copyInto<T extends StateArray>(dst: T | undefined, src: T): T {
 // The save stack of generated `L_b` functions, with a pool of array copies reused across calls
 
 type Ctor = { new (n: number): StateArray };
-/** free copies by constructor and length; `pooled` bytes in all */
-const pool = new Map<Ctor, Map<number, StateArray[]>>();
-let pooled = 0;
-let poolLimit = 512 * 2 ** 20;
+
+/** Free array copies by constructor and length, `bytes` in all, at most `limit`. */
+class SavePool {
+  readonly free = new Map<Ctor, Map<number, StateArray[]>>();
+  bytes = 0;
+  limit = 512 * 2 ** 20;
+}
+
+/**
+ * All the state of the checkpointing runtime, in one object: the run-time slot settings, what the
+ * last checkpointed run did (for inspection: `lastCheckpointRun`, `lastCheckpointStats`), the
+ * schedules planned so far (a cache: planning is pure) and the pool of saved copies. Each
+ * checkpointed loop is its own object (`CheckpointedLoop`); generated modules share this one.
+ */
+export class CheckpointRuntime {
+  readonly settings = new Map<string, CheckpointSettings>();
+  lastStats: CheckpointStats | undefined;
+  lastRun: CheckpointRun | undefined;
+  readonly schedules = new Map<string, Schedule>();
+  readonly pool = new SavePool();
+}
+
+/** The process's checkpointing runtime (the functions of this module read and change it). */
+export const checkpointRuntime = new CheckpointRuntime();
 
 /**
  * How many bytes of array copies generated adjoints keep for their next calls (default 512 MiB;
@@ -605,36 +629,39 @@ let poolLimit = 512 * 2 ** 20;
  */
 export function setSavePool(bytes: number): void {
   if (!(bytes >= 0)) throw new RangeError(`parad: a pool size must be >= 0 bytes, got ${bytes}`);
-  poolLimit = bytes;
-  if (pooled > poolLimit) releaseSavePool();
+  const pool = checkpointRuntime.pool;
+  pool.limit = bytes;
+  if (pool.bytes > pool.limit) releaseSavePool();
 }
 
 /** Drops every pooled copy (the memory goes back to the garbage collector). */
 export function releaseSavePool(): void {
-  pool.clear();
-  pooled = 0;
+  checkpointRuntime.pool.free.clear();
+  checkpointRuntime.pool.bytes = 0;
 }
 
 /** A copy of `a` in a pooled buffer when one of its type and length is free. */
 export function pooledCopy<T extends StateArray>(a: T): T {
-  const free = pool.get(a.constructor as Ctor)?.get(a.length);
+  const pool = checkpointRuntime.pool;
+  const free = pool.free.get(a.constructor as Ctor)?.get(a.length);
   const c = free?.pop() as T | undefined;
   if (!c) return a.slice() as T;
-  pooled -= c.byteLength;
+  pool.bytes -= c.byteLength;
   c.set(a);
   return c;
 }
 
 /** Gives a copy back to the pool (the caller no longer uses it). */
 export function releaseCopy(a: StateArray): void {
-  if (pooled + a.byteLength > poolLimit) return;
+  const pool = checkpointRuntime.pool;
+  if (pool.bytes + a.byteLength > pool.limit) return;
   const ctor = a.constructor as Ctor;
-  let byLength = pool.get(ctor);
-  if (!byLength) pool.set(ctor, (byLength = new Map()));
+  let byLength = pool.free.get(ctor);
+  if (!byLength) pool.free.set(ctor, (byLength = new Map()));
   let list = byLength.get(a.length);
   if (!list) byLength.set(a.length, (list = []));
   list.push(a);
-  pooled += a.byteLength;
+  pool.bytes += a.byteLength;
 }
 
 /**
