@@ -1,5 +1,5 @@
 /** Generic traversals of IR statements. */
-import type { Stmt, Expr, LValue } from './types.js';
+import type { Stmt, Expr, LValue, ForLoop } from './types.js';
 import { readsOf } from './build.js';
 
 /** Visits every statement, nested ones included (pre-order). */
@@ -157,4 +157,26 @@ export function mapBlocks(s: Stmt, f: (body: Stmt[]) => Stmt[]): Stmt {
 /** Statements with every assignment (at any depth of branches, loops and blocks) replaced by `f`'s result. */
 export function mapAssigns(body: Stmt[], f: (s: Stmt & { k: 'assign' }) => Stmt): Stmt[] {
   return body.map((s): Stmt => (s.k === 'assign' ? f(s) : mapBlocks(s, (b) => mapAssigns(b, f))));
+}
+
+/**
+ * `body` with each outermost parallel loop (inside branches, blocks and sequential loops) replaced
+ * by `f`'s statements.
+ */
+export function mapParallelLoops(body: Stmt[], f: (loop: ForLoop) => Stmt[]): Stmt[] {
+  return body.flatMap((s) => (s.k === 'for' && s.parallel ? f(s) : [mapBlocks(s, (b) => mapParallelLoops(b, f))]));
+}
+
+/**
+ * Fresh names for a rewrite of `body`: `base` when free, else `base<i>` from `i = first` up, never a
+ * name `body` reads, writes or declares, nor one given before.
+ */
+export function freshNames(body: Stmt[], first = 0): (base: string) => string {
+  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
+  return (base) => {
+    let name = base;
+    for (let i = first; used.has(name); i++) name = `${base}${i}`;
+    used.add(name);
+    return name;
+  };
 }

@@ -18,7 +18,7 @@
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
-import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { forEachStmt, freshNames, mapExpr, mapParallelLoops, mapStmts, ownExprs, readsOfStmts } from '../../ir/walk.js';
 import { reductionUpdate } from '../../ir/reduction.js';
 import { WgslUnsupported } from './expr.js';
 
@@ -30,21 +30,7 @@ const BIG = 3.4028234663852886e38;
  * split as described above; `d` names the tangent of a scalar.
  */
 export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: string) => string): Stmt[] {
-  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 0; used.has(name); i++) name = `${base}${i}`;
-    used.add(name);
-    return name;
-  };
-  const walk = (stmts: Stmt[]): Stmt[] =>
-    stmts.flatMap((s): Stmt[] => {
-      if (s.k === 'if') return [{ ...s, then: walk(s.then), else: walk(s.else) }];
-      if (s.k === 'block') return [{ ...s, body: walk(s.body) }];
-      if (s.k !== 'for') return [s];
-      if (!s.parallel) return [{ ...s, body: walk(s.body) }];
-      return split(s);
-    });
+  const fresh = freshNames(body);
   const split = (loop: ForLoop): Stmt[] => {
     const found = loop.body.flatMap((t) => {
       if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
@@ -128,7 +114,7 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
       },
     ];
   };
-  return walk(body);
+  return mapParallelLoops(body, split);
 }
 
 /**
@@ -144,21 +130,7 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   forEachStmt(body, (s) => {
     if (s.k === 'push') for (const n of readsOf(s.value)) pushed.add(n);
   });
-  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 0; used.has(name); i++) name = `${base}${i}`;
-    used.add(name);
-    return name;
-  };
-  const walk = (stmts: Stmt[]): Stmt[] =>
-    stmts.flatMap((s): Stmt[] => {
-      if (s.k === 'if') return [{ ...s, then: walk(s.then), else: walk(s.else) }];
-      if (s.k === 'block') return [{ ...s, body: walk(s.body) }];
-      if (s.k !== 'for') return [s];
-      if (!s.parallel) return [{ ...s, body: walk(s.body) }];
-      return split(s);
-    });
+  const fresh = freshNames(body);
   const split = (loop: ForLoop): Stmt[] => {
     const found = loop.body.flatMap((t) => {
       if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
@@ -253,7 +225,7 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
   // the record's flag and iteration, read where the reverse sweep reads them (integers on the host
   // cannot be computed from device values): `winner found ? 1 : won`, `winner found ? winner : at`
   const floats = new Set<string>();
-  const walked = walk(body);
+  const walked = mapParallelLoops(body, split);
   // the taped records' flag and iteration hold device values: f32 (exact below 2^24)
   const typed = (stmts: Stmt[]): Stmt[] =>
     stmts.map((st): Stmt => {

@@ -19,7 +19,7 @@
  */
 import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
-import { declaredIn, forEachStmt, ownExprs, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { forEachStmt, freshNames, mapParallelLoops, ownExprs } from '../../ir/walk.js';
 import { nestOf } from '../../ir/reduction.js';
 import { WgslUnsupported } from './expr.js';
 
@@ -28,21 +28,7 @@ import { WgslUnsupported } from './expr.js';
  * the form described above; `d` names the tangent of a scalar.
  */
 export function productTangents(body: Stmt[], products: Set<string>, d: (name: string) => string): Stmt[] {
-  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 0; used.has(name); i++) name = `${base}${i}`;
-    used.add(name);
-    return name;
-  };
-  const walk = (stmts: Stmt[]): Stmt[] =>
-    stmts.flatMap((s): Stmt[] => {
-      if (s.k === 'if') return [{ ...s, then: walk(s.then), else: walk(s.else) }];
-      if (s.k === 'block') return [{ ...s, body: walk(s.body) }];
-      if (s.k !== 'for') return [s];
-      if (!s.parallel) return [{ ...s, body: walk(s.body) }];
-      return nest(s);
-    });
+  const fresh = freshNames(body);
   /** The nest with the products of its innermost body rewritten, and the tangents' assignments after it. */
   const nest = (loop: ForLoop): Stmt[] => {
     const loops = nestOf(loop);
@@ -155,5 +141,5 @@ export function productTangents(body: Stmt[], products: Set<string>, d: (name: s
       },
     };
   };
-  return walk(body);
+  return mapParallelLoops(body, nest);
 }

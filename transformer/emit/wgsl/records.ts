@@ -11,7 +11,7 @@
  */
 import type { Expr, Stmt } from '../../ir/types.js';
 import { num, readsOf, v, walkExpr } from '../../ir/build.js';
-import { declaredIn, forEachStmt, readsOfStmts, writesOf } from '../../ir/walk.js';
+import { declaredIn, forEachStmt, freshNames } from '../../ir/walk.js';
 
 /**
  * The float scalars of `body` that live on the device: those the iterations of a parallel loop
@@ -66,13 +66,7 @@ function deviceNames(body: Stmt[]): Set<string> {
  */
 export function deviceRecords(body: Stmt[]): Stmt[] {
   const device = deviceNames(body);
-  const used = new Set<string>([...readsOfStmts(body), ...declaredIn(body), ...writesOf(body)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}${i}`;
-    used.add(name);
-    return name;
-  };
+  const fresh = freshNames(body, 1);
   const isRecord = (s: Stmt): s is Stmt & { k: 'push' } =>
     s.k === 'push' && s.value.k === 'var' && device.has(s.value.name);
   const isPop = (s: Stmt): s is Stmt & { k: 'decl' } => s.k === 'decl' && s.init.k === 'pop' && device.has(s.name);
