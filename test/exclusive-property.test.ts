@@ -9,7 +9,7 @@
 import { describe, expect } from 'vitest';
 import { test } from '@fast-check/vitest';
 import fc from 'fast-check';
-import { analyze } from '../transformer/index.js';
+import { analyze, type ReadReport } from '../transformer/index.js';
 
 // each case costs z3 queries (~0.1–2 s): a few in the suite, many in `npm run fuzz`
 const RUNS = Number(process.env.PARAD_FUZZ_RUNS ?? (process.env.CI ? 12 : 20));
@@ -144,6 +144,50 @@ function conflict(reads: Map<string, Set<number>>): boolean {
 const evalCondition = (cond: string, n: number, m: number): boolean =>
   new Function('n', 'm', `return (${cond});`)(n, m) as boolean;
 
+/**
+ * A verdict's claims checked against brute force (`readsAt`: each iteration's reads, by `key` of
+ * the iteration, at sizes n, m): `yes` has no conflict at any of `sizes`; the witness of `no` and
+ * `depends` is real, and `depends`' condition admits no conflict where it holds. False for
+ * `unknown`, which claims nothing.
+ */
+function checkClaims(
+  read: ReadReport,
+  src: string,
+  sizes: [number, number][],
+  readsAt: (n: number, m: number) => Map<string, Set<number>>,
+  key: (it: Record<string, number>) => string,
+): boolean {
+  switch (read.exclusiveRead) {
+    case 'yes':
+      for (const [n, m] of sizes)
+        expect(conflict(readsAt(n, m)), `yes contradicted at n=${n}, m=${m}\n${src}`).toBe(false);
+      return true;
+    case 'no':
+    case 'depends': {
+      const w = read.witness!;
+      const reads = readsAt(w.params.n ?? 0, w.params.m ?? 0);
+      const [a, b] = w.iterations.map(key);
+      expect(a, `witness iterations must differ\n${src}`).not.toBe(b);
+      expect(
+        reads.get(a)?.has(w.element) && reads.get(b)?.has(w.element),
+        `witness not real: ${JSON.stringify(w)}\n${src}`,
+      ).toBe(true);
+      if (read.exclusiveRead === 'depends') {
+        for (const [n2, m2] of sizes) {
+          if (evalCondition(read.condition!, n2, m2))
+            expect(
+              conflict(readsAt(n2, m2)),
+              `condition ${read.condition} admits a conflict at n=${n2}, m=${m2}\n${src}`,
+            ).toBe(false);
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 describe('exclusive-read verdicts agree with brute force', () => {
   test.prop([nestArb], { numRuns: RUNS, seed: Number(process.env.PARAD_FUZZ_SEED ?? 7) })(
     'random affine nests',
@@ -155,37 +199,14 @@ describe('exclusive-read verdicts agree with brute force', () => {
       expect(read, src).toBeDefined();
       const sizes: [number, number][] = [];
       for (let n = 0; n <= 9; n++) for (let m = 0; m <= 3; m++) sizes.push([n, m]);
-      switch (read!.exclusiveRead) {
-        case 'yes':
-          for (const [n, m] of sizes)
-            expect(conflict(enumerate(nest, n, m)), `yes contradicted at n=${n}, m=${m}\n${src}`).toBe(false);
-          break;
-        case 'no':
-        case 'depends': {
-          const w = read!.witness!;
-          const n = w.params.n ?? 0,
-            m = w.params.m ?? 0;
-          const reads = enumerate(nest, n, m);
-          const [a, b] = w.iterations.map((it) => nest.loops.map((_, k) => it[VARS[k]]).join(','));
-          expect(a, `witness iterations must differ\n${src}`).not.toBe(b);
-          expect(
-            reads.get(a)?.has(w.element) && reads.get(b)?.has(w.element),
-            `witness not real: ${JSON.stringify(w)}\n${src}`,
-          ).toBe(true);
-          if (read!.exclusiveRead === 'depends') {
-            for (const [n2, m2] of sizes) {
-              if (evalCondition(read!.condition!, n2, m2))
-                expect(
-                  conflict(enumerate(nest, n2, m2)),
-                  `condition ${read!.condition} admits a conflict at n=${n2}, m=${m2}\n${src}`,
-                ).toBe(false);
-            }
-          }
-          break;
-        }
-        default:
-          break; // unknown: no claim to check
-      }
+      // unknown claims nothing here
+      checkClaims(
+        read!,
+        src,
+        sizes,
+        (n, m) => enumerate(nest, n, m),
+        (it) => nest.loops.map((_, k) => it[VARS[k]]).join(','),
+      );
     },
   );
 });
@@ -314,37 +335,9 @@ describe('exclusive-read verdicts on quasi-affine indices agree with brute force
       const sizes: [number, number][] = [];
       for (let n = 0; n <= 10; n++) for (let m = 0; m <= 4; m++) sizes.push([n, m]);
       const key = (it: Record<string, number>) => (nest.twoD ? `${it.i},${it.j}` : `${it.i}`);
-      switch (read!.exclusiveRead) {
-        case 'yes':
-          for (const [n, m] of sizes)
-            expect(conflict(quasiEnumerate(nest, n, m)), `yes contradicted at n=${n}, m=${m}\n${src}`).toBe(false);
-          break;
-        case 'no':
-        case 'depends': {
-          const w = read!.witness!;
-          const reads = quasiEnumerate(nest, w.params.n ?? 0, w.params.m ?? 0);
-          const [a, b] = w.iterations.map(key);
-          expect(a, `witness iterations must differ\n${src}`).not.toBe(b);
-          expect(
-            reads.get(a)?.has(w.element) && reads.get(b)?.has(w.element),
-            `witness not real: ${JSON.stringify(w)}\n${src}`,
-          ).toBe(true);
-          if (read!.exclusiveRead === 'depends') {
-            for (const [n2, m2] of sizes) {
-              if (evalCondition(read!.condition!, n2, m2))
-                expect(
-                  conflict(quasiEnumerate(nest, n2, m2)),
-                  `condition ${read!.condition} admits a conflict at n=${n2}, m=${m2}\n${src}`,
-                ).toBe(false);
-            }
-          }
-          break;
-        }
-        default:
-          // unknown claims nothing, but must not be for lack of a form: every index here has one
-          expect(read!.reason, src).not.toMatch(/no affine index|no polynomial form/);
-          break;
-      }
+      if (!checkClaims(read!, src, sizes, (n, m) => quasiEnumerate(nest, n, m), key))
+        // unknown claims nothing, but must not be for lack of a form: every index here has one
+        expect(read!.reason, src).not.toMatch(/no affine index|no polynomial form/);
       if (process.env.PARAD_FUZZ_LOG) console.log(`verdict ${read!.exclusiveRead}: ${read!.reason}`);
     },
     300_000,
