@@ -197,7 +197,7 @@ export function outlineFunction(
 ): { functions: FunctionIR[]; runtime: string[] } {
   if (estimateSize(fn.body) <= opts.limit) return { functions: [fn], runtime: [] };
   const kinds = kindsOf(fn);
-  const taken = new Set([...kinds.keys(), ...fn.params.map((p) => p.name)]);
+  const taken = new Set(kinds.keys());
   const st = stateArray(taken);
   kinds.set(st, { k: 'object', type: 'Float64Array' });
   const slots = new Map<string, number>();
