@@ -33,7 +33,8 @@ import {
   mapBlocks,
   targetName,
 } from '../ir/walk.js';
-import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex } from './space.js';
+import { IndexForms, intDefinitions, rectangular, tripCount, flatIndex, conditionExpr } from './space.js';
+import { allOf, printCondition, type Condition } from '../analysis/exclusive/condition.js';
 import { planGather, gatherPass, stripSites, needsStaging, type GatherPlan, type Staging } from './gather.js';
 import { forwardCommutingLoops } from './loop-order.js';
 import { hoistInvariantDecls } from './hoist.js';
@@ -282,7 +283,7 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
 
   const safe: Choice[] = [];
   const versioned: Choice[] = [];
-  const condition: string[] = [];
+  const condition: Condition[] = [];
   const reductions = nestReductions(nest, input.isArray).reductions;
   input.reads.forEach((read, i) => {
     const decision = chosen[i];
@@ -323,9 +324,9 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
         return;
       }
     }
-    if (want.strategy === 'versioned' && read.condition) {
+    if (want.strategy === 'versioned' && read.when) {
       versioned.push(c);
-      condition.push(read.condition);
+      condition.push(read.when);
     } else safe.push(c);
   });
   if (!safe.length && !versioned.length) return [pass];
@@ -432,13 +433,11 @@ function scheduleStrategies(input: NestInput, chosen: ReadDecision[]): Stmt[] {
 
   if (!versioned.length) return withChecks(safe);
   // exclusive under the analysis' condition: the direct version; otherwise the safe one
-  const cond: Expr = {
-    k: 'raw',
-    text: condition.length === 1 ? condition[0] : condition.map((c) => `(${c})`).join(' && '),
-  };
+  const when = allOf(condition);
+  const cond = conditionExpr(when);
   const fast: Stmt = {
     k: 'comment',
-    text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${cond.text}: direct updates`,
+    text: `exclusive reads of ${versioned.map((c) => c.read.name).join(', ')} when ${printCondition(when)}: direct updates`,
   };
   return [{ k: 'if', cond, then: [fast, ...withChecks(safe)], else: withChecks([...safe, ...versioned]) }];
 }

@@ -9,6 +9,7 @@ import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr, tripCount } f
 export { tripCount };
 import { type Poly, type Defs, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
 import { forEachStmt, writesOf } from '../ir/walk.js';
+import type { Condition } from '../analysis/exclusive/condition.js';
 
 /** (v - lo) / step: the iteration's number in its own loop. */
 function ordinal(l: ForLoop, value: Expr = v(l.v)): Expr {
@@ -47,6 +48,19 @@ export function polyExpr(p: Poly): Expr {
     e = add(e, mul(num(c), t));
   }
   return e;
+}
+
+/** The analysis' condition (a `depends` verdict's) as an expression. */
+export function conditionExpr(c: Condition): Expr {
+  switch (c.k) {
+    case 'cmp':
+      return bin(c.op, polyExpr(c.l), polyExpr(c.r));
+    case 'bool':
+      return { k: 'var', name: String(c.value) };
+    case 'and':
+    case 'or':
+      return c.items.map(conditionExpr).reduce((a, b) => bin(c.k === 'and' ? '&&' : '||', a, b));
+  }
 }
 
 /**

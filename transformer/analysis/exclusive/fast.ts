@@ -19,6 +19,7 @@
  */
 import type { NestModel, Range, Site } from './model.js';
 import type { Witness } from './types.js';
+import { paramBound, type Condition } from './condition.js';
 import {
   symbolsOf,
   type Poly,
@@ -873,7 +874,7 @@ function enumerable(m: NestModel, all: Site[]): string[] {
  * where every loop runs (twice for the nest's) on both sides of it: a `depends` verdict without
  * the solver (a window `c[j]`, `j` from `i - size` to `i + size`: `size <= 0`).
  */
-export function guessedCondition(m: NestModel, sites: Site[]): string | undefined {
+export function guessedCondition(m: NestModel, sites: Site[]): Condition | undefined {
   const params = enumerable(m, sites);
   const samples: { sizes: Record<string, number>; conflict: boolean }[] = [];
   for (const sizes of smallSizes(params)) {
@@ -885,8 +886,9 @@ export function guessedCondition(m: NestModel, sites: Site[]): string | undefine
     const c = samples.filter((x) => x.conflict).map((x) => x.sizes[p]);
     if (!e.length || !c.length) continue;
     const [maxE, minE, maxC, minC] = [Math.max(...e), Math.min(...e), Math.max(...c), Math.min(...c)];
-    if (maxE < minC && injective(m, sites, [addPoly(constPoly(maxE), symPoly(p), -1)])) return `${p} <= ${maxE}`;
-    if (minE > maxC && injective(m, sites, [addPoly(symPoly(p), constPoly(-minE))])) return `${p} >= ${minE}`;
+    if (maxE < minC && injective(m, sites, [addPoly(constPoly(maxE), symPoly(p), -1)]))
+      return paramBound(p, '<=', maxE);
+    if (minE > maxC && injective(m, sites, [addPoly(symPoly(p), constPoly(-minE))])) return paramBound(p, '>=', minE);
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ import type { Witness, Outcome } from './types.js';
 import { baseSymbols, symbolsOf } from './poly.js';
 import { fastVerdict, smallConflict, guessedCondition, distinctSites } from './fast.js';
 import { offsetVerdict } from './offsets.js';
+import { printCondition, type Condition } from './condition.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
 export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
@@ -22,8 +23,10 @@ export interface ReadReport {
   name: string;
   exclusiveRead: Verdict;
   strategy: Strategy;
-  /** for `depends`: the condition (over integer parameters) under which reads are exclusive */
+  /** for `depends`: the condition (over integer parameters) under which reads are exclusive, printed */
   condition: string | null;
+  /** the same condition as data (the schedule's versioned adjoint tests it) */
+  when: Condition | null;
   /**
    * two iterations reading one element: for `no` and `depends` a real one; for `unknown` one that
    * may happen (accesses under data-dependent branches), enough to rule out suggesting a pragma
@@ -136,7 +139,7 @@ async function readVerdict(
   pragma: ReturnType<typeof parsePragma>,
   failures: string[],
 ): Promise<ReadReport> {
-  const base = { name, condition: null, witness: null, assumed: false };
+  const base = { name, condition: null, when: null, witness: null, assumed: false };
   const forced = pragma.strategy;
   // a read through an index array the pragma declares a permutation
   const viaAssumed = sites.every(
@@ -234,13 +237,15 @@ async function readVerdict(
     condition = asked.condition;
   }
   if (condition) {
+    const printed = printCondition(condition);
     return {
       ...base,
       exclusiveRead: 'depends',
       strategy: forced ?? 'versioned',
-      condition,
+      condition: printed,
+      when: condition,
       witness: outcome.witness,
-      reason: `exclusive iff ${condition}; otherwise ${text}`,
+      reason: `exclusive iff ${printed}; otherwise ${text}`,
     };
   }
   const strategy = forced ?? (fixedElements(m, sites) ? 'reduction' : 'gather');

@@ -15,14 +15,15 @@
  */
 import type { NestModel, Site } from './model.js';
 import type { Witness } from './types.js';
-import { addPoly, constPoly, evalPoly, printCompare, symbolsOf, type Poly } from './poly.js';
+import { addPoly, constPoly, evalPoly, symbolsOf, type Poly } from './poly.js';
+import { compareCondition, type Condition } from './condition.js';
 import { span, sizesWhere, witnessParams } from './fast.js';
 
 export type OffsetVerdict =
   | { verdict: 'none' }
   /** a conflict for every parameter value (the trip count is a constant above g) */
   | { verdict: 'conflict'; witness: Witness }
-  | { verdict: 'depends'; condition: string; witness: Witness }
+  | { verdict: 'depends'; condition: Condition; witness: Witness }
   | undefined;
 
 const constantOf = (p: Poly): number | undefined =>
@@ -95,5 +96,5 @@ export function offsetVerdict(m: NestModel, sites: Site[]): OffsetVerdict {
   };
   // a loop of constant length, or g = 1 (a conflict wherever the loop runs twice): no condition
   if (always !== undefined || g === 1) return { verdict: 'conflict', witness };
-  return { verdict: 'depends', condition: printCompare(slack, false, ''), witness };
+  return { verdict: 'depends', condition: compareCondition(slack), witness };
 }

@@ -6,6 +6,7 @@
  */
 import type { NestModel, Site } from './model.js';
 import type { Outcome } from './types.js';
+import type { Condition } from './condition.js';
 import { NeedsZ3, z3Refusals, searchConflict, searchCondition } from './solve.js';
 import { askConflict, askCondition } from './z3-client.js';
 
@@ -40,12 +41,12 @@ export async function findConflict(m: NestModel, first: Site[], second: Site[]):
  * Returns undefined when conflicts happen for every such parameter value, or when quantifier
  * elimination does not give an answer, or when z3 failed on the query.
  */
-export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+export async function exclusiveCondition(m: NestModel, sites: Site[]): Promise<Condition | undefined> {
   return (await conditionOf(m, sites)).condition;
 }
 
 /** `exclusiveCondition`, and when z3 failed on the query, why (then there is no condition). */
-export async function conditionOf(m: NestModel, sites: Site[]): Promise<{ condition?: string; failure?: string }> {
+export async function conditionOf(m: NestModel, sites: Site[]): Promise<{ condition?: Condition; failure?: string }> {
   const here = await withoutZ3(() => searchCondition(m, sites));
   return here ? { condition: here.value } : askCondition(m, sites);
 }

@@ -18,7 +18,6 @@ import {
   scalePoly,
   constPoly,
   symPoly,
-  printCompare,
   degreeOf,
   baseSymbols,
   defParts,
@@ -28,6 +27,7 @@ import {
 import type { NestModel, Range, Site, Constraint } from './model.js';
 import { injective, siteKey } from './fast.js';
 import type { Outcome, Witness } from './types.js';
+import { allOf as allConditions, compareCondition, paramBound, type Condition } from './condition.js';
 
 type Z = Context<'main'>;
 
@@ -473,12 +473,12 @@ function strideParams(m: NestModel, sites: Site[]): string[] {
 }
 
 /** `positiveStrides` without the solver: the index is a mixed-radix number once strides are >= 1. */
-function positiveStridesFast(m: NestModel, sites: Site[]): string | undefined {
+function positiveStridesFast(m: NestModel, sites: Site[]): Condition | undefined {
   const params = strideParams(m, sites);
   const positive = (ps: string[]) => ps.map((p) => addPoly(symPoly(p), constPoly(-1)));
   if (!params.length || !injective(m, sites, positive(params))) return undefined;
   const one = params.find((p) => injective(m, sites, positive([p])));
-  return one ? `${one} >= 1` : params.map((p) => `${p} >= 1`).join(' && ');
+  return allConditions((one ? [one] : params).map((p) => paramBound(p, '>=', 1)));
 }
 
 /**
@@ -491,7 +491,7 @@ async function positiveStrides(
   m: NestModel,
   sites: Site[],
   formula: Bool<'main'>,
-): Promise<string | undefined> {
+): Promise<Condition | undefined> {
   const params = strideParams(m, sites);
   if (!params.length) return undefined;
   const excluded = (ps: string[]): Promise<boolean> =>
@@ -510,8 +510,8 @@ async function positiveStrides(
       return (await solver.check()) === 'unsat';
     });
   if (!(await excluded(params))) return undefined;
-  if (params.length > 1) for (const p of params) if (await excluded([p])) return `${p} >= 1`;
-  return params.map((p) => `${p} >= 1`).join(' && ');
+  if (params.length > 1) for (const p of params) if (await excluded([p])) return paramBound(p, '>=', 1);
+  return allConditions(params.map((p) => paramBound(p, '>=', 1)));
 }
 
 /** Parameter values tried before the general query: small sizes, all alike and mixed. */
@@ -559,7 +559,7 @@ function linearProblem(m: NestModel, sites: Site[]): boolean {
 }
 
 /** `exclusiveCondition` (query.ts) in the z3 worker. */
-export async function searchCondition(m: NestModel, sites: Site[]): Promise<string | undefined> {
+export async function searchCondition(m: NestModel, sites: Site[]): Promise<Condition | undefined> {
   // quantifier elimination over non-linear integer terms rarely terminates: linear problems only
   const strided = positiveStridesFast(m, sites);
   if (strided) return strided;
@@ -597,7 +597,7 @@ export async function searchCondition(m: NestModel, sites: Site[]): Promise<stri
     if (!exclusiveSomewhere) return undefined;
     const simple = await simplifyUnder(ctx, conflictParams, twoParams);
     // a condition with divisibility (mod/div from quantifier elimination) is not reported: `no`
-    return printCondition(simple, true);
+    return z3Condition(simple, true);
   } catch {
     // no answer from quantifier elimination in time, or a condition the printer cannot render
     return undefined;
@@ -633,27 +633,21 @@ function termPoly(e: Node): Poly | undefined {
   }
 }
 
-/** A z3 Boolean term over integer parameters as a TypeScript expression. */
-export function printCondition(e: Z3Expr<'main'>, negate = false): string {
+/** A z3 Boolean term over integer parameters as a condition (its negation with `negate`). */
+export function z3Condition(e: Z3Expr<'main'>, negate = false): Condition {
   const n = e as unknown as Node;
   const name = String(n.decl().name());
   const kids = n.children();
-  const wrap = (x: Node, neg: boolean) => {
-    const s = printCondition(x as unknown as Z3Expr<'main'>, neg);
-    return /\|\||&&/.test(s) ? `(${s})` : s;
-  };
+  const sub = (x: Node, neg: boolean) => z3Condition(x as unknown as Z3Expr<'main'>, neg);
   switch (name) {
     case 'not':
-      return printCondition(kids[0] as unknown as Z3Expr<'main'>, !negate);
+      return sub(kids[0], !negate);
     case 'and':
-    case 'or': {
-      const op = (name === 'and') !== negate ? '&&' : '||';
-      return kids.map((k) => wrap(k, negate)).join(` ${op} `);
-    }
+    case 'or':
+      return { k: (name === 'and') !== negate ? 'and' : 'or', items: kids.map((k) => sub(k, negate)) };
     case 'true':
-      return negate ? 'false' : 'true';
     case 'false':
-      return negate ? 'true' : 'false';
+      return { k: 'bool', value: (name === 'true') !== negate };
     case '<=':
     case '>=':
     case '<':
@@ -664,10 +658,10 @@ export function printCondition(e: Z3Expr<'main'>, negate = false): string {
       // normalize to d >= 0 (or d > 0), integers: d > 0 ⟺ d - 1 >= 0
       const ge = name === '<=' || name === '<' ? addPoly(b, a, -1) : addPoly(a, b, -1);
       const strict = name === '<' || name === '>';
-      if (name === '=') return printCompare(addPoly(a, b, -1), false, negate ? '!==' : '===');
-      if (!negate) return printCompare(strict ? addPoly(ge, constPoly(-1)) : ge, false, '');
+      if (name === '=') return compareCondition(addPoly(a, b, -1), negate ? '!==' : '===');
+      if (!negate) return compareCondition(strict ? addPoly(ge, constPoly(-1)) : ge);
       // !(d >= 0) ⟺ -d - 1 >= 0;  !(d > 0) ⟺ -d >= 0
-      return printCompare(strict ? scalePoly(ge, -1) : addPoly(scalePoly(ge, -1), constPoly(-1)), false, '');
+      return compareCondition(strict ? scalePoly(ge, -1) : addPoly(scalePoly(ge, -1), constPoly(-1)));
     }
     default:
       throw new Unprintable(n.toString());

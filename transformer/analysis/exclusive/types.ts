@@ -4,6 +4,7 @@
  * worker (z3-worker.ts). A module of its own so that those files need not import each other.
  */
 import type { NestModel, Site } from './model.js';
+import type { Condition } from './condition.js';
 
 export interface Witness {
   params: Record<string, number>;
@@ -33,7 +34,7 @@ export type Request =
   | { id: number; kind: 'condition'; model: PlainNest; sites: Site[] };
 
 export type Reply =
-  | { id: number; value: Outcome | string | undefined /** bytes z3 holds after the query */; allocated: number }
+  | { id: number; value: Outcome | Condition | undefined /** bytes z3 holds after the query */; allocated: number }
   | { id: number; error: string };
 
 /** What the z3 worker posts once z3 is loaded. */

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { NestModel, Site } from './model.js';
 import type { Outcome, PlainNest, Ready, Reply, Request, WorkerData } from './types.js';
+import type { Condition } from './condition.js';
 
 export interface Z3Options {
   /** a query without an answer after this long (ms) has failed; its worker is terminated */
@@ -330,9 +331,9 @@ export async function askConflict(m: NestModel, first: Site[], second: Site[]): 
 }
 
 /** `searchCondition` in the worker; `failure` says why there is no answer when z3 failed on it. */
-export async function askCondition(m: NestModel, sites: Site[]): Promise<{ condition?: string; failure?: string }> {
+export async function askCondition(m: NestModel, sites: Site[]): Promise<{ condition?: Condition; failure?: string }> {
   const a = await ask({ kind: 'condition', model: plain(m), sites });
-  return a.ok ? { condition: a.value as string | undefined } : { failure: a.cause };
+  return a.ok ? { condition: a.value as Condition | undefined } : { failure: a.cause };
 }
 
 /** Starts the worker and loads z3 now (benchmarks time the load apart from the queries); the ms it took. */
