@@ -132,6 +132,8 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       return false;
     case 'raw':
       return a.text === (b as typeof a).text;
+    case 'str':
+      return a.value === (b as typeof a).value;
   }
 }
 
@@ -161,7 +163,8 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       for (const a of e.items) walkExpr(a, f);
       break;
     case 'runtime':
-      if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
+      if (e.call.fn === 'gpu') for (const a of e.call.args) walkExpr(a, f);
+      else if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
       break;
     case 'record':
       for (const x of e.fields) walkExpr(x.value, f);

@@ -86,6 +86,8 @@ function printBare(e: Expr): string {
     }
     case 'raw':
       return e.text;
+    case 'str':
+      return JSON.stringify(e.value);
     case 'tuple':
       return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
   }
@@ -99,6 +101,8 @@ function printRuntimeCall(c: RuntimeCall): string {
       return `new ${c.type}(${printExpr(c.length)})`;
     case 'scratch':
       return `${c.as}(${c.owner}, ${c.slot}, ${printExpr(c.length)}${c.fill === undefined ? '' : `, ${c.fill}`})`;
+    case 'gpu':
+      return `${c.ctx}.${c.method}(${c.args.map((a) => printExpr(a)).join(', ')})`;
   }
 }
 

@@ -58,6 +58,8 @@ export type Expr =
   | { k: 'record'; fields: { key: string; value: Expr }[] }
   /** Generated only: an allocation or a call of the runtime (`parad`), typed: see RuntimeCall. */
   | { k: 'runtime'; call: RuntimeCall }
+  /** Generated only: a string literal (a runtime call's array name) */
+  | { k: 'str'; value: string }
   /** Generated only: verbatim code (a replay's report call). */
   | { k: 'raw'; text: string };
 
@@ -69,7 +71,27 @@ export type Expr =
 export type RuntimeCall =
   | { fn: 'Tape' }
   | { fn: 'array'; type: ArrayType; length: Expr }
-  | { fn: 'scratch'; as: string; owner: string; slot: number; length: Expr; fill?: number };
+  | { fn: 'scratch'; as: string; owner: string; slot: number; length: Expr; fill?: number }
+  /** a WebGPU host function's request to parad/runtime's dispatch context `ctx` (`GpuDispatch`: runtime/kernels.ts) */
+  | { fn: 'gpu'; ctx: string; method: GpuMethod; args: Expr[] };
+
+/**
+ * The methods of parad/runtime's `GpuDispatch` a generated WebGPU host function calls: a pass's
+ * dispatch, device buffers (scratch, snapshots, tape slots and regions), the host's scalar tape,
+ * and the tree reduction of private copies.
+ */
+export type GpuMethod =
+  | 'dispatch'
+  | 'alloc'
+  | 'save'
+  | 'restore'
+  | 'pushArray'
+  | 'popArray'
+  | 'push'
+  | 'pop'
+  | 'pushSegment'
+  | 'popSegment'
+  | 'reduce';
 
 export type LValue = { k: 'var'; name: string } | { k: 'index'; array: string; index: Expr };
 

@@ -97,8 +97,11 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
         return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
       case 'record':
         return { ...e, fields: e.fields.map((x) => ({ ...x, value: mapExpr(x.value, f) })) };
-      case 'runtime':
-        return e.call.fn === 'Tape' ? e : { ...e, call: { ...e.call, length: mapExpr(e.call.length, f) } };
+      case 'runtime': {
+        const c = e.call;
+        if (c.fn === 'gpu') return { ...e, call: { ...c, args: c.args.map((a) => mapExpr(a, f)) } };
+        return c.fn === 'Tape' ? e : { ...e, call: { ...c, length: mapExpr(c.length, f) } };
+      }
       default:
         return e;
     }

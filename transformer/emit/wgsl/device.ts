@@ -11,15 +11,14 @@ import type { Expr, LValue, Stmt } from '../../ir/types.js';
 import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import { tripCount } from '../../schedule/space.js';
-import { printExpr } from '../../ir/print.js';
 import type { Types } from './types.js';
 import { WgslUnsupported } from './expr.js';
 
-/** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length's TS text. */
-export function scratchLength(e: Expr): string | undefined {
-  if (e.k !== 'runtime' || e.call.fn === 'Tape') return undefined;
+/** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length. */
+export function scratchLength(e: Expr): Expr | undefined {
+  if (e.k !== 'runtime' || e.call.fn === 'Tape' || e.call.fn === 'gpu') return undefined;
   if (e.call.fn === 'array' && !e.call.type.startsWith('Float')) return undefined;
-  return printExpr(e.call.length);
+  return e.call.length;
 }
 
 export interface DeviceScalars {

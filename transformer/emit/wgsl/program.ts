@@ -11,12 +11,12 @@
  * storage buffer (device.ts), host statements on them running as single-invocation passes.
  * Updates marked atomic (schedule/) are compare-and-swap loops on the float's bits.
  */
-import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
+import type { Expr, ForLoop, GpuMethod, Stmt } from '../../ir/types.js';
 import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
 import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, writesOf } from '../../ir/walk.js';
-import { isTapeDecl, num, readsOf, v, walkExpr } from '../../ir/build.js';
-import { printExpr, reversedLoop } from '../print.js';
+import { isTapeDecl, mul, num, readsOf, v, walkExpr } from '../../ir/build.js';
+import { reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
 import type { WgslPass } from '../../../runtime/index.js';
@@ -147,8 +147,8 @@ export function wgslProgram(
   }
   const passes: PassOut[] = [];
   let spans = 0;
-  const quote = JSON.stringify;
-  const call = (method: string, ...args: string[]): Stmt => hostCall(ctxName, method, ...args);
+  const quote = (text: string): Expr => ({ k: 'str', value: text });
+  const call = (method: GpuMethod, ...args: Expr[]): Stmt => hostCall(ctxName, method, ...args);
   /** Host statements; consecutive statements on device values (adjoint only) become single-invocation passes. */
   const host = (stmts: Stmt[]): Stmt[] => {
     const out: Stmt[] = [];
@@ -186,21 +186,20 @@ export function wgslProgram(
         return [call('restore', quote(s.name), quote(s.array))];
       case 'push':
         onHost(s.value, 'a value pushed on the tape');
-        return [call('push', printExpr(hostPops(s.value)))];
+        return [call('push', hostPops(s.value))];
       case 'reduce': {
         const target =
           adjoint && slots?.includes(s.target)
-            ? [quote(adjoint.scalars), String(slots.indexOf(s.target))]
-            : [quote(s.target), '0'];
-        return [call('reduce', quote(s.partial), printExpr(s.copies), s.len ? printExpr(s.len) : '1', ...target)];
+            ? [quote(adjoint.scalars), num(slots.indexOf(s.target))]
+            : [quote(s.target), num(0)];
+        return [call('reduce', quote(s.partial), s.copies, s.len ?? num(1), ...target)];
       }
       default:
         return [hostSimple(s)].flat();
     }
   };
   /** pops of the host's scalar tape (values pushed by host code) */
-  const hostPops = (e: Expr): Expr =>
-    mapExpr(e, (x) => (x.k === 'pop' ? { k: 'raw', text: `${ctxName}.pop()` } : undefined));
+  const hostPops = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? gpuCall(ctxName, 'pop') : undefined));
   const hostSimple = (s: Stmt): Stmt | Stmt[] => {
     switch (s.k) {
       // scalar code runs on the host (JavaScript numbers; floats reach the passes as f32 uniforms),
@@ -212,8 +211,7 @@ export function wgslProgram(
       case 'decl': {
         if (adjoint && isTapeDecl(s)) return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
-        if (length !== undefined)
-          return { ...s, init: { k: 'raw', text: `${ctxName}.alloc(${quote(s.name)}, ${length})` } };
+        if (length !== undefined) return { ...s, init: gpuCall(ctxName, 'alloc', quote(s.name), length) };
         onHost(s.init, `the local '${s.name}'`);
         return { ...s, init: hostPops(s.init) };
       }
@@ -256,22 +254,12 @@ export function wgslProgram(
       }
     }
     // extents x, y, z: innermost loop first; the loops outside the innermost two of a deeper nest share z
-    const trips = [...nest].reverse().map((l) => printExpr(tripCount(l)));
-    const extents =
-      trips.length <= 3
-        ? trips
-        : [
-            trips[0],
-            trips[1],
-            trips
-              .slice(2)
-              .map((t) => `(${t})`)
-              .join(' * '),
-          ];
+    const trips = [...nest].reverse().map((l) => tripCount(l));
+    const extents = trips.length <= 3 ? trips : [trips[0], trips[1], trips.slice(2).reduce((a, b) => mul(a, b))];
     const foldNames = trips.length > 3 ? trips.slice(2, -1).map((_, i) => `_z${i}`) : [];
     const before: Stmt[] = [];
     let inner = nest[nest.length - 1].body;
-    const count = extents.map((e) => `(${e})`).join(' * ');
+    const count = extents.reduce((a, b) => mul(a, b));
     const nestLocal = declaredIn(inner);
     for (const l of nest) nestLocal.add(l.v);
     // the tape: what each iteration pushes for another pass goes to its own slots of a segment (one
@@ -286,7 +274,7 @@ export function wgslProgram(
         inner = slots.body;
         before.push(
           slots.pushes
-            ? call('pushSegment', quote(adjoint.tapeSlots), `${count} * ${slots.pushes}`)
+            ? call('pushSegment', quote(adjoint.tapeSlots), mul(count, num(slots.pushes)))
             : call('popSegment', quote(adjoint.tapeSlots)),
         );
       }
@@ -308,7 +296,7 @@ export function wgslProgram(
         tape = true;
         before.push(
           { k: 'decl', name: span, mutable: false, init: own.bound },
-          call('alloc', quote(adjoint.tapeRegions), `${count} * ${span}`),
+          call('alloc', quote(adjoint.tapeRegions), mul(count, v(span))),
         );
       }
     }
@@ -346,8 +334,8 @@ export function wgslProgram(
         uniforms,
         ...packs,
       });
-      const values = [...res.uniforms.map((u) => u.name), ...tripNames.map((n, i) => `${n}: ${trips[i]}`)];
-      return [...before, dispatchCall(ctxName, passes.length - 1, [loop.gridStride], values)];
+      const values = [...res.uniforms.map(uniformValue), ...tripNames.map((key, i) => ({ key, value: trips[i] }))];
+      return [...before, dispatchCall(ctxName, passes.length - 1, [v(loop.gridStride)], values)];
     }
     // the flat iteration number of a 2-D/3-D nest needs its extents
     const extentNames = tape && nest.length > 1 ? ['_e0', '_e1'].slice(0, Math.min(3, nest.length) - 1) : [];
@@ -378,9 +366,9 @@ export function wgslProgram(
       ...packs,
     });
     const values = [
-      ...res.uniforms.map((u) => u.name),
-      ...extentNames.map((n, i) => `${n}: ${extents[i]}`),
-      ...foldNames.map((n, i) => `${n}: ${trips[i + 2]}`),
+      ...res.uniforms.map(uniformValue),
+      ...extentNames.map((key, i) => ({ key, value: extents[i] })),
+      ...foldNames.map((key, i) => ({ key, value: trips[i + 2] })),
     ];
     return [...before, dispatchCall(ctxName, passes.length - 1, extents, values)];
   };
@@ -404,12 +392,7 @@ export function wgslProgram(
       uniforms,
       ...(res.packs.length ? { packs: res.packs } : {}),
     });
-    return dispatchCall(
-      ctxName,
-      passes.length - 1,
-      ['1'],
-      res.uniforms.map((u) => u.name),
-    );
+    return dispatchCall(ctxName, passes.length - 1, [num(1)], res.uniforms.map(uniformValue));
   };
 
   // the host function gets every parameter (arrays for their .length) with array types relaxed
@@ -628,10 +611,10 @@ function singleInvocation(
     const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n));
     body = tape.body;
     for (const n of tape.integers) types.names.set(n, 'i32');
-    const alloc = (name: string, length: string): Stmt => hostCall(ctxName, 'alloc', JSON.stringify(name), length);
-    if (tape.bound) host.push(alloc(adjoint.tapeSlots, printExpr(tape.bound)));
+    const alloc = (name: string, length: Expr): Stmt => hostCall(ctxName, 'alloc', { k: 'str', value: name }, length);
+    if (tape.bound) host.push(alloc(adjoint.tapeSlots, tape.bound));
     for (const a of tape.allocs) {
-      host.push(alloc(a.name, `${a.array}.length`));
+      host.push(alloc(a.name, { k: 'length', array: a.array }));
       arrays.add(a.name);
     }
   }
@@ -651,14 +634,7 @@ function singleInvocation(
   );
   stmts(res.body, types, 1, lines);
   lines.push('}', '');
-  host.push(
-    dispatchCall(
-      ctxName,
-      0,
-      ['1'],
-      res.uniforms.map((u) => u.name),
-    ),
-  );
+  host.push(dispatchCall(ctxName, 0, [num(1)], res.uniforms.map(uniformValue)));
   return {
     passes: [
       {
@@ -806,16 +782,23 @@ function resources(
   return { body: packed, bindings, uniforms, packUniforms, packs };
 }
 
-/** The host's `ctx.dispatch(pass, [extents], { uniforms })`; `values`: names, or `name: expression`. */
-function dispatchCall(ctxName: string, pass: number, extents: string[], values: string[]): Stmt {
-  const fields = values.map((n) => (n.includes(':') || n === wname(n) ? n : `${JSON.stringify(n)}: ${n}`));
-  return hostCall(ctxName, 'dispatch', String(pass), `[${extents.join(', ')}]`, `{ ${fields.join(', ')} }`);
+/** The host's `ctx.dispatch(pass, [extents], { uniforms })`. */
+function dispatchCall(ctxName: string, pass: number, extents: Expr[], values: { key: string; value: Expr }[]): Stmt {
+  return hostCall(ctxName, 'dispatch', num(pass), { k: 'tuple', items: extents }, { k: 'record', fields: values });
 }
 
+/** A uniform the host passes by its own name: `{ n }`. */
+const uniformValue = (u: { name: string }) => ({ key: u.name, value: v(u.name) });
+
 /** The host function's call `ctx.method(args…)` of the runtime (`GpuDispatch`). */
-function hostCall(ctxName: string, method: string, ...args: string[]): Stmt {
-  return { k: 'effect', e: { k: 'raw', text: `${ctxName}.${method}(${args.join(', ')})` } };
-}
+const gpuCall = (ctx: string, method: GpuMethod, ...args: Expr[]): Expr => ({
+  k: 'runtime',
+  call: { fn: 'gpu', ctx, method, args },
+});
+const hostCall = (ctx: string, method: GpuMethod, ...args: Expr[]): Stmt => ({
+  k: 'effect',
+  e: gpuCall(ctx, method, ...args),
+});
 
 function stripReturnValues(body: Stmt[]): Stmt[] {
   return body.map((s): Stmt => {
