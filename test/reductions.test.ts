@@ -148,7 +148,7 @@ test("the fixtures' reductions with the JavaScript adjoint scheduled as on a par
  * go: zero factors of a product (one, two, in another workgroup than the others), several elements
  * tied for the max or the min (within a workgroup, across workgroups, with the initial value), and
  * both inside a sequential loop (what the adjoint records per time step goes on the device's tape,
- * emit/wgsl/records.ts; the max's K_b used to route every step's adjoint by the last step's winner).
+ * lower/gpu/records.ts; the max's K_b used to route every step's adjoint by the last step's winner).
  * JavaScript's results there are exact (the tests above: the product of the other factors, the
  * tie rule of the sequential loop), so GPU == JavaScript is GPU == the analytic derivative.
  */

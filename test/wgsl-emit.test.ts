@@ -83,28 +83,39 @@ describe('the wgsl export', () => {
     }
   });
 
-  test('what cannot be lowered is PARAD3001 with the reason', async () => {
-    const cases: [string, RegExp][] = [
+  test('what cannot be lowered is PARAD3001 with the reason, located at the statement (the kernel where there is none)', async () => {
+    const cases: [string, RegExp, string][] = [
       [
         `${header}/** @kernel */\nexport function k(y: Float64Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = 1;\n}\n`,
         /'y' is Float64Array: WGSL has no 64-bit floats/,
+        'export function k(y: Float64Array, n: i32): void {',
       ],
       [
         `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += y[i];\n  // @parallel\n  for (let i = 0; i < n; i++) y[i] = s;\n}\n`,
         /the assignment to 's' reads y\[…\] outside @parallel loops/,
+        '  for (let i = 0; i < n; i++) s += y[i];',
       ],
       [
         `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel\n  for (let i = 0; i < n; i++) {\n    // @parallel\n    for (let j = 0; j < i; j++) y[i * n + j] = 1;\n  }\n}\n`,
         /depend on i \(only rectangular/,
+        '    for (let j = 0; j < i; j++) y[i * n + j] = 1;',
+      ],
+      [
+        `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel\n  for (let i = 1; i < n; i++) y[i] = 2;\n}\n`,
+        /a write to y\[…\] outside @parallel loops/,
+        '  y[0] = 1;',
+      ],
+      [
+        `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  // @parallel workgroup=512\n  for (let i = 0; i < n; i++) y[i] = 2;\n}\n`,
+        /workgroup=512 has 512 invocations/,
+        '  for (let i = 0; i < n; i++) y[i] = 2;',
       ],
     ];
-    cases.push([
-      `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel\n  for (let i = 1; i < n; i++) y[i] = 2;\n}\n`,
-      /a write to y\[…\] outside @parallel loops/,
-    ]);
-    for (const [src, message] of cases) {
+    for (const [src, message, lineText] of cases) {
       const { r } = await wgslOf(src);
-      expect(r.diagnostics.find((x) => x.code === 'PARAD3001')?.message, src).toMatch(message);
+      const d = r.diagnostics.find((x) => x.code === 'PARAD3001');
+      expect(d?.message, src).toMatch(message);
+      expect(d?.lineText, src).toBe(lineText);
     }
   });
 

@@ -23,7 +23,8 @@ import { tangentFunction } from './differentiate/tangent.js';
 import { adjointFunction } from './differentiate/adjoint.js';
 import { emitModule, type KernelOutput } from './emit/module.js';
 import { replayFunction } from './emit/replay.js';
-import { wgslKernel } from './emit/wgsl/index.js';
+import { lowerKernel } from './lower/gpu/index.js';
+import { printPrograms } from './emit/wgsl/index.js';
 import { Names, type Mode } from './naming.js';
 import { scheduleAdjoint, type Scheduled, type Target } from './schedule/index.js';
 import { forEachStmt } from './ir/walk.js';
@@ -416,9 +417,11 @@ function outputOf(
   }
   // an imported kernel's WGSL (for the layers that call it): its own transpilation reports its problems
   const wgslSink = k.origin ? new DiagnosticSink(k.origin, '') : sink;
-  const wgsl = options.targets?.includes('wgsl')
-    ? wgslKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink)
+  // GPU lowering (what runs on WebGPU is decided here, with located diagnostics), then its WGSL
+  const gpu = options.targets?.includes('wgsl')
+    ? lowerKernel(k, functions, scheduled.wgsl?.fn, d.names!, wgslSink)
     : undefined;
+  const wgsl = gpu && printPrograms(gpu, wgslSink.file);
   // JavaScript lowering: functions too big for V8's optimizing compiler split into parts
   const outline = options.outline;
   const lowered = outline === false ? [] : functions.map((f) => outlineFunction(f, d.names!.scratch(), outline));

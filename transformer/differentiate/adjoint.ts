@@ -201,7 +201,7 @@ export function adjointFunction(
   const unchanging = (e: Expr, nestVars: Set<string>): boolean => {
     let ok = true;
     walkExpr(e, (x) => {
-      if (x.k === 'pop' || x.k === 'raw' || x.k === 'runtime') ok = false;
+      if (x.k === 'pop' || x.k === 'runtime') ok = false;
       else if (x.k === 'var' && assigned.has(x.name) && !nestVars.has(x.name)) ok = false;
       else if ((x.k === 'index' || x.k === 'length') && assigned.has(x.array)) ok = false;
     });

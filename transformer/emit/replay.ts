@@ -10,7 +10,7 @@ import type { FunctionIR } from '../differentiate/function.js';
 import type { LoopReport } from '../analysis/exclusive/index.js';
 import { parallelNest } from '../analysis/tape.js';
 import { forEachStmt, mapExpr, mapStmts } from '../ir/walk.js';
-import { printExpr } from './print.js';
+import { num } from '../ir/build.js';
 import { replayName, type Names } from '../naming.js';
 
 /** The signature of a replay's callback (also in the runtime's `KernelMeta`). */
@@ -25,15 +25,10 @@ export function replayFunction(k: Kernel, byLoop: Map<ForLoop, LoopReport>, name
     const assumed = new Set(report?.reads.filter((r) => r.assumed).map((r) => r.name));
     if (!report || !assumed.size) return undefined;
     any = true;
-    const iteration =
-      '`' +
-      parallelNest(loop)
-        .map((l) => `\${${l.v}}`)
-        .join(',') +
-      '`';
-    const reported = (array: string, index: Expr): Expr => ({
-      k: 'raw',
-      text: `${read}(${report.line}, ${iteration}, ${JSON.stringify(array)}, ${printExpr(index)})`,
+    const iteration = parallelNest(loop).map((l): Expr => ({ k: 'var', name: l.v }));
+    const reported = (array: string, element: Expr): Expr => ({
+      k: 'runtime',
+      call: { fn: 'report', reader: read, line: report.line, iteration, array, element },
     });
     const [nest] = mapStmts([loop], (e) =>
       mapExpr(e, (x) =>
@@ -46,7 +41,11 @@ export function replayFunction(k: Kernel, byLoop: Map<ForLoop, LoopReport>, name
         s.target = { ...s.target, index: reported(s.target.array, s.target.index) };
     });
     // a run of the nest starts: reads conflict only within one run (one time step)
-    return { k: 'block', body: [{ k: 'effect', e: { k: 'raw', text: `${read}(${report.line}, '', '', -1)` } }, nest] };
+    const start: Expr = {
+      k: 'runtime',
+      call: { fn: 'report', reader: read, line: report.line, iteration: [], array: '', element: num(-1) },
+    };
+    return { k: 'block', body: [{ k: 'effect', e: start }, nest] };
   };
   const body = mapStmts(
     k.body,

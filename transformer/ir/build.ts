@@ -130,8 +130,6 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       return false;
     case 'tuple':
       return false;
-    case 'raw':
-      return a.text === (b as typeof a).text;
     case 'str':
       return a.value === (b as typeof a).value;
   }
@@ -164,6 +162,7 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       break;
     case 'runtime':
       if (e.call.fn === 'gpu') for (const a of e.call.args) walkExpr(a, f);
+      else if (e.call.fn === 'report') for (const a of [...e.call.iteration, e.call.element]) walkExpr(a, f);
       else if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
       break;
     case 'record':

@@ -13,21 +13,13 @@ import type { Expr, Stmt } from './types.js';
 import { readsOf, walkExpr } from './build.js';
 import { childBlocks, forEachStmt, mapBlocks, ownExprs, targetName } from './walk.js';
 
-const IDENT = /[A-Za-z_$][\w$]*/g;
-
-/** Names an expression reads, identifiers of raw text included. */
-function reads(e: Expr, out: Set<string>): Set<string> {
-  readsOf(e, out);
-  walkExpr(e, (x) => {
-    if (x.k === 'raw') for (const m of x.text.match(IDENT) ?? []) out.add(m);
-  });
-  return out;
-}
+/** Names an expression reads. */
+const reads = (e: Expr, out: Set<string>): Set<string> => readsOf(e, out);
 
 function pure(e: Expr): boolean {
   let ok = true;
   walkExpr(e, (x) => {
-    if (x.k === 'pop' || x.k === 'raw' || x.k === 'runtime') ok = false;
+    if (x.k === 'pop' || x.k === 'runtime') ok = false;
   });
   return ok;
 }

@@ -84,8 +84,6 @@ function printBare(e: Expr): string {
         f.value.k === 'var' && f.value.name === f.key ? f.key : `${f.key}: ${printExpr(f.value)}`;
       return `{ ${e.fields.map(field).join(', ')} }`;
     }
-    case 'raw':
-      return e.text;
     case 'str':
       return JSON.stringify(e.value);
     case 'tuple':
@@ -101,6 +99,10 @@ function printRuntimeCall(c: RuntimeCall): string {
       return `new ${c.type}(${printExpr(c.length)})`;
     case 'scratch':
       return `${c.as}(${c.owner}, ${c.slot}, ${printExpr(c.length)}${c.fill === undefined ? '' : `, ${c.fill}`})`;
+    case 'report': {
+      const iteration = `\`${c.iteration.map((e) => `\${${printExpr(e)}}`).join(',')}\``;
+      return `${c.reader}(${c.line}, ${c.iteration.length ? iteration : "''"}, ${c.array ? JSON.stringify(c.array) : "''"}, ${printExpr(c.element)})`;
+    }
     case 'gpu':
       return `${c.ctx}.${c.method}(${c.args.map((a) => printExpr(a)).join(', ')})`;
   }

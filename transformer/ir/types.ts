@@ -59,9 +59,7 @@ export type Expr =
   /** Generated only: an allocation or a call of the runtime (`parad`), typed: see RuntimeCall. */
   | { k: 'runtime'; call: RuntimeCall }
   /** Generated only: a string literal (a runtime call's array name) */
-  | { k: 'str'; value: string }
-  /** Generated only: verbatim code (a replay's report call). */
-  | { k: 'raw'; text: string };
+  | { k: 'str'; value: string };
 
 /**
  * What generated code allocates or asks the runtime for: the adjoint's tape (`new Tape()`), an
@@ -72,6 +70,12 @@ export type RuntimeCall =
   | { fn: 'Tape' }
   | { fn: 'array'; type: ArrayType; length: Expr }
   | { fn: 'scratch'; as: string; owner: string; slot: number; length: Expr; fill?: number }
+  /**
+   * a replay's report of a read to parad/testing's `reader` (emit/replay.ts): the nest at `line`, the
+   * iteration by its loop variables, the element of `array` read; no iteration and no array at the
+   * start of a run of the nest
+   */
+  | { fn: 'report'; reader: string; line: number; iteration: Expr[]; array: string; element: Expr }
   /** a WebGPU host function's request to parad/runtime's dispatch context `ctx` (`GpuDispatch`: runtime/kernels.ts) */
   | { fn: 'gpu'; ctx: string; method: GpuMethod; args: Expr[] };
 

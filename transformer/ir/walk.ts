@@ -42,6 +42,8 @@ export function ownExprs(s: Stmt): Expr[] {
       return [s.value];
     case 'reduce':
       return s.len ? [s.copies, s.len] : [s.copies];
+    case 'effect':
+      return [s.e];
     default:
       return [];
   }
@@ -100,6 +102,11 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
       case 'runtime': {
         const c = e.call;
         if (c.fn === 'gpu') return { ...e, call: { ...c, args: c.args.map((a) => mapExpr(a, f)) } };
+        if (c.fn === 'report')
+          return {
+            ...e,
+            call: { ...c, iteration: c.iteration.map((a) => mapExpr(a, f)), element: mapExpr(c.element, f) },
+          };
         return c.fn === 'Tape' ? e : { ...e, call: { ...c, length: mapExpr(c.length, f) } };
       }
       default:

@@ -37,7 +37,7 @@ const BYTES_PER_NODE = 4;
 const exprNodes = (e: Expr): number => {
   let n = 0;
   walkExpr(e, (x) => {
-    n += x.k === 'raw' ? 1 + (x.text.length >> 3) : 1;
+    n += 1;
   });
   return n;
 };
@@ -63,11 +63,20 @@ const COMPARISONS = new Set(['<', '<=', '>', '>=', '===', '!==', '==', '!=', '&&
 function kindOfExpr(e: Expr, kinds: Map<string, Kind>): Kind {
   switch (e.k) {
     case 'runtime':
-      return {
-        k: 'object',
-        type: e.call.fn === 'Tape' ? 'Tape' : e.call.fn === 'array' ? e.call.type : 'Float64Array',
-      };
-    case 'raw':
+      switch (e.call.fn) {
+        case 'Tape':
+          return { k: 'object', type: 'Tape' };
+        case 'array':
+          return { k: 'object', type: e.call.type };
+        case 'scratch':
+          return { k: 'object', type: 'Float64Array' };
+        case 'report':
+          return { k: 'number' };
+        case 'gpu':
+          return { k: 'unknown' };
+      }
+      break;
+    case 'str':
       return { k: 'unknown' };
     case 'binary':
       return COMPARISONS.has(e.op) ? { k: 'boolean' } : { k: 'number' };
@@ -95,8 +104,9 @@ function kindsOf(fn: FunctionIR): Map<string, Kind> {
     kinds.set(name, !old || same ? kind : { k: 'unknown' });
   };
   for (const p of fn.params) {
-    const array = /Array$|^Tape$/.test(p.type);
-    set(p.name, array ? { k: 'object', type: p.type } : p.type === 'boolean' ? { k: 'boolean' } : { k: 'number' });
+    const number = /^(f32|f64|i32|u32|number)$/.test(p.type);
+    // arrays, the tape, a replay's reader (a function type): objects of their declared type
+    set(p.name, number ? { k: 'number' } : p.type === 'boolean' ? { k: 'boolean' } : { k: 'object', type: p.type });
   }
   const visit = (body: Stmt[]) => {
     for (const s of body) {
@@ -133,7 +143,9 @@ function usesOf(body: Stmt[]): Uses {
       if (x.k === 'var') u.refs.add(x.name);
       else if (x.k === 'index' || x.k === 'length') u.refs.add(x.array);
       else if (x.k === 'pop') u.refs.add(x.tape);
-      else if (x.k === 'raw') u.fixed = true;
+      // the functions a runtime call names: the replay's reader, a GPU host's context
+      else if (x.k === 'runtime' && x.call.fn === 'report') u.refs.add(x.call.reader);
+      else if (x.k === 'runtime' && x.call.fn === 'gpu') u.refs.add(x.call.ctx);
     });
   const visit = (list: Stmt[], top: boolean) => {
     for (const s of list) {

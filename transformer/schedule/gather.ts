@@ -207,7 +207,7 @@ function unboundedSum(ctx: GatherContext, site: GatherSite, target: string): str
 const pure = (e: Expr): boolean => {
   let ok = true;
   walkExpr(e, (x) => {
-    if (x.k === 'pop' || x.k === 'raw' || x.k === 'runtime' || x.k === 'tuple') ok = false;
+    if (x.k === 'pop' || x.k === 'runtime' || x.k === 'tuple') ok = false;
   });
   return ok;
 };
@@ -366,7 +366,7 @@ function planSite(
     const visit = (e: Expr): void => {
       switch (e.k) {
         case 'pop':
-        case 'raw':
+        case 'str':
         case 'runtime':
         case 'record':
         case 'tuple':

@@ -30,7 +30,7 @@ export function hoistInvariantDecls(loop: ForLoop): ForLoop {
 function pure(e: Expr): boolean {
   let ok = true;
   walkExpr(e, (x) => {
-    if (x.k === 'index' || x.k === 'pop' || x.k === 'raw' || x.k === 'runtime' || x.k === 'tuple') ok = false;
+    if (x.k === 'index' || x.k === 'pop' || x.k === 'runtime' || x.k === 'tuple') ok = false;
   });
   return ok;
 }

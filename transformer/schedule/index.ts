@@ -146,7 +146,7 @@ function withoutUnusedTape(body: Stmt[]): Stmt[] {
     if (s.k === 'line' && mentions(s.text)) used = true;
     for (const e of ownExprs(s))
       walkExpr(e, (x) => {
-        if ((x.k === 'pop' && x.tape === decl.name) || (x.k === 'raw' && mentions(x.text))) used = true;
+        if (x.k === 'pop' && x.tape === decl.name) used = true;
         if (x.k === 'var' && x.name === decl.name) used = true;
       });
   });

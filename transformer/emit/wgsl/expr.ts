@@ -5,7 +5,7 @@
  */
 import type { Expr } from '../../ir/types.js';
 import { ruleFor } from '../../differentiate/rules.js';
-import type { Types, WType } from './types.js';
+import type { Types, WType } from '../../lower/gpu/types.js';
 
 /** Words WGSL reserves, its types, the builtins the lowering calls, and the shader's own names: kernel identifiers that collide get a trailing `_`. */
 const RESERVED = new Set(
@@ -22,7 +22,7 @@ export const wname = (name: string): string => {
   const clean = name.replace(/\$/g, '_S');
   // WGSL identifiers must not start with two underscores (`__s1_g` → `_U_s1_g`)
   if (clean.startsWith('__')) return `_U${clean.slice(1)}`;
-  // `_gr0`, `_gw0`: the workgroup sums of program.ts
+  // `_gr0`, `_gw0`: the workgroup sums of shader.ts
   return RESERVED.has(clean) || /^_g[rw]\d+$/.test(clean) ? `${clean}_` : clean;
 };
 
@@ -95,9 +95,6 @@ function wexprOwn(e: Expr, t: Types, own: WType): string {
       if (own === 'i32') return `${e.fn.slice(5)}(${e.args.map((a) => wexpr(a, t, 'i32')).join(', ')})`;
       return ruleFor(e.fn).wgsl(e.args.map((a) => wexpr(a, t, 'f32')));
     default:
-      throw new WgslUnsupported(`generated ${e.k} expression`);
+      throw new Error(`internal: a generated ${e.k} expression in a pass body (the lowering checks pass bodies)`);
   }
 }
-
-/** A construct the WGSL backend does not lower (yet): the message says which. */
-export class WgslUnsupported extends Error {}

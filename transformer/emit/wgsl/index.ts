@@ -1,222 +1,24 @@
 /**
- * The WGSL target of one kernel: for the primal, `K_d` and `K_b`, the compute passes (one per
- * `@parallel` nest, plus the adjoint's gather passes and single-invocation passes) and the host
- * function that dispatches them (see program.ts). Kernels or constructs the
- * backend does not lower get a diagnostic; the TypeScript output is unaffected.
+ * The WGSL text of a kernel's lowered programs (lower/gpu): each pass printed (shader.ts) with its
+ * source map to the kernel's lines (sourcemap.ts); the host functions stay IR (module.ts prints
+ * them with the module).
  */
-import type { Kernel } from '../../ir/types.js';
-import type { FunctionIR } from '../../differentiate/function.js';
-import type { DiagnosticSink } from '../../diagnostics.js';
-import { CODES } from '../../check/codes.js';
-import { adjointName, gpuHostName, tangentName, type Names } from '../../naming.js';
-import { STORAGE_BUFFER_LIMIT, storageBuffersNeeded, wgslProgram, type ProgramOut } from './program.js';
-import { WgslUnsupported } from './expr.js';
+import type { GpuProgram, GpuProgramInfo } from '../../lower/gpu/index.js';
+import type { ProgramOut } from '../../lower/gpu/program.js';
+import { printPass } from './shader.js';
 import { withShaderSourceMap } from './sourcemap.js';
-import { kernelReductionsOf } from '../../ir/reduction.js';
-import { extremumRecords, extremumTangents } from './extremum.js';
-import { productTangents } from './product.js';
-import { deviceRecords } from './records.js';
 
-export interface WgslProgramOut extends ProgramOut {
-  /** `primal`, `d` or `b` */
-  mode: 'primal' | 'd' | 'b';
-  /** the TS function it mirrors (`heat`, `heat_d`, `heat_b`), its parameters */
-  name: string;
-  params: { name: string; type: string }[];
-  /** the generated host function's name and its context parameter */
-  hostName: string;
-  ctx: string;
-  /** the adjoint's returned object: keys in device-scalar slot order (`kappab` in slot 0, …) */
-  results?: string[];
-  /** the storage buffer holding the device scalars */
-  deviceScalarBuffer?: string;
-  /** derivative arrays and the arrays they belong to (`[ud, u]`): the runtime checks their lengths agree */
-  partners?: [string, string][];
-}
+/** A kernel's program on WebGPU as the module exports it: its passes' WGSL and its host function. */
+export interface WgslProgramOut extends ProgramOut, GpuProgramInfo {}
 
-/**
- * `gpuAdjoint`: `K_b` with its nests scheduled for the GPU (schedule/ with `gpu`). If the backend
- * cannot lower it, `K` and `K_d` still run on WebGPU and the adjoint stays in JavaScript (warning).
- */
-export function wgslKernel(
-  k: Kernel,
-  functions: FunctionIR[],
-  gpuAdjoint: FunctionIR | undefined,
-  names: Names,
-  sink: DiagnosticSink,
-): WgslProgramOut[] | undefined {
-  const ctx = names.gpu();
-  const sources: {
-    mode: 'primal' | 'd';
-    name: string;
-    params: { name: string; type: string }[];
-    body: FunctionIR['body'];
-  }[] = [{ mode: 'primal', name: k.name, params: k.params, body: k.body }];
-  // each derivative array with the array it belongs to
-  const partners = (of: (n: string) => string): [string, string][] =>
-    k.params.filter((p) => p.active && p.kind === 'array').map((p) => [of(p.name), p.name]);
-  const tangent = functions.find((f) => f.name === tangentName(k.name));
-  // a *=, max or min reduction of a parallel loop: K reduces on the GPU; the derivatives need the
-  // tangent of the product (product.ts: zero counts and sums in the same pass) or the arg-extremum
-  // (extremum.ts: the winning iteration found in a second pass); the adjoint of a product needs
-  // nothing more (its coefficients are reductions already, differentiate/adjoint.ts)
-  const reductions = [...kernelReductionsOf(k).values()].flat();
-  const nonAdditive = reductions.find((r) => r.op !== '+');
-  const pairReduction = nonAdditive && {
-    what: `the ${nonAdditive.op === '*' ? '*=' : `Math.${nonAdditive.op}`} reduction of '${nonAdditive.name}'${
-      'loc' in nonAdditive.updates[0] && nonAdditive.updates[0].loc ? ` (line ${nonAdditive.updates[0].loc.line})` : ''
-    }`,
-    why: nonAdditive.op === '*' ? 'the product of the other factors' : `the arg-${nonAdditive.op}`,
-  };
-  const extrema = reductions.filter((r) => r.op === 'max' || r.op === 'min');
-  const products = reductions.filter((r) => r.op === '*');
-  let tangentProgram: WgslProgramOut | undefined;
-  let tangentWhy: string | undefined;
-  if (tangent && pairReduction) {
-    try {
-      const d = (n: string) => names.d(n);
-      const body = extremumTangents(
-        productTangents(tangent.body, new Set(products.map((r) => r.name)), d),
-        new Set(extrema.map((r) => r.name)),
-        d,
-      );
-      const scalars = names.deviceScalars();
-      const program = wgslProgram(tangent.params, body, ctx, undefined, { scalars });
-      tangentProgram = {
-        ...program,
-        mode: 'd',
-        name: tangent.name,
-        params: tangent.params,
-        hostName: gpuHostName(tangent.name),
-        ctx,
-        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
-        partners: partners((n) => names.d(n)),
-      };
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      tangentWhy = e.message;
-    }
-  }
-  let adjointBody = gpuAdjoint?.body;
-  let adjointWhy: string | undefined;
-  if (gpuAdjoint && tangentProgram) {
-    try {
-      adjointBody = deviceRecords(extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name))));
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      adjointWhy = e.message;
-    }
-  }
-  if (pairReduction && tangentProgram) {
-    if (gpuAdjoint && adjointWhy)
-      sink.warning(
-        CODES.wgslNoAdjoint,
-        `${adjointName(k.name)} has no WGSL version: ${pairReduction.what} needs ${pairReduction.why} in the adjoint (${adjointWhy}); the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
-        k.loc.start,
-        k.loc.start + 1,
-      );
-  } else if (pairReduction && (tangent || gpuAdjoint))
-    sink.warning(
-      CODES.wgslNoAdjoint,
-      `${[tangent && tangentName(k.name), gpuAdjoint && adjointName(k.name)].filter(Boolean).join(' and ')} of '${k.name}' have no WGSL version: ${pairReduction.what} runs on WebGPU in ${k.name} only (its derivatives need ${pairReduction.why}${tangentWhy ? `; ${tangentWhy}` : ''}); they run in JavaScript`,
-      k.loc.start,
-      k.loc.start + 1,
-    );
-  if (tangent && !pairReduction)
-    sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
-  let out: WgslProgramOut[];
-  try {
-    const scalars = names.deviceScalars();
-    out = sources.map((s) => {
-      const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
-      return {
-        ...program,
-        mode: s.mode,
-        name: s.name,
-        params: s.params,
-        hostName: gpuHostName(s.name),
-        ctx,
-        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
-        ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
-      };
-    });
-    if (tangentProgram) out.push(tangentProgram);
-    if (out[0].sequential) {
-      sink.warning(
-        CODES.wgslSequential,
-        `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`,
-        k.loc.start,
-        k.loc.start + 1,
-      );
-    }
-  } catch (e) {
-    if (!(e instanceof WgslUnsupported)) throw e;
-    sink.error(
-      CODES.wgslUnsupported,
-      `kernel '${k.name}' cannot run on WebGPU: ${e.message}`,
-      k.loc.start,
-      k.loc.start + 1,
-    );
-    return undefined;
-  }
-  if (gpuAdjoint && adjointBody && (!pairReduction || (tangentProgram && !adjointWhy))) {
-    try {
-      const info = {
-        results: gpuAdjoint.results ?? [],
-        scalars: names.deviceScalars(),
-        tapeSlots: names.tapeSlots(),
-        tapeRegions: names.tapeRegions(),
-      };
-      const program = wgslProgram(gpuAdjoint.params, adjointBody, ctx, info);
-      const slots = program.deviceScalars ?? [];
-      const results = info.results.map((r) => r.key);
-      if (info.results.some((r, i) => slots[i] !== r.name))
-        throw new Error(`internal: the returned scalars of ${gpuAdjoint.name} are not the first device slots`);
-      out.push({
-        ...program,
-        mode: 'b',
-        name: gpuAdjoint.name,
-        params: gpuAdjoint.params,
-        hostName: gpuHostName(gpuAdjoint.name),
-        ctx,
-        deviceScalarBuffer: info.scalars,
-        partners: partners((n) => names.b(n)),
-        ...(results.length ? { results } : {}),
-      });
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      sink.warning(
-        CODES.wgslNoAdjoint,
-        `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
-        k.loc.start,
-        k.loc.start + 1,
-      );
-    }
-  }
-  // passes over WebGPU's default limit of storage buffers: packed (program.ts), said once per kernel
-  const over = out.flatMap((p) =>
-    p.passes.flatMap((pass, i) => {
-      if (!pass.packs) return [];
-      const line = pass.sourceLines.find((l) => l > 0);
-      const shared = pass.packs.reduce((m, pk) => m + pk.members.length, 0);
-      return [
-        `${p.name} pass ${i}${line ? ` (line ${line})` : ''} needs ${storageBuffersNeeded(pass)} (${shared} arrays share ${pass.packs.length === 1 ? 'one binding' : `${pass.packs.length} bindings`})`,
-      ];
+/** Prints the passes of a kernel's programs; `file`: the kernel file, for the shaders' source maps. */
+export function printPrograms(programs: GpuProgram[], file: string): WgslProgramOut[] {
+  return programs.map((p) => ({
+    ...p,
+    passes: p.passes.map((pass, i) => {
+      const { shape: _shape, body: _body, types: _types, ...described } = pass;
+      const { code, sourceLines } = printPass(pass);
+      return { ...described, code: withShaderSourceMap(code, sourceLines, file, `${p.name} pass ${i}`), sourceLines };
     }),
-  );
-  if (over.length) {
-    sink.warning(
-      CODES.wgslBindings,
-      `more storage buffers than WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} per shader stage: ${over.join(', ')}; the shared ones are copied in before the pass and the written ones back after it`,
-      k.loc.start,
-      k.loc.start + 1,
-    );
-  }
-  // every pass carries its source map to the kernel's lines (sourcemap.ts)
-  for (const p of out)
-    p.passes = p.passes.map((pass, i) => ({
-      ...pass,
-      code: withShaderSourceMap(pass.code, pass.sourceLines, sink.file, `${p.name} pass ${i}`),
-    }));
-  return out;
+  }));
 }

@@ -21,7 +21,7 @@ import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
 import { forEachStmt, freshNames, mapParallelLoops, ownExprs } from '../../ir/walk.js';
 import { nestOf } from '../../ir/reduction.js';
-import { WgslUnsupported } from './expr.js';
+import { WgslUnsupported } from './unsupported.js';
 
 /**
  * The tangent body with each parallel nest's `*=` reductions (`products`: the reduced names) in

@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
 import { forEachStmt, freshNames, mapExpr, mapParallelLoops, mapStmts, ownExprs, readsOfStmts } from '../../ir/walk.js';
 import { reductionUpdate } from '../../ir/reduction.js';
-import { WgslUnsupported } from './expr.js';
+import { WgslUnsupported } from './unsupported.js';
 
 /** The largest finite f32 (WGSL has no infinity): no iteration number, and a contribution that always loses. */
 const BIG = 3.4028234663852886e38;

@@ -10,20 +10,53 @@
  * iteration of a nest pushes, tree reductions of private copies, and its float scalars in a
  * storage buffer (device.ts), host statements on them running as single-invocation passes.
  * Updates marked atomic (schedule/) are compare-and-swap loops on the float's bits.
+ *
+ * This is the lowering: it decides what runs where and returns each pass as IR with its bindings,
+ * uniforms and shape (`LoweredPass`); emit/wgsl/shader.ts prints the WGSL. What the GPU cannot run
+ * is found here (WgslUnsupported, with the statement's location where there is one), never while
+ * printing.
  */
 import type { Expr, ForLoop, GpuMethod, Stmt } from '../../ir/types.js';
 import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
 import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, writesOf } from '../../ir/walk.js';
 import { isTapeDecl, mul, num, readsOf, v, walkExpr } from '../../ir/build.js';
-import { reversedLoop } from '../print.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
 import type { WgslPass } from '../../../runtime/index.js';
-import { wexpr, wname, WgslUnsupported } from './expr.js';
+import { WgslUnsupported } from './unsupported.js';
 
 /** One compute pass (the runtime's description of it). */
 export type PassOut = WgslPass;
+
+/** How a pass's invocations map to its IR (emit/wgsl/shader.ts prints each shape). */
+export type PassShape =
+  /** invocation = iteration of the nest (x innermost), bounds-guarded; `tape`: `_it` is the flat iteration number */
+  | { kind: 'nest'; nest: ForLoop[]; tape: boolean; sums?: WorkgroupSums }
+  /** `count` invocations (a host local), each taking every count-th iteration of the nest */
+  | { kind: 'gridStride'; nest: ForLoop[]; count: string; tape: boolean }
+  /** one invocation runs the body */
+  | { kind: 'single' };
+
+/** Device scalars a nest pass reduces per workgroup (workgroupSums): the buffer and each slot's operator. */
+export interface WorkgroupSums {
+  buffer: string;
+  ops: Map<number, SlotOp>;
+}
+
+/** A pass as the lowering leaves it: the runtime's description without the code, and what the code is printed from. */
+export interface LoweredPass extends Omit<PassOut, 'code' | 'sourceLines'> {
+  shape: PassShape;
+  /** the body one invocation (one iteration) runs, with the pass's bindings in place */
+  body: Stmt[];
+  /** the value types of the program's names (shared by its passes) */
+  types: Types;
+}
+
+/** A program as the lowering leaves it: passes not yet printed. */
+export interface LoweredProgram extends Omit<ProgramOut, 'passes'> {
+  passes: LoweredPass[];
+}
 
 export interface ProgramOut {
   passes: PassOut[];
@@ -64,7 +97,7 @@ export function wgslProgram(
   ctxName: string,
   adjoint?: AdjointInfo,
   device?: { scalars: string },
-): ProgramOut {
+): LoweredProgram {
   const types = new Types(params, fnBody);
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
@@ -145,7 +178,7 @@ export function wgslProgram(
       }
     }
   }
-  const passes: PassOut[] = [];
+  const passes: LoweredPass[] = [];
   let spans = 0;
   const quote = (text: string): Expr => ({ k: 'str', value: text });
   const call = (method: GpuMethod, ...args: Expr[]): Stmt => hostCall(ctxName, method, ...args);
@@ -171,8 +204,8 @@ export function wgslProgram(
     switch (s.k) {
       case 'for':
         if (s.parallel) return dispatch(s);
-        onHost(s.init, 'a loop bound');
-        onHost(s.bound, 'a loop bound');
+        onHost(s.init, 'a loop bound', s);
+        onHost(s.bound, 'a loop bound', s);
         return [{ ...s, body: host(s.body) }];
       case 'block':
         return [{ ...s, body: host(s.body) }];
@@ -185,7 +218,7 @@ export function wgslProgram(
       case 'restoreArray':
         return [call('restore', quote(s.name), quote(s.array))];
       case 'push':
-        onHost(s.value, 'a value pushed on the tape');
+        onHost(s.value, 'a value pushed on the tape', s);
         return [call('push', hostPops(s.value))];
       case 'reduce': {
         const target =
@@ -205,22 +238,23 @@ export function wgslProgram(
       // scalar code runs on the host (JavaScript numbers; floats reach the passes as f32 uniforms),
       // array elements live on the device
       case 'if':
-        onHost(s.cond, 'a branch');
+        onHost(s.cond, 'a branch', s);
         // (a branch of the reverse sweep pops the forward sweep's branch flag: the runtime's tape)
         return { ...s, cond: hostPops(s.cond), then: host(s.then), else: host(s.else) };
       case 'decl': {
         if (adjoint && isTapeDecl(s)) return [];
         const length = adjoint ? scratchLength(s.init) : undefined;
         if (length !== undefined) return { ...s, init: gpuCall(ctxName, 'alloc', quote(s.name), length) };
-        onHost(s.init, `the local '${s.name}'`);
+        onHost(s.init, `the local '${s.name}'`, s);
         return { ...s, init: hostPops(s.init) };
       }
       case 'assign':
         if (s.target.k === 'index')
           throw new WgslUnsupported(
             `a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`,
+            s.loc,
           );
-        onHost(s.value, `the assignment to '${s.target.name}'`);
+        onHost(s.value, `the assignment to '${s.target.name}'`, s);
         return { ...s, value: hostPops(s.value) };
       case 'comment':
         return s;
@@ -229,16 +263,17 @@ export function wgslProgram(
       // the adjoint's returned scalars are read back from their device slots
       case 'return':
         if (!s.value || adjoint) return [];
-        throw new WgslUnsupported('a kernel with @parallel loops returning a float');
+        throw new WgslUnsupported('a kernel with @parallel loops returning a float', s.loc);
       default:
-        throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`);
+        throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`, 'loc' in s ? s.loc : undefined);
     }
   };
-  const onHost = (e: Expr, what: string): void => {
+  const onHost = (e: Expr, what: string, s: Stmt): void => {
     const array = [...readsOf(e)].find((n) => arrays.has(n) && !lengthOnly(e, n));
     if (array)
       throw new WgslUnsupported(
         `${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`,
+        'loc' in s ? s.loc : undefined,
       );
   };
 
@@ -250,6 +285,7 @@ export function wgslProgram(
         if (nestVars.has(n))
           throw new WgslUnsupported(
             `the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`,
+            l.loc,
           );
       }
     }
@@ -325,10 +361,10 @@ export function wgslProgram(
         ...tripNames.map((name) => ({ name, type: 'i32' as const })),
         ...res.packUniforms,
       ];
-      const code = gridStrideCode(nest, inner, types, uniforms, res.bindings, loop.gridStride, tape);
       passes.push({
-        code: code.text(),
-        sourceLines: code.sourceLines,
+        shape: { kind: 'gridStride', nest, count: loop.gridStride, tape },
+        body: checkedPassBody(inner, atomicArrays(inner)),
+        types,
         workgroupSize: [64, 1, 1],
         bindings: res.bindings,
         uniforms,
@@ -347,19 +383,11 @@ export function wgslProgram(
     const wg = workgroupSize(loop, Math.min(3, nest.length));
     // the device scalars the iterations add to: a sum per workgroup in workgroup memory, then one atomic add each
     const sums = onDevice ? workgroupSums(inner, onDevice) : undefined;
-    const code = passCode(
-      nest,
-      inner,
-      types,
-      uniforms,
-      res.bindings,
-      wg,
-      tape,
-      sums && { buffer: onDevice!, ops: sums },
-    );
+    const summed = sums && { buffer: onDevice!, ops: sums };
     passes.push({
-      code: code.text(),
-      sourceLines: code.sourceLines,
+      shape: { kind: 'nest', nest, tape, ...(summed ? { sums: summed } : {}) },
+      body: checkedPassBody(inner, new Set([...atomicArrays(inner), ...(summed ? [summed.buffer] : [])]), summed),
+      types,
       workgroupSize: wg,
       bindings: res.bindings,
       uniforms,
@@ -377,16 +405,10 @@ export function wgslProgram(
   const devicePass = (group: Stmt[]): Stmt => {
     const res = resources(group, [], arrays, types, () => true);
     const uniforms = [...res.uniforms, ...res.packUniforms];
-    const lines = header(
-      uniforms,
-      res.bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
-      [1, 1, 1],
-    );
-    stmts(res.body, types, 1, lines);
-    lines.push('}', '');
     passes.push({
-      code: lines.text(),
-      sourceLines: lines.sourceLines,
+      shape: { kind: 'single' },
+      body: checkedPassBody(res.body, new Set()),
+      types,
       workgroupSize: [1, 1, 1],
       bindings: res.bindings,
       uniforms,
@@ -521,7 +543,7 @@ function hasTape(body: Stmt[]): boolean {
 }
 
 /** The name of a pass's flat iteration number (declared when the pass uses tape slots). */
-const IT = '_it';
+export const IT = '_it';
 /** The host locals (and uniforms) holding the tape slots each iteration of a pass may use: `_tpk1`, … */
 const TAPE_SPAN = '_tpk';
 
@@ -532,7 +554,7 @@ function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
       case 'assign':
         if (s.target.k !== 'index' || s.target.array !== buffer) return s;
         if (s.op === '=' && !slotUpdate(s, buffer))
-          throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar');
+          throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar', s.loc);
         return { ...s, atomic: true };
       case 'if':
         return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
@@ -554,23 +576,6 @@ function lengthOnly(e: Expr, name: string): boolean {
   return !element;
 }
 
-/** WGSL lines with the kernel source line each comes from (0: generated scaffolding). */
-class Code {
-  readonly lines: string[] = [];
-  readonly sourceLines: number[] = [];
-  /** the source line of what is being emitted */
-  line = 0;
-  push(...text: string[]): void {
-    for (const t of text) {
-      this.lines.push(t);
-      this.sourceLines.push(this.line);
-    }
-  }
-  text(): string {
-    return this.lines.join('\n');
-  }
-}
-
 /** WebGPU's default limit on invocations per workgroup. */
 const MAX_INVOCATIONS = 256;
 
@@ -582,10 +587,14 @@ function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
   if (dims.length !== depth)
     throw new WgslUnsupported(
       `workgroup=${m[1]} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`,
+      loop.loc,
     );
   const size = dims.reduce((a, b) => a * b, 1);
   if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS)
-    throw new WgslUnsupported(`workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`);
+    throw new WgslUnsupported(
+      `workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`,
+      loop.loc,
+    );
   // x is the innermost loop: `workgroup=4x64` over (y, x) is 64 along x, 4 along y
   const xyz = [...dims].reverse();
   return [xyz[0], xyz[1] ?? 1, xyz[2] ?? 1];
@@ -602,7 +611,7 @@ function singleInvocation(
   arrays: Set<string>,
   ctxName: string,
   adjoint: AdjointInfo | undefined,
-): Omit<ProgramOut, 'scalars' | 'sequential'> {
+): Omit<LoweredProgram, 'scalars' | 'sequential'> {
   // an adjoint's results are in its device scalars, its tape in a buffer the host sizes
   let body = adjoint ? stripReturnValues(fnBody) : fnBody;
   const host: Stmt[] = [];
@@ -627,19 +636,13 @@ function singleInvocation(
   const bindings = res.bindings;
   if (returns) bindings.push({ binding: bindings.length + 1, name: RETURN_BUFFER, access: 'read_write' });
   const uniforms = [...res.uniforms, ...res.packUniforms];
-  const lines = header(
-    uniforms,
-    bindings.map((b) => ({ ...b, type: b.name === RETURN_BUFFER ? 'f32' : (types.arrays.get(b.name) ?? 'f32') })),
-    [1, 1, 1],
-  );
-  stmts(res.body, types, 1, lines);
-  lines.push('}', '');
   host.push(dispatchCall(ctxName, 0, [num(1)], res.uniforms.map(uniformValue)));
   return {
     passes: [
       {
-        code: lines.text(),
-        sourceLines: lines.sourceLines,
+        shape: { kind: 'single' },
+        body: checkedPassBody(res.body, new Set()),
+        types,
         workgroupSize: [1, 1, 1],
         bindings,
         uniforms,
@@ -655,7 +658,7 @@ function singleInvocation(
 export const STORAGE_BUFFER_LIMIT = 8;
 
 /** How many storage buffers a pass would need without packing (its bindings, a pack counting its members). */
-export function storageBuffersNeeded(pass: PassOut): number {
+export function storageBuffersNeeded(pass: Pick<PassOut, 'bindings' | 'packs'>): number {
   return pass.bindings.length + (pass.packs ?? []).reduce((n, p) => n + p.members.length - 1, 0);
 }
 
@@ -810,7 +813,7 @@ function stripReturnValues(body: Stmt[]): Stmt[] {
 }
 
 /** Arrays a pass updates atomically (their updates marked so by schedule/): declared `atomic<u32>` holding the float's bits. */
-function atomicArrays(body: Stmt[]): Set<string> {
+export function atomicArrays(body: Stmt[]): Set<string> {
   const out = new Set<string>();
   forEachStmt(body, (s) => {
     if (s.k === 'assign' && s.atomic && s.target.k === 'index') out.add(s.target.array);
@@ -818,99 +821,14 @@ function atomicArrays(body: Stmt[]): Set<string> {
   return out;
 }
 
-/** Uniform struct, bindings and the entry point's first line; a compare-and-swap add per atomic array. */
-function header(
-  uniforms: PassOut['uniforms'],
-  bindings: (PassOut['bindings'][number] & { type: string })[],
-  wg: [number, number, number],
-  atomics: Set<string> = new Set(),
-  shared: string[] = [],
-  /** the operators other than `+` of the workgroup reductions into the atomic arrays (a CAS function each) */
-  ops: Set<SlotOp> = new Set(),
-  /** the atomic arrays the pass adds to (a CAS add each): all of them unless said */
-  adds: Set<string> = atomics,
-): Code {
-  const lines = new Code();
-  // binding 0: the scalars, when the pass reads any
-  if (uniforms.length)
-    lines.push(
-      'struct Uniforms {',
-      ...uniforms.map((u) => `  ${wname(u.name)}: ${u.type},`),
-      '}',
-      '@group(0) @binding(0) var<uniform> u: Uniforms;',
-    );
-  for (const b of bindings) {
-    const element = atomics.has(b.name) ? 'atomic<u32>' : b.type;
-    lines.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${wname(b.name)}: array<${element}>;`);
-  }
-  for (const a of atomics) {
-    // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
-    const x = wname(a);
-    if (adds.has(a))
-      lines.push(
-        '',
-        `fn ${atomicAdd(a)}(i: i32, v: f32) {`,
-        `  var old: u32 = atomicLoad(&${x}[i]);`,
-        '  loop {',
-        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`,
-        '    if (r.exchanged) {',
-        '      break;',
-        '    }',
-        '    old = r.old_value;',
-        '  }',
-        '}',
-      );
-    for (const op of ops) {
-      if (op === '+') continue;
-      // max/min: no store when the slot already holds the extremum (ties keep the slot's bits)
-      const keep =
-        op === '*'
-          ? []
-          : [
-              `    if (!(${op === 'max' ? 'v > bitcast<f32>(old)' : 'v < bitcast<f32>(old)'})) {`,
-              '      break;',
-              '    }',
-            ];
-      lines.push(
-        '',
-        `fn ${atomicUpdate(a, op)}(i: i32, v: f32) {`,
-        `  var old: u32 = atomicLoad(&${x}[i]);`,
-        '  loop {',
-        ...keep,
-        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(${combine(op, 'bitcast<f32>(old)', 'v')}));`,
-        '    if (r.exchanged) {',
-        '      break;',
-        '    }',
-        '    old = r.old_value;',
-        '  }',
-        '}',
-      );
-    }
-  }
-  if (shared.length) lines.push('', ...shared);
-  lines.push('', `@compute @workgroup_size(${wg.join(', ')})`);
-  const builtins = [
-    '@builtin(global_invocation_id) gid: vec3<u32>',
-    '@builtin(num_workgroups) nwg: vec3<u32>',
-    ...(shared.length ? ['@builtin(local_invocation_index) _lid: u32'] : []),
-  ];
-  lines.push(`fn main(${builtins.join(', ')}) {`);
-  for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
-  return lines;
-}
-
-/** Private and workgroup-memory names of the workgroup value of device scalar `slot` (expr.ts reserves them). */
-const privateSum = (slot: number) => `_gr${slot}`;
-const workgroupSum = (slot: number) => `_gw${slot}`;
-
-type SlotOp = '+' | '*' | 'max' | 'min';
+export type SlotOp = '+' | '*' | 'max' | 'min';
 
 /**
  * The update of a constant device-scalar slot by a reduction (ir/reduction.ts): `_sc[k] += e`,
  * `-=`, `*=`, or `_sc[k] = Math.max(_sc[k], e)` / `Math.min`, with its operator and contribution
  * (`e`, negated for `-=`), or undefined.
  */
-function slotUpdate(s: Stmt, buffer: string): { slot: number; op: SlotOp; value: Expr } | undefined {
+export function slotUpdate(s: Stmt, buffer: string): { slot: number; op: SlotOp; value: Expr } | undefined {
   if (s.k !== 'assign' || s.target.k !== 'index' || s.target.array !== buffer || s.target.index.k !== 'num')
     return undefined;
   const slot = s.target.index.value;
@@ -934,18 +852,6 @@ function slotUpdate(s: Stmt, buffer: string): { slot: number; op: SlotOp; value:
   }
   return undefined;
 }
-
-/** The identity of a reduction operator in f32 (±the largest finite f32 for max/min: WGSL has no infinity). */
-const IDENTITY: Record<SlotOp, string> = {
-  '+': '0.0',
-  '*': '1.0',
-  max: '-3.4028234663852886e38',
-  min: '3.4028234663852886e38',
-};
-
-/** `a op b` in WGSL. */
-const combine = (op: SlotOp, a: string, b: string): string =>
-  op === '+' ? `${a} + ${b}` : op === '*' ? `${a} * ${b}` : `${op}(${a}, ${b})`;
 
 /**
  * The constant slots of the device-scalar buffer that a pass body only updates atomically by a
@@ -984,270 +890,46 @@ function workgroupSums(body: Stmt[], buffer: string): Map<number, SlotOp> | unde
 }
 
 /**
- * The shader of one nest (`tape`: its body uses tape slots, indexed by the flat iteration number;
- * `sums`: device scalars summed per workgroup, see workgroupSums).
+ * A pass body as the printer takes it, or the reason the GPU cannot run it: statements the shader
+ * language has (declarations, assignments, branches, loops, returns of the single-invocation
+ * pass), expressions without host-only parts (tape pops, records, runtime calls), and updates of
+ * the `atomics` (arrays declared `atomic<u32>`) that are adds, stores or the workgroup reductions
+ * of `sums`.
  */
-function passCode(
-  nest: ForLoop[],
-  body: Stmt[],
-  types: Types,
-  uniforms: PassOut['uniforms'],
-  bindings: PassOut['bindings'],
-  wg: [number, number, number],
-  tape: boolean,
-  sums?: { buffer: string; ops: Map<number, SlotOp> },
-): Code {
-  const atomics = atomicArrays(body);
-  const slots = sums ? [...sums.ops.keys()] : [];
-  const opOf = (k: number) => sums!.ops.get(k)!;
-  if (sums) {
-    atomics.add(sums.buffer);
-    types.sums = sums;
-  }
-  const size = wg[0] * wg[1] * wg[2];
-  const shared = sums ? slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
-  const lines = header(
-    uniforms,
-    bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
-    wg,
-    atomics,
-    shared,
-    new Set(slots.map(opOf)),
-    atomicAdds(body, atomics, sums),
-  );
-  // the iteration: gid.x for the innermost loop; a long 1-D space is folded into y; in a nest deeper
-  // than 3, z is the flat number of the outer loops' iteration (digits by their trip counts _z0, …)
-  const axes =
-    nest.length === 1 ? [`gid.x + gid.y * nwg.x * ${wg[0]}u`] : ['gid.x', 'gid.y', 'gid.z'].slice(0, nest.length);
-  if (nest.length > 3) {
-    lines.push('  var _zr: i32 = i32(gid.z);');
-    for (let k = 2; k < nest.length; k++) {
-      const l = nest[nest.length - 1 - k];
-      const digit = k < nest.length - 1 ? `_zr % _z${k - 2}` : '_zr';
-      lines.push(`  let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${digit});`);
-      if (k < nest.length - 1) lines.push(`  _zr = _zr / _z${k - 2};`);
-    }
-  }
-  [...nest]
-    .reverse()
-    .slice(0, 3)
-    .forEach((l, k) => {
-      if (nest.length > 3 && k === 2) return;
-      const start = wexpr(l.init, types, 'i32');
-      lines.push(`  let ${wname(l.v)}: i32 = ${start} + ${l.step} * i32(${axes[k]});`);
+function checkedPassBody(body: Stmt[], atomics: Set<string>, sums?: WorkgroupSums): Stmt[] {
+  const deviceExpr = (e: Expr, s: Stmt) =>
+    walkExpr(e, (x) => {
+      if (x.k === 'pop' || x.k === 'tuple' || x.k === 'record' || x.k === 'runtime' || x.k === 'str')
+        throw new WgslUnsupported(`generated ${x.k} expression`, 'loc' in s ? s.loc : undefined);
     });
-  const inRange = nest.map((l) => `${wname(l.v)} ${l.cmp} ${wexpr(l.bound, types, 'i32')}`).join(' && ');
-  lines.line = nest[0].loc?.line ?? 0;
-  // with workgroup sums every invocation reaches the barriers: the body is guarded, not returned from
-  const depth = sums ? 2 : 1;
-  if (sums)
-    lines.push(...slots.map((k) => `  var ${privateSum(k)}: f32 = ${IDENTITY[opOf(k)]};`), `  if (${inRange}) {`);
-  else lines.push(`  if (!(${inRange})) {`, '    return;', '  }');
-  const pad = '  '.repeat(depth);
-  if (tape) {
-    const flat =
-      nest.length === 1
-        ? `i32(${axes[0]})`
-        : nest.length === 2
-          ? 'i32(gid.x) + _e0 * i32(gid.y)'
-          : 'i32(gid.x) + _e0 * (i32(gid.y) + _e1 * i32(gid.z))';
-    // (gid.z of a deeper nest is already the flat number of its outer loops)
-    lines.push(`${pad}let ${IT}: i32 = ${flat};`);
-  }
-  try {
-    atomicStmts(body, types, atomics, depth, lines);
-  } finally {
-    types.sums = undefined;
-  }
-  if (sums) {
-    // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
-    const half = 2 ** Math.ceil(Math.log2(size)) / 2;
-    lines.line = 0;
-    lines.push(
-      '  }',
-      ...slots.map((k) => `  ${workgroupSum(k)}[_lid] = ${privateSum(k)};`),
-      '  workgroupBarrier();',
-      `  for (var _grs: u32 = ${half}u; _grs > 0u; _grs = _grs >> 1u) {`,
-      `    if (_lid < _grs && _lid + _grs < ${size}u) {`,
-      ...slots.map((k) =>
-        opOf(k) === '+'
-          ? `      ${workgroupSum(k)}[_lid] += ${workgroupSum(k)}[_lid + _grs];`
-          : `      ${workgroupSum(k)}[_lid] = ${combine(opOf(k), `${workgroupSum(k)}[_lid]`, `${workgroupSum(k)}[_lid + _grs]`)};`,
-      ),
-      '    }',
-      '    workgroupBarrier();',
-      '  }',
-      '  if (_lid == 0u) {',
-      ...slots.map((k) => `    ${atomicUpdate(sums.buffer, opOf(k))}(${k}, ${workgroupSum(k)}[0]);`),
-      '  }',
-    );
-  }
-  lines.line = 0;
-  lines.push('}', '');
-  return lines;
-}
-
-/**
- * The shader of a grid-stride nest: invocation g (of `count`, a uniform) runs the iterations with
- * flat numbers g, g + count, … below the product of the trip counts `_gt0` (innermost), `_gt1`, …;
- * each flat number is decomposed into the loop variables (so they are always in range).
- */
-function gridStrideCode(
-  nest: ForLoop[],
-  body: Stmt[],
-  types: Types,
-  uniforms: PassOut['uniforms'],
-  bindings: PassOut['bindings'],
-  count: string,
-  tape: boolean,
-): Code {
-  const atomics = atomicArrays(body);
-  const lines = header(
-    uniforms,
-    bindings.map((b) => ({ ...b, type: types.arrays.get(b.name) ?? 'f32' })),
-    [64, 1, 1],
-    atomics,
-  );
-  const n = wname(count);
-  const total = nest.map((_, i) => `_gt${i}`).join(' * ');
-  lines.line = nest[0].loc?.line ?? 0;
-  // (the dispatch rounds up to whole workgroups: the invocations past the count have no share)
-  lines.push(
-    '  let _g0: i32 = i32(gid.x + gid.y * nwg.x * 64u);',
-    `  if (_g0 >= ${n}) {`,
-    '    return;',
-    '  }',
-    `  for (var _g: i32 = _g0; _g < ${total}; _g += ${n}) {`,
-    '    var _gr: i32 = _g;',
-  );
-  [...nest].reverse().forEach((l, k) => {
-    const last = k === nest.length - 1;
-    lines.push(
-      `    let ${wname(l.v)}: i32 = ${wexpr(l.init, types, 'i32')} + ${l.step} * (${last ? '_gr' : `_gr % _gt${k}`});`,
-    );
-    if (!last) lines.push(`    _gr = _gr / _gt${k};`);
-  });
-  if (tape) lines.push(`    let ${IT}: i32 = _g;`);
-  atomicStmts(body, types, atomics, 2, lines);
-  lines.line = 0;
-  lines.push('  }', '}', '');
-  return lines;
-}
-
-const atomicAdd = (array: string): string => `_atomicAdd_${wname(array)}`;
-
-/**
- * The atomic arrays a pass adds to (`+=`, `-=` not reduced into a workgroup value, or a `+`
- * workgroup reduction's one update per workgroup): those that need the CAS add function (a max/min
- * or product reduction's buffer does not).
- */
-function atomicAdds(
-  body: Stmt[],
-  atomics: Set<string>,
-  sums?: { buffer: string; ops: Map<number, SlotOp> },
-): Set<string> {
-  const out = new Set<string>();
-  if (sums && [...sums.ops.values()].includes('+')) out.add(sums.buffer);
   forEachStmt(body, (s) => {
-    if (s.k !== 'assign' || s.target.k !== 'index' || !atomics.has(s.target.array)) return;
-    if (s.op !== '+=' && s.op !== '-=') return;
-    const reduced = s.target.array === sums?.buffer && s.target.index.k === 'num' && sums.ops.has(s.target.index.value);
-    if (!reduced) out.add(s.target.array);
-  });
-  return out;
-}
-/** The compare-and-swap update of `array`'s elements by a reduction operator. */
-const atomicUpdate = (array: string, op: SlotOp): string =>
-  op === '+' ? atomicAdd(array) : `_atomic${op === '*' ? 'Mul' : op === 'max' ? 'Max' : 'Min'}_${wname(array)}`;
-
-/** A pass body whose `atomics` are declared `atomic<u32>` (their reads atomic loads, their updates CAS adds). */
-function atomicStmts(body: Stmt[], types: Types, atomics: Set<string>, depth: number, out: Code): void {
-  types.atomic = atomics;
-  try {
-    stmts(body, types, depth, out);
-  } finally {
-    types.atomic = new Set();
-  }
-}
-
-function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
-  const pad = '  '.repeat(depth);
-  for (const s of body) {
-    if ('loc' in s && s.loc) out.line = s.loc.line;
     switch (s.k) {
-      case 'decl': {
-        const ty: WType = t.names.get(s.name) ?? 'f32';
-        out.push(`${pad}${s.mutable ? 'var' : 'let'} ${wname(s.name)}: ${ty} = ${wexpr(s.init, t, ty)};`);
-        break;
-      }
-      case 'assign': {
-        const ty: WType =
-          s.target.k === 'var' ? (t.names.get(s.target.name) ?? 'f32') : (t.arrays.get(s.target.array) ?? 'f32');
-        if (s.target.k === 'index' && t.atomic.has(s.target.array)) {
-          const i = wexpr(s.target.index, t, 'i32');
-          const value = wexpr(s.value, t, 'f32');
-          const reduced =
-            s.target.array === t.sums?.buffer && s.target.index.k === 'num' && t.sums.ops.has(s.target.index.value);
-          if (s.op === '=' && !reduced && slotUpdate(s, s.target.array))
-            throw new WgslUnsupported(
-              `a ${(s.value as { fn: string }).fn} reduction into a float scalar the pass also reads or writes otherwise`,
-            );
-          if (s.op === '=' && !reduced)
-            out.push(`${pad}atomicStore(&${wname(s.target.array)}[${i}], bitcast<u32>(${value}));`);
-          else if (reduced) {
-            // a reduction into the invocation's private value (workgroupSums)
-            const u = slotUpdate(s, s.target.array)!;
-            const k = privateSum(u.slot);
-            if (s.op === '+=' || s.op === '-=') out.push(`${pad}${k} ${s.op} ${value};`);
-            else out.push(`${pad}${k} = ${combine(u.op, k, `(${wexpr(u.value, t, 'f32')})`)};`);
-          } else if (s.op === '+=' || s.op === '-=')
-            out.push(`${pad}${atomicAdd(s.target.array)}(${i}, ${s.op === '-=' ? `-(${value})` : value});`);
-          else throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`);
-          break;
-        }
-        const target =
-          s.target.k === 'var' ? wname(s.target.name) : `${wname(s.target.array)}[${wexpr(s.target.index, t, 'i32')}]`;
-        out.push(`${pad}${target} ${s.op} ${wexpr(s.value, t, ty)};`);
-        break;
-      }
+      case 'decl':
       case 'if':
-        out.push(`${pad}if (${wexpr(s.cond, t, 'bool')}) {`);
-        stmts(s.then, t, depth + 1, out);
-        if (s.else.length) {
-          out.push(`${pad}} else {`);
-          stmts(s.else, t, depth + 1, out);
-        }
-        out.push(`${pad}}`);
-        break;
-      case 'for': {
-        if (s.reversed) {
-          stmts([reversedLoop(s)], t, depth, out);
-          break;
-        }
-        const v = wname(s.v);
-        const step = s.step > 0 ? `${v} += ${s.step}` : `${v} -= ${-s.step}`;
-        const init = wexpr(s.init, t, 'i32');
-        out.push(`${pad}for (var ${v}: i32 = ${init}; ${v} ${s.cmp} ${wexpr(s.bound, t, 'i32')}; ${step}) {`);
-        stmts(s.body, t, depth + 1, out);
-        out.push(`${pad}}`);
-        break;
-      }
+      case 'for':
       case 'comment':
-        for (const l of s.text.split('\n')) out.push(`${pad}// ${l}`);
+      case 'block':
         break;
-      case 'return': {
-        const items = !s.value ? [] : s.value.k === 'tuple' ? s.value.items : [s.value];
-        items.forEach((e, i) => out.push(`${pad}${RETURN_BUFFER}[${i}] = ${wexpr(e, t, 'f32')};`));
-        out.push(`${pad}return;`);
+      case 'return':
+        for (const e of !s.value ? [] : s.value.k === 'tuple' ? s.value.items : [s.value]) deviceExpr(e, s);
+        return;
+      case 'assign': {
+        if (s.target.k !== 'index' || !atomics.has(s.target.array)) break;
+        const reduced =
+          s.target.array === sums?.buffer && s.target.index.k === 'num' && sums.ops.has(s.target.index.value);
+        if (s.op === '=' && !reduced && slotUpdate(s, s.target.array))
+          throw new WgslUnsupported(
+            `a ${(s.value as { fn: string }).fn} reduction into a float scalar the pass also reads or writes otherwise`,
+            s.loc,
+          );
+        if (!reduced && s.op !== '=' && s.op !== '+=' && s.op !== '-=')
+          throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`, s.loc);
         break;
       }
-      case 'block':
-        out.push(`${pad}{`);
-        stmts(s.body, t, depth + 1, out);
-        out.push(`${pad}}`);
-        break;
       default:
         throw new WgslUnsupported(`a ${s.k} statement inside a @parallel loop (the tape is not on the GPU yet)`);
     }
-  }
+    for (const e of ownExprs(s)) deviceExpr(e, s);
+  });
+  return body;
 }

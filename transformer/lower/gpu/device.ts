@@ -12,11 +12,11 @@ import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import { tripCount } from '../../schedule/space.js';
 import type { Types } from './types.js';
-import { WgslUnsupported } from './expr.js';
+import { WgslUnsupported } from './unsupported.js';
 
 /** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length. */
 export function scratchLength(e: Expr): Expr | undefined {
-  if (e.k !== 'runtime' || e.call.fn === 'Tape' || e.call.fn === 'gpu') return undefined;
+  if (e.k !== 'runtime' || e.call.fn === 'Tape' || e.call.fn === 'gpu' || e.call.fn === 'report') return undefined;
   if (e.call.fn === 'array' && !e.call.type.startsWith('Float')) return undefined;
   return e.call.length;
 }
