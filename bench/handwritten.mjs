@@ -286,3 +286,46 @@ export function dense_b_gather(y, yb, W, Wb, x, xb, b, bb, nOut, nIn) {
   }
   yb.fill(0, 0, nOut);
 }
+
+/**
+ * Bilinear resize (bench/kernels/natural.ts's resizeBilinear: TF.js's resizeBilinear without corner
+ * alignment or half-pixel centres), the fastest form found by hand for V8 (issue 13: the ceiling of
+ * the natural table's `tf.grads / K_b`): forward value and reverse contribution of each output element
+ * in one pass, the four corner offsets and weights per output pixel hoisted out of the channel loop,
+ * the weights of the four `inpb` updates multiplied out, integer corner indices (`| 0`). Same contract
+ * as the generated K_b (outb reset).
+ */
+export function resizeBilinear_b(out, outb, inp, inpb, H, W, C, OH, OW) {
+  for (let oy = 0; oy < OH; oy++) {
+    const sy = (oy * H) / OH;
+    const y0 = Math.floor(sy) | 0;
+    const y1 = Math.min(y0 + 1, H - 1);
+    const dy = sy - y0;
+    for (let ox = 0; ox < OW; ox++) {
+      const sx = (ox * W) / OW;
+      const x0 = Math.floor(sx) | 0;
+      const x1 = Math.min(x0 + 1, W - 1);
+      const dx = sx - x0;
+      const i00 = (y0 * W + x0) * C,
+        i01 = (y0 * W + x1) * C,
+        i10 = (y1 * W + x0) * C,
+        i11 = (y1 * W + x1) * C,
+        o = (oy * OW + ox) * C;
+      const w00 = (1 - dy) * (1 - dx),
+        w01 = (1 - dy) * dx,
+        w10 = dy * (1 - dx),
+        w11 = dy * dx;
+      for (let c = 0; c < C; c++) {
+        const top = inp[i00 + c] * (1 - dx) + inp[i01 + c] * dx;
+        const bottom = inp[i10 + c] * (1 - dx) + inp[i11 + c] * dx;
+        out[o + c] = top * (1 - dy) + bottom * dy;
+        const s = outb[o + c];
+        outb[o + c] = 0;
+        inpb[i00 + c] += w00 * s;
+        inpb[i01 + c] += w01 * s;
+        inpb[i10 + c] += w10 * s;
+        inpb[i11 + c] += w11 * s;
+      }
+    }
+  }
+}

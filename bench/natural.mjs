@@ -6,10 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkAdjoint } from '../dist/testing/index.js';
+import * as hand from './handwritten.mjs';
 import {
   root,
   arr,
   compileModule,
+  differs,
   tfjsWithGradients,
   mark,
   mismatch,
@@ -36,7 +38,8 @@ const conv = (H, K, s) => Math.floor((H - K) / s) + 1;
 /**
  * The cases. `p`: the integer parameters of the timed run; `lengths(p)`: every array's length; `tf`: the same op in TF.js (`inputs`: the active arrays that
  * are its arguments, with their shapes; `op`: the tensors to the output; `output`: its shape), or
- * `none`: why there is no TF.js row.
+ * `none`: why there is no TF.js row; `hand` (optional): a hand-written K_b with the generated one's
+ * arguments and contract (bench/handwritten.mjs), timed beside it: the ceiling of the form.
  */
 export const NATURAL = [
   {
@@ -134,6 +137,7 @@ export const NATURAL = [
       output: (p) => [1, p.OH, p.OW, p.C],
       name: 'image.resizeBilinear',
     },
+    hand: hand.resizeBilinear_b,
   },
   {
     kernel: 'convTranspose',
@@ -287,6 +291,14 @@ export async function runNatural() {
       parallel: { state: makeState, reset, run: (s) => call(KbPar, s, true) },
     };
     if (tfRun) variants.tf = { run: tfRun };
+    if (c.hand) {
+      // the hand-written adjoint must agree with the generated one on the timed data
+      const mine = makeState();
+      call(c.hand, mine, true);
+      const bad = differs(once, {}, mine, {});
+      if (bad) mismatch(`${c.kernel}: the hand-written K_b differs from the generated one in ${bad}`);
+      variants.hand = { state: makeState, reset, run: (s) => call(c.hand, s, true) };
+    }
     const t = await timeInterleaved(variants);
     rows.push([
       c.label,
@@ -295,9 +307,11 @@ export async function runNatural() {
       ms(t.adjoint),
       ms(t.parallel),
       ms(t.tf),
+      ms(t.hand),
       mark(t.adjoint / t.primal, GOAL_RATIO),
       (t.parallel / t.primal).toFixed(2),
       tfRun ? mark(t.tf / t.adjoint, GOAL_TF, true) : '—',
+      tfRun && c.hand ? (t.tf / t.hand).toFixed(2) : '—',
       String(t.reps),
       tfNote,
       scheduleOf(reports[c.kernel]),
@@ -310,9 +324,11 @@ export async function runNatural() {
     'K_b ms',
     'K_b parallel ms',
     'tf.grads ms',
+    'hand K_b ms',
     `K_b / K (goal <= ${GOAL_RATIO})`,
     'K_b parallel / K',
     `tf.grads / K_b (goal >= ${GOAL_TF})`,
+    'tf.grads / hand K_b',
     'reps',
     'TF.js op',
     'WebGPU schedule (read verdict→strategy)',
@@ -322,7 +338,8 @@ export async function runNatural() {
     '',
     `bench/kernels/natural.ts (${NATURAL.length} kernels, transpiled in ${(compileMs / 1000).toFixed(1)} s, cold analysis); every adjoint passed the dot-product test`,
     "and agrees with TF.js's gradient (float32, relative 1e-4) before timing. K_b: default (sequential) schedule;",
-    "K_b parallel: `schedule: 'parallel'`; tf.grads: TF.js CPU backend, float32, forward + gradients + dataSync.",
+    "K_b parallel: `schedule: 'parallel'`; tf.grads: TF.js CPU backend, float32, forward + gradients + dataSync;",
+    'hand K_b: the fastest hand-written adjoint found for the form (bench/handwritten.mjs), where there is one.',
     '',
     table(head, rows),
   ].join('\n');
