@@ -53,6 +53,29 @@ describe.each(CASES)('$file/$kernel', ({ file, kernel }) => {
 });
 
 /**
+ * What an iteration of the adjoint pushes and pops itself (maxPool3s2's running maximum `m`, once
+ * per window position): a fixed number of values per iteration stays in the invocation's private
+ * memory (a `var` array), not in a region of a device buffer the host allocates and clears; a
+ * number known only at run time (minPool1d's window K) keeps the region.
+ */
+test('a constant per-iteration tape is a private array; a run-time one a device region', async () => {
+  const source = to32(fs.readFileSync(path.join(root, 'fixtures/gpu-gather/gpu-gather.ts'), 'utf8'));
+  const r = await compile(source, { fileName: 'gpu-gather.ts', targets: ['ts', 'wgsl'], modes: ['b'] });
+  const pass0 = (fn: string) => r.shaders!.find((s) => s.fn === fn && s.pass === 0)!.code;
+  const max = pass0('maxPool3s2_b');
+  expect(max).toMatch(/var _tpp1: array<f32, 9>;/);
+  expect(max).not.toMatch(/_tr\b|_tpk/);
+  // the host functions: maxPool3s2_b's allocates no region, minPool1d_b's does
+  const host = (fn: string) => r.code!.slice(r.code!.indexOf(`function ${fn}_gpu(`)).split('\n}\n')[0];
+  expect(host('maxPool3s2_b')).toContain('.dispatch(');
+  expect(host('maxPool3s2_b')).not.toContain('alloc("_tr"');
+  expect(host('minPool1d_b')).toContain('alloc("_tr"');
+  const min = pass0('minPool1d_b');
+  expect(min).toMatch(/var<storage, read_write> _tr: array<f32>;/);
+  expect(min).not.toMatch(/_tpp/);
+});
+
+/**
  * Running maxima and minima (maxPool3s2, minPool1d): their adjoint routes each output's seed to the
  * first extremum of its window (Math.max(m, x) passes it to m when m >= x). On WebGPU the gather
  * reads contributions the first pass staged per (output, window position), so ties are resolved

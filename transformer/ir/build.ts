@@ -247,3 +247,50 @@ export function tripCount(l: ForLoop): Expr {
     : add(st === 1 ? span : call('Math.floor', div(span, num(st))), num(1));
   return call('Math.max', num(0), n);
 }
+
+/** The value of an expression without variables (arithmetic, `Math.max/min/floor/ceil` of constants), else undefined. */
+export function constantValue(e: Expr): number | undefined {
+  switch (e.k) {
+    case 'num':
+      return e.value;
+    case 'unary':
+      return e.op === '-' ? neg0(constantValue(e.e)) : undefined;
+    case 'binary': {
+      const [l, r] = [constantValue(e.l), constantValue(e.r)];
+      if (l === undefined || r === undefined) return undefined;
+      switch (e.op) {
+        case '+':
+          return l + r;
+        case '-':
+          return l - r;
+        case '*':
+          return l * r;
+        case '/':
+          return r === 0 ? undefined : l / r;
+        default:
+          return undefined;
+      }
+    }
+    case 'call': {
+      const args = e.args.map(constantValue);
+      if (args.some((a) => a === undefined)) return undefined;
+      const xs = args as number[];
+      switch (e.fn) {
+        case 'Math.max':
+          return Math.max(...xs);
+        case 'Math.min':
+          return Math.min(...xs);
+        case 'Math.floor':
+          return Math.floor(xs[0]);
+        case 'Math.ceil':
+          return Math.ceil(xs[0]);
+        default:
+          return undefined;
+      }
+    }
+    default:
+      return undefined;
+  }
+}
+
+const neg0 = (x: number | undefined): number | undefined => (x === undefined ? undefined : -x);

@@ -13,6 +13,7 @@ import {
   IT,
   RETURN_BUFFER,
   atomicArrays,
+  privateArrayLength,
   slotUpdate,
   type LoweredPass,
   type PassOut,
@@ -340,6 +341,11 @@ function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
     if ('loc' in s && s.loc) out.line = s.loc.line;
     switch (s.k) {
       case 'decl': {
+        const length = privateArrayLength(s);
+        if (length !== undefined) {
+          out.push(`${pad}var ${wname(s.name)}: array<f32, ${length}>;`);
+          break;
+        }
         const ty: WType = t.names.get(s.name) ?? 'f32';
         out.push(`${pad}${s.mutable ? 'var' : 'let'} ${wname(s.name)}: ${ty} = ${wexpr(s.init, t, ty)};`);
         break;

@@ -19,8 +19,17 @@
 import type { Expr, ForLoop, GpuMethod, Stmt } from '../../ir/types.js';
 import { deviceScalars, scratchLength, invocationTape } from './device.js';
 import { parallelNest } from '../../analysis/tape.js';
-import { declaredIn, forEachStmt, mapExpr, mapStmts, ownExprs, writesOf } from '../../ir/walk.js';
-import { isTapeDecl, mul, num, readsOf, v, walkExpr } from '../../ir/build.js';
+import {
+  declaredIn,
+  forEachStmt,
+  mapAssigns,
+  mapBlocks,
+  mapExpr,
+  mapStmts,
+  ownExprs,
+  writesOf,
+} from '../../ir/walk.js';
+import { constantValue, isTapeDecl, mul, num, readsOf, v, walkExpr } from '../../ir/build.js';
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
 import type { WgslPass } from '../../../runtime/index.js';
@@ -326,14 +335,25 @@ export function wgslProgram(
           throw new WgslUnsupported(
             'a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)',
           );
-        inner = own.body;
         for (const n of own.integers) types.names.set(n, 'i32');
-        types.names.set(span, 'i32');
-        tape = true;
-        before.push(
-          { k: 'decl', name: span, mutable: false, init: own.bound },
-          call('alloc', quote(adjoint.tapeRegions), mul(count, v(span))),
-        );
+        const size = constantValue(own.bound);
+        if (size !== undefined && Number.isInteger(size) && size <= PRIVATE_TAPE_MAX) {
+          // a constant number of values per iteration: an array in the invocation's private memory
+          // (no device buffer to allocate, clear and address)
+          const priv = `${PRIVATE_TAPE}${spans}`;
+          const local = invocationTape(inner, priv, () => true);
+          for (const n of local.integers) types.names.set(n, 'i32');
+          types.arrays.set(priv, 'f32');
+          inner = [privateArray(priv, Math.max(1, size)), ...local.body];
+        } else {
+          inner = own.body;
+          types.names.set(span, 'i32');
+          tape = true;
+          before.push(
+            { k: 'decl', name: span, mutable: false, init: own.bound },
+            call('alloc', quote(adjoint.tapeRegions), mul(count, v(span))),
+          );
+        }
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
@@ -546,24 +566,33 @@ function hasTape(body: Stmt[]): boolean {
 export const IT = '_it';
 /** The host locals (and uniforms) holding the tape slots each iteration of a pass may use: `_tpk1`, … */
 const TAPE_SPAN = '_tpk';
+/** The private array of a pass whose iterations push and pop a constant number of values themselves: `_tpp1`, … */
+const PRIVATE_TAPE = '_tpp';
+/** The most values a pass's iterations keep on a private tape (more go to a region of a device buffer). */
+const PRIVATE_TAPE_MAX = 64;
+
+/** `name`: an invocation's own array of `length` f32 values (zeroed). */
+const privateArray = (name: string, length: number): Stmt => ({
+  k: 'decl',
+  name,
+  mutable: true,
+  init: { k: 'runtime', call: { fn: 'array', type: 'Float32Array', length: num(length) } },
+});
+
+/** Is `s` a private array's declaration (privateArray)? */
+export function privateArrayLength(s: Stmt): number | undefined {
+  if (s.k !== 'decl' || s.init.k !== 'runtime' || s.init.call.fn !== 'array') return undefined;
+  const n = s.init.call.length;
+  return n.k === 'num' ? n.value : undefined;
+}
 
 /** Updates of the device scalars inside a parallel pass: every iteration makes them (atomic). */
 function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
-  return body.map((s): Stmt => {
-    switch (s.k) {
-      case 'assign':
-        if (s.target.k !== 'index' || s.target.array !== buffer) return s;
-        if (s.op === '=' && !slotUpdate(s, buffer))
-          throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar', s.loc);
-        return { ...s, atomic: true };
-      case 'if':
-        return { ...s, then: atomicScalars(s.then, buffer), else: atomicScalars(s.else, buffer) };
-      case 'for':
-      case 'block':
-        return { ...s, body: atomicScalars(s.body, buffer) };
-      default:
-        return s;
-    }
+  return mapAssigns(body, (s) => {
+    if (s.target.k !== 'index' || s.target.array !== buffer) return s;
+    if (s.op === '=' && !slotUpdate(s, buffer))
+      throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar', s.loc);
+    return { ...s, atomic: true };
   });
 }
 
@@ -762,15 +791,11 @@ function resources(
           ? v(member.get(x.array)!.length)
           : undefined,
     );
-  const targets = (ss: Stmt[]): Stmt[] =>
-    ss.map((s): Stmt => {
-      if (s.k === 'assign' && s.target.k === 'index' && member.has(s.target.array))
-        return { ...s, target: at(s.target.array, s.target.index) };
-      if (s.k === 'if') return { ...s, then: targets(s.then), else: targets(s.else) };
-      if (s.k === 'for' || s.k === 'block') return { ...s, body: targets(s.body) };
-      return s;
-    });
-  const packed = targets(mapStmts(body, (e) => expr(e)));
+  const packed = mapAssigns(
+    mapStmts(body, (e) => expr(e)),
+    (s): Stmt =>
+      s.target.k === 'index' && member.has(s.target.array) ? { ...s, target: at(s.target.array, s.target.index) } : s,
+  );
   const bindings = numbered([...bound.filter((n) => !member.has(n)), ...packs.map((p) => p.name)]);
   for (const b of bindings) {
     const p = packs.find((x) => x.name === b.name);
@@ -804,12 +829,7 @@ const hostCall = (ctx: string, method: GpuMethod, ...args: Expr[]): Stmt => ({
 });
 
 function stripReturnValues(body: Stmt[]): Stmt[] {
-  return body.map((s): Stmt => {
-    if (s.k === 'return') return { k: 'return' };
-    if (s.k === 'if') return { ...s, then: stripReturnValues(s.then), else: stripReturnValues(s.else) };
-    if (s.k === 'for' || s.k === 'block') return { ...s, body: stripReturnValues(s.body) };
-    return s;
-  });
+  return body.map((s): Stmt => (s.k === 'return' ? { k: 'return' } : mapBlocks(s, stripReturnValues)));
 }
 
 /** Arrays a pass updates atomically (their updates marked so by schedule/): declared `atomic<u32>` holding the float's bits. */
@@ -905,6 +925,8 @@ function checkedPassBody(body: Stmt[], atomics: Set<string>, sums?: WorkgroupSum
   forEachStmt(body, (s) => {
     switch (s.k) {
       case 'decl':
+        if (privateArrayLength(s) !== undefined) return;
+        break;
       case 'if':
       case 'for':
       case 'comment':
