@@ -17,7 +17,7 @@
  */
 import type { FunctionIR } from '../differentiate/function.js';
 import type { Expr, Stmt } from '../ir/types.js';
-import { num, v, walkExpr } from '../ir/build.js';
+import { num, runtimeNames, v, walkExpr } from '../ir/build.js';
 import { childBlocks, ownExprs, targetName } from '../ir/walk.js';
 import { outlinedName, stateArray } from '../naming.js';
 
@@ -49,7 +49,6 @@ export function estimateSize(body: Stmt[]): number {
     n += 2;
     for (const e of ownExprs(s)) n += exprNodes(e);
     if (s.k === 'assign' && s.target.k === 'index') n += 2;
-    if (s.k === 'line' || s.k === 'nest') n += s.k === 'line' ? s.text.length >> 3 : s.head.length >> 3;
     for (const child of childBlocks(s)) n += estimateSize(child) / BYTES_PER_NODE;
   }
   return n * BYTES_PER_NODE;
@@ -63,11 +62,13 @@ const COMPARISONS = new Set(['<', '<=', '>', '>=', '===', '!==', '==', '!=', '&&
 function kindOfExpr(e: Expr, kinds: Map<string, Kind>): Kind {
   switch (e.k) {
     case 'runtime':
-      return {
-        k: 'object',
-        type: e.call.fn === 'Tape' ? 'Tape' : e.call.fn === 'array' ? e.call.type : 'Float64Array',
-      };
+      if (e.call.fn === 'Tape') return { k: 'object', type: 'Tape' };
+      if (e.call.fn === 'array') return { k: 'object', type: e.call.type };
+      return e.call.fn === 'scratch' ? { k: 'object', type: 'Float64Array' } : { k: 'unknown' };
     case 'raw':
+    case 'apply':
+    case 'member':
+    case 'cast':
       return { k: 'unknown' };
     case 'binary':
       return COMPARISONS.has(e.op) ? { k: 'boolean' } : { k: 'number' };
@@ -133,7 +134,10 @@ function usesOf(body: Stmt[]): Uses {
       if (x.k === 'var') u.refs.add(x.name);
       else if (x.k === 'index' || x.k === 'length') u.refs.add(x.array);
       else if (x.k === 'pop') u.refs.add(x.tape);
-      else if (x.k === 'raw') u.fixed = true;
+      else if (x.k === 'runtime') for (const n of runtimeNames(x.call)) u.refs.add(n);
+      // verbatim text; calls of other functions and callbacks (layer code) stay where they are
+      if (x.k === 'raw' || x.k === 'apply' || x.k === 'member') u.fixed = true;
+      if (x.k === 'runtime' && (x.call.fn === 'checkpointLoop' || x.call.fn === 'arrayFrom')) u.fixed = true;
     });
   const visit = (list: Stmt[], top: boolean) => {
     for (const s of list) {
@@ -169,8 +173,8 @@ function usesOf(body: Stmt[]): Uses {
           for (const a of s.args) u.refs.add(a);
           break;
         case 'return':
-        case 'line':
-        case 'nest':
+        case 'declare':
+        case 'destructure':
         case 'reduce':
         case 'nestAdjoint':
           u.fixed = true;

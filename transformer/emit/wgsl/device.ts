@@ -17,7 +17,7 @@ import { WgslUnsupported } from './expr.js';
 
 /** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length's TS text. */
 export function scratchLength(e: Expr): string | undefined {
-  if (e.k !== 'runtime' || e.call.fn === 'Tape') return undefined;
+  if (e.k !== 'runtime' || (e.call.fn !== 'array' && e.call.fn !== 'scratch')) return undefined;
   if (e.call.fn === 'array' && !e.call.type.startsWith('Float')) return undefined;
   return printExpr(e.call.length);
 }
