@@ -20,9 +20,15 @@ export function childBlocks(s: Stmt): Stmt[][] {
       return [s.body];
     case 'nestAdjoint':
       return [[s.pass]];
+    // the bodies of the callbacks its expression passes to the runtime (a layer's checkpointed loop)
+    case 'decl':
+      return closuresOf(s.init).map((c) => c.body);
+    case 'assign':
+      return closuresOf(s.value).map((c) => c.body);
+    case 'effect':
+      return closuresOf(s.e).map((c) => c.body);
     default:
-      // the bodies of the callbacks its expressions pass to the runtime (a layer's checkpointed loop)
-      return ownExprs(s).flatMap((e) => closuresOf(e).map((c) => c.body));
+      return [];
   }
 }
 
