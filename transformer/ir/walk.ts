@@ -32,12 +32,18 @@ export function childBlocks(s: Stmt): Stmt[][] {
   }
 }
 
-/** The callbacks an expression passes to the runtime (checkpointLoop's, Array.from's), outermost only. */
+/**
+ * The callbacks an expression passes to the runtime (checkpointLoop's, in the order it takes them;
+ * Array.from's), not those inside their bodies (statements: childBlocks reaches them).
+ */
 export function closuresOf(e: Expr): Closure[] {
   const out: Closure[] = [];
   walkExpr(e, (x) => {
     if (x.k !== 'runtime') return;
-    if (x.call.fn === 'checkpointLoop') out.push(...Object.values(x.call.ops));
+    if (x.call.fn === 'checkpointLoop') {
+      const o = x.call.ops;
+      out.push(o.save, o.restore, o.forward, o.reverse, o.free);
+    }
     if (x.call.fn === 'arrayFrom') out.push(x.call.map);
   });
   return out;
@@ -100,6 +106,11 @@ export function writesOf(body: Stmt[], out: Set<string> = new Set()): Set<string
     else if (s.k === 'for') out.add(s.v);
     else if (s.k === 'reduce') out.add(s.target);
     else if (s.k === 'destructure') for (const n of s.names) out.add(n);
+    else if (s.k === 'effect' && s.e.k === 'runtime') {
+      // the arrays the layer runtime's calls copy or fill into
+      const c = s.e.call;
+      if (c.fn === 'set' || c.fn === 'fill' || c.fn === 'accumulate') out.add(c.dst);
+    }
   });
   return out;
 }
