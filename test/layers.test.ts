@@ -632,6 +632,66 @@ export function device(y: Float32Array, x: Float32Array, a: f32, n: i32): f32 {
   expect(Object.keys((mod.wgsl as { layers: object }).layers)).toEqual(['device']);
 });
 
+test("a layer's WebGPU variant is its JavaScript functions lowered: the floats calls return are summed with add and scaled with scaled, nothing else changes", async () => {
+  const src = `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function sumsq(x: Float32Array, n: i32): f32 {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i] * x[i];
+  return s;
+}
+/** @kernel */
+export function axpy(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) y[i] += a * x[i];
+}
+/** @layer */
+export function dev(y: Float32Array, x: Float32Array, a: f32, n: i32): f32 {
+  let total = 0;
+  axpy(y, x, a, n);
+  total += 0.5 * sumsq(y, n);
+  total += sumsq(x, n) / 4;
+  total += -sumsq(y, n);
+  return total;
+}
+`;
+  const code = (await compile(src, { fileName: 'g.ts', targets: ['ts', 'wgsl'] })).code!;
+  const lines = code.split('\n');
+  /** the trimmed lines of the function whose header line starts with `head`, up to its closing brace */
+  const body = (head: string, end: string) => {
+    const from = lines.findIndex((l) => l.trimStart().startsWith(head));
+    expect(from, head).toBeGreaterThan(-1);
+    const to = lines.findIndex((l, i) => i > from && l === end);
+    return lines.slice(from + 1, to).map((l) => l.trim());
+  };
+  /** the lines where the WebGPU variant differs from JavaScript, as `js => gpu` */
+  const changed = (name: string) => {
+    const [js, gpu] = [body(`export function ${name}(`, '}'), body(`return function ${name}(`, '        };')];
+    expect(gpu.length).toBe(js.length);
+    return js.flatMap((l, i) => (l === gpu[i] ? [] : [`${l} => ${gpu[i]}`]));
+  };
+  expect(changed('dev_d')).toEqual([
+    'total += 0.5 * _v1; => total = add(total, scaled(0.5, _v1));',
+    'totald += 0.5 * _v2; => totald = add(totald, scaled(0.5, _v2));',
+    'total += _v3 / 4; => total = add(total, scaled(1 / 4, _v3));',
+    'totald += _v4 / 4; => totald = add(totald, scaled(1 / 4, _v4));',
+    'total += -_v5; => total = add(total, scaled(-1, _v5));',
+    'totald += -_v6; => totald = add(totald, scaled(-1, _v6));',
+  ]);
+  // the seeds of the callees' _b are host numbers (the adjoint of the returned float): not lowered
+  expect(changed('dev_b')).toEqual([
+    'total += 0.5 * sumsq(y, n); => total = add(total, scaled(0.5, sumsq(y, n)));',
+    'total += sumsq(x, n) / 4; => total = add(total, scaled(1 / 4, sumsq(x, n)));',
+    'total += -sumsq(y, n); => total = add(total, scaled(-1, sumsq(y, n)));',
+    'ab += _r1.ab; => ab = add(ab, _r1.ab);',
+  ]);
+  expect(body('return function dev(', '        };').filter((l) => l.includes('add('))).toEqual([
+    'total = add(total, scaled(0.5, sumsq(y, n)));',
+    'total = add(total, scaled(1 / 4, sumsq(x, n)));',
+    'total = add(total, scaled(-1, sumsq(y, n)));',
+  ]);
+});
+
 describe('layer diagnostics', () => {
   const head = `import type { f64, i32 } from 'parad';
 /** @kernel */

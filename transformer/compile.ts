@@ -10,9 +10,9 @@ import type { KernelFile } from './ir/file.js';
 import { lowerProgram, type ImportedFiles, type ResolveImport } from './parse/program.js';
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
-import { layerAdjoint } from './differentiate/layer-adjoint.js';
+import { layerAdjoint, layerPrimal } from './differentiate/layer-adjoint.js';
 import { gpuLayers } from './emit/wgsl/layers.js';
-import { layerContext } from './differentiate/layer-common.js';
+import { layerContext, type LayerFunctions } from './differentiate/layer-common.js';
 import { layerReport, type LayerReport } from './analysis/layer-saves.js';
 import { CODES } from './check/codes.js';
 import { analyzeActivity, type Activity } from './analysis/activity.js';
@@ -131,7 +131,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   // GPU lowering, then emit
   const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
   if (sink.hasErrors) return done(front);
-  if (targets.includes('wgsl')) gpuLayers(front.file, outputs, modes, options.fileName, sink);
+  if (targets.includes('wgsl')) gpuLayers(front.file, outputs, layerFunctionsOf(derivatives), modes, sink);
   const runtime = new Set([
     ...derivatives.flatMap((d) => d.runtime),
     ...scheduled.flatMap((s) => s.ts?.runtime ?? []),
@@ -259,7 +259,13 @@ interface Derivatives {
   replay?: FunctionIR;
   /** runtime values the module imports from 'parad' */
   runtime: string[];
+  /** a layer's functions (its primal as IR too), for its WebGPU variant */
+  layerFunctions?: LayerFunctions;
 }
+
+/** Each layer's functions, by name. */
+const layerFunctionsOf = (derivatives: Derivatives[]): Map<string, LayerFunctions> =>
+  new Map(derivatives.flatMap((d) => (d.layer && d.layerFunctions ? [[d.layer.name, d.layerFunctions]] : [])));
 
 /** Tangents and adjoints of every kernel, then every layer (a failure is an internal-error diagnostic). */
 function differentiatePhase(
@@ -312,13 +318,15 @@ function differentiatePhase(
       const ctx = layerContext(l, front.file, fileName);
       const functions: FunctionIR[] = [];
       const runtime: string[] = [];
-      if (modes.includes('d')) functions.push(layerTangent(ctx));
+      // the primal in its own context: its temporaries do not shift the derivatives' names
+      const layerFunctions: LayerFunctions = { primal: layerPrimal(layerContext(l, front.file, fileName)) };
+      if (modes.includes('d')) functions.push((layerFunctions.d = layerTangent(ctx)));
       if (modes.includes('b')) {
         const adjoint = layerAdjoint(ctx);
         runtime.push(...adjoint.runtime);
-        functions.push(adjoint);
+        functions.push((layerFunctions.b = adjoint));
       }
-      return { layer: l, index, functions, runtime };
+      return { layer: l, index, functions, runtime, layerFunctions };
     }),
   );
   return out;

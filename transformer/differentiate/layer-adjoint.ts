@@ -12,20 +12,31 @@
  * schedule over callbacks generated here (save/restore of the loop's state, an untaped step, a
  * reversed step, which is the loop body's own forward and reverse sweep on a local stack).
  */
-import type { Stmt } from '../ir/types.js';
+import type { Expr, Stmt, TypeName } from '../ir/types.js';
 import type { LStmt, LVar } from '../ir/layer.js';
 import { checkpointState, planLayerSaves, printSavePlan, type CallPlan } from '../analysis/layer-saves.js';
-import { writtenArrays } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
-import { printExpr, forHeader } from '../ir/print.js';
+import { bin, num, v } from '../ir/build.js';
 import { adjointName } from '../naming.js';
 import {
-  addTo,
+  apply,
+  arrayLike,
+  assign,
+  block,
+  call,
   callArgs,
+  cast,
+  comment,
+  decl,
+  effect,
+  fromLine,
   iterationValue,
-  line,
-  nest,
+  loop,
+  newArray,
+  pop,
+  runtime,
   scaleOf,
+  swap,
   times,
   tripCount,
   type LayerContext,
@@ -47,18 +58,18 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
 
   const body: Stmt[] = [];
   // every variable lives in the function's scope: both sweeps (and checkpoint callbacks) use it
-  for (const v of layer.vars.values()) body.push(...A.hoist(v));
-  for (const p of scalars) body.push(line(`let ${names.b(p.name)} = 0;`));
-  body.push(line(`const ${A.stack} = new SaveStack();`));
-  body.push(line('// forward sweep'));
+  for (const x of layer.vars.values()) body.push(...A.hoist(x));
+  for (const p of scalars) body.push(decl(names.b(p.name), num(0), undefined, true));
+  body.push(decl(A.stack, runtime({ fn: 'SaveStack' })));
+  body.push(comment('forward sweep'));
   body.push(...A.forward(layer.body, A.stack));
   const outputs = [...layer.writes];
-  for (const a of outputs) body.push(line(`const ${names.saved(a)} = ${a}.slice();`));
-  body.push(line('// reverse sweep'));
+  for (const a of outputs) body.push({ k: 'saveArray', name: names.saved(a), array: a });
+  body.push(comment('reverse sweep'));
   body.push(...A.reverse(layer.body, A.stack, retb));
-  for (const a of outputs) body.push(line(`${a}.set(${names.saved(a)});`));
+  for (const a of outputs) body.push({ k: 'restoreArray', name: names.saved(a), array: a });
   if (results.length)
-    body.push(line(`return { ${results.map((r) => (r.key === r.name ? r.key : `${r.key}: ${r.name}`)).join(', ')} };`));
+    body.push({ k: 'return', value: { k: 'record', fields: results.map((r) => ({ key: r.key, value: v(r.name) })) } });
   return {
     name: adjointName(layer.name),
     params,
@@ -76,13 +87,13 @@ export function layerAdjoint(ctx: LayerContext): FunctionIR & { runtime: Set<str
 }
 
 /**
- * The layer's primal as a generated function (its WebGPU variant: the source's `s += k()` becomes
- * `s = add(s, k())`); the TypeScript output keeps the source text instead.
+ * The layer's primal as a generated function (for its WebGPU variant, where the source's `s += k()`
+ * becomes `s = add(s, k())`: lower/gpu/layers.ts); the TypeScript output keeps the source text instead.
  */
 export function layerPrimal(ctx: LayerContext): FunctionIR {
   const A = new Adjoint(ctx);
   const body: Stmt[] = [];
-  for (const v of ctx.layer.vars.values()) body.push(...A.hoistPrimal(v));
+  for (const x of ctx.layer.vars.values()) body.push(...A.hoistPrimal(x));
   body.push(...A.primal(ctx.layer.body, true));
   return {
     name: ctx.layer.name,
@@ -92,6 +103,8 @@ export function layerPrimal(ctx: LayerContext): FunctionIR {
     body,
   };
 }
+
+type Call = Extract<LStmt, { k: 'call' }>;
 
 class Adjoint {
   readonly stack: string;
@@ -109,26 +122,34 @@ class Adjoint {
     return this.ctx.layer.vars.get(name)!;
   }
 
+  private type(name: string): TypeName {
+    return this.v(name).type as TypeName;
+  }
+
   b(name: string): string {
     return this.ctx.names.b(name);
   }
 
-  hoist(v: LVar): Stmt[] {
-    switch (v.kind) {
+  hoist(x: LVar): Stmt[] {
+    switch (x.kind) {
       case 'scratch':
-      case 'alias':
-        return [line(`let ${v.name}!: ${v.type};`), ...(v.partner ? [line(`let ${this.b(v.name)}!: ${v.type};`)] : [])];
+      case 'alias': {
+        const type = x.type as TypeName;
+        const out: Stmt[] = [{ k: 'declare', name: x.name, type }];
+        if (x.partner) out.push({ k: 'declare', name: this.b(x.name), type });
+        return out;
+      }
       case 'float':
-        return [line(`let ${v.name} = 0;`), line(`let ${this.b(v.name)} = 0;`)];
+        return [decl(x.name, num(0), undefined, true), decl(this.b(x.name), num(0), undefined, true)];
       default:
         return [];
     }
   }
 
   /** The primal's declarations: arrays and float locals (no adjoints). */
-  hoistPrimal(v: LVar): Stmt[] {
-    if (v.kind === 'scratch' || v.kind === 'alias') return [line(`let ${v.name}!: ${v.type};`)];
-    if (v.kind === 'float') return [line(`let ${v.name}: number = 0;`)];
+  hoistPrimal(x: LVar): Stmt[] {
+    if (x.kind === 'scratch' || x.kind === 'alias') return [{ k: 'declare', name: x.name, type: x.type as TypeName }];
+    if (x.kind === 'float') return [decl(x.name, num(0), undefined, true, 'number')];
     return [];
   }
 
@@ -137,49 +158,44 @@ class Adjoint {
     return body.flatMap((s) => this.fwd(s, stack));
   }
 
+  private push(stack: string, value: Expr, s: LStmt): Stmt {
+    return call({ fn: 'stackPush', stack, value }, s);
+  }
+
   private fwd(s: LStmt, stack: string): Stmt[] {
     switch (s.k) {
       case 'call': {
         const plan = this.plans.get(s)!;
         if (plan.skip) return [];
         const out: Stmt[] = [];
-        for (const w of plan.save) out.push(line(`${stack}.save(${w});`, s));
-        if (s.result) out.push(line(`${stack}.push(${s.result.name});`, s));
+        for (const w of plan.save) out.push(call({ fn: 'stackSave', stack, array: w }, s));
+        if (s.result) out.push(this.push(stack, v(s.result.name), s));
         out.push(this.primalCall(s));
         return out;
       }
       case 'scratch': {
-        const alloc = line(`${s.name} = new ${s.type}(${printExpr(s.length)});`, s);
-        if (this.v(s.name).inLoop) return [line(`${stack}.push(${s.name});`, s), alloc];
-        return [
-          alloc,
-          ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s)] : []),
-        ];
+        const alloc = assign(s.name, newArray(s.type, s.length), s);
+        if (this.v(s.name).inLoop) return [this.push(stack, v(s.name), s), alloc];
+        return [alloc, ...(this.v(s.name).partner ? [assign(this.b(s.name), arrayLike(s.type, s.name), s)] : [])];
       }
       case 'alias':
         return [
-          line(`${s.name} = ${s.of};`, s),
-          ...(this.v(s.name).partner ? [line(`${this.b(s.name)} = ${this.b(s.of)};`, s)] : []),
+          assign(s.name, v(s.of), s),
+          ...(this.v(s.name).partner ? [assign(this.b(s.name), v(this.b(s.of)), s)] : []),
         ];
       case 'value':
-        return [line(`const ${s.name} = ${printExpr(s.init)};`, s)];
+        return [decl(s.name, s.init, s)];
       case 'float':
-        return [
-          ...(this.v(s.name).inLoop ? [line(`${stack}.push(${s.name});`, s)] : []),
-          line(`${s.name} = ${printExpr(s.init)};`, s),
-        ];
+        return [...(this.v(s.name).inLoop ? [this.push(stack, v(s.name), s)] : []), assign(s.name, s.init, s)];
       case 'copy':
-        return [line(`${stack}.save(${s.dst});`, s), line(`${s.dst}.set(${s.src});`, s)];
+        return [call({ fn: 'stackSave', stack, array: s.dst }, s), call({ fn: 'set', dst: s.dst, src: v(s.src) }, s)];
       case 'fill':
-        return [line(`${stack}.save(${s.dst});`, s), line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
+        return [call({ fn: 'stackSave', stack, array: s.dst }, s), call({ fn: 'fill', dst: s.dst, value: s.value }, s)];
       case 'swap':
         return this.swap(s);
       case 'loop':
         if (s.checkpoint) return this.checkpointForward(s, stack);
-        return [
-          line(`// from ${this.ctx.fileName}:${s.loc.line}`, s),
-          nest(forHeader(s.header), this.forward(s.body, stack), undefined, s),
-        ];
+        return [fromLine(this.ctx, s), loop(s.header, this.forward(s.body, stack))];
       case 'if':
         return [
           { k: 'if', cond: s.cond, then: this.forward(s.then, stack), else: this.forward(s.else, stack), loc: s.loc },
@@ -193,23 +209,22 @@ class Adjoint {
   private restoreSaved(dst: string, stack: string, s: LStmt): Stmt[] {
     const t = this.ctx.names.temp('in');
     return [
-      line(`const ${t} = ${stack}.pop() as ${this.v(dst).type};`, s),
-      line(`${dst}.set(${t});`, s),
-      line(`${stack}.release(${t});`, s),
+      decl(t, pop(stack, this.type(dst)), s),
+      call({ fn: 'set', dst, src: v(t) }, s),
+      call({ fn: 'stackRelease', stack, copy: t }, s),
     ];
   }
 
-  private primalCall(s: Extract<LStmt, { k: 'call' }>): Stmt {
+  private primalCall(s: Call): Stmt {
     const callee = this.ctx.callees.get(s.callee)!;
-    const call = `${s.callee}(${callArgs(this.ctx, callee, s.args, 'primal').join(', ')})`;
-    if (!s.result) return line(`${call};`, s);
-    const value = scaleOf(this.ctx, s.result.scale, call);
-    return line(s.result.op === '+=' ? addTo(this.ctx, s.result.name, value) : `${s.result.name} = ${value};`, s);
+    const value = apply(s.callee, callArgs(this.ctx, callee, s.args, 'primal'));
+    if (!s.result) return effect(value, s);
+    return assign(s.result.name, scaleOf(s.result.scale, value), s, s.result.op);
   }
 
   private swap(s: Extract<LStmt, { k: 'swap' }>): Stmt[] {
-    const out = [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)];
-    if (this.v(s.a).partner) out.push(line(`[${this.b(s.a)}, ${this.b(s.b)}] = [${this.b(s.b)}, ${this.b(s.a)}];`, s));
+    const out = [swap(s.a, s.b, s)];
+    if (this.v(s.a).partner) out.push(swap(this.b(s.a), this.b(s.b), s));
     return out;
   }
 
@@ -225,9 +240,8 @@ class Adjoint {
   private bodyStart(body: LStmt[]): Stmt[] {
     const out: Stmt[] = [];
     for (const s of body) {
-      if (s.k === 'value') out.push(line(`const ${s.name} = ${printExpr(s.init)};`, s));
-      if (s.k === 'scratch' && this.v(s.name).partner)
-        out.push(line(`${this.b(s.name)} = new ${s.type}(${s.name}.length);`, s));
+      if (s.k === 'value') out.push(decl(s.name, s.init, s));
+      if (s.k === 'scratch' && this.v(s.name).partner) out.push(assign(this.b(s.name), arrayLike(s.type, s.name), s));
     }
     return out;
   }
@@ -235,50 +249,46 @@ class Adjoint {
   private rev(s: LStmt, stack: string, retb?: string): Stmt[] {
     switch (s.k) {
       case 'call':
-        return [nest('', this.reverseCall(s, stack), undefined, s)];
+        return [block(this.reverseCall(s, stack), s)];
       case 'scratch':
-        return this.v(s.name).inLoop ? [line(`${s.name} = ${stack}.pop() as ${s.type};`, s)] : [];
+        return this.v(s.name).inLoop ? [assign(s.name, pop(stack, s.type), s)] : [];
       case 'alias':
       case 'value':
         return [];
       case 'float':
         return this.v(s.name).inLoop
-          ? [line(`${s.name} = ${stack}.pop() as number;`, s), line(`${this.b(s.name)} = 0;`, s)]
+          ? [assign(s.name, pop(stack, 'number'), s), assign(this.b(s.name), num(0), s)]
           : [];
       case 'copy': {
         const out = this.restoreSaved(s.dst, stack, s);
         if (this.v(s.dst).partner) {
           // a copy of an array onto itself (aliases may meet) is the identity
           const adj: Stmt[] = [];
+          const length: Expr = { k: 'length', array: s.src };
           if (this.v(s.src).partner) {
             this.runtime.add('accumulate');
-            adj.push(line(`accumulate(${this.b(s.src)}, ${this.b(s.dst)}, ${s.src}.length);`, s));
+            adj.push(call({ fn: 'accumulate', dst: this.b(s.src), src: this.b(s.dst), length }, s));
           }
-          adj.push(line(`${this.b(s.dst)}.fill(0, 0, ${s.src}.length);`, s));
-          out.push(nest(`if (${s.src} !== ${s.dst})`, adj, undefined, s));
+          adj.push(call({ fn: 'fill', dst: this.b(s.dst), value: num(0), length }, s));
+          out.push({ k: 'if', cond: bin('!==', v(s.src), v(s.dst)), then: adj, else: [], loc: s.loc });
         }
         return out;
       }
       case 'fill':
         return [
           ...this.restoreSaved(s.dst, stack, s),
-          ...(this.v(s.dst).partner ? [line(`${this.b(s.dst)}.fill(0);`, s)] : []),
+          ...(this.v(s.dst).partner ? [call({ fn: 'fill', dst: this.b(s.dst), value: num(0) }, s)] : []),
         ];
       case 'swap':
         return this.swap(s);
       case 'loop':
-        if (s.checkpoint) return [line(`${this.checkpointName(s)}.reverse();`, s)];
+        if (s.checkpoint) return [call({ fn: 'checkpointSweep', loop: this.checkpointName(s), sweep: 'reverse' }, s)];
         return [
-          line(`// from ${this.ctx.fileName}:${s.loc.line}, reversed`, s),
-          nest(
-            forHeader({ ...s.header, reversed: true }),
-            [...this.bodyStart(s.body), ...this.reverse(s.body, stack)],
-            undefined,
-            s,
-          ),
+          fromLine(this.ctx, s, ', reversed'),
+          loop(s.header, [...this.bodyStart(s.body), ...this.reverse(s.body, stack)], true),
         ];
       case 'return':
-        return s.value && retb ? [line(`${this.b(s.value)} += ${retb};`, s)] : [];
+        return s.value && retb ? [assign(this.b(s.value), v(retb), s, '+=')] : [];
       case 'if':
         // the same branch as the forward sweep took (its condition reads inactive values only)
         return [
@@ -293,45 +303,41 @@ class Adjoint {
     }
   }
 
-  private reverseCall(s: Extract<LStmt, { k: 'call' }>, stack: string): Stmt[] {
+  private reverseCall(s: Call, stack: string): Stmt[] {
     const { names, callees } = this.ctx;
     const callee = callees.get(s.callee)!;
     const out: Stmt[] = [];
-    if (s.result) out.push(line(`${s.result.name} = ${stack}.pop() as number;`, s));
+    if (s.result) out.push(assign(s.result.name, pop(stack, 'number'), s));
     const plan = this.plans.get(s)!;
     const saved = new Map(plan.save.map((w) => [w, names.temp('in')]));
-    for (const w of [...plan.save].reverse())
-      out.push(line(`const ${saved.get(w)} = ${stack}.pop() as ${this.v(w).type};`, s));
-    const restore = (arrays: string[]) => arrays.map((w) => line(`${w}.set(${saved.get(w)});`, s));
+    for (const w of [...plan.save].reverse()) out.push(decl(saved.get(w)!, pop(stack, this.type(w)), s));
+    const restore = (arrays: string[]) => arrays.map((w) => call({ fn: 'set', dst: w, src: v(saved.get(w)!) }, s));
     out.push(...restore(plan.before));
     const args = callArgs(this.ctx, callee, s.args, 'b');
     // the seed of the callee's value: the result's adjoint, times the scale (host numbers)
-    if (callee.returns !== 'void')
-      args.push(
-        s.result ? (s.result.scale ? times(s.result.scale, this.b(s.result.name)) : this.b(s.result.name)) : '0',
-      );
+    if (callee.returns !== 'void') args.push(s.result ? scaleOf(s.result.scale, v(this.b(s.result.name))) : num(0));
     // the scalar adjoints K_b returns, added to the arguments' adjoints
     const scalarResults = callee.params.flatMap((p, i) => {
       const a = s.args[i];
       return p.kind === 'scalar' && p.active && a.k === 'scalar' ? [{ key: `${p.name}b`, to: this.b(a.name) }] : [];
     });
-    const call = `${adjointName(s.callee)}(${args.join(', ')})`;
+    const value = apply(adjointName(s.callee), args);
     const r = scalarResults.length ? names.temp('r') : undefined;
-    out.push(line(r ? `const ${r} = ${call};` : `${call};`, s));
+    out.push(r ? decl(r, value, s) : effect(value, s));
     // the callee's _b leaves its outputs: the calls before it need its inputs
     out.push(...restore(plan.after));
-    for (const w of plan.save) out.push(line(`${stack}.release(${saved.get(w)});`, s));
-    for (const x of scalarResults) out.push(line(addTo(this.ctx, x.to, `${r}.${x.key}`), s));
-    if (s.result?.op === '=') out.push(line(`${this.b(s.result.name)} = 0;`, s));
+    for (const w of plan.save) out.push(call({ fn: 'stackRelease', stack, copy: saved.get(w)! }, s));
+    for (const x of scalarResults) out.push(assign(x.to, { k: 'member', e: v(r!), key: x.key }, s, '+='));
+    if (s.result?.op === '=') out.push(assign(this.b(s.result.name), num(0), s));
     return out;
   }
 
   // ---- checkpointed loops ----
 
   /** each checkpointed loop's driver, as the reverse sweep reaches it (a const, or popped from the stack) */
-  private ckNames = new Map<LStmt, string>();
+  private ckNames = new Map<LStmt, Expr>();
 
-  private checkpointName(s: LStmt): string {
+  private checkpointName(s: LStmt): Expr {
     return this.ckNames.get(s)!;
   }
 
@@ -341,91 +347,107 @@ class Adjoint {
     this.runtime.add('checkpointLoop');
     this.runtime.add('copyInto');
     this.runtime.add('releaseCopy');
-    const loop = names.temp('ck');
+    const driver = names.temp('ck');
     const slots = names.temp('slots');
-    this.ckNames.set(s, loop);
+    this.ckNames.set(s, v(driver));
     const { arrays, floats } = checkpointState(this.ctx.layer, s, this.ctx.callees);
     const step = names.temp('step');
     const slot = names.temp('slot');
     const c = names.temp('c');
+    const slotArray = (k: number): Expr => ({ k: 'index', array: c, index: num(k) });
+    const put = (k: number, value: Expr): Stmt => ({
+      k: 'assign',
+      target: { k: 'index', array: c, index: num(k) },
+      op: '=',
+      value,
+      loc: s.loc,
+    });
     // a slot: per array its binding and its adjoint's (when swapped) and a copy; then the floats
-    const save: Stmt[] = [line(`const ${c} = (${slots}[${slot}] ??= []);`, s)];
-    const restore: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
-    const free: Stmt[] = [line(`const ${c} = ${slots}[${slot}];`, s)];
+    const thisSlot: Expr = { k: 'index', array: slots, index: v(slot) };
+    const save: Stmt[] = [decl(c, runtime({ fn: 'slot', slots, slot }), s)];
+    const restore: Stmt[] = [decl(c, thisSlot, s)];
+    const free: Stmt[] = [decl(c, thisSlot, s)];
     let k = 0;
     for (const a of arrays) {
+      const type = a.type as TypeName;
       if (a.swapped) {
-        save.push(line(`${c}[${k}] = ${a.name};`, s));
-        restore.push(line(`${a.name} = ${c}[${k++}] as ${a.type};`, s));
+        save.push(put(k, v(a.name)));
+        restore.push(assign(a.name, cast(slotArray(k++), type), s));
         if (a.partner) {
-          save.push(line(`${c}[${k}] = ${this.b(a.name)};`, s));
-          restore.push(line(`${this.b(a.name)} = ${c}[${k++}] as ${a.type};`, s));
+          save.push(put(k, v(this.b(a.name))));
+          restore.push(assign(this.b(a.name), cast(slotArray(k++), type), s));
         }
       }
-      save.push(line(`${c}[${k}] = copyInto(${c}[${k}] as ${a.type} | undefined, ${a.name});`, s));
-      free.push(line(`releaseCopy(${c}[${k}] as ${a.type});`, s));
-      restore.push(line(`${a.name}.set(${c}[${k++}] as ${a.type});`, s));
+      save.push(put(k, runtime({ fn: 'copyInto', into: cast(slotArray(k), type, true), src: a.name })));
+      free.push(call({ fn: 'releaseCopy', copy: cast(slotArray(k), type) }, s));
+      restore.push(call({ fn: 'set', dst: a.name, src: cast(slotArray(k++), type) }, s));
     }
     for (const f of floats) {
-      save.push(line(`${c}[${k}] = ${f.name};`, s));
-      restore.push(line(`${f.name} = ${c}[${k++}] as number;`, s));
+      save.push(put(k, v(f.name)));
+      restore.push(assign(f.name, cast(slotArray(k++), 'number'), s));
     }
     const t = s.header.v;
-    const at = line(`const ${t} = ${iterationValue(s.header, step)};`, s);
+    const at = decl(t, iterationValue(s.header, v(step)), s);
     const local = names.temp('saved');
-    const bytes =
-      [...arrays.map((a) => `${a.name}.byteLength`), ...(floats.length ? [String(8 * floats.length)] : [])].join(
-        ' + ',
-      ) || '0';
-    const slotsField = s.checkpoint!.slots ? `, slots: ${s.checkpoint!.slots}` : '';
-    const site = `{ layer: ${JSON.stringify(layer.name)}, line: ${s.loc.line}${slotsField} }`;
-    const ops = [
-      nest(`save: (${slot}: number) =>`, save, ',', s),
-      nest(`restore: (${slot}: number) =>`, restore, ',', s),
-      nest(`forward: (${step}: number) =>`, [at, ...this.primal(s.body)], ',', s),
-      nest(
-        `reverse: (${step}: number) =>`,
-        [
+    const sizes: Expr[] = [
+      ...arrays.map((a): Expr => ({ k: 'member', e: v(a.name), key: 'byteLength' })),
+      ...(floats.length ? [num(8 * floats.length)] : []),
+    ];
+    const bytes = sizes.length ? sizes.reduce((x, y) => bin('+', x, y)) : num(0);
+    const slotParam = [{ name: slot, type: 'number' as const }];
+    const stepParam = [{ name: step, type: 'number' as const }];
+    const ops = {
+      save: { params: slotParam, body: save },
+      restore: { params: slotParam, body: restore },
+      forward: { params: stepParam, body: [at, ...this.primal(s.body)] },
+      reverse: {
+        params: stepParam,
+        body: [
           at,
-          line(`const ${local} = new SaveStack();`, s),
-          nest('', this.forward(s.body, local), undefined, s),
-          nest('', [...this.bodyStart(s.body), ...this.reverse(s.body, local)], undefined, s),
+          decl(local, runtime({ fn: 'SaveStack' }), s),
+          block(this.forward(s.body, local), s),
+          block([...this.bodyStart(s.body), ...this.reverse(s.body, local)], s),
         ],
-        ',',
-        s,
-      ),
-      nest(`free: (${slot}: number) =>`, [...free, line(`${slots}[${slot}] = [];`, s)], ',', s),
-    ];
+      },
+      free: {
+        params: slotParam,
+        body: [...free, { k: 'assign', target: thisSlot, op: '=', value: { k: 'tuple', items: [] }, loc: s.loc }],
+      },
+    } satisfies Record<string, { params: { name: string; type: 'number' }[]; body: Stmt[] }>;
+    const state = [...arrays, ...floats].map((x) => x.name).join(', ') || 'none';
     const out: Stmt[] = [
-      line(
-        `// from ${this.ctx.fileName}:${s.loc.line} (@checkpoint): state ${[...arrays, ...floats].map((v) => v.name).join(', ') || 'none'}`,
-        s,
-      ),
-      line(`const ${slots}: unknown[][] = [];`, s),
+      fromLine(this.ctx, s, ` (@checkpoint): state ${state}`),
+      decl(slots, { k: 'tuple', items: [] }, s, false, 'slots'),
     ];
-    let costs = '';
+    let costs: string | undefined;
     if (s.checkpoint!.cost) {
       // the steps' costs (the pragma's cost=), for the schedule of a chain of unequal steps
       costs = names.temp('costs');
-      const k = names.temp('k');
-      out.push(line(`const ${costs} = Array.from({ length: ${tripCount(s.header)} }, (_, ${k}) => {`, s));
-      out.push(line(`  const ${t} = ${iterationValue(s.header, `(${k} + 1)`)};`, s));
-      out.push(line(`  return ${printExpr(s.checkpoint!.cost)};`, s), line('});', s));
+      const i = names.temp('k');
+      const map = {
+        params: [{ name: '_' }, { name: i }],
+        body: [
+          decl(t, iterationValue(s.header, v(i), 0), s),
+          { k: 'return', value: s.checkpoint!.cost, loc: s.loc } satisfies Stmt,
+        ],
+      };
+      out.push(decl(costs, runtime({ fn: 'arrayFrom', length: tripCount(s.header), map }), s));
     }
+    const site = {
+      layer: layer.name,
+      line: s.loc.line,
+      ...(s.checkpoint!.slots ? { slots: s.checkpoint!.slots } : {}),
+    };
+    const steps: Expr = costs ? { k: 'length', array: costs } : tripCount(s.header);
     out.push(
-      nest(
-        `const ${loop} = checkpointLoop(${site}, ${costs ? `${costs}.length` : tripCount(s.header)}, ${bytes},`,
-        ops,
-        costs ? `, ${costs});` : ');',
-        s,
-      ),
-      line(`${loop}.forward();`, s),
+      decl(driver, runtime({ fn: 'checkpointLoop', site, steps, bytes, ops, ...(costs ? { costs } : {}) }), s),
+      call({ fn: 'checkpointSweep', loop: v(driver), sweep: 'forward' }, s),
     );
     if (this.nested(s)) {
       // one checkpointed run per iteration of the enclosing loop (or none): the reverse sweep pops them
-      out.push(line(`${stack}.push(${loop});`, s));
-      this.ckNames.set(s, `(${stack}.pop() as ReturnType<typeof checkpointLoop>)`);
-      return [nest('', out, undefined, s)];
+      out.push(this.push(stack, v(driver), s));
+      this.ckNames.set(s, pop(stack, 'checkpoint'));
+      return [block(out, s)];
     }
     return out;
   }
@@ -454,27 +476,27 @@ class Adjoint {
         case 'call':
           return [this.primalCall(s)];
         case 'scratch':
-          return [line(`${s.name} = new ${s.type}(${printExpr(s.length)});`, s)];
+          return [assign(s.name, newArray(s.type, s.length), s)];
         case 'value':
-          return [line(`const ${s.name} = ${printExpr(s.init)};`, s)];
+          return [decl(s.name, s.init, s)];
         case 'float':
-          return [line(`${s.name} = ${printExpr(s.init)};`, s)];
+          return [assign(s.name, s.init, s)];
         case 'copy':
-          return [line(`${s.dst}.set(${s.src});`, s)];
+          return [call({ fn: 'set', dst: s.dst, src: v(s.src) }, s)];
         case 'fill':
-          return [line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
+          return [call({ fn: 'fill', dst: s.dst, value: s.value }, s)];
         case 'swap':
-          return alone ? [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)] : this.swap(s);
+          return alone ? [swap(s.a, s.b, s)] : this.swap(s);
         case 'loop':
-          return [nest(forHeader(s.header), this.primal(s.body, alone), undefined, s)];
+          return [loop(s.header, this.primal(s.body, alone))];
         case 'if':
           return [
             { k: 'if', cond: s.cond, then: this.primal(s.then, alone), else: this.primal(s.else, alone), loc: s.loc },
           ];
         case 'alias':
-          return alone ? [line(`${s.name} = ${s.of};`, s)] : [];
+          return alone ? [assign(s.name, v(s.of), s)] : [];
         case 'return':
-          return alone ? [line(s.value ? `return ${s.value};` : 'return;', s)] : [];
+          return alone ? [{ k: 'return', ...(s.value ? { value: v(s.value) } : {}), loc: s.loc }] : [];
       }
     });
   }

@@ -1,12 +1,14 @@
 /**
- * What the layer emitters (layer-tangent.ts, layer-adjoint.ts) share: the statements they build,
- * the arguments of a callee's primal, `_d` and `_b`, and the trip count of a loop.
+ * What the layer emitters (layer-tangent.ts, layer-adjoint.ts) share: builders of the IR they
+ * produce (calls by name, the layer runtime's calls, loops with their `// from` comment), the
+ * arguments of a callee's primal, `_d` and `_b`, and the iteration values of a loop. They build one
+ * IR per function; the WebGPU variant is a lowering of it (lower/gpu/layers.ts).
  */
-import type { Stmt, Expr, ForLoop } from '../ir/types.js';
+import type { FunctionIR } from './function.js';
+import type { Stmt, Expr, ForLoop, Loc, RuntimeCall, TypeName, ArrayType, AssignOp } from '../ir/types.js';
 import type { KernelFile } from '../ir/file.js';
-import type { Callee, LArg, Layer, LStmt } from '../ir/layer.js';
-import { printExpr } from '../ir/print.js';
-import { tripCount as tripCountExpr } from '../ir/build.js';
+import type { Callee, LArg, Layer } from '../ir/layer.js';
+import { bin, num, tripCount as tripCountExpr, v } from '../ir/build.js';
 import { Names } from '../naming.js';
 
 /** Names the generated layer code takes from parad (JavaScript) or from parad/runtime (WebGPU). */
@@ -23,90 +25,124 @@ export const LAYER_RUNTIME = [
   'Uint32Array',
 ] as const;
 
-export const line = (text: string, s?: { loc?: LStmt['loc'] }): Stmt => ({ k: 'line', text, loc: s?.loc });
-export const nest = (head: string, body: Stmt[], tail?: string, s?: { loc?: LStmt['loc'] }): Stmt => ({
-  k: 'nest',
-  head,
-  body,
-  tail,
-  loc: s?.loc,
-});
-
 export interface LayerContext {
   layer: Layer;
   callees: Map<string, Callee>;
   names: Names;
   fileName: string;
-  /**
-   * The WebGPU variant (the `wgsl` export's layer factories): float values of calls live on the
-   * device, so they are summed with `add(x, y)` (parad/runtime resolves them after the run).
-   */
-  gpu?: boolean;
 }
 
-/**
- * The context a layer's functions are generated in: names clear of its variables, of every
- * function of the module and of the runtime's; `gpu` for its WebGPU variant.
- */
-export function layerContext(layer: Layer, file: KernelFile, fileName: string, gpu = false): LayerContext {
+/** The context a layer's functions are generated in: names clear of its variables, of every function of the module and of the runtime's. */
+export function layerContext(layer: Layer, file: KernelFile, fileName: string): LayerContext {
   const taken = new Set<string>(['Math', 'Tape', ...LAYER_RUNTIME, ...layer.vars.keys()]);
   for (const f of [...file.kernels, ...file.layers])
     for (const n of [f.name, `${f.name}_d`, `${f.name}_b`]) taken.add(n);
-  return {
-    layer,
-    callees: file.callees,
-    names: new Names(taken),
-    fileName: layer.origin ?? fileName,
-    ...(gpu ? { gpu } : {}),
-  };
+  return { layer, callees: file.callees, names: new Names(taken), fileName: layer.origin ?? fileName };
 }
 
-/** A call's value `v` times the statement's `scale` (on the GPU, `scaled(c, v)`: the value is on the device). */
-export const scaleOf = (ctx: LayerContext, scale: Expr | undefined, v: string): string =>
-  !scale ? v : ctx.gpu ? `scaled(${printExpr(scale)}, ${v})` : times(scale, v);
+/**
+ * A layer's functions, generated once: its primal as IR (the TypeScript output prints the source
+ * instead; the WebGPU variant lowers it), `L_d` and `L_b` when their modes are asked for.
+ */
+export interface LayerFunctions {
+  primal: FunctionIR;
+  d?: FunctionIR;
+  b?: FunctionIR;
+}
+
+// ---- IR builders (each statement located at the layer statement it comes from) ----
+
+type At = { loc?: Loc } | undefined;
+
+export const runtime = (call: RuntimeCall): Expr => ({ k: 'runtime', call });
+export const apply = (fn: string, args: Expr[]): Expr => ({ k: 'apply', fn, args });
+export const cast = (e: Expr, type: TypeName, orUndefined?: boolean): Expr => ({
+  k: 'cast',
+  e,
+  type,
+  ...(orUndefined ? { orUndefined } : {}),
+});
+export const pop = (stack: string, type: TypeName): Expr => cast(runtime({ fn: 'stackPop', stack }), type);
+export const effect = (e: Expr, s?: At): Stmt => ({ k: 'effect', e, loc: s?.loc });
+export const call = (c: RuntimeCall, s?: At): Stmt => effect(runtime(c), s);
+export const decl = (name: string, init: Expr, s?: At, mutable = false, type?: TypeName): Stmt => ({
+  k: 'decl',
+  name,
+  mutable,
+  ...(type ? { type } : {}),
+  init,
+  loc: s?.loc,
+});
+export const assign = (name: string, value: Expr, s?: At, op: AssignOp = '='): Stmt => ({
+  k: 'assign',
+  target: { k: 'var', name },
+  op,
+  value,
+  loc: s?.loc,
+});
+/** `[a, b] = [b, a]` */
+export const swap = (a: string, b: string, s?: At): Stmt => ({
+  k: 'destructure',
+  names: [a, b],
+  value: { k: 'tuple', items: [v(b), v(a)] },
+  loc: s?.loc,
+});
+export const comment = (text: string, s?: At): Stmt => ({ k: 'comment', text, loc: s?.loc });
+export const block = (body: Stmt[], s?: At): Stmt => ({ k: 'block', body, loc: s?.loc });
+/** `new type(length)` */
+export const newArray = (type: string, length: Expr): Expr => runtime({ fn: 'array', type: type as ArrayType, length });
+/** `new type(of.length)` */
+export const arrayLike = (type: string, of: string): Expr => newArray(type, { k: 'length', array: of });
+
+/** A sequential loop of the layer with this body (`reversed`: its iterations backwards); its comment is apart (fromLine). */
+export const loop = (header: ForLoop, body: Stmt[], reversed = false): Stmt => ({
+  ...header,
+  body,
+  loc: undefined,
+  ...(reversed ? { reversed } : {}),
+});
+/** `// from file:LINE…` above a loop of the layer */
+export const fromLine = (ctx: LayerContext, s: { loc: Loc }, tail = ''): Stmt =>
+  comment(`from ${ctx.fileName}:${s.loc.line}${tail}`, s);
 
 /** `scale · v` as the source wrote it: `v / d` for a scale 1 / d, `-v` for -1. */
-export function times(scale: Expr, v: string): string {
+export function times(scale: Expr, value: Expr): Expr {
   if (scale.k === 'binary' && scale.op === '/' && scale.l.k === 'num' && scale.l.value === 1)
-    return `${v} / ${printExpr(scale.r, 13)}`;
-  if (scale.k === 'num' && scale.value === -1) return `-${v}`;
-  return `${printExpr(scale, 12)} * ${v}`;
+    return bin('/', value, scale.r);
+  if (scale.k === 'num' && scale.value === -1) return { k: 'unary', op: '-', e: value };
+  return bin('*', scale, value);
 }
 
-/** `x += y` for a float that may be a call's value (on the GPU, `x = add(x, y)`). */
-export const addTo = (ctx: LayerContext, x: string, y: string): string =>
-  ctx.gpu ? `${x} = add(${x}, ${y});` : `${x} += ${y};`;
+/** A call's value times the statement's `scale`, if any. */
+export const scaleOf = (scale: Expr | undefined, value: Expr): Expr => (scale ? times(scale, value) : value);
 
 /** A zero partner for an array without one (an inactive array passed to an active parameter). */
-const zeros = (ctx: LayerContext, array: string) => `new ${ctx.layer.vars.get(array)!.type}(${array}.length)`;
+const zeros = (ctx: LayerContext, array: string): Expr => arrayLike(ctx.layer.vars.get(array)!.type, array);
 
-export function partnerOf(ctx: LayerContext, array: string, mode: 'd' | 'b'): string {
-  const v = ctx.layer.vars.get(array)!;
-  return v.partner ? ctx.names[mode](array) : zeros(ctx, array);
+export function partnerOf(ctx: LayerContext, array: string, mode: 'd' | 'b'): Expr {
+  const x = ctx.layer.vars.get(array)!;
+  return x.partner ? v(ctx.names[mode](array)) : zeros(ctx, array);
 }
 
 /** Arguments of `callee(…)` (`primal`), `callee_d(…)` or `callee_b(…)` (without the returned float's adjoint). */
-export function callArgs(ctx: LayerContext, callee: Callee, args: LArg[], mode: 'primal' | 'd' | 'b'): string[] {
-  const out: string[] = [];
+export function callArgs(ctx: LayerContext, callee: Callee, args: LArg[], mode: 'primal' | 'd' | 'b'): Expr[] {
+  const out: Expr[] = [];
   callee.params.forEach((p, i) => {
     const a = args[i];
-    const text = a.k === 'value' ? printExpr(a.e) : a.name;
-    out.push(text);
+    out.push(a.k === 'value' ? a.e : v(a.name));
     if (mode === 'primal' || !p.active) return;
-    if (p.kind === 'array') out.push(partnerOf(ctx, text, mode));
+    if (p.kind === 'array' && a.k === 'array') out.push(partnerOf(ctx, a.name, mode));
     // K_d: a d partner after each active scalar; K_b returns scalar adjoints instead
-    else if (mode === 'd') out.push(a.k === 'scalar' ? ctx.names.d(a.name) : '0');
+    else if (p.kind !== 'array' && mode === 'd') out.push(a.k === 'scalar' ? v(ctx.names.d(a.name)) : num(0));
   });
   return out;
 }
 
-/** The number of iterations of a canonical loop, as text evaluated before it runs (ir/build's tripCount). */
-export const tripCount = (h: ForLoop): string => printExpr(tripCountExpr(h));
+/** The number of iterations of a canonical loop, evaluated before it runs (ir/build's tripCount). */
+export const tripCount = (h: ForLoop): Expr => tripCountExpr(h);
 
-/** The loop variable's value in iteration `k` (1-based) of a canonical loop. */
-export function iterationValue(h: ForLoop, k: string): string {
-  const times = Math.abs(h.step) === 1 ? '' : ` * ${Math.abs(h.step)}`;
-  return `${printExpr(h.init, 11)} ${h.step > 0 ? '+' : '-'} (${k} - 1)${times}`;
+/** The loop variable's value in iteration `k` (1-based; `base` 0: 0-based) of a canonical loop. */
+export function iterationValue(h: ForLoop, k: Expr, base: 0 | 1 = 1): Expr {
+  const steps = base === 1 ? bin('-', k, num(1)) : k;
+  return bin(h.step > 0 ? '+' : '-', h.init, Math.abs(h.step) === 1 ? steps : bin('*', steps, num(Math.abs(h.step))));
 }
-
-export type { Expr };

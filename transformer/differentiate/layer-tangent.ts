@@ -2,12 +2,27 @@
  * Tangent of a `@layer` function: the same statements with every call replaced by the callee's
  * `_d`, every array and float local followed by its `d` partner (copied, filled and swapped with it).
  */
-import type { Stmt } from '../ir/types.js';
+import type { Stmt, TypeName } from '../ir/types.js';
 import type { LStmt } from '../ir/layer.js';
 import type { FunctionIR } from './function.js';
-import { printExpr, forHeader } from '../ir/print.js';
+import { num, v } from '../ir/build.js';
 import { tangentName } from '../naming.js';
-import { addTo, callArgs, line, nest, scaleOf, type LayerContext } from './layer-common.js';
+import {
+  apply,
+  arrayLike,
+  assign,
+  block,
+  call,
+  callArgs,
+  decl,
+  effect,
+  fromLine,
+  loop,
+  newArray,
+  scaleOf,
+  swap,
+  type LayerContext,
+} from './layer-common.js';
 
 export function layerTangent(ctx: LayerContext): FunctionIR {
   const { layer, names } = ctx;
@@ -41,66 +56,68 @@ const has = (ctx: LayerContext, name: string) => ctx.layer.vars.get(name)!.partn
 const TANGENT: { [K in LStmt['k']]: Rule<K> } = {
   call(ctx, s) {
     const callee = ctx.callees.get(s.callee)!;
-    const call = `${tangentName(s.callee)}(${callArgs(ctx, callee, s.args, 'd').join(', ')})`;
-    if (!s.result) return [line(`${call};`, s)];
+    const value = apply(tangentName(s.callee), callArgs(ctx, callee, s.args, 'd'));
+    if (!s.result) return [effect(value, s)];
     const { name: x, op, scale } = s.result;
-    if (op === '=' && !scale) return [line(`[${x}, ${d(ctx, x)}] = ${call};`, s)];
-    const [v, vd] = [ctx.names.temp('v'), ctx.names.temp('v')];
-    const put = (target: string, value: string) => (op === '=' ? `${target} = ${value};` : addTo(ctx, target, value));
+    if (op === '=' && !scale) return [{ k: 'destructure', names: [x, d(ctx, x)], value, loc: s.loc }];
+    const [t, td] = [ctx.names.temp('v'), ctx.names.temp('v')];
     return [
-      nest(
-        '',
+      block(
         [
-          line(`const [${v}, ${vd}] = ${call};`, s),
-          line(put(x, scaleOf(ctx, scale, v)), s),
-          line(put(d(ctx, x), scaleOf(ctx, scale, vd)), s),
+          { k: 'destructure', names: [t, td], value, decl: true, loc: s.loc },
+          assign(x, scaleOf(scale, v(t)), s, op),
+          assign(d(ctx, x), scaleOf(scale, v(td)), s, op),
         ],
-        undefined,
         s,
       ),
     ];
   },
   scratch(ctx, s) {
     // swapped arrays are declared with their plain type (a new array's type is narrower than a parameter's)
-    const kw = ctx.layer.vars.get(s.name)!.swapped ? 'let' : 'const';
-    const t = kw === 'let' ? `: ${s.type}` : '';
-    const out = [line(`${kw} ${s.name}${t} = new ${s.type}(${printExpr(s.length)});`, s)];
-    if (has(ctx, s.name)) out.push(line(`${kw} ${d(ctx, s.name)}${t} = new ${s.type}(${s.name}.length);`, s));
+    const swapped = ctx.layer.vars.get(s.name)!.swapped ?? false;
+    const type = swapped ? s.type : undefined;
+    const out = [decl(s.name, newArray(s.type, s.length), s, swapped, type)];
+    if (has(ctx, s.name)) out.push(decl(d(ctx, s.name), arrayLike(s.type, s.name), s, swapped, type));
     return out;
   },
   alias(ctx, s) {
-    const t = ctx.layer.vars.get(s.name)!.type;
-    const out = [line(`let ${s.name}: ${t} = ${s.of};`, s)];
-    if (has(ctx, s.name)) out.push(line(`let ${d(ctx, s.name)}: ${t} = ${d(ctx, s.of)};`, s));
+    const t = ctx.layer.vars.get(s.name)!.type as TypeName;
+    const out = [decl(s.name, v(s.of), s, true, t)];
+    if (has(ctx, s.name)) out.push(decl(d(ctx, s.name), v(d(ctx, s.of)), s, true, t));
     return out;
   },
-  value: (ctx, s) => [line(`const ${s.name} = ${printExpr(s.init)};`, s)],
-  float: (ctx, s) => [line(`let ${s.name} = ${printExpr(s.init)};`, s), line(`let ${d(ctx, s.name)} = 0;`, s)],
+  value: (ctx, s) => [decl(s.name, s.init, s)],
+  float: (ctx, s) => [decl(s.name, s.init, s, true), decl(d(ctx, s.name), num(0), s, true)],
   copy(ctx, s) {
-    const out = [line(`${s.dst}.set(${s.src});`, s)];
+    const out = [call({ fn: 'set', dst: s.dst, src: v(s.src) }, s)];
     if (has(ctx, s.dst))
       out.push(
-        line(
-          has(ctx, s.src) ? `${d(ctx, s.dst)}.set(${d(ctx, s.src)});` : `${d(ctx, s.dst)}.fill(0, 0, ${s.src}.length);`,
+        call(
+          has(ctx, s.src)
+            ? { fn: 'set', dst: d(ctx, s.dst), src: v(d(ctx, s.src)) }
+            : { fn: 'fill', dst: d(ctx, s.dst), value: num(0), length: { k: 'length', array: s.src } },
           s,
         ),
       );
     return out;
   },
   fill(ctx, s) {
-    const out = [line(`${s.dst}.fill(${printExpr(s.value)});`, s)];
-    if (has(ctx, s.dst)) out.push(line(`${d(ctx, s.dst)}.fill(0);`, s));
+    const out = [call({ fn: 'fill', dst: s.dst, value: s.value }, s)];
+    if (has(ctx, s.dst)) out.push(call({ fn: 'fill', dst: d(ctx, s.dst), value: num(0) }, s));
     return out;
   },
   swap(ctx, s) {
-    const out = [line(`[${s.a}, ${s.b}] = [${s.b}, ${s.a}];`, s)];
-    if (has(ctx, s.a)) out.push(line(`[${d(ctx, s.a)}, ${d(ctx, s.b)}] = [${d(ctx, s.b)}, ${d(ctx, s.a)}];`, s));
+    const out = [swap(s.a, s.b, s)];
+    if (has(ctx, s.a)) out.push(swap(d(ctx, s.a), d(ctx, s.b), s));
     return out;
   },
-  loop: (ctx, s) => [
-    line(`// from ${ctx.fileName}:${s.loc.line}`, s),
-    nest(forHeader(s.header), stmts(ctx, s.body), undefined, s),
+  loop: (ctx, s) => [fromLine(ctx, s), loop(s.header, stmts(ctx, s.body))],
+  return: (ctx, s) => [
+    {
+      k: 'return',
+      ...(s.value ? { value: { k: 'tuple', items: [v(s.value), v(d(ctx, s.value))] } } : {}),
+      loc: s.loc,
+    },
   ],
-  return: (ctx, s) => [line(s.value ? `return [${s.value}, ${d(ctx, s.value)}];` : 'return;', s)],
   if: (ctx, s) => [{ k: 'if', cond: s.cond, then: stmts(ctx, s.then), else: stmts(ctx, s.else), loc: s.loc }],
 };

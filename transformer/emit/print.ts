@@ -1,8 +1,11 @@
 /** Prints IR statements as TypeScript/JavaScript (expressions through ir/print.ts). */
-import type { Stmt, ForLoop } from '../ir/types.js';
-import { printExpr, printLValue, forHeader } from '../ir/print.js';
+import type { Stmt, ForLoop, Expr, Closure } from '../ir/types.js';
+import { printExpr, printLValue, forHeader, printType } from '../ir/print.js';
 
 export { printExpr, printLValue, forHeader, reversedLoop } from '../ir/print.js';
+
+/** A checkpointed loop's callbacks, in the order `checkpointLoop` is given them. */
+const CHECKPOINT_OPS = ['save', 'restore', 'forward', 'reverse', 'free'] as const;
 
 export interface PrintOptions {
   /** file name for `// from file:LINE` comments on loops */
@@ -47,13 +50,20 @@ export class Printer {
   stmt(s: Stmt, depth: number): void {
     switch (s.k) {
       case 'decl':
-        this.line(
-          `${s.mutable ? 'let' : 'const'} ${s.name}${s.type ? `: ${s.type}` : ''} = ${printExpr(s.init)};`,
+        this.expr(
+          `${s.mutable ? 'let' : 'const'} ${s.name}${s.type ? `: ${printType(s.type)}` : ''} = `,
+          s.init,
           depth,
         );
         return;
+      case 'declare':
+        this.line(`let ${s.name}!: ${printType(s.type)};`, depth);
+        return;
+      case 'destructure':
+        this.expr(`${s.decl ? 'const ' : ''}[${s.names.join(', ')}] = `, s.value, depth);
+        return;
       case 'assign':
-        this.line(`${printLValue(s.target)} ${s.op} ${printExpr(s.value)};`, depth);
+        this.expr(`${printLValue(s.target)} ${s.op} `, s.value, depth);
         return;
       case 'if': {
         this.line(`if (${printExpr(s.cond)}) {`, depth);
@@ -103,7 +113,7 @@ export class Printer {
         this.line(`${s.array}.set(${s.name});`, depth);
         return;
       case 'effect':
-        this.line(`${printExpr(s.e)};`, depth);
+        this.expr('', s.e, depth);
         return;
       case 'comment':
         for (const l of s.text.split('\n')) this.line(l ? `// ${l}` : '//', depth);
@@ -113,14 +123,6 @@ export class Printer {
         this.stmts(s.body, depth + 1);
         this.line('}', depth);
         return;
-      case 'line':
-        this.line(s.text, depth);
-        return;
-      case 'nest':
-        this.line(s.head ? `${s.head} {` : '{', depth);
-        this.stmts(s.body, depth + 1);
-        this.line(`}${s.tail ?? ''}`, depth);
-        return;
       case 'invoke':
         this.line(`${s.fn}(${s.args.join(', ')});`, depth);
         return;
@@ -128,6 +130,37 @@ export class Printer {
         // only the WGSL adjoint has it; its host function calls the runtime's reduction instead
         throw new Error('internal: a reduce statement reached the TypeScript printer');
     }
+  }
+
+  /**
+   * `prefix`, the expression and `;`: on one line, unless it is a runtime call with callbacks
+   * (a checkpointed loop's driver, its costs), whose closures' bodies are printed as statements.
+   */
+  private expr(prefix: string, e: Expr, depth: number): void {
+    const at = this.at;
+    if (e.k === 'runtime' && e.call.fn === 'checkpointLoop') {
+      const c = e.call;
+      const slots = c.site.slots ? `, slots: ${c.site.slots}` : '';
+      const site = `{ layer: ${JSON.stringify(c.site.layer)}, line: ${c.site.line}${slots} }`;
+      this.line(`${prefix}checkpointLoop(${site}, ${printExpr(c.steps)}, ${printExpr(c.bytes)}, {`, depth);
+      for (const name of CHECKPOINT_OPS) this.closure(`${name}: `, c.ops[name], ',', depth + 1, at);
+      this.line(`}${c.costs ? `, ${c.costs}` : ''});`, depth);
+      return;
+    }
+    if (e.k === 'runtime' && e.call.fn === 'arrayFrom') {
+      this.closure(`${prefix}Array.from({ length: ${printExpr(e.call.length)} }, `, e.call.map, ');', depth, at);
+      return;
+    }
+    this.line(`${prefix}${printExpr(e)};`, depth);
+  }
+
+  /** `prefix(params) => {`, the body, `}suffix`; the first line comes from the statement's source line, `at` */
+  private closure(prefix: string, f: Closure, suffix: string, depth: number, at: number): void {
+    const params = f.params.map((p) => (p.type ? `${p.name}: ${printType(p.type)}` : p.name)).join(', ');
+    this.at = at;
+    this.line(`${prefix}(${params}) => {`, depth);
+    this.stmts(f.body, depth + 1);
+    this.line(`}${suffix}`, depth);
   }
 
   text(): string {

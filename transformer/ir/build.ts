@@ -1,5 +1,5 @@
 /** Expression builders with light algebraic simplification, used by the differentiation rules. */
-import type { Expr, BinaryOp, Stmt, ForLoop } from './types.js';
+import type { Expr, BinaryOp, Stmt, ForLoop, RuntimeCall } from './types.js';
 import type { MathFunction } from './ops.js';
 
 export const num = (value: number): Expr => ({ k: 'num', value, text: formatNumber(value) });
@@ -124,9 +124,18 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       const o = b as typeof a;
       return a.fn === o.fn && a.args.length === o.args.length && a.args.every((x, i) => sameExpr(x, o.args[i]));
     }
+    case 'member': {
+      const o = b as typeof a;
+      return a.key === o.key && sameExpr(a.e, o.e);
+    }
+    case 'cast': {
+      const o = b as typeof a;
+      return a.type === o.type && !a.orUndefined === !o.orUndefined && sameExpr(a.e, o.e);
+    }
     case 'pop':
     case 'runtime':
     case 'record':
+    case 'apply':
       return false;
     case 'tuple':
       return false;
@@ -161,15 +170,133 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       for (const a of e.items) walkExpr(a, f);
       break;
     case 'runtime':
-      if (e.call.fn === 'gpu') for (const a of e.call.args) walkExpr(a, f);
-      else if (e.call.fn === 'report') for (const a of [...e.call.iteration, e.call.element]) walkExpr(a, f);
-      else if (e.call.fn !== 'Tape') walkExpr(e.call.length, f);
+      for (const a of runtimeOperands(e.call)) walkExpr(a, f);
       break;
     case 'record':
       for (const x of e.fields) walkExpr(x.value, f);
       break;
+    case 'apply':
+      for (const a of e.args) walkExpr(a, f);
+      break;
+    case 'member':
+    case 'cast':
+      walkExpr(e.e, f);
+      break;
     default:
       break;
+  }
+}
+
+/**
+ * The expressions a runtime call evaluates (its operands; not the bodies of its callbacks, which
+ * are statements: ir/walk.ts's `closuresOf`).
+ */
+export function runtimeOperands(c: RuntimeCall): Expr[] {
+  switch (c.fn) {
+    case 'Tape':
+    case 'SaveStack':
+    case 'stackSave':
+    case 'stackPop':
+    case 'stackRelease':
+    case 'slot':
+      return [];
+    case 'array':
+    case 'scratch':
+    case 'accumulate':
+    case 'arrayFrom':
+      return [c.length];
+    case 'stackPush':
+      return [c.value];
+    case 'set':
+      return [c.src];
+    case 'fill':
+      return c.length ? [c.value, c.length] : [c.value];
+    case 'copyInto':
+      return [c.into];
+    case 'releaseCopy':
+      return [c.copy];
+    case 'add':
+      return [c.a, c.b];
+    case 'scaled':
+      return [c.c, c.v];
+    case 'checkpointLoop':
+      return [c.steps, c.bytes];
+    case 'checkpointSweep':
+      return [c.loop];
+    case 'report':
+      return [...c.iteration, c.element];
+    case 'gpu':
+      return c.args;
+  }
+}
+
+/** `c` with `f` applied to each of its operands (runtimeOperands, in that order). */
+export function mapRuntimeOperands(c: RuntimeCall, f: (e: Expr) => Expr): RuntimeCall {
+  switch (c.fn) {
+    case 'Tape':
+    case 'SaveStack':
+    case 'stackSave':
+    case 'stackPop':
+    case 'stackRelease':
+    case 'slot':
+      return c;
+    case 'array':
+    case 'scratch':
+    case 'accumulate':
+    case 'arrayFrom':
+      return { ...c, length: f(c.length) };
+    case 'stackPush':
+      return { ...c, value: f(c.value) };
+    case 'set':
+      return { ...c, src: f(c.src) };
+    case 'fill':
+      return { ...c, value: f(c.value), ...(c.length ? { length: f(c.length) } : {}) };
+    case 'copyInto':
+      return { ...c, into: f(c.into) };
+    case 'releaseCopy':
+      return { ...c, copy: f(c.copy) };
+    case 'add':
+      return { ...c, a: f(c.a), b: f(c.b) };
+    case 'scaled':
+      return { ...c, c: f(c.c), v: f(c.v) };
+    case 'checkpointLoop':
+      return { ...c, steps: f(c.steps), bytes: f(c.bytes) };
+    case 'checkpointSweep':
+      return { ...c, loop: f(c.loop) };
+    case 'report':
+      return { ...c, iteration: c.iteration.map(f), element: f(c.element) };
+    case 'gpu':
+      return { ...c, args: c.args.map(f) };
+  }
+}
+
+/** The variables and arrays a runtime call names directly (a stack, the arrays it copies or fills). */
+export function runtimeNames(c: RuntimeCall): string[] {
+  switch (c.fn) {
+    case 'stackSave':
+      return [c.stack, c.array];
+    case 'stackPush':
+    case 'stackPop':
+      return [c.stack];
+    case 'stackRelease':
+      return [c.stack, c.copy];
+    case 'set':
+    case 'fill':
+      return [c.dst];
+    case 'copyInto':
+      return [c.src];
+    case 'accumulate':
+      return [c.dst, c.src];
+    case 'slot':
+      return [c.slots, c.slot];
+    case 'checkpointLoop':
+      return c.costs ? [c.costs] : [];
+    case 'report':
+      return [c.reader];
+    case 'gpu':
+      return [c.ctx];
+    default:
+      return [];
   }
 }
 
@@ -178,6 +305,7 @@ export function readsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
   walkExpr(e, (x) => {
     if (x.k === 'var') out.add(x.name);
     else if (x.k === 'index' || x.k === 'length') out.add(x.array);
+    else if (x.k === 'runtime') for (const n of runtimeNames(x.call)) out.add(n);
   });
   return out;
 }

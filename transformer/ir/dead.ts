@@ -7,11 +7,12 @@
  *
  * Only locals the function declares are touched; arrays, parameters, the tape and effects stay,
  * and so does every statement whose expressions have effects (`tape.pop()`) or are opaque (raw
- * text: its identifiers count as reads). A function with verbatim lines (layers) is left alone.
+ * text: its identifiers count as reads). A function passing callbacks to the runtime (a layer's
+ * checkpointed loop) is left alone: they run when the runtime calls them, not in statement order.
  */
 import type { Expr, Stmt } from './types.js';
 import { readsOf, walkExpr } from './build.js';
-import { childBlocks, forEachStmt, mapBlocks, ownExprs, targetName } from './walk.js';
+import { childBlocks, closuresOf, forEachStmt, mapBlocks, ownExprs, targetName } from './walk.js';
 
 /** Names an expression reads. */
 const reads = (e: Expr, out: Set<string>): Set<string> => readsOf(e, out);
@@ -49,7 +50,7 @@ export function removeDeadCode(body: Stmt[]): Stmt[] {
   let opaque = false;
   const locals = new Set<string>();
   forEachStmt(body, (s) => {
-    if (s.k === 'line' || s.k === 'nest') opaque = true;
+    if (ownExprs(s).some((e) => closuresOf(e).length)) opaque = true;
     if (s.k === 'decl') locals.add(s.name);
   });
   if (opaque || !locals.size) return body;

@@ -3,7 +3,7 @@
  * doubles as the IR's structural key (two expressions print alike exactly when they are the same
  * tree): the analysis and the schedule key maps by it, so it lives here, below them.
  */
-import type { Expr, LValue, ForLoop, RuntimeCall } from './types.js';
+import type { Expr, LValue, ForLoop, RuntimeCall, TypeName } from './types.js';
 import { add, sub, mul, div, call, num, ONE } from './build.js';
 
 const PREC: Record<string, number> = {
@@ -31,6 +31,10 @@ const PREC: Record<string, number> = {
 };
 const UNARY = 14;
 const COND = 2;
+/** `e as T` binds like a relational operator */
+const CAST = 9;
+/** member access and calls */
+const MEMBER = 20;
 
 function precOf(e: Expr): number {
   switch (e.k) {
@@ -40,6 +44,8 @@ function precOf(e: Expr): number {
       return COND;
     case 'unary':
       return UNARY;
+    case 'cast':
+      return CAST;
     case 'num':
       return e.value < 0 || Object.is(e.value, -0) ? UNARY : 20;
     default:
@@ -86,6 +92,12 @@ function printBare(e: Expr): string {
     }
     case 'str':
       return JSON.stringify(e.value);
+    case 'apply':
+      return `${e.fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
+    case 'member':
+      return `${printExpr(e.e, MEMBER)}.${e.key}`;
+    case 'cast':
+      return `${printExpr(e.e, CAST + 1)} as ${printType(e.type)}${e.orUndefined ? ' | undefined' : ''}`;
     case 'tuple':
       return `[${e.items.map((a) => printExpr(a)).join(', ')}]`;
   }
@@ -105,6 +117,50 @@ function printRuntimeCall(c: RuntimeCall): string {
     }
     case 'gpu':
       return `${c.ctx}.${c.method}(${c.args.map((a) => printExpr(a)).join(', ')})`;
+    case 'SaveStack':
+      return 'new SaveStack()';
+    case 'stackSave':
+      return `${c.stack}.save(${c.array})`;
+    case 'stackPush':
+      return `${c.stack}.push(${printExpr(c.value)})`;
+    case 'stackPop':
+      return `${c.stack}.pop()`;
+    case 'stackRelease':
+      return `${c.stack}.release(${c.copy})`;
+    case 'set':
+      return `${c.dst}.set(${printExpr(c.src)})`;
+    case 'fill':
+      return `${c.dst}.fill(${printExpr(c.value)}${c.length ? `, 0, ${printExpr(c.length)}` : ''})`;
+    case 'copyInto':
+      return `copyInto(${printExpr(c.into)}, ${c.src})`;
+    case 'releaseCopy':
+      return `releaseCopy(${printExpr(c.copy)})`;
+    case 'accumulate':
+      return `accumulate(${c.dst}, ${c.src}, ${printExpr(c.length)})`;
+    case 'add':
+      return `add(${printExpr(c.a)}, ${printExpr(c.b)})`;
+    case 'scaled':
+      return `scaled(${printExpr(c.c)}, ${printExpr(c.v)})`;
+    case 'slot':
+      return `(${c.slots}[${c.slot}] ??= [])`;
+    case 'checkpointSweep':
+      return `${printExpr(c.loop, MEMBER)}.${c.sweep}()`;
+    case 'checkpointLoop':
+    case 'arrayFrom':
+      // their callbacks span lines: emit/print.ts's statement printer prints them
+      throw new Error(`internal: ${c.fn} (a call with callbacks) printed as an expression`);
+  }
+}
+
+/** A type annotation of generated TypeScript. */
+export function printType(t: TypeName): string {
+  switch (t) {
+    case 'slots':
+      return 'unknown[][]';
+    case 'checkpoint':
+      return 'ReturnType<typeof checkpointLoop>';
+    default:
+      return t;
   }
 }
 

@@ -59,7 +59,13 @@ export type Expr =
   /** Generated only: an allocation or a call of the runtime (`parad`), typed: see RuntimeCall. */
   | { k: 'runtime'; call: RuntimeCall }
   /** Generated only: a string literal (a runtime call's array name) */
-  | { k: 'str'; value: string };
+  | { k: 'str'; value: string }
+  /** Generated only: a call of a kernel, a layer or a generated function (`K_d`, `K_b`) by its name. */
+  | { k: 'apply'; fn: string; args: Expr[] }
+  /** Generated only: `e.key` (a field of the record a `K_b` returns, an array's `byteLength`). */
+  | { k: 'member'; e: Expr; key: string }
+  /** Generated only (TypeScript): `e as type` (`e as type | undefined` when `orUndefined`). */
+  | { k: 'cast'; e: Expr; type: TypeName; orUndefined?: boolean };
 
 /**
  * What generated code allocates or asks the runtime for: the adjoint's tape (`new Tape()`), an
@@ -77,7 +83,8 @@ export type RuntimeCall =
    */
   | { fn: 'report'; reader: string; line: number; iteration: Expr[]; array: string; element: Expr }
   /** a WebGPU host function's request to parad/runtime's dispatch context `ctx` (`GpuDispatch`: runtime/kernels.ts) */
-  | { fn: 'gpu'; ctx: string; method: GpuMethod; args: Expr[] };
+  | { fn: 'gpu'; ctx: string; method: GpuMethod; args: Expr[] }
+  | LayerRuntimeCall;
 
 /**
  * The methods of parad/runtime's `GpuDispatch` a generated WebGPU host function calls: a pass's
@@ -124,7 +131,11 @@ export interface ForLoop {
 }
 
 export type Stmt =
-  | { k: 'decl'; name: string; mutable: boolean; type?: ScalarType; init: Expr; loc?: Loc }
+  | { k: 'decl'; name: string; mutable: boolean; type?: TypeName; init: Expr; loc?: Loc }
+  /** Generated only: `let name!: type;` (a layer's variable, assigned before it is read) */
+  | { k: 'declare'; name: string; type: TypeName }
+  /** Generated only: `[a, b] = value;` (`const [a, b] = value;` when `decl`): a pair a call returns, a swap */
+  | { k: 'destructure'; names: string[]; value: Expr; decl?: boolean; loc?: Loc }
   /** `atomic`: generated only, an update other iterations of the parallel loop may make too (atomic on the GPU) */
   | { k: 'assign'; target: LValue; op: AssignOp; value: Expr; loc?: Loc; atomic?: boolean }
   | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; loc?: Loc }
@@ -137,14 +148,10 @@ export type Stmt =
   /** `const name = array.slice()` / `array.set(name)` to keep outputs across the reverse sweep. */
   | { k: 'saveArray'; name: string; array: string }
   | { k: 'restoreArray'; name: string; array: string }
-  | { k: 'comment'; text: string }
-  /** An expression evaluated for its effect (a replay's report call). */
-  | { k: 'effect'; e: Expr }
-  | { k: 'block'; body: Stmt[] }
-  /** Generated only: one line of code as it is (layer functions) */
-  | { k: 'line'; text: string; loc?: Loc }
-  /** Generated only: `head {`, the body, `}tail` (a layer function's loops and callbacks) */
-  | { k: 'nest'; head: string; body: Stmt[]; tail?: string; loc?: Loc }
+  | { k: 'comment'; text: string; loc?: Loc }
+  /** An expression evaluated for its effect (a replay's report call, a layer's calls). */
+  | { k: 'effect'; e: Expr; loc?: Loc }
+  | { k: 'block'; body: Stmt[]; loc?: Loc }
   /**
    * Generated only (WGSL adjoints): `target[e] += Σ_c partial[c * len + e]` over `copies` private
    * copies (`target` a scalar when `len` is absent): a tree reduction in workgroup memory on the GPU.
@@ -162,6 +169,69 @@ export type Stmt =
    * function with these variables (and arrays) as its arguments.
    */
   | { k: 'invoke'; fn: string; args: string[] };
+
+/**
+ * The types generated code annotates (TypeScript output; `--format js` strips them): scalars,
+ * arrays, `number`, a checkpointed loop's slots (`unknown[][]`) and its driver
+ * (`ReturnType<typeof checkpointLoop>`).
+ */
+export type TypeName = ScalarType | ArrayType | 'number' | 'slots' | 'checkpoint';
+
+/** A function the generated code passes to the runtime: its parameters and body. */
+export interface Closure {
+  params: { name: string; type?: TypeName }[];
+  body: Stmt[];
+}
+
+/**
+ * What the code of `@layer` functions asks of the runtime (`parad`, and `parad/runtime`'s device
+ * arrays in the WebGPU variant; docs/layers.md): the save stack, copies and fills of arrays, the
+ * checkpoint driver with its callbacks, and the float values of calls (`add`, `scaled`: numbers in
+ * JavaScript, device values on WebGPU, lower/gpu/layers.ts).
+ */
+export type LayerRuntimeCall =
+  /** `new SaveStack()` */
+  | { fn: 'SaveStack' }
+  /** `stack.save(array)`: a copy of the array, pushed */
+  | { fn: 'stackSave'; stack: string; array: string }
+  /** `stack.push(value)` (a float, an array binding, a checkpointed run) */
+  | { fn: 'stackPush'; stack: string; value: Expr }
+  /** `stack.pop()` */
+  | { fn: 'stackPop'; stack: string }
+  /** `stack.release(copy)`: a popped copy back to the pool */
+  | { fn: 'stackRelease'; stack: string; copy: string }
+  /** `dst.set(src)` */
+  | { fn: 'set'; dst: string; src: Expr }
+  /** `dst.fill(value)`, or `dst.fill(value, 0, length)` */
+  | { fn: 'fill'; dst: string; value: Expr; length?: Expr }
+  /** `copyInto(into, src)`: a copy of `src`, in `into` when it fits */
+  | { fn: 'copyInto'; into: Expr; src: string }
+  /** `releaseCopy(copy)` */
+  | { fn: 'releaseCopy'; copy: Expr }
+  /** `accumulate(dst, src, length)`: `dst[i] += src[i]` for i < length */
+  | { fn: 'accumulate'; dst: string; src: string; length: Expr }
+  /** `add(a, b)`: the sum of two floats of calls (device values on WebGPU) */
+  | { fn: 'add'; a: Expr; b: Expr }
+  /** `scaled(c, v)`: `c · v` for a float of a call */
+  | { fn: 'scaled'; c: Expr; v: Expr }
+  /** `(slots[slot] ??= [])`: a checkpoint slot's array, created when missing */
+  | { fn: 'slot'; slots: string; slot: string }
+  /**
+   * `checkpointLoop({ layer, line, slots }, steps, bytes, { save, restore, forward, reverse, free }, costs?)`:
+   * the driver of a `// @checkpoint` loop over its callbacks
+   */
+  | {
+      fn: 'checkpointLoop';
+      site: { layer: string; line: number; slots?: number };
+      steps: Expr;
+      bytes: Expr;
+      ops: { save: Closure; restore: Closure; forward: Closure; reverse: Closure; free: Closure };
+      costs?: string;
+    }
+  /** `loop.forward()` / `loop.reverse()`: a checkpointed loop's sweep */
+  | { fn: 'checkpointSweep'; loop: Expr; sweep: 'forward' | 'reverse' }
+  /** `Array.from({ length }, (_, k) => { … })` (a checkpointed loop's step costs) */
+  | { fn: 'arrayFrom'; length: Expr; map: Closure };
 
 export type ParamKind = 'array' | 'scalar';
 

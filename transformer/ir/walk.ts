@@ -1,6 +1,6 @@
 /** Generic traversals of IR statements. */
-import type { Stmt, Expr, LValue, ForLoop } from './types.js';
-import { readsOf } from './build.js';
+import type { Stmt, Expr, LValue, ForLoop, Closure } from './types.js';
+import { mapRuntimeOperands, readsOf, walkExpr } from './build.js';
 
 /** Visits every statement, nested ones included (pre-order). */
 export function forEachStmt(body: Stmt[], f: (s: Stmt) => void): void {
@@ -20,9 +20,54 @@ export function childBlocks(s: Stmt): Stmt[][] {
       return [s.body];
     case 'nestAdjoint':
       return [[s.pass]];
+    // the bodies of the callbacks its expression passes to the runtime (a layer's checkpointed loop)
+    case 'decl':
+      return closuresOf(s.init).map((c) => c.body);
+    case 'assign':
+      return closuresOf(s.value).map((c) => c.body);
+    case 'effect':
+      return closuresOf(s.e).map((c) => c.body);
     default:
       return [];
   }
+}
+
+/**
+ * The callbacks an expression passes to the runtime (checkpointLoop's, in the order it takes them;
+ * Array.from's), not those inside their bodies (statements: childBlocks reaches them).
+ */
+export function closuresOf(e: Expr): Closure[] {
+  const out: Closure[] = [];
+  walkExpr(e, (x) => {
+    if (x.k !== 'runtime') return;
+    if (x.call.fn === 'checkpointLoop') {
+      const o = x.call.ops;
+      out.push(o.save, o.restore, o.forward, o.reverse, o.free);
+    }
+    if (x.call.fn === 'arrayFrom') out.push(x.call.map);
+  });
+  return out;
+}
+
+/** `e` with each callback's body replaced by `f`'s result. */
+export function mapClosures(e: Expr, f: (body: Stmt[]) => Stmt[]): Expr {
+  const map = (c: Closure): Closure => ({ ...c, body: f(c.body) });
+  return mapExpr(e, (x) => {
+    if (x.k !== 'runtime') return undefined;
+    if (x.call.fn === 'checkpointLoop') {
+      const o = x.call.ops;
+      const ops = {
+        save: map(o.save),
+        restore: map(o.restore),
+        forward: map(o.forward),
+        reverse: map(o.reverse),
+        free: map(o.free),
+      };
+      return { ...x, call: { ...x.call, ops } };
+    }
+    if (x.call.fn === 'arrayFrom') return { ...x, call: { ...x.call, map: map(x.call.map) } };
+    return undefined;
+  });
 }
 
 /** Expressions a statement evaluates directly (not those of nested statements). */
@@ -40,10 +85,12 @@ export function ownExprs(s: Stmt): Expr[] {
       return s.value ? [s.value] : [];
     case 'push':
       return [s.value];
-    case 'reduce':
-      return s.len ? [s.copies, s.len] : [s.copies];
     case 'effect':
       return [s.e];
+    case 'destructure':
+      return [s.value];
+    case 'reduce':
+      return s.len ? [s.copies, s.len] : [s.copies];
     default:
       return [];
   }
@@ -54,10 +101,16 @@ export const targetName = (t: LValue): string => (t.k === 'var' ? t.name : t.arr
 /** Names (scalars and arrays) a statement list may write; loop variables and locals declared inside included. */
 export function writesOf(body: Stmt[], out: Set<string> = new Set()): Set<string> {
   forEachStmt(body, (s) => {
-    if (s.k === 'decl') out.add(s.name);
+    if (s.k === 'decl' || s.k === 'declare') out.add(s.name);
     else if (s.k === 'assign') out.add(targetName(s.target));
     else if (s.k === 'for') out.add(s.v);
     else if (s.k === 'reduce') out.add(s.target);
+    else if (s.k === 'destructure') for (const n of s.names) out.add(n);
+    else if (s.k === 'effect' && s.e.k === 'runtime') {
+      // the arrays the layer runtime's calls copy or fill into
+      const c = s.e.call;
+      if (c.fn === 'set' || c.fn === 'fill' || c.fn === 'accumulate') out.add(c.dst);
+    }
   });
   return out;
 }
@@ -75,8 +128,9 @@ export function readsOfStmts(body: Stmt[], out: Set<string> = new Set()): Set<st
 /** Locals declared (and loop variables bound) anywhere in a statement list. */
 export function declaredIn(body: Stmt[], out: Set<string> = new Set()): Set<string> {
   forEachStmt(body, (s) => {
-    if (s.k === 'decl') out.add(s.name);
+    if (s.k === 'decl' || s.k === 'declare') out.add(s.name);
     else if (s.k === 'for') out.add(s.v);
+    else if (s.k === 'destructure' && s.decl) for (const n of s.names) out.add(n);
   });
   return out;
 }
@@ -99,16 +153,13 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr | undefined): Expr {
         return { ...e, items: e.items.map((a) => mapExpr(a, f)) };
       case 'record':
         return { ...e, fields: e.fields.map((x) => ({ ...x, value: mapExpr(x.value, f) })) };
-      case 'runtime': {
-        const c = e.call;
-        if (c.fn === 'gpu') return { ...e, call: { ...c, args: c.args.map((a) => mapExpr(a, f)) } };
-        if (c.fn === 'report')
-          return {
-            ...e,
-            call: { ...c, iteration: c.iteration.map((a) => mapExpr(a, f)), element: mapExpr(c.element, f) },
-          };
-        return c.fn === 'Tape' ? e : { ...e, call: { ...c, length: mapExpr(c.length, f) } };
-      }
+      case 'runtime':
+        return { ...e, call: mapRuntimeOperands(e.call, (a) => mapExpr(a, f)) };
+      case 'apply':
+        return { ...e, args: e.args.map((a) => mapExpr(a, f)) };
+      case 'member':
+      case 'cast':
+        return { ...e, e: mapExpr(e.e, f) };
       default:
         return e;
     }
@@ -140,6 +191,10 @@ export function mapStmts(
         return s.value ? { ...s, value: f(s.value, s) } : s;
       case 'block':
         return { ...s, body: mapStmts(s.body, f, g) };
+      case 'effect':
+        return { ...s, e: f(s.e, s) };
+      case 'destructure':
+        return { ...s, value: f(s.value, s) };
       default:
         return s;
     }
@@ -147,7 +202,7 @@ export function mapStmts(
 }
 
 /**
- * `s` with each statement list it holds (branches, loop, block and nest bodies) replaced by `f`'s
+ * `s` with each statement list it holds (branches, loop and block bodies, callbacks) replaced by `f`'s
  * result; `s` itself when it holds none. The recursion step of every statement rewriter: a pass
  * handles the kinds it changes and leaves the rest to this.
  */
@@ -157,8 +212,13 @@ export function mapBlocks(s: Stmt, f: (body: Stmt[]) => Stmt[]): Stmt {
       return { ...s, then: f(s.then), else: f(s.else) };
     case 'for':
     case 'block':
-    case 'nest':
       return { ...s, body: f(s.body) };
+    case 'decl':
+      return closuresOf(s.init).length ? { ...s, init: mapClosures(s.init, f) } : s;
+    case 'assign':
+      return closuresOf(s.value).length ? { ...s, value: mapClosures(s.value, f) } : s;
+    case 'effect':
+      return closuresOf(s.e).length ? { ...s, e: mapClosures(s.e, f) } : s;
     default:
       return s;
   }

@@ -17,7 +17,7 @@
  */
 import type { FunctionIR } from '../differentiate/function.js';
 import type { Expr, Stmt } from '../ir/types.js';
-import { num, v, walkExpr } from '../ir/build.js';
+import { num, runtimeNames, v, walkExpr } from '../ir/build.js';
 import { childBlocks, ownExprs, targetName } from '../ir/walk.js';
 import { outlinedName, stateArray } from '../naming.js';
 
@@ -49,7 +49,6 @@ export function estimateSize(body: Stmt[]): number {
     n += 2;
     for (const e of ownExprs(s)) n += exprNodes(e);
     if (s.k === 'assign' && s.target.k === 'index') n += 2;
-    if (s.k === 'line' || s.k === 'nest') n += s.k === 'line' ? s.text.length >> 3 : s.head.length >> 3;
     for (const child of childBlocks(s)) n += estimateSize(child) / BYTES_PER_NODE;
   }
   return n * BYTES_PER_NODE;
@@ -72,11 +71,13 @@ function kindOfExpr(e: Expr, kinds: Map<string, Kind>): Kind {
           return { k: 'object', type: 'Float64Array' };
         case 'report':
           return { k: 'number' };
-        case 'gpu':
+        default:
           return { k: 'unknown' };
       }
-      break;
     case 'str':
+    case 'apply':
+    case 'member':
+    case 'cast':
       return { k: 'unknown' };
     case 'binary':
       return COMPARISONS.has(e.op) ? { k: 'boolean' } : { k: 'number' };
@@ -143,9 +144,11 @@ function usesOf(body: Stmt[]): Uses {
       if (x.k === 'var') u.refs.add(x.name);
       else if (x.k === 'index' || x.k === 'length') u.refs.add(x.array);
       else if (x.k === 'pop') u.refs.add(x.tape);
-      // the functions a runtime call names: the replay's reader, a GPU host's context
-      else if (x.k === 'runtime' && x.call.fn === 'report') u.refs.add(x.call.reader);
-      else if (x.k === 'runtime' && x.call.fn === 'gpu') u.refs.add(x.call.ctx);
+      // the names a runtime call refers to (a replay's reader, a GPU host's context, a save stack, …)
+      else if (x.k === 'runtime') for (const n of runtimeNames(x.call)) u.refs.add(n);
+      // calls of other functions and callbacks (layer code) stay where they are
+      if (x.k === 'apply' || x.k === 'member') u.fixed = true;
+      if (x.k === 'runtime' && (x.call.fn === 'checkpointLoop' || x.call.fn === 'arrayFrom')) u.fixed = true;
     });
   const visit = (list: Stmt[], top: boolean) => {
     for (const s of list) {
@@ -181,8 +184,8 @@ function usesOf(body: Stmt[]): Uses {
           for (const a of s.args) u.refs.add(a);
           break;
         case 'return':
-        case 'line':
-        case 'nest':
+        case 'declare':
+        case 'destructure':
         case 'reduce':
         case 'nestAdjoint':
           u.fixed = true;

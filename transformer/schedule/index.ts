@@ -143,7 +143,6 @@ function withoutUnusedTape(body: Stmt[]): Stmt[] {
   forEachStmt(body, (s) => {
     if (s === decl) return;
     if ((s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') && s.tape === decl.name) used = true;
-    if (s.k === 'line' && mentions(s.text)) used = true;
     for (const e of ownExprs(s))
       walkExpr(e, (x) => {
         if (x.k === 'pop' && x.tape === decl.name) used = true;

@@ -1,6 +1,7 @@
 /**
  * The WebGPU variants of layers (target wgsl; docs/layers.md): each layer's primal, `L_d` and `L_b`
- * as the same generated code run over parad/runtime's device arrays. Its kernels' calls record
+ * as generated for JavaScript, lowered for parad/runtime's device arrays (lower/gpu/layers.ts: the
+ * floats of calls stay on the device, summed with `add`, scaled with `scaled`). Its kernels' calls record
  * their WGSL passes into one command encoder; copies, fills and the adjoint's saves are buffer
  * copies; the floats that calls return stay on the device (summed with `add`) until the run ends.
  * A layer gets a variant when it is 32-bit, every callee has one, and no float local is passed
@@ -12,18 +13,19 @@ import { forEachLStmt } from '../../ir/layer.js';
 import type { DiagnosticSink } from '../../diagnostics.js';
 import { CODES } from '../../check/codes.js';
 import type { GpuLayerOut, KernelOutput } from '../module.js';
-import type { FunctionIR } from '../../differentiate/function.js';
 import type { Mode } from '../../naming.js';
-import { layerContext } from '../../differentiate/layer-common.js';
-import { layerTangent } from '../../differentiate/layer-tangent.js';
-import { layerAdjoint, layerPrimal } from '../../differentiate/layer-adjoint.js';
+import type { LayerFunctions } from '../../differentiate/layer-common.js';
+import { lowerLayerForGpu } from '../../lower/gpu/layers.js';
 
-/** Sets `gpuLayer` on the outputs of the layers that can run on WebGPU; warns about the others. */
+/**
+ * Sets `gpuLayer` on the outputs of the layers that can run on WebGPU (their functions, by layer
+ * name, as differentiated once for both targets); warns about the others.
+ */
 export function gpuLayers(
   file: KernelFile,
   outputs: KernelOutput[],
+  functions: Map<string, LayerFunctions>,
   modes: Mode[],
-  fileName: string,
   sink: DiagnosticSink,
 ): void {
   const byName = new Map(outputs.map((o) => [o.meta.name, o]));
@@ -82,11 +84,11 @@ export function gpuLayers(
     forEachLStmt(layer.body, (s) => {
       if (s.k === 'call') for (const m of ['', '_d', '_b']) uses.add(`${s.callee}${m}`);
     });
-    const ctx = () => layerContext(layer, file, fileName, true);
+    const f = functions.get(layer.name)!;
     out.gpuLayer = {
-      primal: layerPrimal(ctx()),
-      ...(modes.includes('d') ? { d: layerTangent(ctx()) } : {}),
-      ...(modes.includes('b') ? { b: layerAdjoint(ctx()) } : {}),
+      primal: lowerLayerForGpu(f.primal),
+      ...(f.d ? { d: lowerLayerForGpu(f.d) } : {}),
+      ...(f.b ? { b: lowerLayerForGpu(f.b) } : {}),
       uses: [...uses],
     };
   }

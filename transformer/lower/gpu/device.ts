@@ -16,7 +16,7 @@ import { WgslUnsupported } from './unsupported.js';
 
 /** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length. */
 export function scratchLength(e: Expr): Expr | undefined {
-  if (e.k !== 'runtime' || e.call.fn === 'Tape' || e.call.fn === 'gpu' || e.call.fn === 'report') return undefined;
+  if (e.k !== 'runtime' || (e.call.fn !== 'array' && e.call.fn !== 'scratch')) return undefined;
   if (e.call.fn === 'array' && !e.call.type.startsWith('Float')) return undefined;
   return e.call.length;
 }
