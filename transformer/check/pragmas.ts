@@ -2,7 +2,7 @@
  * Pragma and JSDoc-tag checks, on the syntax tree (comments are not in the IR): a pragma parad does
  * not know, an option it does not know, a name that is not a parameter, or a pragma that applies to
  * nothing is reported instead of being ignored. The pragmas themselves are read where they are used
- * (`pragmaBefore` in parse/lower.ts; `parsePragma` in analysis/exclusive; `@checkpoint` options in
+ * (`pragmaBefore` in parse/lower.ts; `parseParallelPragma` in parse/pragma.ts; `@checkpoint` options in
  * parse/lower-layer.ts, which reports its own option errors).
  *
  * Severity: a near miss of a known pragma or tag (`@paralel`, `@nodif`) and an unknown option or
@@ -13,7 +13,7 @@
 import { Node, ts, type FunctionDeclaration, type SourceFile } from 'ts-morph';
 import type { DiagnosticSink } from '../diagnostics.js';
 import { ARRAY_TYPES, pragmaBefore } from '../parse/lower.js';
-import { parsePragma } from '../analysis/exclusive/index.js';
+import { STRATEGIES } from '../parse/pragma.js';
 import { CODES } from './codes.js';
 import { jsDocsOf } from '../parse/parse.js';
 
@@ -67,7 +67,7 @@ const JSDOC_TAGS = new Set([
 ]);
 /** `@parallel`'s options (docs/kernel-language.md). */
 const PARALLEL_OPTIONS = ['exclusive-read', 'adjoint', 'workgroup'];
-const STRATEGY_NAMES = ['direct', 'gather', 'reduction', 'atomic', 'versioned'];
+const STRATEGY_NAMES: readonly string[] = STRATEGIES;
 
 export interface PragmaTarget {
   fn: FunctionDeclaration;
@@ -256,7 +256,7 @@ function checkParallelOptions(
         sink.error(CODES.pragmaOption, 'exclusive-read() names no array', at, at + option.length);
     } else if (name === 'adjoint' && value.startsWith('=')) {
       const strategy = value.slice(1);
-      if (!parsePragma(`adjoint=${strategy}`).strategy || !/^\w+$/.test(strategy)) {
+      if (!STRATEGY_NAMES.includes(strategy)) {
         const guess = nearest(strategy, STRATEGY_NAMES);
         sink.error(
           CODES.pragmaOption,

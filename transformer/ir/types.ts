@@ -118,8 +118,8 @@ export interface ForLoop {
   step: number;
   body: Stmt[];
   parallel: boolean;
-  /** The text after `@parallel` in the pragma, if any (strategies, workgroup size; later issues). */
-  pragma?: string;
+  /** The options of its `// @parallel` pragma, if any (the front end parses them: parse/pragma.ts). */
+  pragma?: ParallelPragma;
   loc?: Loc;
   /** Generated only: iterate the same index set in reverse order. */
   reversed?: boolean;
@@ -128,6 +128,19 @@ export interface ForLoop {
    * local), each taking the iterations whose flat number is its own modulo that count, in turn.
    */
   gridStride?: string;
+}
+
+/** How the adjoint of a parallel nest updates what its iterations read (docs/tf-mad.md). */
+export type AdjointStrategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
+
+/** `// @parallel exclusive-read(a, b) adjoint=gather workgroup=8x8` (check/pragmas.ts reports bad options). */
+export interface ParallelPragma {
+  /** the arrays whose reads it states exclusive */
+  exclusive: string[];
+  /** the adjoint strategy it asks for */
+  strategy?: AdjointStrategy;
+  /** the workgroup size, outermost loop first as written */
+  workgroup?: number[];
 }
 
 export type Stmt =

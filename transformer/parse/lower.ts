@@ -29,6 +29,7 @@ import { isFloatArray, isFloatScalar } from '../ir/types.js';
 import { MATH_CONSTANTS, OPS, isMathFunction } from '../ir/ops.js';
 import { num } from '../ir/build.js';
 import { CODES } from '../check/codes.js';
+import { parseParallelPragma } from './pragma.js';
 
 const SCALAR_TYPES = new Set(['f32', 'f64', 'i32', 'u32']);
 export const ARRAY_TYPES = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array']);
@@ -346,7 +347,7 @@ export class Lowerer {
         step,
         body: this.body(s.getStatement()),
         parallel: pragma !== undefined,
-        pragma: pragma || undefined,
+        ...(pragma ? { pragma: parseParallelPragma(pragma) } : {}),
         loc: this.loc(s),
       };
     });

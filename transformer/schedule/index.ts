@@ -17,7 +17,7 @@
  * scatter as the alternative.
  */
 import type { Expr, ForLoop, Kernel, Stmt } from '../ir/types.js';
-import { parsePragma, type LoopReport, type ReadReport, type Strategy } from '../analysis/exclusive/index.js';
+import type { LoopReport, ReadReport, Strategy } from '../analysis/exclusive/index.js';
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr, isTapeDecl } from '../ir/build.js';
@@ -114,7 +114,7 @@ export function scheduleAdjoint(fn: FunctionIR, opts: ScheduleOptions): Schedule
             kernelBody: opts.kernel.body,
             isArray,
             force: opts.force,
-            pragma: parsePragma(s.loop.pragma).strategy,
+            pragma: s.loop.pragma?.strategy,
             gpu: opts.target === 'wgsl',
             parallel: opts.parallel,
             alloc,

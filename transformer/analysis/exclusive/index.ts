@@ -6,7 +6,7 @@
  * Also checks the nest is parallel at all (no element written by two iterations, or written by one
  * and read by another). Returns a side table with a printer.
  */
-import type { ForLoop, Kernel } from '../../ir/types.js';
+import type { AdjointStrategy, ForLoop, Kernel, ParallelPragma } from '../../ir/types.js';
 import type { Activity } from '../activity.js';
 import { modelNests, type NestModel, type Site } from './model.js';
 import { findConflict, conditionOf } from './query.js';
@@ -17,7 +17,7 @@ import { offsetVerdict } from './offsets.js';
 import { printCondition, type Condition } from './condition.js';
 
 export type Verdict = 'yes' | 'no' | 'depends' | 'unknown';
-export type Strategy = 'direct' | 'gather' | 'reduction' | 'atomic' | 'versioned';
+export type Strategy = AdjointStrategy;
 
 export interface ReadReport {
   name: string;
@@ -62,19 +62,6 @@ export interface LoopReport {
 export interface KernelReport {
   name: string;
   loops: LoopReport[];
-}
-
-const STRATEGIES = new Set<Strategy>(['direct', 'gather', 'reduction', 'atomic', 'versioned']);
-
-/** `// @parallel exclusive-read(a, b) adjoint=gather` */
-export function parsePragma(text: string | undefined): { exclusive: Set<string>; strategy?: Strategy } {
-  const exclusive = new Set<string>();
-  let strategy: Strategy | undefined;
-  for (const m of (text ?? '').matchAll(/exclusive-read\(([^)]*)\)/g))
-    for (const n of m[1].split(/[\s,]+/)) if (n) exclusive.add(n);
-  const a = /adjoint=(\w+)/.exec(text ?? '');
-  if (a && STRATEGIES.has(a[1] as Strategy)) strategy = a[1] as Strategy;
-  return { exclusive, strategy };
 }
 
 /** "iterations i=3 and i=4 both read c[4] when n=8" */
@@ -136,16 +123,16 @@ async function readVerdict(
   m: NestModel,
   name: string,
   sites: Site[],
-  pragma: ReturnType<typeof parsePragma>,
+  pragma: ParallelPragma,
   failures: string[],
 ): Promise<ReadReport> {
   const base = { name, condition: null, when: null, witness: null, assumed: false };
   const forced = pragma.strategy;
   // a read through an index array the pragma declares a permutation
   const viaAssumed = sites.every(
-    (s) => s.index === undefined && [...pragma.exclusive].some((p) => s.text.includes(`[${p}[`)),
+    (s) => s.index === undefined && pragma.exclusive.some((p) => s.text.includes(`[${p}[`)),
   );
-  if (pragma.exclusive.has(name) || (sites.some((s) => !s.index) && viaAssumed && pragma.exclusive.size)) {
+  if (pragma.exclusive.includes(name) || (sites.some((s) => !s.index) && viaAssumed && pragma.exclusive.length)) {
     return {
       ...base,
       exclusiveRead: 'yes',
@@ -303,7 +290,7 @@ export async function analyzeNests(
   const loops: LoopReport[] = [];
   const byLoop = new Map<ForLoop, LoopReport>();
   for (const m of modelNests(k, activity)) {
-    const pragma = parsePragma(m.loop.pragma);
+    const pragma: ParallelPragma = m.loop.pragma ?? { exclusive: [] };
     const names = [
       ...new Set(m.sites.filter((s) => s.kind === 'read' && m.active.has(s.name)).map((s) => s.name)),
     ].sort();

@@ -610,18 +610,18 @@ const MAX_INVOCATIONS = 256;
 
 /** The nest's workgroup size: the default for its depth, or `// @parallel workgroup=16x16`. */
 function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
-  const m = /workgroup=(\d+(?:x\d+)*)/.exec(loop.pragma ?? '');
-  if (!m) return WORKGROUP[depth];
-  const dims = m[1].split('x').map(Number);
+  const dims = loop.pragma?.workgroup;
+  if (!dims) return WORKGROUP[depth];
+  const written = dims.join('x');
   if (dims.length !== depth)
     throw new WgslUnsupported(
-      `workgroup=${m[1]} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`,
+      `workgroup=${written} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`,
       loop.loc,
     );
   const size = dims.reduce((a, b) => a * b, 1);
   if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS)
     throw new WgslUnsupported(
-      `workgroup=${m[1]} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`,
+      `workgroup=${written} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`,
       loop.loc,
     );
   // x is the innermost loop: `workgroup=4x64` over (y, x) is 64 along x, 4 along y
