@@ -164,3 +164,21 @@ describe('what the fast paths must not claim', () => {
     expect(byName('c').exclusiveRead).toBe('yes');
   });
 });
+
+describe('a conflict the unguarded reads make for sure', () => {
+  // maxPoolBranch1d: `x[2 * i + k]` sits under a data-dependent branch, `x[2 * i]` does not. Which
+  // conflict the solver found first used to decide between `no` (two unguarded reads) and
+  // `unknown` (one under the branch, "may happen"), run to run; the verdict is `no` whenever the
+  // unguarded reads conflict on their own.
+  test('a running max under a branch: x is `no`, with a witness of reads that happen', async () => {
+    for (const K of ['K', '5']) {
+      const { byName } = await reads(
+        `  // @parallel\n  for (let i = 0; i < n; i++) {\n    let m = c[2 * i];\n    for (let k = 1; k < ${K}; k++) {\n      if (c[2 * i + k] > m) {\n        m = c[2 * i + k];\n      }\n    }\n    b[i] = m;\n  }`,
+        '(b: Float64Array, c: Float64Array, n: i32, K: i32)',
+      );
+      const c = byName('c');
+      expect(c.exclusiveRead, c.reason).toBe('no');
+      expect(c.reason).not.toMatch(/may happen/);
+    }
+  });
+});

@@ -185,9 +185,19 @@ async function readVerdict(
     };
   }
   const small = smallConflict(m, sites, sites) ?? offsets?.witness;
-  const outcome: Outcome = small
+  let outcome: Outcome = small
     ? { verdict: 'conflict', witness: small, certain: true, uncertainty: '' }
     : await findConflict(m, sites, sites);
+  // a conflict the accesses under branches may not make: is there one the others make for sure?
+  // (which conflict the solver finds first varies; the verdict must not)
+  const sure = sites.filter((s) => s.certain);
+  if (outcome.verdict === 'conflict' && !outcome.certain && sure.length && sure.length < sites.length) {
+    const w = smallConflict(m, sure, sure);
+    const again: Outcome = w
+      ? { verdict: 'conflict', witness: w, certain: true, uncertainty: '' }
+      : await findConflict(m, sure, sure);
+    if (again.verdict === 'conflict' && again.certain) outcome = again;
+  }
   if (outcome.verdict === 'none') {
     return {
       ...base,
