@@ -11,7 +11,7 @@ import { lowerProgram, type ImportedFiles, type ResolveImport } from './parse/pr
 import type { Layer } from './ir/layer.js';
 import { layerTangent } from './differentiate/layer-tangent.js';
 import { layerAdjoint, layerPrimal } from './differentiate/layer-adjoint.js';
-import { gpuLayers } from './emit/wgsl/layers.js';
+import { gpuLayers } from './lower/gpu/layers.js';
 import { layerContext, type LayerFunctions } from './differentiate/layer-common.js';
 import { layerReport, type LayerReport } from './analysis/layer-saves.js';
 import { CODES } from './check/codes.js';
@@ -131,7 +131,15 @@ export async function compile(source: string, options: CompileOptions): Promise<
   // GPU lowering, then emit
   const outputs = derivatives.map((d, i) => outputOf(front, analyzed, d, scheduled[i], options, sink));
   if (sink.hasErrors) return done(front);
-  if (targets.includes('wgsl')) gpuLayers(front.file, outputs, layerFunctionsOf(derivatives), modes, sink);
+  if (targets.includes('wgsl')) {
+    // the layers' WebGPU variants: those whose callees all run on WebGPU
+    const kernels = new Map(outputs.map((o) => [o.meta.name, new Set((o.wgsl ?? []).map((p) => p.mode))]));
+    const variants = gpuLayers(front.file, kernels, layerFunctionsOf(derivatives), modes, sink);
+    for (const o of outputs) {
+      const v = variants.get(o.meta.name);
+      if (v && o.meta.kind === 'layer') o.gpuLayer = v;
+    }
+  }
   const runtime = new Set([
     ...derivatives.flatMap((d) => d.runtime),
     ...scheduled.flatMap((s) => s.ts?.runtime ?? []),

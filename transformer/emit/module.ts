@@ -5,6 +5,7 @@ import type { KernelMeta } from '../../runtime/index.js';
 import { printMapped, printStmts } from './print.js';
 import { META_EXPORT, WGSL_EXPORT, arrayPartners } from '../naming.js';
 import type { WgslProgramOut } from './wgsl/index.js';
+import type { GpuLayer } from '../lower/gpu/layers.js';
 import { LAYER_RUNTIME } from '../differentiate/layer-common.js';
 
 export interface KernelOutput {
@@ -34,14 +35,8 @@ export interface EmittedModule {
   sourceFileOf: number[];
 }
 
-/** A layer's WebGPU variant (emit/wgsl/layers.ts). */
-export interface GpuLayerOut {
-  primal: FunctionIR;
-  d?: FunctionIR;
-  b?: FunctionIR;
-  /** the kernels and layers the code calls (their WebGPU versions, by function name) */
-  uses: string[];
-}
+/** A layer's WebGPU variant (lower/gpu/layers.ts). */
+export type GpuLayerOut = GpuLayer;
 
 /**
  * The module text and, per line, the kernel source line it comes from (0: none): the primal
