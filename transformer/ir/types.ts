@@ -5,6 +5,7 @@
  * emitters print primal and derivative code with one printer.
  */
 import type { MathFunction } from './ops.js';
+import type { GpuDispatch } from '../../runtime/index.js';
 
 export type ScalarType = 'f32' | 'f64' | 'i32' | 'u32';
 export type ArrayType = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint32Array';
@@ -87,22 +88,12 @@ export type RuntimeCall =
   | LayerRuntimeCall;
 
 /**
- * The methods of parad/runtime's `GpuDispatch` a generated WebGPU host function calls: a pass's
- * dispatch, device buffers (scratch, snapshots, tape slots and regions), the host's scalar tape,
- * and the tree reduction of private copies.
+ * The methods of parad/runtime's `GpuDispatch` a generated WebGPU host function calls (a pass's
+ * dispatch, device buffers: scratch, snapshots, tape slots and regions; the host's scalar tape;
+ * the tree reduction of private copies): the runtime's interface itself, so that the two cannot
+ * drift apart.
  */
-export type GpuMethod =
-  | 'dispatch'
-  | 'alloc'
-  | 'save'
-  | 'restore'
-  | 'pushArray'
-  | 'popArray'
-  | 'push'
-  | 'pop'
-  | 'pushSegment'
-  | 'popSegment'
-  | 'reduce';
+export type GpuMethod = keyof GpuDispatch;
 
 export type LValue = { k: 'var'; name: string } | { k: 'index'; array: string; index: Expr };
 
