@@ -192,42 +192,12 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
  * are statements: ir/walk.ts's `closuresOf`).
  */
 export function runtimeOperands(c: RuntimeCall): Expr[] {
-  switch (c.fn) {
-    case 'Tape':
-    case 'SaveStack':
-    case 'stackSave':
-    case 'stackPop':
-    case 'stackRelease':
-    case 'slot':
-      return [];
-    case 'array':
-    case 'scratch':
-    case 'accumulate':
-    case 'arrayFrom':
-      return [c.length];
-    case 'stackPush':
-      return [c.value];
-    case 'set':
-      return [c.src];
-    case 'fill':
-      return c.length ? [c.value, c.length] : [c.value];
-    case 'copyInto':
-      return [c.into];
-    case 'releaseCopy':
-      return [c.copy];
-    case 'add':
-      return [c.a, c.b];
-    case 'scaled':
-      return [c.c, c.v];
-    case 'checkpointLoop':
-      return [c.steps, c.bytes];
-    case 'checkpointSweep':
-      return [c.loop];
-    case 'report':
-      return [...c.iteration, c.element];
-    case 'gpu':
-      return c.args;
-  }
+  const out: Expr[] = [];
+  mapRuntimeOperands(c, (e) => {
+    out.push(e);
+    return e;
+  });
+  return out;
 }
 
 /** `c` with `f` applied to each of its operands (runtimeOperands, in that order). */

@@ -96,6 +96,16 @@ export function ownExprs(s: Stmt): Expr[] {
   }
 }
 
+/** How many tape pops the expressions of `s` itself make (not those of its nested statements). */
+export function popsIn(s: Stmt): number {
+  let n = 0;
+  for (const e of ownExprs(s))
+    walkExpr(e, (x) => {
+      if (x.k === 'pop') n++;
+    });
+  return n;
+}
+
 export const targetName = (t: LValue): string => (t.k === 'var' ? t.name : t.array);
 
 /** Names (scalars and arrays) a statement list may write; loop variables and locals declared inside included. */

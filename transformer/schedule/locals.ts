@@ -14,17 +14,8 @@
  */
 import type { Expr, Stmt } from '../ir/types.js';
 import { v, walkExpr } from '../ir/build.js';
-import { forEachStmt, ownExprs, mapExpr } from '../ir/walk.js';
+import { forEachStmt, mapExpr, popsIn } from '../ir/walk.js';
 import type { Names } from '../naming.js';
-
-const popsIn = (s: Stmt): number => {
-  let n = 0;
-  for (const e of ownExprs(s))
-    walkExpr(e, (x) => {
-      if (x.k === 'pop') n++;
-    });
-  return n;
-};
 
 /** `body` (an iteration body) with its own pushes and pops as locals, or `body` itself. */
 export function tapeInLocals(body: Stmt[], names: Names): Stmt[] {

@@ -86,45 +86,12 @@ function header(
   for (const a of atomics) {
     // WGSL has no float atomics: a CAS loop on the bits (the portable emulation)
     const x = wname(a);
-    if (adds.has(a))
-      lines.push(
-        '',
-        `fn ${atomicAdd(a)}(i: i32, v: f32) {`,
-        `  var old: u32 = atomicLoad(&${x}[i]);`,
-        '  loop {',
-        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(bitcast<f32>(old) + v));`,
-        '    if (r.exchanged) {',
-        '      break;',
-        '    }',
-        '    old = r.old_value;',
-        '  }',
-        '}',
-      );
+    if (adds.has(a)) lines.push(...casFunction(atomicAdd(a), x, 'bitcast<f32>(old) + v'));
     for (const op of ops) {
       if (op === '+') continue;
       // max/min: no store when the slot already holds the extremum (ties keep the slot's bits)
-      const keep =
-        op === '*'
-          ? []
-          : [
-              `    if (!(${op === 'max' ? 'v > bitcast<f32>(old)' : 'v < bitcast<f32>(old)'})) {`,
-              '      break;',
-              '    }',
-            ];
-      lines.push(
-        '',
-        `fn ${atomicUpdate(a, op)}(i: i32, v: f32) {`,
-        `  var old: u32 = atomicLoad(&${x}[i]);`,
-        '  loop {',
-        ...keep,
-        `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(${combine(op, 'bitcast<f32>(old)', 'v')}));`,
-        '    if (r.exchanged) {',
-        '      break;',
-        '    }',
-        '    old = r.old_value;',
-        '  }',
-        '}',
-      );
+      const keep = op === '*' ? undefined : op === 'max' ? 'v > bitcast<f32>(old)' : 'v < bitcast<f32>(old)';
+      lines.push(...casFunction(atomicUpdate(a, op), x, combine(op, 'bitcast<f32>(old)', 'v'), keep));
     }
   }
   if (shared.length) lines.push('', ...shared);
@@ -138,6 +105,28 @@ function header(
   for (const u of uniforms) lines.push(`  let ${wname(u.name)}: ${u.type} = u.${wname(u.name)};`);
   return lines;
 }
+/**
+ * `fn name(i, v)`: element i of the atomic<u32> array `x` := `value` (of `old`, the element's f32,
+ * and `v`) by a compare-and-swap loop on the bits (WGSL has no float atomics); with `keep`, only
+ * while `keep` holds (no store when the element already wins).
+ */
+function casFunction(name: string, x: string, value: string, keep?: string): string[] {
+  return [
+    '',
+    `fn ${name}(i: i32, v: f32) {`,
+    `  var old: u32 = atomicLoad(&${x}[i]);`,
+    '  loop {',
+    ...(keep ? [`    if (!(${keep})) {`, '      break;', '    }'] : []),
+    `    let r = atomicCompareExchangeWeak(&${x}[i], old, bitcast<u32>(${value}));`,
+    '    if (r.exchanged) {',
+    '      break;',
+    '    }',
+    '    old = r.old_value;',
+    '  }',
+    '}',
+  ];
+}
+
 /** Private and workgroup-memory names of the workgroup value of device scalar `slot` (expr.ts reserves them). */
 const privateSum = (slot: number) => `_gr${slot}`;
 const workgroupSum = (slot: number) => `_gw${slot}`;

@@ -27,6 +27,7 @@ import {
   mapExpr,
   mapStmts,
   ownExprs,
+  popsIn,
   writesOf,
 } from '../../ir/walk.js';
 import { constantValue, isTapeDecl, mul, num, readsOf, v, walkExpr } from '../../ir/build.js';
@@ -488,14 +489,6 @@ function hasParallel(body: Stmt[]): boolean {
  * region of its own). Undefined when the body exchanges nothing with another pass.
  */
 function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number } | undefined {
-  const popsIn = (s: Stmt): number => {
-    let n = 0;
-    for (const e of ownExprs(s))
-      walkExpr(e, (x) => {
-        if (x.k === 'pop') n++;
-      });
-    return n;
-  };
   let pushes = 0,
     pops = 0,
     anyPop = false,
