@@ -179,6 +179,21 @@ export function k(y: Float32Array, x: Float32Array, w: Float32Array, a: f32, n: 
 `,
     args: ((r) => ({ y: floats(r, 5), x: floats(r, 6), w: [0.7, -0.4], a: 0.6, n: 5 }))(prng(2024)),
   },
+  {
+    // seed 8000, generator layer, sample 2: a layer's values grew to ~1e4 and `squash` took their tanh:
+    // WGSL's tanh went through sinh/cosh (SwiftShader), Inf/Inf = NaN past |x| ≈ 89, in K, K_d and K_b
+    name: 'layer-8000-2',
+    source: `import type { f32, i32 } from 'parad';
+/** @kernel */
+export function k(y: Float32Array, x: Float32Array, a: f32, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    y[i] = Math.tanh(a * x[i]) + 0.5 * Math.tanh(x[i]);
+  }
+}
+`,
+    args: { y: [0, 0, 0, 0, 0, 0], x: [-17046.2, -95.5, -9.5, 0.3, 89.5, 1e4], a: 1.5, n: 6 },
+  },
 ];
 
 interface Run {

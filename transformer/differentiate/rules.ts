@@ -128,7 +128,9 @@ export const RULES: { [Op in OpName]: Rule<Op> } = {
   ),
   'Math.tanh': unary(
     (_x, r) => sub(ONE, sq(r)),
-    (x) => `tanh(${x})`,
+    // WGSL's tanh may be sinh/cosh (its accuracy is theirs): Inf/Inf = NaN past |x| ≈ 89; in f32,
+    // tanh of |x| >= 10 is ±1 exactly, so the clamp changes no result
+    (x) => `tanh(clamp(${x}, -10.0, 10.0))`,
     { result: true },
   ),
   'Math.exp': unary(
