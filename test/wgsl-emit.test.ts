@@ -119,6 +119,20 @@ describe('the wgsl export', () => {
     }
   });
 
+  test('every problem of a kernel is reported in one compile, each at its statement', async () => {
+    const { r } = await wgslOf(
+      `${header}/** @kernel */\nexport function k(y: Float32Array, n: i32): void {\n  y[0] = 1;\n  // @parallel workgroup=8x8\n  for (let i = 1; i < n; i++) y[i] = 2;\n  y[1] = y[0];\n}\n`,
+    );
+    const errors = r.diagnostics.filter((x) => x.code === 'PARAD3001');
+    expect(errors.map((d) => [d.lineText.trim(), d.message.replace(/^kernel 'k' cannot run on WebGPU: /, '')])).toEqual(
+      [
+        ['y[0] = 1;', 'a write to y[…] outside @parallel loops (put it inside a @parallel loop)'],
+        ['for (let i = 1; i < n; i++) y[i] = 2;', 'workgroup=8x8 has 2 dimensions, the @parallel nest 1'],
+        ['y[1] = y[0];', 'a write to y[…] outside @parallel loops (put it inside a @parallel loop)'],
+      ],
+    );
+  });
+
   test('a kernel without @parallel loops is one invocation (PARAD3003) returning through _ret', async () => {
     const { r, wgsl } = await wgslOf(
       `${header}/** @kernel */\nexport function dot(x: Float32Array, y: Float32Array, n: i32): f32 {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += x[i] * y[i];\n  return s;\n}\n`,

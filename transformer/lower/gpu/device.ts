@@ -7,12 +7,12 @@
  * `deviceScalars` finds the first and rewrites the function so that each such scalar is an element
  * of `_sc`; program.ts then runs host statements touching `_sc` as single-invocation passes.
  */
-import type { Expr, LValue, Stmt } from '../../ir/types.js';
+import type { Expr, Loc, LValue, Stmt } from '../../ir/types.js';
 import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import { tripCount } from '../../schedule/space.js';
 import type { Types } from './types.js';
-import { WgslUnsupported } from './unsupported.js';
+import type { GpuProblems } from './unsupported.js';
 
 /** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length. */
 export function scratchLength(e: Expr): Expr | undefined {
@@ -38,16 +38,23 @@ export function deviceScalars(
   types: Types,
   buffer: string,
   hostCode: boolean,
+  problems: GpuProblems,
 ): DeviceScalars {
   const device = new Set(results);
   // without host code (a single invocation runs the whole function) only the results are read back
-  if (hostCode) findDeviceScalars(body, device, arrays, types);
+  if (hostCode) findDeviceScalars(body, device, arrays, types, problems);
   const slots = [...results, ...[...device].filter((n) => !results.includes(n)).sort()];
   if (!slots.length) return { slots, body };
   return { slots, body: inBuffer(body, slots, buffer) };
 }
 
-function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string>, types: Types): void {
+function findDeviceScalars(
+  body: Stmt[],
+  device: Set<string>,
+  arrays: Set<string>,
+  types: Types,
+  problems: GpuProblems,
+): void {
   const onDevice = (e: Expr): boolean => {
     let hit = false;
     for (const n of readsOf(e)) if (device.has(n)) hit = true;
@@ -96,8 +103,9 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
       const value = s.k === 'decl' ? s.init : s.k === 'assign' ? s.value : undefined;
       if (!target || !value || device.has(target) || !onDevice(value)) continue;
       if (types.names.get(target) !== 'f32')
-        throw new WgslUnsupported(
+        problems.add(
           `the integer '${target}' is computed from values on the device (it would need a read-back in the middle of the adjoint)`,
+          'loc' in s ? s.loc : undefined,
         );
       device.add(target);
       changed = true;
@@ -107,7 +115,11 @@ function findDeviceScalars(body: Stmt[], device: Set<string>, arrays: Set<string
     const control = s.k === 'if' ? [s.cond] : s.k === 'for' ? [s.init, s.bound] : s.k === 'push' ? [s.value] : [];
     for (const e of control) {
       const n = [...readsOf(e)].find((x) => device.has(x));
-      if (n) throw new WgslUnsupported(`host control flow or the tape depends on '${n}', which lives on the device`);
+      if (n)
+        problems.add(
+          `host control flow or the tape depends on '${n}', which lives on the device`,
+          'loc' in s ? s.loc : undefined,
+        );
     }
   }
 }
@@ -178,6 +190,7 @@ export function invocationTape(
   body: Stmt[],
   buffer: string,
   known: (name: string) => boolean,
+  problems: GpuProblems,
   base: Expr = num(0),
 ): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
   const top = `${buffer}_top`;
@@ -201,10 +214,9 @@ export function invocationTape(
   const lv =
     (array: string) =>
     (e: Expr): LValue => ({ k: 'index', array, index: e });
-  const hostKnown = (e: Expr, what: string): Expr => {
-    for (const n of readsOf(e))
-      if (!known(n))
-        throw new WgslUnsupported(`the tape: ${what} depends on '${n}' (the host sizes the tape from parameters)`);
+  const hostKnown = (e: Expr, what: string, loc?: Loc): Expr => {
+    const n = [...readsOf(e)].find((x) => !known(x));
+    if (n) problems.add(`the tape: ${what} depends on '${n}' (the host sizes the tape from parameters)`, loc);
     return e;
   };
   const walk = (stmts: Stmt[], trips: Expr[]): Stmt[] =>
@@ -255,14 +267,17 @@ export function invocationTape(
         case 'if':
           return [...pre, { ...s, cond: popped(s.cond), then: walk(s.then, trips), else: walk(s.else, trips) }];
         case 'for': {
-          if (pops) throw new WgslUnsupported('a tape pop in a loop bound');
+          if (pops) problems.add('a tape pop in a loop bound', s.loc);
           const n = tripCount(s);
           let inner = false;
           forEachStmt(s.body, (t) => {
             if (t.k === 'push' || t.k === 'pushArray') inner = true;
           });
           return [
-            { ...s, body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`)] : trips) },
+            {
+              ...s,
+              body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`, s.loc)] : trips),
+            },
           ];
         }
         case 'block':

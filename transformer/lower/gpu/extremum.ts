@@ -20,7 +20,7 @@ import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
 import { forEachStmt, freshNames, mapExpr, mapParallelLoops, mapStmts, ownExprs, readsOfStmts } from '../../ir/walk.js';
 import { reductionUpdate } from '../../ir/reduction.js';
-import { WgslUnsupported } from './unsupported.js';
+import type { Rewrite } from './unsupported.js';
 
 /** The largest finite f32 (WGSL has no infinity): no iteration number, and a contribution that always loses. */
 const BIG = 3.4028234663852886e38;
@@ -29,8 +29,14 @@ const BIG = 3.4028234663852886e38;
  * The tangent body with each parallel loop reducing `s` by max/min (`extrema`: the reduced names)
  * split as described above; `d` names the tangent of a scalar.
  */
-export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: string) => string): Stmt[] {
+export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: string) => string): Rewrite {
   const fresh = freshNames(body);
+  // why the GPU cannot have a loop's tangent (the first reason found); the loop is left as it is
+  let why: string | undefined;
+  const refuse = (reason: string, loop: ForLoop): Stmt[] => {
+    why ??= reason;
+    return [loop];
+  };
   const split = (loop: ForLoop): Stmt[] => {
     const found = loop.body.flatMap((t) => {
       if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
@@ -38,38 +44,35 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
       return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
     });
     if (found.length > 1)
-      throw new WgslUnsupported(
+      return refuse(
         `the tangents of the Math.max/min reductions of ${found.map((f) => `'${f.name}'`).join(' and ')} on the GPU: one max/min reduction per parallel loop`,
+        loop,
       );
     return found.length ? splitOne(loop, found[0].update, found[0].name, found[0].op, found[0].e) : [loop];
   };
   const splitOne = (loop: ForLoop, update: Stmt & { k: 'assign' }, s: string, op: 'max' | 'min', e: Expr): Stmt[] => {
-    const unsupported = (why: string) =>
-      new WgslUnsupported(`the tangent of the Math.${op} reduction of '${s}' on the GPU: ${why}`);
-    if (loop.body.some((t) => t.k === 'for' && t.parallel)) throw unsupported('a nest of parallel loops');
-    if (loop.step <= 0) throw unsupported('a loop counting down');
+    const unsupported = (reason: string) =>
+      refuse(`the tangent of the Math.${op} reduction of '${s}' on the GPU: ${reason}`, loop);
+    if (loop.body.some((t) => t.k === 'for' && t.parallel)) return unsupported('a nest of parallel loops');
+    if (loop.step <= 0) return unsupported('a loop counting down');
     const sd = d(s);
     const tangent = loop.body.filter((t) => t.k === 'assign' && t.target.k === 'var' && t.target.name === sd);
     // an inactive extremum: the reduction alone
     if (!tangent.length) return [loop];
     if (tangent.length !== 1 || tangent[0].k !== 'assign' || tangent[0].op !== '=')
-      throw unsupported(`'${sd}' is not updated once`);
+      return unsupported(`'${sd}' is not updated once`);
     const tangentUpdate = tangent[0];
     // the locals passes 2 and 3 recompute: declared at the top of the body, never reassigned, reading no array the body writes
     const decls = loop.body.filter((t) => t.k === 'decl');
     const locals = new Set(decls.map((t) => (t as { name: string }).name));
-    const arraysWritten = new Set<string>();
-    forEachStmt(loop.body, (t) => {
-      if (t.k === 'assign' && t.target.k === 'index') arraysWritten.add(t.target.array);
-      if (t.k === 'assign' && t.target.k === 'var' && locals.has(t.target.name))
-        throw unsupported(`the local '${t.target.name}' is reassigned`);
-    });
+    const { arraysWritten, reassigned } = writesOfLoop(loop, locals);
+    if (reassigned) return unsupported(`the local '${reassigned}' is reassigned`);
     const needs = readsOfStmts(decls);
     for (const x of [e, tangentUpdate.value]) readsOf(x, needs);
     // locals reading an array the loop writes: the winner and tangent passes run before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
     const early = !!stale && readsBeforeWrites(loop.body, [...decls, update, tangentUpdate], arraysWritten);
-    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
+    if (stale && !early) return unsupported(`its locals read '${stale}' after the loop writes it`);
     // the tie rule of the sequential loop: `Math.max(s, e)` keeps s (the earlier value) on ties
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
@@ -114,7 +117,19 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
       },
     ];
   };
-  return mapParallelLoops(body, split);
+  const out = mapParallelLoops(body, split);
+  return why ? { why } : { body: out };
+}
+
+/** The arrays a loop body writes, and a local of `locals` it reassigns (if any). */
+function writesOfLoop(loop: ForLoop, locals: Set<string>): { arraysWritten: Set<string>; reassigned?: string } {
+  const arraysWritten = new Set<string>();
+  let reassigned: string | undefined;
+  forEachStmt(loop.body, (t) => {
+    if (t.k === 'assign' && t.target.k === 'index') arraysWritten.add(t.target.array);
+    if (t.k === 'assign' && t.target.k === 'var' && locals.has(t.target.name)) reassigned ??= t.target.name;
+  });
+  return { arraysWritten, reassigned };
 }
 
 /**
@@ -123,8 +138,9 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
  * without the record, a second pass finds the winner as for the tangent (extremumTangents), and
  * `won`/`at` are set from it. The reverse sweep is unchanged (it routes the adjoint to `at`).
  */
-export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
+export function extremumRecords(body: Stmt[], extrema: Set<string>): Rewrite {
   const records: { won: string; at: string; winner: string; none: number }[] = [];
+  let why: string | undefined;
   // what the forward sweep pushes on the (host) tape
   const pushed = new Set<string>();
   forEachStmt(body, (s) => {
@@ -139,10 +155,12 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     });
     if (!found.length) return [loop];
     const { update, name: s, op, e } = found[0];
-    const unsupported = (why: string) =>
-      new WgslUnsupported(`the adjoint of the Math.${op} reduction of '${s}' on the GPU: ${why}`);
-    if (found.length > 1) throw unsupported('one max/min reduction per parallel loop');
-    if (loop.step <= 0) throw unsupported('a loop counting down');
+    const unsupported = (reason: string): Stmt[] => {
+      why ??= `the adjoint of the Math.${op} reduction of '${s}' on the GPU: ${reason}`;
+      return [loop];
+    };
+    if (found.length > 1) return unsupported('one max/min reduction per parallel loop');
+    if (loop.step <= 0) return unsupported('a loop counting down');
     // the record: an if at the top of the body setting a flag to 1 and the winner to the iteration
     const recs = loop.body.filter(
       (t): t is Stmt & { k: 'if' } =>
@@ -151,14 +169,14 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
         t.then.length === 2 &&
         t.then.every((a) => a.k === 'assign' && a.target.k === 'var' && a.op === '='),
     );
-    if (recs.length !== 1) throw unsupported('the forward sweep does not record the winner once');
+    if (recs.length !== 1) return unsupported('the forward sweep does not record the winner once');
     const record = recs[0];
     const [wonStmt, atStmt] = record.then as (Stmt & { k: 'assign' })[];
     if (
       !(wonStmt.value.k === 'num' && wonStmt.value.value === 1) ||
       !(atStmt.value.k === 'var' && atStmt.value.name === loop.v)
     )
-      throw unsupported('the forward sweep does not record the winner as a flag and an iteration');
+      return unsupported('the forward sweep does not record the winner as a flag and an iteration');
     const won = (wonStmt.target as { name: string }).name;
     const at = (atStmt.target as { name: string }).name;
     // a nest inside a sequential loop or a branch: the forward sweep pushes the record on the tape
@@ -168,18 +186,14 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
     const taped = pushed.has(won) || pushed.has(at);
     const decls = loop.body.filter((t) => t.k === 'decl');
     const locals = new Set(decls.map((t) => (t as { name: string }).name));
-    const arraysWritten = new Set<string>();
-    forEachStmt(loop.body, (t) => {
-      if (t.k === 'assign' && t.target.k === 'index') arraysWritten.add(t.target.array);
-      if (t.k === 'assign' && t.target.k === 'var' && locals.has(t.target.name))
-        throw unsupported(`the local '${t.target.name}' is reassigned`);
-    });
+    const { arraysWritten, reassigned } = writesOfLoop(loop, locals);
+    if (reassigned) return unsupported(`the local '${reassigned}' is reassigned`);
     const needs = readsOfStmts(decls);
     readsOf(e, needs);
     // locals reading an array the loop writes: the winner pass runs before the writes
     const stale = [...needs].find((n) => arraysWritten.has(n));
     const early = !!stale && readsBeforeWrites(loop.body, [...decls, update], arraysWritten);
-    if (stale && !early) throw unsupported(`its locals read '${stale}' after the loop writes it`);
+    if (stale && !early) return unsupported(`its locals read '${stale}' after the loop writes it`);
     const value = update.value as Expr & { k: 'call' };
     const earlier = value.args[0].k === 'var' && value.args[0].name === s;
     const s0 = fresh(`_${s}_0`);
@@ -234,8 +248,9 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
       if (st.k === 'for' || st.k === 'block') return { ...st, body: typed(st.body) };
       return st;
     });
+  if (why) return { why };
   const out = floats.size ? typed(walked) : walked;
-  if (!records.length) return out;
+  if (!records.length) return { body: out };
   const subst = (x: Expr): Expr =>
     mapExpr(x, (y) => {
       if (y.k !== 'var') return undefined;
@@ -244,9 +259,11 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Stmt[] {
       const found = bin('!==', v(r.winner), num(r.none));
       return cond(found, r.won === y.name ? num(1) : v(r.winner), y);
     });
-  return mapStmts(out, (x, st) =>
-    st.k === 'decl' && records.some((r) => r.won === st.name || r.at === st.name) ? x : subst(x),
-  );
+  return {
+    body: mapStmts(out, (x, st) =>
+      st.k === 'decl' && records.some((r) => r.won === st.name || r.at === st.name) ? x : subst(x),
+    ),
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   type LoweredPass,
   type LoweredProgram,
 } from './program.js';
-import { WgslUnsupported } from './unsupported.js';
+import { GpuProblems, type GpuProblem } from './unsupported.js';
 import { forEachStmt } from '../../ir/walk.js';
 import { kernelReductionsOf } from '../../ir/reduction.js';
 import { extremumRecords, extremumTangents } from './extremum.js';
@@ -59,8 +59,8 @@ export function lowerKernel(
   const ctx = names.gpu();
   // a diagnostic's span: the statement the problem is about (generated code carries the kernel
   // statement's location), else the kernel's first character
-  const at = (e: WgslUnsupported): [number, number] =>
-    e.loc && e.loc.end > e.loc.start ? [e.loc.start, e.loc.end] : [k.loc.start, k.loc.start + 1];
+  const at = (p: GpuProblem): [number, number] =>
+    p.loc && p.loc.end > p.loc.start ? [p.loc.start, p.loc.end] : [k.loc.start, k.loc.start + 1];
   const sources: {
     mode: 'primal' | 'd';
     name: string;
@@ -88,39 +88,34 @@ export function lowerKernel(
   let tangentProgram: GpuProgram | undefined;
   let tangentWhy: string | undefined;
   if (tangent && pairReduction) {
-    try {
-      const d = (n: string) => names.d(n);
-      const body = extremumTangents(
-        productTangents(tangent.body, new Set(products.map((r) => r.name)), d),
-        new Set(extrema.map((r) => r.name)),
-        d,
-      );
+    const d = (n: string) => names.d(n);
+    const product = productTangents(tangent.body, new Set(products.map((r) => r.name)), d);
+    const split = 'body' in product ? extremumTangents(product.body, new Set(extrema.map((r) => r.name)), d) : product;
+    if ('why' in split) tangentWhy = split.why;
+    else {
       const scalars = names.deviceScalars();
-      const program = wgslProgram(tangent.params, body, ctx, undefined, { scalars });
-      tangentProgram = {
-        ...program,
-        mode: 'd',
-        name: tangent.name,
-        params: tangent.params,
-        hostName: gpuHostName(tangent.name),
-        ctx,
-        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
-        partners: partners((n) => names.d(n)),
-      };
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      tangentWhy = e.message;
+      const problems = new GpuProblems();
+      const program = wgslProgram(tangent.params, split.body, ctx, problems, undefined, { scalars });
+      if (problems.count) tangentWhy = problems.list[0].message;
+      else
+        tangentProgram = {
+          ...program,
+          mode: 'd',
+          name: tangent.name,
+          params: tangent.params,
+          hostName: gpuHostName(tangent.name),
+          ctx,
+          ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
+          partners: partners((n) => names.d(n)),
+        };
     }
   }
   let adjointBody = gpuAdjoint?.body;
   let adjointWhy: string | undefined;
   if (gpuAdjoint && tangentProgram) {
-    try {
-      adjointBody = deviceRecords(extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name))));
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      adjointWhy = e.message;
-    }
+    const records = extremumRecords(gpuAdjoint.body, new Set(extrema.map((r) => r.name)));
+    if ('why' in records) adjointWhy = records.why;
+    else adjointBody = deviceRecords(records.body);
   }
   if (pairReduction && tangentProgram) {
     if (gpuAdjoint && adjointWhy)
@@ -139,45 +134,53 @@ export function lowerKernel(
     );
   if (tangent && !pairReduction)
     sources.push({ mode: 'd', name: tangent.name, params: tangent.params, body: tangent.body });
-  let out: GpuProgram[];
-  try {
-    const scalars = names.deviceScalars();
-    out = sources.map((s) => {
-      const program = wgslProgram(s.params, s.body, ctx, undefined, { scalars });
-      return {
-        ...program,
-        mode: s.mode,
-        name: s.name,
-        params: s.params,
-        hostName: gpuHostName(s.name),
-        ctx,
-        ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
-        ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
-      };
-    });
-    if (tangentProgram) out.push(tangentProgram);
-    if (out[0].sequential) {
-      sink.warning(
-        CODES.wgslSequential,
-        `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`,
-        k.loc.start,
-        k.loc.start + 1,
-      );
-    }
-  } catch (e) {
-    if (!(e instanceof WgslUnsupported)) throw e;
-    sink.error(CODES.wgslUnsupported, `kernel '${k.name}' cannot run on WebGPU: ${e.message}`, ...at(e));
+  // K (and K_d): every problem found is an error of its own, at the statement it is about
+  const scalars = names.deviceScalars();
+  const problems = new GpuProblems();
+  const out: GpuProgram[] = sources.map((s) => {
+    const program = wgslProgram(s.params, s.body, ctx, problems, undefined, { scalars });
+    return {
+      ...program,
+      mode: s.mode,
+      name: s.name,
+      params: s.params,
+      hostName: gpuHostName(s.name),
+      ctx,
+      ...(program.deviceScalars?.length ? { deviceScalarBuffer: scalars } : {}),
+      ...(s.mode === 'd' ? { partners: partners((n) => names.d(n)) } : {}),
+    };
+  });
+  if (problems.count) {
+    for (const p of problems.list)
+      sink.error(CODES.wgslUnsupported, `kernel '${k.name}' cannot run on WebGPU: ${p.message}`, ...at(p));
     return undefined;
   }
+  if (tangentProgram) out.push(tangentProgram);
+  if (out[0].sequential) {
+    sink.warning(
+      CODES.wgslSequential,
+      `kernel '${k.name}' has no @parallel loop: on WebGPU it runs as a single invocation`,
+      k.loc.start,
+      k.loc.start + 1,
+    );
+  }
   if (gpuAdjoint && adjointBody && (!pairReduction || (tangentProgram && !adjointWhy))) {
-    try {
-      const info = {
-        results: gpuAdjoint.results ?? [],
-        scalars: names.deviceScalars(),
-        tapeSlots: names.tapeSlots(),
-        tapeRegions: names.tapeRegions(),
-      };
-      const program = wgslProgram(gpuAdjoint.params, adjointBody, ctx, info);
+    const info = {
+      results: gpuAdjoint.results ?? [],
+      scalars: names.deviceScalars(),
+      tapeSlots: names.tapeSlots(),
+      tapeRegions: names.tapeRegions(),
+    };
+    const problems = new GpuProblems();
+    const program = wgslProgram(gpuAdjoint.params, adjointBody, ctx, problems, info);
+    // K_b: a warning per problem, at its statement; the adjoint stays in JavaScript
+    for (const p of problems.list)
+      sink.warning(
+        CODES.wgslNoAdjoint,
+        `${adjointName(k.name)} has no WGSL version: ${p.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
+        ...at(p),
+      );
+    if (!problems.count) {
       const slots = program.deviceScalars ?? [];
       const results = info.results.map((r) => r.key);
       if (info.results.some((r, i) => slots[i] !== r.name))
@@ -193,13 +196,6 @@ export function lowerKernel(
         partners: partners((n) => names.b(n)),
         ...(results.length ? { results } : {}),
       });
-    } catch (e) {
-      if (!(e instanceof WgslUnsupported)) throw e;
-      sink.warning(
-        CODES.wgslNoAdjoint,
-        `${adjointName(k.name)} has no WGSL version: ${e.message}; the WebGPU module runs ${k.name} and ${tangentName(k.name)}, the adjoint runs in JavaScript`,
-        ...at(e),
-      );
     }
   }
   // passes over WebGPU's default limit of storage buffers: packed (program.ts), said once per kernel

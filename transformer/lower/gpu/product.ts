@@ -21,14 +21,16 @@ import type { Expr, ForLoop, Stmt } from '../../ir/types.js';
 import { bin, cond, num, readsOf, substitute, v } from '../../ir/build.js';
 import { forEachStmt, freshNames, mapParallelLoops, ownExprs } from '../../ir/walk.js';
 import { nestOf } from '../../ir/reduction.js';
-import { WgslUnsupported } from './unsupported.js';
+import type { Rewrite } from './unsupported.js';
 
 /**
  * The tangent body with each parallel nest's `*=` reductions (`products`: the reduced names) in
  * the form described above; `d` names the tangent of a scalar.
  */
-export function productTangents(body: Stmt[], products: Set<string>, d: (name: string) => string): Stmt[] {
+export function productTangents(body: Stmt[], products: Set<string>, d: (name: string) => string): Rewrite {
   const fresh = freshNames(body);
+  // why the GPU cannot have a product's tangent (the first reason found)
+  let why: string | undefined;
   /** The nest with the products of its innermost body rewritten, and the tangents' assignments after it. */
   const nest = (loop: ForLoop): Stmt[] => {
     const loops = nestOf(loop);
@@ -52,8 +54,10 @@ export function productTangents(body: Stmt[], products: Set<string>, d: (name: s
   /** One product's update and tangent in `body` (the innermost body of a nest) rewritten, or undefined if the nest does not reduce it. */
   const rewrite = (body: Stmt[], p: string): { body: Stmt[]; before: Stmt[]; after: Stmt } | undefined => {
     const pd = d(p);
-    const unsupported = (why: string) =>
-      new WgslUnsupported(`the tangent of the *= reduction of '${p}' on the GPU: ${why}`);
+    const unsupported = (reason: string): undefined => {
+      why ??= `the tangent of the *= reduction of '${p}' on the GPU: ${reason}`;
+      return undefined;
+    };
     const updates = body.filter((t) => t.k === 'assign' && t.target.k === 'var' && t.target.name === p);
     const tangents = body.filter((t) => t.k === 'assign' && t.target.k === 'var' && t.target.name === pd);
     if (!updates.length) return undefined;
@@ -62,7 +66,7 @@ export function productTangents(body: Stmt[], products: Set<string>, d: (name: s
     const update = updates[0];
     const tangent = tangents[0];
     if (updates.length !== 1 || tangents.length !== 1 || update.k !== 'assign' || tangent.k !== 'assign')
-      throw unsupported(`'${p}' or '${pd}' is not updated once`);
+      return unsupported(`'${p}' or '${pd}' is not updated once`);
     // the tangent function writes `ṗ = …; p = p * e` (the linearization of p * e, then the product)
     const value = update.value;
     const factor =
@@ -70,15 +74,17 @@ export function productTangents(body: Stmt[], products: Set<string>, d: (name: s
         ? value.r
         : undefined;
     if (!factor || readsOf(factor).has(p) || readsOf(factor).has(pd) || tangent.op !== '=')
-      throw unsupported(`the update of '${p}' is not of the form ${p} = ${p} * e`);
+      return unsupported(`the update of '${p}' is not of the form ${p} = ${p} * e`);
     // p and ṗ read nowhere else in the body (the two statements alone carry the running values)
+    let other: string | undefined;
     forEachStmt(body, (t) => {
       if (t === update || t === tangent) return;
       if (ownExprs(t).some((e) => readsOf(e).has(p) || readsOf(e).has(pd)))
-        throw unsupported(`the loop reads '${p}' or '${pd}' outside their updates`);
+        other ??= `the loop reads '${p}' or '${pd}' outside their updates`;
       if (t.k === 'assign' && t.target.k === 'var' && (t.target.name === p || t.target.name === pd))
-        throw unsupported(`'${t.target.name}' is assigned inside a branch or loop`);
+        other ??= `'${t.target.name}' is assigned inside a branch or loop`;
     });
+    if (other) return unsupported(other);
     // ė: the linearization ė·p + e·ṗ (linear in ṗ and ė) at p = 1, ṗ = 0
     const edExpr = substitute(tangent.value, (x) =>
       x.k === 'var' && x.name === p ? num(1) : x.k === 'var' && x.name === pd ? num(0) : undefined,
@@ -141,5 +147,6 @@ export function productTangents(body: Stmt[], products: Set<string>, d: (name: s
       },
     };
   };
-  return mapParallelLoops(body, nest);
+  const out = mapParallelLoops(body, nest);
+  return why ? { why } : { body: out };
 }

@@ -13,7 +13,7 @@
  *
  * This is the lowering: it decides what runs where and returns each pass as IR with its bindings,
  * uniforms and shape (`LoweredPass`); emit/wgsl/shader.ts prints the WGSL. What the GPU cannot run
- * is found here (WgslUnsupported, with the statement's location where there is one), never while
+ * is found here (GpuProblems, each with the statement's location where there is one), never while
  * printing.
  */
 import type { Expr, ForLoop, GpuMethod, Stmt } from '../../ir/types.js';
@@ -34,7 +34,7 @@ import { constantValue, isTapeDecl, mul, num, readsOf, v, walkExpr } from '../..
 import { tripCount } from '../../schedule/space.js';
 import { Types, type WType } from './types.js';
 import type { WgslPass } from '../../../runtime/index.js';
-import { WgslUnsupported } from './unsupported.js';
+import type { GpuProblems } from './unsupported.js';
 
 /** One compute pass (the runtime's description of it). */
 export type PassOut = WgslPass;
@@ -105,6 +105,7 @@ export function wgslProgram(
   params: { name: string; type: string }[],
   fnBody: Stmt[],
   ctxName: string,
+  problems: GpuProblems,
   adjoint?: AdjointInfo,
   device?: { scalars: string },
 ): LoweredProgram {
@@ -112,10 +113,14 @@ export function wgslProgram(
   const arrays = new Set(params.filter((p) => p.type.endsWith('Array')).map((p) => p.name));
   for (const p of params) {
     if (p.type === 'Float64Array' || p.type === 'f64')
-      throw new WgslUnsupported(
-        `'${p.name}' is ${p.type}: WGSL has no 64-bit floats (use Float32Array and f32 for the GPU)`,
-      );
+      problems.add(`'${p.name}' is ${p.type}: WGSL has no 64-bit floats (use Float32Array and f32 for the GPU)`);
   }
+  const scalars = params.map((p) => ({
+    name: p.name,
+    type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type,
+  }));
+  // nothing else to find: every float of the program is 64-bit
+  if (problems.count) return { passes: [], host: [], scalars, returns: 0, sequential: false };
   // the adjoint's scratch arrays and saved copies are device buffers too (f32), its float scalars device slots
   let body = fnBody;
   let slots: string[] | undefined;
@@ -146,6 +151,7 @@ export function wgslProgram(
       types,
       adjoint.scalars,
       hostCode,
+      problems,
     );
     body = d.body;
     slots = d.slots;
@@ -161,7 +167,7 @@ export function wgslProgram(
   ) {
     arrays.add(device.scalars);
     types.arrays.set(device.scalars, 'f32');
-    const d = deviceScalars(body, [], arrays, types, device.scalars, true);
+    const d = deviceScalars(body, [], arrays, types, device.scalars, true, problems);
     const last = d.body[d.body.length - 1];
     {
       body = d.body;
@@ -188,6 +194,8 @@ export function wgslProgram(
       }
     }
   }
+  // device values the host would need (a read-back mid-run): what follows would only find their consequences
+  if (problems.count) return { passes: [], host: [], scalars, returns: 0, sequential: false };
   const passes: LoweredPass[] = [];
   let spans = 0;
   const quote = (text: string): Expr => ({ k: 'str', value: text });
@@ -259,11 +267,13 @@ export function wgslProgram(
         return { ...s, init: hostPops(s.init) };
       }
       case 'assign':
-        if (s.target.k === 'index')
-          throw new WgslUnsupported(
+        if (s.target.k === 'index') {
+          problems.add(
             `a write to ${s.target.array}[…] outside @parallel loops (put it inside a @parallel loop)`,
             s.loc,
           );
+          return s;
+        }
         onHost(s.value, `the assignment to '${s.target.name}'`, s);
         return { ...s, value: hostPops(s.value) };
       case 'comment':
@@ -272,16 +282,17 @@ export function wgslProgram(
         return s;
       // the adjoint's returned scalars are read back from their device slots
       case 'return':
-        if (!s.value || adjoint) return [];
-        throw new WgslUnsupported('a kernel with @parallel loops returning a float', s.loc);
+        if (s.value && !adjoint) problems.add('a kernel with @parallel loops returning a float', s.loc);
+        return [];
       default:
-        throw new WgslUnsupported(`a ${s.k} statement outside @parallel loops`, 'loc' in s ? s.loc : undefined);
+        problems.add(`a ${s.k} statement outside @parallel loops`, 'loc' in s ? s.loc : undefined);
+        return [];
     }
   };
   const onHost = (e: Expr, what: string, s: Stmt): void => {
     const array = [...readsOf(e)].find((n) => arrays.has(n) && !lengthOnly(e, n));
     if (array)
-      throw new WgslUnsupported(
+      problems.add(
         `${what} reads ${array}[…] outside @parallel loops (array elements live on the device: put it inside a @parallel loop)`,
         'loc' in s ? s.loc : undefined,
       );
@@ -290,15 +301,17 @@ export function wgslProgram(
   const dispatch = (loop: ForLoop): Stmt[] => {
     const nest = parallelNest(loop);
     const nestVars = new Set(nest.map((l) => l.v));
+    // a problem of the nest: the rest of its lowering would only find its consequences
+    const found = problems.count;
     for (const l of nest) {
-      for (const n of [...readsOf(l.init), ...readsOf(l.bound)]) {
-        if (nestVars.has(n))
-          throw new WgslUnsupported(
-            `the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`,
-            l.loc,
-          );
-      }
+      const n = [...readsOf(l.init), ...readsOf(l.bound)].find((x) => nestVars.has(x));
+      if (n)
+        problems.add(
+          `the bounds of the loop over ${l.v} depend on ${n} (only rectangular @parallel nests map to a dispatch)`,
+          l.loc,
+        );
     }
+    if (problems.count > found) return [];
     // extents x, y, z: innermost loop first; the loops outside the innermost two of a deeper nest share z
     const trips = [...nest].reverse().map((l) => tripCount(l));
     const extents = trips.length <= 3 ? trips : [trips[0], trips[1], trips.slice(2).reduce((a, b) => mul(a, b))];
@@ -314,7 +327,8 @@ export function wgslProgram(
     // it pops the stored values first, then recomputes and reverses with its own region.
     let tape = false;
     if (adjoint && hasTape(inner)) {
-      const slots = tapeSlots(inner, adjoint.tapeSlots);
+      const slots = tapeSlots(inner, adjoint.tapeSlots, problems, loop);
+      if (problems.count > found) return [];
       if (slots) {
         tape = true;
         inner = slots.body;
@@ -326,23 +340,25 @@ export function wgslProgram(
       }
       if (hasTape(inner)) {
         const span = `${TAPE_SPAN}${++spans}`;
-        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), {
+        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), problems, {
           k: 'binary',
           op: '*',
           l: v(IT),
           r: v(span),
         });
         if (!own.bound)
-          throw new WgslUnsupported(
+          problems.add(
             'a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)',
+            loop.loc,
           );
+        if (problems.count > found || !own.bound) return [];
         for (const n of own.integers) types.names.set(n, 'i32');
         const size = constantValue(own.bound);
         if (size !== undefined && Number.isInteger(size) && size <= PRIVATE_TAPE_MAX) {
           // a constant number of values per iteration: an array in the invocation's private memory
           // (no device buffer to allocate, clear and address)
           const priv = `${PRIVATE_TAPE}${spans}`;
-          const local = invocationTape(inner, priv, () => true);
+          const local = invocationTape(inner, priv, () => true, problems);
           for (const n of local.integers) types.names.set(n, 'i32');
           types.arrays.set(priv, 'f32');
           inner = [privateArray(priv, Math.max(1, size)), ...local.body];
@@ -358,7 +374,7 @@ export function wgslProgram(
       }
     }
     // updates of the device scalars by the iterations are shared by all of them
-    if (onDevice) inner = atomicScalars(inner, onDevice);
+    if (onDevice) inner = atomicScalars(inner, onDevice, problems);
     const local = declaredIn(inner);
     for (const l of nest) local.add(l.v);
     if (tape) {
@@ -371,6 +387,7 @@ export function wgslProgram(
       arrays,
       types,
       (n) => !local.has(n),
+      problems,
     );
     inner = res.body;
     const packs = res.packs.length ? { packs: res.packs } : {};
@@ -384,7 +401,7 @@ export function wgslProgram(
       ];
       passes.push({
         shape: { kind: 'gridStride', nest, count: loop.gridStride, tape },
-        body: checkedPassBody(inner, atomicArrays(inner)),
+        body: checkedPassBody(inner, atomicArrays(inner), problems),
         types,
         workgroupSize: [64, 1, 1],
         bindings: res.bindings,
@@ -401,13 +418,18 @@ export function wgslProgram(
       ...[...extentNames, ...foldNames].map((name) => ({ name, type: 'i32' as const })),
       ...res.packUniforms,
     ];
-    const wg = workgroupSize(loop, Math.min(3, nest.length));
+    const wg = workgroupSize(loop, Math.min(3, nest.length), problems);
     // the device scalars the iterations add to: a sum per workgroup in workgroup memory, then one atomic add each
     const sums = onDevice ? workgroupSums(inner, onDevice) : undefined;
     const summed = sums && { buffer: onDevice!, ops: sums };
     passes.push({
       shape: { kind: 'nest', nest, tape, ...(summed ? { sums: summed } : {}) },
-      body: checkedPassBody(inner, new Set([...atomicArrays(inner), ...(summed ? [summed.buffer] : [])]), summed),
+      body: checkedPassBody(
+        inner,
+        new Set([...atomicArrays(inner), ...(summed ? [summed.buffer] : [])]),
+        problems,
+        summed,
+      ),
       types,
       workgroupSize: wg,
       bindings: res.bindings,
@@ -424,11 +446,11 @@ export function wgslProgram(
 
   /** Host statements on device values, run by one invocation. */
   const devicePass = (group: Stmt[]): Stmt => {
-    const res = resources(group, [], arrays, types, () => true);
+    const res = resources(group, [], arrays, types, () => true, problems);
     const uniforms = [...res.uniforms, ...res.packUniforms];
     passes.push({
       shape: { kind: 'single' },
-      body: checkedPassBody(res.body, new Set()),
+      body: checkedPassBody(res.body, new Set(), problems),
       types,
       workgroupSize: [1, 1, 1],
       bindings: res.bindings,
@@ -438,13 +460,9 @@ export function wgslProgram(
     return dispatchCall(ctxName, passes.length - 1, [num(1)], res.uniforms.map(uniformValue));
   };
 
-  // the host function gets every parameter (arrays for their .length) with array types relaxed
-  const scalars = params.map((p) => ({
-    name: p.name,
-    type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type,
-  }));
+  // (the host function gets every parameter, arrays for their .length, with array types relaxed: `scalars`)
   if (!hasParallel(body)) {
-    const single = singleInvocation(params, body, types, arrays, ctxName, adjoint);
+    const single = singleInvocation(params, body, types, arrays, ctxName, adjoint, problems);
     return { ...single, scalars, sequential: true, ...(slots ? { deviceScalars: slots } : {}) };
   }
   const hostBody = host(body);
@@ -488,7 +506,12 @@ function hasParallel(body: Stmt[]): boolean {
  * pushes and pops after them is the iteration's own traffic, left as is (the caller gives it a
  * region of its own). Undefined when the body exchanges nothing with another pass.
  */
-function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number } | undefined {
+function tapeSlots(
+  body: Stmt[],
+  buffer: string,
+  problems: GpuProblems,
+  loop: ForLoop,
+): { body: Stmt[]; pushes: number } | undefined {
   let pushes = 0,
     pops = 0,
     anyPop = false,
@@ -499,10 +522,13 @@ function tapeSlots(body: Stmt[], buffer: string): { body: Stmt[]; pushes: number
   });
   for (const s of body) if (s.k === 'push') pushes++;
   if (!anyPop) {
-    if (nestedPush)
-      throw new WgslUnsupported(
+    if (nestedPush) {
+      problems.add(
         'a push on the tape inside a branch or loop of a parallel loop body, popped in another pass (the GPU tape needs a fixed number per iteration there)',
+        loop.loc,
       );
+      return undefined;
+    }
     if (!pushes) return undefined;
   }
   // a reverse pass: the pops before its first push (or loop or branch with pops) read the segment
@@ -580,11 +606,11 @@ export function privateArrayLength(s: Stmt): number | undefined {
 }
 
 /** Updates of the device scalars inside a parallel pass: every iteration makes them (atomic). */
-function atomicScalars(body: Stmt[], buffer: string): Stmt[] {
+function atomicScalars(body: Stmt[], buffer: string, problems: GpuProblems): Stmt[] {
   return mapAssigns(body, (s) => {
     if (s.target.k !== 'index' || s.target.array !== buffer) return s;
     if (s.op === '=' && !slotUpdate(s, buffer))
-      throw new WgslUnsupported('the iterations of a parallel loop overwrite a float scalar', s.loc);
+      problems.add('the iterations of a parallel loop overwrite a float scalar', s.loc);
     return { ...s, atomic: true };
   });
 }
@@ -602,21 +628,22 @@ function lengthOnly(e: Expr, name: string): boolean {
 const MAX_INVOCATIONS = 256;
 
 /** The nest's workgroup size: the default for its depth, or `// @parallel workgroup=16x16`. */
-function workgroupSize(loop: ForLoop, depth: number): [number, number, number] {
+function workgroupSize(loop: ForLoop, depth: number, problems: GpuProblems): [number, number, number] {
   const dims = loop.pragma?.workgroup;
   if (!dims) return WORKGROUP[depth];
   const written = dims.join('x');
-  if (dims.length !== depth)
-    throw new WgslUnsupported(
+  if (dims.length !== depth) {
+    problems.add(
       `workgroup=${written} has ${dims.length} dimension${dims.length === 1 ? '' : 's'}, the @parallel nest ${depth}`,
       loop.loc,
     );
+    return WORKGROUP[depth];
+  }
   const size = dims.reduce((a, b) => a * b, 1);
-  if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS)
-    throw new WgslUnsupported(
-      `workgroup=${written} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`,
-      loop.loc,
-    );
+  if (dims.some((d) => d < 1) || size > MAX_INVOCATIONS) {
+    problems.add(`workgroup=${written} has ${size} invocations; WebGPU allows 1 to ${MAX_INVOCATIONS}`, loop.loc);
+    return WORKGROUP[depth];
+  }
   // x is the innermost loop: `workgroup=4x64` over (y, x) is 64 along x, 4 along y
   const xyz = [...dims].reverse();
   return [xyz[0], xyz[1] ?? 1, xyz[2] ?? 1];
@@ -633,13 +660,14 @@ function singleInvocation(
   arrays: Set<string>,
   ctxName: string,
   adjoint: AdjointInfo | undefined,
+  problems: GpuProblems,
 ): Omit<LoweredProgram, 'scalars' | 'sequential'> {
   // an adjoint's results are in its device scalars, its tape in a buffer the host sizes
   let body = adjoint ? stripReturnValues(fnBody) : fnBody;
   const host: Stmt[] = [];
   if (adjoint) {
     const paramNames = new Set(params.map((p) => p.name));
-    const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n));
+    const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n), problems);
     body = tape.body;
     for (const n of tape.integers) types.names.set(n, 'i32');
     const alloc = (name: string, length: Expr): Stmt => hostCall(ctxName, 'alloc', { k: 'str', value: name }, length);
@@ -654,7 +682,7 @@ function singleInvocation(
     if (s.k === 'return' && s.value) returns = s.value.k === 'tuple' ? s.value.items.length : 1;
   });
   const paramNames = new Set(params.map((p) => p.name));
-  const res = resources(body, [], arrays, types, (n) => paramNames.has(n), returns ? 1 : 0);
+  const res = resources(body, [], arrays, types, (n) => paramNames.has(n), problems, returns ? 1 : 0);
   const bindings = res.bindings;
   if (returns) bindings.push({ binding: bindings.length + 1, name: RETURN_BUFFER, access: 'read_write' });
   const uniforms = [...res.uniforms, ...res.packUniforms];
@@ -663,7 +691,7 @@ function singleInvocation(
     passes: [
       {
         shape: { kind: 'single' },
-        body: checkedPassBody(res.body, new Set()),
+        body: checkedPassBody(res.body, new Set(), problems),
         types,
         workgroupSize: [1, 1, 1],
         bindings,
@@ -701,6 +729,7 @@ function resources(
   arrays: Set<string>,
   types: Types,
   uniform: (name: string) => boolean,
+  problems: GpuProblems,
   reserved = 0,
 ): {
   body: Stmt[];
@@ -769,7 +798,7 @@ function resources(
     packs.push({ name: pack, members });
   }
   if (excess > 0)
-    throw new WgslUnsupported(
+    problems.add(
       `a pass needs ${bound.length + reserved} storage buffers, over WebGPU's default limit of ${STORAGE_BUFFER_LIMIT} even with the arrays of each element type sharing a binding (arrays the loop bounds read cannot)`,
     );
   const at = (array: string, index: Expr): Expr & { k: 'index' } => {
@@ -909,11 +938,11 @@ function workgroupSums(body: Stmt[], buffer: string): Map<number, SlotOp> | unde
  * the `atomics` (arrays declared `atomic<u32>`) that are adds, stores or the workgroup reductions
  * of `sums`.
  */
-function checkedPassBody(body: Stmt[], atomics: Set<string>, sums?: WorkgroupSums): Stmt[] {
+function checkedPassBody(body: Stmt[], atomics: Set<string>, problems: GpuProblems, sums?: WorkgroupSums): Stmt[] {
   const deviceExpr = (e: Expr, s: Stmt) =>
     walkExpr(e, (x) => {
       if (x.k === 'pop' || x.k === 'tuple' || x.k === 'record' || x.k === 'runtime' || x.k === 'str')
-        throw new WgslUnsupported(`generated ${x.k} expression`, 'loc' in s ? s.loc : undefined);
+        problems.add(`generated ${x.k} expression`, 'loc' in s ? s.loc : undefined);
     });
   forEachStmt(body, (s) => {
     switch (s.k) {
@@ -933,16 +962,20 @@ function checkedPassBody(body: Stmt[], atomics: Set<string>, sums?: WorkgroupSum
         const reduced =
           s.target.array === sums?.buffer && s.target.index.k === 'num' && sums.ops.has(s.target.index.value);
         if (s.op === '=' && !reduced && slotUpdate(s, s.target.array))
-          throw new WgslUnsupported(
+          problems.add(
             `a ${(s.value as { fn: string }).fn} reduction into a float scalar the pass also reads or writes otherwise`,
             s.loc,
           );
         if (!reduced && s.op !== '=' && s.op !== '+=' && s.op !== '-=')
-          throw new WgslUnsupported(`a ${s.op} update of ${s.target.array}, which the iterations share`, s.loc);
+          problems.add(`a ${s.op} update of ${s.target.array}, which the iterations share`, s.loc);
         break;
       }
       default:
-        throw new WgslUnsupported(`a ${s.k} statement inside a @parallel loop (the tape is not on the GPU yet)`);
+        problems.add(
+          `a ${s.k} statement inside a @parallel loop (the tape is not on the GPU yet)`,
+          'loc' in s ? s.loc : undefined,
+        );
+        return;
     }
     for (const e of ownExprs(s)) deviceExpr(e, s);
   });
