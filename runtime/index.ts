@@ -187,9 +187,28 @@ export interface WgslProgram {
   host: (ctx: GpuDispatch, ...args: never[]) => void;
 }
 
-/** What a layer's WebGPU variant takes from parad/runtime: device arrays, the save stack, the kernels' WebGPU calls. */
+/**
+ * The helpers a layer's generated code takes from the runtime, by the names it uses (the
+ * transformer's LAYER_RUNTIME lists the same names: a name in one and not the other does not
+ * compile): device array types, the save stack, the checkpointing driver, copies, and the
+ * arithmetic on the floats calls return (device values on WebGPU).
+ */
+export interface GpuLayerHelpers {
+  Float32Array: unknown;
+  Int32Array: unknown;
+  Uint32Array: unknown;
+  SaveStack: unknown;
+  checkpointLoop: unknown;
+  copyInto: unknown;
+  releaseCopy: unknown;
+  accumulate: unknown;
+  add: unknown;
+  scaled: unknown;
+}
+
+/** What a layer's WebGPU variant takes from parad/runtime: the helpers, and the kernels' and layers' WebGPU calls by name. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type GpuLayerRuntime = Record<string, any>;
+export type GpuLayerRuntime = GpuLayerHelpers & Record<string, any>;
 
 /** A layer's WebGPU variants: its generated code, made for parad/runtime's device arrays and kernels. */
 export interface WgslLayer {

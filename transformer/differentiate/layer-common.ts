@@ -4,6 +4,7 @@
  * arguments of a callee's primal, `_d` and `_b`, and the iteration values of a loop. They build one
  * IR per function; the WebGPU variant is a lowering of it (lower/gpu/layers.ts).
  */
+import type { GpuLayerHelpers } from '../../runtime/index.js';
 import type { FunctionIR } from './function.js';
 import type { Stmt, Expr, ForLoop, Loc, RuntimeCall, TypeName, ArrayType, AssignOp } from '../ir/types.js';
 import type { KernelFile } from '../ir/file.js';
@@ -23,7 +24,10 @@ export const LAYER_RUNTIME = [
   'Float32Array',
   'Int32Array',
   'Uint32Array',
-] as const;
+] as const satisfies readonly (keyof GpuLayerHelpers)[];
+// and every helper of the runtime is among them
+const everyHelper: Exclude<keyof GpuLayerHelpers, (typeof LAYER_RUNTIME)[number]> extends never ? true : never = true;
+void everyHelper;
 
 export interface LayerContext {
   layer: Layer;
