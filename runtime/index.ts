@@ -191,19 +191,20 @@ export interface WgslProgram {
  * The helpers a layer's generated code takes from the runtime, by the names it uses (the
  * transformer's LAYER_RUNTIME lists the same names: a name in one and not the other does not
  * compile): device array types, the save stack, the checkpointing driver, copies, and the
- * arithmetic on the floats calls return (device values on WebGPU).
+ * arithmetic on the floats calls return (device values on WebGPU). Typed `any`: the generated code
+ * calls them with its own argument types.
  */
 export interface GpuLayerHelpers {
-  Float32Array: unknown;
-  Int32Array: unknown;
-  Uint32Array: unknown;
-  SaveStack: unknown;
-  checkpointLoop: unknown;
-  copyInto: unknown;
-  releaseCopy: unknown;
-  accumulate: unknown;
-  add: unknown;
-  scaled: unknown;
+  Float32Array: any;
+  Int32Array: any;
+  Uint32Array: any;
+  SaveStack: any;
+  checkpointLoop: any;
+  copyInto: any;
+  releaseCopy: any;
+  accumulate: any;
+  add: any;
+  scaled: any;
 }
 
 /** What a layer's WebGPU variant takes from parad/runtime: the helpers, and the kernels' and layers' WebGPU calls by name. */
