@@ -75,6 +75,28 @@ test('a constant per-iteration tape is a private array; a run-time one a device 
   expect(min).not.toMatch(/_tpp/);
 });
 
+test('the private tape holds up to 64 values per iteration; more go to the device region', async () => {
+  const runningMax = (window: number) => `import type { i32 } from 'parad';
+/** @kernel */
+export function runmax(out: Float32Array, x: Float32Array, n: i32): void {
+  // @parallel
+  for (let i = 0; i < n; i++) {
+    let m = x[i];
+    for (let k = 1; k <= ${window}; k++) m = Math.max(m, x[i + k]);
+    out[i] = m;
+  }
+}
+`;
+  const pass0 = async (window: number) => {
+    const r = await compile(runningMax(window), { fileName: 'runmax.ts', targets: ['ts', 'wgsl'], modes: ['b'] });
+    return r.shaders!.find((s) => s.fn === 'runmax_b' && s.pass === 0)!.code;
+  };
+  expect(await pass0(64)).toMatch(/var _tpp1: array<f32, 64>;/);
+  const over = await pass0(65);
+  expect(over).toMatch(/var<storage, read_write> _tr: array<f32>;/);
+  expect(over).not.toMatch(/_tpp/);
+});
+
 /**
  * Running maxima and minima (maxPool3s2, minPool1d): their adjoint routes each output's seed to the
  * first extremum of its window (Math.max(m, x) passes it to m when m >= x). On WebGPU the gather
