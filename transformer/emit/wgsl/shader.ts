@@ -158,10 +158,7 @@ function passCode(
   const atomics = atomicArrays(body);
   const slots = sums ? [...sums.ops.keys()] : [];
   const opOf = (k: number) => sums!.ops.get(k)!;
-  if (sums) {
-    atomics.add(sums.buffer);
-    types.sums = sums;
-  }
+  if (sums) atomics.add(sums.buffer);
   const size = wg[0] * wg[1] * wg[2];
   const shared = sums ? slots.map((k) => `var<workgroup> ${workgroupSum(k)}: array<f32, ${size}>;`) : [];
   const lines = header(
@@ -212,11 +209,7 @@ function passCode(
     // (gid.z of a deeper nest is already the flat number of its outer loops)
     lines.push(`${pad}let ${IT}: i32 = ${flat};`);
   }
-  try {
-    atomicStmts(body, types, atomics, depth, lines);
-  } finally {
-    types.sums = undefined;
-  }
+  stmts(body, types.forPass(atomics, sums), depth, lines);
   if (sums) {
     // a tree over the workgroup's invocations (any size: the pairs beyond it are skipped)
     const half = 2 ** Math.ceil(Math.log2(size)) / 2;
@@ -286,7 +279,7 @@ function gridStrideCode(
     if (!last) lines.push(`    _gr = _gr / _gt${k};`);
   });
   if (tape) lines.push(`    let ${IT}: i32 = _g;`);
-  atomicStmts(body, types, atomics, 2, lines);
+  stmts(body, types.forPass(atomics), 2, lines);
   lines.line = 0;
   lines.push('  }', '}', '');
   return lines;
@@ -313,16 +306,6 @@ function atomicAdds(body: Stmt[], atomics: Set<string>, sums?: WorkgroupSums): S
 /** The compare-and-swap update of `array`'s elements by a reduction operator. */
 const atomicUpdate = (array: string, op: SlotOp): string =>
   op === '+' ? atomicAdd(array) : `_atomic${op === '*' ? 'Mul' : op === 'max' ? 'Max' : 'Min'}_${wname(array)}`;
-
-/** A pass body whose `atomics` are declared `atomic<u32>` (their reads atomic loads, their updates CAS adds). */
-function atomicStmts(body: Stmt[], types: Types, atomics: Set<string>, depth: number, out: Code): void {
-  types.atomic = atomics;
-  try {
-    stmts(body, types, depth, out);
-  } finally {
-    types.atomic = new Set();
-  }
-}
 
 function stmts(body: Stmt[], t: Types, depth: number, out: Code): void {
   const pad = '  '.repeat(depth);

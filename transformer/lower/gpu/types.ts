@@ -31,16 +31,21 @@ export class Types {
   readonly names = new Map<string, WType>();
   /** element types of the arrays */
   readonly arrays = new Map<string, WType>();
-  /** arrays the pass being emitted declares atomic (their reads are atomic loads) */
-  atomic = new Set<string>();
+  /** arrays the pass being printed declares atomic (their reads are atomic loads): see forPass */
+  readonly atomic: ReadonlySet<string> = new Set<string>();
   /**
-   * the device-scalar buffer of the pass being emitted and its slots reduced per workgroup
+   * the device-scalar buffer of the pass being printed and its slots reduced per workgroup
    * (program.ts workgroupSums), with their operator: their updates go to private values; other
    * arrays' constant-index updates stay atomic adds
    */
-  sums?: { buffer: string; ops: Map<number, '+' | '*' | 'max' | 'min'> };
+  readonly sums?: { buffer: string; ops: Map<number, '+' | '*' | 'max' | 'min'> };
   /** names of the packed bindings and their uniforms (program.ts's `resources`): each pass may reuse them */
   readonly packNames = new Set<string>();
+
+  /** These types as one pass's printer sees them: its atomic arrays and workgroup sums (the rest shared). */
+  forPass(atomic: ReadonlySet<string>, sums?: Types['sums']): Types {
+    return Object.assign(Object.create(Types.prototype) as Types, this, { atomic, sums });
+  }
 
   constructor(params: { name: string; type: string }[], body: Stmt[]) {
     for (const p of params) {
