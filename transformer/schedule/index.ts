@@ -42,6 +42,7 @@ import { removeDeadCode } from '../ir/dead.js';
 import { REDUCTION_BLOCKS, reductionApplies, privatize, combine } from './reduction.js';
 import { mergeUpdates } from './merge.js';
 import { tapeInLocals } from './locals.js';
+import { tapeInArray } from './stack.js';
 import { nestReductions, OP_TEXT } from '../ir/reduction.js';
 
 /** The most private copies a GPU reduction uses (and invocations its nest's pass runs): 64 Ki. */
@@ -194,7 +195,18 @@ function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[]
   // and the updates each iteration makes to one element summed in a local first (merge.ts): a
   // chain of statements reading x at a few offsets stages, gathers or updates once per offset
   const inner = innermost(given.pass, given.nest.length);
-  const ownTape = tapeInLocals(inner.body, given.names);
+  const inLocals = tapeInLocals(inner.body, given.names);
+  // JavaScript: what it pushes and pops itself inside inner loops on an array of the iteration's
+  // own (stack.ts); on the GPU the lowering gives it private memory or a region of a device buffer
+  const nestVars = new Set(given.nest.map((l) => l.v));
+  const changed = writesOf(inLocals);
+  const inArray = given.gpu
+    ? undefined
+    : tapeInArray(inLocals, given.names, (n) => !nestVars.has(n) && !changed.has(n));
+  const ownTape = inArray?.body ?? inLocals;
+  const pre: Stmt[] = inArray
+    ? [{ k: 'decl', name: inArray.array, mutable: false, init: given.alloc(inArray.bound, false) }]
+    : [];
   const arrays = new Set(given.reads.filter((r) => given.isArray(r.name)).map((r) => given.names.b(r.name)));
   const forms = new IndexForms(intDefinitions([given.kernelBody, ownTape]), ownTape);
   const body = mergeUpdates(ownTape, arrays, forms, new Set(given.nest.map((l) => l.v)), given.names);
@@ -205,6 +217,7 @@ function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[]
     const pass = hoistInvariantReads(input.pass, input.names);
     return {
       stmts: [
+        ...pre,
         ...pass.before,
         ...accumulateInLocals(
           hoistInvariantDecls(pass.loop),
@@ -215,7 +228,7 @@ function scheduleNest(given: NestInput): { stmts: Stmt[]; chosen: ReadDecision[]
       chosen,
     };
   }
-  if (!input.gpu) return { stmts, chosen };
+  if (!input.gpu) return { stmts: [...pre, ...stmts], chosen };
   // on the GPU, the updates of reads left to atomics (or forced direct where reads are shared)
   const shared = new Set(
     input.reads

@@ -7,12 +7,12 @@
  * `deviceScalars` finds the first and rewrites the function so that each such scalar is an element
  * of `_sc`; program.ts then runs host statements touching `_sc` as single-invocation passes.
  */
-import type { Expr, Loc, LValue, Stmt } from '../../ir/types.js';
-import { readsOf, num, add, mul, v, walkExpr, isTapeDecl } from '../../ir/build.js';
+import type { Expr, Stmt } from '../../ir/types.js';
+import { readsOf, num, add, walkExpr } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
-import { tripCount } from '../../schedule/space.js';
 import type { Types } from './types.js';
 import type { GpuProblems } from './unsupported.js';
+export { invocationTape } from '../../schedule/stack.js';
 
 /** A float array the adjoint allocates (`new Float64Array(n)`, a scratch array): its length. */
 export function scratchLength(e: Expr): Expr | undefined {
@@ -174,122 +174,4 @@ function inBuffer(body: Stmt[], slots: string[], buffer: string): Stmt[] {
       }
     });
   return rewrite(body, true);
-}
-
-/**
- * The tape of a function run as one invocation (no @parallel loops): a storage buffer `buffer`
- * and a counter. A push writes `buffer[top]` and advances it, a pop steps back; snapshots of arrays
- * and saved outputs are copy loops (saved outputs into scratch buffers `allocs`). The host sizes the
- * buffer by `bound`: each push counted once per iteration of its enclosing loops (both branches of
- * an `if`), so the loop bounds must be known on the host (parameters and array lengths).
- */
-/** The index of the tape's copy loops. */
-const COPY_INDEX = '_e';
-
-export function invocationTape(
-  body: Stmt[],
-  buffer: string,
-  known: (name: string) => boolean,
-  problems: GpuProblems,
-  base: Expr = num(0),
-): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
-  const top = `${buffer}_top`;
-  const allocs: { name: string; array: string }[] = [];
-  const terms: Expr[] = [];
-  const slot = (offset: Expr): Expr & LValue => ({ k: 'index', array: buffer, index: add(v(top), offset) });
-  const bump = (by: Expr, op: '+=' | '-='): Stmt => ({ k: 'assign', target: { k: 'var', name: top }, op, value: by });
-  const copy = (to: (e: Expr) => LValue, from: (e: Expr) => Expr, length: Expr): Stmt => ({
-    k: 'for',
-    v: COPY_INDEX,
-    init: num(0),
-    cmp: '<',
-    bound: length,
-    step: 1,
-    parallel: false,
-    body: [{ k: 'assign', target: to(v(COPY_INDEX)), op: '=', value: from(v(COPY_INDEX)) }],
-  });
-  const at =
-    (array: string) =>
-    (e: Expr): Expr => ({ k: 'index', array, index: e });
-  const lv =
-    (array: string) =>
-    (e: Expr): LValue => ({ k: 'index', array, index: e });
-  const hostKnown = (e: Expr, what: string, loc?: Loc): Expr => {
-    const n = [...readsOf(e)].find((x) => !known(x));
-    if (n) problems.add(`the tape: ${what} depends on '${n}' (the host sizes the tape from parameters)`, loc);
-    return e;
-  };
-  const walk = (stmts: Stmt[], trips: Expr[]): Stmt[] =>
-    stmts.flatMap((s): Stmt[] => {
-      const times = (e: Expr) => trips.reduce((a, b) => mul(a, b), e);
-      // pops: step back first, then read in evaluation order
-      let pops = 0;
-      for (const e of ownExprs(s))
-        walkExpr(e, (x) => {
-          if (x.k === 'pop') pops++;
-        });
-      let j = 0;
-      const popped = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? slot(num(pops - 1 - j++)) : undefined));
-      const pre: Stmt[] = pops ? [bump(num(pops), '-=')] : [];
-      switch (s.k) {
-        case 'push':
-          terms.push(times(num(1)));
-          return [
-            { k: 'assign', target: { k: 'index', array: buffer, index: v(top) }, op: '=', value: s.value },
-            bump(num(1), '+='),
-          ];
-        case 'pushArray': {
-          const length: Expr = { k: 'length', array: s.array };
-          terms.push(times(length));
-          return [copy(slot, at(s.array), length), bump(length, '+=')];
-        }
-        case 'popArray': {
-          const length: Expr = { k: 'length', array: s.array };
-          return [bump(length, '-='), copy(lv(s.array), (e) => slot(e), length)];
-        }
-        case 'saveArray':
-          allocs.push({ name: s.name, array: s.array });
-          return [copy(lv(s.name), at(s.array), { k: 'length', array: s.array })];
-        case 'restoreArray':
-          return [copy(lv(s.array), at(s.name), { k: 'length', array: s.array })];
-        case 'decl':
-          if (isTapeDecl(s)) return [];
-          return [...pre, { ...s, init: popped(s.init) }];
-        case 'assign':
-          return [
-            ...pre,
-            {
-              ...s,
-              target: s.target.k === 'index' ? { ...s.target, index: popped(s.target.index) } : s.target,
-              value: popped(s.value),
-            },
-          ];
-        case 'if':
-          return [...pre, { ...s, cond: popped(s.cond), then: walk(s.then, trips), else: walk(s.else, trips) }];
-        case 'for': {
-          if (pops) problems.add('a tape pop in a loop bound', s.loc);
-          const n = tripCount(s);
-          let inner = false;
-          forEachStmt(s.body, (t) => {
-            if (t.k === 'push' || t.k === 'pushArray') inner = true;
-          });
-          return [
-            {
-              ...s,
-              body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`, s.loc)] : trips),
-            },
-          ];
-        }
-        case 'block':
-          return [{ ...s, body: walk(s.body, trips) }];
-        default:
-          return [...pre, s];
-      }
-    });
-  const out = walk(body, []);
-  // the integer locals the rewritten body uses (its counter, the copy loops' index)
-  const integers = [top, COPY_INDEX];
-  if (!terms.length) return { body: out, allocs, integers };
-  const decl: Stmt = { k: 'decl', name: top, mutable: true, type: 'i32', init: base };
-  return { body: [decl, ...out], bound: terms.reduce((a, b) => add(a, b)), allocs, integers };
 }

@@ -340,12 +340,18 @@ export function wgslProgram(
       }
       if (hasTape(inner)) {
         const span = `${TAPE_SPAN}${++spans}`;
-        const own = invocationTape(inner, adjoint.tapeRegions, (n) => !nestLocal.has(n) && !arrays.has(n), problems, {
-          k: 'binary',
-          op: '*',
-          l: v(IT),
-          r: v(span),
-        });
+        const own = invocationTape(
+          inner,
+          adjoint.tapeRegions,
+          (n) => !nestLocal.has(n) && !arrays.has(n),
+          (m, l) => problems.add(m, l),
+          {
+            k: 'binary',
+            op: '*',
+            l: v(IT),
+            r: v(span),
+          },
+        );
         if (!own.bound)
           problems.add(
             'a pop from the tape inside a branch or loop of a parallel loop body, of values pushed in another pass (the GPU tape needs a fixed number per iteration there)',
@@ -358,7 +364,12 @@ export function wgslProgram(
           // a constant number of values per iteration: an array in the invocation's private memory
           // (no device buffer to allocate, clear and address)
           const priv = `${PRIVATE_TAPE}${spans}`;
-          const local = invocationTape(inner, priv, () => true, problems);
+          const local = invocationTape(
+            inner,
+            priv,
+            () => true,
+            (m, l) => problems.add(m, l),
+          );
           for (const n of local.integers) types.names.set(n, 'i32');
           types.arrays.set(priv, 'f32');
           inner = [privateArray(priv, Math.max(1, size)), ...local.body];
@@ -667,7 +678,12 @@ function singleInvocation(
   const host: Stmt[] = [];
   if (adjoint) {
     const paramNames = new Set(params.map((p) => p.name));
-    const tape = invocationTape(body, adjoint.tapeSlots, (n) => paramNames.has(n), problems);
+    const tape = invocationTape(
+      body,
+      adjoint.tapeSlots,
+      (n) => paramNames.has(n),
+      (m, l) => problems.add(m, l),
+    );
     body = tape.body;
     for (const n of tape.integers) types.names.set(n, 'i32');
     const alloc = (name: string, length: Expr): Stmt => hostCall(ctxName, 'alloc', { k: 'str', value: name }, length);
