@@ -3,17 +3,19 @@
  * index.ts for an iteration's own tape in JavaScript).
  */
 import type { Expr, Loc, LValue, Stmt } from '../ir/types.js';
-import { readsOf, num, add, mul, v, walkExpr, isTapeDecl, sameExpr } from '../ir/build.js';
-import { forEachStmt, mapExpr, ownExprs } from '../ir/walk.js';
+import { readsOf, num, add, mul, v, isTapeDecl, sameExpr } from '../ir/build.js';
+import { forEachStmt, mapExpr, popsIn } from '../ir/walk.js';
 import { tripCount } from './space.js';
 
 /**
  * A tape as an array and a counter: the tape of a function run as one invocation on WebGPU (a
  * storage buffer), of one iteration on WebGPU (a region of one, or a private array) and in
- * JavaScript (a scratch array, schedule/index.ts): a storage buffer `buffer` and a counter `top`. A push writes `buffer[top]` and advances it, a pop steps back; snapshots of arrays
- * and saved outputs are copy loops (saved outputs into scratch buffers `allocs`). The host sizes the
- * buffer by `bound`: each push counted once per iteration of its enclosing loops (both branches of
- * an `if`), so the loop bounds must be known on the host (parameters and array lengths).
+ * JavaScript (a scratch array, schedule/index.ts): a storage buffer `buffer` and a counter `top`.
+ * A push writes `buffer[top]` and advances it, a pop steps back; snapshots of arrays and saved
+ * outputs are copy loops (saved outputs into scratch buffers `allocs`). The host sizes the buffer
+ * by `bound`: each push counted once per iteration of its enclosing loops (both branches of an
+ * `if`), so the loop bounds must be known on the host (parameters and array lengths); `popped`
+ * counts the pops the same way.
  */
 /** The index of the tape's copy loops. */
 const COPY_INDEX = '_e';
@@ -25,9 +27,16 @@ export function invocationTape(
   problem: (message: string, loc?: Loc) => void,
   base: Expr = num(0),
   top = `${buffer}_top`,
-): { body: Stmt[]; bound?: Expr; allocs: { name: string; array: string }[]; integers: string[] } {
+): {
+  body: Stmt[];
+  bound?: Expr;
+  popped?: Expr;
+  allocs: { name: string; array: string }[];
+  integers: string[];
+} {
   const allocs: { name: string; array: string }[] = [];
   const terms: Expr[] = [];
+  const popTerms: Expr[] = [];
   const slot = (offset: Expr): Expr & LValue => ({ k: 'index', array: buffer, index: add(v(top), offset) });
   const bump = (by: Expr, op: '+=' | '-='): Stmt => ({ k: 'assign', target: { k: 'var', name: top }, op, value: by });
   const copy = (to: (e: Expr) => LValue, from: (e: Expr) => Expr, length: Expr): Stmt => ({
@@ -55,11 +64,8 @@ export function invocationTape(
     stmts.flatMap((s): Stmt[] => {
       const times = (e: Expr) => trips.reduce((a, b) => mul(a, b), e);
       // pops: step back first, then read in evaluation order
-      let pops = 0;
-      for (const e of ownExprs(s))
-        walkExpr(e, (x) => {
-          if (x.k === 'pop') pops++;
-        });
+      const pops = popsIn(s);
+      for (let k = 0; k < pops; k++) popTerms.push(times(num(1)));
       let j = 0;
       const popped = (e: Expr): Expr => mapExpr(e, (x) => (x.k === 'pop' ? slot(num(pops - 1 - j++)) : undefined));
       const pre: Stmt[] = pops ? [bump(num(pops), '-=')] : [];
@@ -101,16 +107,19 @@ export function invocationTape(
         case 'for': {
           if (pops) problem('a tape pop in a loop bound', s.loc);
           const n = tripCount(s);
-          let inner = false;
+          let hasPush = false;
+          let hasPop = false;
           forEachStmt(s.body, (t) => {
-            if (t.k === 'push' || t.k === 'pushArray') inner = true;
+            if (t.k === 'push' || t.k === 'pushArray') hasPush = true;
+            if (popsIn(t)) hasPop = true;
           });
-          return [
-            {
-              ...s,
-              body: walk(s.body, inner ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`, s.loc)] : trips),
-            },
-          ];
+          // the loop counts in the tape's size (the host must know its trips) or in the pops' count
+          const inner = hasPush
+            ? [...trips, hostKnown(n, `the bound of the loop over ${s.v}`, s.loc)]
+            : hasPop
+              ? [...trips, n]
+              : trips;
+          return [{ ...s, body: walk(s.body, inner) }];
         }
         case 'block':
           return [{ ...s, body: walk(s.body, trips) }];
@@ -121,9 +130,11 @@ export function invocationTape(
   const out = walk(body, []);
   // the integer locals the rewritten body uses (its counter, the copy loops' index)
   const integers = [top, COPY_INDEX];
-  if (!terms.length) return { body: out, allocs, integers };
+  const total = (xs: Expr[]) => (xs.length ? xs.reduce((a, b) => add(a, b)) : undefined);
+  const popped = total(popTerms);
+  if (!terms.length) return { body: out, ...(popped ? { popped } : {}), allocs, integers };
   const decl: Stmt = { k: 'decl', name: top, mutable: true, type: 'i32', init: base };
-  return { body: [decl, ...out], bound: terms.reduce((a, b) => add(a, b)), allocs, integers };
+  return { body: [decl, ...out], bound: total(terms), ...(popped ? { popped } : {}), allocs, integers };
 }
 
 /**
@@ -141,59 +152,37 @@ export function tapeInArray(
   names: { temp(prefix: string): string },
   fixed: (name: string) => boolean,
 ): { body: Stmt[]; array: string; bound: Expr } | undefined {
+  // where the pushes and pops stand: pops only after the first push, none under a branch or in a
+  // loop header, no snapshots
   let pushed = false;
   let bad = false;
-  let any = false;
-  const pushes: Expr[] = [];
-  const pops: Expr[] = [];
-  const count = (stmts: Stmt[], trips: Expr[], branch: boolean): void => {
+  const scan = (stmts: Stmt[], branch: boolean): void => {
     for (const s of stmts) {
-      const times = trips.reduce((a, b) => mul(a, b), num(1) as Expr);
-      let n = 0;
-      for (const e of ownExprs(s))
-        walkExpr(e, (x) => {
-          if (x.k === 'pop') n++;
-        });
-      if (n) {
-        any = true;
-        if (!pushed || branch || s.k === 'for') bad = true;
-        for (let i = 0; i < n; i++) pops.push(times);
-      }
+      if (popsIn(s) && (!pushed || branch || s.k === 'for')) bad = true;
       if (s.k === 'push') {
-        any = pushed = true;
+        pushed = true;
         if (branch) bad = true;
-        pushes.push(times);
       }
       if (s.k === 'pushArray' || s.k === 'popArray' || s.k === 'saveArray' || s.k === 'restoreArray') bad = true;
       if (s.k === 'if') {
-        count(s.then, trips, true);
-        count(s.else, trips, true);
-      } else if (s.k === 'for') count(s.body, [...trips, tripCount(s)], branch);
-      else if (s.k === 'block') count(s.body, trips, branch);
+        scan(s.then, true);
+        scan(s.else, true);
+      } else if (s.k === 'for' || s.k === 'block') scan(s.body, branch);
     }
   };
-  count(body, [], false);
-  if (!any || bad || !pushes.length) return undefined;
-  const total = (xs: Expr[]) => xs.reduce((a, b) => add(a, b));
-  const bound = total(pushes);
-  if (!sameExpr(bound, total(pops))) return undefined;
-  if ([...readsOf(bound)].some((n) => !fixed(n))) return undefined;
+  scan(body, false);
+  if (bad || !pushed) return undefined;
   const array = names.temp('tp');
-  let refused = false;
   const top = names.temp('tpt');
-  const out = invocationTape(
-    body,
-    array,
-    () => true,
-    () => (refused = true),
-    num(0),
-    top,
-  );
-  if (refused) return undefined;
+  let refused = false;
+  // (the loops around the pushes must run the same trips in every iteration: `fixed` names only)
+  const out = invocationTape(body, array, fixed, () => (refused = true), num(0), top);
+  // as many pops as pushes in every iteration (counted over the same loops)
+  if (refused || !out.bound || !out.popped || !sameExpr(out.bound, out.popped)) return undefined;
   // (the counter is a JavaScript number: no WGSL type)
   return {
     body: out.body.map((s) => (s.k === 'decl' && s.name === top ? { ...s, type: undefined } : s)),
     array,
-    bound,
+    bound: out.bound,
   };
 }
