@@ -48,6 +48,35 @@ export function deviceScalars(
   return { slots, body: inBuffer(body, slots, buffer) };
 }
 
+/**
+ * The statements of `body` outside its parallel loops (in branches, blocks and sequential loops
+ * too), in order: the host's; and the scalars the iterations of a parallel loop assign (declared
+ * outside it): the device's.
+ */
+export function hostAndShared(body: Stmt[]): { host: Stmt[]; shared: Set<string> } {
+  const host: Stmt[] = [];
+  const shared = new Set<string>();
+  const visit = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.k === 'for' && s.parallel) {
+        const local = declaredIn([s]);
+        forEachStmt(s.body, (t) => {
+          if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) shared.add(t.target.name);
+        });
+        continue;
+      }
+      host.push(s);
+      if (s.k === 'for' || s.k === 'block') visit(s.body);
+      if (s.k === 'if') {
+        visit(s.then);
+        visit(s.else);
+      }
+    }
+  };
+  visit(body);
+  return { host, shared };
+}
+
 function findDeviceScalars(
   body: Stmt[],
   device: Set<string>,
@@ -64,38 +93,10 @@ function findDeviceScalars(
     return hit;
   };
   // written by the iterations of a parallel loop (declared outside it), or reduced into
-  const visit = (stmts: Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'for' && s.parallel) {
-        const local = declaredIn([s]);
-        forEachStmt(s.body, (t) => {
-          if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) device.add(t.target.name);
-        });
-        continue;
-      }
-      if (s.k === 'reduce' && !arrays.has(s.target)) device.add(s.target);
-      if (s.k === 'for' || s.k === 'block') visit(s.body);
-      if (s.k === 'if') {
-        visit(s.then);
-        visit(s.else);
-      }
-    }
-  };
-  visit(body);
+  const { host: hostStmts, shared } = hostAndShared(body);
+  for (const n of shared) device.add(n);
+  for (const s of hostStmts) if (s.k === 'reduce' && !arrays.has(s.target)) device.add(s.target);
   // host code computing from them (or from array elements) puts its results on the device too
-  const hostStmts: Stmt[] = [];
-  const collect = (stmts: Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'for' && s.parallel) continue;
-      hostStmts.push(s);
-      if (s.k === 'for' || s.k === 'block') collect(s.body);
-      if (s.k === 'if') {
-        collect(s.then);
-        collect(s.else);
-      }
-    }
-  };
-  collect(body);
   for (let changed = true; changed; ) {
     changed = false;
     for (const s of hostStmts) {

@@ -38,11 +38,7 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     return [loop];
   };
   const split = (loop: ForLoop): Stmt[] => {
-    const found = loop.body.flatMap((t) => {
-      if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
-      const u = reductionUpdate(t, t.target.name);
-      return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
-    });
+    const found = extremumUpdates(loop, extrema);
     if (found.length > 1)
       return refuse(
         `the tangents of the Math.max/min reductions of ${found.map((f) => `'${f.name}'`).join(' and ')} on the GPU: one max/min reduction per parallel loop`,
@@ -73,34 +69,22 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
     const stale = [...needs].find((n) => arraysWritten.has(n));
     const early = !!stale && readsBeforeWrites(loop.body, [...decls, update, tangentUpdate], arraysWritten);
     if (stale && !early) return unsupported(`its locals read '${stale}' after the loop writes it`);
-    // the tie rule of the sequential loop: `Math.max(s, e)` keeps s (the earlier value) on ties
-    const value = update.value as Expr & { k: 'call' };
-    const earlier = value.args[0].k === 'var' && value.args[0].name === s;
+    const search = winnerSearch(loop, decls, update, s, e, fresh);
+    const { winner, none } = search;
     // the contribution's tangent: the tangent update with the running value losing and its tangent 0
     const losing = num(op === 'max' ? -BIG : BIG);
     const ed = substitute(tangentUpdate.value, (x) =>
       x.k === 'var' && x.name === s ? losing : x.k === 'var' && x.name === sd ? num(0) : undefined,
     );
-    const s0 = fresh(`_${s}_0`);
-    const winner = fresh(`_${s}_won`);
     const sum = fresh(`_${sd}_w`);
-    const none = earlier ? BIG : -1;
     const i = v(loop.v);
-    const equal = bin('===', e, v(s));
-    const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
     const pass = (stmt: Stmt): ForLoop => ({ ...loop, body: [...decls, stmt] });
     // with `early`: the reduction alone first, the loop's other work after the winner's passes
     const rest: Stmt[] = early ? [{ ...loop, body: loop.body.filter((x) => x !== tangentUpdate && x !== update) }] : [];
     return [
-      { k: 'decl', name: s0, mutable: false, init: v(s) },
+      search.start,
       early ? pass(update) : { ...loop, body: loop.body.filter((x) => x !== tangentUpdate) },
-      { k: 'decl', name: winner, mutable: true, init: num(none) },
-      pass({
-        k: 'assign',
-        target: { k: 'var', name: winner },
-        op: '=',
-        value: { k: 'call', fn: earlier ? 'Math.min' : 'Math.max', args: [v(winner), cond(candidate, i, num(none))] },
-      }),
+      ...search.find,
       { k: 'decl', name: sum, mutable: true, init: num(0) },
       pass({
         k: 'assign',
@@ -119,6 +103,58 @@ export function extremumTangents(body: Stmt[], extrema: Set<string>, d: (name: s
   };
   const out = mapParallelLoops(body, split);
   return why ? { why } : { body: out };
+}
+
+/** The max/min reduction updates of `extrema` among the top-level statements of a parallel loop. */
+function extremumUpdates(loop: ForLoop, extrema: Set<string>) {
+  return loop.body.flatMap((t) => {
+    if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
+    const u = reductionUpdate(t, t.target.name);
+    return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
+  });
+}
+
+/**
+ * The winning iteration of the reduction `update` (`s = Math.max(s, e)` or min) after the loop:
+ * `start` keeps s before the loop (`s0`); `find` declares `winner` (`none` when no iteration wins:
+ * s0 stayed) and runs a pass over the iterations keeping the first one whose e is the final s, or
+ * the last with `Math.max(e, s)` (the sequential loop's tie rule: `Math.max(s, e)` keeps s, the
+ * earlier value, on ties).
+ */
+function winnerSearch(
+  loop: ForLoop,
+  decls: Stmt[],
+  update: Stmt & { k: 'assign' },
+  s: string,
+  e: Expr,
+  fresh: (base: string) => string,
+): { winner: string; none: number; start: Stmt; find: Stmt[] } {
+  const value = update.value as Expr & { k: 'call' };
+  const earlier = value.args[0].k === 'var' && value.args[0].name === s;
+  const s0 = fresh(`_${s}_0`);
+  const winner = fresh(`_${s}_won`);
+  const none = earlier ? BIG : -1;
+  const equal = bin('===', e, v(s));
+  const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
+  const pick: Stmt = {
+    k: 'assign',
+    target: { k: 'var', name: winner },
+    op: '=',
+    value: {
+      k: 'call',
+      fn: earlier ? 'Math.min' : 'Math.max',
+      args: [v(winner), cond(candidate, v(loop.v), num(none))],
+    },
+  };
+  return {
+    winner,
+    none,
+    start: { k: 'decl', name: s0, mutable: false, init: v(s) },
+    find: [
+      { k: 'decl', name: winner, mutable: true, init: num(none) },
+      { ...loop, body: [...decls, pick] },
+    ],
+  };
 }
 
 /** The arrays a loop body writes, and a local of `locals` it reassigns (if any). */
@@ -148,11 +184,7 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Rewrite {
   });
   const fresh = freshNames(body);
   const split = (loop: ForLoop): Stmt[] => {
-    const found = loop.body.flatMap((t) => {
-      if (t.k !== 'assign' || t.target.k !== 'var' || !extrema.has(t.target.name)) return [];
-      const u = reductionUpdate(t, t.target.name);
-      return u && (u.op === 'max' || u.op === 'min') ? [{ update: t, name: t.target.name, op: u.op, e: u.e }] : [];
-    });
+    const found = extremumUpdates(loop, extrema);
     if (!found.length) return [loop];
     const { update, name: s, op, e } = found[0];
     const unsupported = (reason: string): Stmt[] => {
@@ -194,14 +226,8 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Rewrite {
     const stale = [...needs].find((n) => arraysWritten.has(n));
     const early = !!stale && readsBeforeWrites(loop.body, [...decls, update], arraysWritten);
     if (stale && !early) return unsupported(`its locals read '${stale}' after the loop writes it`);
-    const value = update.value as Expr & { k: 'call' };
-    const earlier = value.args[0].k === 'var' && value.args[0].name === s;
-    const s0 = fresh(`_${s}_0`);
-    const winner = fresh(`_${s}_won`);
-    const none = earlier ? BIG : -1;
-    const i = v(loop.v);
-    const equal = bin('===', e, v(s));
-    const candidate = earlier ? bin('&&', equal, bin('!==', v(s), v(s0))) : equal;
+    const search = winnerSearch(loop, decls, update, s, e, fresh);
+    const { winner, none } = search;
     const won0 = bin('!==', v(winner), num(none));
     const set = (name: string, value: Expr): Stmt => ({
       k: 'assign',
@@ -212,26 +238,10 @@ export function extremumRecords(body: Stmt[], extrema: Set<string>): Rewrite {
     if (taped) floats.add(won).add(at);
     else records.push({ won, at, winner, none });
     return [
-      { k: 'decl', name: s0, mutable: false, init: v(s) },
+      search.start,
       // with `early`: the reduction alone first, the loop's other work after the winner's pass
       early ? { ...loop, body: [...decls, update] } : { ...loop, body: loop.body.filter((x) => x !== record) },
-      { k: 'decl', name: winner, mutable: true, init: num(none) },
-      {
-        ...loop,
-        body: [
-          ...decls,
-          {
-            k: 'assign',
-            target: { k: 'var', name: winner },
-            op: '=',
-            value: {
-              k: 'call',
-              fn: earlier ? 'Math.min' : 'Math.max',
-              args: [v(winner), cond(candidate, i, num(none))],
-            },
-          },
-        ],
-      },
+      ...search.find,
       ...(early ? [{ ...loop, body: loop.body.filter((x) => x !== record && x !== update) }] : []),
       ...(taped ? [set(won, num(1)), set(at, v(winner))] : []),
     ];

@@ -119,8 +119,10 @@ export function wgslProgram(
     name: p.name,
     type: p.type.endsWith('Array') ? '{ readonly length: number }' : p.type,
   }));
+  // what a program the GPU cannot run lowers to (its problems say why)
+  const refused: LoweredProgram = { passes: [], host: [], scalars, returns: 0, sequential: false };
   // nothing else to find: every float of the program is 64-bit
-  if (problems.count) return { passes: [], host: [], scalars, returns: 0, sequential: false };
+  if (problems.count) return refused;
   // the adjoint's scratch arrays and saved copies are device buffers too (f32), its float scalars device slots
   let body = fnBody;
   let slots: string[] | undefined;
@@ -195,7 +197,7 @@ export function wgslProgram(
     }
   }
   // device values the host would need (a read-back mid-run): what follows would only find their consequences
-  if (problems.count) return { passes: [], host: [], scalars, returns: 0, sequential: false };
+  if (problems.count) return refused;
   const passes: LoweredPass[] = [];
   let spans = 0;
   const quote = (text: string): Expr => ({ k: 'str', value: text });
@@ -583,11 +585,7 @@ function tapeSlots(
 function hasTape(body: Stmt[]): boolean {
   let any = false;
   forEachStmt(body, (s) => {
-    if (s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') any = true;
-    for (const e of ownExprs(s))
-      walkExpr(e, (x) => {
-        if (x.k === 'pop') any = true;
-      });
+    if (s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray' || popsIn(s)) any = true;
   });
   return any;
 }

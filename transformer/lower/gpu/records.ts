@@ -11,33 +11,15 @@
  */
 import type { Expr, Stmt } from '../../ir/types.js';
 import { num, readsOf, v, walkExpr } from '../../ir/build.js';
-import { declaredIn, forEachStmt, freshNames } from '../../ir/walk.js';
+import { forEachStmt, freshNames } from '../../ir/walk.js';
+import { hostAndShared } from './device.js';
 
 /**
  * The float scalars of `body` that live on the device: those the iterations of a parallel loop
  * assign (declared outside it), and what host code computes from them or from array elements.
  */
 function deviceNames(body: Stmt[]): Set<string> {
-  const device = new Set<string>();
-  const host: Stmt[] = [];
-  const visit = (stmts: Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.k === 'for' && s.parallel) {
-        const local = declaredIn([s]);
-        forEachStmt(s.body, (t) => {
-          if (t.k === 'assign' && t.target.k === 'var' && !local.has(t.target.name)) device.add(t.target.name);
-        });
-        continue;
-      }
-      host.push(s);
-      if (s.k === 'for' || s.k === 'block') visit(s.body);
-      if (s.k === 'if') {
-        visit(s.then);
-        visit(s.else);
-      }
-    }
-  };
-  visit(body);
+  const { host, shared: device } = hostAndShared(body);
   const onDevice = (e: Expr): boolean => {
     let hit = [...readsOf(e)].some((n) => device.has(n));
     walkExpr(e, (x) => {
