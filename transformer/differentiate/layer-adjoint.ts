@@ -37,7 +37,6 @@ import {
   runtime,
   scaleOf,
   swap,
-  times,
   tripCount,
   type LayerContext,
 } from './layer-common.js';

@@ -21,7 +21,6 @@ import type { LoopReport, ReadReport, Strategy } from '../analysis/exclusive/ind
 import type { Names } from '../naming.js';
 import type { FunctionIR } from '../differentiate/function.js';
 import { call, div, mul, num, v, bin, readsOf, walkExpr, isTapeDecl } from '../ir/build.js';
-import { printExpr } from '../ir/print.js';
 import {
   declaredIn,
   forEachStmt,
@@ -140,7 +139,6 @@ function withoutUnusedTape(body: Stmt[]): Stmt[] {
   const decl = body.find(isTapeDecl);
   if (!decl || decl.k !== 'decl') return body;
   let used = false;
-  const mentions = (text: string) => new RegExp(`\\b${decl.name}\\b`).test(text);
   forEachStmt(body, (s) => {
     if (s === decl) return;
     if ((s.k === 'push' || s.k === 'pushArray' || s.k === 'popArray') && s.tape === decl.name) used = true;

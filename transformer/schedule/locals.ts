@@ -13,7 +13,7 @@
  * sweep stored) stays a pop.
  */
 import type { Expr, Stmt } from '../ir/types.js';
-import { v, walkExpr } from '../ir/build.js';
+import { v } from '../ir/build.js';
 import { forEachStmt, mapExpr, popsIn } from '../ir/walk.js';
 import type { Names } from '../naming.js';
 

@@ -4,7 +4,7 @@
  * polynomials over the nest's loop variables, and expressions built back from polynomials.
  */
 import type { Expr, ForLoop, Stmt } from '../ir/types.js';
-import { add, sub, mul, div, num, v, call, bin, readsOf, sameExpr, tripCount } from '../ir/build.js';
+import { add, sub, mul, div, num, v, bin, readsOf, sameExpr, tripCount } from '../ir/build.js';
 
 export { tripCount };
 import { type Poly, type Defs, polyOf, symPoly, symbolsOf } from '../analysis/exclusive/poly.js';
@@ -56,7 +56,8 @@ export function conditionExpr(c: Condition): Expr {
     case 'cmp':
       return bin(c.op, polyExpr(c.l), polyExpr(c.r));
     case 'bool':
-      return { k: 'var', name: String(c.value) };
+      // (the IR has no Boolean literal: a comparison of constants, valid in JavaScript and WGSL)
+      return bin('===', num(0), num(c.value ? 0 : 1));
     case 'and':
     case 'or':
       return c.items.map(conditionExpr).reduce((a, b) => bin(c.k === 'and' ? '&&' : '||', a, b));

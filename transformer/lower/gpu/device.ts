@@ -8,7 +8,7 @@
  * of `_sc`; program.ts then runs host statements touching `_sc` as single-invocation passes.
  */
 import type { Expr, Stmt } from '../../ir/types.js';
-import { readsOf, num, add, walkExpr } from '../../ir/build.js';
+import { readsOf, num, walkExpr } from '../../ir/build.js';
 import { forEachStmt, mapExpr, ownExprs, declaredIn } from '../../ir/walk.js';
 import type { Types } from './types.js';
 import type { GpuProblems } from './unsupported.js';

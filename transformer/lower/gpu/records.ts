@@ -11,7 +11,7 @@
  */
 import type { Expr, Stmt } from '../../ir/types.js';
 import { num, readsOf, v, walkExpr } from '../../ir/build.js';
-import { forEachStmt, freshNames } from '../../ir/walk.js';
+import { freshNames } from '../../ir/walk.js';
 import { hostAndShared } from './device.js';
 
 /**
